@@ -1,0 +1,70 @@
+"""Reference facts about China's administrative geography (GB/T 2260)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PROVINCES", "province_table", "prefecture_kind", "KIND_LABELS"]
+
+# province code prefix (PP) -> (English name, economic region); DOMAIN.md, four regions.
+PROVINCES: dict[str, tuple[str, str]] = {
+    "11": ("Beijing", "East"), "12": ("Tianjin", "East"), "13": ("Hebei", "East"),
+    "14": ("Shanxi", "Central"), "15": ("Inner Mongolia", "West"), "21": ("Liaoning", "Northeast"),
+    "22": ("Jilin", "Northeast"), "23": ("Heilongjiang", "Northeast"), "31": ("Shanghai", "East"),
+    "32": ("Jiangsu", "East"), "33": ("Zhejiang", "East"), "34": ("Anhui", "Central"),
+    "35": ("Fujian", "East"), "36": ("Jiangxi", "Central"), "37": ("Shandong", "East"),
+    "41": ("Henan", "Central"), "42": ("Hubei", "Central"), "43": ("Hunan", "Central"),
+    "44": ("Guangdong", "East"), "45": ("Guangxi", "West"), "46": ("Hainan", "East"),
+    "50": ("Chongqing", "West"), "51": ("Sichuan", "West"), "52": ("Guizhou", "West"),
+    "53": ("Yunnan", "West"), "54": ("Tibet", "West"), "61": ("Shaanxi", "West"),
+    "62": ("Gansu", "West"), "63": ("Qinghai", "West"), "64": ("Ningxia", "West"),
+    "65": ("Xinjiang", "West"), "71": ("Taiwan", "Other"),
+    "81": ("Hong Kong", "Hong Kong, Macau and Taiwan"), "82": ("Macau", "Hong Kong, Macau and Taiwan"),
+}
+
+#: English labels of the unit kinds, with the Chinese term.
+KIND_LABELS: dict[str, str] = {
+    "municipality": "municipality (直辖市)",
+    "prefecture_city": "prefecture city (地级市)",
+    "prefecture": "prefecture (地区)",
+    "autonomous_prefecture": "autonomous prefecture (自治州)",
+    "league": "league (盟)",
+    "province_county": "province-administered county-level unit (省直辖县级)",
+    "sar": "special administrative region (特别行政区)",
+}
+
+_MUNICIPALITIES = {"11", "12", "31", "50"}
+
+
+def province_table() -> pd.DataFrame:
+    """Province prefix -> English name and region."""
+    return pd.DataFrame(
+        [(k, v[0], v[1]) for k, v in PROVINCES.items()], columns=["prefix", "province_en", "region"]
+    ).set_index("prefix")
+
+
+def prefecture_kind(codes: pd.Series, names: pd.Series) -> pd.Series:
+    """Unit kind of prefecture-level units from the 6-digit code and the Chinese name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prefecture_kind(pd.Series(["110100", "230100", "232700", "429004", "152200", "810000"]),
+    ...                 pd.Series(["北京市", "哈尔滨市", "大兴安岭地区", "仙桃市", "兴安盟", "香港特别行政区"])).tolist()
+    ['municipality', 'prefecture_city', 'prefecture', 'province_county', 'league', 'sar']
+    """
+    codes = codes.astype(str)
+    names = names.astype(str)
+    prefix = codes.str[:2]
+    conditions = [
+        prefix.isin(["81", "82"]).to_numpy(),
+        prefix.isin(list(_MUNICIPALITIES)).to_numpy(),
+        (codes.str[2:4] == "90").to_numpy(),
+        names.str.endswith("自治州").to_numpy(),
+        names.str.endswith("地区").to_numpy(),
+        names.str.endswith("盟").to_numpy(),
+        names.str.endswith("市").to_numpy(),
+    ]
+    choices = ["sar", "municipality", "province_county", "autonomous_prefecture", "prefecture", "league", "prefecture_city"]
+    return pd.Series(np.select(conditions, choices, default="other"), index=codes.index, dtype=object)

@@ -1,0 +1,49 @@
+"""Exceptions raised at the public boundary.
+
+Every error a user can cause subclasses :class:`ShrinkWatchError`; the CLI prints
+its message and exits with a non-zero code, without a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ShrinkWatchError",
+    "DataError",
+    "DataDirectoryNotFoundError",
+    "ChecksumError",
+    "UnknownIdError",
+    "OptionError",
+]
+
+
+class ShrinkWatchError(Exception):
+    """Base class of every error a user can cause."""
+
+    exit_code = 2
+
+
+class DataError(ShrinkWatchError, ValueError):
+    """Input data is malformed: names the file, row, column and what was expected."""
+
+
+class DataDirectoryNotFoundError(ShrinkWatchError, FileNotFoundError):
+    """No data directory (or a registered file in it) could be found."""
+
+    exit_code = 3
+
+
+class ChecksumError(ShrinkWatchError, ValueError):
+    """A data file's sha256 differs from the registered one."""
+
+    exit_code = 4
+
+
+class UnknownIdError(ShrinkWatchError, KeyError):
+    """An unknown dataset, standard or unit id; the message lists the valid ids."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class OptionError(ShrinkWatchError, ValueError):
+    """A malformed option (such as ``--set key=value``): names the option."""

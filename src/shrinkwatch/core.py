@@ -1,0 +1,170 @@
+"""Core types: :class:`Panel` and :class:`Identification`.
+
+Both are frozen dataclasses around plain pandas objects, so every stage of the
+pipeline takes plain data and returns plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError
+
+__all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES"]
+
+#: Columns every ``Panel.units`` table carries (``geometry`` is optional).
+UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
+
+#: The three verdicts of an identification.
+STATUSES = ("shrinking", "not_shrinking", "insufficient_data")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Units observed over years.
+
+    Parameters
+    ----------
+    units
+        DataFrame or GeoDataFrame indexed by ``unit_id`` with the columns in
+        :data:`UNIT_COLUMNS` and optionally ``geometry``.
+    values
+        DataFrame indexed by ``(unit_id, year)``, one float column per canonical
+        indicator (``pop_resident``, ``pop_urban``, ...).
+    meta
+        Source, licence, citation, vintage, the unit of each indicator, notes,
+        and ``projected_from`` (first projected year) where a source projects.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["a", "b"], name="unit_id"))
+    >>> idx = pd.MultiIndex.from_product([["a", "b"], [2010, 2020]], names=["unit_id", "year"])
+    >>> values = pd.DataFrame({"pop_resident": [100.0, 90.0, 50.0, 60.0]}, index=idx)
+    >>> p = Panel(units, values, {"id": "toy"})
+    >>> p.years
+    [2010, 2020]
+    >>> p.wide("pop_resident").loc["a"].tolist()
+    [100.0, 90.0]
+    """
+
+    units: pd.DataFrame
+    values: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.units.index.name != "unit_id":
+            raise DataError(f"Panel.units must be indexed by 'unit_id', got {self.units.index.name!r}")
+        if list(self.values.index.names) != ["unit_id", "year"]:
+            raise DataError(
+                f"Panel.values must be indexed by ('unit_id', 'year'), got {list(self.values.index.names)}"
+            )
+        if self.units.index.has_duplicates:
+            dup = self.units.index[self.units.index.duplicated()].unique().tolist()[:5]
+            raise DataError(f"Panel.units has duplicate unit_id values: {dup}")
+        for column in UNIT_COLUMNS:
+            if column not in self.units.columns:
+                self.units[column] = pd.NA
+
+    @property
+    def id(self) -> str:
+        return str(self.meta.get("id", "panel"))
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.values.index.get_level_values("year").unique())
+
+    @property
+    def indicators(self) -> list[str]:
+        return list(self.values.columns)
+
+    @property
+    def observed_years(self) -> list[int]:
+        """Years with observed (not projected) data."""
+        first_projected = self.meta.get("projected_from")
+        if first_projected is None:
+            return self.years
+        return [y for y in self.years if y < int(first_projected)]
+
+    @property
+    def language(self) -> str:
+        return str(self.meta.get("language", "en"))
+
+    def wide(self, indicator: str, years: list[int] | None = None) -> pd.DataFrame:
+        """One indicator as a units x years frame, aligned to ``units.index``.
+
+        Units or years without a value are NaN, never dropped.
+        """
+        if indicator not in self.values.columns:
+            raise DataError(
+                f"indicator {indicator!r} is not in panel {self.id!r}; it has: {', '.join(self.indicators)}"
+            )
+        table = self.values[indicator].unstack("year")
+        table = table.reindex(index=self.units.index, columns=years if years is not None else self.years)
+        table.columns = table.columns.astype(int)
+        return table.astype(float)
+
+    def matrix(self, indicator: str, years: list[int] | None = None) -> np.ndarray:
+        """Like :meth:`wide` but a float64 ndarray (units x years)."""
+        return self.wide(indicator, years).to_numpy(dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The verdict of one standard on one panel: one row per unit.
+
+    ``table`` is indexed by ``unit_id`` and carries ``name``, ``parent_name``,
+    ``kind``, ``region``, ``status``, ``shrinking``, ``annual_rate``,
+    ``severity``, ``reason`` and, for every criterion ``c``, ``c_value`` and
+    ``c_pass``.
+    """
+
+    table: pd.DataFrame
+    standard_id: str
+    parameters: dict[str, Any]
+    panel_meta: dict[str, Any]
+    criteria: tuple[str, ...] = ()
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def shrinking(self) -> pd.DataFrame:
+        return self.table[self.table["status"] == "shrinking"]
+
+    @property
+    def insufficient(self) -> pd.DataFrame:
+        return self.table[self.table["status"] == "insufficient_data"]
+
+    def counts(self) -> dict[str, int]:
+        """Units total, with data, shrinking, not shrinking, insufficient data."""
+        status = self.table["status"]
+        return {
+            "units_total": int(len(status)),
+            "units_with_data": int((status != "insufficient_data").sum()),
+            "shrinking": int((status == "shrinking").sum()),
+            "not_shrinking": int((status == "not_shrinking").sum()),
+            "insufficient_data": int((status == "insufficient_data").sum()),
+        }
+
+    def counts_by(self, column: str) -> pd.DataFrame:
+        """Counts of each status by ``column`` (kind, parent_name, region...).
+
+        Columns: ``units``, ``with_data``, ``shrinking``, ``not_shrinking``,
+        ``insufficient_data``, ``share_shrinking`` (shrinking / with_data).
+        """
+        if column not in self.table.columns:
+            raise DataError(f"cannot count by {column!r}: not a column of the identification")
+        groups = self.table[column].astype("string").fillna("(none)")
+        table = pd.crosstab(groups, self.table["status"]).reindex(columns=list(STATUSES), fill_value=0)
+        table.insert(0, "units", table.sum(axis=1))
+        table.insert(1, "with_data", table["units"] - table["insufficient_data"])
+        table["share_shrinking"] = (table["shrinking"] / table["with_data"].where(table["with_data"] > 0)).round(4)
+        table.index.name = column
+        table.columns.name = None
+        return table.sort_values(["shrinking", "units"], ascending=False)
