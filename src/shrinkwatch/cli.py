@@ -1,0 +1,232 @@
+"""The ``shrinkwatch`` command line.
+
+User errors (:class:`~shrinkwatch._errors.ShrinkWatchError`) print one clear
+message and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ._errors import OptionError, ShrinkWatchError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="shrinkwatch",
+    help="Find, explain and monitor shrinking cities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True)
+standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(standards_app, name="standards")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DataDirOption = typer.Option(None, "--data-dir", help="Data directory (else $SHRINKWATCH_DATA, ./data, ../shared/data).")
+DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Dataset id or a panel file (.parquet).")
+StandardOption = typer.Option("census-decline", "--standard", "-s", help="Standard id or a path to a .toml file.")
+SetOption = typer.Option(None, "--set", help="Override a standard parameter: key=value (repeatable).")
+LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or zh (default: the dataset's).")
+
+
+def load_panel(dataset: str, data_dir: Optional[Path]):  # noqa: ANN201 - Panel
+    """A registered dataset id, or a panel file written by ``shrinkwatch ingest``."""
+    from . import datasets
+
+    if dataset.endswith((".parquet", ".pq")) or Path(dataset).is_file():
+        from . import ingest  # written by the ingest issue
+
+        return ingest.read_panel(Path(dataset))
+    return datasets.load(dataset, data_dir)
+
+
+# ---------------------------------------------------------------- data
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the registered datasets."""
+    from . import datasets
+
+    for ds in datasets.list_datasets():
+        kind = "panel" if ds.loadable else "reference"
+        console.print(f"[bold]{ds.id}[/bold]  ({kind}, {ds.licence})\n    {ds.title}")
+
+
+@data_app.command("info")
+def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
+              data_dir: Optional[Path] = DataDirOption) -> None:
+    """Show a dataset's files, checksums, licence, citation and where it is found."""
+    from . import datasets
+
+    ds = datasets.get_dataset(dataset_id)
+    console.print(f"[bold]{ds.id}[/bold]: {ds.title}")
+    console.print(f"  description: {ds.description}")
+    if ds.unit_definition:
+        console.print(f"  units:       {ds.unit_definition}")
+    console.print(f"  licence:     {ds.licence}")
+    console.print(f"  citation:    {ds.citation}")
+    console.print(f"  publisher:   {ds.publisher_url}")
+    try:
+        root: Optional[Path] = datasets.resolve_data_dir(data_dir)
+    except ShrinkWatchError:
+        root = None
+    for f in ds.files:
+        present = "present" if root is not None and (root / f.path).is_file() else "missing"
+        console.print(f"  file:        {f.path} [{present}]\n               sha256 {f.sha256}\n               from {f.url}")
+    for note in ds.notes:
+        console.print(f"  note:        {note}")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dataset_ids: Optional[list[str]] = typer.Argument(None, help="Dataset ids (default: all)."),
+    source: Optional[Path] = typer.Option(None, "--from", help="Copy from this mirror folder instead of downloading."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Target directory (default $SHRINKWATCH_DATA or ./data)."),
+) -> None:
+    """Fetch registered files from the publishers (or a mirror) and verify their sha256."""
+    from . import datasets
+
+    paths = datasets.fetch(dataset_ids or None, data_dir, source, progress=lambda m: console.print(m))
+    console.print(f"{len(paths)} file(s) in place, checksums verified.")
+
+
+# ---------------------------------------------------------------- standards
+
+@standards_app.command("list")
+def standards_list() -> None:
+    """List the built-in standards."""
+    from . import standards
+
+    for std in standards.list_standards():
+        console.print(f"[bold]{std.id}[/bold] (v{std.version}): {std.name}")
+
+
+@standards_app.command("show")
+def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path.")) -> None:
+    """Show a standard: its rule in words, parameters and criteria."""
+    from . import standards
+
+    std = standards.load_standard(standard)
+    console.print(f"[bold]{std.id}[/bold] v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
+    console.print(std.summary)
+    if std.summary_zh:
+        console.print(std.summary_zh)
+    console.print("parameters:")
+    for key, spec in std.parameters.items():
+        bounds = "" if spec.min is None and spec.max is None else f" [{spec.min}, {spec.max}]"
+        choices = f" one of {spec.choices}" if spec.choices else ""
+        console.print(f"  {key} ({spec.type}, default {spec.default!r}{bounds}{choices}): {spec.description}")
+    if std.criteria:
+        console.print("criteria:")
+        for key, crit in std.criteria.items():
+            console.print(f"  {key}: {crit.label}")
+    for ref in std.references:
+        console.print(f"  ref: {ref}")
+
+
+# ---------------------------------------------------------------- identify
+
+def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN001
+    out = table.reset_index()
+    if fmt not in ("csv", "json", "parquet"):
+        raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
+    if output is None:
+        if fmt == "parquet":
+            raise OptionError("--format parquet needs -o FILE")
+        sys.stdout.write(out.to_csv(index=False) if fmt == "csv" else out.to_json(orient="records", force_ascii=False, indent=1))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        out.to_csv(output, index=False, encoding="utf-8")
+    elif fmt == "json":
+        output.write_text(out.to_json(orient="records", force_ascii=False, indent=1), encoding="utf-8")
+    else:
+        out.to_parquet(output, index=False)
+    err_console.print(f"wrote {len(out)} rows to {output}")
+
+
+@app.command()
+def identify(
+    dataset: str = DatasetOption,
+    standard: str = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: standard output)."),
+    lang: Optional[str] = LangOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Apply a standard to a dataset: one explained row per unit."""
+    from . import standards
+
+    overrides = standards.parse_settings(settings)
+    std = standards.load_standard(standard)
+    std.resolve(overrides)  # reject bad keys before loading data
+    panel = load_panel(dataset, data_dir)
+    result = standards.identify(panel, std, overrides, lang=lang)
+    _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
+    counts = result.counts()
+    err_console.print(
+        f"{counts['shrinking']} shrinking of {counts['units_with_data']} units with data "
+        f"({counts['insufficient_data']} insufficient data, {counts['units_total']} total)"
+    )
+
+
+# ---------------------------------------------------------------- run
+
+@app.command()
+def run(
+    dataset: str = DatasetOption,
+    standard: str = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
+    lang: Optional[str] = LangOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Run the whole path: load, identify, analyse, and write the report and tables."""
+    from . import pipeline, standards
+
+    overrides = standards.parse_settings(settings)
+    outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
+                           progress=lambda m: err_console.print(f"[dim]•[/dim] {m}"))
+    summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
+    c = summary["counts"]
+    console.print(
+        f"[bold]{c['shrinking']}[/bold] of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
+        f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data)."
+    )
+    for name, path in outputs.items():
+        console.print(f"  {name}: {path}")
+
+
+# ---------------------------------------------------------------- entry point
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ShrinkWatchError as error:
+        err_console.print(f"[bold red]error:[/bold red] {error}", soft_wrap=True)
+        sys.exit(error.exit_code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
