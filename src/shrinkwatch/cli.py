@@ -30,8 +30,8 @@ standards_app = typer.Typer(help="Identification standards.", no_args_is_help=Tr
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataDirOption = typer.Option(None, "--data-dir", help="Data directory (else $SHRINKWATCH_DATA, ./data, ../shared/data).")
 DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Dataset id or a panel file (.parquet).")
@@ -83,7 +83,7 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
         root = None
     for f in ds.files:
         present = "present" if root is not None and (root / f.path).is_file() else "missing"
-        console.print(f"  file:        {f.path} [{present}]\n               sha256 {f.sha256}\n               from {f.url}")
+        console.print(f"  file:        {f.path} \\[{present}]\n               sha256 {f.sha256}\n               from {f.url}")
     for note in ds.notes:
         console.print(f"  note:        {note}")
 

@@ -135,13 +135,18 @@ register(Dataset(
         DataFile("us/county_estimates/co-est2019-alldata.csv",
                  "ada6712f27fd2766c0781119203386eb1b50cafd32da0750661cd350f39e03fd",
                  "https://www2.census.gov/programs-surveys/popest/datasets/2010-2019/counties/totals/co-est2019-alldata.csv"),
+        DataFile("us/boundaries/counties-10m.json",
+                 "145aaf5d1433352a6a1d8e86b5f149c7c653f9171baf14aaf75ee66575def1b0",
+                 "https://cdn.jsdelivr.net/npm/us-atlas@3.0.1/counties-10m.json"),
     ),
     licence="Public domain (US Government work)",
     citation="U.S. Census Bureau, Population Division (2020). Annual Resident Population Estimates, "
              "Estimated Components of Resident Population Change, Vintage 2019 (CO-EST2019-alldata).",
     publisher_url="https://www.census.gov/programs-surveys/popest.html",
     description="3,142 counties, annual 2010-2019, with births, deaths and migration components.",
-    unit_definition="US counties and county equivalents, resident population estimates (July 1)",
+    unit_definition="US counties and county equivalents (5-digit STATE+COUNTY FIPS, Vintage 2019 "
+                    "geography), resident population estimates for July 1 of each year",
+    loader="shrinkwatch._us_county:load_county_estimates",
 ))
 
 register(Dataset(
@@ -158,7 +163,10 @@ register(Dataset(
     publisher_url="https://population.un.org/wup/",
     description="1,860 urban agglomerations with 300,000+ inhabitants in 2018, annual 1950-2035 "
                 "(years after 2018 are projections).",
-    unit_definition="urban agglomerations of 300,000+ inhabitants in 2018 (UN definitions vary by country)",
+    unit_definition="urban agglomerations of 300,000+ inhabitants in 2018 (UN city code; the concept "
+                    "- agglomeration, city proper or metropolitan area - varies by country), mid-year "
+                    "population; 2019-2035 are projections",
+    loader="shrinkwatch._un_wup:load_wup_agglomerations",
 ))
 
 
@@ -196,13 +204,14 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     An explicit ``data_dir`` or environment variable that does not exist is an
     error (it is never silently skipped).
     """
-    candidates = data_dir_candidates(data_dir)
-    for origin, path in candidates:
+    searched_places: list[tuple[str, Path]] = []
+    for origin, path in data_dir_candidates(data_dir):
+        searched_places.append((origin, path))
         if path.is_dir():
             return path.resolve()
         if origin in ("--data-dir", ENV_VAR):
-            break
-    searched = "\n".join(f"  - {path} (from {origin})" for origin, path in candidates)
+            break  # an explicit choice that does not exist is an error, not a fallback
+    searched = "\n".join(f"  - {path} (from {origin}): not found" for origin, path in searched_places)
     raise DataDirectoryNotFoundError(
         "no data directory found. Searched, in order:\n"
         f"{searched}\n"

@@ -1,0 +1,159 @@
+"""Self-contained SVG maps (choropleths of polygons, proportional points).
+
+The report must work offline, so maps are inline SVG: one ``<path>`` or
+``<circle>`` per unit with a ``<title>`` tooltip, no external tiles or scripts.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["MapLayer", "choropleth_svg", "projection_for", "RATE_BINS", "rate_colors"]
+
+#: Class breaks of the annual rate (percent per year) and their colours.
+RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
+    (-np.inf, -1.0, "#b2182b", "below -1 %/yr (severe)"),
+    (-1.0, -0.5, "#ef8a62", "-1 to -0.5 %/yr (moderate)"),
+    (-0.5, 0.0, "#fddbc7", "-0.5 to 0 %/yr (mild)"),
+    (0.0, 1.0, "#d1e5f0", "0 to 1 %/yr"),
+    (1.0, np.inf, "#4393c3", "1 %/yr and above"),
+)
+NO_DATA_COLOR = "#bdbdbd"
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """An SVG map and what it shows."""
+
+    svg: str
+    units_drawn: int
+    units_without_geometry: list[str]
+
+
+def projection_for(country: str | None) -> str:
+    """An equal-area projection suited to the country (Equal Earth elsewhere)."""
+    if country == "China":
+        return "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
+    if country == "United States":
+        return "EPSG:5070"
+    return "EPSG:8857"
+
+
+def rate_colors(rate_percent: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """Fill colour per unit from the annual rate; insufficient data is grey."""
+    rate = np.asarray(rate_percent, dtype=float)
+    colors = np.full(rate.shape, NO_DATA_COLOR, dtype=object)
+    for low, high, color, _ in RATE_BINS:
+        colors[(rate >= low) & (rate < high)] = color
+    colors[(np.asarray(status) == "insufficient_data") | ~np.isfinite(rate)] = NO_DATA_COLOR
+    return colors
+
+
+def _frame_extent(geoms: np.ndarray) -> tuple[float, float, float, float]:
+    """Map extent from the substantial parts only.
+
+    Scattered specks (the South China Sea islands, the western Aleutians) would
+    otherwise shrink the mainland to a corner; they stay in the SVG but fall
+    outside the frame.
+    """
+    parts = shapely.get_parts(geoms)
+    if len(parts) == 0:
+        return (0.0, 0.0, 1.0, 1.0)
+    areas = shapely.area(parts)
+    if areas.sum() <= 0:  # points
+        keep = parts
+    else:
+        keep = parts[areas >= 2e-4 * areas.sum()]
+    bounds = shapely.bounds(keep)
+    return (float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
+            float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3])))
+
+
+def _path_strings(geoms: np.ndarray, scale: float, x0: float, y1: float) -> np.ndarray:
+    """SVG path ``d`` attribute per (multi)polygon, built without a loop per vertex."""
+    parts, part_index = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    xs = np.round((coords[:, 0] - x0) * scale, 1)
+    ys = np.round((y1 - coords[:, 1]) * scale, 1)
+    points = pd.Series(xs.astype(str)) + "," + pd.Series(ys.astype(str))
+    ring_d = "M" + points.groupby(coord_ring).agg("L".join) + "Z"
+    ring_unit = part_index[ring_part]
+    unit_d = pd.Series(ring_d.to_numpy(), index=ring_unit[ring_d.index.to_numpy()]).groupby(level=0).agg("".join)
+    out = np.full(len(geoms), "", dtype=object)
+    out[unit_d.index.to_numpy()] = unit_d.to_numpy()
+    return out
+
+
+def choropleth_svg(
+    units: gpd.GeoDataFrame,
+    fill: np.ndarray,
+    tooltips: np.ndarray,
+    *,
+    country: str | None = None,
+    width: int = 900,
+    legend: list[tuple[str, str]] | None = None,
+    title: str = "",
+    simplify_px: float = 0.6,
+) -> MapLayer:
+    """An inline SVG map: polygons filled, points drawn as circles.
+
+    Parameters
+    ----------
+    units
+        GeoDataFrame (any CRS) indexed by unit id.
+    fill
+        CSS colour per unit, aligned to ``units``.
+    tooltips
+        Hover text per unit, aligned to ``units``.
+    """
+    geometry = units.geometry
+    has_geom = ~(geometry.isna() | geometry.is_empty).to_numpy()
+    missing = [str(u) for u in units.index[~has_geom]]
+    frame = gpd.GeoDataFrame({"fill": np.asarray(fill), "tip": np.asarray(tooltips)}, geometry=geometry.values,
+                             crs=units.crs).iloc[np.flatnonzero(has_geom)]
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    frame = frame.to_crs(projection_for(country))
+    minx, miny, maxx, maxy = _frame_extent(frame.geometry.values)
+    span_x = max(maxx - minx, 1.0)
+    span_y = max(maxy - miny, 1.0)
+    pad = 10
+    scale = (width - 2 * pad) / span_x
+    height = int(span_y * scale) + 2 * pad
+    x0, y1 = minx - pad / scale, maxy + pad / scale
+    is_point = frame.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    parts: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 60}" '
+        f'role="img" aria-label="{html.escape(title)}" class="map">'
+    ]
+    polygons = frame[~is_point]
+    if len(polygons):
+        simplified = shapely.simplify(polygons.geometry.values, simplify_px / scale, preserve_topology=True)
+        paths = _path_strings(np.asarray(simplified), scale, x0, y1)
+        for d, color, tip in zip(paths, polygons["fill"], polygons["tip"]):
+            parts.append(f'<path class="unit" d="{d}" fill="{color}" stroke="#fff" stroke-width="0.4">'
+                         f"<title>{html.escape(str(tip))}</title></path>")
+    points = frame[is_point]
+    if len(points):
+        xy = shapely.get_coordinates(points.geometry.centroid.values)
+        order = np.argsort(points["fill"].to_numpy() != NO_DATA_COLOR, kind="stable")
+        for i in order:
+            cx = (xy[i, 0] - x0) * scale
+            cy = (y1 - xy[i, 1]) * scale
+            parts.append(f'<circle class="unit" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{points["fill"].iloc[i]}" '
+                         f'stroke="#333" stroke-width="0.3"><title>{html.escape(str(points["tip"].iloc[i]))}</title></circle>')
+    if legend:
+        x = pad
+        for color, label in legend:
+            parts.append(f'<rect x="{x}" y="{height + 15}" width="14" height="14" fill="{color}" stroke="#666" stroke-width="0.5"/>')
+            parts.append(f'<text x="{x + 18}" y="{height + 26}" font-size="11">{html.escape(label)}</text>')
+            x += 22 + 6.2 * len(label)
+    parts.append("</svg>")
+    return MapLayer(svg="".join(parts), units_drawn=int(has_geom.sum()), units_without_geometry=missing)

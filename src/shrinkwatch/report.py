@@ -1,0 +1,290 @@
+"""Reports: a self-contained HTML page, an Excel workbook and a JSON summary.
+
+Everything the report shows comes from an :class:`~shrinkwatch.core.Identification`,
+its :class:`~shrinkwatch.core.Panel` and, optionally, analysis sections
+(objects with ``id``, ``title``, ``html`` and ``summary``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Iterable, Protocol
+
+import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from ._china import KIND_LABELS
+from .core import Identification, Panel
+from .maps import RATE_BINS, NO_DATA_COLOR, choropleth_svg, rate_colors
+from .standards import load_standard
+
+__all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label"]
+
+
+class SectionLike(Protocol):
+    id: str
+    title: str
+    html: str
+    summary: dict[str, Any]
+
+
+def unit_label(panel_meta: dict[str, Any]) -> str:
+    """A short plural noun for the units ("prefecture-level units", "counties", ...)."""
+    return str(panel_meta.get("unit_label") or {
+        "cn-prefecture-census": "prefecture-level units",
+        "cn-county-census": "county-level units",
+        "us-county-est": "counties",
+        "world-wup2018": "urban agglomerations",
+    }.get(str(panel_meta.get("id")), "units"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.reset_index().to_dict(orient="records"))
+    if value is pd.NA or value is None:
+        return None
+    return value
+
+
+def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {
+        str(k): {"units": int(r.units), "with_data": int(r.with_data), "shrinking": int(r.shrinking),
+                 "not_shrinking": int(r.not_shrinking), "insufficient_data": int(r.insufficient_data),
+                 "share_shrinking": None if pd.isna(r.share_shrinking) else float(r.share_shrinking)}
+        for k, r in table.iterrows()
+    }
+
+
+def summary(identification: Identification, sections: Iterable[SectionLike] = ()) -> dict[str, Any]:
+    """The headline numbers as a JSON-ready dict (``summary.json``)."""
+    meta = identification.panel_meta
+    std = load_standard(identification.standard_id if not meta.get("standard_path") else meta["standard_path"]) \
+        if False else None  # the standard is summarised from the identification itself
+    del std
+    counts = identification.counts()
+    out: dict[str, Any] = {
+        "dataset": meta.get("id"),
+        "dataset_title": meta.get("title"),
+        "unit_label": unit_label(meta),
+        "unit_definition": meta.get("unit_definition", ""),
+        "standard": {"id": identification.standard_id, "parameters": _jsonable(identification.parameters),
+                     "description": identification.description},
+        "counts": counts,
+        "share_shrinking": (counts["shrinking"] / counts["units_with_data"]) if counts["units_with_data"] else None,
+        "by_kind": _counts_dict(identification.counts_by("kind")),
+        "by_parent": _counts_dict(identification.counts_by("parent_name")),
+        "by_region": _counts_dict(identification.counts_by("region")),
+        "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
+        "ledger": _ledger_counts(meta),
+        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    for section in sections:
+        out[section.id] = _jsonable(section.summary)
+    return out
+
+
+def _ledger_counts(meta: dict[str, Any]) -> dict[str, int]:
+    ledger = meta.get("ledger") or {}
+    rejected = ledger.get("rejected", [])
+    n_rejected = len(rejected) if isinstance(rejected, (list, pd.DataFrame)) else int(rejected or 0)
+    return {"rows_read": int(ledger.get("rows_read", 0) or 0), "accepted": int(ledger.get("accepted", 0) or 0),
+            "rejected": n_rejected}
+
+
+def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[str, str] | None = None,
+               index: bool = True) -> Markup:
+    """An escaped HTML table; ``formats`` maps a column to a format spec such as ``'{:,.0f}'``."""
+    formats = formats or {}
+    numeric = set(numeric) | set(formats)
+    data = frame.reset_index() if index else frame
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in data.columns)
+    rows = []
+    columns = list(data.columns)
+    for values in data.itertuples(index=False, name=None):
+        cells = []
+        for column, value in zip(columns, values):
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                text = "–"
+            elif column in formats:
+                text = formats[column].format(value)
+            else:
+                text = str(value)
+            cells.append(f'<td class="{"num" if column in numeric else ""}">{html.escape(text)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+_COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
+                  "insufficient_data": "{:,}", "share_shrinking": "{:.1%}"}
+
+
+def _display_names(table: pd.DataFrame, panel: Panel) -> pd.Series:
+    name = table["name"].astype("string").fillna("")
+    if "name_en" in panel.units.columns:
+        english = panel.units["name_en"].reindex(table.index).astype("string")
+        name = name.where(english.isna() | (english == name), name + " " + english.fillna(""))
+    return name
+
+
+def _parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
+    parent = table["parent_name"].astype("string").fillna("(none)")
+    if "parent_name_en" in panel.units.columns:
+        english = panel.units["parent_name_en"].reindex(table.index).astype("string").fillna("")
+        parent = parent.where(english == "", parent + " " + english)
+    return parent
+
+
+def render_html(identification: Identification, panel: Panel, sections: Iterable[SectionLike] = ()) -> str:
+    """The report as one self-contained HTML string (inline CSS and SVG, no external assets)."""
+    sections = list(sections)
+    meta = identification.panel_meta
+    table = identification.table
+    std = load_standard(meta.get("standard_source") or identification.standard_id)
+    counts = identification.counts()
+    label = unit_label(meta)
+    share = counts["shrinking"] / counts["units_with_data"] if counts["units_with_data"] else None
+
+    kind_table = identification.counts_by("kind")
+    kind_table.index = [KIND_LABELS.get(str(k), str(k)) for k in kind_table.index]
+    kind_table.index.name = "kind"
+
+    decorated = table.copy()
+    decorated["parent_display"] = _parent_display(table, panel)
+    parent_ident = Identification(decorated, identification.standard_id, identification.parameters, meta)
+    by_parent = parent_ident.counts_by("parent_display")
+    by_parent.index.name = str(meta.get("parent_label", "province" if meta.get("country") == "China" else "parent"))
+    by_region = identification.counts_by("region")
+
+    indicator = str(identification.parameters.get("indicator", "pop_resident"))
+    start = table["start_year"].iloc[0] if "start_year" in table.columns and len(table) else None
+    end = table["end_year"].iloc[0] if "end_year" in table.columns and len(table) else None
+    period = f"{start}–{end}" if start is not None else ""
+
+    # shrinking list with both populations
+    shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
+    pop_columns = [c for c in table.columns if c.startswith(f"{indicator}_") and c[len(indicator) + 1:].isdigit()]
+    listing = pd.DataFrame({"unit_id": shrinking.index, "name": _display_names(shrinking, panel).to_numpy(),
+                            "parent": _parent_display(shrinking, panel).to_numpy(),
+                            "kind": shrinking["kind"].to_numpy()})
+    for column in pop_columns:
+        listing[column] = shrinking[column].to_numpy()
+    listing["annual_rate_%"] = shrinking["annual_rate"].to_numpy()
+    listing["severity"] = shrinking["severity"].to_numpy()
+    insufficient = table[table["status"] == "insufficient_data"]
+    missing_listing = pd.DataFrame({"unit_id": insufficient.index, "name": _display_names(insufficient, panel).to_numpy(),
+                                    "parent": _parent_display(insufficient, panel).to_numpy(),
+                                    "reason": insufficient["reason"].to_numpy()})
+
+    tips = (_display_names(table, panel) + " (" + _parent_display(table, panel) + "): "
+            + table["status"].str.replace("_", " ") + ", "
+            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f} %/yr")).to_numpy()
+    map_layer = None
+    if "geometry" in panel.units.columns:
+        map_layer = choropleth_svg(
+            panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
+            country=meta.get("country"), legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "insufficient data")],
+            title=f"Annual change {period}",
+        )
+
+    headline = (
+        f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']} of "
+        f"{counts['units_with_data']} {label} with data are shrinking"
+        + (f" ({share:.1%})" if share is not None else "")
+        + f"; {counts['insufficient_data']} lack the data to tell."
+    )
+    sources = [{"id": meta.get("id"), "licence": meta.get("licence", ""), "citation": meta.get("citation", ""),
+                "publisher_url": meta.get("publisher_url", "")}] + list(meta.get("extra_sources", []))
+    toc = [("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
+           ("regions", "By region"), ("list", "Shrinking units"), ("insufficient", "Insufficient data")]
+    toc += [(s.id, s.title) for s in sections] + [("sources", "Sources")]
+    try:
+        version = metadata.version("shrinkwatch")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        version = "dev"
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string((resources.files("shrinkwatch") / "templates" / "report.html.j2").read_text("utf-8"))
+    return template.render(
+        title=f"Shrinking {label}: {meta.get('title', meta.get('id', ''))}",
+        dataset_title=meta.get("title", ""),
+        standard=std,
+        description=std.describe(identification.parameters, "en"),
+        description_zh=std.describe(identification.parameters, "zh") if std.summary_zh else "",
+        unit_definition=meta.get("unit_definition") or label,
+        unit_label=label,
+        counts=counts,
+        share_shrinking=share,
+        headline=headline,
+        by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS),
+        by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS),
+        by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
+        parent_label=by_parent.index.name,
+        map_svg=Markup(map_layer.svg) if map_layer else Markup("<p>This dataset has no geometry.</p>"),
+        map_missing=", ".join(map_layer.units_without_geometry) if map_layer else "",
+        indicator_label=indicator.replace("_", " "),
+        period=period,
+        shrinking_html=frame_html(listing, index=False,
+                                  formats={**{c: "{:,.0f}" for c in pop_columns}, "annual_rate_%": "{:+.2f}"}),
+        insufficient_html=frame_html(missing_listing, index=False),
+        sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in sections],
+        sources=sources,
+        notes=meta.get("notes", []),
+        ledger=_ledger_counts(meta),
+        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        version=version,
+        parameters=", ".join(f"{k}={v}" for k, v in identification.parameters.items()),
+        toc=toc,
+    )
+
+
+def write_xlsx(identification: Identification, path: Path, sections: Iterable[SectionLike] = ()) -> Path:
+    """An Excel workbook: results, counts by kind / parent / region, insufficient data, ledger."""
+    table = identification.table.drop(columns=["geometry"], errors="ignore").reset_index()
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.BooleanDtype):
+            table[column] = table[column].astype(object)
+    meta = identification.panel_meta
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="results", index=False)
+        identification.counts_by("kind").to_excel(writer, sheet_name="by_kind")
+        identification.counts_by("parent_name").to_excel(writer, sheet_name="by_parent")
+        identification.counts_by("region").to_excel(writer, sheet_name="by_region")
+        identification.insufficient[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="insufficient_data")
+        params = pd.DataFrame({"parameter": list(identification.parameters),
+                               "value": [str(v) for v in identification.parameters.values()]})
+        params.to_excel(writer, sheet_name="standard", index=False)
+        rejected = (meta.get("ledger") or {}).get("rejected", [])
+        pd.DataFrame(rejected if isinstance(rejected, list) else rejected,
+                     columns=None if len(rejected) else ["file", "row", "column", "value", "reason"]
+                     ).to_excel(writer, sheet_name="rejected_rows", index=False)
+    return path
+
+
+def write_report(identification: Identification, panel: Panel, out_dir: Path,
+                 sections: Iterable[SectionLike] = ()) -> dict[str, Path]:
+    """Write ``report.html``, ``results.csv``, ``results.xlsx`` and ``summary.json`` into ``out_dir``."""
+    sections = list(sections)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.xlsx", "summary.json")}
+    paths["report.html"].write_text(render_html(identification, panel, sections), encoding="utf-8")
+    identification.table.drop(columns=["geometry"], errors="ignore").to_csv(paths["results.csv"], encoding="utf-8")
+    write_xlsx(identification, paths["results.xlsx"], sections)
+    paths["summary.json"].write_text(json.dumps(summary(identification, sections), ensure_ascii=False, indent=2),
+                                     encoding="utf-8")
+    return paths

@@ -1,0 +1,104 @@
+"""The command line, run for real in subprocesses: outputs, and every user error without a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+
+CENSUS = "china/census/census_city_2010_2020.csv"
+
+
+def _no_traceback(result):
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_identify_csv_to_stdout(data_dir):
+    result = run_cli("identify", "--dataset", "cn-prefecture-census", "--standard", "census-decline",
+                     "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout), dtype={"unit_id": str})
+    for column in ("unit_id", "name", "parent_name", "kind", "region", "status", "shrinking", "annual_rate",
+                   "reason", "decline_value", "decline_pass"):
+        assert column in table.columns
+    assert len(table) == 369 and (table["status"] == "shrinking").sum() == 156
+    assert "156 shrinking of 358" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "parquet", "csv"])
+def test_identify_formats_and_set(tmp_path, data_dir, fmt):
+    out = tmp_path / f"r.{fmt}"
+    result = run_cli("identify", "--set", "min_loss=0.05", "--format", fmt, "-o", str(out), "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    if fmt == "json":
+        rows = json.loads(out.read_text(encoding="utf-8"))
+        shrinking = sum(r["status"] == "shrinking" for r in rows)
+        assert len(rows) == 369
+    elif fmt == "parquet":
+        frame = pd.read_parquet(out)
+        shrinking = int((frame["status"] == "shrinking").sum())
+    else:
+        frame = pd.read_csv(out)
+        shrinking = int((frame["status"] == "shrinking").sum())
+    assert 0 < shrinking < 156
+
+
+@pytest.mark.parametrize("args, code, fragments", [
+    (["identify", "--dataset", "nope"], 2, ["unknown dataset 'nope'", "cn-prefecture-census"]),
+    (["identify", "--standard", "nope"], 2, ["unknown standard 'nope'", "census-decline"]),
+    (["identify", "--set", "min_loss"], 2, ["min_loss", "key=value"]),
+    (["identify", "--set", "threshold=3"], 2, ["unknown parameter 'threshold'", "min_loss"]),
+    (["identify", "--set", "min_loss=lots"], 2, ["'min_loss'", "float"]),
+    (["run", "--standard", "nope", "--out", "/tmp/never"], 2, ["unknown standard"]),
+    (["data", "info", "nope"], 2, ["unknown dataset"]),
+])
+def test_user_errors(args, code, fragments, data_dir):
+    result = run_cli(*args, "--data-dir", str(data_dir)) if args[0] != "data" else run_cli(*args)
+    assert result.returncode == code, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+    _no_traceback(result)
+
+
+def test_missing_data_directory(tmp_path):
+    work = tmp_path / "x" / "project"
+    work.mkdir(parents=True)
+    env = {"SHRINKWATCH_DATA": ""}
+    result = run_cli("identify", cwd=work, env=env)
+    assert result.returncode == 3
+    assert str(work / "data") in result.stderr and str(work.parent / "shared" / "data") in result.stderr
+    assert "shrinkwatch data fetch" in result.stderr
+    _no_traceback(result)
+
+
+def test_checksum_mismatch_names_the_file(tmp_path, data_dir):
+    (tmp_path / CENSUS).parent.mkdir(parents=True)
+    (tmp_path / CENSUS).write_bytes((data_dir / CENSUS).read_bytes()[:-10])
+    result = run_cli("identify", "--data-dir", str(tmp_path))
+    assert result.returncode == 4
+    assert "checksum mismatch" in result.stderr and "census_city_2010_2020.csv" in result.stderr.replace("\n", "")
+    _no_traceback(result)
+
+
+def test_data_commands(tmp_path, data_dir):
+    listing = run_cli("data", "list")
+    assert listing.returncode == 0 and "cn-prefecture-census" in listing.stdout
+    info = run_cli("data", "info", "cn-prefecture-census", "--data-dir", str(data_dir))
+    assert info.returncode == 0
+    assert "MIT" in info.stdout and "cef8ba063a7cda6f" in info.stdout and "present" in info.stdout
+    fetched = run_cli("data", "fetch", "cn-prefecture-census", "--from", str(data_dir), "--data-dir", str(tmp_path / "d"))
+    assert fetched.returncode == 0, fetched.stderr
+    assert (tmp_path / "d" / CENSUS).read_bytes() == (data_dir / CENSUS).read_bytes()
+    assert "checksums verified" in fetched.stdout
+
+
+def test_standards_commands():
+    listing = run_cli("standards", "list")
+    assert listing.returncode == 0 and "census-decline" in listing.stdout
+    shown = run_cli("standards", "show", "census-decline")
+    assert shown.returncode == 0 and "min_loss" in shown.stdout and "P(t2) < P(t1)" in shown.stdout

@@ -1,0 +1,88 @@
+"""`shrinkwatch run`: the four outputs, a self-contained report with the map, agreeing numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def run_outputs(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("run")
+    result = run_cli("run", "--out", str(out), "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_run_writes_four_outputs(run_outputs):
+    out, result = run_outputs
+    for name in ("report.html", "results.csv", "results.xlsx", "summary.json"):
+        assert (out / name).stat().st_size > 1000, name
+    assert "156 of 358" in result.stdout
+    assert "loading" in result.stderr and "identifying" in result.stderr  # progress is shown
+
+
+def test_summary_counts_agree(run_outputs):
+    out, _ = run_outputs
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"] == {"units_total": 369, "units_with_data": 358, "shrinking": 156,
+                                 "not_shrinking": 202, "insufficient_data": 11}
+    for key in ("by_kind", "by_parent", "by_region"):
+        groups = summary[key].values()
+        assert sum(g["shrinking"] for g in groups) == 156
+        assert sum(g["units"] for g in groups) == 369
+        assert sum(g["insufficient_data"] for g in groups) == 11
+    assert summary["by_parent"]["黑龙江省"]["shrinking"] == 13
+    assert summary["by_kind"]["prefecture"]["units"] == 7
+    assert len(summary["insufficient_data_units"]) == 11
+
+
+def test_results_tables_agree(run_outputs):
+    out, _ = run_outputs
+    csv_table = pd.read_csv(out / "results.csv", dtype={"unit_id": str})
+    xlsx = pd.read_excel(out / "results.xlsx", sheet_name=None, dtype={"unit_id": str})
+    assert {"results", "by_kind", "by_parent", "by_region", "insufficient_data", "standard"} <= set(xlsx)
+    assert len(csv_table) == len(xlsx["results"]) == 369
+    assert (csv_table["status"] == "shrinking").sum() == (xlsx["results"]["status"] == "shrinking").sum() == 156
+    assert len(xlsx["insufficient_data"]) == 11
+
+
+def test_report_is_self_contained_and_complete(run_outputs):
+    out, _ = run_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # nothing is loaded from elsewhere
+    assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=[\"']https?:", page)
+    assert "<link" not in page and "@import" not in page
+    # the map: one shape per unit with geometry
+    svg = page[page.index('<svg'):page.index('</svg>')]
+    assert svg.count('class="unit"') == 369
+    # every shrinking and every insufficient-data unit is listed
+    table = pd.read_csv(out / "results.csv", dtype={"unit_id": str})
+    for unit_id in table.loc[table["status"] != "not_shrinking", "unit_id"]:
+        assert f">{unit_id}<" in page, unit_id
+    for phrase in ("The standard", "By unit kind", "By province", "By region", "Insufficient data (11)",
+                   "Shrinking units (156)", "MIT", "Dong, L., Du, R. &amp; Liu, Y.", "黑龙江省 Heilongjiang"):
+        assert phrase in page, phrase
+
+
+def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
+    if chromium is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    out, _ = run_outputs
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", (out / "report.html").as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('class="unit"') == 369
+    shot = tmp_path / "report.png"
+    subprocess.run([chromium, *flags, "--window-size=1200,2000", f"--screenshot={shot}", (out / "report.html").as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000  # a rendered page with a map, not a blank one
