@@ -161,7 +161,13 @@ class Identification:
         if column not in self.table.columns:
             raise DataError(f"cannot count by {column!r}: not a column of the identification")
         groups = self.table[column].astype("string").fillna("(none)")
-        table = pd.crosstab(groups, self.table["status"]).reindex(columns=list(STATUSES), fill_value=0)
+        group_codes, group_names = pd.factorize(groups)
+        status_codes = pd.Categorical(self.table["status"], categories=list(STATUSES)).codes
+        if (status_codes < 0).any():
+            raise DataError(f"unknown status values: {set(self.table['status']) - set(STATUSES)}")
+        flat = np.bincount(group_codes * len(STATUSES) + status_codes, minlength=len(group_names) * len(STATUSES))
+        table = pd.DataFrame(flat.reshape(len(group_names), len(STATUSES)), columns=list(STATUSES),
+                             index=pd.Index(group_names, name=column))
         table.insert(0, "units", table.sum(axis=1))
         table.insert(1, "with_data", table["units"] - table["insufficient_data"])
         table["share_shrinking"] = (table["shrinking"] / table["with_data"].where(table["with_data"] > 0)).round(4)

@@ -135,7 +135,10 @@ def choropleth_svg(
     ]
     polygons = frame[~is_point]
     if len(polygons):
-        simplified = shapely.simplify(polygons.geometry.values, simplify_px / scale, preserve_topology=True)
+        original = np.asarray(polygons.geometry.values)
+        simplified = shapely.simplify(original, simplify_px / scale, preserve_topology=False)
+        collapsed = shapely.is_empty(simplified) | ~shapely.is_valid(simplified)
+        simplified[collapsed] = original[collapsed]  # tiny units keep their full outline
         paths = _path_strings(np.asarray(simplified), scale, x0, y1)
         for d, color, tip in zip(paths, polygons["fill"], polygons["tip"]):
             parts.append(f'<path class="unit" d="{d}" fill="{color}" stroke="#fff" stroke-width="0.4">'

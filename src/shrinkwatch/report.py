@@ -260,7 +260,7 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
         if isinstance(table[column].dtype, pd.BooleanDtype):
             table[column] = table[column].astype(object)
     meta = identification.panel_meta
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
         table.to_excel(writer, sheet_name="results", index=False)
         identification.counts_by("kind").to_excel(writer, sheet_name="by_kind")
         identification.counts_by("parent_name").to_excel(writer, sheet_name="by_parent")

@@ -1,0 +1,69 @@
+"""Benchmark: `shrinkwatch run` on the default dataset, cold, against the import floor.
+
+Each measurement is a fresh Python process (cold: nothing imported or cached in
+memory), run alternately and repeated; the floor is merely importing pandas and
+geopandas in the same kind of process. Reported: median wall time of each,
+the ratio run / floor (goal: <= 3x), and the peak resident memory of each.
+
+    python benchmarks/bench_run.py [--repeat 5] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FLOOR = [sys.executable, "-c", "import pandas, geopandas"]
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child: exec the command with output silenced
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.execv(command[0], command)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"command failed: {' '.join(command)}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--dataset", default="cn-prefecture-census")
+    args = parser.parse_args()
+    out = tempfile.mkdtemp(prefix="bench_run_")
+    run = [sys.executable, "-m", "shrinkwatch", "run", "--dataset", args.dataset, "--out", out]
+    if args.data_dir:
+        run += ["--data-dir", args.data_dir]
+    subprocess.run(run, check=True, capture_output=True)  # warm the OS file cache once, like any second run
+    floor_times, floor_mem, run_times, run_mem = [], [], [], []
+    for _ in range(args.repeat):
+        t, m = measure(FLOOR)
+        floor_times.append(t)
+        floor_mem.append(m)
+        t, m = measure(run)
+        run_times.append(t)
+        run_mem.append(m)
+    floor = statistics.median(floor_times)
+    total = statistics.median(run_times)
+    print(f"dataset: {args.dataset}; {args.repeat} alternating cold processes each")
+    print(f"floor (import pandas+geopandas): {floor:6.2f} s   peak RSS {max(floor_mem):7.1f} MiB")
+    print(f"shrinkwatch run:                 {total:6.2f} s   peak RSS {max(run_mem):7.1f} MiB")
+    print(f"ratio run / floor: {total / floor:.2f}x (goal <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
