@@ -20,6 +20,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ._china import KIND_LABELS
+from ._html import frame_html
 from .core import Identification, Panel
 from .maps import RATE_BINS, NO_DATA_COLOR, choropleth_svg, rate_colors
 from .standards import load_standard
@@ -105,29 +106,6 @@ def _ledger_counts(meta: dict[str, Any]) -> dict[str, int]:
     n_rejected = len(rejected) if isinstance(rejected, (list, pd.DataFrame)) else int(rejected or 0)
     return {"rows_read": int(ledger.get("rows_read", 0) or 0), "accepted": int(ledger.get("accepted", 0) or 0),
             "rejected": n_rejected}
-
-
-def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[str, str] | None = None,
-               index: bool = True) -> Markup:
-    """An escaped HTML table; ``formats`` maps a column to a format spec such as ``'{:,.0f}'``."""
-    formats = formats or {}
-    numeric = set(numeric) | set(formats)
-    data = frame.reset_index() if index else frame
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in data.columns)
-    rows = []
-    columns = list(data.columns)
-    for values in data.itertuples(index=False, name=None):
-        cells = []
-        for column, value in zip(columns, values):
-            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-                text = "–"
-            elif column in formats:
-                text = formats[column].format(value)
-            else:
-                text = str(value)
-            cells.append(f'<td class="{"num" if column in numeric else ""}">{html.escape(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
