@@ -55,6 +55,30 @@ def rate_colors(rate_percent: np.ndarray, status: np.ndarray) -> np.ndarray:
     return colors
 
 
+def _us_insets(frame: gpd.GeoDataFrame, ids: np.ndarray) -> gpd.GeoDataFrame:
+    """Move Alaska (FIPS 02) and Hawaii (15) into insets below the south-west of the lower 48."""
+    state = np.array([i[:2] for i in ids])
+    alaska, hawaii = state == "02", state == "15"
+    lower48 = ~(alaska | hawaii)
+    if not lower48.any() or not (alaska.any() or hawaii.any()):
+        return frame
+    minx, miny, maxx, _ = shapely.total_bounds(np.asarray(frame.geometry.values)[lower48])
+    frame = frame.copy()
+    geometry = np.asarray(frame.geometry.values).copy()
+    for mask, crs, scale, x_share in ((alaska, "EPSG:3338", 0.35, 0.0), (hawaii, "ESRI:102007", 1.0, 0.28)):
+        if not mask.any():
+            continue
+        local = frame.iloc[np.flatnonzero(mask)].to_crs("EPSG:4326").to_crs(crs).geometry.values
+        local = np.asarray(local)
+        lx, ly, _, _ = shapely.total_bounds(local)
+        target_x = minx + x_share * (maxx - minx)
+        moved = shapely.transform(local, lambda xy, s=scale, tx=target_x, ty=miny, ox=lx, oy=ly:
+                                  (xy - [ox, oy]) * s + [tx, ty - 0.02 * (maxx - minx)])
+        geometry[mask] = moved
+    frame["geometry"] = gpd.GeoSeries(geometry, index=frame.index, crs=frame.crs)
+    return frame
+
+
 def _frame_extent(geoms: np.ndarray) -> tuple[float, float, float, float]:
     """Map extent from the substantial parts only.
 
@@ -120,7 +144,10 @@ def choropleth_svg(
                              crs=units.crs).iloc[np.flatnonzero(has_geom)]
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
+    ids = units.index.astype(str).to_numpy()[has_geom]
     frame = frame.to_crs(projection_for(country))
+    if country == "United States":
+        frame = _us_insets(frame, ids)
     minx, miny, maxx, maxy = _frame_extent(frame.geometry.values)
     span_x = max(maxx - minx, 1.0)
     span_y = max(maxy - miny, 1.0)
