@@ -112,8 +112,8 @@ register(Dataset(
 ))
 
 register(Dataset(
-    id="cn-county-census-tables",
-    title="China county-level census tables, 2010 and 2020 (Chinese headers)",
+    id="cn-county-census",
+    title="China county-level census population, 2010 and 2020 (matched across the decade)",
     files=(
         DataFile("china/census/census_county_2010.xlsx",
                  "fccd3f094d1c8b7e404c8453add123826c53bc44cb85c65f6406d8e61f3f5d0b",
@@ -125,8 +125,118 @@ register(Dataset(
     licence="MIT",
     citation="Dong, L., Du, R. & Liu, Y. (2022). Mapping Evolving Population Geography in China. SSRN 4049338.",
     publisher_url="https://github.com/leiii/census",
-    description="6th and 7th census county tables as published (3,279 and 3,358 rows).",
+    description="6th and 7th census county tables as published (3,279 and 3,358 rows), matched from 2010 "
+                "to 2020 county-level units through the GB/T 2260 code history and names.",
+    unit_definition=(
+        "county-level units of the 2020 census (GB/T 2260 codes of 2020 plus the NBS statistical codes of "
+        "functional zones), resident population (常住人口) as published; 2010 values re-keyed to 2020 codes, "
+        "merged units summed, split units left without a 2010 value"
+    ),
+    loader="shrinkwatch._cn_county:load_county_census",
+    notes=(
+        "2010 values are the 6th census on 2010 boundaries, re-keyed and summed through the code history; "
+        "see meta['matching'] for every unit's match and meta['boundary_breaks'] for unresolved changes.",
+    ),
 ))
+
+# ---- reference data for shrinkwatch.harmonize (GB/T 2260 code history; prefecture crosswalk) ----
+_AREACODES = "https://raw.githubusercontent.com/yescallop/areacodes/master"
+_ADMIN_YEAR_SHA256 = {
+    1981: "645b85f11c759b2cb9cdefc3e7271c1d5cdb7c2bf3eeca3d02dbabccf8037113",
+    1982: "9523c66325dfeebf980dcf6b15396edfc492affd971651ecf065e887a812d1bc",
+    1983: "df226dcacff0508e536134b710b5fa1e69aa39fcc24550dc8324d0e8a2ee05ed",
+    1984: "0d7927a0d34c7316a25e30ee43a07cf6697332f1f3f3271149aecac2d7433594",
+    1985: "8597d2813462d3746aeb011980ca14bd7abb10c364b6285aac683d5905558013",
+    1986: "5b06148d17868b9f26d3fa95ba3645fdc13d40f177a1c3c21b2fe0319358c7b9",
+    1987: "d76cf8424e1a01469385de13ba5ab57f893e0caf0744271983434fcaacfb058d",
+    1988: "f2a7904518a4aedfa1b8f9c218dbaee95d80cd99669bfb6d032550a0c92f9948",
+    1989: "b4bb49029520ecf403ab1623a8b54b052355cb9afa5d86108fcbf2722f546a8f",
+    1990: "65f68a2b4bdc362e8015e27e27855f97ec957335a412763488d28d59d5bb733a",
+    1991: "afc6a113b37d0af0f35aba864952311c1d0e2a4a3787af1af21509735b488fef",
+    1992: "1c85247506bbbd28137e686719c6cdc5f966afc328e62a4fdd1e033dbc268cdf",
+    1993: "a7d46bcab38dc6844cc3481cfb0f46a3ea4dcb10104bd0aa614af3aacc063464",
+    1994: "41dc1e4165e99a858c706430464106a028412ec44df6da3573364e966e139188",
+    1995: "172c6b8bed661f9435eb3f40783e0114a9eb01a05123af471414e8906c88ed32",
+    1996: "d4f3d190ba2e9c41c5ec9d37f78e23e41f055f415d11f4a2b4a6026950c9ea23",
+    1997: "02deefbab1bee3671beb58092a631290f33c70fb490f1eaad224afdf8f28eb1b",
+    1998: "9e24df0be99799c9bd7100cb733b302220bce564a443c606e73181738974edeb",
+    1999: "712650047c95a33db84ca997d7525cb488f22768273079ba574e6f7e89e6f38a",
+    2000: "d8f7e30f1af9f181a61a5e5e059dcf544d6d65035ab29b8d24d2ac1516575d87",
+    2001: "5b72e2129cb738173d76724ba549986f9a6014eceef1e063a4945102720c917b",
+    2002: "5037907146c9f3c9e897a8b5ddd2b556f17f353cff921333f50be404f308e6e6",
+    2003: "a0acfe875e24e1e30371dd69c04f073d0eb0e8161fdc545a3f0243a105ee1646",
+    2004: "77a22425134a8342937b3c6921e01ad261aad6c846b3b2cbe48e4f99b67bd36a",
+    2005: "fdaf6ffee0922cf639b6f33f048cea8c15a45b9fe74006175fa18d17458f8824",
+    2006: "257f0064500ba60b0613675114e4b50a26c2d48a4c2e3f9bc1355954ef10c610",
+    2007: "4f02c386e13a12a78c0a8ec8f8c6e4a7ba6d1f7b35e56fddc4d3e8058b14799a",
+    2008: "4f02c386e13a12a78c0a8ec8f8c6e4a7ba6d1f7b35e56fddc4d3e8058b14799a",
+    2009: "579059a72b0d64a8449974bf5c56bfb56118f94184690808f1c6edd7f5d496be",
+    2010: "be14f364724d5b8f4c9765312aa6d9b92d82995b9b6093656093940e1448a6de",
+    2011: "ec882f3e268e4e7b8285fd9b589b8a5b35fe0a91f7bf36c2c63216e76125f220",
+    2012: "65f3129cc62e28b3d8901fb80ccc9887188aa9f998d6fd570c8e90a3e336ca3b",
+    2013: "35e8ce488b7b045c3a228df28288f83d473f43fd7d104421d2f8a871a964f236",
+    2014: "49b2b10ad47b22b8e07e112f01f76ef10c854a0e9052c7b6aeae8ebe5a5c24a2",
+    2015: "b607d8ee29def2aed7a323ebddd3464f22a0bbef204896ab0a225215f310eae8",
+    2016: "98373a7b2a83435ca657d7e126b8d73d253204c32f7d280ef06afea45507ec8c",
+    2017: "e7d95f54e8a7e004e3ac214c693d0b582c852d39f68406b45956cecc08aa7ce5",
+    2018: "2de427070f700726d4847f0ac7eb33e8e723e05f4591a1d41eb918d2f74ec785",
+    2019: "c93488d31fb6510cefaf0b9446f0646b3ad2b23acfd9eb217b2aee223a1d8641",
+    2020: "b3a54d636c4bbdf0b7702cf3683eca12decd14ba26eb9d3dc5c64dd2b1a031a1",
+    2021: "8838dc837ad0ff784031cf59069957fae90f37de92ca87598882f1e84a159705",
+    2022: "8838dc837ad0ff784031cf59069957fae90f37de92ca87598882f1e84a159705",
+    2023: "ca00f3be246ba02f39b1768de6d2cef6e49f4d3b10ef82db937f0a59a8e50e2f",
+    2024: "4bfd0a05caa1abdf6add54301eebb256156a0044010244ecdb659062cdbc0313",
+}
+
+register(Dataset(
+    id="cn-admin-codes",
+    title="GB/T 2260 administrative division codes of China, 1981-2024, with successor codes",
+    files=(
+        DataFile("china/admin_codes/result.csv",
+                 "e3b69e8e13fcb3151b5cd6a03674f89e043f301f308dcb67283533f1a8239794",
+                 f"{_AREACODES}/result.csv"),
+    ) + tuple(
+        DataFile(f"china/admin_codes/data/{year}.txt", digest, f"{_AREACODES}/data/{year}.txt")
+        for year, digest in sorted(_ADMIN_YEAR_SHA256.items())
+    ),
+    licence="CC0 1.0",
+    citation="yescallop (2024). areacodes: 中华人民共和国县级以上行政区划代码 1980 年至今的历史数据及新旧代码对应关系. "
+             "github.com/yescallop/areacodes",
+    publisher_url="https://github.com/yescallop/areacodes",
+    description="Every county-level-and-above GB/T 2260 code 1981-2024 with names, start and end years and "
+                "successor codes (result.csv), and the year-end code list of every year (data/YYYY.txt). "
+                "Reference data for shrinkwatch.harmonize.",
+    notes=("Publisher URLs point at the repository's default branch; the sha256 pins the release used.",),
+))
+
+_CROSSWALK = "https://raw.githubusercontent.com/FIERsity/china-prefecture-crosswalk/main"
+register(Dataset(
+    id="cn-prefecture-crosswalk",
+    title="China prefecture crosswalk: aliases and fixed-boundary (2020) reference units",
+    files=(
+        DataFile("china/prefecture_crosswalk/aliases.csv",
+                 "7bd9ff5049dfbff3f885e9e3151b54b87bbb945850e033da630246cd5550719f",
+                 f"{_CROSSWALK}/data/processed/aliases.csv"),
+        DataFile("china/prefecture_crosswalk/entity_id_crosswalk.csv",
+                 "c26f19fac0e44cbf16aa8bb2c414e941b3c4449649ae53a7b56fc65b8d1bc1fe",
+                 f"{_CROSSWALK}/urban_crosswalk/data/entity_id_crosswalk.csv"),
+        DataFile("china/prefecture_crosswalk/fixed_boundary_reference_units_2020.csv",
+                 "cecef5dba4606b46bc4531b8d97bbc20f5159df3b4dca115246b24f19fea0f92",
+                 f"{_CROSSWALK}/docs/data/fixed_boundary_reference_units_2020.csv"),
+        DataFile("china/prefecture_crosswalk/fixed_boundary_event_flags_1999_2020.csv",
+                 "cafa21229b5c02b6858402235a738ba5b8b7a069c30cac5c416cad75a98e2dc5",
+                 f"{_CROSSWALK}/docs/data/fixed_boundary_event_flags_1999_2020.csv"),
+    ),
+    licence="CC BY 4.0",
+    citation="FIERsity (2026). China Urban Research Entity Crosswalk, v4.0.2. "
+             "github.com/FIERsity/china-prefecture-crosswalk",
+    publisher_url="https://github.com/FIERsity/china-prefecture-crosswalk",
+    description="Stable research ids for 363 prefecture entities with name aliases, the 337 prefecture-level "
+                "units of 2020 with the years their whole-city boundary broke (1999-2020), and a city x year "
+                "event-flag grid. Reference data for shrinkwatch.harmonize.",
+    notes=("Publisher URLs point at the repository's default branch; the sha256 pins the release used.",),
+))
+# ---- end of harmonize reference data ----
 
 register(Dataset(
     id="us-county-est",
@@ -167,6 +277,32 @@ register(Dataset(
                     "- agglomeration, city proper or metropolitan area - varies by country), mid-year "
                     "population; 2019-2035 are projections",
     loader="shrinkwatch._un_wup:load_wup_agglomerations",
+))
+
+register(Dataset(
+    id="us-city-census",
+    title="US historical city populations, decennial censuses 1790-2010 (CESTA, Stanford)",
+    files=(
+        DataFile("us/city_census/1790-2010_MASTER.csv",
+                 "4beb74cf86adb57bdd8d8481022b670af7299447dad78a5ed27c99337c0a83d7",
+                 "https://raw.githubusercontent.com/cestastanford/historical-us-city-populations/"
+                 "9f7d6d4052b367628bf887dcb304a1fbf589114c/data/1790-2010_MASTER.csv"),
+        DataFile("us/boundaries/states-10m.json",
+                 "d76b391ccfa8bff601d51e3e3da5d43a89fa46cd5caca72ce731b383be5596d0",
+                 "https://cdn.jsdelivr.net/npm/us-atlas@3.0.1/states-10m.json"),
+    ),
+    licence="Public domain (data); MIT (code)",
+    citation="U.S. Census Bureau and Erik Steiner, Spatial History Project, Center for Spatial and Textual "
+             "Analysis, Stanford University. Historical US city populations 1790-2010.",
+    publisher_url="https://github.com/cestastanford/historical-us-city-populations",
+    description="8,915 US places (incorporated places of 2,500+ at some census, plus state data centre "
+                "and Populstat additions), decennial populations 1790-2010, lat/lon, 2010 place FIPS.",
+    unit_definition="US places (incorporated places, CDPs, historical communities) within each census's own "
+                    "boundaries, census population 1790-2010; 0 in the file means no figure",
+    loader="shrinkwatch._us_city:load_city_census",
+    notes=(
+        "The file has old-Mac CR line endings; 0 means 'no figure' and is read as missing.",
+    ),
 ))
 
 
