@@ -1,0 +1,907 @@
+"""Types of shrinking city: data-driven clusters and rule-based types.
+
+Two complementary views of the units an identification found shrinking:
+
+* **Clusters** (:func:`classify`, ``cluster`` / ``cluster_label``): k-means on
+  the standardised profiles of the shrinking units. The features are chosen per
+  dataset from what the panel has (annual rate, 65+ share and its change, 0-14
+  share, urban share, household size, sex ratio). The number of clusters is the
+  k in 2..6 with the highest mean silhouette (ties go to the smaller k). Each
+  cluster is named after the two features of its centre with the largest
+  absolute z-score, with their direction ("fast-ageing, severe loss").
+* **Rule-based types** (``types``, with the values that triggered each):
+  ``old industrial base`` (China's Northeast, or units the user names),
+  ``peripheral`` (far from the parent's capital), ``shadow of growing core``
+  (a shrinking unit near a growing capital of the same parent), and
+  ``resource-based`` / ``resource-exhausted`` (from a user-supplied table, see
+  :func:`read_resource_table`).
+
+The *capital* of a parent (province, state, country) is taken from the
+``capitals`` mapping when given, otherwise it is the unit of that parent with
+the largest population in the last observed year (stated in the notes: in
+China this is the provincial capital for most but not all provinces).
+Distances are measured between unit centroids in a Lambert azimuthal
+equal-area projection centred on each parent (or in a CRS the caller names).
+"""
+
+from __future__ import annotations
+
+import html as _html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError, OptionError, UnknownIdError
+from .core import Identification, Panel
+
+try:  # the report's section type lives with the analysis module when present
+    from .analyze import Section  # type: ignore[attr-defined]
+except ImportError:
+
+    @dataclass(frozen=True)
+    class Section:  # type: ignore[no-redef]
+        """A report section: an id, a title, self-contained escaped HTML and headline numbers."""
+
+        id: str
+        title: str
+        html: str
+        summary: dict[str, Any]
+
+
+__all__ = [
+    "Section",
+    "Feature",
+    "FEATURES",
+    "TYPE_NAMES",
+    "RESOURCE_TYPES",
+    "EXHAUSTED_BATCHES",
+    "Typology",
+    "classify",
+    "read_resource_table",
+    "typology_section",
+]
+
+#: Rule-based type names (English) and their Chinese equivalents.
+TYPE_NAMES: dict[str, str] = {
+    "old industrial base": "老工业基地",
+    "peripheral": "外围城市",
+    "shadow of growing core": "增长核心虹吸区",
+    "resource-based": "资源型城市",
+    "resource-exhausted": "资源枯竭型城市",
+}
+
+#: Allowed ``resource_type`` values (State Council plan 2013-2020).
+RESOURCE_TYPES = ("growing", "mature", "declining", "regenerating")
+#: Allowed ``exhausted_batch`` values (the three batches of resource-exhausted cities).
+EXHAUSTED_BATCHES = (2008, 2009, 2011)
+
+#: Default regions counted as old industrial bases, by country.
+OLD_INDUSTRIAL_REGIONS: dict[str, tuple[str, ...]] = {"China": ("Northeast",)}
+
+K_RANGE = (2, 6)
+N_INIT = 10
+#: A feature is used when at least this share of the shrinking units have it.
+MIN_FEATURE_COVERAGE = 0.8
+
+
+# ---------------------------------------------------------------- features
+
+@dataclass(frozen=True)
+class Feature:
+    """A clustering feature: how to compute it and how to name its two directions."""
+
+    key: str
+    description: str
+    high: str
+    low: str
+    high_zh: str
+    low_zh: str
+    compute: Callable[[Panel, Identification], pd.Series | None]
+
+
+def _years(panel: Panel) -> tuple[int, int]:
+    years = panel.observed_years
+    return years[0], years[-1]
+
+
+def _last(indicator: str) -> Callable[[Panel, Identification], pd.Series | None]:
+    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
+        if indicator not in panel.indicators:
+            return None
+        return panel.wide(indicator)[_years(panel)[1]]
+
+    return compute
+
+
+def _change(indicator: str) -> Callable[[Panel, Identification], pd.Series | None]:
+    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
+        if indicator not in panel.indicators or len(panel.observed_years) < 2:
+            return None
+        first, last = _years(panel)
+        wide = panel.wide(indicator)
+        return wide[last] - wide[first]
+
+    return compute
+
+
+def _rate(panel: Panel, identification: Identification) -> pd.Series | None:
+    return identification.table["annual_rate"].astype(float)
+
+
+def _urban_share(panel: Panel, identification: Identification) -> pd.Series | None:
+    if not {"pop_urban", "pop_resident"} <= set(panel.indicators):
+        return None
+    last = _years(panel)[1]
+    total = panel.wide("pop_resident")[last]
+    return 100.0 * panel.wide("pop_urban")[last] / total.where(total > 0)
+
+
+def _components(component: str) -> Callable[[Panel, Identification], pd.Series | None]:
+    """A component of change (US estimates) summed over the period, per 1,000 start population."""
+
+    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
+        population = next((p for p in ("pop_resident", "pop_total", "population") if p in panel.indicators), None)
+        if component not in panel.indicators or population is None:
+            return None
+        first, last = _years(panel)
+        flows = panel.wide(component, [y for y in panel.years if first < y <= last]).sum(axis=1, min_count=1)
+        start = panel.wide(population)[first]
+        return 1000.0 * flows / start.where(start > 0)
+
+    return compute
+
+
+#: Candidate features, in the order they are tried; a dataset uses those it has.
+FEATURES: dict[str, Feature] = {
+    f.key: f
+    for f in (
+        Feature("annual_rate", "average annual population change (%/yr)", "mild loss", "severe loss",
+                "轻度流失", "重度流失", _rate),
+        Feature("share_65plus", "share aged 65+ in the last year (%)", "old", "young",
+                "老龄化程度高", "老龄化程度低", _last("share_65plus")),
+        Feature("share_65plus_change", "change of the 65+ share over the period (percentage points)",
+                "fast-ageing", "slow-ageing", "快速老龄化", "老龄化较慢", _change("share_65plus")),
+        Feature("share_0_14", "share aged 0-14 in the last year (%)", "many children", "few children",
+                "少儿比重高", "少儿比重低", _last("share_0_14")),
+        Feature("urban_share", "urban share of the resident population in the last year (%)",
+                "urbanised", "rural", "城镇化率高", "城镇化率低", _urban_share),
+        Feature("household_size", "persons per household in the last year", "large households",
+                "small households", "户均规模大", "户均规模小", _last("household_size")),
+        Feature("sex_ratio", "males per 100 females in the last year", "male surplus", "female surplus",
+                "男性偏多", "女性偏多", _last("sex_ratio")),
+        Feature("natural_increase_per_1000", "natural increase over the period per 1,000 start population",
+                "natural growth", "natural decrease", "自然增长", "自然减少", _components("natural_increase")),
+        Feature("net_domestic_migration_per_1000", "net domestic migration per 1,000 start population",
+                "domestic in-migration", "domestic out-migration", "国内净迁入", "国内净迁出",
+                _components("net_domestic_migration")),
+        Feature("net_international_migration_per_1000", "net international migration per 1,000 start population",
+                "international in-migration", "international out-migration", "国际净迁入", "国际净迁出",
+                _components("net_international_migration")),
+    )
+}
+
+
+# ---------------------------------------------------------------- result
+
+@dataclass(frozen=True)
+class Typology:
+    """Clusters and rule-based types of the units of one identification.
+
+    Attributes
+    ----------
+    table
+        Indexed by ``unit_id`` (all units of the identification): ``name``,
+        ``parent_id``, ``status``, ``annual_rate``, ``severity``, ``cluster``
+        (Int64, 1 = the cluster with the fastest loss; NA when not clustered),
+        ``cluster_label``, ``cluster_label_zh``, ``types`` (semicolon-separated),
+        ``type_triggers`` (``type: values; ...``), the feature values, and the
+        values behind the rule-based types (``capital_id``,
+        ``distance_to_capital_km``, ``core_id``, ``core_annual_rate``,
+        ``distance_to_core_km``, ``resource_type``, ``exhausted_batch``).
+    centres
+        One row per cluster: ``label``, ``label_zh``, ``units``, the centre in
+        the features' own units and, as ``z_<feature>``, in z-scores.
+    k
+        The number of clusters (0 when fewer than 3 shrinking units had data).
+    silhouette
+        Mean silhouette by candidate k.
+    features
+        The features used.
+    criterion
+        How k was chosen, in words.
+    seed
+        The k-means random state.
+    notes
+        Decisions and limitations to print beside the results.
+    parameters
+        The parameters in force.
+    assessed
+        The rule-based types that could be assessed (geometry for peripheral
+        and shadow, a resource table for the resource types).
+    """
+
+    table: pd.DataFrame
+    centres: pd.DataFrame
+    k: int
+    silhouette: dict[int, float]
+    features: tuple[str, ...]
+    criterion: str
+    seed: int
+    notes: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+    assessed: tuple[str, ...] = tuple(TYPE_NAMES)
+
+    def type_counts(self, status: str | None = "shrinking") -> dict[str, int]:
+        """Units of each assessed rule-based type (among units with ``status``; None = all)."""
+        table = self.table if status is None else self.table[self.table["status"] == status]
+        members = table["types"].str.split(";").explode().str.strip()
+        members = members[members.fillna("") != ""]
+        counts = members.value_counts()
+        return {name: int(counts.get(name, 0)) for name in TYPE_NAMES if name in self.assessed}
+
+    def cluster_counts(self) -> dict[str, int]:
+        """Units per cluster label, in cluster order."""
+        return {str(row.label): int(row.units) for row in self.centres.itertuples()}
+
+
+# ---------------------------------------------------------------- resource table
+
+_RESOURCE_COLUMNS = ("unit_id", "name", "resource_type", "exhausted_batch", "note")
+
+
+def read_resource_table(source: str | Path | pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Read and validate a resource-city attribute table.
+
+    The CSV (UTF-8, header row) has the columns:
+
+    ``unit_id`` or ``name`` (at least one; ``unit_id`` wins when both are given)
+        the unit, as in the panel (``name`` must match exactly one unit's
+        ``name`` or ``name_en``);
+    ``resource_type``
+        ``growing``, ``mature``, ``declining`` or ``regenerating`` (the State
+        Council's four types), or empty;
+    ``exhausted_batch``
+        ``2008``, ``2009`` or ``2011`` (the batches of resource-exhausted
+        cities), or empty;
+    ``note``
+        optional free text.
+
+    Every row must give a resource_type or an exhausted_batch; a unit may
+    appear only once; other columns are rejected.
+
+    Parameters
+    ----------
+    source
+        Path to the CSV file, or a DataFrame with the same columns.
+    units
+        The panel's units (indexed by ``unit_id``), to resolve ids and names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``unit_id``: ``resource_type`` and ``exhausted_batch``
+        (Int64), one row per listed unit.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the line and the column of the first problem.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"name": ["A市", "B市"]}, index=pd.Index(["1", "2"], name="unit_id"))
+    >>> rows = pd.DataFrame({"name": ["B市"], "resource_type": ["declining"], "exhausted_batch": ["2009"]})
+    >>> read_resource_table(rows, units).to_dict("index")
+    {'2': {'resource_type': 'declining', 'exhausted_batch': 2009}}
+    """
+    if isinstance(source, pd.DataFrame):
+        where = "resource table"
+        raw = source.copy()
+        raw.columns = [str(c) for c in raw.columns]
+        raw = raw.astype(object).where(raw.notna(), "").astype(str)
+    else:
+        path = Path(source)
+        where = f"resource file {path}"
+        if not path.is_file():
+            raise DataError(f"{where}: no such file")
+        try:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+            raise DataError(f"{where}: not a readable UTF-8 CSV file: {error}") from None
+    raw.columns = [c.strip() for c in raw.columns]
+    unknown = [c for c in raw.columns if c not in _RESOURCE_COLUMNS]
+    if unknown:
+        raise DataError(
+            f"{where}: unknown column(s) {', '.join(repr(c) for c in unknown)}; "
+            f"allowed columns: {', '.join(_RESOURCE_COLUMNS)}"
+        )
+    if "unit_id" not in raw.columns and "name" not in raw.columns:
+        raise DataError(f"{where}: needs a 'unit_id' or a 'name' column; it has {', '.join(raw.columns) or 'none'}")
+    for column in ("resource_type", "exhausted_batch"):
+        if column not in raw.columns:
+            raw[column] = ""
+    raw = raw.apply(lambda column: column.str.strip())
+
+    ids = pd.Index(units.index.astype(str))
+    names: dict[str, list[str]] = {}
+    for name_column in ("name", "name_en"):
+        if name_column in units.columns:
+            for unit_id, name in units[name_column].dropna().astype(str).items():
+                names.setdefault(name, []).append(str(unit_id))
+
+    resolved: list[str] = []
+    types: list[str | None] = []
+    batches: list[int | None] = []
+    first_line: dict[str, int] = {}
+    for position, row in enumerate(raw.to_dict("records")):
+        line = position + 2  # the header is line 1
+        unit_id = row.get("unit_id", "")
+        name = row.get("name", "")
+        if unit_id:
+            if unit_id not in ids:
+                near = [i for i in ids if i.startswith(unit_id[:4])][:5]
+                raise DataError(
+                    f"{where}, line {line}, column 'unit_id': {unit_id!r} is not a unit of the panel"
+                    + (f" (near: {', '.join(near)})" if near else "")
+                )
+        elif name:
+            matches = sorted(set(names.get(name, [])))
+            if not matches:
+                raise DataError(f"{where}, line {line}, column 'name': no unit is named {name!r}")
+            if len(matches) > 1:
+                raise DataError(
+                    f"{where}, line {line}, column 'name': {name!r} names {len(matches)} units "
+                    f"({', '.join(matches)}); give unit_id instead"
+                )
+            unit_id = matches[0]
+        else:
+            raise DataError(f"{where}, line {line}: neither 'unit_id' nor 'name' is given")
+        if unit_id in first_line:
+            raise DataError(
+                f"{where}, line {line}: unit {unit_id} is listed again (first on line {first_line[unit_id]})"
+            )
+        first_line[unit_id] = line
+        resource_type = row["resource_type"].lower()
+        if resource_type and resource_type not in RESOURCE_TYPES:
+            raise DataError(
+                f"{where}, line {line}, column 'resource_type': {row['resource_type']!r} is not one of "
+                f"{', '.join(RESOURCE_TYPES)} (or empty)"
+            )
+        batch_text = row["exhausted_batch"]
+        batch: int | None = None
+        if batch_text:
+            try:
+                batch = int(float(batch_text))
+            except (ValueError, OverflowError):
+                batch = None
+            if batch not in EXHAUSTED_BATCHES or float(batch_text) != batch:
+                raise DataError(
+                    f"{where}, line {line}, column 'exhausted_batch': {batch_text!r} is not one of "
+                    f"{', '.join(str(b) for b in EXHAUSTED_BATCHES)} (or empty)"
+                )
+        if not resource_type and batch is None:
+            raise DataError(f"{where}, line {line}: give a resource_type or an exhausted_batch (both are empty)")
+        resolved.append(unit_id)
+        types.append(resource_type or None)
+        batches.append(batch)
+    return pd.DataFrame(
+        {"resource_type": pd.array(types, dtype=object), "exhausted_batch": pd.array(batches, dtype="Int64")},
+        index=pd.Index(resolved, name="unit_id"),
+    )
+
+
+# ---------------------------------------------------------------- clustering
+
+def _select_features(
+    panel: Panel, identification: Identification, rows: pd.Index, requested: Sequence[str] | None
+) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    keys = list(requested) if requested is not None else list(FEATURES)
+    unknown = [k for k in keys if k not in FEATURES]
+    if unknown:
+        raise OptionError(f"features: unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    columns: dict[str, pd.Series] = {}
+    for key in keys:
+        values = FEATURES[key].compute(panel, identification)
+        if values is None:
+            if requested is not None:
+                raise OptionError(f"features: {key!r} cannot be computed from panel {panel.id!r}")
+            continue
+        values = values.reindex(identification.table.index).astype(float)
+        subset = values.loc[rows]
+        coverage = float(subset.notna().mean()) if len(subset) else 0.0
+        if len(subset) and (coverage < MIN_FEATURE_COVERAGE or float(np.nanstd(subset.to_numpy())) == 0.0):
+            notes.append(f"feature {key} left out: {coverage:.0%} coverage or no variation among shrinking units")
+            continue
+        columns[key] = values
+    return pd.DataFrame(columns, index=identification.table.index), notes
+
+
+def _cluster(
+    profiles: pd.DataFrame, seed: int, k_range: tuple[int, int]
+) -> tuple[pd.Series, pd.DataFrame, dict[int, float]]:
+    """k-means on z-scored profiles; labels renumbered 1..k by the centre's first feature."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from threadpoolctl import threadpool_limits
+
+    values = profiles.to_numpy(dtype=float)
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    z = (values - mean) / np.where(std > 0, std, 1.0)
+    lowest, highest = k_range
+    highest = min(highest, len(z) - 1)
+    scores: dict[int, float] = {}
+    fits: dict[int, np.ndarray] = {}
+    for k in range(lowest, highest + 1):
+        # one thread: OpenMP contention makes these small fits far slower, and results do not depend on it
+        with threadpool_limits(1):
+            model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(z)
+        if len(np.unique(model.labels_)) < 2:
+            continue
+        scores[k] = float(silhouette_score(z, model.labels_))
+        fits[k] = model.labels_
+    if not scores:
+        raise DataError("clustering: no k in the range gave at least two distinct clusters")
+    best = min(scores)
+    for k in sorted(scores):  # strictly better only: ties (within 1e-12) stay with the smaller k
+        if scores[k] > scores[best] + 1e-12:
+            best = k
+    raw = fits[best]
+    centres_z = pd.DataFrame([z[raw == c].mean(axis=0) for c in range(best)], columns=profiles.columns)
+    # Renumber: 1 = the fastest loss (lowest centre of the first feature), then the others, for stability.
+    order = centres_z.sort_values(list(centres_z.columns), kind="mergesort").index.tolist()
+    renumber = {old: new + 1 for new, old in enumerate(order)}
+    labels = pd.Series([renumber[c] for c in raw], index=profiles.index, dtype="Int64")
+    centres_z = centres_z.loc[order].reset_index(drop=True)
+    centres_z.index = pd.RangeIndex(1, best + 1, name="cluster")
+    return labels, centres_z, scores
+
+
+def _labels(centres_z: pd.DataFrame) -> tuple[list[str], list[str]]:
+    en: list[str] = []
+    zh: list[str] = []
+    for _, centre in centres_z.iterrows():
+        ranked = centre.abs().sort_values(ascending=False, kind="mergesort").index.tolist()
+        words = [(FEATURES[f].high, FEATURES[f].high_zh) if centre[f] > 0 else (FEATURES[f].low, FEATURES[f].low_zh)
+                 for f in ranked]
+        take = min(2, len(words))
+        label, label_zh = ", ".join(w[0] for w in words[:take]), "、".join(w[1] for w in words[:take])
+        # a third feature separates two clusters whose two leading words coincide
+        while (label in en) and take < len(words):
+            take += 1
+            label, label_zh = ", ".join(w[0] for w in words[:take]), "、".join(w[1] for w in words[:take])
+        if label in en:
+            label, label_zh = f"{label} ({len(en) + 1})", f"{label_zh}（{len(en) + 1}）"
+        en.append(label)
+        zh.append(label_zh)
+    return en, zh
+
+
+# ---------------------------------------------------------------- rule-based types
+
+def _population(panel: Panel, identification: Identification) -> tuple[pd.Series, str]:
+    indicator = str(identification.parameters.get("indicator", ""))
+    if indicator not in panel.indicators:
+        indicator = next((p for p in ("pop_resident", "pop_total", "population", "pop_urban") if p in panel.indicators),
+                         "")
+    if not indicator:
+        pops = [c for c in panel.indicators if c.startswith("pop")]
+        if not pops:
+            raise DataError(f"panel {panel.id!r} has no population indicator to find each parent's largest unit")
+        indicator = pops[0]
+    wide = panel.wide(indicator, panel.observed_years)
+    last = wide.ffill(axis=1).iloc[:, -1]
+    return last, f"{indicator} {panel.observed_years[-1]}"
+
+
+def _centroids(units: pd.DataFrame, crs: Any) -> tuple[pd.Series, dict[str, Any]]:
+    """Projected centroids (shapely points) and each unit's projected geometry, per parent."""
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(units[["parent_id"]].copy(), geometry=units.geometry, crs=units.crs)
+    if gdf.crs is None:
+        raise DataError("units have geometry but no CRS; set one (for example EPSG:4326) before typing")
+    centroids: dict[str, Any] = {}
+    geometries: dict[str, Any] = {}
+    parents = gdf["parent_id"].astype("string").fillna("(none)")
+    for parent, group in gdf.groupby(parents, sort=True):
+        group = group[group.geometry.notna() & ~group.geometry.is_empty]
+        if group.empty:
+            continue
+        if crs is not None:
+            projected = group.to_crs(crs)
+        elif group.crs.is_geographic:
+            lon_min, lat_min, lon_max, lat_max = group.to_crs("EPSG:4326").total_bounds
+            projected = group.to_crs(
+                f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
+                "+datum=WGS84 +units=m +no_defs"
+            )
+        else:
+            projected = group
+        for unit_id, geometry in projected.geometry.items():
+            centroids[str(unit_id)] = geometry.centroid
+            geometries[str(unit_id)] = geometry
+    return pd.Series(centroids, dtype=object), geometries
+
+
+def _rule_types(
+    panel: Panel,
+    identification: Identification,
+    *,
+    resources: pd.DataFrame | None,
+    capitals: Mapping[str, str] | None,
+    old_industrial_regions: Mapping[str, Sequence[str]],
+    old_industrial_units: Iterable[str] | None,
+    peripheral_quantile: float,
+    shadow_distance_km: float,
+    core_min_growth: float,
+    crs: Any,
+) -> tuple[pd.DataFrame, list[str], tuple[str, ...]]:
+    table = identification.table
+    units = panel.units.reindex(table.index)
+    index = table.index
+    notes: list[str] = []
+    out = pd.DataFrame(index=index)
+    members: dict[str, pd.Series] = {name: pd.Series(False, index=index) for name in TYPE_NAMES}
+    triggers: dict[str, pd.Series] = {name: pd.Series("", index=index, dtype=object) for name in TYPE_NAMES}
+
+    # old industrial base: region (by country) or a user list
+    region = units["region"].astype("string")
+    country = units["country"].astype("string")
+    old = pd.Series(False, index=index)
+    for country_name, regions in old_industrial_regions.items():
+        hit = (country == country_name).fillna(False) & region.isin(list(regions)).fillna(False)
+        old |= hit.astype(bool)
+    triggers["old industrial base"] = ("region=" + region.fillna("")).where(old, "")
+    if old_industrial_units is not None:
+        listed = pd.Index([str(u) for u in old_industrial_units])
+        missing = listed.difference(index.astype(str))
+        if len(missing):
+            raise UnknownIdError(f"old_industrial_units: unknown unit id(s) {', '.join(missing[:5])}")
+        user = pd.Series(index.astype(str).isin(listed), index=index)
+        triggers["old industrial base"] = triggers["old industrial base"].where(~user | old, "listed by the user")
+        old |= user
+    members["old industrial base"] = old
+
+    # capitals: a table, else the largest unit of each parent
+    population, basis = _population(panel, identification)
+    parent = units["parent_id"].astype("string")
+    ranked = pd.DataFrame({"parent": parent, "pop": population}).dropna()
+    largest = ranked.sort_values(["parent", "pop"], ascending=[True, False], kind="mergesort").groupby("parent").head(1)
+    capital_of = {str(p): str(u) for u, p in largest["parent"].items()}
+    capital_basis = {p: f"largest {basis}" for p in capital_of}
+    if capitals is not None:
+        for parent_id, unit_id in capitals.items():
+            if str(unit_id) not in index:
+                raise UnknownIdError(f"capitals: {parent_id!r} -> {unit_id!r} is not a unit of the panel")
+            capital_of[str(parent_id)] = str(unit_id)
+            capital_basis[str(parent_id)] = "capital table"
+        uncovered = sorted(set(parent.dropna()) - {str(p) for p in capitals})
+        if uncovered:
+            notes.append(f"capitals: {len(uncovered)} parent(s) not in the capital table use their largest unit")
+    else:
+        notes.append(f"capital of each parent = its unit with the largest population ({basis}); "
+                     "no capital table was given")
+    capital_id = parent.map(capital_of)
+    out["capital_id"] = capital_id
+    out["capital_name"] = capital_id.map(units["name"].astype("string")) if "name" in units else pd.NA
+    out["capital_basis"] = parent.map(capital_basis)
+    parent_size = parent.map(parent.value_counts())
+    is_capital = (capital_id == pd.Series(index.astype(str), index=index)).fillna(False)
+
+    has_geometry = "geometry" in panel.units.columns and panel.units.geometry.notna().any()
+    out["distance_to_capital_km"] = np.nan
+    out["peripheral_threshold_km"] = np.nan
+    out["core_id"] = pd.Series(pd.NA, index=index, dtype="string")
+    out["core_annual_rate"] = np.nan
+    out["distance_to_core_km"] = np.nan
+    out["core_adjacent"] = pd.array([pd.NA] * len(index), dtype="boolean")
+    if has_geometry:
+        centroids, geometries = _centroids(units, crs)
+        distance = pd.Series(np.nan, index=index)
+        adjacent = pd.Series(pd.NA, index=index, dtype="boolean")
+        for unit_id in index:
+            cap = capital_id.get(unit_id)
+            if pd.isna(cap) or unit_id not in centroids.index or cap not in centroids.index:
+                continue
+            distance[unit_id] = centroids[unit_id].distance(centroids[cap]) / 1000.0
+            adjacent[unit_id] = geometries[unit_id].distance(geometries[cap]) <= 1000.0  # within 1 km: slivers
+        out["distance_to_capital_km"] = distance.round(1)
+        eligible = distance[(~is_capital) & (parent_size > 1).fillna(False)].dropna()
+        if len(eligible):
+            threshold = float(np.quantile(eligible.to_numpy(), peripheral_quantile))
+            out["peripheral_threshold_km"] = round(threshold, 1)
+            peripheral = (distance > threshold).fillna(False) & ~is_capital
+            members["peripheral"] = peripheral
+            cap_name = out["capital_name"].fillna(out["capital_id"]).astype(str)
+            triggers["peripheral"] = (
+                "distance to " + cap_name + " " + distance.round(0).map("{:,.0f}".format) + " km > "
+                + f"{peripheral_quantile:.0%} quantile {threshold:,.0f} km"
+            ).where(peripheral, "")
+        # the shadow of a growing core: shrinking, near (or adjacent to) a growing capital
+        rates = table["annual_rate"].astype(float)
+        core_rate = capital_id.map(rates)
+        out["core_id"] = capital_id.where(~is_capital).astype("string")
+        out["core_annual_rate"] = core_rate.where(~is_capital)
+        out["distance_to_core_km"] = out["distance_to_capital_km"].where(~is_capital)
+        out["core_adjacent"] = adjacent.where(~is_capital)
+        near = (distance <= shadow_distance_km).fillna(False) | adjacent.fillna(False).astype(bool)
+        shadow = (table["status"] == "shrinking") & ~is_capital & (core_rate > core_min_growth).fillna(False) & near
+        members["shadow of growing core"] = shadow
+        how = np.where(adjacent.fillna(False).astype(bool), "adjacent, ", "")
+        triggers["shadow of growing core"] = (
+            "core " + out["capital_name"].fillna(out["capital_id"]).astype(str) + " "
+            + core_rate.map("{:+.2f}%/yr".format) + "; " + how + "distance "
+            + distance.round(0).map("{:,.0f}".format) + f" km (limit {shadow_distance_km:,.0f} km)"
+        ).where(shadow, "")
+    else:
+        notes.append("the panel has no geometry: 'peripheral' and 'shadow of growing core' were not assessed")
+
+    # resource-based / resource-exhausted: a user table only
+    out["resource_type"] = pd.Series(pd.NA, index=index, dtype="string")
+    out["exhausted_batch"] = pd.array([pd.NA] * len(index), dtype="Int64")
+    if resources is not None:
+        out["resource_type"] = resources["resource_type"].reindex(index).astype("string")
+        out["exhausted_batch"] = resources["exhausted_batch"].reindex(index).astype("Int64")
+        based = out["resource_type"].notna()
+        members["resource-based"] = based
+        triggers["resource-based"] = ("resource_type=" + out["resource_type"].fillna("")).where(based, "")
+        exhausted = out["exhausted_batch"].notna()
+        members["resource-exhausted"] = exhausted.astype(bool)
+        triggers["resource-exhausted"] = (
+            "exhausted_batch=" + out["exhausted_batch"].astype("string").fillna("")
+        ).where(exhausted, "")
+    else:
+        notes.append("no resource table was given: resource-based and resource-exhausted types not assessed")
+
+    types = pd.Series("", index=index, dtype=object)
+    described = pd.Series("", index=index, dtype=object)
+    for name in TYPE_NAMES:
+        hit = members[name].fillna(False).astype(bool)
+        sep = np.where(types == "", "", ";")
+        types = types.where(~hit, types + sep + name)
+        dsep = np.where(described == "", "", "; ")
+        described = described.where(~hit, described + dsep + name + ": " + triggers[name].astype(str))
+    out.insert(0, "types", types)
+    out.insert(1, "type_triggers", described)
+    for name in TYPE_NAMES:
+        out[f"trigger_{name.replace(' ', '_').replace('-', '_')}"] = triggers[name]
+    assessed = ["old industrial base"]
+    if has_geometry:
+        assessed += ["peripheral", "shadow of growing core"]
+    if resources is not None:
+        assessed += ["resource-based", "resource-exhausted"]
+    return out, notes, tuple(assessed)
+
+
+# ---------------------------------------------------------------- public
+
+def classify(
+    panel: Panel,
+    identification: Identification,
+    *,
+    seed: int = 0,
+    resources: str | Path | pd.DataFrame | None = None,
+    capitals: Mapping[str, str] | None = None,
+    old_industrial_regions: Mapping[str, Sequence[str]] | None = None,
+    old_industrial_units: Iterable[str] | None = None,
+    peripheral_quantile: float = 0.75,
+    shadow_distance_km: float = 150.0,
+    core_min_growth: float = 0.0,
+    features: Sequence[str] | None = None,
+    k_range: tuple[int, int] = K_RANGE,
+    crs: Any = None,
+) -> Typology:
+    """Cluster the shrinking units and assign rule-based types to every unit.
+
+    Parameters
+    ----------
+    panel
+        The panel the identification was made on.
+    identification
+        The verdicts (``status``, ``annual_rate``, ``severity`` per unit).
+    seed
+        Random state of k-means (``n_init`` is fixed at 10): the result is
+        deterministic for a fixed seed.
+    resources
+        A resource-city table (path or DataFrame; see :func:`read_resource_table`).
+    capitals
+        ``parent_id -> unit_id`` of each parent's capital; parents not listed
+        (or all, when None) use their most populous unit.
+    old_industrial_regions
+        ``country -> regions`` counted as old industrial bases (default:
+        China's Northeast).
+    old_industrial_units
+        Unit ids the user counts as old industrial bases, in addition.
+    peripheral_quantile
+        A unit is peripheral when its centroid's distance to its capital is
+        above this quantile of the distances of all non-capital units (in
+        parents with at least two units).
+    shadow_distance_km
+        A shrinking unit is in the shadow of a growing core when its capital
+        grew faster than ``core_min_growth`` %/yr and lies within this
+        centroid distance, or shares a border with it.
+    core_min_growth
+        Minimum annual rate (%/yr) of the capital for it to count as growing.
+    features
+        Clustering features (keys of :data:`FEATURES`); default: every
+        feature the panel supports.
+    k_range
+        Candidate numbers of clusters (inclusive); k is the one with the
+        highest mean silhouette, ties to the smaller k.
+    crs
+        A projected CRS for distances; default: a Lambert azimuthal equal-area
+        projection centred on each parent.
+
+    Returns
+    -------
+    Typology
+
+    Examples
+    --------
+    >>> from shrinkwatch import datasets, standards  # doctest: +SKIP
+    >>> panel = datasets.load("cn-prefecture-census")  # doctest: +SKIP
+    >>> result = classify(panel, standards.identify(panel), seed=0)  # doctest: +SKIP
+    >>> result.k, result.type_counts()["old industrial base"]  # doctest: +SKIP
+    """
+    if not 0.0 < peripheral_quantile < 1.0:
+        raise OptionError(f"peripheral_quantile: expected a number between 0 and 1, got {peripheral_quantile!r}")
+    if not shadow_distance_km > 0:
+        raise OptionError(f"shadow_distance_km: expected a positive distance, got {shadow_distance_km!r}")
+    low, high = k_range
+    if not 2 <= low <= high:
+        raise OptionError(f"k_range: expected (low, high) with 2 <= low <= high, got {k_range!r}")
+    table = identification.table
+    missing_units = table.index.difference(panel.units.index)
+    if len(missing_units):
+        raise DataError(f"identification has units not in panel {panel.id!r}: {', '.join(missing_units[:5])}")
+    resource_table = read_resource_table(resources, panel.units) if resources is not None else None
+
+    shrinking = table.index[table["status"] == "shrinking"]
+    profiles, notes = _select_features(panel, identification, shrinking, features)
+    complete = profiles.loc[shrinking].dropna()
+    if len(complete) < len(shrinking):
+        notes.append(f"{len(shrinking) - len(complete)} shrinking unit(s) lack a feature and were not clustered")
+    out = table[[c for c in ("name", "parent_id", "parent_name", "region", "status", "annual_rate", "severity")
+                 if c in table.columns]].copy()
+    out["cluster"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["cluster_label"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out["cluster_label_zh"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    silhouette: dict[int, float] = {}
+    k = 0
+    centre_columns = ["label", "label_zh", "units", *profiles.columns, *(f"z_{c}" for c in profiles.columns)]
+    centres = pd.DataFrame(columns=centre_columns, index=pd.RangeIndex(0, name="cluster"))
+    if len(complete) >= 3 and len(profiles.columns) >= 1 and len(complete.drop_duplicates()) >= 3:
+        labels, centres_z, silhouette = _cluster(complete, seed, (low, high))
+        k = len(centres_z)
+        names_en, names_zh = _labels(centres_z)
+        out.loc[labels.index, "cluster"] = labels
+        out.loc[labels.index, "cluster_label"] = labels.map(dict(zip(centres_z.index, names_en))).astype("string")
+        out.loc[labels.index, "cluster_label_zh"] = labels.map(dict(zip(centres_z.index, names_zh))).astype("string")
+        raw_centres = complete.groupby(labels).mean()
+        centres = pd.concat(
+            [pd.DataFrame({"label": names_en, "label_zh": names_zh,
+                           "units": labels.value_counts().reindex(centres_z.index).to_numpy()},
+                          index=centres_z.index),
+             raw_centres.reindex(centres_z.index),
+             centres_z.add_prefix("z_")],
+            axis=1,
+        )
+        centres.index.name = "cluster"
+    else:
+        notes.append(f"only {len(complete)} shrinking unit(s) with complete profiles: no clusters")
+    for column in profiles.columns:
+        out[column] = profiles[column]
+    types, type_notes, assessed = _rule_types(
+        panel, identification, resources=resource_table, capitals=capitals,
+        old_industrial_regions=OLD_INDUSTRIAL_REGIONS if old_industrial_regions is None else old_industrial_regions,
+        old_industrial_units=old_industrial_units, peripheral_quantile=peripheral_quantile,
+        shadow_distance_km=shadow_distance_km, core_min_growth=core_min_growth, crs=crs,
+    )
+    out = pd.concat([out, types], axis=1)
+    criterion = (f"k in {low}..{high} with the highest mean silhouette on z-scored features "
+                 f"(ties to the smaller k); k-means, n_init={N_INIT}, random_state={seed}")
+    return Typology(
+        table=out,
+        centres=centres,
+        k=k,
+        silhouette={int(key): round(value, 6) for key, value in silhouette.items()},
+        features=tuple(profiles.columns),
+        criterion=criterion,
+        seed=seed,
+        notes=tuple(notes + type_notes),
+        parameters={"peripheral_quantile": peripheral_quantile, "shadow_distance_km": shadow_distance_km,
+                    "core_min_growth": core_min_growth, "k_range": (low, high), "seed": seed,
+                    "capitals": "table" if capitals is not None else "largest population",
+                    "resources": resource_table is not None},
+        assessed=assessed,
+    )
+
+
+def _table_html(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
+    formats = formats or {}
+    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        cells = []
+        for column, value in zip(frame.columns, values):
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                text = "–"
+            elif column in formats:
+                text = formats[column].format(value)
+            else:
+                text = str(value)
+            cells.append(f"<td>{_html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def typology_section(typology: Typology, lang: str = "en") -> Section:
+    """The report section on types: clusters (with how k was chosen) and rule-based types.
+
+    Parameters
+    ----------
+    typology
+        The result of :func:`classify`.
+    lang
+        ``"en"`` or ``"zh"`` for the cluster labels and type names.
+
+    Returns
+    -------
+    Section
+        ``summary`` holds ``k``, ``silhouette``, ``criterion``, ``features``,
+        ``clusters`` (units per cluster label), ``types`` (shrinking units per
+        assessed type), ``types_all_units``, ``types_not_assessed``,
+        ``shrinking_units`` (the denominator) and ``notes``.
+    """
+    if lang not in ("en", "zh"):
+        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
+    table = typology.table
+    n_shrinking = int((table["status"] == "shrinking").sum())
+    type_counts = typology.type_counts("shrinking")
+    parts = [f"<p>{_html.escape(str(n_shrinking))} shrinking units.</p>"]
+    if typology.k:
+        label_column = "label_zh" if lang == "zh" else "label"
+        centres = typology.centres.reset_index()
+        shown = centres[["cluster", label_column, "units", *typology.features]].rename(columns={label_column: "label"})
+        formats = {f: "{:.2f}" for f in typology.features}
+        parts.append(
+            f"<p>Clusters: k-means on {len(typology.features)} standardised features "
+            f"({_html.escape(', '.join(typology.features))}); {_html.escape(typology.criterion)}. "
+            f"Silhouette by k: {_html.escape(', '.join(f'{k}: {v:.3f}' for k, v in typology.silhouette.items()))}; "
+            f"chosen k = {typology.k}.</p>"
+        )
+        parts.append(_table_html(shown, formats))
+    else:
+        parts.append("<p>Too few shrinking units with complete profiles to cluster.</p>")
+    type_rows = pd.DataFrame({
+        "type": [TYPE_NAMES[t] if lang == "zh" else t for t in TYPE_NAMES],
+        "shrinking units": [type_counts.get(t, "not assessed") for t in TYPE_NAMES],
+        "share": [type_counts[t] / n_shrinking if t in type_counts and n_shrinking else np.nan for t in TYPE_NAMES],
+    })
+    parts.append(f"<p>Rule-based types among the {n_shrinking} shrinking units (a unit can have several):</p>")
+    parts.append(_table_html(type_rows, {"share": "{:.1%}"}))
+    if typology.notes:
+        parts.append("<ul>" + "".join(f"<li>{_html.escape(n)}</li>" for n in typology.notes) + "</ul>")
+    return Section(
+        id="types",
+        title="类型" if lang == "zh" else "Types of shrinking city",
+        html="\n".join(parts),
+        summary={
+            "k": typology.k,
+            "silhouette": {str(k): v for k, v in typology.silhouette.items()},
+            "criterion": typology.criterion,
+            "features": list(typology.features),
+            "clusters": typology.cluster_counts(),
+            "types": type_counts,
+            "types_all_units": typology.type_counts(None),
+            "types_not_assessed": [t for t in TYPE_NAMES if t not in typology.assessed],
+            "shrinking_units": n_shrinking,
+            "notes": list(typology.notes),
+        },
+    )

@@ -1,0 +1,218 @@
+"""Typology: clusters (deterministic, k by silhouette) and rule-based types."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+from shrinkwatch import DataError, identify
+from shrinkwatch.core import Panel
+from shrinkwatch.typology import FEATURES, TYPE_NAMES, Typology, classify, read_resource_table, typology_section
+
+
+@pytest.fixture(scope="module")
+def census_typology(census_panel, census_identification) -> Typology:
+    return classify(census_panel, census_identification, seed=0)
+
+
+# ---------------------------------------------------------------- clusters
+
+def test_deterministic_for_a_fixed_seed(census_panel, census_identification, census_typology):
+    again = classify(census_panel, census_identification, seed=0)
+    pd.testing.assert_frame_equal(census_typology.table, again.table)
+    pd.testing.assert_frame_equal(census_typology.centres, again.centres)
+    assert census_typology.silhouette == again.silhouette
+
+
+def test_k_is_the_smallest_k_with_the_highest_silhouette(census_typology):
+    typology = census_typology
+    clustered = typology.table[typology.table["cluster"].notna()]
+    values = clustered[list(typology.features)].to_numpy(dtype=float)
+    z = (values - values.mean(axis=0)) / values.std(axis=0)
+    scores = {k: silhouette_score(z, KMeans(n_clusters=k, n_init=10, random_state=0).fit(z).labels_)
+              for k in range(2, 7)}
+    assert {k: round(v, 6) for k, v in scores.items()} == typology.silhouette
+    best = max(scores.values())
+    assert typology.k == min(k for k, v in scores.items() if v >= best - 1e-12)
+    assert typology.centres["units"].sum() == len(clustered)
+    assert "silhouette" in typology.criterion and "smaller k" in typology.criterion
+
+
+def test_cluster_labels_name_the_two_most_extreme_centre_features(census_typology):
+    for _, centre in census_typology.centres.iterrows():
+        z = pd.Series({f: centre[f"z_{f}"] for f in census_typology.features})
+        top = z.abs().sort_values(ascending=False, kind="mergesort").index[:2]
+        words = [FEATURES[f].high if z[f] > 0 else FEATURES[f].low for f in top]
+        assert centre["label"].startswith(", ".join(words))
+    assert census_typology.centres["label"].is_unique
+
+
+def test_three_separated_groups_give_k_3():
+    rng = np.random.default_rng(1)
+    ids = [f"u{i:02d}" for i in range(30)]
+    group = np.repeat([0, 1, 2], 10)
+    loss = np.array([0.95, 0.85, 0.70])[group] + rng.normal(0, 0.005, 30)
+    old = np.array([8.0, 14.0, 20.0])[group] + rng.normal(0, 0.2, 30)
+    units = pd.DataFrame({"name": ids, "parent_id": "P", "country": "Nowhere", "region": "R"},
+                         index=pd.Index(ids, name="unit_id"))
+    index = pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"])
+    pop = np.column_stack([np.full(30, 1e5), 1e5 * loss]).ravel()
+    share = np.column_stack([old - 3, old]).ravel()
+    panel = Panel(units, pd.DataFrame({"pop_resident": pop, "share_65plus": share}, index=index), {"id": "blobs"})
+    result = classify(panel, identify(panel, "census-decline"), seed=3)
+    assert result.k == 3
+    # the 65+ share rose by exactly 3 points everywhere: no variation, so the feature is left out (and said so)
+    assert result.features == ("annual_rate", "share_65plus")
+    assert any("share_65plus_change left out" in note for note in result.notes)
+    # cluster 1 is the fastest loss
+    assert result.table.groupby("cluster")["annual_rate"].mean().is_monotonic_increasing
+
+
+# ---------------------------------------------------------------- rule-based types, hand-made geography
+
+KM = 1000.0
+X0, Y0 = 500_000.0, 4_000_000.0
+
+
+def _square(dx_km: float, dy_km: float = 0.0):
+    x, y = X0 + dx_km * KM, Y0 + dy_km * KM
+    return box(x - 5 * KM, y - 5 * KM, x + 5 * KM, y + 5 * KM)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rows = {
+        # unit: (parent, region, country, geometry, pop 2010, pop 2020)
+        "C": ("P", "Northeast", "China", _square(0), 1000.0, 1200.0),   # capital (largest), growing
+        "A": ("P", "Northeast", "China", _square(50), 300.0, 250.0),    # shrinking, 50 km: shadow
+        "E": ("P", "Northeast", "China", _square(100), 300.0, 280.0),   # shrinking, 100 km: shadow
+        "D": ("P", "Northeast", "China", _square(300), 200.0, 210.0),   # growing, 300 km: peripheral
+        "B": ("P", "Northeast", "China", _square(400), 200.0, 150.0),   # shrinking, 400 km: peripheral
+        # shrinking, centroid 210 km away but sharing a border with the capital: shadow (adjacent)
+        "G": ("P", "Northeast", "China", box(X0 - 5 * KM, Y0 + 5 * KM, X0 + 5 * KM, Y0 + 415 * KM), 100.0, 90.0),
+        "Q1": ("Q", "Northeast", "United States", _square(0, -1000), 900.0, 800.0),  # capital of Q, shrinking
+        "Q2": ("Q", "Northeast", "United States", _square(30, -1000), 100.0, 90.0),  # near a shrinking core
+    }
+    ids = list(rows)
+    units = gpd.GeoDataFrame(
+        {"name": ids, "parent_id": [r[0] for r in rows.values()], "region": [r[1] for r in rows.values()],
+         "country": [r[2] for r in rows.values()]},
+        geometry=[r[3] for r in rows.values()], crs="EPSG:32650", index=pd.Index(ids, name="unit_id"),
+    )
+    index = pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"])
+    pop = np.array([[r[4], r[5]] for r in rows.values()]).ravel()
+    panel = Panel(units, pd.DataFrame({"pop_resident": pop}, index=index), {"id": "toy"})
+    return panel, identify(panel, "census-decline")
+
+
+def test_peripheral_and_shadow_on_known_geography(toy):
+    panel, identification = toy
+    result = classify(panel, identification, seed=0, peripheral_quantile=0.75, shadow_distance_km=150)
+    table = result.table
+    assert table.loc["A", "capital_id"] == "C" and table.loc["Q2", "capital_id"] == "Q1"
+    assert table.loc[["A", "E", "D", "B", "G", "Q2"], "distance_to_capital_km"].tolist() == [50, 100, 300, 400, 210, 30]
+    # non-capital distances 30, 50, 100, 210, 300, 400: the 75% quantile is 277.5 km
+    assert table.loc["A", "peripheral_threshold_km"] == pytest.approx(277.5)
+    has = {unit: set(filter(None, types.split(";"))) for unit, types in table["types"].items()}
+    assert {u for u, t in has.items() if "peripheral" in t} == {"D", "B"}
+    assert {u for u, t in has.items() if "shadow of growing core" in t} == {"A", "E", "G"}
+    assert "adjacent" in table.loc["G", "trigger_shadow_of_growing_core"]
+    assert "distance 50 km" in table.loc["A", "trigger_shadow_of_growing_core"]
+    assert "+1.84%/yr" in table.loc["A", "trigger_shadow_of_growing_core"]  # (1200/1000)^(1/10) - 1
+    # old industrial base: the Northeast of China only, not a US region of the same name
+    assert {u for u, t in has.items() if "old industrial base" in t} == {"C", "A", "E", "D", "B", "G"}
+    assert "peripheral: distance to C 400 km > 75% quantile 278 km" in table.loc["B", "type_triggers"]
+    assert any("largest population" in note for note in result.notes)
+
+
+def test_capital_table_and_user_old_industrial_units(toy):
+    panel, identification = toy
+    result = classify(panel, identification, capitals={"P": "E"}, old_industrial_units=["Q2"],
+                      old_industrial_regions={})
+    table = result.table
+    assert table.loc["A", "capital_id"] == "E" and table.loc["A", "capital_basis"] == "capital table"
+    assert table.loc["Q2", "capital_basis"].startswith("largest")
+    assert table.loc[table["types"].str.contains("old industrial base"), "types"].index.tolist() == ["Q2"]
+    assert table.loc["Q2", "trigger_old_industrial_base"] == "listed by the user"
+
+
+# ---------------------------------------------------------------- resource table
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "resources.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_resource_table_types_units(tmp_path, toy):
+    panel, identification = toy
+    path = _write(tmp_path, "unit_id,name,resource_type,exhausted_batch\nB,,declining,2009\n,E,mature,\nA,,,2011\n")
+    result = classify(panel, identification, resources=path)
+    table = result.table
+    assert table.loc["B", "resource_type"] == "declining" and table.loc["B", "exhausted_batch"] == 2009
+    assert "resource-based: resource_type=declining" in table.loc["B", "type_triggers"]
+    assert "resource-exhausted: exhausted_batch=2009" in table.loc["B", "type_triggers"]
+    assert "resource-based" in table.loc["E", "types"] and "resource-exhausted" not in table.loc["E", "types"]
+    assert table.loc["A", "types"].endswith("resource-exhausted")
+    assert pd.isna(table.loc["C", "resource_type"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("unit_id,resource_type,batch\nB,declining,2009\n", "unknown column(s) 'batch'"),
+        ("resource_type,exhausted_batch\ndeclining,2009\n", "needs a 'unit_id' or a 'name' column"),
+        ("unit_id,resource_type\nB,declining\nA,shrinking\n", "line 3, column 'resource_type': 'shrinking'"),
+        ("unit_id,exhausted_batch\nB,2010\n", "line 2, column 'exhausted_batch': '2010' is not one of 2008, 2009, 2011"),
+        ("unit_id,resource_type\nB,declining\nB,mature\n", "line 3: unit B is listed again (first on line 2)"),
+        ("unit_id,resource_type\nZZ,declining\n", "line 2, column 'unit_id': 'ZZ' is not a unit"),
+        ("name,resource_type\nNowhere,declining\n", "line 2, column 'name': no unit is named 'Nowhere'"),
+        ("unit_id,resource_type,exhausted_batch\nB,,\n", "line 2: give a resource_type or an exhausted_batch"),
+    ],
+)
+def test_resource_table_errors_name_line_and_column(tmp_path, toy, text, message):
+    panel, _ = toy
+    with pytest.raises(DataError) as info:
+        read_resource_table(_write(tmp_path, text), panel.units)
+    assert message in str(info.value)
+    assert "resources.csv" in str(info.value)
+
+
+def test_resource_table_ambiguous_name(toy):
+    panel, _ = toy
+    units = panel.units.copy()
+    units.loc["E", "name"] = "A"
+    with pytest.raises(DataError, match=r"'A' names 2 units \(A, E\); give unit_id instead"):
+        read_resource_table(pd.DataFrame({"name": ["A"], "resource_type": ["mature"]}), units)
+
+
+# ---------------------------------------------------------------- real data
+
+def test_every_heilongjiang_shrinking_unit_is_an_old_industrial_base(census_typology):
+    table = census_typology.table
+    heilongjiang = table[(table["parent_id"] == "230000") & (table["status"] == "shrinking")]
+    assert len(heilongjiang) == 13
+    assert heilongjiang["types"].str.split(";").map(lambda t: "old industrial base" in t).all()
+    assert (heilongjiang["trigger_old_industrial_base"] == "region=Northeast").all()
+    outside = table[table["region"] != "Northeast"]
+    assert not outside["types"].str.contains("old industrial base").any()
+
+
+def test_section_summary_counts(census_typology):
+    section = typology_section(census_typology)
+    summary = section.summary
+    assert section.id == "types" and "<table>" in section.html
+    assert summary["k"] == census_typology.k
+    assert sum(summary["clusters"].values()) == int(census_typology.table["cluster"].notna().sum())
+    assert set(summary["types"]) == {"old industrial base", "peripheral", "shadow of growing core"}
+    assert summary["types_not_assessed"] == ["resource-based", "resource-exhausted"]
+    assert "not assessed" in section.html
+    shrinking = census_typology.table[census_typology.table["status"] == "shrinking"]
+    assert summary["shrinking_units"] == len(shrinking)
+    assert summary["types"]["old industrial base"] == int(shrinking["region"].eq("Northeast").sum())
+    assert "<script" not in section.html
