@@ -1,0 +1,585 @@
+"""Spatial weights, global and local Moran's I, and the LISA cluster map.
+
+Private helpers of :mod:`shrinkwatch.analyze`; the public names are re-exported
+there.
+
+Reproducibility: esda's ``Moran`` draws its permutations from NumPy's *global*
+random state and has no ``seed`` argument; ``Moran_Local`` takes ``seed`` but
+applies it by calling ``np.random.seed`` (the global state again). Both are run
+inside :func:`_seeded_global_numpy`, which seeds the global state with ``seed``
+and restores the caller's state afterwards, so results are reproducible and no
+global random state leaks out of this package. (Not safe to run concurrently
+in threads that also use ``np.random``.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from libpysal import weights as lpw
+
+from ._errors import DataError, OptionError
+
+if TYPE_CHECKING:
+    from .core import Identification, Panel
+
+__all__ = [
+    "SpatialWeights",
+    "MoranResult",
+    "LisaResult",
+    "spatial_weights",
+    "moran",
+    "lisa",
+    "cluster_map_svg",
+    "LISA_LABELS",
+    "LISA_COLORS",
+]
+
+#: esda quadrant code -> label (rate of the unit / rate of its neighbours).
+LISA_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+LISA_COLORS: dict[str, str] = {
+    "HH": "#2166ac",  # growing among growing: blue, like the rate maps
+    "HL": "#92c5de",
+    "LH": "#f4a582",
+    "LL": "#b2182b",  # low rate among low rates: the shrinkage clusters
+    "not significant": "#e0e0e0",
+    "excluded": "#ffffff",
+}
+LISA_MEANINGS: dict[str, str] = {
+    "HH": "high annual rate, neighbours high",
+    "LL": "low annual rate, neighbours low (clustered decline)",
+    "HL": "high annual rate, neighbours low",
+    "LH": "low annual rate, neighbours high",
+}
+_EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
+
+
+@contextlib.contextmanager
+def _seeded_global_numpy(seed: int) -> Iterator[None]:
+    """Seed NumPy's global random state for esda, then restore the caller's state."""
+    state = np.random.get_state()
+    np.random.seed(int(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+@dataclass(frozen=True)
+class SpatialWeights:
+    """Spatial weights with the facts needed to report them.
+
+    Attributes
+    ----------
+    w
+        The libpysal ``W`` (ids are the ``unit_id`` values, in ``ids`` order).
+    kind
+        ``"queen"`` (polygons) or ``"knn"`` (points).
+    ids
+        Unit ids in the order of ``w.id_order``.
+    islands
+        Units without a contiguity neighbour; they were linked (symmetrically)
+        to their ``island_k`` nearest units so that they take part.
+    single_neighbour
+        Units with exactly one neighbour (reported: their local statistic rests on one unit).
+    excluded_no_geometry
+        Units left out because their geometry is missing or empty.
+    n_components
+        Connected components of the final graph.
+    description
+        One sentence for reports.
+    """
+
+    w: lpw.W = field(repr=False)
+    kind: str
+    k: int | None
+    ids: tuple[str, ...]
+    islands: tuple[str, ...]
+    island_k: int
+    single_neighbour: tuple[str, ...]
+    excluded_no_geometry: tuple[str, ...]
+    n_components: int
+    distance: str
+    description: str
+
+
+def _geocentric(points: gpd.GeoSeries) -> np.ndarray:
+    """Points as unit-sphere xyz: Euclidean order of chord lengths = great-circle order."""
+    if points.crs is not None and not points.crs.is_geographic:
+        points = points.to_crs("EPSG:4326")
+    lon = np.radians(points.x.to_numpy())
+    lat = np.radians(points.y.to_numpy())
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Centroids computed in an equal-area projection (polygons) or the points themselves."""
+    if (geometry.geom_type == "Point").all():
+        return geometry
+    if geometry.crs is None:
+        return geometry.centroid
+    return geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
+
+
+def _knn_neighbours(coords: np.ndarray, ids: list[str], k: int) -> dict[str, list[str]]:
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(coords)
+    k_eff = min(k + 1, len(ids))
+    _, index = tree.query(coords, k=k_eff)
+    index = np.atleast_2d(index)
+    out: dict[str, list[str]] = {}
+    for row, unit in enumerate(ids):
+        neighbours = [ids[j] for j in index[row] if j != row][:k]
+        out[unit] = neighbours
+    return out
+
+
+def spatial_weights(
+    units: gpd.GeoDataFrame,
+    kind: Literal["auto", "queen", "knn"] = "auto",
+    k: int = 6,
+    *,
+    island_k: int = 1,
+) -> SpatialWeights:
+    """Spatial weights for units: Queen contiguity for polygons, k nearest neighbours for points.
+
+    Parameters
+    ----------
+    units
+        GeoDataFrame indexed by ``unit_id``.
+    kind
+        ``"auto"`` picks ``"queen"`` when every geometry is a (multi)polygon and
+        ``"knn"`` otherwise.
+    k
+        Neighbours per unit for ``"knn"``.
+    island_k
+        For ``"queen"``: a unit with no contiguous neighbour (an island) is
+        linked, in both directions, to its ``island_k`` nearest units so that it
+        takes part in the statistics; the islands are listed in the result.
+
+    Returns
+    -------
+    SpatialWeights
+        Binary weights (row-standardise with ``w.transform = "r"`` before use;
+        :func:`moran` and :func:`lisa` let esda do it).
+
+    Notes
+    -----
+    Nearest neighbours are found on the sphere (unit vectors of longitude and
+    latitude; chord order equals great-circle order), so they are right for
+    global point sets where any flat projection distorts distances. Polygon
+    positions for the island links are centroids taken in the Equal Earth
+    equal-area projection.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> squares = [shapely.box(x, 0, x + 1, 1) for x in range(3)] + [shapely.box(10, 0, 11, 1)]
+    >>> units = gpd.GeoDataFrame(geometry=squares, index=pd.Index(list("abcd"), name="unit_id"), crs="EPSG:3857")
+    >>> sw = spatial_weights(units)
+    >>> sw.kind, sw.islands, sw.w.neighbors["d"]
+    ('queen', ('d',), ['c'])
+    """
+    if not isinstance(units, gpd.GeoDataFrame):
+        raise DataError(f"spatial_weights: expected a GeoDataFrame of units, got {type(units).__name__}")
+    if kind not in ("auto", "queen", "knn"):
+        raise OptionError(f"spatial_weights: kind must be 'auto', 'queen' or 'knn', got {kind!r}")
+    if int(k) < 1:
+        raise OptionError(f"spatial_weights: k must be at least 1, got {k!r}")
+    geometry = units.geometry
+    missing = geometry.isna() | geometry.is_empty
+    excluded = tuple(str(i) for i in units.index[missing.to_numpy()])
+    frame = units.loc[~missing.to_numpy()]
+    if len(frame) < 3:
+        raise DataError(f"spatial_weights: need at least 3 units with geometry, got {len(frame)}")
+    ids = [str(i) for i in frame.index]
+    frame = frame.set_axis(pd.Index(ids, name="unit_id"))
+    polygonal = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    chosen = ("queen" if polygonal else "knn") if kind == "auto" else kind
+    if chosen == "queen" and not polygonal:
+        raise OptionError("spatial_weights: kind='queen' needs polygon geometries; these units include points")
+
+    islands: tuple[str, ...] = ()
+    coords = _geocentric(_representative_points(frame.geometry))
+    if chosen == "queen":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # islands and components are reported, not warned about
+            queen = lpw.Queen.from_dataframe(frame, use_index=True)
+        neighbours = {str(key): [str(v) for v in value] for key, value in queen.neighbors.items()}
+        islands = tuple(unit for unit in ids if not neighbours.get(unit))
+        if islands:
+            nearest = _knn_neighbours(coords, ids, int(island_k))
+            for unit in islands:
+                for other in nearest[unit]:
+                    if other not in neighbours[unit]:
+                        neighbours[unit].append(other)
+                    if unit not in neighbours[other]:
+                        neighbours[other].append(unit)
+        distance = "contiguity (shared vertex)"
+        k_used: int | None = None
+    else:
+        neighbours = _knn_neighbours(coords, ids, int(k))
+        distance = "great-circle distance between points (polygon centroids in Equal Earth)"
+        k_used = int(k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = lpw.W({unit: neighbours[unit] for unit in ids}, id_order=ids, silence_warnings=True)
+    single = tuple(unit for unit in ids if len(w.neighbors[unit]) == 1)
+    if chosen == "queen":
+        description = (f"Queen contiguity on {w.n} polygons; {len(islands)} island(s) linked to their "
+                       f"{island_k} nearest unit(s); {len(single)} unit(s) with a single neighbour; "
+                       f"{w.n_components} connected component(s); row-standardised")
+    else:
+        description = (f"{k} nearest neighbours (great-circle) on {w.n} units; "
+                       f"{w.n_components} connected component(s); row-standardised")
+    if excluded:
+        description += f"; {len(excluded)} unit(s) without geometry excluded"
+    return SpatialWeights(
+        w=w, kind=chosen, k=k_used, ids=tuple(ids), islands=islands, island_k=int(island_k),
+        single_neighbour=single, excluded_no_geometry=excluded, n_components=int(w.n_components),
+        distance=distance, description=description,
+    )
+
+
+def _analysis_frame(
+    identification: "Identification", panel: "Panel", variable: str
+) -> tuple[gpd.GeoDataFrame, pd.Series, dict[str, str]]:
+    """Units with geometry and a finite value of ``variable``; the rest with a reason each."""
+    if not isinstance(panel.units, gpd.GeoDataFrame) or "geometry" not in panel.units.columns:
+        raise DataError(f"panel {panel.id!r} has no geometry: spatial statistics need polygons or points")
+    if variable not in identification.table.columns:
+        raise DataError(f"identification has no column {variable!r}")
+    table = identification.table
+    units = panel.units.reindex(table.index)
+    values = pd.to_numeric(table[variable], errors="coerce").astype(float)
+    excluded: dict[str, str] = {}
+    insufficient = table["status"].eq("insufficient_data").to_numpy()
+    no_value = ~np.isfinite(values.to_numpy())
+    geometry = units.geometry
+    no_geometry = (geometry.isna() | geometry.is_empty).to_numpy()
+    for unit, a, b, c in zip(table.index, insufficient, no_value, no_geometry):
+        if a:
+            excluded[str(unit)] = "insufficient data"
+        elif b:
+            excluded[str(unit)] = f"no {variable}"
+        elif c:
+            excluded[str(unit)] = "no geometry"
+    keep = ~(insufficient | no_value | no_geometry)
+    frame = gpd.GeoDataFrame(units.loc[keep], geometry=geometry[keep], crs=panel.units.crs)
+    frame.index = pd.Index([str(i) for i in frame.index], name="unit_id")
+    y = pd.Series(values.to_numpy()[keep], index=frame.index, name=variable)
+    if len(frame) < 3:
+        raise DataError(f"only {len(frame)} unit(s) have geometry and {variable}; need at least 3")
+    return frame, y, excluded
+
+
+def _check_weights(weights: SpatialWeights, y: pd.Series) -> None:
+    if set(weights.ids) != set(y.index):
+        extra = sorted(set(weights.ids) - set(y.index))[:5]
+        lacking = sorted(set(y.index) - set(weights.ids))[:5]
+        raise DataError(
+            "weights: the weights' units differ from the units analysed "
+            f"(in weights only: {extra}; analysed but not in weights: {lacking}). "
+            "Build them with spatial_weights() on the units with data."
+        )
+
+
+@dataclass(frozen=True)
+class MoranResult:
+    """Global Moran's I of a unit variable with permutation inference.
+
+    ``I``, ``expected_I`` = -1/(n-1), ``z_sim`` and ``p_sim`` (one-sided pseudo
+    p-value from ``permutations`` random permutations, as esda computes it),
+    and the normal-approximation ``z_norm``/``p_norm`` for reference. ``n`` units
+    analysed; ``excluded`` maps each left-out unit to its reason.
+    """
+
+    I: float  # noqa: E741 - the statistic's name
+    expected_I: float
+    z_sim: float
+    p_sim: float
+    z_norm: float
+    p_norm: float
+    permutations: int
+    seed: int
+    n: int
+    n_excluded: int
+    excluded: dict[str, str] = field(repr=False)
+    islands: tuple[str, ...]
+    single_neighbour: tuple[str, ...]
+    variable: str
+    weights_description: str
+    weights: SpatialWeights = field(repr=False)
+    values: pd.Series = field(repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready numbers."""
+        return {
+            "variable": self.variable, "I": round(self.I, 6), "expected_I": round(self.expected_I, 6),
+            "z_sim": round(self.z_sim, 4), "p_sim": round(self.p_sim, 6), "p_norm": float(f"{self.p_norm:.6g}"),
+            "permutations": self.permutations, "seed": self.seed, "n": self.n, "n_excluded": self.n_excluded,
+            "islands": list(self.islands), "single_neighbour": list(self.single_neighbour),
+            "weights": self.weights_description,
+        }
+
+
+def moran(
+    identification: "Identification",
+    panel: "Panel",
+    permutations: int = 999,
+    seed: int = 0,
+    *,
+    weights: SpatialWeights | None = None,
+    kind: Literal["auto", "queen", "knn"] = "auto",
+    k: int = 6,
+    variable: str = "annual_rate",
+) -> MoranResult:
+    """Global Moran's I of the annual rate, with esda's permutation inference.
+
+    Parameters
+    ----------
+    identification, panel
+        The verdicts and the panel they came from (for geometry).
+    permutations
+        Random permutations for the pseudo p-value.
+    seed
+        Seeds the permutations; the caller's global NumPy random state is restored.
+    weights
+        Prebuilt weights on exactly the analysed units; default
+        ``spatial_weights(units with data, kind, k)``.
+    variable
+        Column of ``identification.table`` (default ``annual_rate``, percent per year).
+
+    Returns
+    -------
+    MoranResult
+        Units with insufficient data, no value or no geometry are excluded and
+        listed with the reason.
+    """
+    from esda.moran import Moran
+
+    frame, y, excluded = _analysis_frame(identification, panel, variable)
+    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
+    _check_weights(sw, y)
+    y = y.reindex(list(sw.ids))
+    with _seeded_global_numpy(seed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stat = Moran(y.to_numpy(), sw.w, transformation="r", permutations=int(permutations))
+    return MoranResult(
+        I=float(stat.I), expected_I=float(stat.EI), z_sim=float(stat.z_sim), p_sim=float(stat.p_sim),
+        z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=int(permutations), seed=int(seed),
+        n=int(stat.n), n_excluded=len(excluded), excluded=excluded, islands=sw.islands,
+        single_neighbour=sw.single_neighbour, variable=variable, weights_description=sw.description,
+        weights=sw, values=y,
+    )
+
+
+@dataclass(frozen=True)
+class LisaResult:
+    """Local Moran's I (LISA) per unit with cluster labels at ``alpha``.
+
+    ``table`` is indexed by ``unit_id`` (all units of the identification) with
+    ``name``, the variable, ``local_I``, ``quadrant`` (HH/LH/LL/HL), ``p_sim``
+    and ``cluster``: the quadrant where ``p_sim <= alpha``, ``"not significant"``
+    otherwise, ``"excluded"`` for units not analysed. ``counts`` counts the
+    clusters. p-values are not adjusted for multiple testing.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    counts: dict[str, int]
+    alpha: float
+    permutations: int
+    seed: int
+    n: int
+    n_excluded: int
+    excluded: dict[str, str] = field(repr=False)
+    islands: tuple[str, ...]
+    single_neighbour: tuple[str, ...]
+    variable: str
+    weights_description: str
+    weights: SpatialWeights = field(repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"alpha": self.alpha, "permutations": self.permutations, "seed": self.seed, "n": self.n,
+                "n_excluded": self.n_excluded, "counts": dict(self.counts), "variable": self.variable,
+                "weights": self.weights_description}
+
+
+def lisa(
+    identification: "Identification",
+    panel: "Panel",
+    permutations: int = 999,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    weights: SpatialWeights | None = None,
+    kind: Literal["auto", "queen", "knn"] = "auto",
+    k: int = 6,
+    variable: str = "annual_rate",
+) -> LisaResult:
+    """Local Moran's I clusters (HH, LL, HL, LH) of the annual rate.
+
+    Parameters are those of :func:`moran`, plus ``alpha``: a unit is in a
+    cluster when its conditional-permutation pseudo p-value is at most
+    ``alpha``. The seed is passed to esda's ``Moran_Local`` (which seeds NumPy's
+    global state; the caller's state is restored afterwards).
+    """
+    from esda.moran import Moran_Local
+
+    if not 0 < float(alpha) < 1:
+        raise OptionError(f"lisa: alpha must be between 0 and 1, got {alpha!r}")
+    frame, y, excluded = _analysis_frame(identification, panel, variable)
+    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
+    _check_weights(sw, y)
+    y = y.reindex(list(sw.ids))
+    with _seeded_global_numpy(seed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = Moran_Local(y.to_numpy(), sw.w, transformation="r", permutations=int(permutations),
+                            seed=int(seed), n_jobs=1, keep_simulations=False)
+    quadrant = pd.Series(local.q, index=y.index).map(LISA_LABELS)
+    # esda may return float32 p-values; they are (count + 1) / (permutations + 1) exactly
+    denominator = int(permutations) + 1
+    p_sim = pd.Series(np.round(np.asarray(local.p_sim, dtype=float) * denominator) / denominator, index=y.index)
+    cluster = quadrant.where(p_sim <= float(alpha), "not significant")
+    table = pd.DataFrame(index=pd.Index([str(i) for i in identification.table.index], name="unit_id"))
+    table["name"] = identification.table["name"].to_numpy()
+    table[variable] = pd.to_numeric(identification.table[variable], errors="coerce").to_numpy()
+    table["local_I"] = pd.Series(local.Is, index=y.index)
+    table["quadrant"] = quadrant
+    table["p_sim"] = p_sim
+    table["cluster"] = cluster
+    table["cluster"] = table["cluster"].fillna("excluded")
+    table["excluded_reason"] = pd.Series(excluded, dtype=object)
+    order = ["HH", "LL", "HL", "LH", "not significant", "excluded"]
+    counts = {label: int((table["cluster"] == label).sum()) for label in order}
+    return LisaResult(
+        table=table, counts=counts, alpha=float(alpha), permutations=int(permutations), seed=int(seed),
+        n=int(len(y)), n_excluded=len(excluded), excluded=excluded, islands=sw.islands,
+        single_neighbour=sw.single_neighbour, variable=variable, weights_description=sw.description, weights=sw,
+    )
+
+
+def _map_crs(units: gpd.GeoDataFrame) -> str:
+    country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
+    if len(country) == 1 and country[0] == "China":
+        return "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
+    if len(country) == 1 and country[0] in ("United States", "USA", "US"):
+        return "EPSG:5070"
+    return _EQUAL_AREA
+
+
+def _svg_text(figure: object) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shrinkwatch"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+    text = buffer.getvalue()
+    start = text.find("<svg")
+    text = text[start:] if start >= 0 else text
+    head, sep, rest = text.partition(" <metadata>")
+    if sep:  # the RDF block only credits matplotlib; drop it to keep the inline SVG lean
+        _, _, tail = rest.partition("</metadata>\n")
+        text = head + tail
+    return text
+
+
+def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = None, width_in: float = 9.0) -> str:
+    """An SVG map of the LISA clusters (polygons filled, points as dots).
+
+    Parameters
+    ----------
+    result
+        From :func:`lisa`.
+    panel
+        The panel with the units' geometry.
+    title
+        Figure title; default names the variable, alpha and permutations.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (no XML prolog), self-contained.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    if not isinstance(panel.units, gpd.GeoDataFrame):
+        raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
+    units = panel.units.copy()
+    units.index = pd.Index([str(i) for i in units.index], name="unit_id")
+    units = units.loc[~(units.geometry.isna() | units.geometry.is_empty)]
+    clusters = result.table["cluster"].reindex(units.index).fillna("excluded")
+    crs = _map_crs(units)
+    insets: list[tuple[str, gpd.GeoDataFrame, str]] = []
+    if crs == "EPSG:5070" and "parent_id" in units.columns:
+        # Alaska and Hawaii as insets in their own projections, so the lower 48 stay legible
+        parent = units["parent_id"].astype(str).to_numpy()
+        for code, label, inset_crs in (("02", "Alaska", "EPSG:3338"), ("15", "Hawaii", "ESRI:102007")):
+            mask = parent == code
+            if mask.any():
+                insets.append((label, units.loc[mask].to_crs(inset_crs), inset_crs))
+                units = units.loc[~mask]
+                parent = parent[~mask]
+    projected = units.to_crs(crs) if units.crs is not None else units
+    analysed_bounds = projected.loc[projected.index.isin(list(result.weights.ids))]
+    minx, miny, maxx, maxy = (analysed_bounds if len(analysed_bounds) else projected).total_bounds
+    aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
+    figure = Figure(figsize=(width_in, max(3.0, min(width_in * aspect, 9.0)) + 0.8))
+    axis = figure.add_subplot()
+    _draw_clusters(axis, projected, clusters)
+    analysed = projected.loc[projected.index.isin(list(result.weights.ids))]
+    if len(analysed):  # frame the analysed units; far-off excluded ones (e.g. remote islets) may be cut
+        a_minx, a_miny, a_maxx, a_maxy = analysed.total_bounds
+        margin = 0.02 * max(a_maxx - a_minx, a_maxy - a_miny)
+        axis.set_xlim(a_minx - margin, a_maxx + margin)
+        axis.set_ylim(a_miny - margin, a_maxy + margin)
+    for position, (label, frame, _) in enumerate(insets):
+        inset = axis.inset_axes((0.0 + 0.2 * position, 0.0, 0.2 if label == "Alaska" else 0.14, 0.28))
+        _draw_clusters(inset, frame, clusters)
+        inset.set_title(label, fontsize=7)
+    handles = [Patch(facecolor=LISA_COLORS[label], edgecolor="#9e9e9e",
+                     label=(f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS else label)
+                     + f" ({result.counts.get(label, 0)})")
+               for label in ("HH", "LL", "HL", "LH", "not significant", "excluded")]
+    axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8, frameon=False)
+    axis.set_title(title or (f"Local Moran clusters of the {result.variable.replace('_', ' ')} "
+                             f"(alpha = {result.alpha}, {result.permutations} permutations)"), fontsize=10)
+    return _svg_text(figure)
+
+
+def _draw_clusters(axis: object, projected: gpd.GeoDataFrame, clusters: pd.Series) -> None:
+    """Fill polygons / draw points of ``projected`` in their cluster colours on ``axis``."""
+    minx, miny, maxx, maxy = projected.total_bounds
+    span = max(maxx - minx, maxy - miny)
+    polygonal = projected.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    geometry = projected.geometry.copy()
+    if polygonal.any():
+        geometry[polygonal] = geometry[polygonal].simplify(span / 1500.0)
+    unit_clusters = clusters.reindex(projected.index).fillna("excluded")
+    colors = unit_clusters.map(LISA_COLORS).to_numpy()
+    frame = gpd.GeoDataFrame({"color": colors}, geometry=geometry.to_numpy(), index=projected.index, crs=projected.crs)
+    if polygonal.any():
+        polygons = frame[polygonal]
+        for color in pd.unique(polygons["color"]):
+            subset = polygons[(polygons["color"] == color).to_numpy()]
+            subset = subset[~(subset.geometry.isna() | subset.geometry.is_empty).to_numpy()]
+            if len(subset):
+                subset.plot(ax=axis, facecolor=color, edgecolor="#9e9e9e", linewidth=0.15)
+    if (~polygonal).any():
+        points = frame[~polygonal]
+        significant = ((unit_clusters[~polygonal] != "not significant")
+                       & (unit_clusters[~polygonal] != "excluded")).to_numpy()
+        for mask, size, edge in ((~significant, 6, "#9e9e9e"), (significant, 14, "#424242")):
+            axis.scatter(points.geometry.x[mask], points.geometry.y[mask],  # type: ignore[attr-defined]
+                         c=points["color"][mask].tolist(), s=size, edgecolors=edge, linewidths=0.3)
+    axis.set_axis_off()  # type: ignore[attr-defined]
+    axis.set_aspect("equal")  # type: ignore[attr-defined]

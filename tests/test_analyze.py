@@ -1,0 +1,331 @@
+"""Tests of shrinkwatch.analyze: against esda directly, on hand-made data with known answers, and on real data."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from shrinkwatch import analyze
+from shrinkwatch._errors import DataError, OptionError
+from shrinkwatch.core import Identification, Panel
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _toy_identification(index: pd.Index, status: list[str], rate: list[float], **columns: object) -> Identification:
+    table = pd.DataFrame({"name": [f"unit {i}" for i in index], "parent_name": "P", "region": "R",
+                          "status": status, "annual_rate": rate, **columns}, index=index)
+    return Identification(table=table, standard_id="toy", parameters={}, panel_meta={"id": "toy"})
+
+
+def _grid_panel(n_side: int = 6, extra_island: bool = True) -> tuple[Panel, Identification]:
+    """n_side x n_side unit squares (a rate gradient west to east) plus one detached island square."""
+    geoms, ids, rates = [], [], []
+    for row in range(n_side):
+        for col in range(n_side):
+            geoms.append(shapely.box(col, row, col + 1, row + 1))
+            ids.append(f"g{row}{col}")
+            rates.append(float(col) - 2.5 + 0.1 * row)
+    if extra_island:
+        geoms.append(shapely.box(n_side + 3, 0, n_side + 4, 1))
+        ids.append("island")
+        rates.append(3.0)
+    index = pd.Index(ids, name="unit_id")
+    units = gpd.GeoDataFrame({"name": ids}, geometry=geoms, index=index, crs="EPSG:3857")
+    values = pd.DataFrame({"pop_resident": 1.0},
+                          index=pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"]))
+    panel = Panel(units, values, {"id": "grid"})
+    status = ["shrinking" if r < 0 else "not_shrinking" for r in rates]
+    return panel, _toy_identification(index, status, rates)
+
+
+# ---------------------------------------------------------------- distribution
+
+
+def test_distribution_uses_counts_by_with_denominators(census_identification):
+    result = analyze.distribution(census_identification)
+    pd.testing.assert_frame_equal(result.by_region, census_identification.counts_by("region"))
+    pd.testing.assert_frame_equal(result.by_parent, census_identification.counts_by("parent_name"))
+    assert result.by_parent["units"].sum() == len(census_identification)
+    assert result.totals["shrinking"] == result.by_region["shrinking"].sum()
+    # DOMAIN.md: all 12 Heilongjiang cities and the Daxing'anling prefecture declined
+    assert result.by_parent.loc["黑龙江省", ["with_data", "shrinking"]].tolist() == [13, 13]
+    assert result.labels["parent_name"] == "province"
+    json.dumps(result.as_dict())
+
+
+# ---------------------------------------------------------------- weights
+
+
+def test_islands_and_single_neighbours_are_reported_on_hand_made_geometry():
+    squares = [shapely.box(x, 0, x + 1, 1) for x in range(3)] + [shapely.box(10, 0, 11, 1), shapely.box(1, 1, 2, 2)]
+    units = gpd.GeoDataFrame(geometry=squares, index=pd.Index(["a", "b", "c", "d", "e"], name="unit_id"),
+                             crs="EPSG:3857")
+    weights = analyze.spatial_weights(units)
+    assert weights.kind == "queen"
+    assert weights.islands == ("d",)
+    # the island is linked to its nearest unit, in both directions
+    assert weights.w.neighbors["d"] == ["c"]
+    assert "d" in weights.w.neighbors["c"]
+    assert weights.n_components == 1
+    assert "1 island(s)" in weights.description
+    # a and e touch only b (queen: a touches b; e touches a, b, c at corners/edges)
+    expected_single = tuple(u for u in "abcde" if len(weights.w.neighbors[u]) == 1)
+    assert weights.single_neighbour == expected_single
+
+
+def test_missing_geometry_is_excluded_and_reported():
+    squares = [shapely.box(x, 0, x + 1, 1) for x in range(4)] + [None]
+    units = gpd.GeoDataFrame(geometry=squares, index=pd.Index(list("abcde"), name="unit_id"), crs="EPSG:3857")
+    weights = analyze.spatial_weights(units)
+    assert weights.excluded_no_geometry == ("e",)
+    assert weights.ids == ("a", "b", "c", "d")
+
+
+def test_points_get_knn_weights_on_the_sphere():
+    lon = np.array([0.0, 1.0, 2.0, 179.5, -179.5, 100.0, 101.0])
+    lat = np.zeros(len(lon))
+    units = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
+                             index=pd.Index(list("abcdefg"), name="unit_id"))
+    weights = analyze.spatial_weights(units, k=1)
+    assert weights.kind == "knn"
+    # across the antimeridian: 179.5 and -179.5 are 1 degree apart
+    assert weights.w.neighbors["d"] == ["e"]
+    assert weights.w.neighbors["e"] == ["d"]
+    with pytest.raises(OptionError):
+        analyze.spatial_weights(units, kind="queen")
+
+
+# ---------------------------------------------------------------- Moran and LISA against esda
+
+
+def test_moran_equals_esda_on_the_same_weights(census_panel, census_identification):
+    from esda.moran import Moran
+
+    result = analyze.moran(census_identification, census_panel, permutations=99, seed=7)
+    np.random.seed(7)
+    direct = Moran(result.values.to_numpy(), result.weights.w, transformation="r", permutations=99)
+    assert result.I == pytest.approx(direct.I, abs=1e-12)
+    assert result.expected_I == pytest.approx(direct.EI, abs=1e-15)
+    assert result.p_sim == direct.p_sim
+    assert result.z_sim == pytest.approx(direct.z_sim)
+    # units with insufficient data are excluded and counted
+    assert result.n == census_identification.counts()["units_with_data"] == 358
+    assert result.n_excluded == 11
+    assert set(result.excluded) == set(census_identification.insufficient.index.astype(str))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_lisa_equals_esda_on_the_same_weights(census_panel, census_identification):
+    from esda.moran import Moran_Local
+
+    result = analyze.lisa(census_identification, census_panel, permutations=99, seed=11, alpha=0.05)
+    used = result.table.loc[list(result.weights.ids)]
+    y = used["annual_rate"].to_numpy()
+    direct = Moran_Local(y, result.weights.w, transformation="r", permutations=99, seed=11, n_jobs=1)
+    np.testing.assert_allclose(used["local_I"].to_numpy(), direct.Is, atol=1e-12)
+    np.testing.assert_array_equal(used["p_sim"].to_numpy(), direct.p_sim.astype(float))
+    labels = pd.Series(direct.q).map({1: "HH", 2: "LH", 3: "LL", 4: "HL"}).to_numpy()
+    expected = np.where(direct.p_sim <= 0.05, labels, "not significant")
+    np.testing.assert_array_equal(used["cluster"].to_numpy(), expected)
+    assert sum(result.counts.values()) == len(census_identification)
+    assert result.counts["excluded"] == 11
+    assert result.counts["LL"] > 0  # the Northeast's clustered decline
+
+
+def test_seeds_make_results_reproducible_and_leave_global_state_alone(census_panel, census_identification):
+    state = np.random.get_state()[1].copy()
+    first = analyze.moran(census_identification, census_panel, permutations=99, seed=3)
+    second = analyze.moran(census_identification, census_panel, permutations=99, seed=3, weights=first.weights)
+    assert first.p_sim == second.p_sim and first.z_sim == second.z_sim
+    one = analyze.lisa(census_identification, census_panel, permutations=99, seed=3, weights=first.weights)
+    two = analyze.lisa(census_identification, census_panel, permutations=99, seed=3, weights=first.weights)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_island_takes_part_in_moran_and_is_reported():
+    panel, identification = _grid_panel()
+    result = analyze.moran(identification, panel, permutations=99, seed=0)
+    assert result.islands == ("island",)
+    assert result.n == 37
+    assert result.I > 0.5 and result.p_sim <= 0.01  # the west-east gradient is strongly clustered
+    local = analyze.lisa(identification, panel, permutations=99, seed=0)
+    assert local.islands == ("island",)
+    svg = analyze.cluster_map_svg(local, panel)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+
+
+def test_real_china_moran_is_positive_and_significant(census_panel, census_identification):
+    result = analyze.moran(census_identification, census_panel, permutations=999, seed=0)
+    assert result.I > 0.3  # measured: 0.401
+    assert result.p_sim == pytest.approx(1 / 1000)  # no permutation reached the observed I
+    assert result.permutations == 999
+
+
+def test_moran_needs_geometry(census_identification):
+    units = pd.DataFrame({"name": ["a"]}, index=pd.Index(["a"], name="unit_id"))
+    values = pd.DataFrame({"pop_resident": [1.0]},
+                          index=pd.MultiIndex.from_tuples([("a", 2010)], names=["unit_id", "year"]))
+    with pytest.raises(DataError, match="no geometry"):
+        analyze.moran(census_identification, Panel(units, values, {"id": "flat"}), permutations=9)
+
+
+# ---------------------------------------------------------------- expansion paradox
+
+
+def _paradox_panel() -> tuple[Panel, Identification]:
+    ids = ["s1", "s2", "s3", "s4", "g1"]
+    population = {"s1": (100, 90), "s2": (100, 95), "s3": (100, 80), "s4": (100, 90), "g1": (100, 120)}
+    builtup = {"s1": (10, 12), "s2": (10, 11), "s3": (10, 9), "s4": (np.nan, np.nan), "g1": (10, 11)}
+    rows = []
+    for unit in ids:
+        for position, year in enumerate((2010, 2020)):
+            rows.append((unit, year, float(population[unit][position]), float(builtup[unit][position])))
+    values = pd.DataFrame(rows, columns=["unit_id", "year", "pop_resident", "builtup_km2"]).set_index(["unit_id", "year"])
+    index = pd.Index(ids, name="unit_id")
+    units = pd.DataFrame({"name": ids}, index=index)
+    status = ["shrinking"] * 4 + ["not_shrinking"]
+    identification = _toy_identification(index, status, [-1.0, -0.5, -2.2, -1.0, 1.8], start_year=2010, end_year=2020)
+    return Panel(units, values, {"id": "paradox-toy"}), identification
+
+
+def test_paradox_share_with_its_denominator_on_a_hand_made_panel():
+    panel, identification = _paradox_panel()
+    result = analyze.expansion_paradox(identification, panel)
+    assert result.available
+    assert (result.n_grew, result.denominator) == (2, 3)
+    assert result.share == pytest.approx(0.6667, abs=1e-4)
+    assert result.n_shrinking == 4
+    assert result.shrinking_without_builtup == ("s4",)
+    assert result.state_counts_shrinking == {"strong negative decoupling": 2, "weak negative decoupling": 1}
+    assert result.table.loc["g1", "tapio_state"] == "weak decoupling"
+    assert "2 of 3" in result.message
+
+
+def test_paradox_says_plainly_when_there_is_no_builtup_data(census_panel, census_identification):
+    result = analyze.expansion_paradox(census_identification, census_panel)
+    assert not result.available
+    assert "no built-up area data" in result.message
+    assert result.share is None
+
+
+# ---------------------------------------------------------------- drivers
+
+
+@pytest.fixture(scope="module")
+def china_drivers(census_panel, census_identification):
+    return analyze.drivers(census_identification, census_panel, seed=0)
+
+
+def test_drivers_report_cv_fit_next_to_a_baseline_on_the_same_folds(china_drivers, census_identification):
+    result = china_drivers
+    assert result.available
+    assert result.n_used + result.n_excluded == len(census_identification)
+    assert "share_65plus_start" in result.predictors and "urban_share_start" in result.predictors
+    folds = result.folds
+    target = census_identification.table["annual_rate"].reindex(folds.index).to_numpy()
+    baseline_r2 = []
+    for number in range(result.n_folds):
+        test = folds.to_numpy() == number
+        prediction = target[~test].mean()
+        residual = np.sum((target[test] - prediction) ** 2)
+        baseline_r2.append(1 - residual / np.sum((target[test] - target[test].mean()) ** 2))
+    np.testing.assert_allclose(result.baseline_cv.r2_folds, baseline_r2)
+    assert len(result.ols_cv.r2_folds) == len(result.gbm_cv.r2_folds) == result.n_folds
+    # the models beat the baseline out of sample (measured: OLS 0.61, LightGBM 0.67, baseline -0.02)
+    assert result.ols_cv.r2 > result.baseline_cv.r2 + 0.3
+    assert result.gbm_cv.r2 > result.baseline_cv.r2 + 0.3
+    assert set(result.coefficients.columns) >= {"coef", "robust_se", "p"}
+    # contributions add up to the boosted model's prediction
+    contributions = result.contributions
+    assert contributions.shape == (result.n_used, len(result.predictors) + 1)
+
+
+def test_driver_summary_is_associational(china_drivers):
+    text = china_drivers.summary.lower()
+    assert "associated with" in text
+    for word in analyze.CAUSAL_WORDS:
+        assert f" {word} " not in f" {text} ", word
+
+
+def test_drivers_are_deterministic_for_a_seed(census_panel, census_identification, china_drivers):
+    again = analyze.drivers(census_identification, census_panel, seed=0)
+    pd.testing.assert_frame_equal(again.contributions, china_drivers.contributions)
+    assert again.gbm_cv == china_drivers.gbm_cv
+
+
+# ---------------------------------------------------------------- US components
+
+
+@pytest.fixture(scope="module")
+def us_panel(data_dir):
+    from shrinkwatch import load
+
+    return load("us-county-est", data_dir)
+
+
+def test_us_decomposition_adds_up_exactly_on_the_real_file(us_panel):
+    result = analyze.us_decomposition(us_panel)
+    assert result.exact and result.migration_exact
+    assert result.max_abs_gap == 0.0
+    assert result.n_units == 3142
+    assert result.n_checked == 3142 * 10  # 2010 (from the April 1 base) to 2019
+    assert result.n_not_checked == 0
+
+
+def test_us_decomposition_needs_components(census_panel):
+    with pytest.raises(DataError, match="components"):
+        analyze.us_decomposition(census_panel)
+
+
+# ---------------------------------------------------------------- sections and summary
+
+
+def test_sections_in_order_escaped_and_json_ready(census_panel, census_identification):
+    bundle = analyze.analyse(census_identification, census_panel, seed=0, permutations=99)
+    sections = analyze.analysis_sections(census_identification, census_panel, analysis=bundle)
+    assert [s.id for s in sections] == ["distribution", "spatial-clusters", "expansion-paradox", "drivers"]
+    assert [s.title for s in sections] == ["Distribution", "Spatial clusters", "Expansion paradox", "Drivers"]
+    for section in sections:
+        json.dumps(section.summary)
+        assert "<script" not in section.html
+        # self-contained: the only URLs are the SVG namespaces
+        assert "http" not in section.html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+            'xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    assert "<svg" in sections[1].html and "<svg" in sections[0].html
+    assert "no built-up area data" in sections[2].html
+    stats = analyze.summary_statistics(census_identification, census_panel, analysis=bundle)
+    json.dumps(stats)
+    assert stats["moran"]["I"] == pytest.approx(bundle.moran.I, abs=1e-6)
+    assert sum(stats["lisa_counts"].values()) == len(census_identification)
+    assert stats["expansion_paradox"]["paradox_share"] == "no built-up data"
+    assert stats["drivers"]["baseline_training_mean"]["cv_r2"] < stats["drivers"]["ols_hc3"]["cv_r2"]
+
+
+def test_section_text_is_html_escaped():
+    panel, identification = _paradox_panel()
+    identification.table.loc["s1", "parent_name"] = "<b>&"
+    sections = analyze.analysis_sections(identification, panel, permutations=9)
+    assert "&lt;b&gt;&amp;" in sections[0].html
+    assert "<b>&" not in sections[0].html
+    assert sections[2].summary["paradox_share"] == pytest.approx(0.6667, abs=1e-4)
+    assert sections[1].summary["available"] is False  # no geometry: said plainly
+
+
+def test_us_drivers_use_the_components_and_say_they_are_an_identity(us_panel):
+    from shrinkwatch import identify
+
+    identification = identify(us_panel, "census-decline")
+    result = analyze.drivers(identification, us_panel, seed=0)
+    assert {"natural_increase_rate", "net_domestic_migration_rate", "net_international_migration_rate"} <= set(
+        result.predictors)
+    assert result.n_used + result.n_excluded == 3142
+    assert result.ols_cv.r2 > 0.9 > result.baseline_cv.r2  # measured: OLS 0.989, baseline -0.001
+    assert "accounting identity" in result.summary
