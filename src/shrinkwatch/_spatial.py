@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Literal
 
 import geopandas as gpd
+import shapely
 import numpy as np
 import pandas as pd
 from libpysal import weights as lpw
@@ -128,6 +129,17 @@ def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
     return geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
 
 
+def _touching(geometry: object, ids: list[str]) -> dict[str, list[str]]:
+    """Queen contiguity: units whose polygons share at least a point (STRtree query, no loop per pair)."""
+    geoms = np.asarray(geometry)
+    geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left != right
+    pairs = pd.DataFrame({"unit": np.asarray(ids)[left[keep]], "other": np.asarray(ids)[right[keep]]})
+    grouped = pairs.groupby("unit", sort=False)["other"].agg(list).to_dict()
+    return {unit: list(grouped.get(unit, [])) for unit in ids}
+
+
 def _knn_neighbours(coords: np.ndarray, ids: list[str], k: int) -> dict[str, list[str]]:
     from scipy.spatial import cKDTree
 
@@ -210,10 +222,7 @@ def spatial_weights(
     islands: tuple[str, ...] = ()
     coords = _geocentric(_representative_points(frame.geometry))
     if chosen == "queen":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # islands and components are reported, not warned about
-            queen = lpw.Queen.from_dataframe(frame, use_index=True)
-        neighbours = {str(key): [str(v) for v in value] for key, value in queen.neighbors.items()}
+        neighbours = _touching(frame.geometry.values, ids)
         islands = tuple(unit for unit in ids if not neighbours.get(unit))
         if islands:
             nearest = _knn_neighbours(coords, ids, int(island_k))
@@ -467,15 +476,6 @@ def lisa(
     )
 
 
-def _map_crs(units: gpd.GeoDataFrame) -> str:
-    country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
-    if len(country) == 1 and country[0] == "China":
-        return "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
-    if len(country) == 1 and country[0] in ("United States", "USA", "US"):
-        return "EPSG:5070"
-    return _EQUAL_AREA
-
-
 def _svg_text(figure: object) -> str:
     import matplotlib
 
@@ -492,8 +492,11 @@ def _svg_text(figure: object) -> str:
     return text
 
 
-def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = None, width_in: float = 9.0) -> str:
-    """An SVG map of the LISA clusters (polygons filled, points as dots).
+def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = None) -> str:
+    """An inline SVG map of the LISA clusters (polygons filled, points as dots), with a legend.
+
+    Drawn by :func:`shrinkwatch.maps.choropleth_svg`, so it shares the report's
+    projections, insets and tooltips.
 
     Parameters
     ----------
@@ -502,84 +505,31 @@ def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = N
     panel
         The panel with the units' geometry.
     title
-        Figure title; default names the variable, alpha and permutations.
+        Accessible title; default names the variable, alpha and permutations.
 
     Returns
     -------
     str
-        An ``<svg>`` element (no XML prolog), self-contained.
+        An ``<svg>`` element, self-contained.
     """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    from .maps import choropleth_svg
 
     if not isinstance(panel.units, gpd.GeoDataFrame):
         raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
-    units = panel.units.copy()
-    units.index = pd.Index([str(i) for i in units.index], name="unit_id")
-    units = units.loc[~(units.geometry.isna() | units.geometry.is_empty)]
-    clusters = result.table["cluster"].reindex(units.index).fillna("excluded")
-    crs = _map_crs(units)
-    insets: list[tuple[str, gpd.GeoDataFrame, str]] = []
-    if crs == "EPSG:5070" and "parent_id" in units.columns:
-        # Alaska and Hawaii as insets in their own projections, so the lower 48 stay legible
-        parent = units["parent_id"].astype(str).to_numpy()
-        for code, label, inset_crs in (("02", "Alaska", "EPSG:3338"), ("15", "Hawaii", "ESRI:102007")):
-            mask = parent == code
-            if mask.any():
-                insets.append((label, units.loc[mask].to_crs(inset_crs), inset_crs))
-                units = units.loc[~mask]
-                parent = parent[~mask]
-    projected = units.to_crs(crs) if units.crs is not None else units
-    analysed_bounds = projected.loc[projected.index.isin(list(result.weights.ids))]
-    minx, miny, maxx, maxy = (analysed_bounds if len(analysed_bounds) else projected).total_bounds
-    aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
-    figure = Figure(figsize=(width_in, max(3.0, min(width_in * aspect, 9.0)) + 0.8))
-    axis = figure.add_subplot()
-    _draw_clusters(axis, projected, clusters)
-    analysed = projected.loc[projected.index.isin(list(result.weights.ids))]
-    if len(analysed):  # frame the analysed units; far-off excluded ones (e.g. remote islets) may be cut
-        a_minx, a_miny, a_maxx, a_maxy = analysed.total_bounds
-        margin = 0.02 * max(a_maxx - a_minx, a_maxy - a_miny)
-        axis.set_xlim(a_minx - margin, a_maxx + margin)
-        axis.set_ylim(a_miny - margin, a_maxy + margin)
-    for position, (label, frame, _) in enumerate(insets):
-        inset = axis.inset_axes((0.0 + 0.2 * position, 0.0, 0.2 if label == "Alaska" else 0.14, 0.28))
-        _draw_clusters(inset, frame, clusters)
-        inset.set_title(label, fontsize=7)
-    handles = [Patch(facecolor=LISA_COLORS[label], edgecolor="#9e9e9e",
-                     label=(f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS else label)
-                     + f" ({result.counts.get(label, 0)})")
-               for label in ("HH", "LL", "HL", "LH", "not significant", "excluded")]
-    axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8, frameon=False)
-    axis.set_title(title or (f"Local Moran clusters of the {result.variable.replace('_', ' ')} "
-                             f"(alpha = {result.alpha}, {result.permutations} permutations)"), fontsize=10)
-    return _svg_text(figure)
+    units = panel.units
+    ids = pd.Index([str(i) for i in units.index])
+    clusters = result.table["cluster"].reindex(ids).fillna("excluded")
+    colors = clusters.map(LISA_COLORS).fillna(LISA_COLORS["excluded"]).to_numpy()
+    names = units["name"].astype("string").fillna("").to_numpy() if "name" in units.columns else ids.to_numpy()
+    tips = np.array([f"{n} ({i}): {c}" for n, i, c in zip(names, ids, clusters.to_numpy())], dtype=object)
+    legend = [(LISA_COLORS[label], (f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS else label)
+               + f" ({result.counts.get(label, 0)})")
+              for label in ("HH", "LL", "HL", "LH", "not significant", "excluded")]
+    country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
+    layer = choropleth_svg(units, colors, tips, country=country[0] if len(country) == 1 else None,
+                           legend=legend[:4], title=title or (
+                               f"Local Moran clusters of the {result.variable.replace('_', ' ')} "
+                               f"(alpha = {result.alpha}, {result.permutations} permutations)"))
+    return layer.svg
 
 
-def _draw_clusters(axis: object, projected: gpd.GeoDataFrame, clusters: pd.Series) -> None:
-    """Fill polygons / draw points of ``projected`` in their cluster colours on ``axis``."""
-    minx, miny, maxx, maxy = projected.total_bounds
-    span = max(maxx - minx, maxy - miny)
-    polygonal = projected.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    geometry = projected.geometry.copy()
-    if polygonal.any():
-        geometry[polygonal] = geometry[polygonal].simplify(span / 1500.0)
-    unit_clusters = clusters.reindex(projected.index).fillna("excluded")
-    colors = unit_clusters.map(LISA_COLORS).to_numpy()
-    frame = gpd.GeoDataFrame({"color": colors}, geometry=geometry.to_numpy(), index=projected.index, crs=projected.crs)
-    if polygonal.any():
-        polygons = frame[polygonal]
-        for color in pd.unique(polygons["color"]):
-            subset = polygons[(polygons["color"] == color).to_numpy()]
-            subset = subset[~(subset.geometry.isna() | subset.geometry.is_empty).to_numpy()]
-            if len(subset):
-                subset.plot(ax=axis, facecolor=color, edgecolor="#9e9e9e", linewidth=0.15)
-    if (~polygonal).any():
-        points = frame[~polygonal]
-        significant = ((unit_clusters[~polygonal] != "not significant")
-                       & (unit_clusters[~polygonal] != "excluded")).to_numpy()
-        for mask, size, edge in ((~significant, 6, "#9e9e9e"), (significant, 14, "#424242")):
-            axis.scatter(points.geometry.x[mask], points.geometry.y[mask],  # type: ignore[attr-defined]
-                         c=points["color"][mask].tolist(), s=size, edgecolors=edge, linewidths=0.3)
-    axis.set_axis_off()  # type: ignore[attr-defined]
-    axis.set_aspect("equal")  # type: ignore[attr-defined]

@@ -26,16 +26,18 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
     return load(text, data_dir)
 
 
-def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None]) -> list[Any]:
-    """Sections from the analysis modules that are present (regions, clusters, drivers, types...)."""
+def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None], *,
+                       seed: int = 0, resources: str | os.PathLike[str] | None = None) -> list[Any]:
+    """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
+    from . import analyze
+
     sections: list[Any] = []
-    try:
-        from . import analyze
-    except ImportError:
-        return sections
-    if hasattr(analyze, "analysis_sections"):
-        say("analysing: distribution, spatial clusters, expansion paradox, drivers")
-        sections.extend(analyze.analysis_sections(identification, panel, seed=0))
+    say("analysing: distribution, spatial clusters, expansion paradox, drivers")
+    sections.extend(analyze.analysis_sections(identification, panel, seed=seed))
+    from . import recommend
+
+    say("typing shrinking units and matching transformation paths")
+    sections.extend(recommend.report_sections(panel, identification, seed=seed, resources=resources))
     return sections
 
 
@@ -49,6 +51,8 @@ def run(
     data_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[str], None] | None = None,
     analysis: bool = True,
+    seed: int = 0,
+    resources: str | os.PathLike[str] | None = None,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
 
@@ -67,6 +71,6 @@ def run(
     panel = load_any(dataset, data_dir)
     say(f"identifying with {std.id} ({len(panel.units):,} units)")
     result = identify(panel, std, settings, lang=lang)
-    sections = _analysis_sections(result, panel, say) if analysis else []
+    sections = _analysis_sections(result, panel, say, seed=seed, resources=resources) if analysis else []
     say(f"writing report to {out_dir}")
     return write_report(result, panel, Path(out_dir), sections)

@@ -1,0 +1,590 @@
+"""Adapter: China county-level census 2010 and 2020 (leiii/census), matched across the decade.
+
+The two workbooks are read as published (Chinese headers, openpyxl). The 2020
+county-level units are the panel's units; each gets its 2010 population through
+the GB/T 2260 code history (:func:`shrinkwatch.harmonize.successor_at`): renamed
+and recoded units carry their value over, units merged since 2010 are summed,
+and units that received part of a split 2010 unit get no 2010 value (nothing is
+apportioned). Every 2020 unit and every unmatched 2010 unit is listed with the
+reason in ``meta['matching']``; boundary changes the matching cannot resolve
+are in ``meta['boundary_breaks']``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import openpyxl
+import pandas as pd
+
+from . import harmonize
+from ._china import PROVINCES
+from ._errors import DataError
+from .core import Panel
+
+if TYPE_CHECKING:
+    from .datasets import Dataset
+
+__all__ = ["load_county_census", "county_kind", "read_census_sheet", "COUNTY_KINDS"]
+
+CENSUS_YEARS = (2010, 2020)
+
+#: Kinds of county-level units (English label -> Chinese term).
+COUNTY_KINDS: dict[str, str] = {
+    "district": "市辖区", "county_level_city": "县级市", "county": "县", "autonomous_county": "自治县",
+    "banner": "旗", "autonomous_banner": "自治旗", "forestry_district": "林区", "special_district": "特区",
+    "city_without_districts": "不设区的地级市", "functional_zone": "功能区（统计用代码）",
+}
+
+# header (whitespace removed) -> role, per census year
+_HEADERS: dict[int, dict[str, tuple[str, ...]]] = {
+    2010: {"code": ("区划代码",), "name": ("地区",), "pop_resident": ("合计",), "pop_urban": ("城镇人口",),
+           "share_0_14": ("0-14岁（%）",), "share_65plus": ("65岁及以上（%）",)},
+    2020: {"code": ("区划代码",), "province": ("省",), "prefecture": ("市",), "name": ("区县",),
+           "pop_resident": ("人口数_合计",), "pop_urban": ("城镇人口",), "share_0_14": ("人口比重_0-14岁",),
+           "share_65plus": ("人口比重_65岁及以上",)},
+}
+_INDICATORS = ("pop_resident", "pop_urban", "share_0_14", "share_65plus")
+_SUBTOTAL_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划", "全国"}
+
+# 2010 rows published without a code, matched to 2020 units by documented decisions
+_UNCODED_2010: dict[tuple[str, str], tuple[str, str]] = {
+    ("6328", "芒崖行委"): ("632803", "茫崖行委 and 冷湖行委 were merged into the county-level city 茫崖市 in 2018 "
+                                     "(芒崖 is a variant writing of 茫崖)"),
+    ("6328", "冷湖行委"): ("632803", "茫崖行委 and 冷湖行委 were merged into the county-level city 茫崖市 in 2018"),
+    ("6328", "柴旦行委"): ("632857", "大柴旦行政委员会 (NBS statistical code 632857) is the same administrative "
+                                     "committee as 柴旦行委"),
+}
+
+
+def read_census_sheet(path: Path, year: int) -> pd.DataFrame:
+    """Read the first sheet of a census workbook (cached per file, size and modification time); see
+    :func:`_read_census_sheet`. The returned frame is a copy."""
+    stat = Path(path).stat()
+    return _read_census_sheet(str(Path(path).resolve()), year, stat.st_size, stat.st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_census_sheet(path_text: str, year: int, size: int, mtime_ns: int) -> pd.DataFrame:
+    """Read the first sheet of a census workbook as published; columns found by their Chinese headers.
+
+    Returns a frame with ``row`` (Excel row number), the role columns of
+    :data:`_HEADERS` (text for code and names, float for values) and nothing else.
+    """
+    path = Path(path_text)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as error:
+        raise DataError(f"{path}: not a readable .xlsx workbook: {error}") from None
+    try:
+        sheet = workbook[workbook.sheetnames[0]]
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        raise DataError(f"{path}: the first sheet is empty")
+    header = ["".join(str(h).split()) if h is not None else "" for h in rows[0]]
+    columns: dict[str, int] = {}
+    for role, candidates in _HEADERS[year].items():
+        found = [header.index(c) for c in candidates if c in header]
+        if not found:
+            raise DataError(f"{path}, row 1: no column for {role!r}; expected one of the headers {candidates}")
+        columns[role] = found[0]
+    body = pd.DataFrame(rows[1:], dtype=object)
+    frame = pd.DataFrame({"row": np.arange(2, len(rows) + 1)})
+    for role, position in columns.items():
+        cells = body[position] if position in body.columns else pd.Series([None] * len(body))
+        if role in _INDICATORS:
+            numbers = pd.to_numeric(cells, errors="coerce")
+            text = cells.astype("string").str.strip()
+            bad = numbers.isna() & cells.notna() & ~text.isin(["", "NA", "—", "-", "…"])
+            if bad.any():
+                first = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(f"{path}, row {first + 2}, column {header[position]!r}: expected a number, "
+                                f"got {cells.iloc[first]!r}")
+            frame[role] = numbers.astype(float).to_numpy()
+        else:
+            text = cells.map(lambda v: "" if v is None else (str(int(v)) if isinstance(v, float) and v == int(v)
+                                                              else str(v)))
+            frame[role] = text.str.replace(r"\s+", "", regex=True).str.replace("巿", "市").to_numpy()
+    return frame
+
+
+def county_kind(codes: pd.Series, names: pd.Series, statistical: pd.Series | np.ndarray | None = None) -> pd.Series:
+    """Kind of county-level units from the 6-digit code and the Chinese name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> county_kind(pd.Series(["110101", "130181", "130121", "130324", "150121", "150921", "429021", "520203",
+    ...                        "441900"]),
+    ...             pd.Series(["东城区", "辛集市", "井陉县", "青龙满族自治县", "土默特左旗", "察哈尔右翼前旗",
+    ...                        "神农架林区", "六枝特区", "东莞市"])).tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['district', 'county_level_city', 'county', 'autonomous_county', 'banner', 'banner',
+     'forestry_district', 'special_district', 'city_without_districts']
+    """
+    codes = codes.astype(str)
+    names = names.astype(str)
+    flag = np.zeros(len(codes), dtype=bool) if statistical is None else np.asarray(statistical, dtype=bool)
+    conditions = [
+        flag,
+        codes.str.endswith("00").to_numpy(),
+        names.str.endswith("林区").to_numpy(),
+        names.str.endswith("特区").to_numpy(),
+        names.str.endswith("自治县").to_numpy(),
+        names.str.endswith("自治旗").to_numpy(),
+        names.str.endswith("旗").to_numpy(),
+        names.str.endswith("县").to_numpy(),
+        names.str.endswith("市").to_numpy(),
+        names.str.endswith("区").to_numpy(),
+    ]
+    choices = ["functional_zone", "city_without_districts", "forestry_district", "special_district",
+               "autonomous_county", "autonomous_banner", "banner", "county", "county_level_city", "district"]
+    return pd.Series(np.select(conditions, choices, default="other"), index=codes.index, dtype=object)
+
+
+def _classify(frame: pd.DataFrame, path: Path, year: int,
+              known_names: set[str] | None = None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Split a census sheet into unit rows and rejected rows (with reasons)."""
+    code = frame["code"]
+    is_code = code.str.fullmatch(r"\d{6}")
+    prefix4 = code.str[:4].where(is_code)
+    aggregate = is_code & code.str.endswith("00")
+    children = set(prefix4[is_code & ~code.str.endswith("00")].dropna())
+    # a prefecture-level city without districts (东莞, 中山, 嘉峪关, 儋州) is itself a county-level unit
+    city_unit = aggregate & ~code.str.endswith("0000") & ~prefix4.isin(children)
+    has_pop = frame["pop_resident"].notna()
+    blank = (frame["name"] == "") & ~is_code & ~has_pop
+    subtotal = ~is_code & frame["name"].isin(_SUBTOTAL_NAMES)
+    uncoded = ~is_code & ~blank & ~subtotal
+    # a row without code and population is a data row only if it names a real unit (南沙群岛 2010)
+    named_unit = frame["name"].isin(known_names) if known_names is not None else pd.Series(False, index=frame.index)
+    # context: the prefecture each row sits under (rows are in hierarchical order)
+    last_prefecture = code.where(aggregate & ~code.str.endswith("0000")).ffill().fillna("")
+    frame = frame.assign(prefecture_code=np.where(aggregate, code, last_prefecture))
+    reasons = np.select(
+        [blank, subtotal, aggregate & ~city_unit & code.str.endswith("0000"), aggregate & ~city_unit,
+         uncoded & ~has_pop & ~named_unit],
+        ["blank row", "subtotal row (sum of the rows below it)", "province total (aggregate row)",
+         "prefecture total (aggregate row; its county-level units are listed below it)",
+         "no code and no population (not a data row)"],
+        default="")
+    rejected = [
+        {"file": str(path), "row": int(r), "column": "区划代码", "value": c or n, "reason": reason}
+        for r, c, n, reason in zip(frame["row"], code, frame["name"], reasons) if reason
+    ]
+    units = frame[reasons == ""].copy()
+    units["coded"] = is_code[reasons == ""].to_numpy()
+    units["year"] = year
+    dup = units["coded"] & units["code"].duplicated(keep="first")
+    if dup.any():
+        first = units[dup].iloc[0]
+        raise DataError(f"{path}, row {int(first['row'])}, column '区划代码': duplicate code {first['code']}")
+    return units, rejected
+
+
+def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
+    """Read both county workbooks into a Panel on 2020 county-level units (2010 and 2020 values)."""
+    by_name = {p.name: p for p in paths}
+    try:
+        path_2010, path_2020 = by_name["census_county_2010.xlsx"], by_name["census_county_2020.xlsx"]
+    except KeyError:
+        raise DataError(f"cn-county-census needs census_county_2010.xlsx and census_county_2020.xlsx, got "
+                        f"{[p.name for p in paths]}") from None
+    raw_2010 = read_census_sheet(path_2010, 2010)
+    raw_2020 = read_census_sheet(path_2020, 2020)
+    data_dir = path_2010.parents[2]  # the registered path is china/census/<file> under the data directory
+    history = harmonize.code_history(data_dir)
+    names_2010 = set(history.valid_at(2010)["name"])
+    old, rejected_2010 = _classify(raw_2010, path_2010, 2010, names_2010)
+    new, rejected_2020 = _classify(raw_2020, path_2020, 2020)
+    gb_2020 = set(history.table.loc[(history.table["start"] <= 2020) & (history.table["end"] > 2019), "code"])
+
+    # ---- 2020 units: coded rows are units; uncoded rows are parts of a unit or not attributable
+    new_coded = new[new["coded"]].copy()
+    new_uncoded = new[~new["coded"]]
+    for _, row in new_uncoded.iterrows():
+        parent = row["prefecture_code"]
+        if parent in set(new_coded["code"]):
+            reason = (f"no code; listed under {parent}, which is reported as one unit including it "
+                      f"(not added twice)")
+        else:
+            reason = ("no code: statistical functional zone without a published code; not a county-level unit "
+                      f"(its 2020 population, {row['pop_resident']:,.0f}, is not in the panel)")
+        rejected_2020.append({"file": str(path_2020), "row": int(row["row"]), "column": "区划代码",
+                              "value": row["name"], "reason": reason})
+    statistical = ~new_coded["code"].isin(gb_2020)
+    new_coded["statistical"] = statistical.to_numpy()
+    census_units = set(new_coded["code"])
+
+    # ---- 2010 coded units -> 2020 units through the code history
+    old_coded = old[old["coded"]].copy()
+    mapping = _map_to_census(history, old_coded["code"], census_units)
+
+    # ---- 2010 uncoded units with a population: by curated decision, else by name
+    old_uncoded = old[~old["coded"]].copy()
+    name_links = _link_uncoded(old_uncoded, new_coded, history)
+
+    links = pd.concat([mapping, name_links], ignore_index=True)
+    matching, values_2010, breaks = _assemble(old, new_coded, links, history)
+
+    # ---- panel
+    units = _units_table(new_coded)
+    values = _values(new_coded, values_2010, units.index)
+    zone_breaks = _zone_breaks(units)
+    breaks = pd.concat([breaks, zone_breaks], ignore_index=True).drop_duplicates(
+        ["unit_id", "year", "treatment"]).sort_values(["unit_id", "year"]).reset_index(drop=True)
+
+    side_2020 = matching[matching["side"] == "2020"]
+    administrative = side_2020[~side_2020["statistical"]]
+    matched_admin = int(administrative["matched"].sum())
+    comparable_admin = int((administrative["matched"] & ~administrative["unit_id"].isin(breaks["unit_id"])).sum())
+    summary = {
+        "units_2020": int(len(side_2020)),
+        "units_2020_administrative": int(len(administrative)),
+        "units_2020_functional_zones": int(side_2020["statistical"].sum()),
+        "matched_2020": int(side_2020["matched"].sum()),
+        "matched_2020_administrative": matched_admin,
+        "match_rate": round(matched_admin / max(len(administrative), 1), 4),
+        "match_rate_all_units": round(float(side_2020["matched"].mean()), 4),
+        "comparable_2020_administrative": comparable_admin,
+        "comparable_rate": round(comparable_admin / max(len(administrative), 1), 4),
+        "units_2010": int(len(old)),
+        "unmatched_2010": int(((matching["side"] == "2010") & ~matching["matched"]).sum()),
+    }
+    rows_read = {str(path_2010): int(len(raw_2010)), str(path_2020): int(len(raw_2020))}
+    rejected = rejected_2010 + rejected_2020
+    accepted = {str(path_2010): int(len(old)), str(path_2020): int(len(new_coded))}
+    meta = {
+        "id": dataset.id,
+        "title": dataset.title,
+        "source_files": [str(p) for p in paths],
+        "licence": dataset.licence,
+        "citation": dataset.citation,
+        "publisher_url": dataset.publisher_url,
+        "unit_definition": dataset.unit_definition,
+        "vintage": 2020,
+        "language": "zh",
+        "country": "China",
+        "level": "county",
+        "census_years": list(CENSUS_YEARS),
+        "units_of": {"pop_resident": "persons", "pop_urban": "persons", "share_0_14": "percent",
+                     "share_65plus": "percent"},
+        "matching": matching,
+        "match_summary": summary,
+        "boundary_breaks": breaks[list(harmonize.BREAK_COLUMNS)],
+        "ledger": {
+            "rows_read": int(sum(rows_read.values())),
+            "rows_read_by_file": rows_read,
+            "accepted": int(sum(accepted.values())),
+            "accepted_by_file": accepted,
+            "rejected": rejected,
+            "conversions": [],
+            "matching": summary,
+            "unmatched": matching.loc[~matching["matched"], ["side", "unit_id", "name", "parent_name", "reason"]]
+            .to_dict("records"),
+        },
+        "notes": list(dataset.notes) + [
+            f"{matched_admin} of {len(administrative)} administrative county-level units of 2020 "
+            f"({summary['match_rate']:.1%}) have a 2010 population; "
+            f"{comparable_admin} ({summary['comparable_rate']:.1%}) without a known boundary break.",
+            "Functional zones (NBS statistical codes PPCC7x: development zones, new areas) are reported "
+            "separately in 2020 but were part of county-level units in 2010; they have no 2010 value, and the "
+            "districts of their prefecture get a 'functional_zone_carveout' boundary break.",
+        ],
+    }
+    ledger = meta["ledger"]
+    if ledger["accepted"] + len(rejected) != ledger["rows_read"]:  # pragma: no cover - a bug, not data
+        raise DataError(f"cn-county-census ledger does not balance: {ledger['accepted']} accepted + "
+                        f"{len(rejected)} rejected != {ledger['rows_read']} read")
+    return Panel(units=units, values=values, meta=meta)
+
+
+def _map_to_census(history: harmonize.CodeHistory, codes: pd.Series, census_units: set[str]) -> pd.DataFrame:
+    """2010 code -> 2020 census unit(s); the census (1 Nov 2020) predates some 2020 changes.
+
+    Each code is mapped at vintage 2019 if all its successors are 2020 census
+    units, else at vintage 2020.
+    """
+    codes = codes.reset_index(drop=True)
+    by_2019 = harmonize.successor_at(codes, 2019, source_year=2010, history=history)
+    by_2020 = harmonize.successor_at(codes, 2020, source_year=2010, history=history)
+    ok_2019 = by_2019["successor"].isin(census_units).groupby(by_2019["position"]).all()
+    use_2019 = by_2019["position"].map(ok_2019).to_numpy(dtype=bool)
+    pick_2020 = ~by_2020["position"].map(ok_2019).to_numpy(dtype=bool)
+    chosen = pd.concat([by_2019[use_2019], by_2020[pick_2020]], ignore_index=True).sort_values("position")
+    return pd.DataFrame({
+        "code_2010": chosen["code"].to_numpy(), "code_2020": chosen["successor"].to_numpy(),
+        "relation": chosen["relation"].to_numpy(), "n_successors": chosen["n_successors"].to_numpy(),
+        "change_years": chosen["change_years"].to_numpy(), "method": "code_history",
+        "note": "",
+    })
+
+
+def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: harmonize.CodeHistory) -> pd.DataFrame:
+    """2010 rows without a code: curated decisions, then a GB code of 2010 by name, then a 2020 unit by name stem."""
+    if old_uncoded.empty:
+        return pd.DataFrame(columns=["code_2010", "code_2020", "relation", "n_successors", "change_years",
+                                     "method", "note"])
+    keys = "uncoded:" + old_uncoded["row"].astype(str)
+    prefix = old_uncoded["prefecture_code"].str[:4]
+    rows: list[dict[str, Any]] = []
+    census_units = set(new_coded["code"])
+    # names of the 2020 units by stem, within a prefecture
+    stems_2020 = pd.DataFrame({"code": new_coded["code"].to_numpy(), "prefix": new_coded["code"].str[:4].to_numpy(),
+                               "stem": harmonize.name_stem(new_coded["name"]).to_numpy()})
+    # names of GB codes valid in 2010 (e.g. 西沙群岛 469031)
+    valid_2010 = history.valid_at(2010)
+    by_gb_code: dict[str, str] = {}
+    for key, name, pre in zip(keys, old_uncoded["name"], prefix):
+        curated = _UNCODED_2010.get((pre, name))
+        if curated is not None:
+            rows.append({"code_2010": key, "code_2020": curated[0], "relation": "recoded", "n_successors": 1,
+                         "change_years": "", "method": "curated", "note": curated[1]})
+            continue
+        gb = valid_2010[(valid_2010["name"] == name) & (valid_2010["level"] == "county")]
+        if len(gb) == 1:
+            by_gb_code[key] = str(gb["code"].iloc[0])
+            continue
+        stem = harmonize.name_stem([name]).iloc[0]
+        hits = stems_2020[(stems_2020["prefix"] == pre) & (stems_2020["stem"] == stem)]
+        if len(hits) == 1:
+            rows.append({"code_2010": key, "code_2020": hits["code"].iloc[0], "relation": "recoded",
+                         "n_successors": 1, "change_years": "", "method": "name_stem",
+                         "note": "published without code; same name stem in the same prefecture in 2020"})
+        else:
+            rows.append({"code_2010": key, "code_2020": None, "relation": "unmatched", "n_successors": 0,
+                         "change_years": "", "method": "none",
+                         "note": "published without code; no GB/T 2260 code or 2020 unit of that name in the "
+                                 "prefecture" if hits.empty else "ambiguous name"})
+    if by_gb_code:
+        mapped = _map_to_census(history, pd.Series(list(by_gb_code.values())), census_units)
+        mapped["code_2010"] = mapped["code_2010"].map({v: k for k, v in by_gb_code.items()})
+        mapped["method"] = "name_2010_code"
+        mapped["note"] = "published without code; GB/T 2260 code of 2010 by exact name"
+        rows.extend(mapped.to_dict("records"))
+    return pd.DataFrame(rows)
+
+
+def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame,
+              history: harmonize.CodeHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Matching table (both sides), 2010 values per 2020 unit, and unresolved boundary breaks."""
+    old = old.assign(key=np.where(old["coded"], old["code"], "uncoded:" + old["row"].astype(str)))
+    old_values = old.set_index("key")
+    unit_codes = new_coded["code"]
+    links = links.copy()
+    links["in_census"] = links["code_2020"].isin(set(unit_codes))
+
+    # 2010 units whose successor is a 2020 prefecture with districts (三亚 460200 -> its new districts)
+    lost = links[links["code_2020"].notna() & ~links["in_census"] & links["code_2020"].astype(str).str.endswith("00")]
+    became_parent = {k: unit_codes[unit_codes.str[:4] == str(v)[:4]].tolist()
+                     for k, v in zip(lost["code_2010"], lost["code_2020"])}
+    split_links = links[links["n_successors"] > 1]
+    givers_of = split_links.groupby("code_2020")["code_2010"].agg(lambda s: sorted(set(s)))
+    for giver, children in became_parent.items():
+        for child in children:
+            givers_of.loc[child] = sorted(set(givers_of.get(child, [])) | {giver})
+
+    # contributions of 2010 units to 2020 units, with their values
+    contributions = links[links["in_census"]].merge(
+        old_values[["row", *_INDICATORS]], left_on="code_2010", right_index=True, how="left")
+    by_unit = contributions["code_2020"]
+    sources_of: dict[str, list[str]] = {}
+    for target, source in zip(by_unit, contributions["code_2010"]):
+        sources_of.setdefault(target, []).append(source)
+    notes = contributions[contributions["note"].astype(bool)]
+    per_unit = pd.DataFrame({
+        "all_unchanged": (contributions["relation"] == "unchanged").groupby(by_unit).all(),
+        "all_renamed": (contributions["relation"] == "renamed").groupby(by_unit).all(),
+        "by_name": (contributions["method"] != "code_history").groupby(by_unit).any(),
+        "missing": contributions["pop_resident"].isna().groupby(by_unit).any(),
+    })
+    per_unit["sources"] = pd.Series(sources_of, dtype=object)
+    per_unit["notes"] = notes.groupby("code_2020")["note"].agg(lambda n: "; ".join(dict.fromkeys(n)))
+    pop = contributions["pop_resident"]
+    counts = [c for c in _INDICATORS if not c.startswith("share_")]
+    shares = [c for c in _INDICATORS if c.startswith("share_")]
+    values = contributions[counts].groupby(by_unit).sum(min_count=1)
+    weight = pop.groupby(by_unit).sum(min_count=1)
+    for column in shares:
+        values[column] = contributions[column].mul(pop).groupby(by_unit).sum(min_count=1) / weight
+    incomplete = contributions[list(_INDICATORS)].isna().groupby(by_unit).any()
+    values = values[list(_INDICATORS)].mask(incomplete)
+
+    frame = pd.DataFrame({"side": "2020", "unit_id": unit_codes.to_numpy(), "name": new_coded["name"].to_numpy(),
+                          "parent_name": new_coded["prefecture"].to_numpy(),
+                          "statistical": new_coded["statistical"].to_numpy()})
+    info = per_unit.reindex(frame["unit_id"])
+    has_sources = info["sources"].notna().to_numpy()
+    is_split = frame["unit_id"].isin(givers_of.index).to_numpy()
+    missing = info["missing"].fillna(False).astype(bool).to_numpy()
+    sources_list = info["sources"].tolist()
+    all_renamed = info["all_renamed"].fillna(False).astype(bool).to_numpy()
+    all_unchanged = info["all_unchanged"].fillna(False).astype(bool).to_numpy()
+    by_name = info["by_name"].fillna(False).astype(bool).to_numpy()
+    notes_list = info["notes"].tolist()
+    statistical = frame["statistical"].to_numpy(dtype=bool)
+    transfers_in = _transfer_sources(history)
+    givers = givers_of.to_dict()
+    relation, reason, matched = [], [], []
+    for i, code in enumerate(frame["unit_id"].tolist()):
+        if is_split[i]:
+            relation.append("split")
+            reason.append(f"received part of the 2010 unit(s) {';'.join(givers[code])}, which split: no 2010 "
+                          "value (not apportioned); boundary_change")
+            matched.append(False)
+        elif has_sources[i] and missing[i]:
+            relation.append("incomplete")
+            reason.append("2010 population not published for part of its predecessors ("
+                          + ", ".join(_label(k, old_values) for k in sources_list[i]) + ")")
+            matched.append(False)
+        elif has_sources[i]:
+            sources = sources_list[i]
+            label = ("merged" if len(sources) > 1 else "renamed" if all_renamed[i] else
+                     "unchanged" if all_unchanged[i] else "recoded")
+            if by_name[i]:
+                label += "_by_name"
+            relation.append(label)
+            note = notes_list[i]
+            reason.append(("sum of " + ", ".join(_label(k, old_values) for k in sources) if len(sources) > 1 else "")
+                          + (f" ({note})" if isinstance(note, str) and note else ""))
+            matched.append(True)
+        elif statistical[i]:
+            relation.append("new")
+            reason.append("functional zone with an NBS statistical code (not a GB/T 2260 division), reported "
+                          "separately only in 2020; its 2010 population is inside the county-level units it was "
+                          "carved out of")
+            matched.append(False)
+        else:
+            relation.append("new")
+            origin = transfers_in.get(code)
+            reason.append(f"new unit formed {origin}: no 2010 counterpart" if origin else
+                          "new unit since 2010 with no predecessor in the 2010 census or the code history")
+            matched.append(False)
+    frame["matched"] = matched
+    frame["relation"] = relation
+    frame["predecessors_2010"] = [";".join(s) if isinstance(s, list) else "" for s in info["sources"]]
+    frame["reason"] = reason
+
+    # 2010 units that feed no matched 2020 unit
+    matched_units = set(frame.loc[frame["matched"], "unit_id"])
+    fed = set(contributions.loc[contributions["code_2020"].isin(matched_units), "code_2010"])
+    with_target = links[links["code_2020"].notna()]
+    per_old = links.groupby("code_2010").agg(n_successors=("n_successors", "max"), in_census=("in_census", "any"),
+                                             note=("note", "first"))
+    per_old["targets"] = with_target.groupby("code_2010")["code_2020"].agg(";".join)
+    per_old["targets"] = per_old["targets"].fillna("")
+    unfed = old_values[~old_values.index.isin(fed)]
+    rows_2010 = []
+    for key, row in unfed.iterrows():
+        link = per_old.loc[key] if key in per_old.index else None
+        if key in became_parent:
+            why = f"became a prefecture with districts ({';'.join(became_parent[key])}): split, not apportioned"
+        elif link is None or not link["targets"]:
+            why = (link["note"] if link is not None and link["note"] else "abolished without successor")
+        elif link["n_successors"] > 1:
+            why = f"split into {link['targets']}: not apportioned"
+        elif not link["in_census"]:
+            why = f"successor {link['targets']} is not a unit of the 2020 census"
+        elif np.isnan(row["pop_resident"]):
+            why = f"no 2010 population published; successor {link['targets']}"
+        else:
+            why = f"feeds {link['targets']}, which has no comparable 2010 value (see its row)"
+        rows_2010.append({"side": "2010", "unit_id": key if row["coded"] else f"(no code, row {int(row['row'])})",
+                          "name": row["name"], "parent_name": row["prefecture_code"], "statistical": False,
+                          "matched": False, "relation": "unmatched", "predecessors_2010": "", "reason": why})
+    matching = pd.concat([frame, pd.DataFrame(rows_2010)], ignore_index=True)[
+        ["side", "unit_id", "name", "parent_name", "matched", "relation", "predecessors_2010", "statistical",
+         "reason"]]
+    values = values.loc[values.index.isin(matched_units)]
+
+    # unresolved breaks of 2020 units: splits and partial transfers 2011-2020
+    county = harmonize.boundary_breaks("county", start_year=2010, end_year=2020, vintage=2020, history=history)
+    split_years = county[county["treatment"] == "split"].groupby("unit_id")["year"].max()
+    split_units = frame.loc[frame["relation"] == "split", "unit_id"]
+    transfers = county[(county["treatment"] == "partial_transfer") & county["unit_id"].isin(set(unit_codes))]
+    breaks = pd.concat([
+        pd.DataFrame({"unit_id": split_units.to_numpy(),
+                      "year": split_units.map(split_years).fillna(2020).astype(int).to_numpy(), "treatment": "split"}),
+        transfers[["unit_id", "year", "treatment"]],
+    ], ignore_index=True)
+    return matching, values, breaks
+
+
+def _label(key: str, old_values: pd.DataFrame) -> str:
+    """'130102 长安区' for a coded 2010 unit, '西沙群岛 (no code, row 2279)' for an uncoded one."""
+    row = old_values.loc[key]
+    return f"{key} {row['name']}" if row["coded"] else f"{row['name']} (no code, row {int(row['row'])})"
+
+
+def _transfer_sources(history: harmonize.CodeHistory) -> dict[str, str]:
+    """2020 code -> 'in YEAR from parts of A, B' for units that received transferred territory 2011-2020."""
+    edges = history.edges
+    table = history.table
+    moved = edges[(edges["kind"] == "transfer") & (edges["year"] > 2010) & (edges["year"] <= 2020)]
+    out: dict[str, str] = {}
+    for to_code, group in moved.groupby("to_code"):
+        givers = sorted(set(table["code"].to_numpy()[group["from_row"].to_numpy()]
+                            + " " + table["name"].to_numpy()[group["from_row"].to_numpy()]))
+        out[str(to_code)] = f"in {int(group['year'].min())} from parts of {', '.join(givers)}"
+    return out
+
+
+def _combine_2010(frame: pd.DataFrame) -> dict[str, float]:
+    """Counts summed, shares weighted by resident population; a missing part leaves a missing value."""
+    pop = frame["pop_resident"].to_numpy(dtype=float)
+    out: dict[str, float] = {}
+    for column in _INDICATORS:
+        values = frame[column].to_numpy(dtype=float)
+        if np.isnan(values).any():
+            out[column] = np.nan
+        elif column.startswith("share_"):
+            out[column] = float(np.sum(values * pop) / np.sum(pop))
+        else:
+            out[column] = float(values.sum())
+    return out
+
+
+def _units_table(new_coded: pd.DataFrame) -> pd.DataFrame:
+    codes = new_coded["code"]
+    prefix = codes.str[:2]
+    parent_code = codes.str[:4] + "00"
+    parent_code = parent_code.where(~codes.str.endswith("00"), codes)
+    # parents: the published prefecture (市) column; province-administered units: 省直辖县级行政区划
+    parent_name = new_coded["prefecture"]
+    units = pd.DataFrame({
+        "name": new_coded["name"].to_numpy(),
+        "name_en": pd.NA,
+        "parent_id": parent_code.to_numpy(),
+        "parent_name": parent_name.to_numpy(),
+        "province": new_coded["province"].to_numpy(),
+        "province_en": prefix.map(lambda p: PROVINCES.get(p, ("", ""))[0]).to_numpy(),
+        "kind": county_kind(codes, new_coded["name"], new_coded["statistical"]).to_numpy(),
+        "region": prefix.map(lambda p: PROVINCES.get(p, ("", "unknown"))[1]).to_numpy(),
+        "country": "China",
+        "gb_code": ~new_coded["statistical"].to_numpy(),
+    }, index=pd.Index(codes.to_numpy(), name="unit_id"))
+    return units
+
+
+def _values(new_coded: pd.DataFrame, values_2010: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    later = new_coded.set_index("code")[list(_INDICATORS)].reindex(index)
+    earlier = values_2010.reindex(index)
+    parts = []
+    for year, frame in ((2010, earlier), (2020, later)):
+        part = frame.astype(float).copy()
+        part.index = pd.MultiIndex.from_arrays([index, np.full(len(index), year)], names=["unit_id", "year"])
+        parts.append(part)
+    return pd.concat(parts).sort_index()
+
+
+def _zone_breaks(units: pd.DataFrame) -> pd.DataFrame:
+    """Districts of prefectures whose 2020 census reports functional zones separately."""
+    zones = units[units["kind"] == "functional_zone"]
+    hosts = set(zones.index.str[:4])
+    affected = units[units.index.str[:4].isin(hosts) & (units["kind"] == "district")]
+    return pd.DataFrame({"unit_id": affected.index.to_numpy(), "year": 2020,
+                         "treatment": "functional_zone_carveout"})
