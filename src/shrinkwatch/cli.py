@@ -191,6 +191,11 @@ def run(
     settings: Optional[list[str]] = SetOption,
     out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
     lang: Optional[str] = LangOption,
+    analysis: bool = typer.Option(True, "--analysis/--no-analysis",
+                                  help="Add the analysis sections (regions, clusters, paradox, drivers, types, paths)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for permutations, cross-validation and clustering."),
+    resources: Optional[Path] = typer.Option(None, "--resources",
+                                             help="CSV of resource-based / resource-exhausted cities (see docs)."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables."""
@@ -198,6 +203,7 @@ def run(
 
     overrides = standards.parse_settings(settings)
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
+                           analysis=analysis, seed=seed, resources=resources,
                            progress=lambda m: err_console.print(f"[dim]•[/dim] {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]
@@ -207,6 +213,110 @@ def run(
     )
     for name, path in outputs.items():
         console.print(f"  {name}: {path}")
+
+
+# ---------------------------------------------------------------- explain (typology + recommend)
+
+@app.command()
+def explain(
+    unit: str = typer.Option(..., "--unit", "-u", help="Unit id (for example 230100)."),
+    dataset: str = DatasetOption,
+    standard: str = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    lang: Optional[str] = LangOption,
+    resources: Optional[Path] = typer.Option(None, "--resources", help="Resource-city table (CSV: unit_id or name, "
+                                             "resource_type, exhausted_batch)."),
+    seed: int = typer.Option(0, "--seed", help="Random state of the clustering and the driver model."),
+    with_drivers: bool = typer.Option(True, "--drivers/--no-drivers", help="Fit the driver model for contributions."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
+    from . import recommend, standards
+
+    overrides = standards.parse_settings(settings)
+    std = standards.load_standard(standard)
+    std.resolve(overrides)
+    if lang is not None and lang not in ("en", "zh"):
+        raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
+    panel = load_panel(dataset, data_dir)
+    result = standards.identify(panel, std, overrides, lang=lang)
+    unit_profile = recommend.profile(panel, result, unit, resources=resources, seed=seed,
+                                     lang=lang or panel.language, drivers=with_drivers)
+    console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------- ingest (issue 4: user panels)
+
+@app.command("ingest")
+def ingest_command(
+    files: list[Path] = typer.Argument(..., help="CSV, TSV, Excel (.xlsx, .xls), Parquet or Stata .dta files."),
+    output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Read only this sheet of each workbook."),
+    maps: Optional[list[str]] = typer.Option(None, "--map", help="COLUMN=indicator (or a key: unit_id, name, year, ...; or ignore). Repeatable."),
+    units: Optional[list[str]] = typer.Option(None, "--unit", help="COLUMN=UNIT for a column whose header has no unit (万人, 亿元, km2...). Repeatable."),
+    vintage: Optional[int] = typer.Option(None, "--vintage", help="Harmonise codes to this administrative vintage (year)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
+    from . import ingest as ingest_module
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(f"-o {output}: the panel file must end in .parquet")
+    mapping = ingest_module.parse_assignments(maps, "--map")
+    declared = ingest_module.parse_assignments(units, "--unit")
+    ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
+    try:
+        result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, vintage=vintage,
+                                      strict=strict, data_dir=data_dir)
+    except ingest_module.IngestError as error:
+        ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        error.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
+        err_console.print(error.ledger.summary(), markup=False, soft_wrap=True)
+        err_console.print(f"ledger written to {ledger_path}; no panel written")
+        raise
+    ingest_module.write_panel(result.panel, output)
+    result.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
+    console.print(result.ledger.summary(), markup=False, soft_wrap=True)
+    panel = result.panel
+    console.print(f"wrote {output}: {len(panel.units)} units, years {panel.years[0] if panel.years else '-'}"
+                  f"-{panel.years[-1] if panel.years else '-'}, indicators {', '.join(panel.indicators)}")
+    console.print(f"ledger: {ledger_path}")
+
+
+# ---------------------------------------------------------------- sensitivity (issue 3)
+
+@app.command()
+def sensitivity(
+    dataset: str = DatasetOption,
+    standard: str = StandardOption,
+    vary: list[str] = typer.Option(..., "--vary", help="key=v1,v2,... or key=start:stop:step (repeatable)."),
+    settings: Optional[list[str]] = SetOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of counts per combination (default: stdout)."),
+    units_output: Optional[Path] = typer.Option(None, "--units-output", help="CSV of per-unit shares and robustness."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Sweep a standard's parameters: the count per combination and each unit's robustness."""
+    from . import sensitivity as sens
+    from . import standards
+
+    overrides = standards.parse_settings(settings)
+    grid = sens.parse_vary(vary)
+    std = standards.load_standard(standard)
+    for key, values in grid.items():  # reject bad keys and values before loading data
+        for value in values:
+            std.resolve({**overrides, key: value})
+    panel = load_panel(dataset, data_dir)
+    result = sens.sweep(panel, std, grid, overrides)
+    _write_table(result.counts.set_index(list(grid)), output, "csv")
+    if units_output is not None:
+        _write_table(result.units, units_output, "csv")
+    counts, summary = result.counts["shrinking"], result.summary()
+    err_console.print(
+        f"{result.combinations} combinations: {counts.min()}-{counts.max()} shrinking (median {counts.median():g}); "
+        f"units robust {summary['robust']}, borderline {summary['borderline']}, never {summary['never']}, "
+        f"insufficient data {summary['insufficient_data']}"
+    )
 
 
 # ---------------------------------------------------------------- entry point
