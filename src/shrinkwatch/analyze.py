@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ._drivers import CAUSAL_WORDS, CVFit, DecompositionResult, DriverResult, driver_features, drivers, us_decomposition
+from ._html import Section, frame_html
 from ._errors import DataError, OptionError, ShrinkWatchError
 from ._spatial import (
     LISA_MEANINGS,
@@ -411,16 +412,6 @@ def analyse(
     )
 
 
-@dataclass(frozen=True)
-class Section:
-    """One report section: ``html`` is self-contained (tables, inline SVG, paragraphs; text escaped)."""
-
-    id: str
-    title: str
-    html: str = field(repr=False)
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
@@ -431,13 +422,12 @@ def _p(text: str) -> str:
 
 def _table_html(frame: pd.DataFrame, *, floats: str = "{:.4f}", index: bool = True,
                 formats: dict[str, str] | None = None) -> str:
-    formatted = frame.copy()
     formats = {"share_shrinking": "{:.1%}", **(formats or {})}
-    for column in formatted.columns:
-        pattern = formats.get(str(column), floats)
-        if pd.api.types.is_float_dtype(formatted[column]):
-            formatted[column] = formatted[column].map(lambda v, f=pattern: "–" if pd.isna(v) else f.format(v))
-    return formatted.to_html(escape=True, border=0, classes="sw-table", index=index, na_rep="–")
+    data = frame.reset_index() if index else frame
+    float_formats = {str(c): formats.get(str(c), floats) for c in data.columns
+                     if pd.api.types.is_float_dtype(data[c])}
+    float_formats.update({k: v for k, v in formats.items() if k in data.columns})
+    return str(frame_html(data, formats=float_formats, index=False))
 
 
 def _parent_labels(panel: Panel) -> dict[str, str]:
@@ -460,9 +450,8 @@ def _distribution_section(analysis: Analysis, panel: Panel) -> Section:
         if column in result.tables:
             labels = _parent_labels(panel) if column == "parent_name" else None
             parts.append(distribution_chart_svg(result, column, tick_labels=labels))
-    for column, table in result.tables.items():
-        parts.append(f"<h4>By {_e(result.labels.get(column, column))}</h4>")
-        parts.append(_table_html(table))
+    parts.append(_p("The counts behind these shares, with their denominators, are in the tables "
+                    "by parent and by region above and in results.xlsx."))
     summary = {key: value for key, value in result.as_dict().items() if key != "by_parent_name"}
     return Section(id="distribution", title="Distribution", html="\n".join(parts), summary=summary)
 

@@ -157,7 +157,7 @@ def choropleth_svg(
     x0, y1 = minx - pad / scale, maxy + pad / scale
     is_point = frame.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
     parts: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 60}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {{viewbox_height}}" '
         f'role="img" aria-label="{html.escape(title)}" class="map">'
     ]
     polygons = frame[~is_point]
@@ -179,11 +179,17 @@ def choropleth_svg(
             cy = (y1 - xy[i, 1]) * scale
             parts.append(f'<circle class="unit" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{points["fill"].iloc[i]}" '
                          f'stroke="#333" stroke-width="0.3"><title>{html.escape(str(points["tip"].iloc[i]))}</title></circle>')
+    rows = 0
     if legend:
-        x = pad
+        x, y = pad, height + 15
         for color, label in legend:
-            parts.append(f'<rect x="{x}" y="{height + 15}" width="14" height="14" fill="{color}" stroke="#666" stroke-width="0.5"/>')
-            parts.append(f'<text x="{x + 18}" y="{height + 26}" font-size="11">{html.escape(label)}</text>')
-            x += 22 + 6.2 * len(label)
+            item_width = 30 + 6.2 * len(label)
+            if x > pad and x + item_width > width:
+                x, y = pad, y + 20
+                rows += 1
+            parts.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{color}" stroke="#666" stroke-width="0.5"/>')
+            parts.append(f'<text x="{x + 18}" y="{y + 11}" font-size="11">{html.escape(label)}</text>')
+            x += item_width
     parts.append("</svg>")
+    parts[0] = parts[0].replace("{viewbox_height}", str(height + 45 + 20 * rows))
     return MapLayer(svg="".join(parts), units_drawn=int(has_geom.sum()), units_without_geometry=missing)
