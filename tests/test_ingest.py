@@ -350,17 +350,7 @@ def test_unit_of_wrong_dimension_and_unrecognised_table(tmp_path):
         ingest(tmp_path / "broken.xlsx")
 
 
-def test_vintage_without_harmonize_is_a_clear_error(tmp_path, monkeypatch):
-    path = _write_csv(tmp_path / "p.csv", [["code", "year", "pop_resident"], ["110100", "2015", "1"]])
-    monkeypatch.setitem(sys.modules, "shrinkwatch.harmonize", None)  # as in a build without the module
-    with pytest.raises(OptionError, match="--vintage 2020: harmonisation is not available"):
-        ingest(path, vintage=2020)
-
-
 def test_vintage_calls_harmonize(tmp_path, data_dir):
-    harmonize = pytest.importorskip("shrinkwatch.harmonize")
-    if not hasattr(harmonize, "harmonize_panel"):
-        pytest.skip("harmonize_panel not written yet")
     path = _write_csv(tmp_path / "p.csv", [
         ["行政区划代码", "城市", "年份", "常住人口(万人)"],
         ["140100", "太原市", "2015", "430"], ["140100", "太原市", "2020", "530"],

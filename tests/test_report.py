@@ -81,8 +81,39 @@ def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
     dom = subprocess.run([chromium, *flags, "--dump-dom", (out / "report.html").as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count('class="unit"') == 369
+    first_map = dom.stdout[dom.stdout.index('class="map"'):]
+    first_map = first_map[:first_map.index("</svg>")]
+    assert first_map.count('class="unit"') == 369
     shot = tmp_path / "report.png"
     subprocess.run([chromium, *flags, "--window-size=1200,2000", f"--screenshot={shot}", (out / "report.html").as_uri()],
                    capture_output=True, timeout=120)
     assert shot.stat().st_size > 50_000  # a rendered page with a map, not a blank one
+
+
+def test_analysis_sections_in_the_seed_article_order(run_outputs):
+    out, _ = run_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    order = ["distribution", "spatial-clusters", "expansion-paradox", "drivers", "types", "recommendations"]
+    positions = [page.index(f'<section id="{section}"') for section in order]
+    assert positions == sorted(positions)
+    assert page.index('<section id="list"') < positions[0] < page.index('<section id="sources"')
+    # the census has no built-up area: the report says so plainly instead of inventing a share
+    paradox = page[positions[2]:positions[3]]
+    assert "no built-up area data" in paradox
+
+
+def test_summary_has_headline_statistics(run_outputs):
+    out, _ = run_outputs
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    moran = summary["spatial-clusters"]["moran"]
+    assert moran["n"] == 358 and moran["n_excluded"] == 11 and moran["permutations"] == 999
+    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # decline clusters (the Northeast)
+    lisa = summary["spatial-clusters"]["lisa"]["counts"]
+    assert lisa["excluded"] == 11 and sum(lisa.values()) == 369
+    assert lisa["LL"] > 0  # a significant cluster of decline
+    assert summary["expansion-paradox"]["available"] is False
+    models = summary["drivers"]["models"]
+    assert set(models) == {"ols_hc3", "lightgbm", "baseline_training_mean"}
+    # out-of-sample fit reported next to the baseline, and the models beat it
+    assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"] + 0.2
+    assert summary["types"] and summary["recommendations"]["units_with_recommendations"] > 0
