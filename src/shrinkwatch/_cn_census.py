@@ -107,13 +107,7 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
     values = pd.concat(long_parts).sort_index()
 
     meta = {
-        "id": dataset.id,
-        "title": dataset.title,
-        "source_files": [str(p) for p in paths],
-        "licence": dataset.licence,
-        "citation": dataset.citation,
-        "publisher_url": dataset.publisher_url,
-        "unit_definition": dataset.unit_definition,
+        **dataset.source_meta(paths),
         "vintage": 2020,
         "language": "zh",
         "country": "China",

@@ -259,13 +259,7 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     rejected = rejected_2010 + rejected_2020
     accepted = {str(path_2010): int(len(old)), str(path_2020): int(len(new_coded))}
     meta = {
-        "id": dataset.id,
-        "title": dataset.title,
-        "source_files": [str(p) for p in paths],
-        "licence": dataset.licence,
-        "citation": dataset.citation,
-        "publisher_url": dataset.publisher_url,
-        "unit_definition": dataset.unit_definition,
+        **dataset.source_meta(paths),
         "vintage": 2020,
         "language": "zh",
         "country": "China",

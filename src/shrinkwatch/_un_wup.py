@@ -226,13 +226,7 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
     values = values.sort_index()
 
     meta: dict[str, Any] = {
-        "id": dataset.id,
-        "title": dataset.title,
-        "source_files": [str(p) for p in paths],
-        "licence": dataset.licence,
-        "citation": dataset.citation,
-        "publisher_url": dataset.publisher_url,
-        "unit_definition": dataset.unit_definition,
+        **dataset.source_meta(paths),
         "unit_label": "urban agglomerations",
         "parent_label": "country",
         "vintage": 2018,

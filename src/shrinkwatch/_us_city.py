@@ -221,21 +221,15 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
     values = values.sort_index()
 
     meta: dict[str, Any] = {
-        "id": dataset.id,
-        "title": dataset.title,
-        "source_files": [str(p) for p in paths],
+        **dataset.source_meta(paths),
         "encoding": encoding,
         "line_endings": line_endings,
-        "licence": dataset.licence,
-        "citation": dataset.citation,
-        "publisher_url": dataset.publisher_url,
         "extra_sources": [{
             "id": "us-atlas 3.0.1 (states-10m.json)",
             "licence": "ISC (package); US Census Bureau cartographic boundary data (public domain)",
             "citation": "Bostock, M. us-atlas 3.0.1 (used only to check coordinates).",
             "publisher_url": "https://github.com/topojson/us-atlas",
         }] if len(paths) > 1 else [],
-        "unit_definition": dataset.unit_definition,
         "unit_label": "places",
         "parent_label": "state",
         "vintage": 2010,

@@ -358,15 +358,9 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
         notes.append("Garbled county names (wrong code page, e.g. 'DoÒa Ana County') are repaired; "
                      "joins use FIPS codes, never names.")
     meta: dict[str, Any] = {
-        "id": dataset.id,
-        "title": dataset.title,
-        "source_files": [str(p) for p in paths],
+        **dataset.source_meta(paths),
         "encoding": encoding,
-        "licence": dataset.licence,
-        "citation": dataset.citation,
-        "publisher_url": dataset.publisher_url,
         "extra_sources": [_US_ATLAS] if len(paths) > 1 else [],
-        "unit_definition": dataset.unit_definition,
         "unit_label": "counties",
         "parent_label": "state",
         "vintage": 2019,

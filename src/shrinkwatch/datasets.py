@@ -67,6 +67,18 @@ class Dataset:
     def loadable(self) -> bool:
         return self.loader is not None
 
+    def source_meta(self, paths: "list[Path]") -> dict[str, object]:
+        """The provenance keys every adapter puts in ``Panel.meta``."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source_files": [str(p) for p in paths],
+            "licence": self.licence,
+            "citation": self.citation,
+            "publisher_url": self.publisher_url,
+            "unit_definition": self.unit_definition,
+        }
+
 
 REGISTRY: dict[str, Dataset] = {}
 

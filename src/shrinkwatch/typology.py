@@ -8,7 +8,7 @@ Two complementary views of the units an identification found shrinking:
   share, urban share, household size, sex ratio). The number of clusters is the
   k in 2..6 with the highest mean silhouette (ties go to the smaller k). Each
   cluster is named after the two features of its centre with the largest
-  absolute z-score, with their direction ("fast-ageing, severe loss").
+  absolute z-score, with their direction relative to the other shrinking units ("faster ageing, faster loss").
 * **Rule-based types** (``types``, with the values that triggered each):
   ``old industrial base`` (China's Northeast, or units the user names),
   ``peripheral`` (far from the parent's capital), ``shadow of growing core``
@@ -37,19 +37,7 @@ import pandas as pd
 from ._errors import DataError, OptionError, UnknownIdError
 from .core import Identification, Panel
 
-try:  # the report's section type lives with the analysis module when present
-    from .analyze import Section  # type: ignore[attr-defined]
-except ImportError:
-
-    @dataclass(frozen=True)
-    class Section:  # type: ignore[no-redef]
-        """A report section: an id, a title, self-contained escaped HTML and headline numbers."""
-
-        id: str
-        title: str
-        html: str
-        summary: dict[str, Any]
-
+from ._html import Section, frame_html
 
 __all__ = [
     "Section",
@@ -158,27 +146,27 @@ def _components(component: str) -> Callable[[Panel, Identification], pd.Series |
 FEATURES: dict[str, Feature] = {
     f.key: f
     for f in (
-        Feature("annual_rate", "average annual population change (%/yr)", "mild loss", "severe loss",
-                "轻度流失", "重度流失", _rate),
-        Feature("share_65plus", "share aged 65+ in the last year (%)", "old", "young",
-                "老龄化程度高", "老龄化程度低", _last("share_65plus")),
+        Feature("annual_rate", "average annual population change (%/yr)", "slower loss", "faster loss",
+                "流失较慢", "流失较快", _rate),
+        Feature("share_65plus", "share aged 65+ in the last year (%)", "older", "younger",
+                "老龄化程度较高", "老龄化程度较低", _last("share_65plus")),
         Feature("share_65plus_change", "change of the 65+ share over the period (percentage points)",
-                "fast-ageing", "slow-ageing", "快速老龄化", "老龄化较慢", _change("share_65plus")),
-        Feature("share_0_14", "share aged 0-14 in the last year (%)", "many children", "few children",
-                "少儿比重高", "少儿比重低", _last("share_0_14")),
+                "faster ageing", "slower ageing", "老龄化较快", "老龄化较慢", _change("share_65plus")),
+        Feature("share_0_14", "share aged 0-14 in the last year (%)", "more children", "fewer children",
+                "少儿比重较高", "少儿比重较低", _last("share_0_14")),
         Feature("urban_share", "urban share of the resident population in the last year (%)",
-                "urbanised", "rural", "城镇化率高", "城镇化率低", _urban_share),
-        Feature("household_size", "persons per household in the last year", "large households",
-                "small households", "户均规模大", "户均规模小", _last("household_size")),
-        Feature("sex_ratio", "males per 100 females in the last year", "male surplus", "female surplus",
-                "男性偏多", "女性偏多", _last("sex_ratio")),
+                "more urban", "more rural", "城镇化率较高", "城镇化率较低", _urban_share),
+        Feature("household_size", "persons per household in the last year", "larger households",
+                "smaller households", "户均规模较大", "户均规模较小", _last("household_size")),
+        Feature("sex_ratio", "males per 100 females in the last year", "more male", "more female",
+                "男性比例较高", "女性比例较高", _last("sex_ratio")),
         Feature("natural_increase_per_1000", "natural increase over the period per 1,000 start population",
-                "natural growth", "natural decrease", "自然增长", "自然减少", _components("natural_increase")),
+                "more natural increase", "more natural decrease", "自然增长较多", "自然减少较多", _components("natural_increase")),
         Feature("net_domestic_migration_per_1000", "net domestic migration per 1,000 start population",
-                "domestic in-migration", "domestic out-migration", "国内净迁入", "国内净迁出",
+                "less domestic out-migration", "more domestic out-migration", "国内净迁出较少", "国内净迁出较多",
                 _components("net_domestic_migration")),
         Feature("net_international_migration_per_1000", "net international migration per 1,000 start population",
-                "international in-migration", "international out-migration", "国际净迁入", "国际净迁出",
+                "more international in-migration", "less international in-migration", "国际净迁入较多", "国际净迁入较少",
                 _components("net_international_migration")),
     )
 }
@@ -824,22 +812,7 @@ def classify(
 
 
 def _table_html(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
-    formats = formats or {}
-    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for values in frame.itertuples(index=False, name=None):
-        cells = []
-        for column, value in zip(frame.columns, values):
-            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-                text = "–"
-            elif column in formats:
-                text = formats[column].format(value)
-            else:
-                text = str(value)
-            cells.append(f"<td>{_html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
+    return str(frame_html(frame, formats=dict(formats or {}), index=False))
 
 def typology_section(typology: Typology, lang: str = "en") -> Section:
     """The report section on types: clusters (with how k was chosen) and rule-based types.
@@ -874,7 +847,8 @@ def typology_section(typology: Typology, lang: str = "en") -> Section:
             f"<p>Clusters: k-means on {len(typology.features)} standardised features "
             f"({_html.escape(', '.join(typology.features))}); {_html.escape(typology.criterion)}. "
             f"Silhouette by k: {_html.escape(', '.join(f'{k}: {v:.3f}' for k, v in typology.silhouette.items()))}; "
-            f"chosen k = {typology.k}.</p>"
+            f"chosen k = {typology.k}. Labels name each centre's two most distinctive features "
+            "relative to the other shrinking units; the table gives the centres' actual values.</p>"
         )
         parts.append(_table_html(shown, formats))
     else:
