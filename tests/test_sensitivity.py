@@ -128,3 +128,24 @@ def test_cli_sensitivity_writes_csv(tmp_path, data_dir):
     bad = run_cli("sensitivity", "--dataset", "us-county-est", "--standard", "peak-loss", "--vary", "ratio=1,2",
                   "--data-dir", str(data_dir))
     assert bad.returncode != 0 and "unknown parameter 'ratio'" in bad.stderr
+
+
+SMALL_SWEEPS = {
+    "census-decline": {"min_loss": [0.0, 0.05]},
+    "consecutive-decline": {"n": [2, 3], "year": [2018, 2019]},
+    "peak-loss": {"peak_ratio": [0.9, 0.95], "decline_window": [5, 8]},
+    "scirn": {"min_population": [10000, 50000], "structural": ["ignore", "if_available", "require"]},
+    "cn-2025": {"combine": ["all", "population_plus_any"]},
+    "composite-index": {"classes": [4, 5], "classification": ["quantile", "natural_breaks"],
+                        "weighting": ["entropy", "equal"]},
+}
+
+
+@pytest.mark.parametrize("standard", list(SMALL_SWEEPS))
+def test_every_standard_sweeps_like_identify(standard, county_panel):
+    result = sweep(county_panel, standard, SMALL_SWEEPS[standard])
+    keys = list(SMALL_SWEEPS[standard])
+    for row in result.counts.to_dict("records"):
+        counts = identify(county_panel, standard, {k: row[k] for k in keys}).counts()
+        assert (row["shrinking"], row["not_shrinking"], row["insufficient_data"]) == (
+            counts["shrinking"], counts["not_shrinking"], counts["insufficient_data"]), row

@@ -1,0 +1,597 @@
+"""Shared, vectorised indicators of population change.
+
+Every function works on whole ``units x years`` matrices at once: no Python
+loop runs per unit or per year. Matrices are put on a *calendar-complete*
+year axis (:func:`year_grid`): a year the panel does not have is a column of
+NaN, so "the previous year" is always the previous column and a missing year
+breaks a run by construction.
+
+Verdicts that may be unknown are :class:`Tri` values (three-valued, Kleene
+logic): ``yes`` where the condition certainly holds, ``no`` where it certainly
+fails, neither where the data cannot tell. Missing data therefore never turns
+into a "no".
+
+Definitions
+-----------
+annual rate
+    ``r(a, b) = (P(b) / P(a)) ** (1 / (b - a)) - 1``.
+decline in year t
+    ``P(t) < P(t-1) * (1 - min_loss)`` with both values observed. Equal values
+    are not a decline; NaN is never a decline (it is unknown).
+run
+    The number of consecutive declines ending at a year; a missing year ends it.
+peak loss
+    ``P(t) / max P`` over the panel years in ``[t - W + 1, t]``.
+pattern
+    Over the panel's periods (consecutive panel years up to the evaluation
+    year, e.g. 2010-2011, ... or the single 2010-2020 census period), with the
+    periods whose ends are both observed ("known" periods):
+
+    - ``continuous``: every known period is a decline;
+    - ``new``: the latest known period is a decline, and the declines form one
+      run that ends there, preceded by at least one period without decline;
+    - ``recovering``: the latest known period is a growth and an earlier one
+      was a decline;
+    - ``episodic``: any other mix with at least one decline (several separate
+      runs ending in a decline, or a flat latest period after declines);
+    - ``none``: no decline in any known period; ``""``: no known period.
+
+Examples
+--------
+>>> import numpy as np
+>>> values = np.array([[100.0, 99.0, 98.0, 97.0], [100.0, 101.0, 99.0, 98.0]])
+>>> flags = decline_flags(values)
+>>> run_lengths(flags.yes)[:, -1].tolist()
+[3, 2]
+>>> pattern_of(values).tolist()
+['continuous', 'new']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError, OptionError
+from .core import Panel
+
+__all__ = [
+    "Tri",
+    "tri_and",
+    "tri_or",
+    "YearGrid",
+    "year_grid",
+    "panel_years",
+    "annual_rate",
+    "decline_flags",
+    "run_lengths",
+    "cumulative_count",
+    "DeclineRuns",
+    "decline_runs",
+    "consecutive_decline",
+    "declines_within",
+    "PeakLoss",
+    "peak_loss",
+    "window_growth",
+    "benchmark_growth",
+    "elasticity",
+    "tapio_state",
+    "TAPIO_STATES",
+    "SEVERITY_BANDS",
+    "severity",
+    "PATTERNS",
+    "pattern_of",
+    "normalise",
+    "entropy_weights",
+    "classify",
+]
+
+
+# ---------------------------------------------------------------- three-valued logic
+
+class Tri(NamedTuple):
+    """A three-valued verdict per unit: ``yes`` certain, ``no`` certain, else unknown."""
+
+    yes: np.ndarray
+    no: np.ndarray
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.yes | self.no
+
+    def as_float(self) -> np.ndarray:
+        """1.0 yes, 0.0 no, NaN unknown."""
+        return np.where(self.yes, 1.0, np.where(self.no, 0.0, np.nan))
+
+    @classmethod
+    def unknown(cls, n: int) -> "Tri":
+        return cls(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
+
+    @classmethod
+    def of(cls, condition: np.ndarray, known: np.ndarray) -> "Tri":
+        """``condition`` where ``known``, unknown elsewhere."""
+        known = np.asarray(known, dtype=bool)
+        condition = np.asarray(condition, dtype=bool)
+        return cls(condition & known, ~condition & known)
+
+
+def tri_and(*terms: Tri) -> Tri:
+    """Kleene AND: no if any term is no, yes if all are yes."""
+    yes, no = terms[0].yes.copy(), terms[0].no.copy()
+    for term in terms[1:]:
+        yes &= term.yes
+        no |= term.no
+    return Tri(yes, no)
+
+
+def tri_or(*terms: Tri) -> Tri:
+    """Kleene OR: yes if any term is yes, no if all are no."""
+    yes, no = terms[0].yes.copy(), terms[0].no.copy()
+    for term in terms[1:]:
+        yes |= term.yes
+        no &= term.no
+    return Tri(yes, no)
+
+
+# ---------------------------------------------------------------- the year grid
+
+@dataclass(frozen=True)
+class YearGrid:
+    """One indicator as a ``units x years`` float matrix on consecutive calendar years.
+
+    ``in_panel`` marks the years the panel has; the others are all-NaN columns.
+    """
+
+    values: np.ndarray
+    years: np.ndarray
+    in_panel: np.ndarray
+
+    def column(self, year: int, key: str = "year") -> int:
+        """The column of ``year``; a year outside the grid is an OptionError naming ``key``."""
+        index = int(year) - int(self.years[0])
+        if index < 0 or index >= len(self.years) or not self.in_panel[index]:
+            panel_years = self.years[self.in_panel].tolist()
+            raise OptionError(f"parameter {key!r}: year {year} is not in the panel (years: {panel_years})")
+        return index
+
+    def start_column(self, year: int) -> int:
+        """The first column at or after ``year`` (clipped to the grid)."""
+        return int(np.clip(int(year) - int(self.years[0]), 0, len(self.years) - 1))
+
+
+def panel_years(panel: Panel, observed: bool = False) -> list[int]:
+    """The panel's years (``observed``: without projected years), read from the index codes.
+
+    Same as :attr:`Panel.years` / :attr:`Panel.observed_years` without materialising
+    the year level of a long index.
+    """
+    index = panel.values.index
+    if not len(index):
+        return []
+    level = np.asarray(index.levels[1], dtype=np.int64)
+    years = sorted(int(y) for y in level[np.bincount(index.codes[1], minlength=len(level)) > 0])
+    first_projected = panel.meta.get("projected_from")
+    if observed and first_projected is not None:
+        years = [y for y in years if y < int(first_projected)]
+    return years
+
+
+def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> YearGrid:
+    """``indicator`` of ``panel`` on a calendar-complete year axis, rows in ``panel.units`` order.
+
+    Built by reshaping (values sorted by unit and year, complete) or scattering
+    the long values into the matrix (no unstack), so it is linear in the number
+    of observations. ``years``: the panel's years, if already known.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"name": ["A"]}, index=pd.Index(["a"], name="unit_id"))
+    >>> idx = pd.MultiIndex.from_product([["a"], [2010, 2012]], names=["unit_id", "year"])
+    >>> grid = year_grid(Panel(units, pd.DataFrame({"pop": [5.0, 4.0]}, index=idx)), "pop")
+    >>> grid.years.tolist(), grid.in_panel.tolist()
+    ([2010, 2011, 2012], [True, False, True])
+    """
+    if indicator not in panel.values.columns:
+        raise DataError(
+            f"indicator {indicator!r} is not in panel {panel.id!r}; it has: {', '.join(panel.indicators)}"
+        )
+    index = panel.values.index
+    unit_level = index.levels[0]
+    same_units = unit_level.equals(panel.units.index)
+    position = np.arange(len(unit_level)) if same_units else panel.units.index.get_indexer(unit_level)
+    unit_codes = np.asarray(index.codes[0]) if same_units else position[index.codes[0]]
+    year_level = np.asarray(index.levels[1], dtype=np.int64)
+    years_present = np.asarray(panel_years(panel) if years is None else years, dtype=np.int64)
+    if not len(years_present):
+        years_present = np.array([0])
+    first, last = int(years_present[0]), int(years_present[-1])
+    years = np.arange(first, last + 1, dtype=np.int64)
+    matrix = np.full((len(panel.units), len(years)), np.nan)
+    data = panel.values[indicator].to_numpy(dtype=np.float64)
+    n_units, n_years = len(panel.units), len(years_present)
+    if np.array_equal(year_level, years_present):  # the year codes are the panel-year positions
+        year_positions = np.asarray(index.codes[1])
+        year_columns = (years_present - first)[year_positions]
+    else:
+        year_positions = None
+        year_columns = (year_level - first)[index.codes[1]]
+    if (len(data) == n_units * n_years and year_positions is not None
+            and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
+            and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
+        # the common layout, sorted by unit then year and complete: a reshape, no scatter
+        columns = slice(None) if n_years == len(years) else years_present - first
+        matrix[:, columns] = data.reshape(n_units, n_years)
+    elif (position >= 0).all():
+        matrix[unit_codes, year_columns] = data
+    else:
+        keep = unit_codes >= 0
+        matrix[unit_codes[keep], year_columns[keep]] = data[keep]
+    in_panel = np.zeros(len(years), dtype=bool)
+    in_panel[years_present - first] = True
+    return YearGrid(values=matrix, years=years, in_panel=in_panel)
+
+
+# ---------------------------------------------------------------- rates and declines
+
+def annual_rate(start: np.ndarray, end: np.ndarray, years: float | np.ndarray) -> np.ndarray:
+    """Average annual change rate ``r = (P(b)/P(a)) ** (1/(b-a)) - 1``; NaN where undefined.
+
+    Examples
+    --------
+    >>> round(float(annual_rate(100.0, 121.0, 2)), 6)
+    0.1
+    """
+    start = np.asarray(start, dtype=float)
+    end = np.asarray(end, dtype=float)
+    span = np.asarray(years, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where((start > 0) & (end >= 0), end / np.where(start > 0, start, 1.0), np.nan)
+        return np.where(span > 0, np.power(ratio, 1.0 / np.where(span > 0, span, 1.0)) - 1.0, np.nan)
+
+
+def decline_flags(values: np.ndarray, min_loss: float = 0.0) -> Tri:
+    """Year-on-year declines, same shape as ``values`` (column 0 is always unknown).
+
+    Column ``j`` is the change from column ``j-1`` to ``j``: yes where
+    ``P(j) < P(j-1) * (1 - min_loss)``, no where both are observed and it is
+    not, unknown where either is NaN. Equal values are not a decline.
+    """
+    values = np.asarray(values, dtype=float)
+    yes = np.zeros(values.shape, dtype=bool)
+    no = np.zeros(values.shape, dtype=bool)
+    if values.shape[1] > 1:
+        finite = np.isfinite(values)
+        before, after = values[:, :-1], values[:, 1:]
+        # a comparison with NaN is False, so "falling" is already False where a value is missing
+        falling = after < (before if min_loss == 0 else before * (1.0 - min_loss))
+        yes[:, 1:] = falling
+        no[:, 1:] = ~falling & finite[:, :-1] & finite[:, 1:]
+    return Tri(yes, no)
+
+
+def run_lengths(flags: np.ndarray) -> np.ndarray:
+    """Length of the run of True ending at each column (0 where False), by cumulative sums."""
+    flags = np.asarray(flags, dtype=bool)
+    # int16: years fit, and half the memory of int32 on 100,000-unit panels
+    total = np.cumsum(flags, axis=1, dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    at_break = np.where(flags, 0, total)
+    return total - np.maximum.accumulate(at_break, axis=1)
+
+
+def cumulative_count(flags: np.ndarray) -> np.ndarray:
+    """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a]."""
+    out = np.zeros((flags.shape[0], flags.shape[1] + 1), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    np.cumsum(flags, axis=1, out=out[:, 1:])
+    return out
+
+
+@dataclass(frozen=True)
+class DeclineRuns:
+    """Consecutive annual declines up to an evaluation year, per unit.
+
+    ``longest`` and its ``longest_end`` year (the latest one on a tie; NaN when
+    there is no decline), and ``latest``, the run ending at the evaluation year.
+    """
+
+    longest: np.ndarray
+    longest_end: np.ndarray
+    latest: np.ndarray
+
+
+def decline_runs(flags: Tri, years: np.ndarray, column: int, runs: np.ndarray | None = None) -> DeclineRuns:
+    """Longest and latest runs of ``flags.yes`` in columns ``0..column``.
+
+    ``runs``: ``run_lengths(flags.yes)`` if already computed (runs only look back,
+    so columns after ``column`` do not matter).
+    """
+    runs = run_lengths(flags.yes[:, : column + 1]) if runs is None else runs[:, : column + 1]
+    longest = runs.max(axis=1)
+    last_max = runs.shape[1] - 1 - np.argmax(runs[:, ::-1] == longest[:, None], axis=1)
+    end = np.where(longest > 0, np.asarray(years)[last_max].astype(float), np.nan)
+    return DeclineRuns(longest=longest, longest_end=end, latest=runs[:, -1])
+
+
+def consecutive_decline(flags: Tri, column: int, n: int) -> Tri:
+    """Declines in each of the ``n`` years ending at ``column`` (Kleene: one known rise is a no)."""
+    runs = run_lengths(flags.yes[:, : column + 1])[:, -1]
+    first = max(column - n + 1, 0)
+    any_no = flags.no[:, first : column + 1].any(axis=1)
+    return Tri(runs >= n, any_no)
+
+
+def declines_within(flags: Tri, column: int, n: int, window: int) -> Tri:
+    """``n`` consecutive declines whose years all lie in the ``window`` years ending at ``column``."""
+    if n > window:
+        raise OptionError(f"parameters: {n} consecutive declines cannot fit in a window of {window} years")
+    runs = run_lengths(flags.yes[:, : column + 1])
+    ends = np.arange(column - (window - n), column + 1)
+    ends = ends[ends >= 0]
+    yes = (runs[:, ends] >= n).any(axis=1) if len(ends) else np.zeros(len(runs), dtype=bool)
+    no_count = cumulative_count(flags.no[:, : column + 1])
+    starts = np.maximum(ends - n + 1, 0)
+    # a sub-window reaching before the grid is blocked only by a known rise inside the grid
+    blocked = no_count[:, ends + 1] - no_count[:, starts] > 0
+    no = blocked.all(axis=1) if len(ends) else np.ones(len(runs), dtype=bool)
+    return Tri(yes, no & ~yes)
+
+
+# ---------------------------------------------------------------- peak loss and window growth
+
+@dataclass(frozen=True)
+class PeakLoss:
+    """``ratio`` = P(t) / ``peak`` over the window; ``complete`` = no missing panel year in it.
+
+    The window is clipped to the panel's first year: the peak is the maximum
+    over the data the panel holds.
+    """
+
+    ratio: np.ndarray
+    peak: np.ndarray
+    peak_year: np.ndarray
+    complete: np.ndarray
+
+
+def peak_loss(grid: YearGrid, column: int, window: int) -> PeakLoss:
+    """Population at ``column`` relative to its maximum over the ``window`` years ending there."""
+    first = max(column - window + 1, 0)
+    block = grid.values[:, first : column + 1]
+    in_panel = grid.in_panel[first : column + 1]
+    masked = np.where(np.isnan(block), -np.inf, block)
+    where_max = masked.shape[1] - 1 - np.argmax(masked[:, ::-1], axis=1)
+    peak = masked[np.arange(len(masked)), where_max]
+    peak = np.where(np.isfinite(peak), peak, np.nan)
+    current = grid.values[:, column]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(peak > 0, current / peak, np.nan)
+    complete = ~np.isnan(block[:, in_panel]).any(axis=1)
+    peak_year = np.where(np.isfinite(peak), grid.years[first:][where_max].astype(float), np.nan)
+    return PeakLoss(ratio=ratio, peak=peak, peak_year=peak_year, complete=complete)
+
+
+def window_growth(grid: YearGrid, start_column: int, end_column: int) -> np.ndarray:
+    """Relative change ``X(end) / X(start) - 1`` per unit; NaN where undefined."""
+    start = grid.values[:, start_column]
+    end = grid.values[:, end_column]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(start > 0, end / start - 1.0, np.nan)
+
+
+def benchmark_growth(
+    grid: YearGrid,
+    start_column: int,
+    end_column: int,
+    benchmark: Mapping[int, float] | pd.Series | None = None,
+) -> float:
+    """Benchmark relative change over the same window.
+
+    A ``benchmark`` series (year -> value, national or user-supplied) is used
+    when given; otherwise the aggregate of all units observed at both ends.
+    """
+    start_year, end_year = int(grid.years[start_column]), int(grid.years[end_column])
+    if benchmark is not None:
+        series = pd.Series(benchmark, dtype=float)
+        series.index = series.index.astype(int)
+        missing = [y for y in (start_year, end_year) if y not in series.index or not np.isfinite(series[y])]
+        if missing:
+            raise DataError(f"benchmark series has no value for {missing}")
+        return float(series[end_year] / series[start_year] - 1.0)
+    start = grid.values[:, start_column]
+    end = grid.values[:, end_column]
+    both = np.isfinite(start) & np.isfinite(end)
+    total = start[both].sum()
+    return float(end[both].sum() / total - 1.0) if total > 0 else float("nan")
+
+
+# ---------------------------------------------------------------- land and population
+
+#: Tapio decoupling states (DOMAIN.md), in table order.
+TAPIO_STATES = (
+    "weak decoupling",
+    "expansive coupling",
+    "expansive negative decoupling",
+    "strong decoupling",
+    "strong negative decoupling",
+    "recessive decoupling",
+    "recessive coupling",
+    "weak negative decoupling",
+)
+
+
+def elasticity(land_change: np.ndarray, population_change: np.ndarray) -> np.ndarray:
+    """Land-population elasticity ``e = (dL/L) / (dP/P)`` from relative changes; NaN where dP/P = 0."""
+    land = np.asarray(land_change, dtype=float)
+    population = np.asarray(population_change, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(population != 0, land / np.where(population != 0, population, 1.0), np.nan)
+
+
+def tapio_state(population_change: np.ndarray, land_change: np.ndarray) -> np.ndarray:
+    """Tapio state per DOMAIN.md from relative changes; ``""`` where a change is zero or missing.
+
+    Coupling bands are inclusive: ``0.8 <= e <= 1.2``.
+
+    Examples
+    --------
+    >>> tapio_state(np.array([-0.1, 0.1]), np.array([0.05, 0.05])).tolist()
+    ['strong negative decoupling', 'weak decoupling']
+    """
+    dp = np.asarray(population_change, dtype=float)
+    dl = np.asarray(land_change, dtype=float)
+    # rounded so that band edges are not lost to floating point (0.08 / 0.1 is 0.7999...)
+    e = np.round(elasticity(dl, dp), 9)
+    grow_p, fall_p, grow_l, fall_l = dp > 0, dp < 0, dl > 0, dl < 0
+    conditions = [
+        grow_p & grow_l & (e < 0.8),
+        grow_p & grow_l & (e >= 0.8) & (e <= 1.2),
+        grow_p & grow_l & (e > 1.2),
+        grow_p & fall_l,
+        fall_p & grow_l,
+        fall_p & fall_l & (e > 1.2),
+        fall_p & fall_l & (e >= 0.8) & (e <= 1.2),
+        fall_p & fall_l & (e < 0.8),
+    ]
+    return np.select(conditions, np.array(TAPIO_STATES, dtype=object), default="").astype(object)
+
+
+# ---------------------------------------------------------------- severity and pattern
+
+#: ESPON ESCAPE bands of the annual rate (percent per year): name, upper, lower.
+SEVERITY_BANDS = (("mild", 0.0, -0.5), ("moderate", -0.5, -1.0), ("severe", -1.0, -np.inf))
+
+
+def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
+    """ESPON bands: mild 0 to -0.5 %/yr, moderate -0.5 to -1, severe below -1; else ``none``.
+
+    NaN gives ``""``.
+
+    Examples
+    --------
+    >>> severity(np.array([-0.2, -0.7, -3.0, 1.0])).tolist()
+    ['mild', 'moderate', 'severe', 'none']
+    """
+    rate = np.asarray(annual_rate_percent, dtype=float)
+    return np.select(
+        [np.isnan(rate), (rate < 0) & (rate >= -0.5), (rate < -0.5) & (rate >= -1.0), rate < -1.0],
+        np.array(["", "mild", "moderate", "severe"], dtype=object),
+        default="none",
+    ).astype(object)
+
+
+#: Pattern names (see the module docstring for the exact definitions).
+PATTERNS = ("continuous", "episodic", "new", "recovering", "none")
+
+
+def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
+    """Pattern of change over the columns of ``periods`` (values at consecutive panel years).
+
+    ``periods`` holds only the panel years to consider, in order (for a census
+    panel: the two census years). ``flags``: :func:`decline_flags` of
+    ``periods`` if already computed. See the module docstring.
+    """
+    values = np.asarray(periods, dtype=float)
+    n_units = values.shape[0]
+    if values.shape[1] < 2:
+        return np.full(n_units, "", dtype=object)
+    flags = decline_flags(values) if flags is None else flags
+    down, steady = flags.yes[:, 1:], flags.no[:, 1:]  # steady: known periods without a decline
+    known = down | steady
+    last_column = known.shape[1] - 1
+    any_known, any_down, any_steady = known.any(axis=1), down.any(axis=1), steady.any(axis=1)
+    rows = np.arange(n_units)
+    last = last_column - np.argmax(known[:, ::-1], axis=1)
+    last_down = down[rows, last] & any_known
+    last_up = (values[rows, last + 1] > values[rows, last]) & any_known
+    # the declines form one run at the end iff the first decline follows the last steady period
+    first_down = np.argmax(down, axis=1)
+    last_steady = last_column - np.argmax(steady[:, ::-1], axis=1)
+    return np.select(
+        [
+            ~any_known,
+            ~any_down,
+            last_down & ~any_steady,
+            last_down & (first_down > last_steady),
+            last_up,
+        ],
+        np.array(["", "none", "continuous", "new", "recovering"], dtype=object),
+        default="episodic",
+    ).astype(object)
+
+
+# ---------------------------------------------------------------- composite index
+
+def normalise(matrix: np.ndarray, method: str = "minmax") -> np.ndarray:
+    """Column-wise ``minmax`` (to [0, 1]) or ``z`` scores, ignoring NaN; a constant column gives 0."""
+    x = np.asarray(matrix, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "minmax":
+            low, high = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+            spread = high - low
+            return np.where(spread > 0, (x - low) / np.where(spread > 0, spread, 1.0), 0.0) * np.where(
+                np.isnan(x), np.nan, 1.0
+            )
+        if method == "z":
+            mean, std = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+            return np.where(std > 0, (x - mean) / np.where(std > 0, std, 1.0), 0.0) * np.where(np.isnan(x), np.nan, 1.0)
+    raise OptionError(f"parameter 'normalisation': expected 'minmax' or 'z', got {method!r}")
+
+
+def entropy_weights(matrix: np.ndarray) -> np.ndarray:
+    """Entropy weights (熵权法) of the columns of a non-negative matrix (rows: units without NaN).
+
+    ``p_ij = x_ij / sum_i x_ij``; ``e_j = -(1/ln n) sum_i p_ij ln p_ij`` (0 ln 0 = 0);
+    ``w_j = (1 - e_j) / sum_j (1 - e_j)``. A column summing to 0 carries no
+    information (``e_j = 1``); if no column does, the weights are equal.
+
+    Examples
+    --------
+    >>> entropy_weights(np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 1.0]])).round(3).tolist()
+    [1.0, 0.0]
+    """
+    x = np.asarray(matrix, dtype=float)
+    if np.any(x < 0):
+        raise DataError("entropy weights need non-negative values (normalise with min-max first)")
+    n, m = x.shape
+    if n < 2:
+        return np.full(m, 1.0 / m)
+    totals = x.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(totals > 0, x / np.where(totals > 0, totals, 1.0), 0.0)
+        plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    entropy = np.where(totals > 0, -plogp.sum(axis=0) / np.log(n), 1.0)
+    divergence = 1.0 - entropy
+    if divergence.sum() <= 0:
+        return np.full(m, 1.0 / m)
+    return divergence / divergence.sum()
+
+
+def classify(scores: np.ndarray, k: int, method: str = "quantile", seed: int = 0) -> np.ndarray:
+    """Class 0..k-1 (higher = higher score) per unit; -1 where the score is NaN.
+
+    ``quantile``: bins at the i/k quantiles (as mapclassify.Quantiles).
+    ``natural_breaks``: Jenks natural breaks computed, as mapclassify does, by
+    one-dimensional k-means, here seeded (``seed``) so that it is reproducible.
+    """
+    scores = np.asarray(scores, dtype=float)
+    out = np.full(len(scores), -1, dtype=np.int64)
+    finite = np.isfinite(scores)
+    values = scores[finite]
+    if len(values) == 0:
+        return out
+    if method == "quantile":
+        bins = np.quantile(values, np.arange(1, k + 1) / k)
+    elif method == "natural_breaks":
+        from sklearn.cluster import KMeans
+
+        distinct = np.unique(values)
+        clusters = min(k, len(distinct))
+        labels = KMeans(n_clusters=clusters, n_init=10, random_state=seed).fit_predict(values.reshape(-1, 1))
+        upper = np.sort(pd.Series(values).groupby(labels).max().to_numpy())
+        bins = np.concatenate([np.full(k - clusters, upper[0]), upper]) if clusters < k else upper
+    else:
+        raise OptionError(f"parameter 'classification': expected 'quantile' or 'natural_breaks', got {method!r}")
+    out[finite] = np.minimum(np.searchsorted(bins, values, side="left"), k - 1)
+    return out

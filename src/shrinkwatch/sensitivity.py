@@ -1,0 +1,273 @@
+"""Sensitivity of an identification to its standard's parameters.
+
+:func:`sweep` evaluates every combination of the varied parameters and reports
+the count of shrinking units per combination and, per unit, the share of
+combinations under which it is shrinking:
+
+- ``robust``: shrinking under every combination where it can be evaluated;
+- ``borderline``: shrinking under some, not all;
+- ``never``: shrinking under none;
+- ``insufficient_data``: evaluable under no combination (kept apart: it is
+  not "never shrinking").
+
+The sweep uses the rules' kernels (:class:`shrinkwatch.standards.Kernel`):
+the per-panel state (year grids, decline flags, run lengths, peaks) is
+computed once and cached, and each combination evaluates only the verdict
+mask, without criteria tables or reasons.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import OptionError
+from .core import Panel
+from .standards import KERNELS, RULES, Standard, load_standard
+
+__all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "ROBUSTNESS_CLASSES"]
+
+#: Per-unit robustness classes.
+ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data")
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """The outcome of a parameter sweep.
+
+    Attributes
+    ----------
+    counts
+        One row per combination: the varied parameters, then ``shrinking``,
+        ``not_shrinking``, ``insufficient_data`` and ``units_with_data``.
+    units
+        One row per unit (``unit_id`` index): ``name``, ``combinations``,
+        ``evaluable`` (combinations where it could be decided),
+        ``shrinking`` (combinations where it is shrinking), ``share``
+        (shrinking / evaluable, NaN when never evaluable) and ``robustness``.
+    """
+
+    standard_id: str
+    base: dict[str, Any]
+    vary: dict[str, list[Any]]
+    counts: pd.DataFrame
+    units: pd.DataFrame
+    panel_id: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def combinations(self) -> int:
+        return len(self.counts)
+
+    def summary(self) -> dict[str, int]:
+        """Units per robustness class."""
+        classes = self.units["robustness"].value_counts()
+        return {name: int(classes.get(name, 0)) for name in ROBUSTNESS_CLASSES}
+
+
+def parse_vary(items: list[str] | None) -> dict[str, list[str]]:
+    """``["key=v1,v2,...", "key=start:stop:step"]`` into ``{key: [values]}``.
+
+    ``start:stop:step`` is an inclusive numeric range.
+
+    Examples
+    --------
+    >>> parse_vary(["n=2,3,4", "min_loss=0:0.1:0.05"])
+    {'n': ['2', '3', '4'], 'min_loss': ['0', '0.05', '0.1']}
+    """
+    vary: dict[str, list[str]] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise OptionError(f"--vary {item!r}: expected key=v1,v2,... or key=start:stop:step")
+        if key in vary:
+            raise OptionError(f"--vary {item!r}: parameter {key!r} is varied twice")
+        if text.count(":") == 2 and "," not in text:
+            try:
+                start, stop, step = (float(x) for x in text.split(":"))
+            except ValueError:
+                raise OptionError(f"--vary {item!r}: start:stop:step must be numbers") from None
+            if step <= 0 or stop < start:
+                raise OptionError(f"--vary {item!r}: expected start <= stop and step > 0")
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            values = start + step * np.arange(count)
+            vary[key] = [f"{v:.10g}" for v in values]
+        else:
+            vary[key] = [v.strip() for v in text.split(",") if v.strip()]
+        if not vary[key]:
+            raise OptionError(f"--vary {item!r}: no values")
+    return vary
+
+
+def sweep(
+    panel: Panel,
+    standard: str | Path | Standard,
+    vary: dict[str, list[Any]],
+    base_settings: dict[str, Any] | None = None,
+) -> SensitivityResult:
+    """Evaluate ``standard`` on ``panel`` for every combination of ``vary``.
+
+    Parameters
+    ----------
+    panel
+        The units and their values.
+    standard
+        A built-in id, a TOML path or a :class:`~shrinkwatch.standards.Standard`.
+    vary
+        Parameter name -> values to try (text or typed; each is validated
+        like a ``--set`` value). The combinations are the Cartesian product.
+    base_settings
+        Overrides of the other parameters (as ``--set``).
+
+    Returns
+    -------
+    SensitivityResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["a", "b"], name="unit_id"))
+    >>> idx = pd.MultiIndex.from_product([["a", "b"], [2010, 2020]], names=["unit_id", "year"])
+    >>> values = pd.DataFrame({"pop_resident": [100.0, 90.0, 100.0, 99.0]}, index=idx)
+    >>> result = sweep(Panel(units, values), "census-decline", {"min_loss": [0, 0.05]})
+    >>> result.counts["shrinking"].tolist(), result.units["robustness"].tolist()
+    ([2, 1], ['robust', 'borderline'])
+    """
+    std = load_standard(standard)
+    base = std.resolve(base_settings)
+    if not vary:
+        raise OptionError("vary: give at least one parameter to vary (--vary key=v1,v2,...)")
+    keys = list(vary)
+    grids: list[list[Any]] = []
+    for key in keys:
+        if key not in std.parameters:
+            raise OptionError(
+                f"--vary: unknown parameter {key!r} for standard {std.id!r}; "
+                f"valid parameters: {', '.join(sorted(std.parameters))}"
+            )
+        values = list(vary[key])
+        if not values:
+            raise OptionError(f"--vary {key}: no values")
+        grids.append([std.parameters[key].coerce(key, v) for v in values])
+
+    n_units = len(panel.units)
+    shrinking_count = np.zeros(n_units, dtype=np.int32)
+    not_count = np.zeros(n_units, dtype=np.int32)
+    rows: list[tuple[int, int]] = []
+    if std.rule in KERNELS:
+        kernel = KERNELS[std.rule](panel, std)
+        evaluate = kernel.verdict
+        for combination in itertools.product(*grids):
+            params = dict(base)
+            params.update(zip(keys, combination))
+            verdict = evaluate(params)
+            shrinking_count += verdict.yes
+            not_count += verdict.no
+            rows.append((int(np.count_nonzero(verdict.yes)), int(np.count_nonzero(verdict.no))))
+    else:  # a rule registered without a kernel: full evaluation per combination
+        function = RULES[std.rule]
+        for combination in itertools.product(*grids):
+            params = dict(base)
+            params.update(zip(keys, combination))
+            result = function(panel, params, panel.language)
+            evaluable = np.asarray(result.evaluable, dtype=bool)
+            yes = evaluable & np.asarray(result.shrinking, dtype=bool)
+            shrinking_count += yes
+            not_count += evaluable & ~yes
+            rows.append((int(yes.sum()), int((evaluable & ~yes).sum())))
+
+    combos = pd.DataFrame(list(itertools.product(*grids)), columns=keys)
+    tallies = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    combos["shrinking"] = tallies[:, 0]
+    combos["not_shrinking"] = tallies[:, 1]
+    combos["units_with_data"] = tallies.sum(axis=1)
+    combos["insufficient_data"] = n_units - combos["units_with_data"]
+
+    total = len(combos)
+    evaluable_count = shrinking_count + not_count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(evaluable_count > 0, shrinking_count / np.maximum(evaluable_count, 1), np.nan)
+    robustness = np.select(
+        [evaluable_count == 0, shrinking_count == evaluable_count, shrinking_count == 0],
+        np.array(["insufficient_data", "robust", "never"], dtype=object),
+        default="borderline",
+    )
+    units = pd.DataFrame(
+        {
+            "name": panel.units["name"].to_numpy() if "name" in panel.units.columns else pd.NA,
+            "parent_name": panel.units["parent_name"].to_numpy() if "parent_name" in panel.units.columns else pd.NA,
+            "combinations": total,
+            "evaluable": evaluable_count,
+            "shrinking": shrinking_count,
+            "share": np.round(share, 6),
+            "robustness": robustness,
+        },
+        index=panel.units.index,
+    )
+    return SensitivityResult(
+        standard_id=std.id,
+        base=base,
+        vary={k: list(v) for k, v in zip(keys, grids)},
+        counts=combos,
+        units=units,
+        panel_id=panel.id,
+    )
+
+
+def chart_svg(result: SensitivityResult, *, lang: str = "en", width: float = 3.2, height: float = 2.6) -> str:
+    """The count of shrinking units against each varied parameter, as an SVG string.
+
+    The string starts at ``<svg`` so that it can be embedded in HTML as is.
+    One panel per varied parameter. With several parameters, the line is the
+    mean count over the other parameters' combinations and the band their
+    minimum to maximum.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from matplotlib import font_manager
+
+    # Chinese labels only where a CJK font is installed; otherwise English rather than empty boxes
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "WenQuanYi" in f.name]
+    chinese = lang == "zh" and bool(cjk)
+    keys = list(result.vary)
+    figure, axes = plt.subplots(1, len(keys), figsize=(width * len(keys), height), squeeze=False)
+    label = "收缩单元数" if chinese else "shrinking units"
+    for axis, key in zip(axes[0], keys):
+        grouped = result.counts.groupby(key, sort=False)["shrinking"]
+        stats = pd.DataFrame({"mean": grouped.mean(), "min": grouped.min(), "max": grouped.max()})
+        stats = stats.reindex(result.vary[key])
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in result.vary[key])
+        x = np.asarray(result.vary[key], dtype=float) if numeric else np.arange(len(stats))
+        axis.plot(x, stats["mean"].to_numpy(), marker="o", markersize=3, color="#b2182b", linewidth=1.5)
+        if (stats["max"] > stats["min"]).any():
+            axis.fill_between(x, stats["min"].to_numpy(), stats["max"].to_numpy(), color="#b2182b", alpha=0.15,
+                              linewidth=0)
+        if not numeric:
+            axis.set_xticks(x, [str(v) for v in result.vary[key]], rotation=30, ha="right")
+        axis.set_xlabel(key)
+        axis.set_ylabel(label)
+        if chinese:
+            axis.yaxis.label.set_fontfamily(cjk[0])
+        axis.grid(alpha=0.3)
+        axis.set_ylim(bottom=0)
+    title = f"{result.standard_id}: {result.combinations} combinations"
+    if len(keys) > 1:
+        title += (" (线：其他参数组合的均值；阴影：最小至最大)" if chinese
+                  else " (line: mean over the other parameters; band: min to max)")
+    figure.suptitle(title, fontsize=9, fontfamily=cjk[0] if chinese else None)
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]  # inline-ready: no XML declaration or DOCTYPE
