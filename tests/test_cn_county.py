@@ -126,7 +126,12 @@ def test_identify_census_decline(county, matching):
     result = identify(county, "census-decline")
     counts = result.counts()
     assert counts["units_total"] == len(county.units)
-    assert counts["insufficient_data"] == int((~matching.loc[matching["side"] == "2020", "matched"]).sum())
+    unmatched = matching.loc[(matching["side"] == "2020") & ~matching["matched"].astype(bool)]
+    # every unmatched unit is without a verdict: no 2010 value, or a boundary break across the decade
+    no_verdict = result.table["status"].isin(["insufficient_data", "boundary_change"])
+    unmatched_ids = set(unmatched["unit_id"].astype(str)) if "unit_id" in unmatched.columns else set(unmatched.index.astype(str))
+    assert unmatched_ids <= set(result.table.index[no_verdict])
+    assert counts["insufficient_data"] <= len(unmatched_ids)
     assert counts["shrinking"] > 0
 
 
@@ -145,3 +150,31 @@ def test_cli_identify_county(tmp_path, data_dir):
     table = pd.read_csv(out, dtype={"unit_id": str})
     assert len(table) == 2948
     assert np.isin(["shrinking", "not_shrinking", "insufficient_data"], table["status"].unique()).all()
+
+
+def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
+    """A 2010-2020 comparison across a known boundary break gets status boundary_change, never a verdict."""
+    from shrinkwatch import identify, load
+    from shrinkwatch.harmonize import boundary_break_mask
+
+    panel = load("cn-county-census", data_dir)
+    result = identify(panel, "census-decline", lang="en")
+    table = result.table
+    broken = boundary_break_mask(panel, 2010, 2020)
+    assert broken.sum() > 0
+    assert (table.loc[broken, "status"] == "boundary_change").all()
+    assert table.loc[broken, "shrinking"].isna().all() and table.loc[broken, "annual_rate"].isna().all()
+    assert table.loc[broken, "reason"].str.startswith("Boundary change").all()
+    assert (table.loc[~broken, "status"] != "boundary_change").all()
+    counts = result.counts()
+    assert counts["boundary_change"] == int(broken.sum())
+    assert counts["units_with_data"] == counts["shrinking"] + counts["not_shrinking"]
+    assert counts["units_total"] == sum(counts[k] for k in ("shrinking", "not_shrinking", "insufficient_data",
+                                                            "boundary_change"))
+    by_region = result.counts_by("region")
+    assert by_region["boundary_change"].sum() == counts["boundary_change"]
+    # the sensitivity sweep excludes the same units
+    from shrinkwatch.sensitivity import sweep
+
+    swept = sweep(panel, "census-decline", {"min_loss": [0.0]})
+    assert int(swept.counts["shrinking"].iloc[0]) == counts["shrinking"]

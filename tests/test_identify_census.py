@@ -34,7 +34,7 @@ def test_shrinking_set_is_exactly_the_census(census_identification, raw):
 def test_counts_agree_with_each_other_and_the_data(census_identification, raw):
     counts = census_identification.counts()
     assert counts == {"units_total": 369, "units_with_data": 358, "shrinking": 156, "not_shrinking": 202,
-                      "insufficient_data": 11}
+                      "insufficient_data": 11, "boundary_change": 0}
     for column in ("kind", "parent_name", "region"):
         table = census_identification.counts_by(column)
         assert table["units"].sum() == 369

@@ -32,7 +32,7 @@ def test_summary_counts_agree(run_outputs):
     out, _ = run_outputs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"] == {"units_total": 369, "units_with_data": 358, "shrinking": 156,
-                                 "not_shrinking": 202, "insufficient_data": 11}
+                                 "not_shrinking": 202, "insufficient_data": 11, "boundary_change": 0}
     for key in ("by_kind", "by_parent", "by_region"):
         groups = summary[key].values()
         assert sum(g["shrinking"] for g in groups) == 156

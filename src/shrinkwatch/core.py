@@ -14,13 +14,16 @@ import pandas as pd
 
 from ._errors import DataError
 
-__all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES"]
+__all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES", "NO_VERDICT"]
 
 #: Columns every ``Panel.units`` table carries (``geometry`` is optional).
 UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
 
-#: The three verdicts of an identification.
-STATUSES = ("shrinking", "not_shrinking", "insufficient_data")
+#: The statuses of an identification. ``insufficient_data`` and ``boundary_change``
+#: (the compared years cover different territories) carry no verdict and are
+#: never counted as not shrinking.
+STATUSES = ("shrinking", "not_shrinking", "insufficient_data", "boundary_change")
+NO_VERDICT = ("insufficient_data", "boundary_change")
 
 
 @dataclass(frozen=True)
@@ -141,22 +144,28 @@ class Identification:
     def insufficient(self) -> pd.DataFrame:
         return self.table[self.table["status"] == "insufficient_data"]
 
+    @property
+    def boundary_changes(self) -> pd.DataFrame:
+        return self.table[self.table["status"] == "boundary_change"]
+
     def counts(self) -> dict[str, int]:
-        """Units total, with data, shrinking, not shrinking, insufficient data."""
+        """Units total, with data (a verdict), shrinking, not shrinking, insufficient data, boundary change."""
         status = self.table["status"]
         return {
             "units_total": int(len(status)),
-            "units_with_data": int((status != "insufficient_data").sum()),
+            "units_with_data": int(status.isin(["shrinking", "not_shrinking"]).sum()),
             "shrinking": int((status == "shrinking").sum()),
             "not_shrinking": int((status == "not_shrinking").sum()),
             "insufficient_data": int((status == "insufficient_data").sum()),
+            "boundary_change": int((status == "boundary_change").sum()),
         }
 
     def counts_by(self, column: str) -> pd.DataFrame:
         """Counts of each status by ``column`` (kind, parent_name, region...).
 
         Columns: ``units``, ``with_data``, ``shrinking``, ``not_shrinking``,
-        ``insufficient_data``, ``share_shrinking`` (shrinking / with_data).
+        ``insufficient_data``, ``boundary_change``, ``share_shrinking``
+        (shrinking / with_data).
         """
         if column not in self.table.columns:
             raise DataError(f"cannot count by {column!r}: not a column of the identification")
@@ -169,7 +178,7 @@ class Identification:
         table = pd.DataFrame(flat.reshape(len(group_names), len(STATUSES)), columns=list(STATUSES),
                              index=pd.Index(group_names, name=column))
         table.insert(0, "units", table.sum(axis=1))
-        table.insert(1, "with_data", table["units"] - table["insufficient_data"])
+        table.insert(1, "with_data", table["shrinking"] + table["not_shrinking"])
         table["share_shrinking"] = (table["shrinking"] / table["with_data"].where(table["with_data"] > 0)).round(4)
         table.index.name = column
         table.columns.name = None

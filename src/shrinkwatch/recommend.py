@@ -398,7 +398,8 @@ def recommend(
     if bad:
         raise DataError(f"recommend: unknown status value(s) {', '.join(bad)}; expected {', '.join(STATUSES)}")
     kb = knowledge if isinstance(knowledge, KnowledgeBase) else load_knowledge_base(knowledge)
-    status = profiles["status"].astype("string")
+    # a comparison across a boundary change has no verdict: it gets the data guidance, like missing data
+    status = profiles["status"].astype("string").replace({"boundary_change": "insufficient_data"})
     names = profiles["name"].astype("string") if "name" in profiles.columns else pd.Series(pd.NA, index=profiles.index)
     position = pd.Series(np.arange(len(profiles)), index=profiles.index)
     blocks = []

@@ -67,6 +67,7 @@ def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {
         str(k): {"units": int(r.units), "with_data": int(r.with_data), "shrinking": int(r.shrinking),
                  "not_shrinking": int(r.not_shrinking), "insufficient_data": int(r.insufficient_data),
+                 "boundary_change": int(r.boundary_change),
                  "share_shrinking": None if pd.isna(r.share_shrinking) else float(r.share_shrinking)}
         for k, r in table.iterrows()
     }
@@ -92,6 +93,7 @@ def summary(identification: Identification, sections: Iterable[SectionLike] = ()
         "by_parent": _counts_dict(identification.counts_by("parent_name")),
         "by_region": _counts_dict(identification.counts_by("region")),
         "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
+        "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
         "ledger": _ledger_counts(meta),
         "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -109,7 +111,7 @@ def _ledger_counts(meta: dict[str, Any]) -> dict[str, int]:
 
 
 _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
-                  "insufficient_data": "{:,}", "share_shrinking": "{:.1%}"}
+                  "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
 
 
 def _display_names(table: pd.DataFrame, panel: Panel) -> pd.Series:
@@ -164,9 +166,10 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         listing[column] = shrinking[column].to_numpy()
     listing["annual_rate_%"] = shrinking["annual_rate"].to_numpy()
     listing["severity"] = shrinking["severity"].to_numpy()
-    insufficient = table[table["status"] == "insufficient_data"]
+    insufficient = table[table["status"].isin(["insufficient_data", "boundary_change"])]
     missing_listing = pd.DataFrame({"unit_id": insufficient.index, "name": _display_names(insufficient, panel).to_numpy(),
                                     "parent": _parent_display(insufficient, panel).to_numpy(),
+                                    "status": insufficient["status"].str.replace("_", " ").to_numpy(),
                                     "reason": insufficient["reason"].to_numpy()})
 
     tips = (_display_names(table, panel) + " (" + _parent_display(table, panel) + "): "
@@ -176,7 +179,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     if "geometry" in panel.units.columns:
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
-            country=meta.get("country"), legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "insufficient data")],
+            country=meta.get("country"), legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
             title=f"Annual change {period}",
         )
 
@@ -244,6 +247,8 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
         identification.counts_by("parent_name").to_excel(writer, sheet_name="by_parent")
         identification.counts_by("region").to_excel(writer, sheet_name="by_region")
         identification.insufficient[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="insufficient_data")
+        if len(identification.boundary_changes):
+            identification.boundary_changes[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="boundary_change")
         params = pd.DataFrame({"parameter": list(identification.parameters),
                                "value": [str(v) for v in identification.parameters.values()]})
         params.to_excel(writer, sheet_name="standard", index=False)

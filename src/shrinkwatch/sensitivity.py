@@ -29,7 +29,7 @@ import pandas as pd
 
 from ._errors import OptionError
 from .core import Panel
-from .standards import KERNELS, RULES, Standard, load_standard
+from .standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
 
 __all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "ROBUSTNESS_CLASSES"]
 
@@ -164,13 +164,19 @@ def sweep(
     if std.rule in KERNELS:
         kernel = KERNELS[std.rule](panel, std)
         evaluate = kernel.verdict
+        has_breaks = panel.meta.get("boundary_breaks") is not None and len(panel.meta["boundary_breaks"]) > 0
         for combination in itertools.product(*grids):
             params = dict(base)
             params.update(zip(keys, combination))
             verdict = evaluate(params)
-            shrinking_count += verdict.yes
-            not_count += verdict.no
-            rows.append((int(np.count_nonzero(verdict.yes)), int(np.count_nonzero(verdict.no))))
+            yes, no = verdict.yes, verdict.no
+            if has_breaks:  # a comparison across a boundary break has no verdict (see standards.identify)
+                broken = boundary_change_mask(panel, std, params)
+                if broken is not None:
+                    yes, no = yes & ~broken, no & ~broken
+            shrinking_count += yes
+            not_count += no
+            rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no))))
     else:  # a rule registered without a kernel: full evaluation per combination
         function = RULES[std.rule]
         for combination in itertools.product(*grids):

@@ -73,6 +73,8 @@ __all__ = [
     "load_standard",
     "parse_settings",
     "identify",
+    "comparison_window",
+    "boundary_change_mask",
     "evaluation_year",
     "severity",
     "annual_rate",
@@ -1189,6 +1191,36 @@ class CompositeIndex(Kernel):
 
 # ---------------------------------------------------------------- engine
 
+def comparison_window(panel: Panel, standard: Standard, params: dict[str, Any]) -> tuple[int, int]:
+    """The years a setting of a standard compares: a boundary break inside them voids the verdict.
+
+    ``census_decline`` compares ``start_year`` and ``end_year``; the other rules
+    look back from the evaluation year over their window (or, without one, over
+    the whole panel before it).
+    """
+    years = panel_years(panel)
+    if standard.rule == "census_decline":
+        start = int(params.get("start_year", 0)) or int(years[0])
+        end = int(params.get("end_year", 0)) or evaluation_year(panel, 0)
+        return start, end
+    end = evaluation_year(panel, int(params.get("year", 0)))
+    spans = [int(params[k]) for k in ("n", "window", "peak_window", "decline_window") if k in params]
+    start = end - max(spans) if spans else int(years[0])
+    return max(start, int(years[0])), end
+
+
+def boundary_change_mask(panel: Panel, standard: Standard, params: dict[str, Any]) -> np.ndarray | None:
+    """Units whose compared years straddle a boundary break (``panel.meta['boundary_breaks']``), or None."""
+    breaks = panel.meta.get("boundary_breaks")
+    if breaks is None or len(breaks) == 0:
+        return None
+    from .harmonize import boundary_break_mask
+
+    start, end = comparison_window(panel, standard, params)
+    mask = boundary_break_mask(panel, start, end)
+    return mask if mask.any() else None
+
+
 def identify(
     panel: Panel,
     standard: str | Path | Standard = "census-decline",
@@ -1258,6 +1290,19 @@ def identify(
         columns[name] = value
     columns["reason"] = result.reason
     table = pd.DataFrame(columns, index=units.index, copy=False)
+    broken = boundary_change_mask(panel, std, params)
+    if broken is not None:
+        # the two compared years cover different territories: no verdict, and no rate
+        from .harmonize import boundary_break_reasons
+
+        start, end = comparison_window(panel, std, params)
+        table.loc[broken, "status"] = "boundary_change"
+        table.loc[broken, "shrinking"] = pd.NA
+        table.loc[broken, "annual_rate"] = np.nan
+        table.loc[broken, "severity"] = ""
+        for name in result.criteria:
+            table.loc[broken, f"{name}_pass"] = pd.NA
+        table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
     return Identification(
         table=table,
         standard_id=std.id,
