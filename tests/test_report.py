@@ -117,3 +117,28 @@ def test_summary_has_headline_statistics(run_outputs):
     # out-of-sample fit reported next to the baseline, and the models beat it
     assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"] + 0.2
     assert summary["types"] and summary["recommendations"]["units_with_recommendations"] > 0
+
+
+def test_sensitivity_section_and_csvs(run_outputs):
+    out, _ = run_outputs
+    counts = pd.read_csv(out / "sensitivity_counts.csv")
+    # the standard's own grid: min_loss 0 to 0.10; the count can only fall as the threshold rises
+    assert counts["min_loss"].tolist()[0] == 0.0 and len(counts) == 11
+    assert counts["shrinking"].iloc[0] == 156
+    assert counts["shrinking"].is_monotonic_decreasing
+    assert (counts["units_with_data"] == 358).all()
+    units = pd.read_csv(out / "sensitivity_units.csv", dtype={"unit_id": str}).set_index("unit_id")
+    assert units.loc["232700", "robustness"] == "robust"  # Daxing'anling lost 35%
+    assert (units["robustness"] == "insufficient_data").sum() == 11
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="sensitivity"'):]
+    section = section[:section.index("</section>")]
+    assert "<svg" in section and "robust" in section
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["sensitivity"]["count_max"] == 156 and summary["sensitivity"]["combinations"] == 11
+
+
+def test_run_rejects_a_bad_grid_before_loading(tmp_path):
+    result = run_cli("run", "--vary", "nope=1,2", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "unknown parameter 'nope'" in result.stderr
+    assert "loading" not in result.stderr

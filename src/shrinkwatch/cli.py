@@ -196,14 +196,19 @@ def run(
     seed: int = typer.Option(0, "--seed", help="Seed for permutations, cross-validation and clustering."),
     resources: Optional[Path] = typer.Option(None, "--resources",
                                              help="CSV of resource-based / resource-exhausted cities (see docs)."),
+    vary: Optional[list[str]] = typer.Option(None, "--vary",
+                                             help="Sensitivity grid key=v1,v2,... or key=start:stop:step "
+                                                  "(default: the standard's own grid)."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables."""
     from . import pipeline, standards
+    from .sensitivity import parse_vary
 
     overrides = standards.parse_settings(settings)
+    grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
-                           analysis=analysis, seed=seed, resources=resources,
+                           analysis=analysis, seed=seed, resources=resources, vary=grid,
                            progress=lambda m: err_console.print(f"[dim]•[/dim] {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]

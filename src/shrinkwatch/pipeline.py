@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from ._errors import OptionError
 from .core import Identification, Panel
 from .standards import identify, load_standard
 
@@ -26,12 +27,32 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
     return load(text, data_dir)
 
 
+def _combinations(vary: dict[str, list[Any]]) -> int:
+    total = 1
+    for values in vary.values():
+        total *= len(values)
+    return total
+
+
 def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None], *,
-                       seed: int = 0, resources: str | os.PathLike[str] | None = None) -> list[Any]:
+                       seed: int = 0, resources: str | os.PathLike[str] | None = None,
+                       vary: dict[str, list[Any]] | None = None, standard: Any = None,
+                       out_dir: Path | None = None) -> list[Any]:
     """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
     from . import analyze
 
     sections: list[Any] = []
+    if vary:
+        from .sensitivity import sensitivity_section, sweep
+
+        say(f"sensitivity: {', '.join(vary)} over {_combinations(vary):,} settings")
+        swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
+                      {k: v for k, v in identification.parameters.items() if k not in vary})
+        sections.append(sensitivity_section(swept))
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            swept.counts.to_csv(out_dir / "sensitivity_counts.csv", index=False)
+            swept.units.to_csv(out_dir / "sensitivity_units.csv")
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     sections.extend(analyze.analysis_sections(identification, panel, seed=seed))
     from . import recommend
@@ -53,6 +74,7 @@ def run(
     analysis: bool = True,
     seed: int = 0,
     resources: str | os.PathLike[str] | None = None,
+    vary: dict[str, list[Any]] | None = None,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
 
@@ -67,10 +89,22 @@ def run(
     say = progress or (lambda message: None)
     std = load_standard(standard)
     std.resolve(settings)
+    for key, values in (vary or {}).items():  # reject a bad grid before any data is read
+        if key not in std.parameters:
+            raise OptionError(f"--vary: unknown parameter {key!r} for standard {std.id!r}; valid parameters: "
+                              f"{', '.join(sorted(std.parameters))}")
+        for value in values:
+            std.parameters[key].coerce(key, value)
     say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
     panel = load_any(dataset, data_dir)
     say(f"identifying with {std.id} ({len(panel.units):,} units)")
     result = identify(panel, std, settings, lang=lang)
-    sections = _analysis_sections(result, panel, say, seed=seed, resources=resources) if analysis else []
+    grid = vary if vary else dict(std.sensitivity)
+    sections = (_analysis_sections(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
+                                   out_dir=Path(out_dir)) if analysis else [])
     say(f"writing report to {out_dir}")
-    return write_report(result, panel, Path(out_dir), sections)
+    paths = write_report(result, panel, Path(out_dir), sections)
+    for extra in ("sensitivity_counts.csv", "sensitivity_units.csv"):
+        if (Path(out_dir) / extra).exists() and grid:
+            paths[extra] = Path(out_dir) / extra
+    return paths

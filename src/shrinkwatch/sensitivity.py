@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ._errors import OptionError
+from ._html import Section
 from .core import Panel
 from .standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
 
-__all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "ROBUSTNESS_CLASSES"]
+__all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data")
@@ -277,3 +278,42 @@ def chart_svg(result: SensitivityResult, *, lang: str = "en", width: float = 3.2
     plt.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]  # inline-ready: no XML declaration or DOCTYPE
+
+
+def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Section:
+    """The report section: the chart, the count per setting, and how robust each verdict is."""
+    from ._html import escape, frame_html
+
+    counts = result.counts
+    classes = result.units["robustness"].value_counts().reindex(list(ROBUSTNESS_CLASSES), fill_value=0)
+    settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in result.vary.items())
+    low, high = int(counts["shrinking"].min()), int(counts["shrinking"].max())
+    parts = [
+        f"<p>How the answer moves with the standard: {escape(result.standard_id)} evaluated under "
+        f"{result.combinations} parameter settings ({escape(settings)}), other parameters as in the run. "
+        f"The count of shrinking units ranges from {low:,} to {high:,}. "
+        f"{int(classes['robust']):,} units are shrinking under every setting (robust), "
+        f"{int(classes['borderline']):,} under some but not all (borderline), "
+        f"{int(classes['never']):,} under none; {int(classes['insufficient_data']):,} cannot be decided "
+        "under any setting.</p>",
+        chart_svg(result, lang=lang),
+    ]
+    shown = counts if len(counts) <= 40 else counts.iloc[np.linspace(0, len(counts) - 1, 40).astype(int)]
+    parts.append(str(frame_html(shown, index=False, formats={"shrinking": "{:,}", "not_shrinking": "{:,}",
+                                                             "insufficient_data": "{:,}", "units_with_data": "{:,}"})))
+    borderline = result.units[result.units["robustness"] == "borderline"].sort_values("share", ascending=False)
+    if len(borderline):
+        parts.append(f"<h3>Borderline units ({len(borderline):,})</h3><p>Shrinking under some settings only; "
+                     "share = settings under which shrinking / settings where decidable.</p>")
+        table = borderline[["name", "parent_name", "shrinking", "evaluable", "share"]].head(60)
+        parts.append('<div class="scroll">' + str(frame_html(table, formats={"share": "{:.0%}"})) + "</div>")
+    summary = {
+        "standard": result.standard_id,
+        "vary": {k: [v if isinstance(v, (int, float, str, bool)) else str(v) for v in values]
+                 for k, values in result.vary.items()},
+        "combinations": int(result.combinations),
+        "count_min": low,
+        "count_max": high,
+        "robustness": {k: int(v) for k, v in classes.items()},
+    }
+    return Section(id="sensitivity", title="Sensitivity to the standard", html="\n".join(parts), summary=summary)

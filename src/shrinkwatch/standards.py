@@ -176,6 +176,8 @@ class Standard(BaseModel):
     parameters: dict[str, Parameter] = {}
     criteria: dict[str, Criterion] = {}
     indicators: list[IndicatorSpec] = []
+    #: Default sensitivity grid (parameter -> values) shown in every report.
+    sensitivity: dict[str, list[float | int | str | bool]] = {}
     source: str = ""
 
     def defaults(self) -> dict[str, Any]:
@@ -287,6 +289,11 @@ def _parse_standard(path: Path) -> Standard:
         )
     for key, spec in standard.parameters.items():
         spec.coerce(f"{standard.id}.{key}", spec.default)
+    for key, values in standard.sensitivity.items():
+        if key not in standard.parameters:
+            raise OptionError(f"standard file {path}: [sensitivity] names unknown parameter {key!r}")
+        for value in values:
+            standard.parameters[key].coerce(f"{standard.id}.sensitivity.{key}", value)
     return standard
 
 
