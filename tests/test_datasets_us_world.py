@@ -228,7 +228,7 @@ def test_us_missing_column_is_a_data_error(data_dir, tmp_path):
 def test_us_identify(us):
     result = identify(us, "census-decline")
     assert result.counts() == {"units_total": 3142, "units_with_data": 3142, "shrinking": 1686,
-                               "not_shrinking": 1456, "insufficient_data": 0}
+                               "not_shrinking": 1456, "insufficient_data": 0, "boundary_change": 0}
     by_region = result.counts_by("region")
     assert by_region["units"].sum() == 3142 and set(by_region.index) == {"Northeast", "Midwest", "South", "West"}
 

@@ -17,10 +17,33 @@ from ._errors import (
     ShrinkWatchError,
     UnknownIdError,
 )
+import importlib
+from typing import Any
+
 from .core import Identification, Panel
 from .datasets import fetch, list_datasets, load, resolve_data_dir
 from .pipeline import run
 from .standards import Standard, identify, list_standards, load_standard
+
+# heavier parts load on first use, so that `import shrinkwatch` and the CLI start fast
+_LAZY_MODULES = {"analyze", "harmonize", "indicators", "ingest", "recommend", "report", "sensitivity", "typology"}
+_LAZY_NAMES = {
+    "read_panel": ("ingest", "read_panel"),
+    "write_panel": ("ingest", "write_panel"),
+    "sweep": ("sensitivity", "sweep"),
+    "classify": ("typology", "classify"),
+    "profile": ("recommend", "profile"),
+    "recommendations": ("recommend", "recommend"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        module, attribute = _LAZY_NAMES[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'shrinkwatch' has no attribute {name!r}")
 
 __all__ = [
     "Panel",
@@ -34,6 +57,12 @@ __all__ = [
     "list_standards",
     "load_standard",
     "run",
+    "read_panel",
+    "write_panel",
+    "sweep",
+    "classify",
+    "profile",
+    "recommendations",
     "ShrinkWatchError",
     "DataError",
     "DataDirectoryNotFoundError",
