@@ -1310,11 +1310,16 @@ def identify(
         for name in result.criteria:
             table.loc[broken, f"{name}_pass"] = pd.NA
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
+    # report the years actually used, not the "0 = default" placeholders
+    resolved = dict(params)
+    for key, fact in (("start_year", "start_year"), ("end_year", "end_year"), ("year", "evaluation_year")):
+        if key in resolved and int(resolved[key]) == 0 and fact in result.facts and n:
+            resolved[key] = int(np.asarray(result.facts[fact])[0])
     return Identification(
         table=table,
         standard_id=std.id,
-        parameters=params,
+        parameters=resolved,
         panel_meta=dict(panel.meta),
         criteria=tuple(result.criteria),
-        description=std.describe(params, language),
+        description=std.describe(resolved, language),
     )
