@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._ledger import RowRejections
 from ._errors import DataError
 from .core import Panel
 
@@ -149,15 +150,8 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
 
     rows_read = len(table)
     excel_row = table.index.to_numpy() + 1  # positional index 0 is Excel row 1
-    rejected: list[dict[str, Any]] = []
-    remaining = np.ones(rows_read, dtype=bool)
-
-    def take(mask: pd.Series | np.ndarray, column: str, reason: str) -> None:
-        nonlocal remaining
-        hit = np.asarray(mask, dtype=bool) & remaining
-        rejected.extend({"file": str(path), "row": int(r), "column": column, "value": str(v), "reason": reason}
-                        for r, v in zip(excel_row[hit], table.loc[hit, column]))
-        remaining &= ~hit
+    rows = RowRejections(path, table, excel_row)
+    take, rejected = rows.take, rows.rejected
 
     city_code = pd.to_numeric(table["City Code"], errors="coerce")
     country_code = pd.to_numeric(table["Country Code"], errors="coerce")
@@ -168,9 +162,9 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
 
     city_text = city_code.astype("Int64").astype("string")
     country_text = country_code.astype("Int64").astype("string").str.zfill(3)
-    unique_city_codes = not city_text[remaining].duplicated().any()
+    unique_city_codes = not city_text[rows.remaining].duplicated().any()
     unit_id = city_text if unique_city_codes else country_text + "-" + city_text
-    duplicated = unit_id[remaining].duplicated(keep="first").reindex(unit_id.index, fill_value=False)
+    duplicated = unit_id[rows.remaining].duplicated(keep="first").reindex(unit_id.index, fill_value=False)
     take(duplicated, "City Code", "duplicate agglomeration code (first occurrence kept)")
 
     region, subregion = m49_region(country_code)
@@ -179,7 +173,7 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
     conversions: list[dict[str, Any]] = []
     thousands = table[year_columns].apply(pd.to_numeric, errors="coerce")
     unparsable = thousands.isna() & table[year_columns].notna()
-    for row, column in zip(*np.nonzero(unparsable.to_numpy() & remaining[:, None])):
+    for row, column in zip(*np.nonzero(unparsable.to_numpy() & rows.remaining[:, None])):
         conversions.append({"file": str(path), "row": int(excel_row[row]), "column": str(year_columns[column]),
                             "value": str(table.iat[row, table.columns.get_loc(year_columns[column])]),
                             "action": "not a number: treated as missing"})
@@ -187,12 +181,12 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
     latitude = pd.to_numeric(table["Latitude"], errors="coerce")
     longitude = pd.to_numeric(table["Longitude"], errors="coerce")
     bad_point = ~(latitude.between(-90, 90) & longitude.between(-180, 180))
-    for row in np.flatnonzero(bad_point.to_numpy() & remaining):
+    for row in np.flatnonzero(bad_point.to_numpy() & rows.remaining):
         conversions.append({"file": str(path), "row": int(excel_row[row]), "column": "Latitude/Longitude",
                             "value": f"{table['Latitude'].iat[row]}, {table['Longitude'].iat[row]}",
                             "action": "not a valid coordinate: no geometry"})
 
-    keep = remaining
+    keep = rows.remaining
     footnotes = _read_notes(path)
     note_number = pd.to_numeric(table["Note"], errors="coerce")
     note_text = note_number.map(footnotes)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._ledger import RowRejections
 from ._errors import DataError
 from ._us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
 from .core import Panel
@@ -117,19 +118,12 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
 
     rows_read = len(raw)
     line = raw.index.to_numpy() + 2  # the header is line 1
-    rejected: list[dict[str, Any]] = []
-    remaining = np.ones(rows_read, dtype=bool)
-
-    def take(mask: pd.Series | np.ndarray, column: str, reason: str) -> None:
-        nonlocal remaining
-        hit = np.asarray(mask, dtype=bool) & remaining
-        rejected.extend({"file": str(path), "row": int(r), "column": column, "value": str(v), "reason": reason}
-                        for r, v in zip(line[hit], raw.loc[hit, column]))
-        remaining &= ~hit
+    rows = RowRejections(path, raw, line)
+    take, rejected = rows.take, rows.rejected
 
     record_id = raw["ID"].str.strip()
     take(~record_id.str.fullmatch(r"\d+"), "ID", "not a numeric CESTA record ID")
-    duplicated = record_id[remaining].duplicated(keep="first").reindex(record_id.index, fill_value=False)
+    duplicated = record_id[rows.remaining].duplicated(keep="first").reindex(record_id.index, fill_value=False)
     take(duplicated, "ID", "duplicate record ID (first occurrence kept)")
     state_code = raw["ST"].str.strip().replace(_HISTORICAL_STATES)
     take(~state_code.isin(list(US_STATES)), "ST", "not a US state or DC postal code")
@@ -139,7 +133,7 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
     conversions: list[dict[str, Any]] = []
     unparsable = population.isna() & cells.ne("")
     negative = population < 0
-    for row, column in zip(*np.nonzero((unparsable | negative).to_numpy() & remaining[:, None])):
+    for row, column in zip(*np.nonzero((unparsable | negative).to_numpy() & rows.remaining[:, None])):
         conversions.append({"file": str(path), "row": int(line[row]), "column": year_columns[column],
                             "value": cells.iat[row, column],
                             "action": "not a population figure: treated as missing"})
@@ -149,7 +143,7 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
     take(population.notna().sum(axis=1).eq(0).to_numpy(), "ID",
          "no population figure in any census (every year 0 or empty: 0 means no figure)")
 
-    keep = remaining
+    keep = rows.remaining
     table = raw[keep]
     state_table = pd.DataFrame.from_dict(US_STATES, orient="index", columns=["fips", "name", "region", "division"])
     states = state_table.reindex(state_code[keep].to_numpy())
