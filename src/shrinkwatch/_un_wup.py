@@ -221,6 +221,8 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
 
     meta: dict[str, Any] = {
         **dataset.source_meta(paths),
+        # country outlines drawn under the points of the report's maps (not analysed)
+        "basemap": {"path": str(paths[1]), "layer": "land"} if len(paths) > 1 else None,
         "unit_label": "urban agglomerations",
         "parent_label": "country",
         "vintage": 2018,

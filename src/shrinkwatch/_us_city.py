@@ -216,6 +216,7 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
 
     meta: dict[str, Any] = {
         **dataset.source_meta(paths),
+        "basemap": {"path": str(paths[1]), "layer": "states"} if len(paths) > 1 else None,
         "encoding": encoding,
         "line_endings": line_endings,
         "extra_sources": [{

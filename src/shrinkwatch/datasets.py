@@ -282,6 +282,9 @@ register(Dataset(
         DataFile("world/un_wup2018/WUP2018-F22-Cities_Over_300K_Annual.xlsx",
                  "0e413614309d17ecf185d00790ac5df6468ef4555aa3e88d86b9c38c3b53a0bf",
                  "https://population.un.org/wup/Download/Files/WUP2018-F22-Cities_Over_300K_Annual.xlsx"),
+        DataFile("world/boundaries/world-atlas/countries-110m.json",
+                 "2516c915867c7baf18ddec727aec46c315541a07cfb3d79a6559b05d5e94eee8",
+                 "https://cdn.jsdelivr.net/npm/world-atlas@2.0.2/countries-110m.json"),
     ),
     licence="CC BY 3.0 IGO",
     citation="United Nations, Department of Economic and Social Affairs, Population Division (2018). "

@@ -125,6 +125,7 @@ def choropleth_svg(
     legend: list[tuple[str, str]] | None = None,
     title: str = "",
     simplify_px: float = 0.6,
+    basemap: gpd.GeoSeries | None = None,
 ) -> MapLayer:
     """An inline SVG map: polygons filled, points drawn as circles.
 
@@ -144,7 +145,9 @@ def choropleth_svg(
                              crs=units.crs).iloc[np.flatnonzero(has_geom)]
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
-    ids = units.index.astype(str).to_numpy()[has_geom]
+    # the inset logic reads a state FIPS prefix: the parent's id where units have one (counties, places)
+    ids = (units["parent_id"].astype(str).str.zfill(2) if "parent_id" in units.columns
+           else pd.Series(units.index.astype(str), index=units.index)).to_numpy()[has_geom]
     frame = frame.to_crs(projection_for(country))
     if country == "United States":
         frame = _us_insets(frame, ids)
@@ -160,6 +163,19 @@ def choropleth_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {{viewbox_height}}" '
         f'role="img" aria-label="{html.escape(title)}" class="map">'
     ]
+    if basemap is not None and len(basemap):
+        # outlines for orientation only (e.g. land under a point layer); not units, no tooltips
+        outline = basemap.set_crs("EPSG:4326", allow_override=False) if basemap.crs is None else basemap
+        outline = outline.to_crs(frame.crs)
+        if country == "United States":
+            ids_outline = np.array([str(i).zfill(2) + "000" for i in outline.index])
+            outline = _us_insets(gpd.GeoDataFrame(geometry=outline.values, crs=outline.crs), ids_outline).geometry
+        shapes = shapely.simplify(np.asarray(outline.values), simplify_px / scale, preserve_topology=False)
+        shapes = shapes[~shapely.is_empty(shapes)]
+        shapes = shapes[shapely.get_type_id(shapes) >= 3]  # polygons only
+        for d in _path_strings(shapes, scale, x0, y1):
+            if d:
+                parts.append(f'<path class="basemap" d="{d}" fill="#f0f0f0" stroke="#c8c8c8" stroke-width="0.4"/>')
     polygons = frame[~is_point]
     if len(polygons):
         original = np.asarray(polygons.geometry.values)
@@ -173,11 +189,15 @@ def choropleth_svg(
     points = frame[is_point]
     if len(points):
         xy = shapely.get_coordinates(points.geometry.centroid.values)
-        order = np.argsort(points["fill"].to_numpy() != NO_DATA_COLOR, kind="stable")
+        fills = points["fill"].to_numpy()
+        declining = np.isin(fills, [color for _, high, color, _ in RATE_BINS if high <= 0])
+        # declining units on top and larger, so that a few shrinking cities stand out among many growing ones
+        order = np.lexsort((fills != NO_DATA_COLOR, declining))
         for i in order:
             cx = (xy[i, 0] - x0) * scale
             cy = (y1 - xy[i, 1]) * scale
-            parts.append(f'<circle class="unit" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{points["fill"].iloc[i]}" '
+            radius = 4.5 if declining[i] else 3
+            parts.append(f'<circle class="unit" cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{fills[i]}" '
                          f'stroke="#333" stroke-width="0.3"><title>{html.escape(str(points["tip"].iloc[i]))}</title></circle>')
     rows = 0
     if legend:

@@ -130,6 +130,20 @@ def _parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
     return parent
 
 
+def _basemap(meta: dict[str, Any]) -> Any:
+    """Outlines named by the dataset (``meta['basemap']``: path and layer), or None."""
+    spec = meta.get("basemap")
+    if not spec or not Path(str(spec.get("path", ""))).is_file():
+        return None
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(spec["path"], layer=spec.get("layer"))
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    frame.index = frame["id"].astype(str) if "id" in frame.columns else frame.index.astype(str)
+    return frame.geometry
+
+
 def _short_list(ids: list[str], limit: int = 12) -> str:
     if len(ids) <= limit:
         return ", ".join(ids)
@@ -186,7 +200,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
             country=meta.get("country"), legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
-            title=f"Annual change {period}",
+            title=f"Annual change {period}", basemap=_basemap(meta),
         )
 
     headline = (
