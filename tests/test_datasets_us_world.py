@@ -397,3 +397,13 @@ def test_city_geocoding_errors_dropped(cities, city_rows):
     assert placed.geometry.y.between(18, 72).all() and placed.geometry.x.between(-180, -66).all()
     # the unreadable coordinate is reported, not guessed
     assert [(c["column"], c["value"]) for c in cities.meta["ledger"]["conversions"]] == [("LAT_BING", "36.36.960974")]
+
+
+def test_wup_projections_only_when_asked_and_marked(wup):
+    from shrinkwatch import identify
+
+    default = identify(wup, "census-decline")
+    assert default.parameters["end_year"] == 2018 and not default.table["uses_projection"].any()
+    asked = identify(wup, "census-decline", {"start_year": 2018, "end_year": 2030})
+    assert asked.table["uses_projection"].all()
+    assert asked.table["reason"].str.contains("projected values").all()

@@ -1310,6 +1310,15 @@ def identify(
         for name in result.criteria:
             table.loc[broken, f"{name}_pass"] = pd.NA
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
+    first_projected = panel.meta.get("projected_from")
+    if first_projected is not None:
+        # projected years enter only when asked for, and every row then says so
+        uses_projection = comparison_window(panel, std, params)[1] >= int(first_projected)
+        table["uses_projection"] = uses_projection
+        if uses_projection:
+            note = (f" 含{int(first_projected)}年起的预测值，非观测值。" if language == "zh"
+                    else f" Uses projected values (years from {int(first_projected)} are projections, not observations).")
+            table["reason"] = table["reason"].astype("string") + note
     # report the years actually used, not the "0 = default" placeholders
     resolved = dict(params)
     for key, fact in (("start_year", "start_year"), ("end_year", "end_year"), ("year", "evaluation_year")):
