@@ -1,9 +1,9 @@
 """ShrinkWatch: find, explain and monitor shrinking cities.
 
 >>> import shrinkwatch as sw
->>> panel = sw.load("cn-prefecture-census")          # doctest: +SKIP
->>> result = sw.identify(panel, "census-decline")    # doctest: +SKIP
->>> result.counts()["shrinking"]                     # doctest: +SKIP
+>>> panel = sw.load("cn-prefecture-census")
+>>> result = sw.identify(panel, "census-decline")
+>>> result.counts()["shrinking"]
 156
 """
 

@@ -80,8 +80,8 @@ def run(
 
     Examples
     --------
-    >>> paths = run("cn-prefecture-census", out_dir="out/doctest")  # doctest: +SKIP
-    >>> sorted(paths)  # doctest: +SKIP
+    >>> paths = run("cn-prefecture-census", out_dir="out/doctest", analysis=False)
+    >>> sorted(paths)
     ['report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
     from .report import write_report
