@@ -407,3 +407,16 @@ def test_wup_projections_only_when_asked_and_marked(wup):
     asked = identify(wup, "census-decline", {"start_year": 2018, "end_year": 2030})
     assert asked.table["uses_projection"].all()
     assert asked.table["reason"].str.contains("projected values").all()
+
+
+def test_city_census_compares_the_last_two_censuses_by_default(data_dir):
+    """On a decennial series census-decline compares 2000 with 2010, not 1790 with 2010."""
+    from shrinkwatch import identify, load
+
+    panel = load("us-city-census", data_dir)
+    result = identify(panel, "census-decline")
+    assert (result.parameters["start_year"], result.parameters["end_year"]) == (2000, 2010)
+    wide = panel.wide("pop_resident", [2000, 2010])
+    both = wide.notna().all(axis=1)
+    assert result.counts()["units_with_data"] == int(both.sum())
+    assert result.counts()["shrinking"] == int((wide.loc[both, 2010] < wide.loc[both, 2000]).sum())

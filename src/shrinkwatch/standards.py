@@ -659,8 +659,8 @@ class CensusDecline(Kernel):
         indicator = str(params["indicator"])
         grid = self.grid(indicator)
         assert grid is not None
-        t1 = int(params["start_year"]) or int(self._years[0])
         t2 = int(params["end_year"]) or int(self._observed[-1])
+        t1 = int(params["start_year"]) or default_start_year(self.panel, t2)
         c1, c2 = grid.column(t1, "start_year"), grid.column(t2, "end_year")
         if t2 <= t1:
             raise OptionError(f"parameters start_year={t1} and end_year={t2}: end_year must be after start_year")
@@ -1198,6 +1198,17 @@ class CompositeIndex(Kernel):
 
 # ---------------------------------------------------------------- engine
 
+def default_start_year(panel: Panel, end_year: int) -> int:
+    """The earlier year of an intercensal comparison when none is given.
+
+    A panel of census years (``meta['census_years']``) compares the census
+    before ``end_year`` with it (2000 and 2010 on a decennial series); any
+    other panel compares its first year.
+    """
+    census = sorted(int(y) for y in panel.meta.get("census_years") or [] if int(y) < int(end_year))
+    return census[-1] if census else int(panel_years(panel)[0])
+
+
 def comparison_window(panel: Panel, standard: Standard, params: dict[str, Any]) -> tuple[int, int]:
     """The years a setting of a standard compares: a boundary break inside them voids the verdict.
 
@@ -1207,8 +1218,8 @@ def comparison_window(panel: Panel, standard: Standard, params: dict[str, Any]) 
     """
     years = panel_years(panel)
     if standard.rule == "census_decline":
-        start = int(params.get("start_year", 0)) or int(years[0])
         end = int(params.get("end_year", 0)) or evaluation_year(panel, 0)
+        start = int(params.get("start_year", 0)) or default_start_year(panel, end)
         return start, end
     end = evaluation_year(panel, int(params.get("year", 0)))
     spans = [int(params[k]) for k in ("n", "window", "peak_window", "decline_window") if k in params]
