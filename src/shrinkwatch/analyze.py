@@ -283,7 +283,11 @@ def expansion_paradox(
         message = (f"{grew} of {denominator} shrinking units with built-up data ({share:.1%}) expanded their built-up "
                    f"area {start}-{end}")
     else:
-        message = f"None of the {int(shrinking.sum())} shrinking units has built-up data for {start} and {end}"
+        message = (f"None of the {int(shrinking.sum())} shrinking units has built-up data for {start} and {end}, "
+                   "so the paradox share has no denominator")
+        if not shrinking.any():
+            message = (f"No unit is shrinking under this standard, so the paradox share has no denominator; "
+                       f"{int(has_both.sum())} unit(s) have population and built-up data for {start} and {end}")
     if without:
         message += f"; {len(without)} shrinking unit(s) without built-up data are not in the denominator"
     return ParadoxResult(
@@ -500,10 +504,15 @@ def _spatial_section(analysis: Analysis, panel: Panel) -> Section:
 
 def _paradox_section(analysis: Analysis) -> Section:
     result = analysis.paradox
-    if not result.available:
+    if not result.available and not result.builtup_present:
         summary = result.as_dict()
         return Section(id="expansion-paradox", title="Expansion paradox", html=_p(result.message), summary=summary)
     parts = [_p(result.message)]
+    if result.state_counts_all and not result.state_counts_shrinking:
+        counts = pd.DataFrame({"all units": pd.Series(result.state_counts_all)}).astype(int)
+        counts.index.name = "Tapio state"
+        parts.append(_p("Land-population decoupling (Tapio) of every unit with built-up data:"))
+        parts.append(_table_html(counts))
     if result.state_counts_shrinking:
         counts = pd.DataFrame({"shrinking units": pd.Series(result.state_counts_shrinking),
                                "all units": pd.Series(result.state_counts_all)}).fillna(0).astype(int)

@@ -41,14 +41,10 @@ LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or z
 
 
 def load_panel(dataset: str, data_dir: Optional[Path]):  # noqa: ANN201 - Panel
-    """A registered dataset id, or a panel file written by ``shrinkwatch ingest``."""
-    from . import datasets
+    """A registered dataset id, a panel file written by ``shrinkwatch ingest``, or a UCDB GeoPackage."""
+    from .pipeline import load_any
 
-    if dataset.endswith((".parquet", ".pq")) or Path(dataset).is_file():
-        from . import ingest  # written by the ingest issue
-
-        return ingest.read_panel(Path(dataset))
-    return datasets.load(dataset, data_dir)
+    return load_any(dataset, data_dir)
 
 
 # ---------------------------------------------------------------- data

@@ -325,6 +325,27 @@ register(Dataset(
 ))
 
 
+register(Dataset(
+    id="ghsl-ucdb-example",
+    title="GHS Urban Centre Database 2015 R2019A: one-centre example (Las Palmas de Gran Canaria)",
+    files=(
+        DataFile("grids/ghsl_ucdb_example/Las_Palmas_GHS_STAT_UCDB2015MT_GLOBE_R2019A_V1_2.gpkg",
+                 "e2f0b6e6d8b3c31a737eceaa5ff57ee2dc04ba37df090fa7c486d6ed5b0bb1d4",
+                 "https://ghsl.jrc.ec.europa.eu/ghs_stat_ucdb2015mt_r2019a.php"),
+    ),
+    licence="European Commission reuse notice (reuse authorised, source acknowledged)",
+    citation="Florczyk, A.J. et al. (2019). GHS Urban Centre Database 2015, multitemporal and multidimensional "
+             "attributes, R2019A. European Commission, JRC. Excerpt by C. Higgs (2023) for the Global Healthy "
+             "and Sustainable City Indicators tool.",
+    publisher_url="https://ghsl.jrc.ec.europa.eu/ghs_stat_ucdb2015mt_r2019a.php",
+    description="One urban centre with all 160 UCDB attributes: population and built-up area 1975-2015. "
+                "The same adapter reads the full UCDB GeoPackage (run --dataset path/to/UCDB.gpkg).",
+    unit_definition="GHSL urban centres (contiguous 1 km cells of 1,500+ inhabitants per km2, 50,000+ in total), "
+                    "fixed 2015 extent; population and built-up area at 1975, 1990, 2000, 2015",
+    loader="shrinkwatch._ghsl_ucdb:load_ucdb",
+))
+
+
 def list_datasets() -> list[Dataset]:
     """All registered datasets, sorted by id."""
     return [REGISTRY[k] for k in sorted(REGISTRY)]

@@ -14,10 +14,14 @@ __all__ = ["run", "load_any"]
 
 
 def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = None) -> Panel:
-    """A Panel from a Panel, a registered dataset id, or a panel file written by ``ingest``."""
+    """A Panel from a Panel, a registered dataset id, a panel file written by ``ingest``, or a UCDB GeoPackage."""
     if isinstance(dataset, Panel):
         return dataset
     text = str(dataset)
+    if text.endswith(".gpkg") and Path(text).is_file():  # a GHS-UCDB release (the schema is checked)
+        from ._ghsl_ucdb import read_ucdb
+
+        return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
         from .ingest import read_panel
 
