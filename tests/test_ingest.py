@@ -494,3 +494,23 @@ def test_alias_table_covers_the_issue_headers():
     for header, role in {"城市代码": "unit_id", "行政区划代码": "unit_id", "adcode": "unit_id", "城市": "name",
                          "地区": "name", "城市名称": "name", "年份": "year", "省份": "parent_name", "省": "parent_name"}.items():
         assert table.roles[_norm_header(header)] == role
+
+
+def test_prefecture_yearbook_gets_boundary_changes_after_harmonisation(tmp_path, data_dir):
+    """Changchun took in territory in 2020 (prefecture crosswalk): a 2015-2020 comparison has no verdict;
+    Jinan absorbed Laiwu in 2019, which harmonisation resolves by summing, so Jinan keeps its verdict."""
+    from shrinkwatch import identify
+
+    path = _write_csv(tmp_path / "yearbook.csv", [
+        ["行政区划代码", "城市", "年份", "常住人口(万人)"],
+        ["370100", "济南市", "2015", "713.2"], ["371200", "莱芜市", "2015", "137.6"], ["370100", "济南市", "2020", "920.2"],
+        ["220100", "长春市", "2015", "790.2"], ["220100", "长春市", "2020", "906.7"],
+        ["230100", "哈尔滨市", "2015", "1066.5"], ["230100", "哈尔滨市", "2020", "1001.0"],
+    ])
+    panel = ingest(path, vintage=2020, data_dir=data_dir).panel
+    assert panel.values.loc[("370100", 2015), "pop_resident"] == pytest.approx(8_508_000)
+    table = identify(panel, "census-decline", lang="en").table
+    assert table.loc["220100", "status"] == "boundary_change"
+    assert "transfer_in (2020)" in table.loc["220100", "reason"]
+    assert table.loc["370100", "status"] == "not_shrinking"
+    assert table.loc["230100", "status"] == "shrinking"

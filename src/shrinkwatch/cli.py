@@ -174,7 +174,9 @@ def identify(
     counts = result.counts()
     err_console.print(
         f"{counts['shrinking']} shrinking of {counts['units_with_data']} units with data "
-        f"({counts['insufficient_data']} insufficient data, {counts['units_total']} total)"
+        f"({counts['insufficient_data']} insufficient data, "
+        + (f"{counts['boundary_change']} boundary change, " if counts["boundary_change"] else "")
+        + f"{counts['units_total']} total)"
     )
 
 
@@ -210,7 +212,8 @@ def run(
     c = summary["counts"]
     console.print(
         f"[bold]{c['shrinking']}[/bold] of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
-        f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data)."
+        f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
+        + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "") + ")."
     )
     for name, path in outputs.items():
         console.print(f"  {name}: {path}")

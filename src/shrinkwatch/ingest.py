@@ -1147,7 +1147,36 @@ def _harmonize(panel: Panel, vintage: int, data_dir: str | Path | None) -> Panel
         raise OptionError(f"--vintage {vintage}: shrinkwatch.harmonize has no harmonize_panel() yet; "
                           "ingest without --vintage")
     result = function(panel, vintage) if data_dir is None else function(panel, vintage, data_dir=data_dir)
-    return result if isinstance(result, Panel) else result.panel
+    harmonised = result if isinstance(result, Panel) else result.panel
+    return _attach_prefecture_breaks(harmonised, vintage, data_dir)
+
+
+def _attach_prefecture_breaks(panel: Panel, vintage: int, data_dir: str | Path | None) -> Panel:
+    """Flag the prefecture crosswalk's boundary breaks on a prefecture-level panel.
+
+    Yearbook values are published on the boundaries of their year, so a
+    comparison across a territorial transfer or split compares different
+    territories; identification then reports ``boundary_change``. A merge that
+    harmonisation already resolved by summing the merged units is not a break.
+    """
+    from . import harmonize
+
+    ids = pd.Series(panel.units.index.astype(str))
+    prefecture_level = (ids.str.fullmatch(r"\d{4}00") & ~ids.str.fullmatch(r"\d{2}0000")).mean() >= 0.5
+    if not prefecture_level or not panel.years:
+        return panel
+    breaks = harmonize.boundary_breaks("prefecture", start_year=min(panel.years), end_year=max(panel.years),
+                                       vintage=vintage, data_dir=data_dir)
+    mapping = panel.meta.get("harmonization")
+    if isinstance(mapping, pd.DataFrame) and len(mapping) and {"new_id", "action"} <= set(mapping.columns):
+        summed = mapping.loc[mapping["action"].astype(str) == "merged_sum", "new_id"].astype(str)
+        resolved = set(summed[summed.duplicated(keep=False)])
+        breaks = breaks[~(breaks["treatment"].astype(str).str.startswith("merge")
+                          & breaks["unit_id"].astype(str).isin(resolved))]
+    breaks = breaks[breaks["unit_id"].astype(str).isin(set(ids))]
+    if breaks.empty:
+        return panel
+    return harmonize.with_boundary_breaks(panel, breaks)
 
 
 def _assemble(parts: _Parts, files: list[Path]) -> tuple[Panel, Ledger]:
