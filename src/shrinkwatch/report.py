@@ -161,7 +161,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     share = counts["shrinking"] / counts["units_with_data"] if counts["units_with_data"] else None
 
     kind_table = identification.counts_by("kind")
-    kind_table.index = [KIND_LABELS.get(str(k), str(k)) for k in kind_table.index]
+    kind_table.index = [KIND_LABELS.get(str(k), str(k).replace("_", " ")) for k in kind_table.index]
     kind_table.index.name = "kind"
 
     decorated = table.copy()
