@@ -216,3 +216,15 @@ def test_section_summary_counts(census_typology):
     assert summary["shrinking_units"] == len(shrinking)
     assert summary["types"]["old industrial base"] == int(shrinking["region"].eq("Northeast").sum())
     assert "<script" not in section.html
+
+
+def test_china_capitals_follow_the_codes(census_panel, census_identification):
+    """Shandong's capital is Jinan (370100), not its most populous unit Linyi; Jiangxi's is Nanchang, not Ganzhou."""
+    from shrinkwatch.typology import classify
+
+    typology = classify(census_panel, census_identification, seed=0)
+    table = typology.table
+    assert table.loc["371300", "capital_id"] == "370100"  # Linyi -> Jinan
+    assert table.loc["360700", "capital_id"] == "360100"  # Ganzhou -> Nanchang
+    assert table.loc["650100", "capital_id"] == "650100"
+    assert not any("no capital table" in note for note in typology.notes)

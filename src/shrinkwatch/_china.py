@@ -68,3 +68,26 @@ def prefecture_kind(codes: pd.Series, names: pd.Series) -> pd.Series:
     ]
     choices = ["sar", "municipality", "province_county", "autonomous_prefecture", "prefecture", "league", "prefecture_city"]
     return pd.Series(np.select(conditions, choices, default="other"), index=codes.index, dtype=object)
+
+
+def provincial_capitals(unit_ids: pd.Index, parent_ids: pd.Series) -> dict[str, str]:
+    """Province code -> code of its capital among ``unit_ids``.
+
+    Every provincial capital (and every municipality's own unit) carries the
+    code ``PP0100`` in GB/T 2260 (石家庄 130100, 济南 370100, 乌鲁木齐 650100...),
+    so the table follows from the codes; provinces whose ``PP0100`` is not
+    among the units are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> provincial_capitals(pd.Index(["370100", "371300", "650100"]), pd.Series(["370000", "370000", "650000"]))
+    {'370000': '370100', '650000': '650100'}
+    """
+    present = set(unit_ids.astype(str))
+    capitals = {}
+    for parent in sorted(set(parent_ids.dropna().astype(str))):
+        candidate = parent[:2] + "0100"
+        if parent.endswith("0000") and candidate in present:
+            capitals[parent] = candidate
+    return capitals

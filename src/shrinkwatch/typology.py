@@ -786,6 +786,10 @@ def classify(
         notes.append(f"only {len(complete)} shrinking unit(s) with complete profiles: no clusters")
     for column in profiles.columns:
         out[column] = profiles[column]
+    if capitals is None and panel.meta.get("country") == "China" and "parent_id" in panel.units.columns:
+        from ._china import provincial_capitals
+
+        capitals = provincial_capitals(panel.units.index, panel.units["parent_id"]) or None
     types, type_notes, assessed = _rule_types(
         panel, identification, resources=resource_table, capitals=capitals,
         old_industrial_regions=OLD_INDUSTRIAL_REGIONS if old_industrial_regions is None else old_industrial_regions,
