@@ -446,6 +446,12 @@ def _people(values: np.ndarray, lang: str) -> _Text:
     return _grouped(values, "missing")
 
 
+def _halves(text: _Text, n: int) -> tuple[_Text, _Text]:
+    """Split a text column formatted for two stacked arrays of length ``n`` (zero-copy slices)."""
+    array = text.array
+    return _Text(array.slice(0, n)), _Text(array.slice(n))
+
+
 def _const(n: int, text: str) -> _Text:
     return _Text(pc.fill_null(pa.nulls(n, pa.string()), text))
 
@@ -684,9 +690,10 @@ class CensusDecline(Kernel):
         t1, t2, before, after = ctx["t1"], ctx["t2"], ctx["before"], ctx["after"]
         indicator, min_loss = str(params["indicator"]), float(params["min_loss"])
         what = _name(indicator, lang)
-        b, a = _people(before, lang), _people(after, lang)
-        pct = _fixed(ctx["change"] * 100, 2, signed=True)
-        rate = _fixed(evaluation.annual_rate * 100, 2, signed=True)
+        # one formatting pass over both columns (Arrow call overhead dominates at county scale)
+        b, a = _halves(_people(np.concatenate([before, after]), lang), len(before))
+        pct, rate = _halves(_fixed(np.concatenate([ctx["change"], evaluation.annual_rate]) * 100, 2, signed=True),
+                            len(before))
         missing_1 = ~(np.isfinite(before) & (before > 0))
         missing_2 = ~np.isfinite(after)
         shrinking, known = evaluation.verdict.yes, evaluation.verdict.known
