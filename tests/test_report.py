@@ -47,7 +47,14 @@ def test_results_tables_agree(run_outputs):
     out, _ = run_outputs
     csv_table = pd.read_csv(out / "results.csv", dtype={"unit_id": str})
     xlsx = pd.read_excel(out / "results.xlsx", sheet_name=None, dtype={"unit_id": str})
-    assert {"results", "by_kind", "by_parent", "by_region", "insufficient_data", "standard"} <= set(xlsx)
+    assert {"results", "by_kind", "by_parent", "by_region", "insufficient_data", "standard",
+            "sensitivity_units", "lisa_clusters", "types", "recommendations"} <= set(xlsx)
+    # per-unit analysis tables: every unit typed, every shrinking unit has a recommendation with its trigger
+    assert len(xlsx["types"]) == 369
+    recs = xlsx["recommendations"]
+    shrinking_ids = set(csv_table.loc[csv_table["status"] == "shrinking", "unit_id"])
+    assert shrinking_ids <= set(recs["unit_id"].astype(str).str.zfill(6))
+    assert recs["triggered_by"].notna().all()
     assert len(csv_table) == len(xlsx["results"]) == 369
     assert (csv_table["status"] == "shrinking").sum() == (xlsx["results"]["status"] == "shrinking").sum() == 156
     assert len(xlsx["insufficient_data"]) == 11

@@ -18,12 +18,14 @@ escape = html.escape
 
 @dataclass(frozen=True)
 class Section:
-    """One report section: an anchor id, a title, self-contained HTML, and numbers for summary.json."""
+    """One report section: an anchor id, a title, self-contained HTML, numbers for summary.json,
+    and per-unit tables that ``results.xlsx`` gets as sheets (sheet name -> table)."""
 
     id: str
     title: str
     html: str
     summary: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[str, str] | None = None,

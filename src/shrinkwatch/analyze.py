@@ -499,7 +499,8 @@ def _spatial_section(analysis: Analysis, panel: Panel) -> Section:
             parts.append(_p(f"… and {len(members) - shown_per_cluster} more {label} units (smallest pseudo p "
                             "first); the full table is LisaResult.table."))
     summary = {"available": True, "moran": m.as_dict(), "lisa": local.as_dict()}
-    return Section(id="spatial-clusters", title="Spatial clusters", html="\n".join(parts), summary=summary)
+    return Section(id="spatial-clusters", title="Spatial clusters", html="\n".join(parts), summary=summary,
+                   tables={"lisa_clusters": local.table})
 
 
 def _paradox_section(analysis: Analysis) -> Section:
@@ -518,7 +519,8 @@ def _paradox_section(analysis: Analysis) -> Section:
                                "all units": pd.Series(result.state_counts_all)}).fillna(0).astype(int)
         counts.index.name = "Tapio state"
         parts.append(_table_html(counts))
-    return Section(id="expansion-paradox", title="Expansion paradox", html="\n".join(parts), summary=result.as_dict())
+    return Section(id="expansion-paradox", title="Expansion paradox", html="\n".join(parts), summary=result.as_dict(),
+                   tables={"tapio": result.table} if result.table is not None else {})
 
 
 def _drivers_section(analysis: Analysis) -> Section:

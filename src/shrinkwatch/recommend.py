@@ -844,4 +844,8 @@ def report_sections(
     typology = classify(panel, identification, seed=seed, resources=resources)
     profiles = profile_table(identification, typology, analysis_columns(panel, identification))
     rows = recommend(profiles, knowledge, lang=lang)
-    return [typology_section(typology, lang=lang), recommendations_section(rows, profiles, lang=lang)]
+    from dataclasses import replace
+
+    types = replace(typology_section(typology, lang=lang), tables={"types": typology.table})
+    paths = replace(recommendations_section(rows, profiles, lang=lang), tables={"recommendations": rows})
+    return [types, paths]

@@ -256,6 +256,17 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     )
 
 
+def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop geometry and turn nullable booleans and lists into cells Excel can hold."""
+    out = frame.drop(columns=["geometry"], errors="ignore").copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.BooleanDtype):
+            out[column] = out[column].astype(object)
+        elif out[column].dtype == object:
+            out[column] = out[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    return out
+
+
 def write_xlsx(identification: Identification, path: Path, sections: Iterable[SectionLike] = ()) -> Path:
     """An Excel workbook: results, counts by kind / parent / region, insufficient data, ledger."""
     table = identification.table.drop(columns=["geometry"], errors="ignore").reset_index()
@@ -274,6 +285,11 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
         params = pd.DataFrame({"parameter": list(identification.parameters),
                                "value": [str(v) for v in identification.parameters.values()]})
         params.to_excel(writer, sheet_name="standard", index=False)
+        for section in sections:  # per-unit tables of the analysis sections
+            for name, frame in (getattr(section, "tables", None) or {}).items():
+                if isinstance(frame, pd.DataFrame) and len(frame):
+                    _sheet_ready(frame).to_excel(writer, sheet_name=name[:31],
+                                                 index=not isinstance(frame.index, pd.RangeIndex))
         rejected = (meta.get("ledger") or {}).get("rejected", [])
         pd.DataFrame(rejected if isinstance(rejected, list) else rejected,
                      columns=None if len(rejected) else ["file", "row", "column", "value", "reason"]

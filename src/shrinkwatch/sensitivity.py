@@ -316,4 +316,5 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Secti
         "count_max": high,
         "robustness": {k: int(v) for k, v in classes.items()},
     }
-    return Section(id="sensitivity", title="Sensitivity to the standard", html="\n".join(parts), summary=summary)
+    return Section(id="sensitivity", title="Sensitivity to the standard", html="\n".join(parts), summary=summary,
+                   tables={"sensitivity_counts": result.counts, "sensitivity_units": result.units})
