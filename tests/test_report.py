@@ -149,3 +149,22 @@ def test_run_rejects_a_bad_grid_before_loading(tmp_path):
     result = run_cli("run", "--vary", "nope=1,2", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "unknown parameter 'nope'" in result.stderr
     assert "loading" not in result.stderr
+
+
+@pytest.mark.parametrize("dataset, units, parent", [("us-county-est", 3142, "Texas"),
+                                                    ("world-wup2018", 1860, "India")])
+def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, dataset, units, parent):
+    from shrinkwatch import run
+
+    paths = run(dataset, out_dir=tmp_path, data_dir=data_dir)
+    summary = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
+    assert summary["counts"]["units_total"] == units
+    assert parent in summary["by_parent"]
+    page = paths["report.html"].read_text(encoding="utf-8")
+    for section in ("sensitivity", "distribution", "spatial-clusters", "expansion-paradox", "drivers", "types",
+                    "recommendations"):
+        assert f'<section id="{section}"' in page, section
+    assert summary["spatial-clusters"]["available"] is True and summary["spatial-clusters"]["moran"]["p_sim"] < 0.05
+    models = summary["drivers"]["models"]
+    assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"]
+    assert "no built-up area data" in page  # neither source has built-up area: said plainly
