@@ -539,9 +539,11 @@ class Kernel:
         """The indicator's year grid; ``None`` if absent and not ``required``."""
         if indicator not in self.panel.values.columns:
             if required:
+                populations = [c for c in self.panel.indicators if c.startswith("pop_")]
+                hint = (f"; choose one with --set indicator={populations[0]}" if populations else "")
                 raise DataError(
                     f"indicator {indicator!r} is not in panel {self.panel.id!r}; "
-                    f"it has: {', '.join(self.panel.indicators)}"
+                    f"it has: {', '.join(self.panel.indicators)}{hint}"
                 )
             return None
         grid: YearGrid = self.cached(("grid", indicator), lambda: year_grid(self.panel, indicator, self._years))
