@@ -329,3 +329,30 @@ def test_us_drivers_use_the_components_and_say_they_are_an_identity(us_panel):
     assert result.n_used + result.n_excluded == 3142
     assert result.ols_cv.r2 > 0.9 > result.baseline_cv.r2  # measured: OLS 0.989, baseline -0.001
     assert "accounting identity" in result.summary
+
+
+def test_paradox_end_to_end_from_a_yearbook_workbook(tmp_path, data_dir):
+    """A yearbook with 建成区面积: two cities lose registered population every year while building land
+    grows, one grows on both counts; one comparison spans a boundary break and gets no Tapio state."""
+    from shrinkwatch import identify
+    from shrinkwatch.analyze import expansion_paradox
+    from shrinkwatch.ingest import ingest
+
+    path = tmp_path / "yearbook.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        for i, year in enumerate(range(2015, 2021)):
+            pd.DataFrame({
+                "行政区划代码": ["230100", "230200", "320100", "220100"],
+                "城市": ["哈尔滨市", "齐齐哈尔市", "南京市", "长春市"],
+                "年末户籍人口(万人)": [961.4 - 3 * i, 551.6 - 5 * i, 653.4 + 10 * i, 753.8 - 1 * i],
+                "建成区面积(平方公里)": [435 + 5 * i, 140 + 3 * i, 800 + 20 * i, 530 + 4 * i],
+            }).to_excel(writer, sheet_name=f"{year}年", index=False)
+    panel = ingest(path, vintage=2020, data_dir=data_dir).panel
+    verdicts = identify(panel, "consecutive-decline", {"indicator": "pop_registered"})
+    assert verdicts.table["status"].to_dict() == {"220100": "boundary_change", "230100": "shrinking",
+                                                  "230200": "shrinking", "320100": "not_shrinking"}
+    result = expansion_paradox(verdicts, panel)
+    assert (result.n_grew, result.denominator, result.share) == (2, 2, 1.0)
+    assert result.state_counts_shrinking == {"strong negative decoupling": 2}
+    assert "220100" not in result.table.index  # across the 2020 boundary change: no Tapio state
+    assert result.table.loc["320100", "tapio_state"] == "expansive negative decoupling"

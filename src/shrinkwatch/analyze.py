@@ -254,7 +254,9 @@ def expansion_paradox(
     with np.errstate(divide="ignore", invalid="ignore"):
         population_change = (population[end] / population[start].where(population[start] > 0) - 1.0).to_numpy()
         land_change = (land[end] / land[start].where(land[start] > 0) - 1.0).to_numpy()
-    has_land = np.isfinite(land_change)
+    # a change across a boundary break compares different territories: no Tapio state for it
+    comparable = ~identification.table["status"].eq("boundary_change").to_numpy()
+    has_land = np.isfinite(land_change) & comparable
     has_both = has_land & np.isfinite(population_change)
     shrinking = identification.table["status"].eq("shrinking").to_numpy()
     states = np.full(len(shrinking), "", dtype=object)
