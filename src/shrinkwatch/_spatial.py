@@ -302,7 +302,29 @@ def _check_weights(weights: SpatialWeights, y: pd.Series) -> None:
 
 
 @dataclass(frozen=True)
-class MoranResult:
+class _Inference:
+    """What every permutation statistic here records about its sample and weights."""
+
+    permutations: int
+    seed: int
+    n: int
+    n_excluded: int
+    excluded: dict[str, str] = field(repr=False)
+    islands: tuple[str, ...]
+    single_neighbour: tuple[str, ...]
+    variable: str
+    weights_description: str
+    weights: SpatialWeights = field(repr=False)
+
+
+def _inference_fields(sw: SpatialWeights, excluded: dict[str, str], variable: str, n: int) -> dict[str, object]:
+    return {"n": n, "n_excluded": len(excluded), "excluded": excluded, "islands": sw.islands,
+            "single_neighbour": sw.single_neighbour, "variable": variable, "weights_description": sw.description,
+            "weights": sw}
+
+
+@dataclass(frozen=True)
+class MoranResult(_Inference):
     """Global Moran's I of a unit variable with permutation inference.
 
     ``I``, ``expected_I`` = -1/(n-1), ``z_sim`` and ``p_sim`` (one-sided pseudo
@@ -317,16 +339,6 @@ class MoranResult:
     p_sim: float
     z_norm: float
     p_norm: float
-    permutations: int
-    seed: int
-    n: int
-    n_excluded: int
-    excluded: dict[str, str] = field(repr=False)
-    islands: tuple[str, ...]
-    single_neighbour: tuple[str, ...]
-    variable: str
-    weights_description: str
-    weights: SpatialWeights = field(repr=False)
     values: pd.Series = field(repr=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -385,14 +397,12 @@ def moran(
     return MoranResult(
         I=float(stat.I), expected_I=float(stat.EI), z_sim=float(stat.z_sim), p_sim=float(stat.p_sim),
         z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=int(permutations), seed=int(seed),
-        n=int(stat.n), n_excluded=len(excluded), excluded=excluded, islands=sw.islands,
-        single_neighbour=sw.single_neighbour, variable=variable, weights_description=sw.description,
-        weights=sw, values=y,
+        values=y, **_inference_fields(sw, excluded, variable, int(stat.n)),
     )
 
 
 @dataclass(frozen=True)
-class LisaResult:
+class LisaResult(_Inference):
     """Local Moran's I (LISA) per unit with cluster labels at ``alpha``.
 
     ``table`` is indexed by ``unit_id`` (all units of the identification) with
@@ -405,16 +415,6 @@ class LisaResult:
     table: pd.DataFrame = field(repr=False)
     counts: dict[str, int]
     alpha: float
-    permutations: int
-    seed: int
-    n: int
-    n_excluded: int
-    excluded: dict[str, str] = field(repr=False)
-    islands: tuple[str, ...]
-    single_neighbour: tuple[str, ...]
-    variable: str
-    weights_description: str
-    weights: SpatialWeights = field(repr=False)
 
     def as_dict(self) -> dict[str, object]:
         return {"alpha": self.alpha, "permutations": self.permutations, "seed": self.seed, "n": self.n,
@@ -471,8 +471,7 @@ def lisa(
     counts = {label: int((table["cluster"] == label).sum()) for label in order}
     return LisaResult(
         table=table, counts=counts, alpha=float(alpha), permutations=int(permutations), seed=int(seed),
-        n=int(len(y)), n_excluded=len(excluded), excluded=excluded, islands=sw.islands,
-        single_neighbour=sw.single_neighbour, variable=variable, weights_description=sw.description, weights=sw,
+        **_inference_fields(sw, excluded, variable, int(len(y))),
     )
 
 
