@@ -168,3 +168,15 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     models = summary["drivers"]["models"]
     assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"]
     assert "no built-up area data" in page  # neither source has built-up area: said plainly
+
+
+def test_key_findings_restate_computed_numbers(run_outputs):
+    out, _ = run_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    findings = page[page.index('<section id="findings"'):page.index('<section id="standard"')]
+    assert "156 of 358 prefecture-level units with data are shrinking (43.6%)" in findings
+    assert "Northeast (33 of 36, 92%)" in findings
+    assert "黑龙江省 (13)" in findings
+    assert "from 46 to 156" in findings  # the sensitivity range over min_loss 0..0.10
+    assert "no built-up area data" in findings
+    assert "associations, not causes" in findings

@@ -25,7 +25,8 @@ from .core import Identification, Panel
 from .maps import RATE_BINS, NO_DATA_COLOR, choropleth_svg, rate_colors
 from .standards import load_standard
 
-__all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label"]
+__all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label",
+           "key_findings"]
 
 
 class SectionLike(Protocol):
@@ -144,6 +145,75 @@ def _basemap(meta: dict[str, Any]) -> Any:
     return frame.geometry
 
 
+def key_findings(identification: Identification, sections: Iterable[SectionLike] = ()) -> list[str]:
+    """A few plain sentences, each built from a number computed elsewhere in the report.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"status": ["shrinking", "not_shrinking", "insufficient_data"],
+    ...                       "region": ["North", "North", "South"], "parent_name": ["A", "A", "B"]},
+    ...                      index=pd.Index(["a", "b", "c"], name="unit_id"))
+    >>> key_findings(Identification(table, "census-decline", {}, {"unit_label": "towns"}))[0]
+    '1 of 2 towns with data are shrinking (50.0%); 1 cannot be judged (insufficient data or a boundary change).'
+    """
+    counts = identification.counts()
+    label = unit_label(identification.panel_meta)
+    with_data = counts["units_with_data"]
+    no_verdict = counts["insufficient_data"] + counts["boundary_change"]
+    findings = [f"{counts['shrinking']:,} of {with_data:,} {label} with data are shrinking"
+                + (f" ({counts['shrinking'] / with_data:.1%})" if with_data else "")
+                + (f"; {no_verdict:,} cannot be judged (insufficient data or a boundary change)." if no_verdict else ".")]
+    regions = identification.counts_by("region")
+    regions = regions[regions["with_data"] >= 3]
+    if len(regions) > 1 and counts["shrinking"]:
+        top = regions.sort_values(["share_shrinking", "with_data"], ascending=False).iloc[0]
+        findings.append(f"Highest share by region: {top.name} "
+                        f"({int(top['shrinking'])} of {int(top['with_data'])}, {top['share_shrinking']:.0%}).")
+    parents = identification.counts_by("parent_name")
+    parents = parents[parents["with_data"] >= 3]
+    complete = parents[(parents["shrinking"] == parents["with_data"]) & (parents["with_data"] > 0)]
+    if len(complete):
+        names = ", ".join(f"{p} ({int(r['shrinking'])})" for p, r in complete.head(5).iterrows())
+        findings.append(f"Every unit with data is shrinking in: {names}.")
+    by_id = {section.id: section.summary for section in sections}
+    sens = by_id.get("sensitivity")
+    if sens and sens.get("combinations", 0) > 1:
+        robust = sens.get("robustness", {})
+        findings.append(f"Across {sens['combinations']} settings of the standard the count runs from "
+                        f"{sens['count_min']:,} to {sens['count_max']:,}; {robust.get('robust', 0):,} units are "
+                        f"shrinking under every setting, {robust.get('borderline', 0):,} only under some.")
+    spatial = by_id.get("spatial-clusters")
+    if spatial and spatial.get("available"):
+        moran, lisa = spatial["moran"], spatial["lisa"]
+        statistic = (f"Moran's I = {moran['I']:.2f} (pseudo p = {moran['p_sim']:.3f}, "
+                     f"{moran['permutations']} permutations)")
+        if moran["p_sim"] <= 0.05 and moran["I"] > 0:
+            findings.append(f"Change is spatially clustered: {statistic}; {lisa['counts'].get('LL', 0)} units sit in "
+                            "significant low-low clusters of decline.")
+        else:
+            findings.append(f"No spatial clustering distinguishable from chance at the 5% level: {statistic}.")
+    paradox = by_id.get("expansion-paradox")
+    if paradox:
+        if paradox.get("available"):
+            findings.append(f"Expansion paradox: {paradox['numerator_builtup_grew']} of "
+                            f"{paradox['denominator_shrinking_with_builtup']} shrinking units with built-up data "
+                            f"still expanded their built-up area ({paradox['paradox_share']:.0%}).")
+        elif not paradox.get("builtup_present"):
+            findings.append("The expansion paradox cannot be measured: this dataset has no built-up area data.")
+    drivers = by_id.get("drivers")
+    if drivers and drivers.get("available") and drivers.get("importance_lightgbm"):
+        top_predictor = max(drivers["importance_lightgbm"], key=drivers["importance_lightgbm"].get)
+        models = drivers.get("models", {})
+        fit = models.get("lightgbm", {}).get("cv_r2")
+        base = models.get("baseline_training_mean", {}).get("cv_r2")
+        findings.append(f"The annual rate is most strongly associated with {top_predictor.replace('_', ' ')}"
+                        + (f" (gradient boosting, out-of-sample R² {fit:.2f} against {base:.2f} for the baseline)"
+                           if fit is not None and base is not None else "")
+                        + "; these are associations, not causes.")
+    return findings
+
+
 def _short_list(ids: list[str], limit: int = 12) -> str:
     if len(ids) <= limit:
         return ", ".join(ids)
@@ -213,7 +283,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     )
     sources = [{"id": meta.get("id"), "licence": meta.get("licence", ""), "citation": meta.get("citation", ""),
                 "publisher_url": meta.get("publisher_url", "")}] + list(meta.get("extra_sources", []))
-    toc = [("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
+    toc = [("findings", "Key findings"), ("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
            ("regions", "By region"), ("list", "Shrinking units"), ("insufficient", "Insufficient data")]
     toc += [(s.id, s.title) for s in sections] + [("sources", "Sources")]
     try:
@@ -234,6 +304,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         counts=counts,
         share_shrinking=share,
         headline=headline,
+        findings=key_findings(identification, sections),
         by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS),
         by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS),
         by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
