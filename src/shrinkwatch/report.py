@@ -214,6 +214,23 @@ def key_findings(identification: Identification, sections: Iterable[SectionLike]
     return findings
 
 
+def _severity_pattern_html(table: pd.DataFrame) -> Markup:
+    """Shrinking units by ESPON severity band and by pattern of change."""
+    shrinking = table[table["status"] == "shrinking"]
+    if shrinking.empty:
+        return Markup("")
+    severity_counts = shrinking["severity"].value_counts().reindex(["severe", "moderate", "mild"], fill_value=0)
+    frame = pd.DataFrame({"severity (ESPON band of the annual rate)": severity_counts.index,
+                          "shrinking units": severity_counts.to_numpy()})
+    parts = [frame_html(frame, index=False, formats={"shrinking units": "{:,}"})]
+    if "pattern" in shrinking.columns and shrinking["pattern"].nunique() > 1:
+        pattern_counts = shrinking["pattern"].value_counts()
+        parts.append(frame_html(pd.DataFrame({"pattern of change": pattern_counts.index,
+                                              "shrinking units": pattern_counts.to_numpy()}),
+                                index=False, formats={"shrinking units": "{:,}"}))
+    return Markup("".join(str(p) for p in parts))
+
+
 def _short_list(ids: list[str], limit: int = 12) -> str:
     if len(ids) <= limit:
         return ", ".join(ids)
@@ -274,10 +291,10 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         )
 
     headline = (
-        f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']} of "
-        f"{counts['units_with_data']} {label} with data are shrinking"
+        f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']:,} of "
+        f"{counts['units_with_data']:,} {label} with data are shrinking"
         + (f" ({share:.1%})" if share is not None else "")
-        + f"; {counts['insufficient_data']} lack the data to tell"
+        + f"; {counts['insufficient_data']:,} lack the data to tell"
         + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
            if counts["boundary_change"] else "") + "."
     )
@@ -305,6 +322,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         share_shrinking=share,
         headline=headline,
         findings=key_findings(identification, sections),
+        profile_html=_severity_pattern_html(table),
         by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS),
         by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS),
         by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
