@@ -176,7 +176,7 @@ def test_key_findings_restate_computed_numbers(run_outputs):
     findings = page[page.index('<section id="findings"'):page.index('<section id="standard"')]
     assert "156 of 358 prefecture-level units with data are shrinking (43.6%)" in findings
     assert "Northeast (33 of 36, 92%)" in findings
-    assert "黑龙江省 (13)" in findings
+    assert "黑龙江省 Heilongjiang (13)" in findings
     assert "from 46 to 156" in findings  # the sensitivity range over min_loss 0..0.10
     assert "no built-up area data" in findings
     assert "associations, not causes" in findings

@@ -145,7 +145,8 @@ def _basemap(meta: dict[str, Any]) -> Any:
     return frame.geometry
 
 
-def key_findings(identification: Identification, sections: Iterable[SectionLike] = ()) -> list[str]:
+def key_findings(identification: Identification, sections: Iterable[SectionLike] = (),
+                 parent_labels: dict[str, str] | None = None) -> list[str]:
     """A few plain sentences, each built from a number computed elsewhere in the report.
 
     Examples
@@ -174,7 +175,8 @@ def key_findings(identification: Identification, sections: Iterable[SectionLike]
     parents = parents[parents["with_data"] >= 3]
     complete = parents[(parents["shrinking"] == parents["with_data"]) & (parents["with_data"] > 0)]
     if len(complete):
-        names = ", ".join(f"{p} ({int(r['shrinking'])})" for p, r in complete.head(5).iterrows())
+        labels = parent_labels or {}
+        names = ", ".join(f"{labels.get(str(p), p)} ({int(r['shrinking'])})" for p, r in complete.head(5).iterrows())
         findings.append(f"Every unit with data is shrinking in: {names}.")
     by_id = {section.id: section.summary for section in sections}
     sens = by_id.get("sensitivity")
@@ -229,6 +231,15 @@ def _severity_pattern_html(table: pd.DataFrame) -> Markup:
                                               "shrinking units": pattern_counts.to_numpy()}),
                                 index=False, formats={"shrinking units": "{:,}"}))
     return Markup("".join(str(p) for p in parts))
+
+
+def _parent_labels(panel: Panel) -> dict[str, str]:
+    """Parent name -> name with its English form (黑龙江省 -> 黑龙江省 Heilongjiang) where the panel has one."""
+    units = panel.units
+    if "parent_name_en" not in units.columns:
+        return {}
+    pairs = units[["parent_name", "parent_name_en"]].dropna().astype(str).drop_duplicates("parent_name")
+    return {a: (a if a == b or not b else f"{a} {b}") for a, b in pairs.itertuples(index=False)}
 
 
 def _short_list(ids: list[str], limit: int = 12) -> str:
@@ -321,7 +332,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         counts=counts,
         share_shrinking=share,
         headline=headline,
-        findings=key_findings(identification, sections),
+        findings=key_findings(identification, sections, _parent_labels(panel)),
         profile_html=_severity_pattern_html(table),
         by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS),
         by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS),
