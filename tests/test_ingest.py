@@ -514,3 +514,26 @@ def test_prefecture_yearbook_gets_boundary_changes_after_harmonisation(tmp_path,
     assert "transfer_in (2020)" in table.loc["220100", "reason"]
     assert table.loc["370100", "status"] == "not_shrinking"
     assert table.loc["230100", "status"] == "shrinking"
+
+
+def test_indicator_and_year_in_each_header_stata_wide(tmp_path):
+    """Stata wide exports name columns pop2015, gdp_2016; Chinese sheets 常住人口2017年(万人), 2018年地区生产总值(亿元)."""
+    frame = pd.DataFrame({"city_code": ["230100", "370100"], "city": ["Harbin", "Jinan"],
+                          "pop2015": [10665000.0, 7132000.0], "pop2016": [10635000.0, 7230000.0],
+                          "gdp_2015": [5.75e11, 6.1e11], "gdp_2016": [6.1e11, 6.5e11]})
+    path = tmp_path / "wide.dta"
+    frame.to_stata(path, write_index=False)
+    result = ingest(path)
+    panel, ledger = result.panel, result.ledger
+    assert panel.years == [2015, 2016]
+    assert panel.values.loc[("370100", 2016), "pop_resident"] == 7230000.0
+    assert panel.values.loc[("230100", 2015), "gdp"] == 5.75e11
+    assert ledger.rows_read == 2 and ledger.rows_accepted == 2
+    chinese = _write_csv(tmp_path / "cn.csv", [
+        ["行政区划代码", "城市", "常住人口2017年(万人)", "常住人口2018年(万人)", "2018年地区生产总值(亿元)"],
+        ["230100", "哈尔滨市", "1060.0", "1050.5", "6300.5"],
+    ])
+    values = ingest(chinese).panel.values
+    assert values.loc[("230100", 2018), "pop_resident"] == pytest.approx(10_505_000)
+    assert values.loc[("230100", 2018), "gdp"] == pytest.approx(6300.5e8)
+    assert np.isnan(values.loc[("230100", 2017), "gdp"])

@@ -8,6 +8,8 @@ Formats and layouts
 - ``.csv``, ``.tsv``, ``.txt`` (UTF-8, UTF-8 with BOM, GBK/GB18030: ``utf-8-sig`` is
   tried first, then ``gb18030``; the ledger names the one used), ``.xlsx``/``.xlsm``
   (openpyxl), ``.xls`` (xlrd), ``.parquet`` and Stata ``.dta``.
+- **wide by indicator and year**: headers that carry both (``pop2015``, ``gdp_2016`` as in Stata wide
+  exports, ``常住人口2017年(万人)``, ``2018年地区生产总值(亿元)``);
 - **wide by year**: a unit column and year columns (``2015``, ``2015年``, ``2015 年``);
   the indicator comes from an indicator column (``指标``, with an optional ``单位``
   column), else from the sheet name, else from the file name (``常住人口(万人).csv``).
@@ -125,6 +127,9 @@ _META_KEY = b"shrinkwatch"
 _HEADER_SEARCH_ROWS = 30
 _YEAR_RE = re.compile(r"^((?:18|19|20|21)\d{2})(?:\.0+)?\s*年?(?:末|底|度)?$")
 _SHEET_YEAR_RE = re.compile(r"^\D*((?:18|19|20|21)\d{2})\D*$")
+# an indicator and a year in one header, as in Stata wide exports (pop2015, gdp_2016, 常住人口2017年, 2018年GDP)
+_STEM_YEAR_RE = re.compile(r"^(?P<stem>.*?[^\d_\s.-])[_\s.-]*(?P<year>(?:18|19|20|21)\d{2})\s*年?$")
+_YEAR_STEM_RE = re.compile(r"^(?P<year>(?:18|19|20|21)\d{2})\s*年?[_\s.-]*(?P<stem>[^\d_\s.-].*)$")
 _MISSING_WORDS = ("", "na", "n/a", "n.a.", "nan", "null", "none", "#n/a", "nil", "missing", "无", "缺失", "空")
 _MISSING_RE = r"^[-—–―‐_/\\.·…。、~]*$"
 _AGGREGATES = ("合计", "总计", "全国", "全国合计", "全省", "全省合计", "总计", "total", "grandtotal", "sum", "all")
@@ -607,6 +612,14 @@ def _classify(header: str, position: int, options: _Options) -> _Column:
     year = _YEAR_RE.match(stem)
     if year:
         return _Column(position, header, "by_year", year=int(year.group(1)), unit=unit, unit_from=unit_from)
+    combined = _STEM_YEAR_RE.match(stem) or _YEAR_STEM_RE.match(stem)
+    if combined:
+        inner = _classify(combined.group("stem") + (f"({unit})" if unit and unit_from == "header" else ""),
+                          position, options)
+        if inner.role == "value":
+            return _Column(position, header, "value_year", indicator=inner.indicator,
+                           year=int(combined.group("year")), unit=unit or inner.unit,
+                           unit_from=unit_from or inner.unit_from)
     if full_key in table.roles and not unit:
         return _Column(position, header, table.roles[full_key])
     indicator = table.indicators.get(full_key) or table.indicators.get(stem_key)
@@ -642,7 +655,7 @@ def _find_header(table: _Table, options: _Options) -> tuple[int, list[_Column]] 
         columns = [_classify(text, i, probe) for i, text in cells]
         recognised = [c for c in columns if c.role != "ignored"]
         has_key = any(c.role in ("unit_id", "name", "year", "indicator") for c in recognised)
-        has_values = any(c.role in ("value", "by_year") for c in recognised)
+        has_values = any(c.role in ("value", "by_year", "value_year") for c in recognised)
         if len(recognised) >= 2 and has_key and has_values:
             return line, [_classify(text, i, options) for i, text in cells]
     return None
@@ -840,12 +853,25 @@ def _layout_table(table: _Table, options: _Options, parts: _Parts) -> None:
             return _clean_key(data[by_role[role][0].position].reset_index(drop=True))
         return pd.Series(pd.NA, index=range(n_rows), dtype="string")
 
+    indicator_year_columns = by_role.get("value_year", [])
+    if indicator_year_columns and (has_year_key or year_columns):
+        for column in indicator_year_columns:
+            column.role, column.reason = "ignored", ("an indicator-and-year column in a table that also has "
+                                                     "a year column or year columns")
+            by_role.setdefault("ignored", []).append(column)
+        indicator_year_columns = []
     if year_columns and has_year_key:
         for column in year_columns:
             column.role, column.reason = "ignored", "a year column in a long table (it has a year column)"
             by_role.setdefault("ignored", []).append(column)
         year_columns = []
-    if year_columns:
+    if indicator_year_columns:
+        layout = "wide (indicator and year in each header)"
+        for column in value_columns:
+            column.role, column.reason = "ignored", "an indicator column without a year in a wide table"
+            by_role.setdefault("ignored", []).append(column)
+        value_columns = []
+    elif year_columns:
         layout = "wide"
         for column in value_columns:
             column.role, column.reason = "ignored", "an indicator column in a wide-by-year table"
@@ -878,13 +904,16 @@ def _layout_table(table: _Table, options: _Options, parts: _Parts) -> None:
     })
     parts.rows.append(rows)
     parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": layout, "encoding": table.encoding,
-                              "header_row": header_row, "year": table_year if not has_year_key and layout != "wide" else None,
+                              "header_row": header_row,
+                              "year": table_year if not has_year_key and not layout.startswith("wide") else None,
                               "rows_read": n_rows, "blank_rows": int(blank.sum())})
     if n_rows == 0:
         return
 
     if layout == "wide":
         _wide_cells(table, data, by_role, year_columns, row_keys, options, parts, where_table)
+    elif indicator_year_columns:
+        _indicator_year_cells(table, data, indicator_year_columns, row_keys, parts, where_table)
     else:
         _long_cells(table, data, value_columns, row_keys, parts, where_table)
 
@@ -1022,6 +1051,33 @@ def _wide_cells(table: _Table, data: pd.DataFrame, by_role: dict[str, list[_Colu
         "raw": _objects(raw),
         "indicator_column": indicator_header,
         "indicator_label": _objects(np.tile(row_label, k)),
+    }))
+
+
+def _indicator_year_cells(table: _Table, data: pd.DataFrame, columns: list[_Column], row_keys: np.ndarray,
+                          parts: _Parts, where_table: str) -> None:
+    """Cells of a wide table whose headers carry both the indicator and the year (``pop2015``)."""
+    n_rows = len(row_keys)
+    dims = aliases().dimension
+    factors = []
+    for column in columns:
+        factor, unit_label = _unit_factor(column.indicator, column.unit,  # type: ignore[arg-type]
+                                          f"{where_table}, column {column.header!r}")
+        factors.append(factor)
+        _conversion(parts, table, column.header, column.indicator, unit_label or None,  # type: ignore[arg-type]
+                    column.unit_from or "header", factor, n_rows)
+    k = len(columns)
+    indicators = np.repeat(np.array([c.indicator for c in columns], dtype=object), n_rows)
+    parts.cells.append(pd.DataFrame({
+        "row_key": np.tile(row_keys, k),
+        "column": _objects(np.repeat(np.array([c.header for c in columns], dtype=object), n_rows)),
+        "indicator": _objects(indicators),
+        "dimension": _objects(pd.Series(indicators, dtype=object).map(dims).fillna("").to_numpy()),
+        "factor": np.repeat(np.asarray(factors, dtype=float), n_rows),
+        "year": np.repeat([c.year for c in columns], n_rows).astype(np.int64),
+        "raw": _objects(data[[c.position for c in columns]].to_numpy(dtype=object).ravel(order="F")),
+        "indicator_column": "",
+        "indicator_label": _objects(np.full(n_rows * k, "", dtype=object)),
     }))
 
 
