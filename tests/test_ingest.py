@@ -537,3 +537,29 @@ def test_indicator_and_year_in_each_header_stata_wide(tmp_path):
     assert values.loc[("230100", 2018), "pop_resident"] == pytest.approx(10_505_000)
     assert values.loc[("230100", 2018), "gdp"] == pytest.approx(6300.5e8)
     assert np.isnan(values.loc[("230100", 2017), "gdp"])
+
+
+def test_two_row_yearbook_header_with_whole_city_and_districts(tmp_path):
+    """China City Statistical Yearbook layout: 年末总人口(万人) merged over 全市 | 市辖区, one sheet per year."""
+    import openpyxl
+
+    path = tmp_path / "city_yearbook.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for year, scale in ((2018, 1.0), (2019, 0.99)):
+        sheet = workbook.create_sheet(f"{year}年")
+        sheet.append([f"{year}年 城市统计"])
+        sheet.append(["城市", "年末总人口(万人)", None, "地区生产总值(万元)", None])
+        sheet.append([None, "全市", "市辖区", "全市", "市辖区"])
+        sheet.append(["哈尔滨市", 951.5 * scale, 551.2 * scale, 53000000, 40000000])
+        sheet.append(["齐齐哈尔市", 530.1 * scale, 135.0 * scale, 13000000, 5000000])
+        sheet.merge_cells("B2:C2")
+        sheet.merge_cells("D2:E2")
+    workbook.save(path)
+    result = ingest(path)
+    values = result.panel.values
+    assert result.ledger.rows_read == 4 and result.ledger.rows_accepted == 4
+    assert values.loc[("哈尔滨市", 2018), "pop_registered"] == pytest.approx(9_515_000)
+    assert values.loc[("哈尔滨市", 2018), "pop_registered_district"] == pytest.approx(5_512_000)
+    assert values.loc[("齐齐哈尔市", 2019), "gdp_district"] == pytest.approx(5e10)
+    assert values.loc[("齐齐哈尔市", 2019), "pop_registered"] == pytest.approx(5_301_000 * 0.99)

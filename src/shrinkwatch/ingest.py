@@ -8,6 +8,8 @@ Formats and layouts
 - ``.csv``, ``.tsv``, ``.txt`` (UTF-8, UTF-8 with BOM, GBK/GB18030: ``utf-8-sig`` is
   tried first, then ``gb18030``; the ledger names the one used), ``.xlsx``/``.xlsm``
   (openpyxl), ``.xls`` (xlrd), ``.parquet`` and Stata ``.dta``.
+- **two-row headers**: merged yearbook headers such as 年末总人口(万人) over 全市 | 市辖区 (the
+  districts-only column becomes ``pop_registered_district``, ``gdp_district``...);
 - **wide by indicator and year**: headers that carry both (``pop2015``, ``gdp_2016`` as in Stata wide
   exports, ``常住人口2017年(万人)``, ``2018年地区生产总值(亿元)``);
 - **wide by year**: a unit column and year columns (``2015``, ``2015年``, ``2015 年``);
@@ -657,8 +659,57 @@ def _find_header(table: _Table, options: _Options) -> tuple[int, list[_Column]] 
         has_key = any(c.role in ("unit_id", "name", "year", "indicator") for c in recognised)
         has_values = any(c.role in ("value", "by_year", "value_year") for c in recognised)
         if len(recognised) >= 2 and has_key and has_values:
+            two_rows = _two_row_header(table, line, columns, probe)
+            if two_rows is not None:
+                return line + 1, [_classify(text, i, options) for i, text in two_rows]
             return line, [_classify(text, i, options) for i, text in cells]
     return None
+
+
+#: Second header rows that name the territorial scope of the column above (merged header cells).
+_WHOLE_CITY = ("全市", "全市域", "市域", "全地区", "全区域", "全市合计", "地区")
+_DISTRICTS = ("市辖区", "城区", "市区")
+
+
+def _two_row_header(table: _Table, line: int, columns: list[_Column], probe: _Options) -> list[tuple[int, str]] | None:
+    """Headers of a two-row header (yearbook style: 年末总人口(万人) over 全市 | 市辖区), or None.
+
+    The line below ``line`` is a second header row when it leaves the key
+    columns empty and holds text, not numbers, under the value columns. The top
+    row's merged cells are carried to the right; a scope of 全市 keeps the
+    indicator, a scope of 市辖区 makes it the districts-only series
+    (``pop_registered_district``...), anything else is appended to the top text.
+    """
+    if line + 1 >= len(table.cells):
+        return None
+    top = [_header_text(v) if not _is_blank_header(v) else "" for v in table.cells.iloc[line].tolist()]
+    bottom = [_header_text(v) if not _is_blank_header(v) else "" for v in table.cells.iloc[line + 1].tolist()]
+    key_positions = [c.position for c in columns if c.role in KEY_COLUMNS]
+    if any(bottom[i] for i in key_positions if i < len(bottom)):
+        return None
+    texts = [b for b in bottom if b]
+    if not texts or any(re.fullmatch(r"[-+]?[\d.,]+%?", b) for b in texts):
+        return None
+    combined: list[tuple[int, str]] = []
+    carried = ""
+    for i, (upper, lower) in enumerate(zip(top, bottom)):
+        if upper:
+            carried = upper
+        above = upper or (carried if lower else "")
+        if not lower:
+            text = above
+        elif lower in _WHOLE_CITY:
+            text = above
+        elif lower in _DISTRICTS:
+            text = "市辖区" + above
+        else:
+            text = above + lower
+        if text:
+            combined.append((i, text))
+    classified = [_classify(text, i, probe) for i, text in combined]
+    if not any(c.role in ("value", "by_year", "value_year") for c in classified):
+        return None
+    return combined
 
 
 # ====================================================================== cell parsing
