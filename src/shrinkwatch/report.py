@@ -165,6 +165,10 @@ def key_findings(identification: Identification, sections: Iterable[SectionLike]
     findings = [f"{counts['shrinking']:,} of {with_data:,} {label} with data are shrinking"
                 + (f" ({counts['shrinking'] / with_data:.1%})" if with_data else "")
                 + (f"; {no_verdict:,} cannot be judged (insufficient data or a boundary change)." if no_verdict else ".")]
+    if with_data == 0:
+        findings[0] = (f"No unit can be judged under {identification.standard_id} with this dataset: the reasons "
+                       "in the insufficient-data list say what is missing (an annual standard on census years, "
+                       "for example).")
     regions = identification.counts_by("region")
     regions = regions[regions["with_data"] >= 3]
     if len(regions) > 1 and counts["shrinking"]:
@@ -180,7 +184,7 @@ def key_findings(identification: Identification, sections: Iterable[SectionLike]
         findings.append(f"Every unit with data is shrinking in: {names}.")
     by_id = {section.id: section.summary for section in sections}
     sens = by_id.get("sensitivity")
-    if sens and sens.get("combinations", 0) > 1:
+    if sens and sens.get("combinations", 0) > 1 and with_data:
         robust = sens.get("robustness", {})
         findings.append(f"Across {sens['combinations']} settings of the standard the count runs from "
                         f"{sens['count_min']:,} to {sens['count_max']:,}; {robust.get('robust', 0):,} units are "
