@@ -489,3 +489,33 @@ def test_cli_rejects_bad_settings(data_dir):
     assert done.returncode != 0 and "'peak_ratio'" in done.stderr and "maximum" in done.stderr
     done = run_cli("identify", "--standard", "cn-2025", "--set", "combine=any", "--data-dir", str(data_dir))
     assert done.returncode != 0 and "population_plus_any" in done.stderr
+
+
+def test_cn_2025_compounds_yearbook_growth_rates_when_there_is_no_real_gdp_series():
+    """Yearbooks publish GDP增长率 (% per year), not a real GDP series: cn-2025 compounds the rates."""
+    import pandas as pd
+
+    from shrinkwatch import Panel, identify
+
+    years = [2016, 2017, 2018, 2019, 2020]
+    rows = {
+        "a": ([100, 99, 98, 97, 96], [7.3, 6.4, 5.1, 4.0, -0.4], [10, 11, 12, 13, 14]),   # all three criteria
+        "b": ([100, 99, 98, 97, 96], [6.0, 6.5, 7.0, 7.5, 8.0], [10, 11, 12, 13, 14]),    # growth above benchmark
+        "c": ([100, 101, 102, 103, 104], [8.0, 8.1, 8.0, 7.8, 4.6], [10, 10, 10, 10, 10]),
+    }
+    index = pd.MultiIndex.from_product([list(rows), years], names=["unit_id", "year"])
+    values = pd.DataFrame({
+        "pop_resident": [v for r in rows.values() for v in r[0]],
+        "gdp_real_growth": [v for r in rows.values() for v in r[1]],
+        "builtup_km2": [v for r in rows.values() for v in r[2]],
+    }, index=index, dtype=float)
+    units = pd.DataFrame({"name": list(rows)}, index=pd.Index(list(rows), name="unit_id"))
+    table = identify(Panel(units, values, {"id": "toy"}), "cn-2025", lang="en").table
+    expected_a = (1.051 * 1.040 * 0.996) ** (1 / 3) - 1
+    assert table.loc["a", "gdp_value"] == pytest.approx(expected_a)
+    factors = [1.051 * 1.040 * 0.996, 1.070 * 1.075 * 1.080, 1.080 * 1.078 * 1.046]
+    assert table.loc["a", "gdp_benchmark_rate"] == pytest.approx((sum(factors) / 3) ** (1 / 3) - 1)
+    assert table["status"].to_dict() == {"a": "shrinking", "b": "not_shrinking", "c": "not_shrinking"}
+    assert "mean of the units' real growth" in table.loc["a", "reason"]
+    given = identify(Panel(units, values, {"id": "toy"}), "cn-2025", {"gdp_benchmark": "8"}).table
+    assert given.loc["b", "status"] == "shrinking"  # 7.5%/yr is below a given 8%/yr benchmark

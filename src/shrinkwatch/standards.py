@@ -897,6 +897,50 @@ class China2025(Kernel):
             raise OptionError(f"parameter 'gdp_benchmark': expected auto, national, aggregate or a growth "
                               f"rate in %/yr, got {setting!r}") from None
 
+    def _growth_rates(self, growth: YearGrid, first: int, last: int, setting: str) -> tuple[np.ndarray, float, str]:
+        """Annual real growth over (first, last] compounded from yearly rates in %, and its benchmark.
+
+        A year without a rate leaves the unit undecided. Without a given rate
+        or a national series, the benchmark is the aggregate of the units:
+        weighted by nominal GDP (``gdp``) at ``first`` where the panel has it,
+        else the plain mean of the units' compounded growth.
+        """
+        span = last - first
+        inside = (growth.years > first) & (growth.years <= last)
+        if span <= 0 or int(inside.sum()) != span:
+            return np.full(self.n, np.nan), float("nan"), "missing"
+        factor = np.prod(1.0 + growth.values[:, inside] / 100.0, axis=1)
+        rate = factor ** (1.0 / span) - 1.0
+        national = (self.panel.meta.get("benchmark") or {}).get("gdp_real_growth")
+        if setting not in ("auto", "national", "aggregate"):
+            try:
+                return rate, float(setting) / 100.0, "given"
+            except ValueError:
+                raise OptionError(f"parameter 'gdp_benchmark': expected auto, national, aggregate or a growth "
+                                  f"rate in %/yr, got {setting!r}") from None
+        if setting in ("auto", "national") and national is not None:
+            series = pd.Series(national, dtype=float)
+            years = [y for y in range(first + 1, last + 1)]
+            if not set(years) <= set(int(y) for y in series.index):
+                raise OptionError(f"parameter 'gdp_benchmark': the national growth series lacks years of {years}")
+            compounded = float(np.prod([1.0 + series[y] / 100.0 for y in years]))
+            return rate, compounded ** (1.0 / span) - 1.0, "national"
+        if setting == "national":
+            raise OptionError(f"parameter 'gdp_benchmark': panel {self.panel.id!r} has no national "
+                              "gdp_real_growth series; use 'aggregate' or a rate in %/yr")
+        known = np.isfinite(factor)
+        weights_grid = self.grid("gdp", required=False)
+        weights = np.ones(self.n)
+        source = "aggregate (mean of the units' real growth)"
+        if weights_grid is not None and first in weights_grid.years.tolist():
+            level = weights_grid.values[:, int(first - weights_grid.years[0])]
+            if np.isfinite(level[known]).all():
+                weights, source = level, "aggregate (weighted by nominal GDP)"
+        if not known.any():
+            return rate, float("nan"), "missing"
+        bench_factor = float(np.average(factor[known], weights=weights[known]))
+        return rate, bench_factor ** (1.0 / span) - 1.0, source
+
     def evaluate(self, params: dict[str, Any]) -> Evaluation:
         indicator = str(params["indicator"])
         population = self.grid(indicator)
@@ -912,10 +956,16 @@ class China2025(Kernel):
         decline = self.consecutive(indicator, column, n)
         # (b) real GDP annual growth below the benchmark
         gdp_grid = self.grid(str(params["gdp_indicator"]), required=False)
+        growth_grid = self.grid("gdp_real_growth", required=False) if gdp_grid is None else None
         if gdp_grid is not None:
             gdp_rate = self.rate(gdp_grid, start, column)
             bench, bench_source = self._benchmark(gdp_grid, start, column, str(params["gdp_benchmark"]),
                                                   str(params["gdp_indicator"]))
+            gdp = Tri.of(gdp_rate < bench, np.isfinite(gdp_rate) & np.isfinite(bench))
+        elif growth_grid is not None:
+            # yearbooks publish real growth (GDP增长率, %) rather than a real GDP series: compound it
+            gdp_rate, bench, bench_source = self._growth_rates(growth_grid, int(population.years[start]), year,
+                                                               str(params["gdp_benchmark"]))
             gdp = Tri.of(gdp_rate < bench, np.isfinite(gdp_rate) & np.isfinite(bench))
         else:
             gdp_rate, bench, bench_source = np.full(self.n, np.nan), float("nan"), "missing"
@@ -942,7 +992,8 @@ class China2025(Kernel):
             pattern=self.pattern(indicator, column),
             context={"year": year, "start_year": int(population.years[start]), "bench": bench,
                      "bench_source": bench_source, "pop_change": pop_change, "land_change": land_change,
-                     "gdp_present": gdp_grid is not None, "land_present": land_grid is not None},
+                     "gdp_present": gdp_grid is not None or growth_grid is not None,
+                     "land_present": land_grid is not None},
         )
 
     def reasons(self, evaluation: Evaluation, params: dict[str, Any], lang: str) -> _Text:
@@ -963,7 +1014,7 @@ class China2025(Kernel):
             a = f"{pop_name}截至{year}年连续下降" + _fixed(run, 0) + f"年（需{n}年，" + _mark(decline, lang) + "）"
             b = (f"{start}–{year}年实际GDP年均增长" + _fixed(gdp_rate * 100, 2, signed=True)
                  + f"%，基准{bench}%（" + _mark(gdp, lang) + "）") if ctx["gdp_present"] else \
-                f"数据集无{gdp_col}（" + _mark(gdp, lang) + "）"
+                f"数据集无{gdp_col}或gdp_real_growth（" + _mark(gdp, lang) + "）"
             c = ("建成区变化" + dl + "%、人口变化" + dp + "%，弹性" + _fixed(e, 2) + "（" + _mark(land, lang) + "）") \
                 if ctx["land_present"] else f"数据集无{land_col}（" + _mark(land, lang) + "）"
             return _verdict_sentence(evaluation.verdict, [a, b, c], lang, rule_note)
@@ -971,7 +1022,7 @@ class China2025(Kernel):
         a = f"{pop_name} declined " + _fixed(run, 0) + f" consecutive yr to {year} ({n} needed: " + _mark(decline, lang) + ")"
         b = (f"real GDP {start}-{year} " + _fixed(gdp_rate * 100, 2, signed=True) + f"%/yr vs {source} benchmark "
              f"{bench}%/yr (" + _mark(gdp, lang) + ")") if ctx["gdp_present"] else \
-            f"no {gdp_col} in the dataset (" + _mark(gdp, lang) + ")"
+            f"no {gdp_col} or gdp_real_growth in the dataset (" + _mark(gdp, lang) + ")"
         c = ("built-up area " + dl + "% vs population " + dp + "%, elasticity " + _fixed(e, 2) + ", " + state
              + " (" + _mark(land, lang) + ")") if ctx["land_present"] else \
             f"no {land_col} in the dataset (" + _mark(land, lang) + ")"
