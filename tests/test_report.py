@@ -180,3 +180,27 @@ def test_key_findings_restate_computed_numbers(run_outputs):
     assert "from 46 to 156" in findings  # the sensitivity range over min_loss 0..0.10
     assert "no built-up area data" in findings
     assert "associations, not causes" in findings
+
+
+def test_default_sensitivity_grid_drops_settings_the_panel_cannot_take(tmp_path):
+    """cn-2025's grid goes to n = 5, which a 2016-2020 panel cannot take: the run leaves it out and says so;
+    a grid the user asked for is not trimmed."""
+    import pandas as pd
+
+    from shrinkwatch import Panel, run
+    from shrinkwatch._errors import OptionError
+
+    years = [2016, 2017, 2018, 2019, 2020]
+    index = pd.MultiIndex.from_product([["a", "b", "c"], years], names=["unit_id", "year"])
+    values = pd.DataFrame({"pop_resident": [100, 99, 98, 97, 96, 50, 51, 52, 53, 54, 80, 79, 78, 77, 76.0],
+                           "gdp_real_growth": [7.0, 6.0, 5.0, 4.0, 3.0] * 3,
+                           "builtup_km2": [10, 11, 12, 13, 14.0] * 3}, index=index)
+    panel = Panel(pd.DataFrame({"name": ["A", "B", "C"]}, index=pd.Index(["a", "b", "c"], name="unit_id")),
+                  values, {"id": "toy", "title": "toy"})
+    messages: list[str] = []
+    paths = run(panel, "cn-2025", out_dir=tmp_path / "out", progress=messages.append)
+    counts = pd.read_csv(paths["sensitivity_counts.csv"])
+    assert counts["n"].tolist() == [2, 3, 4]
+    assert any("n = 5 not possible" in m for m in messages)
+    with pytest.raises(OptionError, match="'n'"):
+        run(panel, "cn-2025", out_dir=tmp_path / "out2", vary={"n": [3, 5]})

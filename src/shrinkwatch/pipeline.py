@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from ._errors import OptionError
+from ._errors import DataError, OptionError
 from .core import Identification, Panel
 from .standards import identify, load_standard
 
@@ -38,14 +38,40 @@ def _combinations(vary: dict[str, list[Any]]) -> int:
     return total
 
 
+def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], parameters: dict[str, Any],
+                   say: Callable[[str], None]) -> dict[str, list[Any]]:
+    """The standard's default grid without the values this panel cannot take (a window longer than
+    the panel, say); a grid the user asked for is never trimmed."""
+    from .sensitivity import sweep
+
+    feasible: dict[str, list[Any]] = {}
+    for key, values in vary.items():
+        base = {k: v for k, v in parameters.items() if k != key}
+        kept = []
+        for value in values:
+            try:
+                sweep(panel, standard, {key: [value]}, base)
+            except (OptionError, DataError):
+                continue
+            kept.append(value)
+        if len(kept) < len(values):
+            say(f"sensitivity: {key} = {', '.join(str(v) for v in values if v not in kept)} "
+                "not possible on this panel, left out")
+        if kept:
+            feasible[key] = kept
+    return feasible
+
+
 def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None], *,
                        seed: int = 0, resources: str | os.PathLike[str] | None = None,
                        vary: dict[str, list[Any]] | None = None, standard: Any = None,
-                       out_dir: Path | None = None) -> list[Any]:
+                       out_dir: Path | None = None, user_grid: bool = False) -> list[Any]:
     """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
     from . import analyze
 
     sections: list[Any] = []
+    if vary and not user_grid:
+        vary = _feasible_grid(panel, standard, vary, identification.parameters, say)
     if vary:
         from .sensitivity import sensitivity_section, sweep
 
@@ -105,7 +131,7 @@ def run(
     result = identify(panel, std, settings, lang=lang)
     grid = vary if vary else dict(std.sensitivity)
     sections = (_analysis_sections(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                                   out_dir=Path(out_dir)) if analysis else [])
+                                   out_dir=Path(out_dir), user_grid=bool(vary)) if analysis else [])
     say(f"writing report to {out_dir}")
     paths = write_report(result, panel, Path(out_dir), sections)
     for extra in ("sensitivity_counts.csv", "sensitivity_units.csv"):
