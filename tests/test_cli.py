@@ -102,3 +102,10 @@ def test_standards_commands():
     assert listing.returncode == 0 and "census-decline" in listing.stdout
     shown = run_cli("standards", "show", "census-decline")
     assert shown.returncode == 0 and "min_loss" in shown.stdout and "P(t2) < P(t1)" in shown.stdout
+
+
+def test_explain_states_how_robust_the_verdict_is(data_dir):
+    """Harbin lost 5.9% 2010-2020: shrinking for min_loss 0 to 0.05, not for 0.06 to 0.10."""
+    result = run_cli("explain", "--unit", "230100", "--no-drivers", "--lang", "en", "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert "Robustness: shrinking under 6 of 11 decidable settings of the standard (borderline" in result.stdout

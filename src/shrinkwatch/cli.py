@@ -247,6 +247,29 @@ def explain(
     unit_profile = recommend.profile(panel, result, unit, resources=resources, seed=seed,
                                      lang=lang or panel.language, drivers=with_drivers)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
+    console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language),
+                  markup=False, soft_wrap=True)
+
+
+def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noqa: ANN001
+    """How the unit's verdict holds across the standard's own sensitivity grid."""
+    from .sensitivity import sweep
+
+    grid = dict(std.sensitivity)
+    if not grid:
+        return ""
+    base = {k: v for k, v in result.parameters.items() if k not in grid}
+    try:
+        swept = sweep(panel, std, grid, base)
+    except ShrinkWatchError as error:
+        return f"Robustness: not assessed ({error})"
+    row = swept.units.loc[unit_id]
+    settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in grid.items())
+    if lang == "zh":
+        return (f"稳健性：在 {int(row['evaluable'])} 个可判定的参数组合中有 {int(row['shrinking'])} 个判定为收缩"
+                f"（{row['robustness']}；{settings}）")
+    return (f"Robustness: shrinking under {int(row['shrinking'])} of {int(row['evaluable'])} decidable settings "
+            f"of the standard ({row['robustness']}; {settings})")
 
 
 # ---------------------------------------------------------------- ingest (issue 4: user panels)
