@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +19,7 @@ import shapely
 
 from shrinkwatch import datasets, identify
 from shrinkwatch._errors import DataError
-from shrinkwatch._un_wup import M49_REGIONS, load_wup_agglomerations
+from shrinkwatch._un_wup import M49_REGIONS
 from shrinkwatch._us_county import load_county_estimates, repair_mojibake
 
 from conftest import run_cli

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import tempfile
 from pathlib import Path
 

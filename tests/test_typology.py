@@ -12,7 +12,7 @@ from sklearn.metrics import silhouette_score
 
 from shrinkwatch import DataError, identify
 from shrinkwatch.core import Panel
-from shrinkwatch.typology import FEATURES, TYPE_NAMES, Typology, classify, read_resource_table, typology_section
+from shrinkwatch.typology import FEATURES, Typology, classify, read_resource_table, typology_section
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources as _resources
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd

@@ -8,7 +8,6 @@ its :class:`~shrinkwatch.core.Panel` and, optionally, analysis sections
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 from importlib import metadata, resources
 from pathlib import Path
