@@ -18,7 +18,7 @@ import contextlib
 import io
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 import geopandas as gpd
 import shapely
@@ -317,7 +317,7 @@ class _Inference:
     weights: SpatialWeights = field(repr=False)
 
 
-def _inference_fields(sw: SpatialWeights, excluded: dict[str, str], variable: str, n: int) -> dict[str, object]:
+def _inference_fields(sw: SpatialWeights, excluded: dict[str, str], variable: str, n: int) -> dict[str, Any]:
     return {"n": n, "n_excluded": len(excluded), "excluded": excluded, "islands": sw.islands,
             "single_neighbour": sw.single_neighbour, "variable": variable, "weights_description": sw.description,
             "weights": sw}

@@ -201,11 +201,11 @@ def choropleth_svg(
                          f'stroke="#333" stroke-width="0.3"><title>{html.escape(str(points["tip"].iloc[i]))}</title></circle>')
     rows = 0
     if legend:
-        x, y = pad, height + 15
+        x, y = float(pad), float(height + 15)
         for color, label in legend:
             item_width = 30 + 6.2 * len(label)
             if x > pad and x + item_width > width:
-                x, y = pad, y + 20
+                x, y = float(pad), y + 20
                 rows += 1
             parts.append(f'<rect x="{x}" y="{y}" width="14" height="14" fill="{color}" stroke="#666" stroke-width="0.5"/>')
             parts.append(f'<text x="{x + 18}" y="{y + 11}" font-size="11">{html.escape(label)}</text>')
