@@ -340,7 +340,7 @@ def distribution_chart_svg(
     names = tick_labels or {}
     axis.set_yticks(positions, [names.get(str(i)) or str(i) for i in table.index], fontsize=8)
     for y, (_, row) in zip(positions, table.iterrows()):
-        axis.text(float(row["share_shrinking"]) * 100 + 1, y, f"{int(row['shrinking'])}/{int(row['with_data'])}",
+        axis.text(float(row["share_shrinking"]) * 100 + 1, float(y), f"{int(row['shrinking'])}/{int(row['with_data'])}",
                   va="center", fontsize=7)
     axis.set_xlim(0, 112)
     axis.set_xlabel("share of units with data that are shrinking (%)", fontsize=8)

@@ -209,8 +209,8 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
     if not len(years_present):
         years_present = np.array([0])
     first, last = int(years_present[0]), int(years_present[-1])
-    years = np.arange(first, last + 1, dtype=np.int64)
-    matrix = np.full((len(panel.units), len(years)), np.nan)
+    axis_years = np.arange(first, last + 1, dtype=np.int64)
+    matrix = np.full((len(panel.units), len(axis_years)), np.nan)
     data = panel.values[indicator].to_numpy(dtype=np.float64)
     n_units, n_years = len(panel.units), len(years_present)
     if np.array_equal(year_level, years_present):  # the year codes are the panel-year positions
@@ -223,16 +223,16 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
             and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
             and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
         # the common layout, sorted by unit then year and complete: a reshape, no scatter
-        columns = slice(None) if n_years == len(years) else years_present - first
+        columns = slice(None) if n_years == len(axis_years) else years_present - first
         matrix[:, columns] = data.reshape(n_units, n_years)
     elif (position >= 0).all():
         matrix[unit_codes, year_columns] = data
     else:
         keep = unit_codes >= 0
         matrix[unit_codes[keep], year_columns[keep]] = data[keep]
-    in_panel = np.zeros(len(years), dtype=bool)
+    in_panel = np.zeros(len(axis_years), dtype=bool)
     in_panel[years_present - first] = True
-    return YearGrid(values=matrix, years=years, in_panel=in_panel)
+    return YearGrid(values=matrix, years=axis_years, in_panel=in_panel)
 
 
 # ---------------------------------------------------------------- rates and declines
@@ -320,7 +320,7 @@ def consecutive_decline(flags: Tri, column: int, n: int) -> Tri:
     runs = run_lengths(flags.yes[:, : column + 1])[:, -1]
     first = max(column - n + 1, 0)
     any_no = flags.no[:, first : column + 1].any(axis=1)
-    return Tri(runs >= n, any_no)
+    return Tri(np.asarray(runs >= n), np.asarray(any_no))
 
 
 def declines_within(flags: Tri, column: int, n: int, window: int) -> Tri:
@@ -336,7 +336,7 @@ def declines_within(flags: Tri, column: int, n: int, window: int) -> Tri:
     # a sub-window reaching before the grid is blocked only by a known rise inside the grid
     blocked = no_count[:, ends + 1] - no_count[:, starts] > 0
     no = blocked.all(axis=1) if len(ends) else np.ones(len(runs), dtype=bool)
-    return Tri(yes, no & ~yes)
+    return Tri(np.asarray(yes), np.asarray(no & ~yes))
 
 
 # ---------------------------------------------------------------- peak loss and window growth

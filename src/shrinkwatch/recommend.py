@@ -137,7 +137,7 @@ class Condition(BaseModel):
             choices = spec.get("choices")
             bad = [v for v in values if choices is not None and v not in choices]  # type: ignore[union-attr]
             if bad:
-                raise ValueError(f"{self.field}: {', '.join(map(repr, bad))} not one of {', '.join(choices)}")
+                raise ValueError(f"{self.field}: {', '.join(map(repr, bad))} not one of {', '.join(choices or [])}")
         return self
 
 

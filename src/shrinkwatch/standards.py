@@ -479,7 +479,7 @@ def _mark(tri: Tri, lang: str) -> _Text:
     return _pick([tri.yes, tri.no], [words[0], words[1]], words[2])
 
 
-def _verdict_sentence(verdict: Tri, phrases: list[_Text], lang: str, note: str = "") -> _Text:
+def _verdict_sentence(verdict: Tri, phrases: list[_Text | str], lang: str, note: str = "") -> _Text:
     """``Verdict (note): phrase; phrase; phrase.`` for every unit at once."""
     if lang == "zh":
         head = _pick([verdict.yes, verdict.no], ["判定为收缩", "未达到收缩标准"], "数据不足，无法判定")
