@@ -141,7 +141,8 @@ def _basemap(meta: dict[str, Any]) -> Any:
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     frame.index = frame["id"].astype(str) if "id" in frame.columns else frame.index.astype(str)
-    return frame.geometry
+    geometry = frame.geometry.explode(index_parts=False)
+    return geometry[geometry.bounds["maxy"] > -55]  # Antarctica holds no city and only stretches the frame
 
 
 def key_findings(identification: Identification, sections: Iterable[SectionLike] = (),
