@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import run_cli
 
 CENSUS = "china/census/census_city_2010_2020.csv"
