@@ -178,3 +178,6 @@ def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
 
     swept = sweep(panel, "census-decline", {"min_loss": [0.0]})
     assert int(swept.counts["shrinking"].iloc[0]) == counts["shrinking"]
+    assert int(swept.counts["boundary_change"].iloc[0]) == counts["boundary_change"]
+    assert int(swept.counts["insufficient_data"].iloc[0]) == counts["insufficient_data"]
+    assert (swept.units["robustness"] == "boundary_change").sum() == counts["boundary_change"]

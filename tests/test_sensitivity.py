@@ -60,7 +60,7 @@ def test_sweep_matches_identify_for_every_combination():
     assert units.loc["missing", "robustness"] == "insufficient_data" and np.isnan(units.loc["missing", "share"])
     assert units.loc["missing", "evaluable"] == 0
     assert result.summary() == units["robustness"].value_counts().reindex(
-        ["robust", "borderline", "never", "insufficient_data"], fill_value=0).to_dict()
+        ["robust", "borderline", "never", "insufficient_data", "boundary_change"], fill_value=0).to_dict()
 
 
 def test_robust_unit_and_base_settings():

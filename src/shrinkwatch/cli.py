@@ -343,6 +343,7 @@ def sensitivity(
         f"{result.combinations} combinations: {counts.min()}-{counts.max()} shrinking (median {counts.median():g}); "
         f"units robust {summary['robust']}, borderline {summary['borderline']}, never {summary['never']}, "
         f"insufficient data {summary['insufficient_data']}"
+        + (f", boundary change {summary['boundary_change']}" if summary.get("boundary_change") else "")
     )
 
 

@@ -35,7 +35,7 @@ from .standards import KERNELS, RULES, Standard, boundary_change_mask, load_stan
 __all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
 
 #: Per-unit robustness classes.
-ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data")
+ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,8 @@ def sweep(
     n_units = len(panel.units)
     shrinking_count = np.zeros(n_units, dtype=np.int32)
     not_count = np.zeros(n_units, dtype=np.int32)
-    rows: list[tuple[int, int]] = []
+    broken_count = np.zeros(n_units, dtype=np.int32)
+    rows: list[tuple[int, int, int]] = []
     if std.rule in KERNELS:
         kernel = KERNELS[std.rule](panel, std)
         evaluate = kernel.verdict
@@ -171,13 +172,16 @@ def sweep(
             params.update(zip(keys, combination))
             verdict = evaluate(params)
             yes, no = verdict.yes, verdict.no
+            n_broken = 0
             if has_breaks:  # a comparison across a boundary break has no verdict (see standards.identify)
                 broken = boundary_change_mask(panel, std, params)
                 if broken is not None:
                     yes, no = yes & ~broken, no & ~broken
+                    n_broken = int(np.count_nonzero(broken))
+                    broken_count += broken
             shrinking_count += yes
             not_count += no
-            rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no))))
+            rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken))
     else:  # a rule registered without a kernel: full evaluation per combination
         function = RULES[std.rule]
         for combination in itertools.product(*grids):
@@ -188,22 +192,25 @@ def sweep(
             yes = evaluable & np.asarray(result.shrinking, dtype=bool)
             shrinking_count += yes
             not_count += evaluable & ~yes
-            rows.append((int(yes.sum()), int((evaluable & ~yes).sum())))
+            rows.append((int(yes.sum()), int((evaluable & ~yes).sum()), 0))
 
     combos = pd.DataFrame(list(itertools.product(*grids)), columns=keys)
-    tallies = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    tallies = np.array(rows, dtype=np.int64).reshape(-1, 3)
     combos["shrinking"] = tallies[:, 0]
     combos["not_shrinking"] = tallies[:, 1]
-    combos["units_with_data"] = tallies.sum(axis=1)
-    combos["insufficient_data"] = n_units - combos["units_with_data"]
+    combos["units_with_data"] = tallies[:, :2].sum(axis=1)
+    combos["insufficient_data"] = n_units - combos["units_with_data"] - tallies[:, 2]
+    if tallies[:, 2].any():
+        combos["boundary_change"] = tallies[:, 2]
 
     total = len(combos)
     evaluable_count = shrinking_count + not_count
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(evaluable_count > 0, shrinking_count / np.maximum(evaluable_count, 1), np.nan)
     robustness = np.select(
-        [evaluable_count == 0, shrinking_count == evaluable_count, shrinking_count == 0],
-        np.array(["insufficient_data", "robust", "never"], dtype=object),
+        [(evaluable_count == 0) & (broken_count > 0), evaluable_count == 0, shrinking_count == evaluable_count,
+         shrinking_count == 0],
+        np.array(["boundary_change", "insufficient_data", "robust", "never"], dtype=object),
         default="borderline",
     )
     units = pd.DataFrame(
@@ -295,7 +302,9 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Secti
         f"{int(classes['robust']):,} units are shrinking under every setting (robust), "
         f"{int(classes['borderline']):,} under some but not all (borderline), "
         f"{int(classes['never']):,} under none; {int(classes['insufficient_data']):,} cannot be decided "
-        "under any setting.</p>",
+        "under any setting"
+        + (f" and {int(classes['boundary_change']):,} compare years across a boundary change"
+           if classes["boundary_change"] else "") + ".</p>",
         chart_svg(result, lang=lang),
     ]
     shown = counts if len(counts) <= 40 else counts.iloc[np.linspace(0, len(counts) - 1, 40).astype(int)]
