@@ -120,6 +120,11 @@ def test_a_users_own_standard_file(tmp_path, data_dir):
     result = run_cli("identify", "--standard", str(path), "-o", str(tmp_path / "r.csv"), "--data-dir", str(data_dir))
     assert result.returncode == 0, result.stderr
     assert "98 shrinking of 358" in result.stderr
+    # the whole run, report included, works with a standard that is not built in
+    out = tmp_path / "out"
+    done = run_cli("run", "--standard", str(path), "--no-analysis", "--out", str(out), "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stderr
+    assert "Decline of at least 5% between the censuses" in (out / "report.html").read_text(encoding="utf-8")
     broken = tmp_path / "broken.toml"
     broken.write_text(block.replace("max = 1.0", "max = 1.0\nmaximum = 2"), encoding="utf-8")
     bad = run_cli("identify", "--standard", str(broken), "--data-dir", str(data_dir))

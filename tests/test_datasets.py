@@ -135,3 +135,16 @@ def test_unit_kinds_and_regions(census_panel):
     assert set(units.loc[units["parent_name"] == "广东省", "region"]) == {"East"}
     assert set(units.loc[units["parent_name"] == "四川省", "region"]) == {"West"}
     assert set(units.loc[units["parent_name"] == "河南省", "region"]) == {"Central"}
+
+
+def test_panel_does_not_modify_the_callers_tables():
+    import pandas as pd
+
+    from shrinkwatch import Panel
+
+    units = pd.DataFrame({"name": ["A"]}, index=pd.Index(["a"], name="unit_id"))
+    values = pd.DataFrame({"pop_resident": [1.0]},
+                          index=pd.MultiIndex.from_tuples([("a", 2010)], names=["unit_id", "year"]))
+    panel = Panel(units, values)
+    assert list(units.columns) == ["name"]
+    assert {"parent_name", "kind", "region", "country"} <= set(panel.units.columns)

@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ._errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
@@ -17,9 +20,6 @@ from ._errors import (
     ShrinkWatchError,
     UnknownIdError,
 )
-import importlib
-from typing import Any
-
 from .core import Identification, Panel
 from .datasets import fetch, list_datasets, load, resolve_data_dir
 from .pipeline import run

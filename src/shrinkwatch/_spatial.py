@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 import geopandas as gpd
-import shapely
 import numpy as np
 import pandas as pd
+import shapely
 from libpysal import weights as lpw
 
 from ._errors import DataError, OptionError

@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._ledger import RowRejections
 from ._errors import DataError
+from ._ledger import RowRejections
 from .core import Panel
 
 if TYPE_CHECKING:

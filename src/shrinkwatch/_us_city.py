@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._ledger import RowRejections
 from ._errors import DataError
+from ._ledger import RowRejections
 from ._us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
 from .core import Panel
 

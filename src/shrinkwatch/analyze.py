@@ -20,9 +20,17 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._drivers import CAUSAL_WORDS, CVFit, DecompositionResult, DriverResult, driver_features, drivers, us_decomposition
-from ._html import Section, frame_html
+from ._drivers import (
+    CAUSAL_WORDS,
+    CVFit,
+    DecompositionResult,
+    DriverResult,
+    driver_features,
+    drivers,
+    us_decomposition,
+)
 from ._errors import DataError, OptionError, ShrinkWatchError
+from ._html import Section, frame_html
 from ._spatial import (
     LISA_MEANINGS,
     LisaResult,

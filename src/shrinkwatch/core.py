@@ -69,9 +69,9 @@ class Panel:
         if self.units.index.has_duplicates:
             dup = self.units.index[self.units.index.duplicated()].unique().tolist()[:5]
             raise DataError(f"Panel.units has duplicate unit_id values: {dup}")
-        for column in UNIT_COLUMNS:
-            if column not in self.units.columns:
-                self.units[column] = pd.NA
+        missing = [column for column in UNIT_COLUMNS if column not in self.units.columns]
+        if missing:  # a copy with the missing columns, never a change to the caller's table
+            object.__setattr__(self, "units", self.units.assign(**{column: pd.NA for column in missing}))
 
     @property
     def id(self) -> str:
@@ -132,6 +132,8 @@ class Identification:
     panel_meta: dict[str, Any]
     criteria: tuple[str, ...] = ()
     description: str = ""
+    #: path of the standard's TOML file (built-in or a user's), so the report can show it again
+    standard_source: str = ""
 
     def __len__(self) -> int:
         return len(self.table)

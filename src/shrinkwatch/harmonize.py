@@ -547,8 +547,8 @@ def _alias_rows(aliases_path: str, history: CodeHistory) -> pd.DataFrame:
 
 
 def _aliases_path(data_dir: str | os.PathLike[str] | None) -> str | None:
-    from .datasets import REGISTRY, dataset_paths
     from ._errors import DataDirectoryNotFoundError
+    from .datasets import REGISTRY, dataset_paths
 
     if "cn-prefecture-crosswalk" not in REGISTRY:
         return None

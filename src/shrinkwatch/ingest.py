@@ -853,6 +853,13 @@ class _Parts:
     next_row: int = 0
 
 
+def _ignore(columns: list[_Column], reason: str, by_role: dict[str, list[_Column]]) -> None:
+    """Mark ``columns`` as ignored with ``reason`` (they are listed in the ledger)."""
+    for column in columns:
+        column.role, column.reason = "ignored", reason
+        by_role.setdefault("ignored", []).append(column)
+
+
 def _layout_table(table: _Table, options: _Options, parts: _Parts) -> None:
     where_table = table.file + (f", sheet {table.sheet!r}" if table.sheet else "")
     if table.cells.shape[0] == 0:
@@ -906,27 +913,19 @@ def _layout_table(table: _Table, options: _Options, parts: _Parts) -> None:
 
     indicator_year_columns = by_role.get("value_year", [])
     if indicator_year_columns and (has_year_key or year_columns):
-        for column in indicator_year_columns:
-            column.role, column.reason = "ignored", ("an indicator-and-year column in a table that also has "
-                                                     "a year column or year columns")
-            by_role.setdefault("ignored", []).append(column)
+        _ignore(indicator_year_columns,
+                "an indicator-and-year column in a table that also has a year column or year columns", by_role)
         indicator_year_columns = []
     if year_columns and has_year_key:
-        for column in year_columns:
-            column.role, column.reason = "ignored", "a year column in a long table (it has a year column)"
-            by_role.setdefault("ignored", []).append(column)
+        _ignore(year_columns, "a year column in a long table (it has a year column)", by_role)
         year_columns = []
     if indicator_year_columns:
         layout = "wide (indicator and year in each header)"
-        for column in value_columns:
-            column.role, column.reason = "ignored", "an indicator column without a year in a wide table"
-            by_role.setdefault("ignored", []).append(column)
+        _ignore(value_columns, "an indicator column without a year in a wide table", by_role)
         value_columns = []
     elif year_columns:
         layout = "wide"
-        for column in value_columns:
-            column.role, column.reason = "ignored", "an indicator column in a wide-by-year table"
-            by_role.setdefault("ignored", []).append(column)
+        _ignore(value_columns, "an indicator column in a wide-by-year table", by_role)
         value_columns = []
     elif has_year_key:
         layout = "long"
@@ -1240,22 +1239,9 @@ def ingest(
 
 
 def _harmonize(panel: Panel, vintage: int, data_dir: str | Path | None) -> Panel:
-    try:
-        from . import harmonize  # written by the harmonisation work (issue 4, item 3)
-    except ModuleNotFoundError as error:
-        if error.name != "shrinkwatch.harmonize":
-            raise
-        raise OptionError(
-            f"--vintage {vintage}: harmonisation is not available in this build "
-            "(module shrinkwatch.harmonize is missing); ingest without --vintage"
-        ) from None
-    function = getattr(harmonize, "harmonize_panel", None)
-    if function is None:
-        raise OptionError(f"--vintage {vintage}: shrinkwatch.harmonize has no harmonize_panel() yet; "
-                          "ingest without --vintage")
-    result = function(panel, vintage) if data_dir is None else function(panel, vintage, data_dir=data_dir)
-    harmonised = result if isinstance(result, Panel) else result.panel
-    return _attach_prefecture_breaks(harmonised, vintage, data_dir)
+    from .harmonize import harmonize_panel
+
+    return _attach_prefecture_breaks(harmonize_panel(panel, vintage, data_dir=data_dir), vintage, data_dir)
 
 
 def _attach_prefecture_breaks(panel: Panel, vintage: int, data_dir: str | Path | None) -> Panel:

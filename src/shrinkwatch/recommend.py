@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._errors import DataError, OptionError, UnknownIdError
+from ._errors import DataError, OptionError, ShrinkWatchError, UnknownIdError
 from .core import STATUSES, Identification, Panel
 from .typology import TYPE_NAMES, Section, Typology, classify
 
@@ -573,20 +573,15 @@ def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str
 
 def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: int) -> tuple[pd.DataFrame | None, str]:
     """Per-unit driver contributions from :func:`shrinkwatch.analyze.drivers`, when available."""
+    from .analyze import drivers
+
     try:
-        from . import analyze
-    except ImportError:
-        return None, "driver contributions: not available (shrinkwatch.analyze is not installed)"
-    function = getattr(analyze, "drivers", None)
-    if function is None:
-        return None, "driver contributions: not available (shrinkwatch.analyze exposes no per-unit contributions)"
-    try:
-        result = function(identification, panel, seed=seed)
-    except Exception as error:  # an analysis that cannot run on this dataset must not block the profile
-        return None, f"driver contributions: not available ({type(error).__name__}: {error})"
-    contributions = getattr(result, "contributions", None)
-    if not getattr(result, "available", False) or contributions is None:
-        return None, f"driver contributions: not available ({getattr(result, 'message', '') or 'no model'})"
+        result = drivers(identification, panel, seed=seed)
+    except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
+        return None, f"driver contributions: not available ({error})"
+    contributions = result.contributions
+    if not result.available or contributions is None:
+        return None, f"driver contributions: not available ({result.message or 'no model'})"
     if unit_id not in contributions.index:
         return None, "driver contributions: this unit was not in the driver model (a predictor is missing)"
     row = pd.to_numeric(contributions.loc[unit_id], errors="coerce")
@@ -608,19 +603,11 @@ def analysis_columns(panel: Panel, identification: Identification) -> pd.DataFra
 
     Returns None when the analysis module or the built-up data are missing.
     """
-    try:
-        from . import analyze
-    except ImportError:
-        return None
-    function = getattr(analyze, "expansion_paradox", None)
-    if function is None:
-        return None
-    try:
-        paradox = function(identification, panel)
-    except Exception:  # the paradox is optional context for the recommendations
-        return None
-    table = getattr(paradox, "table", None)
-    if not getattr(paradox, "available", False) or table is None or "tapio_state" not in table.columns:
+    from .analyze import expansion_paradox
+
+    paradox = expansion_paradox(identification, panel)
+    table = paradox.table
+    if not paradox.builtup_present or table is None or "tapio_state" not in table.columns:
         return None
     states = table[["tapio_state"]].copy()
     states["tapio_state"] = states["tapio_state"].astype("string").replace("", pd.NA)

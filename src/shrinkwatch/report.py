@@ -21,7 +21,7 @@ from markupsafe import Markup
 from ._china import KIND_LABELS
 from ._html import frame_html
 from .core import Identification, Panel
-from .maps import RATE_BINS, NO_DATA_COLOR, choropleth_svg, rate_colors
+from .maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
 from .standards import load_standard
 
 __all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label",
@@ -76,9 +76,6 @@ def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def summary(identification: Identification, sections: Iterable[SectionLike] = ()) -> dict[str, Any]:
     """The headline numbers as a JSON-ready dict (``summary.json``)."""
     meta = identification.panel_meta
-    std = load_standard(identification.standard_id if not meta.get("standard_path") else meta["standard_path"]) \
-        if False else None  # the standard is summarised from the identification itself
-    del std
     counts = identification.counts()
     out: dict[str, Any] = {
         "dataset": meta.get("id"),
@@ -257,7 +254,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     sections = list(sections)
     meta = identification.panel_meta
     table = identification.table
-    std = load_standard(meta.get("standard_source") or identification.standard_id)
+    std = load_standard(identification.standard_source or identification.standard_id)
     counts = identification.counts()
     label = unit_label(meta)
     share = counts["shrinking"] / counts["units_with_data"] if counts["units_with_data"] else None
@@ -395,9 +392,10 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
                     _sheet_ready(frame).to_excel(writer, sheet_name=name[:31],
                                                  index=not isinstance(frame.index, pd.RangeIndex))
         rejected = (meta.get("ledger") or {}).get("rejected", [])
-        pd.DataFrame(rejected if isinstance(rejected, list) else rejected,
-                     columns=None if len(rejected) else ["file", "row", "column", "value", "reason"]
-                     ).to_excel(writer, sheet_name="rejected_rows", index=False)
+        rows = pd.DataFrame(rejected)
+        if rows.empty:
+            rows = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
+        rows.to_excel(writer, sheet_name="rejected_rows", index=False)
     return path
 
 

@@ -247,7 +247,6 @@ def chart_svg(result: SensitivityResult, *, lang: str = "en", width: float = 3.2
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
     from matplotlib import font_manager
 
     # Chinese labels only where a CJK font is installed; otherwise English rather than empty boxes

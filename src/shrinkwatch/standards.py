@@ -1402,4 +1402,5 @@ def identify(
         panel_meta=dict(panel.meta),
         criteria=tuple(result.criteria),
         description=std.describe(resolved, language),
+        standard_source=std.source,
     )

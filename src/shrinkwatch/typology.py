@@ -35,9 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataError, OptionError, UnknownIdError
-from .core import Identification, Panel
-
 from ._html import Section, frame_html
+from .core import Identification, Panel
 
 __all__ = [
     "Section",
