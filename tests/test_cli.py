@@ -53,6 +53,8 @@ def test_identify_formats_and_set(tmp_path, data_dir, fmt):
     (["identify", "--set", "min_loss"], 2, ["min_loss", "key=value"]),
     (["identify", "--set", "threshold=3"], 2, ["unknown parameter 'threshold'", "min_loss"]),
     (["identify", "--set", "min_loss=lots"], 2, ["'min_loss'", "float"]),
+    (["identify", "--format", "xml"], 2, ["--format", "csv, json or parquet"]),
+    (["identify", "--format", "parquet"], 2, ["needs -o FILE"]),
     (["run", "--standard", "nope", "--out", "/tmp/never"], 2, ["unknown standard"]),
     (["data", "info", "nope"], 2, ["unknown dataset"]),
 ])

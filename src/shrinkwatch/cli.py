@@ -135,11 +135,7 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
 
 def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN001
     out = table.reset_index()
-    if fmt not in ("csv", "json", "parquet"):
-        raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
     if output is None:
-        if fmt == "parquet":
-            raise OptionError("--format parquet needs -o FILE")
         sys.stdout.write(out.to_csv(index=False) if fmt == "csv" else out.to_json(orient="records", force_ascii=False, indent=1))
         return
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -165,9 +161,13 @@ def identify(
     """Apply a standard to a dataset: one explained row per unit."""
     from . import standards
 
+    if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
+        raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
+    if fmt == "parquet" and output is None:
+        raise OptionError("--format parquet needs -o FILE")
     overrides = standards.parse_settings(settings)
     std = standards.load_standard(standard)
-    std.resolve(overrides)  # reject bad keys before loading data
+    std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
     result = standards.identify(panel, std, overrides, lang=lang)
     _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
