@@ -330,9 +330,8 @@ def sensitivity(
     overrides = standards.parse_settings(settings)
     grid = sens.parse_vary(vary)
     std = standards.load_standard(standard)
-    for key, values in grid.items():  # reject bad keys and values before loading data
-        for value in values:
-            std.resolve({**overrides, key: value})
+    std.resolve(overrides)
+    sens.check_grid(std, grid)  # reject bad keys and values before loading data
     panel = load_panel(dataset, data_dir)
     result = sens.sweep(panel, std, grid, overrides)
     _write_table(result.counts.set_index(list(grid)), output, "csv")

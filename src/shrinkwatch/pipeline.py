@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
+
 from ._errors import DataError, OptionError
 from .core import Identification, Panel
 from .standards import identify, load_standard
@@ -65,7 +67,7 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
 def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None], *,
                        seed: int = 0, resources: str | os.PathLike[str] | None = None,
                        vary: dict[str, list[Any]] | None = None, standard: Any = None,
-                       out_dir: Path | None = None, user_grid: bool = False) -> list[Any]:
+                       user_grid: bool = False) -> list[Any]:
     """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
     from . import analyze
 
@@ -79,10 +81,6 @@ def _analysis_sections(identification: Identification, panel: Panel, say: Callab
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
                       {k: v for k, v in identification.parameters.items() if k not in vary})
         sections.append(sensitivity_section(swept))
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            swept.counts.to_csv(out_dir / "sensitivity_counts.csv", index=False)
-            swept.units.to_csv(out_dir / "sensitivity_units.csv")
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     sections.extend(analyze.analysis_sections(identification, panel, seed=seed))
     from . import recommend
@@ -119,22 +117,23 @@ def run(
     say = progress or (lambda message: None)
     std = load_standard(standard)
     std.resolve(settings)
-    for key, values in (vary or {}).items():  # reject a bad grid before any data is read
-        if key not in std.parameters:
-            raise OptionError(f"--vary: unknown parameter {key!r} for standard {std.id!r}; valid parameters: "
-                              f"{', '.join(sorted(std.parameters))}")
-        for value in values:
-            std.parameters[key].coerce(key, value)
+    if vary:  # reject a bad grid before any data is read
+        from .sensitivity import check_grid
+
+        check_grid(std, vary)
     say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
     panel = load_any(dataset, data_dir)
     say(f"identifying with {std.id} ({len(panel.units):,} units)")
     result = identify(panel, std, settings, lang=lang)
     grid = vary if vary else dict(std.sensitivity)
     sections = (_analysis_sections(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                                   out_dir=Path(out_dir), user_grid=bool(vary)) if analysis else [])
+                                   user_grid=bool(vary)) if analysis else [])
     say(f"writing report to {out_dir}")
     paths = write_report(result, panel, Path(out_dir), sections)
-    for extra in ("sensitivity_counts.csv", "sensitivity_units.csv"):
-        if (Path(out_dir) / extra).exists() and grid:
-            paths[extra] = Path(out_dir) / extra
+    for section in sections:  # the sweep's own tables, for users who work on them further
+        if section.id == "sensitivity":
+            for name in ("sensitivity_counts", "sensitivity_units"):
+                table = section.tables[name]
+                paths[f"{name}.csv"] = Path(out_dir) / f"{name}.csv"
+                table.to_csv(paths[f"{name}.csv"], index=not isinstance(table.index, pd.RangeIndex))
     return paths

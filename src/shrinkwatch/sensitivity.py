@@ -32,7 +32,7 @@ from ._html import Section
 from .core import Panel
 from .standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
 
-__all__ = ["SensitivityResult", "sweep", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
+__all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
@@ -107,6 +107,28 @@ def parse_vary(items: list[str] | None) -> dict[str, list[str]]:
     return vary
 
 
+def check_grid(standard: str | Path | Standard, vary: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """``vary`` with every value converted and checked against the standard's parameters.
+
+    An unknown key, an empty list or a bad value is an OptionError naming it, so
+    callers can reject a grid before reading any data.
+    """
+    std = load_standard(standard)
+    if not vary:
+        raise OptionError("vary: give at least one parameter to vary (--vary key=v1,v2,...)")
+    checked: dict[str, list[Any]] = {}
+    for key, values in vary.items():
+        if key not in std.parameters:
+            raise OptionError(
+                f"--vary: unknown parameter {key!r} for standard {std.id!r}; "
+                f"valid parameters: {', '.join(sorted(std.parameters))}"
+            )
+        if not list(values):
+            raise OptionError(f"--vary {key}: no values")
+        checked[key] = [std.parameters[key].coerce(key, v) for v in values]
+    return checked
+
+
 def sweep(
     panel: Panel,
     standard: str | Path | Standard,
@@ -143,20 +165,9 @@ def sweep(
     """
     std = load_standard(standard)
     base = std.resolve(base_settings)
-    if not vary:
-        raise OptionError("vary: give at least one parameter to vary (--vary key=v1,v2,...)")
-    keys = list(vary)
-    grids: list[list[Any]] = []
-    for key in keys:
-        if key not in std.parameters:
-            raise OptionError(
-                f"--vary: unknown parameter {key!r} for standard {std.id!r}; "
-                f"valid parameters: {', '.join(sorted(std.parameters))}"
-            )
-        values = list(vary[key])
-        if not values:
-            raise OptionError(f"--vary {key}: no values")
-        grids.append([std.parameters[key].coerce(key, v) for v in values])
+    checked = check_grid(std, vary)
+    keys = list(checked)
+    grids = [checked[key] for key in keys]
 
     n_units = len(panel.units)
     shrinking_count = np.zeros(n_units, dtype=np.int32)
