@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._china import PROVINCES, prefecture_kind
+from ._china import prefecture_kind, province_table
 from ._errors import DataError
 from .core import Panel
 
@@ -83,9 +83,9 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
             "name_en": pd.NA,
             "parent_id": table["province_code"].str.strip().to_numpy(),
             "parent_name": table["province"].str.strip().to_numpy(),
-            "parent_name_en": prefix.map(lambda p: PROVINCES.get(p, ("", ""))[0]).to_numpy(),
+            "parent_name_en": prefix.map(province_table()["province_en"]).fillna("").to_numpy(),
             "kind": prefecture_kind(table["city_code"], table["city"].str.strip()).to_numpy(),
-            "region": prefix.map(lambda p: PROVINCES.get(p, ("", "unknown"))[1]).to_numpy(),
+            "region": prefix.map(province_table()["region"]).fillna("unknown").to_numpy(),
             "country": "China",
         },
         index=pd.Index(table["city_code"].to_numpy(), name="unit_id"),

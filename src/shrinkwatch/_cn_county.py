@@ -21,7 +21,7 @@ import openpyxl
 import pandas as pd
 
 from . import harmonize
-from ._china import PROVINCES
+from ._china import province_table
 from ._errors import DataError
 from .core import Panel
 
@@ -581,9 +581,9 @@ def _units_table(new_coded: pd.DataFrame) -> pd.DataFrame:
         "parent_id": parent_code.to_numpy(),
         "parent_name": parent_name.to_numpy(),
         "province": new_coded["province"].to_numpy(),
-        "province_en": prefix.map(lambda p: PROVINCES.get(p, ("", ""))[0]).to_numpy(),
+        "province_en": prefix.map(province_table()["province_en"]).fillna("").to_numpy(),
         "kind": county_kind(codes, new_coded["name"], new_coded["statistical"]).to_numpy(),
-        "region": prefix.map(lambda p: PROVINCES.get(p, ("", "unknown"))[1]).to_numpy(),
+        "region": prefix.map(province_table()["region"]).fillna("unknown").to_numpy(),
         "country": "China",
         "gb_code": ~new_coded["statistical"].to_numpy(),
     }, index=pd.Index(codes.to_numpy(), name="unit_id"))
