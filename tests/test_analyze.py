@@ -1,4 +1,4 @@
-"""Tests of shrinkwatch.analyze: against esda directly, on hand-made data with known answers, and on real data."""
+"""Tests of shrinkwatch.analysis.analyse: against esda directly, on hand-made data with known answers, and on real data."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from shrinkwatch import analyze
-from shrinkwatch._errors import DataError, OptionError
+from shrinkwatch.analysis import analyse as analyze
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Identification, Panel
 
 
@@ -335,7 +335,7 @@ def test_paradox_end_to_end_from_a_yearbook_workbook(tmp_path, data_dir):
     """A yearbook with 建成区面积: two cities lose registered population every year while building land
     grows, one grows on both counts; one comparison spans a boundary break and gets no Tapio state."""
     from shrinkwatch import identify
-    from shrinkwatch.analyze import expansion_paradox
+    from shrinkwatch.analysis.analyse import expansion_paradox
     from shrinkwatch.ingest import ingest
 
     path = tmp_path / "yearbook.xlsx"

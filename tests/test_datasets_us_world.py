@@ -18,9 +18,9 @@ import pytest
 import shapely
 
 from shrinkwatch import datasets, identify
-from shrinkwatch._errors import DataError
-from shrinkwatch._un_wup import M49_REGIONS
-from shrinkwatch._us_county import load_county_estimates, repair_mojibake
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.datasets.un_wup import M49_REGIONS
+from shrinkwatch.datasets.us_county import load_county_estimates, repair_mojibake
 
 from conftest import run_cli
 
@@ -372,7 +372,7 @@ def test_city_decline_2000_2010(cities, city_rows):
 
 
 def test_city_states_and_regions(cities, county_rows):
-    from shrinkwatch._us_city import US_STATES
+    from shrinkwatch.datasets.us_city import US_STATES
 
     # the state table agrees with the Census Bureau's own state rows
     census = {r["STATE"].zfill(2): (r["STNAME"], int(r["REGION"]), int(r["DIVISION"]))

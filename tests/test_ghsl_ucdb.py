@@ -9,9 +9,9 @@ import pytest
 
 from conftest import run_cli
 from shrinkwatch import identify, load
-from shrinkwatch._errors import DataError
-from shrinkwatch._ghsl_ucdb import read_ucdb
-from shrinkwatch.analyze import expansion_paradox
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.datasets.ghsl_ucdb import read_ucdb
+from shrinkwatch.analysis.analyse import expansion_paradox
 
 UCDB = "grids/ghsl_ucdb_example/Las_Palmas_GHS_STAT_UCDB2015MT_GLOBE_R2019A_V1_2.gpkg"
 

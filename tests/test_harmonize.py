@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import harmonize
-from shrinkwatch._errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
 
 

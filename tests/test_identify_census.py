@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from shrinkwatch import identify
-from shrinkwatch._errors import OptionError, UnknownIdError
-from shrinkwatch.standards import parse_settings
+from shrinkwatch.core.errors import OptionError, UnknownIdError
+from shrinkwatch.identify.standards import parse_settings
 
 CENSUS = "china/census/census_city_2010_2020.csv"
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from shrinkwatch._errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
-from shrinkwatch.indicators import (
+from shrinkwatch.identify.indicators import (
     TAPIO_STATES,
     Tri,
     annual_rate,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shrinkwatch._errors import DataError, OptionError, ShrinkWatchError
+from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError
 from shrinkwatch.core import Panel
 from shrinkwatch.ingest import (
     IngestError,
@@ -476,7 +476,7 @@ def test_ledger_always_balances_on_messy_tables(table):
 
 def test_alias_table_covers_the_issue_headers():
     table = aliases()
-    from shrinkwatch.ingest import _norm_header
+    from shrinkwatch.ingest.tables import _norm_header
 
     expected = {
         "年末户籍人口": "pop_registered", "户籍人口": "pop_registered", "年末总人口": "pop_registered",

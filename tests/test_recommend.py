@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run_cli
 from shrinkwatch import DataError, UnknownIdError
-from shrinkwatch.recommend import (
+from shrinkwatch.analysis.recommend import (
     PATHS,
     KnowledgeBase,
     load_knowledge_base,
@@ -16,7 +16,7 @@ from shrinkwatch.recommend import (
     recommend,
     recommendations_section,
 )
-from shrinkwatch.typology import classify
+from shrinkwatch.analysis.typology import classify
 
 
 def _index(*ids: str) -> pd.Index:

@@ -188,7 +188,7 @@ def test_default_sensitivity_grid_drops_settings_the_panel_cannot_take(tmp_path)
     import pandas as pd
 
     from shrinkwatch import Panel, run
-    from shrinkwatch._errors import OptionError
+    from shrinkwatch.core.errors import OptionError
 
     years = [2016, 2017, 2018, 2019, 2020]
     index = pd.MultiIndex.from_product([["a", "b", "c"], years], names=["unit_id", "year"])

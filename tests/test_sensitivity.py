@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import datasets
-from shrinkwatch._errors import OptionError
+from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core import Panel
-from shrinkwatch.sensitivity import chart_svg, parse_vary, sweep
-from shrinkwatch.standards import identify
+from shrinkwatch.identify.sensitivity import chart_svg, parse_vary, sweep
+from shrinkwatch.identify.standards import identify
 
 from conftest import run_cli
 

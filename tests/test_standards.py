@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkwatch import datasets
-from shrinkwatch._errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
-from shrinkwatch.standards import (
+from shrinkwatch.identify.standards import (
     KERNELS,
     RULES,
     _fixed,

@@ -12,7 +12,7 @@ from sklearn.metrics import silhouette_score
 
 from shrinkwatch import DataError, identify
 from shrinkwatch.core import Panel
-from shrinkwatch.typology import FEATURES, Typology, classify, read_resource_table, typology_section
+from shrinkwatch.analysis.typology import FEATURES, Typology, classify, read_resource_table, typology_section
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def test_section_summary_counts(census_typology):
 
 def test_china_capitals_follow_the_codes(census_panel, census_identification):
     """Shandong's capital is Jinan (370100), not its most populous unit Linyi; Jiangxi's is Nanchang, not Ganzhou."""
-    from shrinkwatch.typology import classify
+    from shrinkwatch.analysis.typology import classify
 
     typology = classify(census_panel, census_identification, seed=0)
     table = typology.table

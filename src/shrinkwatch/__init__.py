@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._errors import (
+from shrinkwatch.core.errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
     DataError,
@@ -20,30 +20,28 @@ from ._errors import (
     ShrinkWatchError,
     UnknownIdError,
 )
-from .core import Identification, Panel
-from .datasets import fetch, list_datasets, load, resolve_data_dir
-from .pipeline import run
-from .standards import Standard, identify, list_standards, load_standard
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.datasets import fetch, list_datasets, load, resolve_data_dir
+from shrinkwatch.pipeline import run
+from shrinkwatch.identify.standards import Standard, identify, list_standards, load_standard
 
 # heavier parts load on first use, so that `import shrinkwatch` and the CLI start fast
-_LAZY_MODULES = {"analyze", "harmonize", "indicators", "ingest", "recommend", "report", "sensitivity", "typology"}
 _LAZY_NAMES = {
-    "read_panel": ("ingest", "read_panel"),
-    "write_panel": ("ingest", "write_panel"),
-    "sweep": ("sensitivity", "sweep"),
-    "classify": ("typology", "classify"),
-    "profile": ("recommend", "profile"),
-    "recommendations": ("recommend", "recommend"),
+    "read_panel": ("shrinkwatch.ingest", "read_panel"),
+    "write_panel": ("shrinkwatch.ingest", "write_panel"),
+    "sweep": ("shrinkwatch.identify.sensitivity", "sweep"),
+    "classify": ("shrinkwatch.analysis.typology", "classify"),
+    "profile": ("shrinkwatch.analysis.recommend", "profile"),
+    "recommendations": ("shrinkwatch.analysis.recommend", "recommend"),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_NAMES:
         module, attribute = _LAZY_NAMES[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attribute)
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'shrinkwatch' has no attribute {name!r}")
+
 
 __all__ = [
     "Panel",

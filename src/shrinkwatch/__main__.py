@@ -1,5 +1,5 @@
 """``python -m shrinkwatch`` runs the command line."""
 
-from .cli import main
+from shrinkwatch.cli import main
 
 main()

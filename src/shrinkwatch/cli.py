@@ -1,6 +1,6 @@
 """The ``shrinkwatch`` command line.
 
-User errors (:class:`~shrinkwatch._errors.ShrinkWatchError`) print one clear
+User errors (:class:`~shrinkwatch.core.errors.ShrinkWatchError`) print one clear
 message and exit non-zero, without a traceback.
 """
 
@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ._errors import OptionError, ShrinkWatchError
+from shrinkwatch.core.errors import OptionError, ShrinkWatchError
 
 __all__ = ["app", "main"]
 
@@ -42,7 +42,7 @@ LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or z
 
 def load_panel(dataset: str, data_dir: Optional[Path]):  # noqa: ANN201 - Panel
     """A registered dataset id, a panel file written by ``shrinkwatch ingest``, or a UCDB GeoPackage."""
-    from .pipeline import load_any
+    from shrinkwatch.pipeline import load_any
 
     return load_any(dataset, data_dir)
 
@@ -52,7 +52,7 @@ def load_panel(dataset: str, data_dir: Optional[Path]):  # noqa: ANN201 - Panel
 @data_app.command("list")
 def data_list() -> None:
     """List the registered datasets."""
-    from . import datasets
+    from shrinkwatch import datasets
 
     for ds in datasets.list_datasets():
         kind = "panel" if ds.loadable else "reference"
@@ -63,7 +63,7 @@ def data_list() -> None:
 def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
               data_dir: Optional[Path] = DataDirOption) -> None:
     """Show a dataset's files, checksums, licence, citation and where it is found."""
-    from . import datasets
+    from shrinkwatch import datasets
 
     ds = datasets.get_dataset(dataset_id)
     console.print(f"[bold]{ds.id}[/bold]: {ds.title}")
@@ -91,7 +91,7 @@ def data_fetch(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Target directory (default $SHRINKWATCH_DATA or ./data)."),
 ) -> None:
     """Fetch registered files from the publishers (or a mirror) and verify their sha256."""
-    from . import datasets
+    from shrinkwatch import datasets
 
     paths = datasets.fetch(dataset_ids or None, data_dir, source, progress=lambda m: console.print(m))
     console.print(f"{len(paths)} file(s) in place, checksums verified.")
@@ -102,7 +102,7 @@ def data_fetch(
 @standards_app.command("list")
 def standards_list() -> None:
     """List the built-in standards."""
-    from . import standards
+    from shrinkwatch.identify import standards
 
     for std in standards.list_standards():
         console.print(f"[bold]{std.id}[/bold] (v{std.version}): {std.name}")
@@ -111,7 +111,7 @@ def standards_list() -> None:
 @standards_app.command("show")
 def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path.")) -> None:
     """Show a standard: its rule in words, parameters and criteria."""
-    from . import standards
+    from shrinkwatch.identify import standards
 
     std = standards.load_standard(standard)
     console.print(f"[bold]{std.id}[/bold] v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
@@ -159,7 +159,7 @@ def identify(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
-    from . import standards
+    from shrinkwatch.identify import standards
 
     if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
@@ -200,8 +200,9 @@ def run(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables."""
-    from . import pipeline, standards
-    from .sensitivity import parse_vary
+    from shrinkwatch import pipeline
+    from shrinkwatch.identify import standards
+    from shrinkwatch.identify.sensitivity import parse_vary
 
     overrides = standards.parse_settings(settings)
     grid = parse_vary(vary) if vary else None
@@ -235,7 +236,8 @@ def explain(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
-    from . import recommend, standards
+    from shrinkwatch.analysis import recommend
+    from shrinkwatch.identify import standards
 
     overrides = standards.parse_settings(settings)
     std = standards.load_standard(standard)
@@ -253,7 +255,7 @@ def explain(
 
 def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noqa: ANN001
     """How the unit's verdict holds across the standard's own sensitivity grid."""
-    from .sensitivity import sweep
+    from shrinkwatch.identify.sensitivity import sweep
 
     grid = dict(std.sensitivity)
     if not grid:
@@ -286,7 +288,7 @@ def ingest_command(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
-    from . import ingest as ingest_module
+    from shrinkwatch import ingest as ingest_module
 
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
@@ -324,8 +326,8 @@ def sensitivity(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
-    from . import sensitivity as sens
-    from . import standards
+    from shrinkwatch.identify import sensitivity as sens
+    from shrinkwatch.identify import standards
 
     overrides = standards.parse_settings(settings)
     grid = sens.parse_vary(vary)

@@ -8,9 +8,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ._errors import DataError, OptionError
-from .core import Identification, Panel
-from .standards import identify, load_standard
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.identify.standards import identify, load_standard
 
 __all__ = ["run", "load_any"]
 
@@ -21,14 +21,14 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
         return dataset
     text = str(dataset)
     if text.endswith(".gpkg") and Path(text).is_file():  # a GHS-UCDB release (the schema is checked)
-        from ._ghsl_ucdb import read_ucdb
+        from shrinkwatch.datasets.ghsl_ucdb import read_ucdb
 
         return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
-        from .ingest import read_panel
+        from shrinkwatch.ingest import read_panel
 
         return read_panel(Path(text))
-    from .datasets import load
+    from shrinkwatch.datasets import load
 
     return load(text, data_dir)
 
@@ -44,7 +44,7 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
                    say: Callable[[str], None]) -> dict[str, list[Any]]:
     """The standard's default grid without the values this panel cannot take (a window longer than
     the panel, say); a grid the user asked for is never trimmed."""
-    from .sensitivity import sweep
+    from shrinkwatch.identify.sensitivity import sweep
 
     feasible: dict[str, list[Any]] = {}
     for key, values in vary.items():
@@ -69,13 +69,13 @@ def _analysis_sections(identification: Identification, panel: Panel, say: Callab
                        vary: dict[str, list[Any]] | None = None, standard: Any = None,
                        user_grid: bool = False) -> list[Any]:
     """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
-    from . import analyze
+    from shrinkwatch.analysis import analyse as analyze
 
     sections: list[Any] = []
     if vary and not user_grid:
         vary = _feasible_grid(panel, standard, vary, identification.parameters, say)
     if vary:
-        from .sensitivity import sensitivity_section, sweep
+        from shrinkwatch.identify.sensitivity import sensitivity_section, sweep
 
         say(f"sensitivity: {', '.join(vary)} over {_combinations(vary):,} settings")
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
@@ -83,7 +83,7 @@ def _analysis_sections(identification: Identification, panel: Panel, say: Callab
         sections.append(sensitivity_section(swept))
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     sections.extend(analyze.analysis_sections(identification, panel, seed=seed))
-    from . import recommend
+    from shrinkwatch.analysis import recommend
 
     say("typing shrinking units and matching transformation paths")
     sections.extend(recommend.report_sections(panel, identification, seed=seed, resources=resources))
@@ -112,13 +112,13 @@ def run(
     >>> sorted(paths)
     ['report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
-    from .report import write_report
+    from shrinkwatch.report import write_report
 
     say = progress or (lambda message: None)
     std = load_standard(standard)
     std.resolve(settings)
     if vary:  # reject a bad grid before any data is read
-        from .sensitivity import check_grid
+        from shrinkwatch.identify.sensitivity import check_grid
 
         check_grid(std, vary)
     say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")

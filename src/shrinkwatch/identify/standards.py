@@ -6,9 +6,9 @@ calendar-complete year axis, decline flags, run lengths) and evaluates a
 parameter setting over all units at once. :func:`identify` resolves the
 parameters (defaults, then user overrides), evaluates, and assembles an
 :class:`~shrinkwatch.core.Identification` with one explained row per unit;
-:mod:`shrinkwatch.sensitivity` reuses the same kernels for fast sweeps.
+:mod:`shrinkwatch.identify.sensitivity` reuses the same kernels for fast sweeps.
 
-Verdicts are three-valued (:class:`~shrinkwatch.indicators.Tri`): missing
+Verdicts are three-valued (:class:`~shrinkwatch.identify.indicators.Tri`): missing
 inputs make a unit ``insufficient_data``, never ``not_shrinking``; a unit is
 ``not_shrinking`` only when the data prove the rule fails.
 
@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._errors import DataError, OptionError, UnknownIdError
-from .core import Identification, Panel
-from .indicators import (
+from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.identify.indicators import (
     SEVERITY_BANDS,
     PeakLoss,
     Tri,
@@ -212,7 +212,7 @@ class RuleResult:
     where ``evaluable``. ``criteria`` maps a criterion name to ``(value, passed)``
     where ``passed`` is a float array (1.0 pass, 0.0 fail, NaN not evaluable).
     ``reason`` is one sentence per unit; ``facts`` are extra columns;
-    ``pattern`` the pattern of change (see :mod:`shrinkwatch.indicators`).
+    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identify.indicators`).
     """
 
     shrinking: np.ndarray
@@ -1292,7 +1292,7 @@ def boundary_change_mask(panel: Panel, standard: Standard, params: dict[str, Any
     breaks = panel.meta.get("boundary_breaks")
     if breaks is None or len(breaks) == 0:
         return None
-    from .harmonize import boundary_break_mask
+    from shrinkwatch.harmonize import boundary_break_mask
 
     start, end = comparison_window(panel, standard, params)
     mask = boundary_break_mask(panel, start, end)
@@ -1371,7 +1371,7 @@ def identify(
     broken = boundary_change_mask(panel, std, params)
     if broken is not None:
         # the two compared years cover different territories: no verdict, and no rate
-        from .harmonize import boundary_break_reasons
+        from shrinkwatch.harmonize import boundary_break_reasons
 
         start, end = comparison_window(panel, std, params)
         table.loc[broken, "status"] = "boundary_change"

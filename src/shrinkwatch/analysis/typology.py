@@ -34,9 +34,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, OptionError, UnknownIdError
-from ._html import Section, frame_html
-from .core import Identification, Panel
+from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
+from shrinkwatch.report.html import Section, frame_html
+from shrinkwatch.core import Identification, Panel
 
 __all__ = [
     "Section",
@@ -731,7 +731,8 @@ def classify(
 
     Examples
     --------
-    >>> from shrinkwatch import datasets, standards
+    >>> from shrinkwatch import datasets
+    >>> from shrinkwatch.identify import standards
     >>> panel = datasets.load("cn-prefecture-census")
     >>> result = classify(panel, standards.identify(panel), seed=0)
     >>> result.k, result.type_counts()["old industrial base"]
@@ -786,7 +787,7 @@ def classify(
     for column in profiles.columns:
         out[column] = profiles[column]
     if capitals is None and panel.meta.get("country") == "China" and "parent_id" in panel.units.columns:
-        from ._china import provincial_capitals
+        from shrinkwatch.datasets.china import provincial_capitals
 
         capitals = provincial_capitals(panel.units.index, panel.units["parent_id"]) or None
     types, type_notes, assessed = _rule_types(

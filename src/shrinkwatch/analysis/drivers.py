@@ -1,6 +1,6 @@
 """Driver models: the indicators a dataset has, related to the annual rate.
 
-Private helpers of :mod:`shrinkwatch.analyze`; the public names are re-exported
+Private helpers of :mod:`shrinkwatch.analysis.analyse`; the public names are re-exported
 there. Everything here is associational: the models describe how the annual
 rate co-varies with other indicators across units, not why units shrink.
 """
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
+from shrinkwatch.core.errors import DataError
 
 if TYPE_CHECKING:
-    from .core import Identification, Panel
+    from shrinkwatch.core import Identification, Panel
 
 __all__ = [
     "CVFit",

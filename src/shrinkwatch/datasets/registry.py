@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ._errors import ChecksumError, DataDirectoryNotFoundError, UnknownIdError
-from .core import Panel
+from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, UnknownIdError
+from shrinkwatch.core import Panel
 
 __all__ = [
     "DataFile",
@@ -116,7 +116,7 @@ register(Dataset(
         "prefecture-level units, whole administrative area (市域), resident population (常住人口) "
         "at the 2010 and 2020 censuses, on 2020 boundaries"
     ),
-    loader="shrinkwatch._cn_census:load_prefecture_census",
+    loader="shrinkwatch.datasets.cn_census:load_prefecture_census",
     notes=(
         "XPCC cities (6590xx) and Sansha (460300) lack one or both census counts: insufficient data.",
         "Boundaries are 2020 boundaries; 2010 counts were adjusted by the authors to comparable areas.",
@@ -148,7 +148,7 @@ register(Dataset(
         "functional zones), resident population (常住人口) as published; 2010 values re-keyed to 2020 codes, "
         "merged units summed, split units left without a 2010 value"
     ),
-    loader="shrinkwatch._cn_county:load_county_census",
+    loader="shrinkwatch.datasets.cn_county:load_county_census",
     notes=(
         "2010 values are the 6th census on 2010 boundaries, re-keyed and summed through the code history; "
         "see meta['matching'] for every unit's match and meta['boundary_breaks'] for unresolved changes.",
@@ -272,7 +272,7 @@ register(Dataset(
     description="3,142 counties, annual 2010-2019, with births, deaths and migration components.",
     unit_definition="US counties and county equivalents (5-digit STATE+COUNTY FIPS, Vintage 2019 "
                     "geography), resident population estimates for July 1 of each year",
-    loader="shrinkwatch._us_county:load_county_estimates",
+    loader="shrinkwatch.datasets.us_county:load_county_estimates",
 ))
 
 register(Dataset(
@@ -295,7 +295,7 @@ register(Dataset(
     unit_definition="urban agglomerations of 300,000+ inhabitants in 2018 (UN city code; the concept "
                     "- agglomeration, city proper or metropolitan area - varies by country), mid-year "
                     "population; 2019-2035 are projections",
-    loader="shrinkwatch._un_wup:load_wup_agglomerations",
+    loader="shrinkwatch.datasets.un_wup:load_wup_agglomerations",
 ))
 
 register(Dataset(
@@ -318,7 +318,7 @@ register(Dataset(
                 "and Populstat additions), decennial populations 1790-2010, lat/lon, 2010 place FIPS.",
     unit_definition="US places (incorporated places, CDPs, historical communities) within each census's own "
                     "boundaries, census population 1790-2010; 0 in the file means no figure",
-    loader="shrinkwatch._us_city:load_city_census",
+    loader="shrinkwatch.datasets.us_city:load_city_census",
     notes=(
         "The file has old-Mac CR line endings; 0 means 'no figure' and is read as missing.",
     ),
@@ -342,7 +342,7 @@ register(Dataset(
                 "The same adapter reads the full UCDB GeoPackage (run --dataset path/to/UCDB.gpkg).",
     unit_definition="GHSL urban centres (contiguous 1 km cells of 1,500+ inhabitants per km2, 50,000+ in total), "
                     "fixed 2015 extent; population and built-up area at 1975, 1990, 2000, 2015",
-    loader="shrinkwatch._ghsl_ucdb:load_ucdb",
+    loader="shrinkwatch.datasets.ghsl_ucdb:load_ucdb",
 ))
 
 

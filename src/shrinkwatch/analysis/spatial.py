@@ -1,6 +1,6 @@
 """Spatial weights, global and local Moran's I, and the LISA cluster map.
 
-Private helpers of :mod:`shrinkwatch.analyze`; the public names are re-exported
+Private helpers of :mod:`shrinkwatch.analysis.analyse`; the public names are re-exported
 there.
 
 Reproducibility: esda's ``Moran`` draws its permutations from NumPy's *global*
@@ -26,10 +26,10 @@ import pandas as pd
 import shapely
 from libpysal import weights as lpw
 
-from ._errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, OptionError
 
 if TYPE_CHECKING:
-    from .core import Identification, Panel
+    from shrinkwatch.core import Identification, Panel
 
 __all__ = [
     "SpatialWeights",
@@ -494,7 +494,7 @@ def _svg_text(figure: object) -> str:
 def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = None) -> str:
     """An inline SVG map of the LISA clusters (polygons filled, points as dots), with a legend.
 
-    Drawn by :func:`shrinkwatch.maps.choropleth_svg`, so it shares the report's
+    Drawn by :func:`shrinkwatch.report.maps.choropleth_svg`, so it shares the report's
     projections, insets and tooltips.
 
     Parameters
@@ -511,7 +511,7 @@ def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = N
     str
         An ``<svg>`` element, self-contained.
     """
-    from .maps import choropleth_svg
+    from shrinkwatch.report.maps import choropleth_svg
 
     if not isinstance(panel.units, gpd.GeoDataFrame):
         raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")

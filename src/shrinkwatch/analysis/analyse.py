@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._drivers import (
+from shrinkwatch.analysis.drivers import (
     CAUSAL_WORDS,
     CVFit,
     DecompositionResult,
@@ -29,9 +29,9 @@ from ._drivers import (
     drivers,
     us_decomposition,
 )
-from ._errors import DataError, OptionError, ShrinkWatchError
-from ._html import Section, frame_html
-from ._spatial import (
+from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError
+from shrinkwatch.report.html import Section, frame_html
+from shrinkwatch.analysis.spatial import (
     LISA_MEANINGS,
     LisaResult,
     MoranResult,
@@ -41,7 +41,7 @@ from ._spatial import (
     moran,
     spatial_weights,
 )
-from .core import Identification, Panel
+from shrinkwatch.core import Identification, Panel
 
 __all__ = [
     "DistributionResult",
@@ -191,14 +191,14 @@ class ParadoxResult:
 
 
 def tapio_states(population_change: np.ndarray, land_change: np.ndarray) -> np.ndarray:
-    """Tapio decoupling state from relative changes (``shrinkwatch.indicators.tapio_state``).
+    """Tapio decoupling state from relative changes (``shrinkwatch.identify.indicators.tapio_state``).
 
     Examples
     --------
     >>> tapio_states(np.array([-0.1, 0.1, -0.1]), np.array([0.05, 0.05, -0.2])).tolist()
     ['strong negative decoupling', 'weak decoupling', 'recessive decoupling']
     """
-    from .indicators import tapio_state
+    from shrinkwatch.identify.indicators import tapio_state
 
     return np.asarray(tapio_state(np.asarray(population_change, dtype=float), np.asarray(land_change, dtype=float)),
                       dtype=object)
@@ -269,7 +269,7 @@ def expansion_paradox(
     shrinking = identification.table["status"].eq("shrinking").to_numpy()
     states = np.full(len(shrinking), "", dtype=object)
     states[has_both] = tapio_states(population_change[has_both], land_change[has_both])
-    from .indicators import elasticity
+    from shrinkwatch.identify.indicators import elasticity
 
     table = pd.DataFrame({
         "name": identification.table["name"].to_numpy() if "name" in identification.table.columns else "",
@@ -309,7 +309,7 @@ def expansion_paradox(
 
 
 def _period(identification: Identification, panel: Panel) -> tuple[int, int]:
-    from ._drivers import _period as period
+    from shrinkwatch.analysis.drivers import _period as period
 
     return period(identification, panel)
 
@@ -317,7 +317,7 @@ def _period(identification: Identification, panel: Panel) -> tuple[int, int]:
 # ---------------------------------------------------------------- charts
 
 def _svg(figure: Any) -> str:
-    from ._spatial import _svg_text
+    from shrinkwatch.analysis.spatial import _svg_text
 
     return _svg_text(figure)
 

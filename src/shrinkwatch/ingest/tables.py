@@ -102,8 +102,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, OptionError
-from .core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core import Panel
 
 __all__ = [
     "CANONICAL_INDICATORS",
@@ -1167,7 +1167,7 @@ def ingest(
         Re-base codes to this administrative vintage with
         :func:`shrinkwatch.harmonize.harmonize_panel`.
     strict
-        Raise :class:`IngestError` (a :class:`~shrinkwatch._errors.DataError`)
+        Raise :class:`IngestError` (a :class:`~shrinkwatch.core.errors.DataError`)
         if any row is rejected.
     data_dir
         Data directory holding the code history used by ``vintage`` (default:
@@ -1239,7 +1239,7 @@ def ingest(
 
 
 def _harmonize(panel: Panel, vintage: int, data_dir: str | Path | None) -> Panel:
-    from .harmonize import harmonize_panel
+    from shrinkwatch.harmonize import harmonize_panel
 
     return _attach_prefecture_breaks(harmonize_panel(panel, vintage, data_dir=data_dir), vintage, data_dir)
 
@@ -1252,7 +1252,7 @@ def _attach_prefecture_breaks(panel: Panel, vintage: int, data_dir: str | Path |
     territories; identification then reports ``boundary_change``. A merge that
     harmonisation already resolved by summing the merged units is not a break.
     """
-    from . import harmonize
+    from shrinkwatch import harmonize
 
     ids = pd.Series(panel.units.index.astype(str))
     prefecture_level = (ids.str.fullmatch(r"\d{4}00") & ~ids.str.fullmatch(r"\d{2}0000")).mean() >= 0.5
@@ -1468,7 +1468,7 @@ def _assemble(parts: _Parts, files: list[Path]) -> tuple[Panel, Ledger]:
 
 def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One row per unit: attributes from the row of the latest year that has them."""
-    from ._china import PROVINCES
+    from shrinkwatch.datasets.china import PROVINCES
 
     ordered = rows.sort_values("year", kind="stable", na_position="first")
     attributes = ordered.groupby("unit_id", sort=True)[["name", "parent_name", "parent_id"]].last()

@@ -20,13 +20,13 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from . import harmonize
-from ._china import province_table
-from ._errors import DataError
-from .core import Panel
+from shrinkwatch import harmonize
+from shrinkwatch.datasets.china import province_table
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from shrinkwatch.datasets import Dataset
 
 __all__ = ["load_county_census", "county_kind", "read_census_sheet", "COUNTY_KINDS"]
 

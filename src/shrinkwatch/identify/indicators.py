@@ -55,8 +55,8 @@ from typing import Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, OptionError
-from .core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core import Panel
 
 __all__ = [
     "Tri",

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ._china import KIND_LABELS
-from ._html import frame_html
-from .core import Identification, Panel
-from .maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
-from .standards import load_standard
+from shrinkwatch.datasets.china import KIND_LABELS
+from shrinkwatch.report.html import frame_html
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.report.maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
+from shrinkwatch.identify.standards import load_standard
 
 __all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label",
            "key_findings"]
@@ -321,7 +321,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         version = "dev"
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    template = env.from_string((resources.files("shrinkwatch") / "templates" / "report.html.j2").read_text("utf-8"))
+    template = env.from_string((resources.files("shrinkwatch.report") / "templates" / "report.html.j2").read_text("utf-8"))
     return template.render(
         title=f"Shrinking {label}: {meta.get('title', meta.get('id', ''))}",
         dataset_title=meta.get("title", ""),

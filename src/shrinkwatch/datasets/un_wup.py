@@ -17,12 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
-from ._ledger import RowRejections
-from .core import Panel
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from shrinkwatch.datasets import Dataset
 
 __all__ = ["load_wup_agglomerations", "M49_REGIONS", "m49_region", "FIRST_PROJECTED_YEAR", "WUP_YEARS"]
 

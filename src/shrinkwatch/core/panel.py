@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
+from shrinkwatch.core.errors import DataError
 
 __all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES", "NO_VERDICT"]
 

@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._errors import DataError, OptionError, ShrinkWatchError, UnknownIdError
-from .core import STATUSES, Identification, Panel
-from .typology import TYPE_NAMES, Section, Typology, classify
+from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError, UnknownIdError
+from shrinkwatch.core import STATUSES, Identification, Panel
+from shrinkwatch.analysis.typology import TYPE_NAMES, Section, Typology, classify
 
 __all__ = [
     "FIELDS",
@@ -468,7 +468,7 @@ class UnitProfile:
         The clustering features' values for the unit.
     drivers
         Per-indicator contributions to the unit's annual rate when
-        :mod:`shrinkwatch.analyze` exposes them, else None.
+        :mod:`shrinkwatch.analysis.analyse` exposes them, else None.
     drivers_note
         Where the contributions come from, or why there are none.
     recommendations
@@ -572,8 +572,8 @@ def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str
 
 
 def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: int) -> tuple[pd.DataFrame | None, str]:
-    """Per-unit driver contributions from :func:`shrinkwatch.analyze.drivers`, when available."""
-    from .analyze import drivers
+    """Per-unit driver contributions from :func:`shrinkwatch.analysis.analyse.drivers`, when available."""
+    from shrinkwatch.analysis.analyse import drivers
 
     try:
         result = drivers(identification, panel, seed=seed)
@@ -594,16 +594,16 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
     fit_text = (f"; cross-validated R² {fit.r2:.2f} vs baseline {base.r2:.2f}" if fit is not None and base is not None
                 else "")
     note = (f"LightGBM contributions (pred_contrib, %/yr) to the modelled annual rate, from "
-            f"shrinkwatch.analyze.drivers; model mean {baseline:+.2f}%/yr{fit_text}; associations, not causes")
+            f"shrinkwatch.analysis.analyse.drivers; model mean {baseline:+.2f}%/yr{fit_text}; associations, not causes")
     return frame.reset_index(drop=True), note
 
 
 def analysis_columns(panel: Panel, identification: Identification) -> pd.DataFrame | None:
-    """``tapio_state`` per unit from :func:`shrinkwatch.analyze.expansion_paradox`, where built-up data exist.
+    """``tapio_state`` per unit from :func:`shrinkwatch.analysis.analyse.expansion_paradox`, where built-up data exist.
 
     Returns None when the analysis module or the built-up data are missing.
     """
-    from .analyze import expansion_paradox
+    from shrinkwatch.analysis.analyse import expansion_paradox
 
     paradox = expansion_paradox(identification, panel)
     table = paradox.table
@@ -646,11 +646,11 @@ def profile(
     unit_id
         The unit; an unknown id raises :class:`UnknownIdError` listing near matches.
     typology
-        A :func:`~shrinkwatch.typology.classify` result; computed (with
+        A :func:`~shrinkwatch.analysis.typology.classify` result; computed (with
         ``resources`` and ``seed``) when None.
     resources
         A resource-city table for the typology (see
-        :func:`~shrinkwatch.typology.read_resource_table`).
+        :func:`~shrinkwatch.analysis.typology.read_resource_table`).
     extra
         Extra columns by ``unit_id`` (``tapio_state``, ``pattern``...).
     knowledge
@@ -660,7 +660,7 @@ def profile(
     lang
         ``"en"`` or ``"zh"``.
     drivers
-        Ask :mod:`shrinkwatch.analyze` for per-unit driver contributions.
+        Ask :mod:`shrinkwatch.analysis.analyse` for per-unit driver contributions.
 
     Returns
     -------
@@ -815,7 +815,7 @@ def report_sections(
     seed
         Random state of the clustering.
     resources
-        Optional resource-city table (see :func:`~shrinkwatch.typology.read_resource_table`).
+        Optional resource-city table (see :func:`~shrinkwatch.analysis.typology.read_resource_table`).
     knowledge
         The knowledge base (default: built-in).
     lang
@@ -826,7 +826,7 @@ def report_sections(
     list of Section
         ``[typology_section, recommendations_section]``.
     """
-    from .typology import typology_section
+    from shrinkwatch.analysis.typology import typology_section
 
     typology = classify(panel, identification, seed=seed, resources=resources)
     profiles = profile_table(identification, typology, analysis_columns(panel, identification))

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._china import prefecture_kind, province_table
-from ._errors import DataError
-from .core import Panel
+from shrinkwatch.datasets.china import prefecture_kind, province_table
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from shrinkwatch.datasets import Dataset
 
 __all__ = ["load_prefecture_census", "PREFECTURE_CENSUS_COLUMNS"]
 

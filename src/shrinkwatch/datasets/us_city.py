@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import DataError
-from ._ledger import RowRejections
-from ._us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
-from .core import Panel
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.datasets.us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
+from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from shrinkwatch.datasets import Dataset
 
 __all__ = ["load_city_census", "US_STATES", "CENSUS_YEARS", "MAX_DEGREES_OUTSIDE_STATE"]
 

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import DataError
-from .core import Panel
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
+    from shrinkwatch.datasets import Dataset
 
 __all__ = [
     "load_county_estimates",

@@ -36,8 +36,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, OptionError
-from .core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core import Panel
 
 __all__ = [
     "CodeHistory",
@@ -131,7 +131,7 @@ class CodeHistory:
 
 
 def _history_path(data_dir: str | os.PathLike[str] | None) -> Path:
-    from .datasets import dataset_paths
+    from shrinkwatch.datasets import dataset_paths
 
     return dataset_paths("cn-admin-codes", data_dir)[0]
 
@@ -547,8 +547,8 @@ def _alias_rows(aliases_path: str, history: CodeHistory) -> pd.DataFrame:
 
 
 def _aliases_path(data_dir: str | os.PathLike[str] | None) -> str | None:
-    from ._errors import DataDirectoryNotFoundError
-    from .datasets import REGISTRY, dataset_paths
+    from shrinkwatch.core.errors import DataDirectoryNotFoundError
+    from shrinkwatch.datasets import REGISTRY, dataset_paths
 
     if "cn-prefecture-crosswalk" not in REGISTRY:
         return None
@@ -972,7 +972,7 @@ def boundary_breaks(
 
 
 def _crosswalk_paths(data_dir: str | os.PathLike[str] | None) -> list[Path]:
-    from .datasets import dataset_paths
+    from shrinkwatch.datasets import dataset_paths
 
     return dataset_paths("cn-prefecture-crosswalk", data_dir)
 

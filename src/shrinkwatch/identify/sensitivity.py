@@ -10,7 +10,7 @@ combinations under which it is shrinking:
 - ``insufficient_data``: evaluable under no combination (kept apart: it is
   not "never shrinking").
 
-The sweep uses the rules' kernels (:class:`shrinkwatch.standards.Kernel`):
+The sweep uses the rules' kernels (:class:`shrinkwatch.identify.standards.Kernel`):
 the per-panel state (year grids, decline flags, run lengths, peaks) is
 computed once and cached, and each combination evaluates only the verdict
 mask, without criteria tables or reasons.
@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import OptionError
-from ._html import Section
-from .core import Panel
-from .standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.report.html import Section
+from shrinkwatch.core import Panel
+from shrinkwatch.identify.standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
 
 __all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
 
@@ -142,7 +142,7 @@ def sweep(
     panel
         The units and their values.
     standard
-        A built-in id, a TOML path or a :class:`~shrinkwatch.standards.Standard`.
+        A built-in id, a TOML path or a :class:`~shrinkwatch.identify.standards.Standard`.
     vary
         Parameter name -> values to try (text or typed; each is validated
         like a ``--set`` value). The combinations are the Cartesian product.
@@ -299,7 +299,7 @@ def chart_svg(result: SensitivityResult, *, lang: str = "en", width: float = 3.2
 
 def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Section:
     """The report section: the chart, the count per setting, and how robust each verdict is."""
-    from ._html import escape, frame_html
+    from shrinkwatch.report.html import escape, frame_html
 
     counts = result.counts
     classes = result.units["robustness"].value_counts().reindex(list(ROBUSTNESS_CLASSES), fill_value=0)

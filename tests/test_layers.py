@@ -1,0 +1,85 @@
+"""The data flow is a contract: stages import only from the layers below them.
+
+The layers are declared once, in ``pyproject.toml`` (``[tool.importlinter]``), and checked
+here with import-linter, which counts imports inside functions too, so a function-level
+import cannot dodge the contract. A second check keeps function-level imports rare and
+explained: each carries a comment saying why it is deferred (an optional or heavy
+dependency, or start-up time of the command line).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "shrinkwatch"
+# the top of the flow may defer its own package's imports so that `shrinkwatch --help` starts fast
+MAY_DEFER_OWN_IMPORTS = {"cli.py", "pipeline.py", "__init__.py"}
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+                           "lint_imports_command()", "--no-cache"],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+
+
+def test_layers_contract_holds():
+    done = _lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "1 kept, 0 broken" in done.stdout
+
+
+def test_layers_contract_catches_an_upward_import(tmp_path):
+    """The contract is not vacuous: a core module importing the report breaks it."""
+    package = tmp_path / "src" / "shrinkwatch"
+    for sub in ("cli", "pipeline"):
+        (package / f"{sub}.py").parent.mkdir(parents=True, exist_ok=True)
+        (package / f"{sub}.py").write_text("")
+    (package / "__init__.py").write_text("")
+    for layer in ("report", "analysis", "identify", "harmonize", "ingest", "datasets", "core"):
+        (package / layer).mkdir()
+        (package / layer / "__init__.py").write_text("")
+    (package / "core" / "panel.py").write_text(
+        "def render():\n    from shrinkwatch.report import writer  # deferred, still upward\n")
+    (package / "report" / "writer.py").write_text("")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    (tmp_path / "pyproject.toml").write_text(pyproject[pyproject.index("[tool.importlinter]"):])
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        sys.path.insert(0, 'src')
+        from importlinter.cli import lint_imports_command
+        lint_imports_command()
+        """), "--no-cache"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode != 0
+    assert "shrinkwatch.core is not allowed to import shrinkwatch.report" in done.stdout
+
+
+def _function_imports(path: Path) -> list[tuple[int, str, bool]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for function in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module or "" if isinstance(node, ast.ImportFrom) else node.names[0].name
+                line, above = lines[node.lineno - 1], lines[node.lineno - 2].strip()
+                found.append((node.lineno, module, "#" in line or above.startswith("#")))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_function_level_imports_are_explained(path):
+    problems = []
+    for line, module, commented in _function_imports(path):
+        if module.startswith("shrinkwatch") and path.name not in MAY_DEFER_OWN_IMPORTS:
+            problems.append(f"{path.name}:{line}: imports {module} inside a function; import it at the top")
+        elif not commented:
+            problems.append(f"{path.name}:{line}: deferred import of {module} without a comment saying why")
+    assert not problems, "\n".join(problems)
