@@ -1,4 +1,5 @@
-"""The command line, run for real in subprocesses: outputs, and every user error without a traceback."""
+"""The command line, in process with Typer's CliRunner (one smoke test in a real subprocess):
+outputs, and every user error without a traceback."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_cli_subprocess
 
 CENSUS = "china/census/census_city_2010_2020.csv"
 
@@ -131,3 +132,33 @@ def test_a_users_own_standard_file(tmp_path, data_dir):
     broken.write_text(block.replace("max = 1.0", "max = 1.0\nmaximum = 2"), encoding="utf-8")
     bad = run_cli("identify", "--standard", str(broken), "--data-dir", str(data_dir))
     assert bad.returncode == 2 and "maximum" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_installed_command_in_a_subprocess(data_dir):
+    """The one real process: `python -m shrinkwatch` works, and its errors are one line, never a traceback."""
+    shown = run_cli_subprocess("standards", "show", "census-decline")
+    assert shown.returncode == 0 and "min_loss" in shown.stdout
+    usage = run_cli_subprocess("bogus")
+    assert usage.returncode == 2 and "No such command 'bogus'" in usage.stderr
+    bad = run_cli_subprocess("identify", "--dataset", "nope", "--data-dir", str(data_dir))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown dataset 'nope'")
+    for result in (shown, usage, bad):
+        _no_traceback(result)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["run", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["bogus"], "No such command 'bogus'"),
+    (["identify", "--format"], "Option '--format' requires an argument"),
+])
+def test_usage_errors_exit_2_and_name_the_option(args, fragment):
+    result = run_cli(*args)
+    assert result.returncode == 2 and fragment in " ".join(result.stderr.replace("│", " ").split())
+    _no_traceback(result)
+
+
+def test_text_that_looks_like_markup_prints_as_it_is(data_dir):
+    result = run_cli("identify", "--set", "[/x]=1", "--data-dir", str(data_dir))
+    assert result.returncode == 2
+    assert "unknown parameter '[/x]'" in result.stderr
+    _no_traceback(result)

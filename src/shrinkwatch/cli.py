@@ -9,16 +9,34 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, ShrinkWatchError
 
 __all__ = ["app", "main"]
 
+class _Commands(TyperGroup):
+    """The command group: a user error becomes one line on stderr and its exit code, never a traceback.
+
+    Living in the group (not only in :func:`main`) means Typer's ``CliRunner`` sees exactly what a
+    user in a terminal sees.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShrinkWatchError as error:
+            err_console.print(Text.assemble(("error: ", "bold red"), str(error)))
+            raise typer.Exit(error.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="shrinkwatch",
     help="Find, explain and monitor shrinking cities.",
     no_args_is_help=True,
@@ -30,8 +48,9 @@ standards_app = typer.Typer(help="Identification standards.", no_args_is_help=Tr
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: names, paths and messages are data, and a "[/x]" in them must print as it is
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DataDirOption = typer.Option(None, "--data-dir", help="Data directory (else $SHRINKWATCH_DATA, ./data, ../shared/data).")
 DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Dataset id or a panel file (.parquet).")
@@ -56,7 +75,7 @@ def data_list() -> None:
 
     for ds in datasets.list_datasets():
         kind = "panel" if ds.loadable else "reference"
-        console.print(f"[bold]{ds.id}[/bold]  ({kind}, {ds.licence})\n    {ds.title}")
+        console.print(f"{ds.id}  ({kind}, {ds.licence})\n    {ds.title}")
 
 
 @data_app.command("info")
@@ -66,7 +85,7 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
     from shrinkwatch import datasets
 
     ds = datasets.get_dataset(dataset_id)
-    console.print(f"[bold]{ds.id}[/bold]: {ds.title}")
+    console.print(f"{ds.id}: {ds.title}")
     console.print(f"  description: {ds.description}")
     if ds.unit_definition:
         console.print(f"  units:       {ds.unit_definition}")
@@ -79,7 +98,7 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
         root = None
     for f in ds.files:
         present = "present" if root is not None and (root / f.path).is_file() else "missing"
-        console.print(f"  file:        {f.path} \\[{present}]\n               sha256 {f.sha256}\n               from {f.url}")
+        console.print(f"  file:        {f.path} [{present}]\n               sha256 {f.sha256}\n               from {f.url}")
     for note in ds.notes:
         console.print(f"  note:        {note}")
 
@@ -105,7 +124,7 @@ def standards_list() -> None:
     from shrinkwatch.identify import standards
 
     for std in standards.list_standards():
-        console.print(f"[bold]{std.id}[/bold] (v{std.version}): {std.name}")
+        console.print(f"{std.id} (v{std.version}): {std.name}")
 
 
 @standards_app.command("show")
@@ -114,7 +133,7 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
     from shrinkwatch.identify import standards
 
     std = standards.load_standard(standard)
-    console.print(f"[bold]{std.id}[/bold] v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
+    console.print(f"{std.id} v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
     console.print(std.summary)
     if std.summary_zh:
         console.print(std.summary_zh)
@@ -208,11 +227,11 @@ def run(
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid,
-                           progress=lambda m: err_console.print(f"[dim]•[/dim] {m}"))
+                           progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]
     console.print(
-        f"[bold]{c['shrinking']}[/bold] of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
+        f"{c['shrinking']} of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
         f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
         + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "") + ")."
     )
@@ -351,21 +370,5 @@ def sensitivity(
 # ---------------------------------------------------------------- entry point
 
 def main(argv: Optional[list[str]] = None) -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except ShrinkWatchError as error:
-        err_console.print(f"[bold red]error:[/bold red] {error}", soft_wrap=True)
-        sys.exit(error.exit_code)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+    """Console entry point: usage errors print the usage and exit 2, user errors one line and their code."""
+    app(args=argv, prog_name="shrinkwatch")
