@@ -6,6 +6,7 @@ pipeline takes plain data and returns plain data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,47 @@ class Panel:
     def matrix(self, indicator: str, years: list[int] | None = None) -> np.ndarray:
         """Like :meth:`wide` but a float64 ndarray (units x years)."""
         return self.wide(indicator, years).to_numpy(dtype=np.float64)
+
+    @classmethod
+    def from_series(
+        cls,
+        series: Mapping[str, Sequence[float]],
+        years: Sequence[int],
+        indicator: str = "pop_resident",
+        units: pd.DataFrame | None = None,
+        **meta: Any,
+    ) -> Panel:
+        """A panel from one series per unit: the shortest way to build a hand-made case.
+
+        Parameters
+        ----------
+        series
+            ``{unit_id: values}``, one value per year in ``years`` (NaN for a gap).
+        years
+            The years the values belong to.
+        indicator
+            The canonical indicator the values are (default ``pop_resident``).
+        units
+            Optional unit table indexed by ``unit_id`` (names, parents, geometry, ...);
+            by default each unit is named by its id.
+        **meta
+            Panel meta (``id``, ``units_of``, ...).
+
+        Examples
+        --------
+        >>> panel = Panel.from_series({"a": [100, 90], "b": [50, 60]}, years=[2010, 2020], id="toy")
+        >>> panel.id, panel.years, panel.wide("pop_resident").loc["b"].tolist()
+        ('toy', [2010, 2020], [50.0, 60.0])
+        """
+        ids = [str(unit) for unit in series]
+        matrix = np.asarray([np.asarray(values, dtype=np.float64) for values in series.values()])
+        if matrix.ndim != 2 or matrix.shape[1] != len(years):
+            raise DataError(f"Panel.from_series: every series needs one value per year ({len(years)} years)")
+        index = pd.MultiIndex.from_product([ids, [int(y) for y in years]], names=["unit_id", "year"])
+        values = pd.DataFrame({indicator: matrix.ravel()}, index=index)
+        if units is None:
+            units = pd.DataFrame({"name": ids}, index=pd.Index(ids, name="unit_id"))
+        return cls(units, values, {"id": "panel", **meta})
 
 
 @dataclass(frozen=True)
