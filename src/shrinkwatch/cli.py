@@ -27,7 +27,7 @@ class _Commands(TyperGroup):
     user in a terminal sees.
     """
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a click Context; typer bundles click privately
         try:
             return super().invoke(ctx)
         except ShrinkWatchError as error:
