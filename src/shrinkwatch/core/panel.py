@@ -146,7 +146,8 @@ class Panel:
             Optional unit table indexed by ``unit_id`` (names, parents, geometry, ...);
             by default each unit is named by its id.
         **meta
-            Panel meta (``id``, ``units_of``, ...).
+            Fields of :class:`PanelMeta` (``id``, ``units_of``, ...); a name that
+            is not a field raises :class:`DataError`.
 
         Examples
         --------
@@ -162,7 +163,7 @@ class Panel:
         values = pd.DataFrame({indicator: matrix.ravel()}, index=index)
         if units is None:
             units = pd.DataFrame({"name": ids}, index=pd.Index(ids, name="unit_id"))
-        return cls(units, values, {"id": "panel", **meta})
+        return cls(units, values, PanelMeta.from_dict(meta))
 
 
 @dataclass(frozen=True)

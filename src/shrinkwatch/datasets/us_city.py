@@ -217,9 +217,10 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
 
     meta = replace(
         dataset.source_meta(paths),
-        basemap=Basemap(path=str(paths[1]), layer="states") if len(paths) > 1 else None,
         encoding=encoding,
         line_endings=line_endings,
+        # state outlines drawn under the points of the report's maps (not analysed)
+        basemap=Basemap(path=str(paths[1]), layer="states") if len(paths) > 1 else None,
         extra_sources=({
             "id": "us-atlas 3.0.1 (states-10m.json)",
             "licence": "ISC (package); US Census Bureau cartographic boundary data (public domain)",
@@ -232,10 +233,10 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
         language="en",
         country="United States",
         census_years=tuple(CENSUS_YEARS),
+        units_of={"pop_resident": "persons"},
         geometry_missing=tuple([{"unit_id": u, "name": n, "reason": "no usable coordinate in the file"}
                                 for u, n in zip(units.index[~has_point.to_numpy()], units["name"][~has_point.to_numpy()])]
                                + geometry_rejected),
-        units_of={"pop_resident": "persons"},
         ledger={
             "rows_read": rows_read,
             "accepted": int(keep.sum()),

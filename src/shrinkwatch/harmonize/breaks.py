@@ -65,13 +65,8 @@ def boundary_break_mask(panel: Panel, start_year: int, end_year: int) -> np.ndar
     Examples
     --------
     >>> import pandas as pd
-    >>> from shrinkwatch.core import Panel
-    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["370100", "370200"], name="unit_id"))
-    >>> values = pd.DataFrame({"pop_resident": [1.0, 2.0]},
-    ...                       index=pd.MultiIndex.from_tuples([("370100", 2010), ("370200", 2010)],
-    ...                                                       names=["unit_id", "year"]))
     >>> breaks = pd.DataFrame({"unit_id": ["370100"], "year": [2019], "treatment": ["merge_successor"]})
-    >>> p = Panel(units, values, {"boundary_breaks": breaks})
+    >>> p = Panel.from_series({"370100": [1.0], "370200": [2.0]}, years=[2010], boundary_breaks=breaks)
     >>> boundary_break_mask(p, 2010, 2020).tolist()
     [True, False]
     >>> boundary_break_mask(p, 2019, 2020).tolist()
@@ -89,15 +84,9 @@ def boundary_break_reasons(panel: Panel, start_year: int, end_year: int, lang: s
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> from shrinkwatch.core import Panel
-    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["370100", "370200"], name="unit_id"))
-    >>> values = pd.DataFrame({"pop_resident": [1.0, 2.0]},
-    ...                       index=pd.MultiIndex.from_tuples([("370100", 2010), ("370200", 2010)],
-    ...                                                       names=["unit_id", "year"]))
     >>> breaks = pd.DataFrame({"unit_id": ["370100"], "year": [2019], "treatment": ["merge_successor"]})
-    >>> boundary_break_reasons(Panel(units, values, {"boundary_breaks": breaks}),
-    ...                        2010, 2020).tolist()  # doctest: +NORMALIZE_WHITESPACE
+    >>> p = Panel.from_series({"370100": [1.0], "370200": [2.0]}, years=[2010], boundary_breaks=breaks)
+    >>> boundary_break_reasons(p, 2010, 2020).tolist()  # doctest: +NORMALIZE_WHITESPACE
     ['Boundary change: merge_successor (2019) between 2010 and 2020; the two years cover
       different territories, so no verdict.', '']
     """
