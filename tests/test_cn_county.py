@@ -21,7 +21,7 @@ def county(data_dir):
 
 @pytest.fixture(scope="module")
 def matching(county):
-    return county.meta["matching"]
+    return county.meta.matching
 
 
 def test_units_and_values(county):
@@ -52,10 +52,10 @@ def test_kinds():
 
 
 def test_match_rate(county):
-    summary = county.meta["match_summary"]
+    summary = county.meta.match_summary
     assert summary["match_rate"] >= 0.97
     assert summary["matched_2020_administrative"] == 2770 and summary["units_2020_administrative"] == 2848
-    assert county.meta["ledger"]["matching"]["match_rate"] == summary["match_rate"]
+    assert county.meta.ledger["matching"]["match_rate"] == summary["match_rate"]
 
 
 def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
@@ -70,7 +70,7 @@ def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
     assert pop_2010[matched["unit_id"]].notna().all()
     assert pop_2010[unmatched["unit_id"]].isna().all()
     # every unmatched 2020 unit is in the ledger too
-    ledger = pd.DataFrame(county.meta["ledger"]["unmatched"])
+    ledger = pd.DataFrame(county.meta.ledger["unmatched"])
     assert set(unmatched["unit_id"]) <= set(ledger["unit_id"])
 
 
@@ -83,7 +83,7 @@ def test_every_2010_unit_feeds_a_matched_unit_or_is_listed(county, matching):
     coded_fed = {k for k in fed if not k.startswith("uncoded:")}
     uncoded_fed = {k for k in fed if k.startswith("uncoded:")}
     assert not coded_fed & coded_listed
-    assert len(coded_fed) + len(uncoded_fed) + len(listed) == county.meta["match_summary"]["units_2010"]
+    assert len(coded_fed) + len(uncoded_fed) + len(listed) == county.meta.match_summary["units_2010"]
 
 
 def test_named_cases(matching):
@@ -104,7 +104,7 @@ def test_named_cases(matching):
 
 
 def test_boundary_breaks_flag_unresolved_changes(county):
-    breaks = county.meta["boundary_breaks"]
+    breaks = county.meta.boundary_breaks
     assert list(breaks.columns) == ["unit_id", "year", "treatment"]
     assert set(breaks["treatment"]) == {"split", "partial_transfer", "functional_zone_carveout"}
     mask = harmonize.boundary_break_mask(county, 2010, 2020)
@@ -114,7 +114,7 @@ def test_boundary_breaks_flag_unresolved_changes(county):
 
 
 def test_ledger_balances(county):
-    ledger = county.meta["ledger"]
+    ledger = county.meta.ledger
     assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"] == 3279 + 3358
     for row in ledger["rejected"]:
         assert row["file"].endswith(".xlsx") and row["row"] >= 2 and row["reason"]
@@ -140,7 +140,7 @@ def test_matching_runs_in_seconds(county, data_dir):
     started = time.perf_counter()
     again = load("cn-county-census", data_dir)
     assert time.perf_counter() - started < 15
-    assert again.meta["match_summary"] == county.meta["match_summary"]
+    assert again.meta.match_summary == county.meta.match_summary
 
 
 def test_cli_identify_county(tmp_path, data_dir):

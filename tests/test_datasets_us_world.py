@@ -75,12 +75,12 @@ def test_us_counts_ids_and_years(us, county_rows):
                                   "net_international_migration", "net_domestic_migration", "residual"}
     # state rows are parents, never units
     assert not us.units.index.str.endswith("000").any()
-    assert us.meta["language"] == "en" and us.meta["country"] == "United States"
-    assert us.meta["encoding"] == "utf-8-sig"  # the shared copy carries a BOM
+    assert us.meta.language == "en" and us.meta.country == "United States"
+    assert us.meta.encoding == "utf-8-sig"  # the shared copy carries a BOM
 
 
 def test_us_ledger_balances(us, county_rows):
-    ledger = us.meta["ledger"]
+    ledger = us.meta.ledger
     assert ledger["rows_read"] == len(county_rows) == 3193
     assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
     assert ledger["accepted_as"] == {"county (unit)": 3142, "state (parent and benchmark)": 51}
@@ -119,7 +119,7 @@ def test_us_components_identity(us):
     # the partial 2010 year is small: births in 2010 are about a quarter of 2011's
     births = us.wide("births").sum()
     assert 0.2 < births[2010] / births[2011] < 0.3
-    assert set(us.meta["components_identity"]["failures"].values()) == {0}
+    assert set(us.meta.components_identity["failures"].values()) == {0}
 
 
 def test_us_parents_regions_divisions(us, county_rows):
@@ -135,8 +135,8 @@ def test_us_parents_regions_divisions(us, county_rows):
     # the state benchmark equals the sum of the state rows, and the sum of the counties
     for year in YEARS:
         state_total = sum(int(r[f"POPESTIMATE{year}"]) for r in states.values())
-        assert us.meta["benchmark"]["pop_resident"][year] == state_total == us.wide("pop_resident")[year].sum()
-    assert us.meta["parent_totals"]["pop_resident"]["26"][2019] == float(states["26"]["POPESTIMATE2019"])
+        assert us.meta.benchmark["pop_resident"][year] == state_total == us.wide("pop_resident")[year].sum()
+    assert us.meta.parent_totals["pop_resident"]["26"][2019] == float(states["26"]["POPESTIMATE2019"])
 
 
 def test_us_kinds(us, county_rows):
@@ -153,7 +153,7 @@ def test_us_garbled_name_repaired_by_fips(us, county_rows):
     raw = {_fips(r): r["CTYNAME"] for r in county_rows if int(r["SUMLEV"]) == 50}
     assert raw["35013"] == "DoÒa Ana County"  # the published damage
     assert us.units.loc["35013", "name"] == "Doña Ana County"
-    conversions = us.meta["ledger"]["conversions"]
+    conversions = us.meta.ledger["conversions"]
     assert [(c["row"], c["column"], c["value"]) for c in conversions] == [(1836, "CTYNAME", "DoÒa Ana County")]
     assert repair_mojibake(pd.Series(["Autauga County", "Añasco"])).tolist() == ["Autauga County", "Añasco"]
 
@@ -165,12 +165,12 @@ def test_us_geometry_coverage(us, data_dir):
     falls_church = next(g for g in topology["objects"]["counties"]["geometries"] if g.get("id") == "51610")
     arcs = [np.cumsum(np.array(topology["arcs"][a]), axis=0) for a in falls_church["arcs"][0]]
     assert shapely.Polygon(np.vstack(arcs)).area == 0
-    assert us.meta["geometry_missing"] == [
+    assert list(us.meta.geometry_missing) == [
         {"unit_id": "51610", "name": "Falls Church city", "reason": "zero-area (collapsed) polygon in the 1:10m TopoJSON"}]
     has_geometry = us.units.geometry.notna()
     assert has_geometry.sum() == 3141 and not has_geometry["51610"]
     assert us.units.geometry[has_geometry].is_valid.all() and not us.units.geometry[has_geometry].is_empty.any()
-    boundaries = us.meta["boundaries"]
+    boundaries = us.meta.boundaries
     assert boundaries["features"] == 3231 and boundaries["matched"] == 3142 and boundaries["with_geometry"] == 3141
     # features without an estimate are the territories: AS, GU, MP, PR, VI
     assert {u[:2] for u in boundaries["unmatched_features"]} == {"60", "66", "69", "72", "78"}
@@ -192,11 +192,11 @@ def test_us_latin1_publication_reads_the_same(us, data_dir, tmp_path):
     latin1.write_bytes(frame.to_csv(index=False).encode("latin-1"))
     assert b"\n050,3,6,01,001," in latin1.read_bytes()
     panel = load_county_estimates([latin1], datasets.get_dataset("us-county-est"))
-    assert panel.meta["encoding"] == "cp1252"
+    assert panel.meta.encoding == "cp1252"
     assert panel.units.loc["35013", "name"] == "Doña Ana County"
-    assert panel.meta["ledger"]["conversions"] == []
+    assert panel.meta.ledger["conversions"] == []
     pd.testing.assert_frame_equal(panel.values, us.values)
-    assert "geometry" not in panel.units.columns and panel.meta["geometry_missing"] == []
+    assert "geometry" not in panel.units.columns and panel.meta.geometry_missing == ()
 
 
 def test_us_bad_rows_are_rejected_with_reasons(data_dir, tmp_path):
@@ -207,7 +207,7 @@ def test_us_bad_rows_are_rejected_with_reasons(data_dir, tmp_path):
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines[:5] + [",".join(bad_county), duplicate]) + "\n", encoding="utf-8")
     panel = load_county_estimates([small], datasets.get_dataset("us-county-est"))
-    ledger = panel.meta["ledger"]
+    ledger = panel.meta.ledger
     assert ledger["rows_read"] == 6 and ledger["accepted"] == 4
     assert [(r["row"], r["column"], r["reason"]) for r in ledger["rejected"]] == [
         (6, "COUNTY", "not a 3-digit county FIPS code"),
@@ -247,16 +247,16 @@ def test_wup_counts_ids_and_years(wup, wup_rows):
 
 
 def test_wup_ledger_balances(wup):
-    ledger = wup.meta["ledger"]
+    ledger = wup.meta.ledger
     assert ledger["rows_read"] == 1860
     assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
     assert ledger["rejected"] == [] and ledger["conversions"] == []
 
 
 def test_wup_projections_are_marked(wup):
-    assert wup.meta["projected_from"] == 2019
+    assert wup.meta.projected_from == 2019
     assert wup.observed_years == list(range(1950, 2019))
-    assert any("projection" in note for note in wup.meta["notes"])
+    assert any("projection" in note for note in wup.meta.notes)
 
 
 def test_wup_thousands_become_persons(wup, wup_rows):
@@ -338,11 +338,11 @@ def test_city_counts_and_ledger(cities, city_rows):
     assert len(city_rows) == 8915
     no_figure = [r["ID"] for r in city_rows if all(r[str(y)].strip() in ("", "0") for y in CENSUS_YEARS)]
     assert len(no_figure) == 9
-    ledger = cities.meta["ledger"]
+    ledger = cities.meta.ledger
     assert ledger["rows_read"] == 8915 and ledger["accepted"] == 8906 == len(cities.units)
     assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
     assert sorted(r["value"] for r in ledger["rejected"]) == sorted(no_figure)
-    assert cities.meta["line_endings"] == "CR"
+    assert cities.meta.line_endings == "CR"
     assert cities.years == CENSUS_YEARS and cities.observed_years == CENSUS_YEARS
 
 
@@ -353,7 +353,7 @@ def test_city_zero_means_no_figure(cities, city_rows):
     pop = cities.values["pop_resident"]
     assert not (pop == 0).any()
     assert int(pop.notna().sum()) == figures
-    assert cities.meta["ledger"]["zero_read_as_missing"] == zeros
+    assert cities.meta.ledger["zero_read_as_missing"] == zeros
     # Anchorage had no figure before 1920: NaN, not a town of zero people
     anchorage = cities.wide("pop_resident").loc["1"]
     assert anchorage.loc[:1910].isna().all() and anchorage[1920] == 1900 and anchorage[2010] == 291826
@@ -388,14 +388,14 @@ def test_city_geocoding_errors_dropped(cities, city_rows):
     # Bing placed West Damascus, CA in Ontario
     assert float(raw["9485"]["LAT_BING"]) > 43 and float(raw["9485"]["LON_BING"]) > -81
     assert cities.units.loc["9485", "geometry"] is None
-    missing = {m["unit_id"]: m for m in cities.meta["geometry_missing"]}
+    missing = {m["unit_id"]: m for m in cities.meta.geometry_missing}
     assert "9485" in missing and missing["9485"]["degrees_outside_state"] > 30
     assert len(missing) == int(cities.units.geometry.isna().sum()) == 72
     placed = cities.units[cities.units.geometry.notna()]
     assert placed.crs.to_epsg() == 4326
     assert placed.geometry.y.between(18, 72).all() and placed.geometry.x.between(-180, -66).all()
     # the unreadable coordinate is reported, not guessed
-    assert [(c["column"], c["value"]) for c in cities.meta["ledger"]["conversions"]] == [("LAT_BING", "36.36.960974")]
+    assert [(c["column"], c["value"]) for c in cities.meta.ledger["conversions"]] == [("LAT_BING", "36.36.960974")]
 
 
 def test_wup_projections_only_when_asked_and_marked(wup):

@@ -29,7 +29,7 @@ def test_example_reads_as_published(raw, data_dir):
     for suffix, year in (("75", 1975), ("90", 1990), ("00", 2000), ("15", 2015)):
         assert panel.values.loc[("1494", year), "pop_resident"] == pytest.approx(float(raw[f"P{suffix}"].iloc[0]))
         assert panel.values.loc[("1494", year), "builtup_km2"] == pytest.approx(float(raw[f"B{suffix}"].iloc[0]))
-    ledger = panel.meta["ledger"]
+    ledger = panel.meta.ledger
     assert ledger["rows_read"] == 1 and ledger["accepted"] + len(ledger["rejected"]) == 1
 
 

@@ -177,17 +177,17 @@ def test_harmonize_panel_sums_merged_units(history):
     xicheng = panel.values.loc["110102"]
     assert xicheng.loc[2009, "pop_resident"] == 200.0
     assert np.isnan(xicheng.loc[2009, "share_65plus"])  # one part missing: no partial share
-    notes = panel.meta["harmonization_notes"]
+    notes = panel.meta.harmonization_notes
     assert {"110101", "110102"} <= set(notes["unit_id"])
     # the ledger has one row per original unit and says what happened
-    ledger = panel.meta["harmonization"].set_index("old_id")
+    ledger = panel.meta.harmonization.set_index("old_id")
     assert len(ledger) == 8
     assert ledger.loc["110103", "action"] == "merged_sum"
     assert ledger.loc["371202", ["new_id", "action"]].tolist() == ["370116", "re-keyed"]
     assert ledger.loc["341424", ["action", "successors"]].tolist() == ["split_kept", "340207;340523"]
     assert ledger.loc["R01", "action"] == "not_a_code_kept"
     # the split is flagged for identification
-    breaks = panel.meta["boundary_breaks"]
+    breaks = panel.meta.boundary_breaks
     assert ((breaks["unit_id"] == "341424") & (breaks["year"] == 2011)).any()
     mask = harmonize.boundary_break_mask(panel, 2009, 2020)
     assert panel.units.index[mask].tolist() == ["341424"]
@@ -198,7 +198,7 @@ def test_harmonize_panel_leaves_input_untouched(history):
     before = toy.values.copy()
     harmonize.harmonize_panel(toy, 2020, history=history)
     pd.testing.assert_frame_equal(toy.values, before)
-    assert "harmonization" not in toy.meta
+    assert toy.meta.harmonization is None
 
 
 # ---------------------------------------------------------------- boundary breaks
@@ -219,7 +219,7 @@ def test_prefecture_breaks_from_the_crosswalk(data_dir):
 def test_boundary_break_mask_on_the_prefecture_census(census_panel, data_dir):
     breaks = harmonize.boundary_breaks("prefecture", data_dir=data_dir)
     panel = harmonize.with_boundary_breaks(census_panel, breaks)
-    assert "boundary_breaks" not in census_panel.meta
+    assert census_panel.meta.boundary_breaks is None
     mask = harmonize.boundary_break_mask(panel, 2010, 2020)
     assert mask.shape == (len(panel.units),) and mask.dtype == bool
     flagged = set(panel.units.index[mask])
@@ -239,9 +239,10 @@ def test_boundary_break_mask_on_the_prefecture_census(census_panel, data_dir):
 
 def test_boundary_break_mask_without_breaks_and_bad_meta(census_panel):
     assert not harmonize.boundary_break_mask(census_panel, 2010, 2020).any()
-    bad = Panel(census_panel.units, census_panel.values, {"boundary_breaks": "370100 in 2019"})
+    with pytest.raises(DataError, match="boundary_breaks"):  # refused when the panel is made, not later
+        Panel(census_panel.units, census_panel.values, {"boundary_breaks": "370100 in 2019"})
     with pytest.raises(DataError, match="boundary_breaks"):
-        harmonize.boundary_break_mask(bad, 2010, 2020)
+        Panel(census_panel.units, census_panel.values, {"boundary_breaks": pd.DataFrame({"code": ["370100"]})})
 
 
 def test_county_breaks_from_the_code_history(history):

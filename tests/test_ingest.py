@@ -58,7 +58,7 @@ def test_wide_csv_utf8_with_indicator_column(tmp_path):
     assert values.loc[("110100", 2015), "pop_registered"] == pytest.approx(13_452_000)
     assert values.loc[("110100", 2017), "gdp"] == pytest.approx(28014.9e8)
     assert np.isnan(values.loc[("230700", 2017), "pop_registered"])
-    assert result.panel.meta["units_of"] == {"pop_registered": "persons", "gdp": "yuan (local currency)"}
+    assert result.panel.meta.units_of == {"pop_registered": "persons", "gdp": "yuan (local currency)"}
     assert result.ledger.sources.loc[0, "encoding"] == "utf-8"
     assert result.ledger.sources.loc[0, "layout"] == "wide"
     assert result.panel.units.loc["230700", "name"] == "伊春市"
@@ -117,7 +117,7 @@ def test_tsv(tmp_path):
     assert sorted(result.panel.units.index) == ["北京市/朝阳区", "吉林省/朝阳区"]
     assert values.loc[("北京市/朝阳区", 2020), "share_65plus"] == 12.5
     assert values.loc[("吉林省/朝阳区", 2020), "birth_rate"] == 6.0   # per mille kept
-    assert result.panel.meta["units_of"]["birth_rate"] == "per mille"
+    assert result.panel.meta.units_of["birth_rate"] == "per mille"
 
 
 def test_xlsx_wide_with_title_row_and_rejected_row_numbers(tmp_path):
@@ -355,7 +355,7 @@ def test_vintage_calls_harmonize(tmp_path, data_dir):
         ["140100", "太原市", "2015", "430"], ["140100", "太原市", "2020", "530"],
     ])
     result = ingest(path, vintage=2020, data_dir=data_dir)
-    assert "harmonization" in result.panel.meta
+    assert result.panel.meta.harmonization is not None
     assert result.panel.wide("pop_resident").loc["140100"].tolist() == pytest.approx([4.3e6, 5.3e6])
 
 
@@ -368,14 +368,15 @@ def test_panel_file_round_trip(tmp_path):
     values = pd.DataFrame({"pop_resident": [1.5, np.nan, 3.0], "gdp": [1e9, 2e9, np.nan]}, index=index)
     breaks = pd.DataFrame({"unit_id": ["b2"], "year": [2015], "treatment": ["merge_successor"]})
     meta = {"id": "toy", "vintage": 2020, "units_of": {"pop_resident": "persons"}, "boundary_breaks": breaks,
-            "count": np.int64(3)}
+            "projected_from": np.int64(2020)}
     panel = Panel(units, values, meta)
     back = read_panel(write_panel(panel, tmp_path / "toy.parquet"))
     pd.testing.assert_frame_equal(back.values, panel.values)
     assert list(back.units.index) == ["b2", "a1", "c3"]            # order kept, unit without values kept
     assert back.units.loc["a1", "name"] == "乙" and pd.isna(back.units.loc["a1", "parent_name"])
-    pd.testing.assert_frame_equal(back.meta["boundary_breaks"], breaks, check_dtype=False)
-    assert back.meta["count"] == 3 and back.meta["units_of"] == {"pop_resident": "persons"}
+    pd.testing.assert_frame_equal(back.meta.boundary_breaks, breaks, check_dtype=False)
+    assert back.meta.projected_from == 2020 and back.meta.units_of == {"pop_resident": "persons"}
+    assert back.meta.vintage == 2020 and back.meta.id == "toy"
     raw = pd.read_parquet(tmp_path / "toy.parquet")             # a plain long table for any reader
     assert list(raw.columns[:2]) == ["unit_id", "year"] and len(raw) == 4
 
@@ -386,7 +387,7 @@ def test_census_panel_round_trip_with_geometry(tmp_path, census_panel):
     assert list(back.units.index) == list(census_panel.units.index)
     assert back.units.crs == census_panel.units.crs
     assert back.units.geometry.equals(census_panel.units.geometry)
-    assert back.meta["ledger"] == census_panel.meta["ledger"]
+    assert back.meta.ledger == census_panel.meta.ledger
 
 
 def test_read_panel_rejects_other_files(tmp_path):

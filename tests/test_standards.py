@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -247,7 +249,7 @@ def test_cn_2025_known_verdicts(cn_panel):
 
 def test_cn_2025_national_benchmark_from_the_panel(cn_panel):
     national = Panel(cn_panel.units, cn_panel.values,
-                     {**cn_panel.meta, "benchmark": {"gdp_real": {2013: 100.0, 2016: 102.0}}})
+                     replace(cn_panel.meta, benchmark={"gdp_real": {2013: 100.0, 2016: 102.0}}))
     result = identify(national, "cn-2025", {"gdp_benchmark": "national"})
     # national growth 2%/3 yr is below u1's 3%: u1 is no longer below the benchmark
     assert statuses(result)["u1"] == N

@@ -20,7 +20,7 @@ from shrinkwatch.core.errors import (
     ShrinkWatchError,
     UnknownIdError,
 )
-from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.datasets import fetch, list_datasets, load, resolve_data_dir
 from shrinkwatch.pipeline import run
 from shrinkwatch.identify.standards import Standard, identify, list_standards, load_standard
@@ -45,6 +45,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Panel",
+    "PanelMeta",
     "Identification",
     "Standard",
     "load",

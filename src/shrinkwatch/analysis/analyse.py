@@ -141,7 +141,7 @@ def distribution(identification: Identification, by: Sequence[str] = ("parent_na
         by = (by,)
     tables = {column: identification.counts_by(column) for column in by}
     meta = identification.panel_meta
-    parent_label = str(meta.get("parent_label") or ("province" if meta.get("country") == "China" else "parent"))
+    parent_label = str(meta.parent_label or ("province" if meta.country == "China" else "parent"))
     labels = {column: (parent_label if column == "parent_name" else column.replace("_", " ")) for column in by}
     return DistributionResult(tables=tables, totals=identification.counts(), labels=labels)
 

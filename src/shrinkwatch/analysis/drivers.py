@@ -437,7 +437,7 @@ def _summary_text(family: str, r: dict, panel: "Panel") -> str:  # type: ignore[
         parts.append("These components add up to each unit's population change by construction, so a near-perfect "
                      "fit is an accounting identity; what matters is how much of the variation each component "
                      "accounts for.")
-    if family == "size and earlier growth" and "projected_from" in panel.meta:
+    if family == "size and earlier growth" and panel.meta.projected_from is not None:
         parts.append("The units were selected by their size at the end of the observed period (the UN file lists "
                      "agglomerations of 300,000+ in 2018), so small start-year populations go with fast growth "
                      "partly by construction of the sample.")

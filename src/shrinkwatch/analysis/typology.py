@@ -786,7 +786,7 @@ def classify(
         notes.append(f"only {len(complete)} shrinking unit(s) with complete profiles: no clusters")
     for column in profiles.columns:
         out[column] = profiles[column]
-    if capitals is None and panel.meta.get("country") == "China" and "parent_id" in panel.units.columns:
+    if capitals is None and panel.meta.country == "China" and "parent_id" in panel.units.columns:
         from shrinkwatch.datasets.china import provincial_capitals
 
         capitals = provincial_capitals(panel.units.index, panel.units["parent_id"]) or None

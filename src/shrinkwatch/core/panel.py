@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.meta import PanelMeta
 
 __all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES", "NO_VERDICT"]
 
@@ -40,8 +41,13 @@ class Panel:
         DataFrame indexed by ``(unit_id, year)``, one float column per canonical
         indicator (``pop_resident``, ``pop_urban``, ...).
     meta
-        Source, licence, citation, vintage, the unit of each indicator, notes,
-        and ``projected_from`` (first projected year) where a source projects.
+        A :class:`~shrinkwatch.core.meta.PanelMeta`: source, licence, citation,
+        vintage, the unit of each indicator, notes, boundary breaks and
+        ``projected_from`` (first projected year) where a source projects.
+        Omitted: a default PanelMeta. A plain dict is accepted for panels
+        built by hand and converted with :meth:`PanelMeta.from_dict`, which
+        rejects keys that are not fields (``{"id": "toy"}`` works,
+        ``{"colour": "red"}`` raises :class:`DataError`).
 
     Examples
     --------
@@ -58,9 +64,10 @@ class Panel:
 
     units: pd.DataFrame
     values: pd.DataFrame
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: PanelMeta = field(default_factory=PanelMeta)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "meta", _as_meta(self.meta))
         if self.units.index.name != "unit_id":
             raise DataError(f"Panel.units must be indexed by 'unit_id', got {self.units.index.name!r}")
         if list(self.values.index.names) != ["unit_id", "year"]:
@@ -76,7 +83,7 @@ class Panel:
 
     @property
     def id(self) -> str:
-        return str(self.meta.get("id", "panel"))
+        return self.meta.id
 
     @property
     def years(self) -> list[int]:
@@ -89,14 +96,14 @@ class Panel:
     @property
     def observed_years(self) -> list[int]:
         """Years with observed (not projected) data."""
-        first_projected = self.meta.get("projected_from")
+        first_projected = self.meta.projected_from
         if first_projected is None:
             return self.years
         return [y for y in self.years if y < int(first_projected)]
 
     @property
     def language(self) -> str:
-        return str(self.meta.get("language", "en"))
+        return self.meta.language
 
     def wide(self, indicator: str, years: list[int] | None = None) -> pd.DataFrame:
         """One indicator as a units x years frame, aligned to ``units.index``.
@@ -139,7 +146,8 @@ class Panel:
             Optional unit table indexed by ``unit_id`` (names, parents, geometry, ...);
             by default each unit is named by its id.
         **meta
-            Panel meta (``id``, ``units_of``, ...).
+            Fields of :class:`PanelMeta` (``id``, ``units_of``, ...); a name that
+            is not a field raises :class:`DataError`.
 
         Examples
         --------
@@ -155,7 +163,7 @@ class Panel:
         values = pd.DataFrame({indicator: matrix.ravel()}, index=index)
         if units is None:
             units = pd.DataFrame({"name": ids}, index=pd.Index(ids, name="unit_id"))
-        return cls(units, values, {"id": "panel", **meta})
+        return cls(units, values, PanelMeta.from_dict(meta))
 
 
 @dataclass(frozen=True)
@@ -165,17 +173,21 @@ class Identification:
     ``table`` is indexed by ``unit_id`` and carries ``name``, ``parent_name``,
     ``kind``, ``region``, ``status``, ``shrinking``, ``annual_rate``,
     ``severity``, ``reason`` and, for every criterion ``c``, ``c_value`` and
-    ``c_pass``.
+    ``c_pass``. ``panel_meta`` is the identified panel's :class:`PanelMeta`
+    (a plain dict is converted as for :class:`Panel`).
     """
 
     table: pd.DataFrame
     standard_id: str
     parameters: dict[str, Any]
-    panel_meta: dict[str, Any]
+    panel_meta: PanelMeta
     criteria: tuple[str, ...] = ()
     description: str = ""
     #: path of the standard's TOML file (built-in or a user's), so the report can show it again
     standard_source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "panel_meta", _as_meta(self.panel_meta))
 
     def __len__(self) -> int:
         return len(self.table)
@@ -227,3 +239,14 @@ class Identification:
         table.index.name = column
         table.columns.name = None
         return table.sort_values(["shrinking", "units"], ascending=False)
+
+
+def _as_meta(meta: PanelMeta | Mapping[str, Any] | None) -> PanelMeta:
+    """``meta`` as a PanelMeta: a dict (a hand-made panel) through :meth:`PanelMeta.from_dict`."""
+    if isinstance(meta, PanelMeta):
+        return meta
+    if meta is None:
+        return PanelMeta()
+    if isinstance(meta, Mapping):
+        return PanelMeta.from_dict(meta)
+    raise DataError(f"panel meta: expected a PanelMeta or a dict, got {type(meta).__name__}")

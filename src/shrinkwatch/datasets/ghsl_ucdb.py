@@ -11,8 +11,9 @@ the full 13,135-centre release.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Panel, PanelMeta
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -92,22 +93,23 @@ def read_ucdb(path: str | Path, dataset: "Dataset | None" = None) -> Panel:
             [unit_id, np.full(len(kept), year)], names=["unit_id", "year"])))
     values = pd.concat(parts).sort_index()
     values.loc[values["pop_resident"] < 0, "pop_resident"] = np.nan
-    meta: dict[str, Any] = {
-        **(dataset.source_meta([path]) if dataset is not None else {
-            "id": path.stem, "title": f"GHS-UCDB urban centres ({path.name})", "source_files": [str(path)],
-            "licence": "European Commission reuse notice (reuse authorised, source acknowledged)",
-            "citation": CITATION, "publisher_url": "https://ghsl.jrc.ec.europa.eu/ghs_stat_ucdb2015mt_r2019a.php",
-            "unit_definition": "GHSL urban centres (contiguous 1 km cells of 1,500+ inhabitants per km2, "
-                               "50,000+ in total), fixed 2015 extent"}),
-        "unit_label": "urban centres",
-        "parent_label": "country",
-        "language": "en",
-        "units_of": {"pop_resident": "persons", "builtup_km2": "km2", "gdp": "PPP USD (2011)"},
-        "ledger": {"rows_read": int(len(frame)), "accepted": int(rows.remaining.sum()), "rejected": rows.rejected,
-                   "conversions": []},
-        "notes": ["Population and built-up area are GHSL estimates for the 2015 urban-centre extent at each "
-                  "epoch (1975, 1990, 2000, 2015); GDP is PPP for 1990, 2000 and 2015."],
-    }
+    provenance = dataset.source_meta([path]) if dataset is not None else PanelMeta(
+        id=path.stem, title=f"GHS-UCDB urban centres ({path.name})", source_files=(str(path),),
+        licence="European Commission reuse notice (reuse authorised, source acknowledged)",
+        citation=CITATION, publisher_url="https://ghsl.jrc.ec.europa.eu/ghs_stat_ucdb2015mt_r2019a.php",
+        unit_definition="GHSL urban centres (contiguous 1 km cells of 1,500+ inhabitants per km2, "
+                        "50,000+ in total), fixed 2015 extent")
+    meta = replace(
+        provenance,
+        unit_label="urban centres",
+        parent_label="country",
+        language="en",
+        units_of={"pop_resident": "persons", "builtup_km2": "km2", "gdp": "PPP USD (2011)"},
+        ledger={"rows_read": int(len(frame)), "accepted": int(rows.remaining.sum()), "rejected": rows.rejected,
+                "conversions": []},
+        notes=("Population and built-up area are GHSL estimates for the 2015 urban-centre extent at each "
+               "epoch (1975, 1990, 2000, 2015); GDP is PPP for 1990, 2000 and 2015.",),
+    )
     return Panel(units=units, values=values, meta=meta)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, UnknownIdError
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Panel, PanelMeta
 
 __all__ = [
     "DataFile",
@@ -67,17 +67,12 @@ class Dataset:
     def loadable(self) -> bool:
         return self.loader is not None
 
-    def source_meta(self, paths: "list[Path]") -> dict[str, object]:
-        """The provenance keys every adapter puts in ``Panel.meta``."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "source_files": [str(p) for p in paths],
-            "licence": self.licence,
-            "citation": self.citation,
-            "publisher_url": self.publisher_url,
-            "unit_definition": self.unit_definition,
-        }
+    def source_meta(self, paths: "list[Path]") -> PanelMeta:
+        """The provenance every adapter puts in ``Panel.meta``; adapters add their fields with
+        ``dataclasses.replace``."""
+        return PanelMeta(id=self.id, title=self.title, source_files=tuple(str(p) for p in paths),
+                         licence=self.licence, citation=self.citation, publisher_url=self.publisher_url,
+                         unit_definition=self.unit_definition)
 
 
 REGISTRY: dict[str, Dataset] = {}
@@ -151,7 +146,7 @@ register(Dataset(
     loader="shrinkwatch.datasets.cn_county:load_county_census",
     notes=(
         "2010 values are the 6th census on 2010 boundaries, re-keyed and summed through the code history; "
-        "see meta['matching'] for every unit's match and meta['boundary_breaks'] for unresolved changes.",
+        "see meta.matching for every unit's match and meta.boundary_breaks for unresolved changes.",
     ),
 ))
 

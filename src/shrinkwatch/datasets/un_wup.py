@@ -10,6 +10,7 @@ in thousands, and a ``NOTES`` sheet with the definitional footnotes. Years
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Basemap, Panel
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -127,7 +128,7 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
     Panel
         One unit per agglomeration (``unit_id`` = UN city code), ``pop_resident`` in
         persons for every year 1950-2035, point geometry (EPSG:4326) and
-        ``meta['projected_from'] = 2019``.
+        ``meta.projected_from = 2019``.
     """
     path = Path(paths[0])
     try:
@@ -219,31 +220,26 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
     values.index = values.index.set_names(["unit_id", "year"])
     values = values.sort_index()
 
-    meta: dict[str, Any] = {
-        **dataset.source_meta(paths),
+    meta = replace(
+        dataset.source_meta(paths),
         # country outlines drawn under the points of the report's maps (not analysed)
-        "basemap": {"path": str(paths[1]), "layer": "land"} if len(paths) > 1 else None,
-        "unit_label": "urban agglomerations",
-        "parent_label": "country",
-        "vintage": 2018,
-        "language": "en",
-        "country": "World",
-        "projected_from": FIRST_PROJECTED_YEAR,
-        "estimate_years": [WUP_YEARS[0], FIRST_PROJECTED_YEAR - 1],
-        "projection_years": [FIRST_PROJECTED_YEAR, WUP_YEARS[-1]],
-        "units_of": {"pop_resident": "persons"},
-        "unit_id_scheme": "UN city code" if unique_city_codes else "M49 country code-UN city code",
-        "header_row": header_row,
-        "footnotes": footnotes,
-        "ledger": {
+        basemap=Basemap(path=str(paths[1]), layer="land") if len(paths) > 1 else None,
+        unit_label="urban agglomerations",
+        parent_label="country",
+        vintage=2018,
+        language="en",
+        country="World",
+        projected_from=FIRST_PROJECTED_YEAR,
+        units_of={"pop_resident": "persons"},
+        ledger={
             "rows_read": rows_read,
             "accepted": int(keep.sum()),
             "rejected": rejected,
             "conversions": conversions,
         },
-        "notes": list(dataset.notes) + [
+        notes=tuple(dataset.notes) + (
             f"Years {WUP_YEARS[0]}-{FIRST_PROJECTED_YEAR - 1} are UN estimates; {FIRST_PROJECTED_YEAR}-"
-            f"{WUP_YEARS[-1]} are projections (meta['projected_from'] = {FIRST_PROJECTED_YEAR}) and are "
+            f"{WUP_YEARS[-1]} are projections (meta.projected_from = {FIRST_PROJECTED_YEAR}) and are "
             "excluded from observed_years and hence from identification unless asked for.",
             "pop_resident is the agglomeration population as published in thousands, converted to persons; "
             "the agglomeration concept (urban agglomeration, city proper or metropolitan area) differs by "
@@ -252,6 +248,6 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
             "under-represented (survivorship): cities that shrank below 300,000 are absent.",
             "region is the UN M49 geographic region used by WUP (Africa, Asia, Europe, Latin America and the "
             "Caribbean, Northern America, Oceania); subregion the M49 subregion; parent the country (M49 code).",
-        ],
-    }
+        ),
+    )
     return Panel(units=units, values=values, meta=meta)

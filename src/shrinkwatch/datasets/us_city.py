@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ import shapely
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
 from shrinkwatch.datasets.us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Basemap, Panel
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -214,28 +215,29 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
     values.index = values.index.set_names(["unit_id", "year"])
     values = values.sort_index()
 
-    meta: dict[str, Any] = {
-        **dataset.source_meta(paths),
-        "basemap": {"path": str(paths[1]), "layer": "states"} if len(paths) > 1 else None,
-        "encoding": encoding,
-        "line_endings": line_endings,
-        "extra_sources": [{
+    meta = replace(
+        dataset.source_meta(paths),
+        encoding=encoding,
+        line_endings=line_endings,
+        # state outlines drawn under the points of the report's maps (not analysed)
+        basemap=Basemap(path=str(paths[1]), layer="states") if len(paths) > 1 else None,
+        extra_sources=({
             "id": "us-atlas 3.0.1 (states-10m.json)",
             "licence": "ISC (package); US Census Bureau cartographic boundary data (public domain)",
             "citation": "Bostock, M. us-atlas 3.0.1 (used only to check coordinates).",
             "publisher_url": "https://github.com/topojson/us-atlas",
-        }] if len(paths) > 1 else [],
-        "unit_label": "places",
-        "parent_label": "state",
-        "vintage": 2010,
-        "language": "en",
-        "country": "United States",
-        "census_years": list(CENSUS_YEARS),
-        "geometry_missing": [{"unit_id": u, "name": n, "reason": "no usable coordinate in the file"}
-                             for u, n in zip(units.index[~has_point.to_numpy()], units["name"][~has_point.to_numpy()])]
-        + geometry_rejected,
-        "units_of": {"pop_resident": "persons"},
-        "ledger": {
+        },) if len(paths) > 1 else (),
+        unit_label="places",
+        parent_label="state",
+        vintage=2010,
+        language="en",
+        country="United States",
+        census_years=tuple(CENSUS_YEARS),
+        units_of={"pop_resident": "persons"},
+        geometry_missing=tuple([{"unit_id": u, "name": n, "reason": "no usable coordinate in the file"}
+                                for u, n in zip(units.index[~has_point.to_numpy()], units["name"][~has_point.to_numpy()])]
+                               + geometry_rejected),
+        ledger={
             "rows_read": rows_read,
             "accepted": int(keep.sum()),
             "rejected": rejected,
@@ -243,7 +245,7 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
             "zero_read_as_missing": int(zero.to_numpy()[keep].sum()),
             "empty_read_as_missing": int(empty.to_numpy()[keep].sum()),
         },
-        "notes": list(dataset.notes) + [
+        notes=tuple(dataset.notes) + (
             "0 in the published file means 'no figure' (not counted, not yet incorporated, or below the "
             "source's 2,500 threshold), never an empty town: it is read as missing, so a place that "
             "appears or disappears from the record is not counted as growing from or falling to zero.",
@@ -255,8 +257,8 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
             "Coordinates: the Census gazetteer point where given, else the Bing geocoder's "
             "(units['coordinate_source']). A point more than 0.25 degrees outside its recorded state's "
             "boundary (us-atlas states-10m) is a geocoding error (Bing read 'CA' as Canada for dozens of "
-            "California places) and is dropped: meta['geometry_missing'].",
+            "California places) and is dropped: meta.geometry_missing.",
             "Records of Indian Territory (ST 'IT', 1900) are placed in Oklahoma.",
-        ],
-    }
+        ),
+    )
     return Panel(units=units, values=values, meta=meta)

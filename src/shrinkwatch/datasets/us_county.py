@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -349,7 +350,7 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
         "+ net_international_migration + net_domestic_migration + residual, with pop_resident(2009) read "
         "as estimates_base_2010 (April 1, 2010) for the partial 2010 component year. natural_increase = "
         "births - deaths and net_migration = international + domestic hold exactly.",
-        "State rows (SUMLEV 40) are parents and a benchmark (meta['benchmark'], meta['parent_totals']), "
+        "State rows (SUMLEV 40) are parents and a benchmark (meta.benchmark, meta.parent_totals), "
         "not units.",
         "region = Census region, division = Census division; kind is 'county equivalent' for parishes, "
         "boroughs, census areas, municipalities, independent cities and the District of Columbia.",
@@ -357,33 +358,31 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
     if repaired.ne(names).any():
         notes.append("Garbled county names (wrong code page, e.g. 'DoÒa Ana County') are repaired; "
                      "joins use FIPS codes, never names.")
-    meta: dict[str, Any] = {
-        **dataset.source_meta(paths),
-        "encoding": encoding,
-        "extra_sources": [_US_ATLAS] if len(paths) > 1 else [],
-        "unit_label": "counties",
-        "parent_label": "state",
-        "vintage": 2019,
-        "language": "en",
-        "country": "United States",
-        "units_of": {canonical: "persons" for canonical in COMPONENT_COLUMNS.values()},
-        "reference_date": "July 1 (population); components for the 12 months to July 1",
-        "components_identity": identity,
-        "benchmark": {"pop_resident": {int(y): float(v) for y, v in national.items()}},
-        "parent_totals": {"pop_resident": {sid: {int(y): float(v) for y, v in row.items()}
-                                           for sid, row in state_pop.iterrows()}},
-        "parent_totals_match_units": bool(np.allclose(national.to_numpy(), county_sum.to_numpy(), rtol=0, atol=0.5)),
-        "geometry_missing": geometry_missing,
-        "boundaries": boundaries_meta,
-        "ledger": {
+    meta = replace(
+        dataset.source_meta(paths),
+        encoding=encoding,
+        extra_sources=(_US_ATLAS,) if len(paths) > 1 else (),
+        unit_label="counties",
+        parent_label="state",
+        vintage=2019,
+        language="en",
+        country="United States",
+        units_of={canonical: "persons" for canonical in COMPONENT_COLUMNS.values()},
+        components_identity=identity,
+        benchmark={"pop_resident": {int(y): float(v) for y, v in national.items()}},
+        parent_totals={"pop_resident": {sid: {int(y): float(v) for y, v in row.items()}
+                                        for sid, row in state_pop.iterrows()}},
+        geometry_missing=tuple(geometry_missing),
+        boundaries=boundaries_meta,
+        ledger={
             "rows_read": rows_read,
             "accepted": accepted,
             "accepted_as": {"county (unit)": int(is_county.sum()), "state (parent and benchmark)": int(is_state.sum())},
             "rejected": rejected,
             "conversions": conversions,
         },
-        "notes": notes,
-    }
+        notes=tuple(notes),
+    )
     return Panel(units=units, values=values, meta=meta)
 
 

@@ -173,7 +173,7 @@ def panel_years(panel: Panel, observed: bool = False) -> list[int]:
         return []
     level = np.asarray(index.levels[1], dtype=np.int64)
     years = sorted(int(y) for y in level[np.bincount(index.codes[1], minlength=len(level)) > 0])
-    first_projected = panel.meta.get("projected_from")
+    first_projected = panel.meta.projected_from
     if observed and first_projected is not None:
         years = [y for y in years if y < int(first_projected)]
     return years

@@ -177,7 +177,7 @@ def sweep(
     if std.rule in KERNELS:
         kernel = KERNELS[std.rule](panel, std)
         evaluate = kernel.verdict
-        has_breaks = panel.meta.get("boundary_breaks") is not None and len(panel.meta["boundary_breaks"]) > 0
+        has_breaks = panel.meta.boundary_breaks is not None and len(panel.meta.boundary_breaks) > 0
         for combination in itertools.product(*grids):
             params = dict(base)
             params.update(zip(keys, combination))

@@ -524,7 +524,7 @@ class Kernel:
         self.n = len(panel.units)
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._years = panel_years(panel)
-        first_projected = panel.meta.get("projected_from")
+        first_projected = panel.meta.projected_from
         self._observed = [y for y in self._years if first_projected is None or y < int(first_projected)]
 
     # -- cached building blocks
@@ -877,7 +877,7 @@ class China2025(Kernel):
         span = int(grid.years[end] - grid.years[start])
         if span <= 0:
             return float("nan"), "missing"
-        national = (self.panel.meta.get("benchmark") or {}).get(indicator)
+        national = self.panel.meta.benchmark.get(indicator)
         if setting in ("auto", "national"):
             if national is not None:
                 try:
@@ -911,7 +911,7 @@ class China2025(Kernel):
             return np.full(self.n, np.nan), float("nan"), "missing"
         factor = np.prod(1.0 + growth.values[:, inside] / 100.0, axis=1)
         rate = factor ** (1.0 / span) - 1.0
-        national = (self.panel.meta.get("benchmark") or {}).get("gdp_real_growth")
+        national = self.panel.meta.benchmark.get("gdp_real_growth")
         if setting not in ("auto", "national", "aggregate"):
             try:
                 return rate, float(setting) / 100.0, "given"
@@ -1261,11 +1261,11 @@ class CompositeIndex(Kernel):
 def default_start_year(panel: Panel, end_year: int) -> int:
     """The earlier year of an intercensal comparison when none is given.
 
-    A panel of census years (``meta['census_years']``) compares the census
+    A panel of census years (``meta.census_years``) compares the census
     before ``end_year`` with it (2000 and 2010 on a decennial series); any
     other panel compares its first year.
     """
-    census = sorted(int(y) for y in panel.meta.get("census_years") or [] if int(y) < int(end_year))
+    census = sorted(int(y) for y in panel.meta.census_years if int(y) < int(end_year))
     return census[-1] if census else int(panel_years(panel)[0])
 
 
@@ -1288,8 +1288,8 @@ def comparison_window(panel: Panel, standard: Standard, params: dict[str, Any]) 
 
 
 def boundary_change_mask(panel: Panel, standard: Standard, params: dict[str, Any]) -> np.ndarray | None:
-    """Units whose compared years straddle a boundary break (``panel.meta['boundary_breaks']``), or None."""
-    breaks = panel.meta.get("boundary_breaks")
+    """Units whose compared years straddle a boundary break (``panel.meta.boundary_breaks``), or None."""
+    breaks = panel.meta.boundary_breaks
     if breaks is None or len(breaks) == 0:
         return None
     from shrinkwatch.harmonize import boundary_break_mask
@@ -1381,7 +1381,7 @@ def identify(
         for name in result.criteria:
             table.loc[broken, f"{name}_pass"] = pd.NA
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
-    first_projected = panel.meta.get("projected_from")
+    first_projected = panel.meta.projected_from
     if first_projected is not None:
         # projected years enter only when asked for, and every row then says so
         uses_projection = comparison_window(panel, std, params)[1] >= int(first_projected)
@@ -1399,7 +1399,7 @@ def identify(
         table=table,
         standard_id=std.id,
         parameters=resolved,
-        panel_meta=dict(panel.meta),
+        panel_meta=panel.meta,
         criteria=tuple(result.criteria),
         description=std.describe(resolved, language),
         standard_source=std.source,

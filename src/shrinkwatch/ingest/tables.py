@@ -78,7 +78,7 @@ per indicator. Units without any value get one row with a null ``year``. The
 schema's key-value metadata holds ``shrinkwatch`` = JSON
 ``{"format": "shrinkwatch-panel", "version": 1, "unit_columns": [...],
 "indicators": [...], "unit_order": [...] or null, "meta_frames": [...], "geometry_crs": ...,
-"meta": Panel.meta}``. DataFrames at the top level of ``meta`` (such as
+"meta": Panel.meta.to_dict()}``. DataFrames among the fields of ``meta`` (such as
 ``boundary_breaks``) are stored as pandas "table" JSON strings and listed in
 ``meta_frames``; other values must be JSON types (NumPy scalars are converted).
 :func:`read_panel` restores the Panel: units (order included), values, meta.
@@ -103,7 +103,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Panel, PanelMeta
 
 __all__ = [
     "CANONICAL_INDICATORS",
@@ -1176,8 +1176,8 @@ def ingest(
     Returns
     -------
     IngestResult
-        ``panel`` (indicators in canonical units, ``meta["units_of"]`` naming
-        them, ``meta["ledger"]`` the counts) and ``ledger``.
+        ``panel`` (indicators in canonical units, ``meta.units_of`` naming
+        them, ``meta.ledger`` the counts) and ``ledger``.
 
     Raises
     ------
@@ -1260,8 +1260,8 @@ def _attach_prefecture_breaks(panel: Panel, vintage: int, data_dir: str | Path |
         return panel
     breaks = harmonize.boundary_breaks("prefecture", start_year=min(panel.years), end_year=max(panel.years),
                                        vintage=vintage, data_dir=data_dir)
-    mapping = panel.meta.get("harmonization")
-    if isinstance(mapping, pd.DataFrame) and len(mapping) and {"new_id", "action"} <= set(mapping.columns):
+    mapping = panel.meta.harmonization
+    if mapping is not None and len(mapping) and {"new_id", "action"} <= set(mapping.columns):
         summed = mapping.loc[mapping["action"].astype(str) == "merged_sum", "new_id"].astype(str)
         resolved = set(summed[summed.duplicated(keep=False)])
         breaks = breaks[~(breaks["treatment"].astype(str).str.startswith("merge")
@@ -1451,18 +1451,17 @@ def _assemble(parts: _Parts, files: list[Path]) -> tuple[Panel, Ledger]:
         warnings=tuple(warnings),
     )
     table_aliases = aliases()
-    meta: dict[str, Any] = {
-        "id": files[0].stem if len(files) == 1 else "ingested",
-        "title": "Ingested panel: " + ", ".join(f.name for f in files),
-        "source_files": [str(f) for f in files],
-        "encodings": {s["file"]: s["encoding"] for s in parts.sources if s["encoding"]},
-        "units_of": {i: table_aliases.canonical_unit[table_aliases.dimension[i]] for i in indicators},
-        "language": "zh" if units["name"].astype(str).str.contains(r"[\u4e00-\u9fff]", regex=True).any() else "en",
-        "vintage": None,
-        "ledger": {"rows_read": ledger.rows_read, "rows_accepted": ledger.rows_accepted,
-                   "rows_rejected": ledger.rows_rejected, "duplicates_collapsed": ledger.duplicates_collapsed},
-        "notes": ["ingested with shrinkwatch.ingest; units without a code use the name as unit_id"],
-    }
+    meta = PanelMeta(
+        id=files[0].stem if len(files) == 1 else "ingested",
+        title="Ingested panel: " + ", ".join(f.name for f in files),
+        source_files=tuple(str(f) for f in files),
+        units_of={i: table_aliases.canonical_unit[table_aliases.dimension[i]] for i in indicators},
+        language="zh" if units["name"].astype(str).str.contains(r"[\u4e00-\u9fff]", regex=True).any() else "en",
+        vintage=None,
+        ledger={"rows_read": ledger.rows_read, "rows_accepted": ledger.rows_accepted,
+                "rows_rejected": ledger.rows_rejected, "duplicates_collapsed": ledger.duplicates_collapsed},
+        notes=("ingested with shrinkwatch.ingest; units without a code use the name as unit_id",),
+    )
     return Panel(units, values_frame, meta), ledger
 
 
@@ -1574,9 +1573,10 @@ def write_panel(panel: Panel, path: str | Path) -> Path:
     table = pa.Table.from_pandas(long, preserve_index=False)
     first_seen = pd.unique(long["unit_id"])
     unit_order = None if list(first_seen) == list(unit_table.index) else list(unit_table.index)
-    frames = {key: value for key, value in panel.meta.items() if isinstance(value, pd.DataFrame)}
+    fields = panel.meta.to_dict()
+    frames = {key: value for key, value in fields.items() if isinstance(value, pd.DataFrame)}
     meta = {key: (value.to_json(orient="table", index=not isinstance(value.index, pd.RangeIndex))
-                  if key in frames else value) for key, value in panel.meta.items()}
+                  if key in frames else value) for key, value in fields.items()}
     header = {"format": PANEL_FORMAT, "version": 1, "unit_columns": unit_columns, "indicators": indicators,
               "unit_order": unit_order, "meta_frames": sorted(frames),
               "unit_dtypes": {c: str(panel.units[c].dtype) for c in unit_columns if c != "geometry"},
@@ -1655,4 +1655,4 @@ def read_panel(path: str | Path) -> Panel:
     meta = header.get("meta", {})
     for key in header.get("meta_frames", []):
         meta[key] = pd.read_json(io.StringIO(meta[key]), orient="table")
-    return Panel(units, values, meta)
+    return Panel(units, values, PanelMeta.from_dict(meta))

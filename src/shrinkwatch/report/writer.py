@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.report.html import frame_html
-from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.report.maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
 from shrinkwatch.identify.standards import load_standard
 
@@ -35,14 +35,14 @@ class SectionLike(Protocol):
     summary: dict[str, Any]
 
 
-def unit_label(panel_meta: dict[str, Any]) -> str:
+def unit_label(panel_meta: PanelMeta) -> str:
     """A short plural noun for the units ("prefecture-level units", "counties", ...)."""
-    return str(panel_meta.get("unit_label") or {
+    return str(panel_meta.unit_label or {
         "cn-prefecture-census": "prefecture-level units",
         "cn-county-census": "county-level units",
         "us-county-est": "counties",
         "world-wup2018": "urban agglomerations",
-    }.get(str(panel_meta.get("id")), "units"))
+    }.get(panel_meta.id, "units"))
 
 
 def _jsonable(value: Any) -> Any:
@@ -78,10 +78,10 @@ def summary(identification: Identification, sections: Iterable[SectionLike] = ()
     meta = identification.panel_meta
     counts = identification.counts()
     out: dict[str, Any] = {
-        "dataset": meta.get("id"),
-        "dataset_title": meta.get("title"),
+        "dataset": meta.id,
+        "dataset_title": meta.title,
         "unit_label": unit_label(meta),
-        "unit_definition": meta.get("unit_definition", ""),
+        "unit_definition": meta.unit_definition,
         "standard": {"id": identification.standard_id, "parameters": _jsonable(identification.parameters),
                      "description": identification.description},
         "counts": counts,
@@ -99,8 +99,8 @@ def summary(identification: Identification, sections: Iterable[SectionLike] = ()
     return out
 
 
-def _ledger_counts(meta: dict[str, Any]) -> dict[str, int]:
-    ledger = meta.get("ledger") or {}
+def _ledger_counts(meta: PanelMeta) -> dict[str, int]:
+    ledger = meta.ledger or {}
     rejected = ledger.get("rejected", [])
     n_rejected = len(rejected) if isinstance(rejected, (list, pd.DataFrame)) else int(rejected or 0)
     return {"rows_read": int(ledger.get("rows_read", 0) or 0), "accepted": int(ledger.get("accepted", 0) or 0),
@@ -127,14 +127,14 @@ def _parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
     return parent
 
 
-def _basemap(meta: dict[str, Any]) -> Any:
-    """Outlines named by the dataset (``meta['basemap']``: path and layer), or None."""
-    spec = meta.get("basemap")
-    if not spec or not Path(str(spec.get("path", ""))).is_file():
+def _basemap(meta: PanelMeta) -> Any:
+    """Outlines named by the dataset (``meta.basemap``: path and layer), or None."""
+    spec = meta.basemap
+    if spec is None or not Path(spec.path).is_file():
         return None
-    import pyogrio
+    import pyogrio  # heavy, and needed only by datasets with a basemap
 
-    frame = pyogrio.read_dataframe(spec["path"], layer=spec.get("layer"))
+    frame = pyogrio.read_dataframe(spec.path, layer=spec.layer)
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     frame.index = frame["id"].astype(str) if "id" in frame.columns else frame.index.astype(str)
@@ -267,7 +267,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     decorated["parent_display"] = _parent_display(table, panel)
     parent_ident = Identification(decorated, identification.standard_id, identification.parameters, meta)
     by_parent = parent_ident.counts_by("parent_display")
-    by_parent.index.name = str(meta.get("parent_label", "province" if meta.get("country") == "China" else "parent"))
+    by_parent.index.name = str(meta.parent_label or ("province" if meta.country == "China" else "parent"))
     by_region = identification.counts_by("region")
 
     indicator = str(identification.parameters.get("indicator", "pop_resident"))
@@ -298,7 +298,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     if "geometry" in panel.units.columns:
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
-            country=meta.get("country"), legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
+            country=meta.country, legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
             title=f"Annual change {period}", basemap=_basemap(meta),
         )
 
@@ -310,8 +310,8 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
            if counts["boundary_change"] else "") + "."
     )
-    sources = [{"id": meta.get("id"), "licence": meta.get("licence", ""), "citation": meta.get("citation", ""),
-                "publisher_url": meta.get("publisher_url", "")}] + list(meta.get("extra_sources", []))
+    sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
+                "publisher_url": meta.publisher_url}] + list(meta.extra_sources)
     toc = [("findings", "Key findings"), ("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
            ("regions", "By region"), ("list", "Shrinking units"), ("insufficient", "Insufficient data")]
     toc += [(s.id, s.title) for s in sections] + [("sources", "Sources")]
@@ -323,12 +323,12 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((resources.files("shrinkwatch.report") / "templates" / "report.html.j2").read_text("utf-8"))
     return template.render(
-        title=f"Shrinking {label}: {meta.get('title', meta.get('id', ''))}",
-        dataset_title=meta.get("title", ""),
+        title=f"Shrinking {label}: {meta.title or meta.id}",
+        dataset_title=meta.title,
         standard=std,
         description=std.describe(identification.parameters, "en"),
         description_zh=std.describe(identification.parameters, "zh") if std.summary_zh else "",
-        unit_definition=meta.get("unit_definition") or label,
+        unit_definition=meta.unit_definition or label,
         unit_label=label,
         counts=counts,
         share_shrinking=share,
@@ -348,7 +348,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         insufficient_html=frame_html(missing_listing, index=False),
         sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in sections],
         sources=sources,
-        notes=meta.get("notes", []),
+        notes=list(meta.notes),
         ledger=_ledger_counts(meta),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,
@@ -391,7 +391,7 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
                 if isinstance(frame, pd.DataFrame) and len(frame):
                     _sheet_ready(frame).to_excel(writer, sheet_name=name[:31],
                                                  index=not isinstance(frame.index, pd.RangeIndex))
-        rejected = (meta.get("ledger") or {}).get("rejected", [])
+        rejected = (meta.ledger or {}).get("rejected", [])
         rows = pd.DataFrame(rejected)
         if rows.empty:
             rows = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
