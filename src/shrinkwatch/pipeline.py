@@ -25,7 +25,7 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
 
         return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
-        from shrinkwatch.ingest import read_panel
+        from shrinkwatch.core.panelfile import read_panel  # pyarrow and geopandas load only for a panel file
 
         return read_panel(Path(text))
     from shrinkwatch.datasets import load

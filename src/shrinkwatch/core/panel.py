@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import Ledger
 
 __all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES", "NO_VERDICT"]
 
@@ -41,6 +42,9 @@ class Panel:
     meta
         Source, licence, citation, vintage, the unit of each indicator, notes,
         and ``projected_from`` (first projected year) where a source projects.
+    ledger
+        The :class:`~shrinkwatch.core.ledger.Ledger` of the rows read to build the
+        panel (empty for a panel built by hand).
 
     Examples
     --------
@@ -58,6 +62,7 @@ class Panel:
     units: pd.DataFrame
     values: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
 
     def __post_init__(self) -> None:
         if self.units.index.name != "unit_id":
