@@ -89,7 +89,7 @@ def _read_text(path: Path) -> list[Table]:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> list[Table]:
-    import openpyxl
+    import openpyxl  # only for workbooks: a CSV ingest does not pay for loading it
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -111,7 +111,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> list[Table]:
 
 def _read_xls(path: Path, sheet: str | None) -> list[Table]:
     try:
-        import xlrd
+        import xlrd  # only for legacy .xls workbooks
 
         book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as error:  # noqa: BLE001 - xlrd raises XLRDError, CompDocError, struct.error...
