@@ -336,6 +336,7 @@ def test_paradox_end_to_end_from_a_yearbook_workbook(tmp_path, data_dir):
     grows, one grows on both counts; one comparison spans a boundary break and gets no Tapio state."""
     from shrinkwatch import identify
     from shrinkwatch.analysis.analyse import expansion_paradox
+    from shrinkwatch.harmonize import to_vintage
     from shrinkwatch.ingest import ingest
 
     path = tmp_path / "yearbook.xlsx"
@@ -347,7 +348,7 @@ def test_paradox_end_to_end_from_a_yearbook_workbook(tmp_path, data_dir):
                 "年末户籍人口(万人)": [961.4 - 3 * i, 551.6 - 5 * i, 653.4 + 10 * i, 753.8 - 1 * i],
                 "建成区面积(平方公里)": [435 + 5 * i, 140 + 3 * i, 800 + 20 * i, 530 + 4 * i],
             }).to_excel(writer, sheet_name=f"{year}年", index=False)
-    panel = ingest(path, vintage=2020, data_dir=data_dir).panel
+    panel = to_vintage(ingest(path).panel, 2020, data_dir=data_dir)
     verdicts = identify(panel, "consecutive-decline", {"indicator": "pop_registered"})
     assert verdicts.table["status"].to_dict() == {"220100": "boundary_change", "230100": "shrinking",
                                                   "230200": "shrinking", "320100": "not_shrinking"}

@@ -55,7 +55,7 @@ def test_match_rate(county):
     summary = county.meta.match_summary
     assert summary["match_rate"] >= 0.97
     assert summary["matched_2020_administrative"] == 2770 and summary["units_2020_administrative"] == 2848
-    assert county.meta.ledger["matching"]["match_rate"] == summary["match_rate"]
+    assert county.ledger.tallies["2020 units matched to a 2010 unit"] == summary["matched_2020"]
 
 
 def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
@@ -69,9 +69,8 @@ def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
     pop_2010 = county.values.xs(2010, level="year")["pop_resident"].reindex(county.units.index)
     assert pop_2010[matched["unit_id"]].notna().all()
     assert pop_2010[unmatched["unit_id"]].isna().all()
-    # every unmatched 2020 unit is in the ledger too
-    ledger = pd.DataFrame(county.meta.ledger["unmatched"])
-    assert set(unmatched["unit_id"]) <= set(ledger["unit_id"])
+    # the ledger counts every unmatched 2020 unit too
+    assert county.ledger.tallies["2020 units without a 2010 match"] == len(unmatched)
 
 
 def test_every_2010_unit_feeds_a_matched_unit_or_is_listed(county, matching):
@@ -114,12 +113,14 @@ def test_boundary_breaks_flag_unresolved_changes(county):
 
 
 def test_ledger_balances(county):
-    ledger = county.meta.ledger
-    assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"] == 3279 + 3358
-    for row in ledger["rejected"]:
-        assert row["file"].endswith(".xlsx") and row["row"] >= 2 and row["reason"]
-    reasons = pd.Series([r["reason"] for r in ledger["rejected"]])
-    assert reasons.str.startswith("province total").sum() == 31 + 31
+    ledger = county.ledger
+    assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read == 3279 + 3358
+    assert ledger.rows_rejected == len(ledger.rejected) and ledger.balanced
+    for row in ledger.rejected.itertuples():
+        assert row.file.endswith(".xlsx") and row.row >= 2 and row.reason
+    assert ledger.rejected["reason"].str.startswith("province total").sum() == 31 + 31
+    assert ledger.sources["rows_read"].tolist() == [3279, 3358]
+    assert ledger.sources["rows_accepted"].sum() == ledger.rows_accepted
 
 
 def test_identify_census_decline(county, matching):

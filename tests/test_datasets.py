@@ -103,9 +103,9 @@ def test_census_panel_matches_the_raw_file(census_panel, data_dir):
     assert len(units) == len(rows) == 369
     assert units.index.tolist() == [r["city_code"] for r in rows]
     assert census_panel.years == [2010, 2020]
-    ledger = census_panel.meta.ledger
-    assert ledger["rows_read"] == 369
-    assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
+    ledger = census_panel.ledger
+    assert ledger.rows_read == 369 and not hasattr(census_panel.meta, "ledger")
+    assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read
     for row in rows:
         for year in (2010, 2020):
             raw = row[f"popu_{year}"]

@@ -80,11 +80,11 @@ def test_us_counts_ids_and_years(us, county_rows):
 
 
 def test_us_ledger_balances(us, county_rows):
-    ledger = us.meta.ledger
-    assert ledger["rows_read"] == len(county_rows) == 3193
-    assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
-    assert ledger["accepted_as"] == {"county (unit)": 3142, "state (parent and benchmark)": 51}
-    assert ledger["rejected"] == []
+    ledger = us.ledger
+    assert ledger.rows_read == len(county_rows) == 3193
+    assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read
+    assert dict(ledger.tallies) == {"accepted as county (unit)": 3142, "accepted as state (parent and benchmark)": 51}
+    assert ledger.rejected.empty
 
 
 def test_us_values_are_popestimate_and_shrinking_count(us, county_rows):
@@ -153,8 +153,8 @@ def test_us_garbled_name_repaired_by_fips(us, county_rows):
     raw = {_fips(r): r["CTYNAME"] for r in county_rows if int(r["SUMLEV"]) == 50}
     assert raw["35013"] == "DoÒa Ana County"  # the published damage
     assert us.units.loc["35013", "name"] == "Doña Ana County"
-    conversions = us.meta.ledger["conversions"]
-    assert [(c["row"], c["column"], c["value"]) for c in conversions] == [(1836, "CTYNAME", "DoÒa Ana County")]
+    actions = us.ledger.cell_actions
+    assert list(zip(actions["row"], actions["column"], actions["value"])) == [(1836, "CTYNAME", "DoÒa Ana County")]
     assert repair_mojibake(pd.Series(["Autauga County", "Añasco"])).tolist() == ["Autauga County", "Añasco"]
 
 
@@ -194,7 +194,7 @@ def test_us_latin1_publication_reads_the_same(us, data_dir, tmp_path):
     panel = load_county_estimates([latin1], datasets.get_dataset("us-county-est"))
     assert panel.meta.encoding == "cp1252"
     assert panel.units.loc["35013", "name"] == "Doña Ana County"
-    assert panel.meta.ledger["conversions"] == []
+    assert panel.ledger.cell_actions.empty
     pd.testing.assert_frame_equal(panel.values, us.values)
     assert "geometry" not in panel.units.columns and panel.meta.geometry_missing == ()
 
@@ -207,9 +207,9 @@ def test_us_bad_rows_are_rejected_with_reasons(data_dir, tmp_path):
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines[:5] + [",".join(bad_county), duplicate]) + "\n", encoding="utf-8")
     panel = load_county_estimates([small], datasets.get_dataset("us-county-est"))
-    ledger = panel.meta.ledger
-    assert ledger["rows_read"] == 6 and ledger["accepted"] == 4
-    assert [(r["row"], r["column"], r["reason"]) for r in ledger["rejected"]] == [
+    ledger = panel.ledger
+    assert ledger.rows_read == 6 and ledger.rows_accepted == 4
+    assert list(zip(ledger.rejected["row"], ledger.rejected["column"], ledger.rejected["reason"])) == [
         (6, "COUNTY", "not a 3-digit county FIPS code"),
         (7, "COUNTY", "duplicate STATE+COUNTY code (first occurrence kept)"),
     ]
@@ -247,10 +247,10 @@ def test_wup_counts_ids_and_years(wup, wup_rows):
 
 
 def test_wup_ledger_balances(wup):
-    ledger = wup.meta.ledger
-    assert ledger["rows_read"] == 1860
-    assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
-    assert ledger["rejected"] == [] and ledger["conversions"] == []
+    ledger = wup.ledger
+    assert ledger.rows_read == 1860
+    assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read
+    assert ledger.rejected.empty and ledger.cell_actions.empty
 
 
 def test_wup_projections_are_marked(wup):
@@ -338,10 +338,10 @@ def test_city_counts_and_ledger(cities, city_rows):
     assert len(city_rows) == 8915
     no_figure = [r["ID"] for r in city_rows if all(r[str(y)].strip() in ("", "0") for y in CENSUS_YEARS)]
     assert len(no_figure) == 9
-    ledger = cities.meta.ledger
-    assert ledger["rows_read"] == 8915 and ledger["accepted"] == 8906 == len(cities.units)
-    assert ledger["accepted"] + len(ledger["rejected"]) == ledger["rows_read"]
-    assert sorted(r["value"] for r in ledger["rejected"]) == sorted(no_figure)
+    ledger = cities.ledger
+    assert ledger.rows_read == 8915 and ledger.rows_accepted == 8906 == len(cities.units)
+    assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read
+    assert sorted(ledger.rejected["value"]) == sorted(no_figure)
     assert cities.meta.line_endings == "CR"
     assert cities.years == CENSUS_YEARS and cities.observed_years == CENSUS_YEARS
 
@@ -353,7 +353,7 @@ def test_city_zero_means_no_figure(cities, city_rows):
     pop = cities.values["pop_resident"]
     assert not (pop == 0).any()
     assert int(pop.notna().sum()) == figures
-    assert cities.meta.ledger["zero_read_as_missing"] == zeros
+    assert cities.ledger.tallies["zero read as missing"] == zeros
     # Anchorage had no figure before 1920: NaN, not a town of zero people
     anchorage = cities.wide("pop_resident").loc["1"]
     assert anchorage.loc[:1910].isna().all() and anchorage[1920] == 1900 and anchorage[2010] == 291826
@@ -395,7 +395,8 @@ def test_city_geocoding_errors_dropped(cities, city_rows):
     assert placed.crs.to_epsg() == 4326
     assert placed.geometry.y.between(18, 72).all() and placed.geometry.x.between(-180, -66).all()
     # the unreadable coordinate is reported, not guessed
-    assert [(c["column"], c["value"]) for c in cities.meta.ledger["conversions"]] == [("LAT_BING", "36.36.960974")]
+    actions = cities.ledger.cell_actions
+    assert list(zip(actions["column"], actions["value"])) == [("LAT_BING", "36.36.960974")]
 
 
 def test_wup_projections_only_when_asked_and_marked(wup):

@@ -29,8 +29,8 @@ def test_example_reads_as_published(raw, data_dir):
     for suffix, year in (("75", 1975), ("90", 1990), ("00", 2000), ("15", 2015)):
         assert panel.values.loc[("1494", year), "pop_resident"] == pytest.approx(float(raw[f"P{suffix}"].iloc[0]))
         assert panel.values.loc[("1494", year), "builtup_km2"] == pytest.approx(float(raw[f"B{suffix}"].iloc[0]))
-    ledger = panel.meta.ledger
-    assert ledger["rows_read"] == 1 and ledger["accepted"] + len(ledger["rejected"]) == 1
+    ledger = panel.ledger
+    assert ledger.rows_read == 1 and ledger.rows_accepted + len(ledger.rejected) == 1
 
 
 def test_tapio_state_of_the_real_centre(data_dir, raw):

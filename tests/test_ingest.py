@@ -6,6 +6,7 @@ Every fixture file is written by the test itself (``tmp_path``) with known conte
 from __future__ import annotations
 
 import csv
+import json
 import io
 import tempfile
 from pathlib import Path
@@ -14,19 +15,18 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError
-from shrinkwatch.core import Panel
+from shrinkwatch.harmonize import to_vintage
 from shrinkwatch.ingest import (
     IngestError,
     Ledger,
     aliases,
     ingest,
     parse_assignments,
-    read_panel,
-    write_panel,
 )
 
 
@@ -354,75 +354,32 @@ def test_vintage_calls_harmonize(tmp_path, data_dir):
         ["行政区划代码", "城市", "年份", "常住人口(万人)"],
         ["140100", "太原市", "2015", "430"], ["140100", "太原市", "2020", "530"],
     ])
-    result = ingest(path, vintage=2020, data_dir=data_dir)
-    assert result.panel.meta.harmonization is not None
-    assert result.panel.wide("pop_resident").loc["140100"].tolist() == pytest.approx([4.3e6, 5.3e6])
-
-
-# ---------------------------------------------------------------- panel files
-
-def test_panel_file_round_trip(tmp_path):
-    units = pd.DataFrame({"name": ["甲", "乙", "丙"], "parent_name": ["P", None, "P"]},
-                         index=pd.Index(["b2", "a1", "c3"], name="unit_id"))
-    index = pd.MultiIndex.from_tuples([("b2", 2010), ("b2", 2020), ("a1", 2010)], names=["unit_id", "year"])
-    values = pd.DataFrame({"pop_resident": [1.5, np.nan, 3.0], "gdp": [1e9, 2e9, np.nan]}, index=index)
-    breaks = pd.DataFrame({"unit_id": ["b2"], "year": [2015], "treatment": ["merge_successor"]})
-    meta = {"id": "toy", "vintage": 2020, "units_of": {"pop_resident": "persons"}, "boundary_breaks": breaks,
-            "projected_from": np.int64(2020)}
-    panel = Panel(units, values, meta)
-    back = read_panel(write_panel(panel, tmp_path / "toy.parquet"))
-    pd.testing.assert_frame_equal(back.values, panel.values)
-    assert list(back.units.index) == ["b2", "a1", "c3"]            # order kept, unit without values kept
-    assert back.units.loc["a1", "name"] == "乙" and pd.isna(back.units.loc["a1", "parent_name"])
-    pd.testing.assert_frame_equal(back.meta.boundary_breaks, breaks, check_dtype=False)
-    assert back.meta.projected_from == 2020 and back.meta.units_of == {"pop_resident": "persons"}
-    assert back.meta.vintage == 2020 and back.meta.id == "toy"
-    raw = pd.read_parquet(tmp_path / "toy.parquet")             # a plain long table for any reader
-    assert list(raw.columns[:2]) == ["unit_id", "year"] and len(raw) == 4
-
-
-def test_census_panel_round_trip_with_geometry(tmp_path, census_panel):
-    back = read_panel(write_panel(census_panel, tmp_path / "census.parquet"))
-    pd.testing.assert_frame_equal(back.values, census_panel.values)
-    assert list(back.units.index) == list(census_panel.units.index)
-    assert back.units.crs == census_panel.units.crs
-    assert back.units.geometry.equals(census_panel.units.geometry)
-    assert back.meta.ledger == census_panel.meta.ledger
-
-
-def test_read_panel_rejects_other_files(tmp_path):
-    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "plain.parquet")
-    with pytest.raises(DataError, match="without ShrinkWatch panel metadata"):
-        read_panel(tmp_path / "plain.parquet")
-    (tmp_path / "x.csv").write_text("a\n1\n")
-    with pytest.raises(DataError, match="not a ShrinkWatch panel file"):
-        read_panel(tmp_path / "x.csv")
+    result = ingest(path)
+    assert result.panel.meta.harmonization is None  # ingest reads; harmonize re-bases
+    panel = to_vintage(result.panel, 2020, data_dir=data_dir)
+    assert panel.meta.harmonization is not None and panel.ledger is result.ledger
+    assert panel.wide("pop_resident").loc["140100"].tolist() == pytest.approx([4.3e6, 5.3e6])
 
 
 # ---------------------------------------------------------------- CLI
 
-def test_cli_ingest_then_identify(tmp_path, capsys):
-    from shrinkwatch.cli import main
-
+def test_cli_ingest_then_identify(tmp_path):
     workbook = _yearbook_workbook(tmp_path / "yearbook.xlsx")
     panel_path = tmp_path / "out" / "yb.parquet"
-    main(["ingest", str(workbook), "-o", str(panel_path)])
-    out = capsys.readouterr().out
-    assert "rows read 9: accepted 6, rejected 3" in out
+    done = run_cli("ingest", str(workbook), "-o", str(panel_path))
+    assert done.returncode == 0 and "rows read 9: accepted 6, rejected 3" in done.stdout
     ledger = pd.read_csv(tmp_path / "out" / "yb.ledger.csv")
     assert (ledger["kind"] == "rejected").sum() == 3
-    main(["identify", "--dataset", str(panel_path), "--standard", "census-decline", "--set", "start_year=2015",
-          "--set", "end_year=2017"])
-    table = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"unit_id": str}).set_index("unit_id")
+    done = run_cli("identify", "--dataset", str(panel_path), "--standard", "census-decline", "--set", "start_year=2015",
+                   "--set", "end_year=2017")
+    table = pd.read_csv(io.StringIO(done.stdout), dtype={"unit_id": str}).set_index("unit_id")
     assert table.loc["230700", "status"] == "shrinking" and table.loc["230400", "status"] == "shrinking"
-    with pytest.raises(SystemExit) as exit_:
-        main(["ingest", str(workbook), "--strict", "-o", str(tmp_path / "strict.parquet")])
-    assert exit_.value.code == 2
+    strict = run_cli("ingest", str(workbook), "--strict", "-o", str(tmp_path / "strict.parquet"))
+    assert strict.returncode == 2
     assert (tmp_path / "strict.ledger.csv").is_file() and not (tmp_path / "strict.parquet").exists()
-    assert "--strict: 3 of 9 rows rejected" in capsys.readouterr().err.replace("\n", "")
-    with pytest.raises(SystemExit):
-        main(["ingest", str(workbook), "--unit", "人口", "-o", str(tmp_path / "x.parquet")])
-    assert "--unit: expected COLUMN=VALUE" in capsys.readouterr().err
+    assert "--strict: 3 of 9 rows rejected" in strict.stderr.replace("\n", "")
+    bad_unit = run_cli("ingest", str(workbook), "--unit", "人口", "-o", str(tmp_path / "x.parquet"))
+    assert bad_unit.returncode == 2 and "--unit: expected COLUMN=VALUE" in bad_unit.stderr
 
 
 # ---------------------------------------------------------------- property: messy tables
@@ -477,7 +434,7 @@ def test_ledger_always_balances_on_messy_tables(table):
 
 def test_alias_table_covers_the_issue_headers():
     table = aliases()
-    from shrinkwatch.ingest.tables import _norm_header
+    from shrinkwatch.ingest.headers import norm_header as _norm_header
 
     expected = {
         "年末户籍人口": "pop_registered", "户籍人口": "pop_registered", "年末总人口": "pop_registered",
@@ -507,7 +464,7 @@ def test_prefecture_yearbook_gets_boundary_changes_after_harmonisation(tmp_path,
         ["220100", "长春市", "2015", "790.2"], ["220100", "长春市", "2020", "906.7"],
         ["230100", "哈尔滨市", "2015", "1066.5"], ["230100", "哈尔滨市", "2020", "1001.0"],
     ])
-    panel = ingest(path, vintage=2020, data_dir=data_dir).panel
+    panel = to_vintage(ingest(path).panel, 2020, data_dir=data_dir)
     assert panel.values.loc[("370100", 2015), "pop_resident"] == pytest.approx(8_508_000)
     table = identify(panel, "census-decline", lang="en").table
     assert table.loc["220100", "status"] == "boundary_change"
@@ -563,3 +520,33 @@ def test_two_row_yearbook_header_with_whole_city_and_districts(tmp_path):
     assert values.loc[("哈尔滨市", 2018), "pop_registered_district"] == pytest.approx(5_512_000)
     assert values.loc[("齐齐哈尔市", 2019), "gdp_district"] == pytest.approx(5e10)
     assert values.loc[("齐齐哈尔市", 2019), "pop_registered"] == pytest.approx(5_301_000 * 0.99)
+
+
+# ---------------------------------------------------------------- the ledger reaches the report
+
+def test_report_shows_the_ingest_ledger_counts(tmp_path):
+    """12 data rows: 10 accepted, 2 rejected (a total row, a number that is not one). The panel file carries
+    the ledger, and summary.json, results.xlsx (rejected_rows) and report.html show exactly those counts."""
+    from shrinkwatch import run
+
+    cities = [("110100", "北京市", 1961, 2189), ("230700", "伊春市", 128, 88), ("130100", "石家庄市", 1016, 1124),
+              ("220100", "长春市", 767, 907), ("230400", "鹤岗市", 106, 89)]
+    rows = [["行政区划代码", "城市", "年份", "常住人口(万人)"]]
+    for code, name, pop_2010, pop_2020 in cities:
+        rows += [[code, name, "2010", str(pop_2010)], [code, name, "2020", str(pop_2020)]]
+    rows += [["", "合计", "2020", "4397"], ["120100", "天津市", "2020", "abc"]]
+    source = _write_csv(tmp_path / "yearbook.csv", rows)
+    panel_path = tmp_path / "panel.parquet"
+    assert run_cli("ingest", str(source), "-o", str(panel_path)).returncode == 0
+
+    paths = run(str(panel_path), "census-decline", out_dir=tmp_path / "out", analysis=False)
+    summary = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
+    assert summary["ledger"] == {"rows_read": 12, "accepted": 10, "rejected": 2}
+    assert summary["counts"]["shrinking"] == 2  # 伊春, 鹤岗
+    rejected = pd.read_excel(paths["results.xlsx"], sheet_name="rejected_rows")
+    assert list(rejected.columns) == ["file", "sheet", "row", "column", "value", "reason"]
+    assert rejected["row"].tolist() == [12, 13]
+    assert rejected["reason"].tolist() == ["a total or aggregate row, not a unit", "not a number"]
+    assert rejected["value"].tolist() == ["合计", "abc"]
+    html = paths["report.html"].read_text(encoding="utf-8")
+    assert "Input rows read: 12, accepted: 10, rejected: 2." in html

@@ -27,8 +27,8 @@ from shrinkwatch.identify.standards import Standard, identify, list_standards, l
 
 # heavier parts load on first use, so that `import shrinkwatch` and the CLI start fast
 _LAZY_NAMES = {
-    "read_panel": ("shrinkwatch.ingest", "read_panel"),
-    "write_panel": ("shrinkwatch.ingest", "write_panel"),
+    "read_panel": ("shrinkwatch.core.panelfile", "read_panel"),
+    "write_panel": ("shrinkwatch.core.panelfile", "write_panel"),
     "sweep": ("shrinkwatch.identify.sensitivity", "sweep"),
     "classify": ("shrinkwatch.analysis.typology", "classify"),
     "profile": ("shrinkwatch.analysis.recommend", "profile"),

@@ -302,12 +302,12 @@ def ingest_command(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Read only this sheet of each workbook."),
     maps: Optional[list[str]] = typer.Option(None, "--map", help="COLUMN=indicator (or a key: unit_id, name, year, ...; or ignore). Repeatable."),
     units: Optional[list[str]] = typer.Option(None, "--unit", help="COLUMN=UNIT for a column whose header has no unit (万人, 亿元, km2...). Repeatable."),
-    vintage: Optional[int] = typer.Option(None, "--vintage", help="Harmonise codes to this administrative vintage (year)."),
+    vintage: Optional[int] = typer.Option(None, "--vintage", help="Harmonise codes to this administrative vintage (year) after reading."),
     strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
-    from shrinkwatch import ingest as ingest_module
+    from shrinkwatch import harmonize, ingest as ingest_module  # loaded for this command only: start-up time
 
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
@@ -315,18 +315,17 @@ def ingest_command(
     declared = ingest_module.parse_assignments(units, "--unit")
     ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
     try:
-        result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, vintage=vintage,
-                                      strict=strict, data_dir=data_dir)
+        result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, strict=strict)
     except ingest_module.IngestError as error:
         ledger_path.parent.mkdir(parents=True, exist_ok=True)
         error.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
         err_console.print(error.ledger.summary(), markup=False, soft_wrap=True)
         err_console.print(f"ledger written to {ledger_path}; no panel written")
         raise
-    ingest_module.write_panel(result.panel, output)
-    result.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
-    console.print(result.ledger.summary(), markup=False, soft_wrap=True)
-    panel = result.panel
+    panel = result.panel if vintage is None else harmonize.to_vintage(result.panel, vintage, data_dir)
+    ingest_module.write_panel(panel, output)
+    panel.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
+    console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
     console.print(f"wrote {output}: {len(panel.units)} units, years {panel.years[0] if panel.years else '-'}"
                   f"-{panel.years[-1] if panel.years else '-'}, indicators {', '.join(panel.indicators)}")
     console.print(f"ledger: {ledger_path}")

@@ -21,14 +21,14 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
         return dataset
     text = str(dataset)
     if text.endswith(".gpkg") and Path(text).is_file():  # a GHS-UCDB release (the schema is checked)
-        from shrinkwatch.datasets.ghsl_ucdb import read_ucdb
+        from shrinkwatch.datasets.ghsl_ucdb import read_ucdb  # geopandas/pyogrio load only for a GeoPackage
 
         return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
-        from shrinkwatch.ingest import read_panel
+        from shrinkwatch.core.panelfile import read_panel  # pyarrow and geopandas load only for a panel file
 
         return read_panel(Path(text))
-    from shrinkwatch.datasets import load
+    from shrinkwatch.datasets import load  # the registry loads on first use: CLI start-up time
 
     return load(text, data_dir)
 

@@ -131,10 +131,6 @@ class PanelMeta:
     #: how the boundary file matched the units (us-county-estimates), or None
     boundaries: Mapping[str, Any] | None = None
 
-    # moving to Panel.ledger (ingest/ledger work)
-    #: rows read, accepted and rejected with reasons
-    ledger: Any = None
-
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
             value = getattr(self, name)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import Ledger
 from shrinkwatch.core.meta import PanelMeta
 
 __all__ = ["Panel", "Identification", "UNIT_COLUMNS", "STATUSES", "NO_VERDICT"]
@@ -48,6 +49,9 @@ class Panel:
         built by hand and converted with :meth:`PanelMeta.from_dict`, which
         rejects keys that are not fields (``{"id": "toy"}`` works,
         ``{"colour": "red"}`` raises :class:`DataError`).
+    ledger
+        The :class:`~shrinkwatch.core.ledger.Ledger` of the rows read to build the
+        panel (empty for a panel built by hand).
 
     Examples
     --------
@@ -65,6 +69,7 @@ class Panel:
     units: pd.DataFrame
     values: pd.DataFrame
     meta: PanelMeta = field(default_factory=PanelMeta)
+    ledger: Ledger = field(default_factory=Ledger)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "meta", _as_meta(self.meta))

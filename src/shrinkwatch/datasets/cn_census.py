@@ -13,6 +13,7 @@ import shapely
 
 from shrinkwatch.datasets.china import prefecture_kind, province_table
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import RowRejections
 from shrinkwatch.core import Panel
 
 if TYPE_CHECKING:
@@ -45,20 +46,12 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; expected the leiii/census city table layout")
 
-    rows_read = len(raw)
     codes = raw["city_code"].str.strip()
+    rows = RowRejections(path, raw.assign(city_code=codes), raw.index.to_numpy() + 2)  # header is line 1
     bad_code = ~codes.str.fullmatch(r"\d{6}")
-    duplicated = codes.duplicated(keep="first") & ~bad_code
-    rejected = [
-        {"file": str(path), "row": int(i) + 2, "column": "city_code", "value": codes[i],
-         "reason": "not a 6-digit GB/T 2260 code"}
-        for i in np.flatnonzero(bad_code.to_numpy())
-    ] + [
-        {"file": str(path), "row": int(i) + 2, "column": "city_code", "value": codes[i],
-         "reason": "duplicate unit code (first occurrence kept)"}
-        for i in np.flatnonzero(duplicated.to_numpy())
-    ]
-    keep = ~(bad_code | duplicated)
+    rows.take(bad_code, "city_code", "not a 6-digit GB/T 2260 code")
+    rows.take(codes.duplicated(keep="first") & ~bad_code, "city_code", "duplicate unit code (first occurrence kept)")
+    keep = pd.Series(rows.remaining, index=raw.index)
     table = raw[keep.to_numpy()].copy()
     table["city_code"] = codes[keep]
     row_numbers = table.index.to_numpy() + 2  # header is line 1
@@ -116,12 +109,6 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
         units_of={c: ("persons" if c.startswith("pop_") else "percent" if c.startswith("share_")
                       else "persons per household" if c == "household_size" else "males per 100 females")
                   for c in PREFECTURE_CENSUS_COLUMNS.values()},
-        ledger={
-            "rows_read": rows_read,
-            "accepted": int(keep.sum()),
-            "rejected": rejected,
-            "conversions": conversions,
-        },
         notes=tuple(dataset.notes),
     )
-    return Panel(units=units, values=values, meta=meta)
+    return Panel(units=units, values=values, meta=meta, ledger=rows.ledger(cell_actions=conversions))

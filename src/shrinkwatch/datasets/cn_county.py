@@ -27,6 +27,7 @@ from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core import Panel
 from shrinkwatch.core.meta import BREAK_COLUMNS
+from shrinkwatch.core.ledger import Ledger
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -259,20 +260,19 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         "units_2010": int(len(old)),
         "unmatched_2010": int(((matching["side"] == "2010") & ~matching["matched"]).sum()),
     }
-    rows_read = {str(path_2010): int(len(raw_2010)), str(path_2020): int(len(raw_2020))}
-    rejected = rejected_2010 + rejected_2020
-    accepted = {str(path_2010): int(len(old)), str(path_2020): int(len(new_coded))}
-    ledger = {
-        "rows_read": int(sum(rows_read.values())),
-        "rows_read_by_file": rows_read,
-        "accepted": int(sum(accepted.values())),
-        "accepted_by_file": accepted,
-        "rejected": rejected,
-        "conversions": [],
-        "matching": summary,
-        "unmatched": matching.loc[~matching["matched"], ["side", "unit_id", "name", "parent_name", "reason"]]
-        .to_dict("records"),
-    }
+    sources = [{"file": str(path), "sheet": "", "layout": "census sheet (first sheet, header row 1)",
+                "encoding": "", "header_row": 1, "year": year, "rows_read": int(len(raw)),
+                "rows_accepted": int(len(accepted)), "blank_rows": 0}
+               for path, year, raw, accepted in ((path_2010, 2010, raw_2010, old), (path_2020, 2020, raw_2020, new_coded))]
+    ledger = Ledger.from_rejections(len(raw_2010) + len(raw_2020), rejected_2010 + rejected_2020, sources=sources,
+                                    tallies={"2020 units matched to a 2010 unit": summary["matched_2020"],
+                                             "2020 units without a 2010 match": summary["units_2020"]
+                                             - summary["matched_2020"],
+                                             "2010 units without a 2020 match": summary["unmatched_2010"]})
+    accepted_rows = len(old) + len(new_coded)
+    if ledger.rows_accepted != accepted_rows:  # pragma: no cover - a bug, not data
+        raise DataError(f"cn-county-census ledger does not balance: {accepted_rows} accepted + "
+                        f"{ledger.rows_rejected} rejected != {ledger.rows_read} read")
     notes = list(dataset.notes) + [
         f"{matched_admin} of {len(administrative)} administrative county-level units of 2020 "
         f"({summary['match_rate']:.1%}) have a 2010 population; "
@@ -281,9 +281,6 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         "separately in 2020 but were part of county-level units in 2010; they have no 2010 value, and the "
         "districts of their prefecture get a 'functional_zone_carveout' boundary break.",
     ]
-    if ledger["accepted"] + len(rejected) != ledger["rows_read"]:  # pragma: no cover - a bug, not data
-        raise DataError(f"cn-county-census ledger does not balance: {ledger['accepted']} accepted + "
-                        f"{len(rejected)} rejected != {ledger['rows_read']} read")
     geometry_missing: list[dict[str, str]] = []  # unit_id, name, reason
     extra_sources: list[dict[str, str]] = []
     if outlines is not None:
@@ -311,12 +308,11 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         matching=matching,
         match_summary=summary,
         boundary_breaks=breaks[list(BREAK_COLUMNS)],
-        ledger=ledger,
         notes=tuple(notes),
         geometry_missing=tuple(geometry_missing),
         extra_sources=tuple(extra_sources),
     )
-    return Panel(units=units, values=values, meta=meta)
+    return Panel(units=units, values=values, meta=meta, ledger=ledger)
 
 
 def _attach_outlines(units: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:

@@ -105,13 +105,10 @@ def read_ucdb(path: str | Path, dataset: "Dataset | None" = None) -> Panel:
         parent_label="country",
         language="en",
         units_of={"pop_resident": "persons", "builtup_km2": "km2", "gdp": "PPP USD (2011)"},
-        ledger={"rows_read": int(len(frame)), "accepted": int(rows.remaining.sum()), "rejected": rows.rejected,
-                "conversions": []},
         notes=("Population and built-up area are GHSL estimates for the 2015 urban-centre extent at each "
                "epoch (1975, 1990, 2000, 2015); GDP is PPP for 1990, 2000 and 2015.",),
     )
-    return Panel(units=units, values=values, meta=meta)
-
+    return Panel(units=units, values=values, meta=meta, ledger=rows.ledger())
 
 def load_ucdb(paths: list[Path], dataset: "Dataset") -> Panel:
     """Registry loader for ``ghsl-ucdb-example``."""

@@ -149,10 +149,9 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
         raise DataError(f"{path}: row {header_row}: year columns {year_columns[:3]}...{year_columns[-3:]}, "
                         f"expected {WUP_YEARS[0]}...{WUP_YEARS[-1]}")
 
-    rows_read = len(table)
     excel_row = table.index.to_numpy() + 1  # positional index 0 is Excel row 1
     rows = RowRejections(path, table, excel_row)
-    take, rejected = rows.take, rows.rejected
+    take = rows.take
 
     city_code = pd.to_numeric(table["City Code"], errors="coerce")
     country_code = pd.to_numeric(table["Country Code"], errors="coerce")
@@ -231,12 +230,6 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
         country="World",
         projected_from=FIRST_PROJECTED_YEAR,
         units_of={"pop_resident": "persons"},
-        ledger={
-            "rows_read": rows_read,
-            "accepted": int(keep.sum()),
-            "rejected": rejected,
-            "conversions": conversions,
-        },
         notes=tuple(dataset.notes) + (
             f"Years {WUP_YEARS[0]}-{FIRST_PROJECTED_YEAR - 1} are UN estimates; {FIRST_PROJECTED_YEAR}-"
             f"{WUP_YEARS[-1]} are projections (meta.projected_from = {FIRST_PROJECTED_YEAR}) and are "
@@ -250,4 +243,4 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
             "Caribbean, Northern America, Oceania); subregion the M49 subregion; parent the country (M49 code).",
         ),
     )
-    return Panel(units=units, values=values, meta=meta)
+    return Panel(units=units, values=values, meta=meta, ledger=rows.ledger(cell_actions=conversions))

@@ -117,10 +117,9 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; expected the CESTA 1790-2010_MASTER layout")
 
-    rows_read = len(raw)
     line = raw.index.to_numpy() + 2  # the header is line 1
     rows = RowRejections(path, raw, line)
-    take, rejected = rows.take, rows.rejected
+    take = rows.take
 
     record_id = raw["ID"].str.strip()
     take(~record_id.str.fullmatch(r"\d+"), "ID", "not a numeric CESTA record ID")
@@ -237,14 +236,6 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
         geometry_missing=tuple([{"unit_id": u, "name": n, "reason": "no usable coordinate in the file"}
                                 for u, n in zip(units.index[~has_point.to_numpy()], units["name"][~has_point.to_numpy()])]
                                + geometry_rejected),
-        ledger={
-            "rows_read": rows_read,
-            "accepted": int(keep.sum()),
-            "rejected": rejected,
-            "conversions": conversions,
-            "zero_read_as_missing": int(zero.to_numpy()[keep].sum()),
-            "empty_read_as_missing": int(empty.to_numpy()[keep].sum()),
-        },
         notes=tuple(dataset.notes) + (
             "0 in the published file means 'no figure' (not counted, not yet incorporated, or below the "
             "source's 2,500 threshold), never an empty town: it is read as missing, so a place that "
@@ -261,4 +252,8 @@ def load_city_census(paths: list[Path], dataset: "Dataset") -> Panel:
             "Records of Indian Territory (ST 'IT', 1900) are placed in Oklahoma.",
         ),
     )
-    return Panel(units=units, values=values, meta=meta)
+    ledger = rows.ledger(cell_actions=conversions, tallies={
+        "zero read as missing": int(zero.to_numpy()[keep].sum()),
+        "empty read as missing": int(empty.to_numpy()[keep].sum()),
+    })
+    return Panel(units=units, values=values, meta=meta, ledger=ledger)

@@ -22,6 +22,7 @@ import shapely
 
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.ledger import RowRejections
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -157,11 +158,6 @@ def county_kind(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     return kind, detail
 
 
-def _reject(path: Path, rows: np.ndarray, column: str, values: pd.Series, reason: str) -> list[dict[str, Any]]:
-    return [{"file": str(path), "row": int(row), "column": column, "value": str(value), "reason": reason}
-            for row, value in zip(rows, values)]
-
-
 def _read_boundaries(path: Path) -> gpd.GeoDataFrame:
     try:
         boundaries = gpd.read_file(path, layer=_BOUNDARIES_LAYER, engine="pyogrio")
@@ -208,7 +204,6 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
     if missing:
         raise DataError(f"{path}: missing column(s) {missing[:8]}; expected the CO-EST2019-alldata layout")
 
-    rows_read = len(raw)
     line = raw.index.to_numpy() + 2  # the header is line 1
     for column in ("SUMLEV", "REGION", "DIVISION", "STATE", "COUNTY"):
         raw[column] = raw[column].str.strip()
@@ -218,14 +213,8 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
     region_code = pd.to_numeric(raw["REGION"], errors="coerce")
     division_code = pd.to_numeric(raw["DIVISION"], errors="coerce")
 
-    rejected: list[dict[str, Any]] = []
-    remaining = np.ones(rows_read, dtype=bool)
-
-    def take(mask: pd.Series | np.ndarray, column: str, reason: str) -> None:
-        nonlocal remaining
-        hit = np.asarray(mask, dtype=bool) & remaining
-        rejected.extend(_reject(path, line[hit], column, raw.loc[hit, column], reason))
-        remaining &= ~hit
+    rows = RowRejections(path, raw, line)
+    take, remaining = rows.take, rows.remaining  # take() narrows remaining in place
 
     take(~sumlev.isin([SUMLEV_STATE, SUMLEV_COUNTY]), "SUMLEV",
          "summary level is neither 40 (state) nor 50 (county)")
@@ -339,7 +328,6 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
 
     national = state_pop.sum(axis=0)
     county_sum = wide["pop_resident"].sum(axis=0)
-    accepted = int(remaining.sum())
     notes = list(dataset.notes) + [
         "pop_resident is POPESTIMATE (July 1 estimate); CENSUS2010POP (April 1 census count) and "
         "ESTIMATESBASE2010 (April 1 estimates base) are kept as units columns census2010_pop and "
@@ -374,16 +362,13 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
                                         for sid, row in state_pop.iterrows()}},
         geometry_missing=tuple(geometry_missing),
         boundaries=boundaries_meta,
-        ledger={
-            "rows_read": rows_read,
-            "accepted": accepted,
-            "accepted_as": {"county (unit)": int(is_county.sum()), "state (parent and benchmark)": int(is_state.sum())},
-            "rejected": rejected,
-            "conversions": conversions,
-        },
         notes=tuple(notes),
     )
-    return Panel(units=units, values=values, meta=meta)
+    ledger = rows.ledger(cell_actions=conversions, tallies={
+        "accepted as county (unit)": int(is_county.sum()),
+        "accepted as state (parent and benchmark)": int(is_state.sum()),
+    })
+    return Panel(units=units, values=values, meta=meta, ledger=ledger)
 
 
 def _check_components(units: pd.DataFrame, wide: pd.DataFrame, numbers: pd.DataFrame) -> dict[str, Any]:

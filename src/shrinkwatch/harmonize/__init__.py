@@ -17,3 +17,4 @@ __all__ = [
     "boundary_breaks", "boundary_break_mask", "boundary_break_reasons", "with_boundary_breaks",
     "BREAK_COLUMNS", "COUNT_INDICATORS", "SHARE_INDICATORS",
 ]
+from shrinkwatch.harmonize.to_vintage import to_vintage as to_vintage  # noqa: E402 (after __all__: a separate step)

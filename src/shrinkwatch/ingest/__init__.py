@@ -1,19 +1,87 @@
-"""A user's own files (yearbook CSV/TSV/Excel/Parquet/Stata) into a :class:`~shrinkwatch.core.Panel`."""
+"""Read users' own panels: yearbook exports in CSV, TSV, Excel, Parquet and Stata.
 
-from shrinkwatch.ingest.tables import (
-    CANONICAL_INDICATORS,
-    KEY_COLUMNS,
-    PANEL_FORMAT,
-    SUPPORTED_SUFFIXES,
-    IngestError,
-    IngestResult,
-    Ledger,
-    aliases,
-    ingest,
-    parse_assignments,
-    read_panel,
-    write_panel,
-)
+:func:`ingest` turns one or more files into a :class:`~shrinkwatch.core.Panel`
+carrying a :class:`~shrinkwatch.core.ledger.Ledger` that accounts for every data row read.
+
+Formats and layouts
+-------------------
+- ``.csv``, ``.tsv``, ``.txt`` (UTF-8, UTF-8 with BOM, GBK/GB18030: ``utf-8-sig`` is
+  tried first, then ``gb18030``; the ledger names the one used), ``.xlsx``/``.xlsm``
+  (openpyxl), ``.xls`` (xlrd), ``.parquet`` and Stata ``.dta``.
+- **two-row headers**: merged yearbook headers such as 年末总人口(万人) over 全市 | 市辖区 (the
+  districts-only column becomes ``pop_registered_district``, ``gdp_district``...);
+- **wide by indicator and year**: headers that carry both (``pop2015``, ``gdp_2016`` as in Stata wide
+  exports, ``常住人口2017年(万人)``, ``2018年地区生产总值(亿元)``);
+- **wide by year**: a unit column and year columns (``2015``, ``2015年``, ``2015 年``);
+  the indicator comes from an indicator column (``指标``, with an optional ``单位``
+  column), else from the sheet name, else from the file name (``常住人口(万人).csv``).
+- **long**: unit, year and one column per indicator.
+- **one sheet (or file) per year**: the year is taken from the sheet name
+  (``2015``, ``2015年``) or, for CSV files, from the file name.
+
+The header row is the first of the first 30 rows with at least two recognised
+headers, one of them a unit, year or indicator key and one a value or year column
+(rows above it, such as a table title, are not data). Every row below the header is
+a data row, except blank rows, which are counted separately (``sources.blank_rows``).
+A sheet without such a header (a notes sheet) is skipped with a warning. Columns
+that match nothing are listed in ``Ledger.ignored_columns``, never dropped silently.
+Not handled: two-row headers (a unit row under the header row) and province subtotal
+rows without a total label; their rows are accepted or rejected as they read.
+
+Headers are matched through the alias table ``resources/aliases.toml`` (Chinese and
+English yearbook headers to the canonical indicators of ARCHITECTURE.md), after
+NFKC normalisation; a unit in brackets (``年末户籍人口(万人)``, ``地区生产总值（亿元）``)
+or a trailing ``%``/``‰`` is parsed and converted to the canonical unit (persons,
+km2, local currency, percent 0-100; ``birth_rate`` stays per mille). A header without
+a unit is taken to be in the canonical unit, recorded as such in the ledger (with
+a warning when a population median below 5,000 suggests 万人, or when every share is
+at most 1, as Excel percentage cells store fractions).
+
+Cells
+-----
+Thousands separators (``1,234``), full-width digits and punctuation (``１，２３４``),
+and a ``%`` (``‰``) sign in a percent (per-mille) column are cleaned. Empty cells and
+the markers ``—``, ``…``, ``-``, ``--``, ``/``, ``NA``, ``N/A``, ``nan``, ``null``
+(any cell made only of dashes, dots, slashes or ellipses) are *missing*: recorded as
+missing in the ledger, never a rejection.
+
+Rows
+----
+A data row is rejected, with file, sheet, row and column in the ledger, when it has
+no unit id and no name, an unparseable year, an unparseable number (``abc``), a value
+outside the indicator's range (a negative population, a share above 100), is a total
+(``合计``, ``总计``, ``全国``, ``Total``) or a note (``注：``, ``资料来源``), names an
+indicator the alias table does not know (in an indicator column), or is a conflicting
+duplicate. Rows are numbered as a spreadsheet or text editor shows them
+(the header of a plain CSV is row 1); in Parquet and Stata files row *n* is the *n*-th
+observation.
+
+Duplicates: two rows giving the same unit, year and indicator *different* values are
+**both rejected** (reason ``duplicate with different values``): the ledger cannot know
+which is right, so neither is kept. Equal values are collapsed and counted in the
+ledger. A row giving a value where another left the cell missing simply fills it in
+(this is how several files with different indicators merge).
+
+Units without a code get ``unit_id`` = the name as written (NFKC, spaces between
+Chinese characters removed: ``北  京`` -> ``北京``), or ``province/name``
+when the table has a province column (so that 朝阳区 in Beijing and in Changchun stay
+apart). Ingest does not harmonise: :func:`shrinkwatch.harmonize.to_vintage` re-bases
+codes to one administrative vintage (``shrinkwatch ingest --vintage`` calls it).
+
+Modules, in the order data flows through them: :mod:`~shrinkwatch.ingest.readers`
+(files to raw cells), :mod:`~shrinkwatch.ingest.headers` (alias table, header row,
+column roles), :mod:`~shrinkwatch.ingest.cells` (numbers, missing markers, units),
+:mod:`~shrinkwatch.ingest.layouts` (long and wide tables to rows and cells) and
+:mod:`~shrinkwatch.ingest.assemble` (rejections, duplicates, the Panel and its
+:class:`~shrinkwatch.core.ledger.Ledger`). The panel file written by ``shrinkwatch
+ingest -o`` is :mod:`shrinkwatch.core.panelfile`'s (re-exported here).
+"""
+
+from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.panelfile import PANEL_FORMAT, read_panel, write_panel
+from shrinkwatch.ingest.assemble import IngestError, IngestResult, ingest
+from shrinkwatch.ingest.headers import CANONICAL_INDICATORS, KEY_COLUMNS, aliases, parse_assignments
+from shrinkwatch.ingest.readers import SUPPORTED_SUFFIXES
 
 __all__ = [
     "CANONICAL_INDICATORS", "KEY_COLUMNS", "PANEL_FORMAT", "SUPPORTED_SUFFIXES", "IngestError",

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.report.html import frame_html
-from shrinkwatch.core import Identification, Panel, PanelMeta
+from shrinkwatch.core import Identification, Ledger, Panel, PanelMeta
 from shrinkwatch.report.maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
 from shrinkwatch.identify.standards import load_standard
 
@@ -73,8 +73,10 @@ def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     }
 
 
-def summary(identification: Identification, sections: Iterable[SectionLike] = ()) -> dict[str, Any]:
-    """The headline numbers as a JSON-ready dict (``summary.json``)."""
+def summary(identification: Identification, sections: Iterable[SectionLike] = (),
+            ledger: Ledger | None = None) -> dict[str, Any]:
+    """The headline numbers as a JSON-ready dict (``summary.json``); ``ledger`` is the panel's
+    (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports."""
     meta = identification.panel_meta
     counts = identification.counts()
     out: dict[str, Any] = {
@@ -91,7 +93,7 @@ def summary(identification: Identification, sections: Iterable[SectionLike] = ()
         "by_region": _counts_dict(identification.counts_by("region")),
         "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
         "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
-        "ledger": _ledger_counts(meta),
+        "ledger": _ledger_counts(ledger),
         "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     for section in sections:
@@ -99,12 +101,9 @@ def summary(identification: Identification, sections: Iterable[SectionLike] = ()
     return out
 
 
-def _ledger_counts(meta: PanelMeta) -> dict[str, int]:
-    ledger = meta.ledger or {}
-    rejected = ledger.get("rejected", [])
-    n_rejected = len(rejected) if isinstance(rejected, (list, pd.DataFrame)) else int(rejected or 0)
-    return {"rows_read": int(ledger.get("rows_read", 0) or 0), "accepted": int(ledger.get("accepted", 0) or 0),
-            "rejected": n_rejected}
+def _ledger_counts(ledger: Ledger | None) -> dict[str, int]:
+    """``rows_read``, ``accepted``, ``rejected`` of the panel's ledger (zeros without one)."""
+    return (ledger if ledger is not None else Ledger()).counts()
 
 
 _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
@@ -349,7 +348,7 @@ def render_html(identification: Identification, panel: Panel, sections: Iterable
         sections=[{"id": s.id, "title": s.title, "html": Markup(s.html)} for s in sections],
         sources=sources,
         notes=list(meta.notes),
-        ledger=_ledger_counts(meta),
+        ledger=_ledger_counts(panel.ledger),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,
         parameters=", ".join(f"{k}={v}" for k, v in identification.parameters.items()),
@@ -368,13 +367,14 @@ def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_xlsx(identification: Identification, path: Path, sections: Iterable[SectionLike] = ()) -> Path:
-    """An Excel workbook: results, counts by kind / parent / region, insufficient data, ledger."""
+def write_xlsx(identification: Identification, path: Path, sections: Iterable[SectionLike] = (),
+               ledger: Ledger | None = None) -> Path:
+    """An Excel workbook: results, counts by kind / parent / region, insufficient data, and the
+    rejected rows of ``ledger`` (the panel's) with file, sheet, row, column, value and reason."""
     table = identification.table.drop(columns=["geometry"], errors="ignore").reset_index()
     for column in table.columns:
         if isinstance(table[column].dtype, pd.BooleanDtype):
             table[column] = table[column].astype(object)
-    meta = identification.panel_meta
     with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
         table.to_excel(writer, sheet_name="results", index=False)
         identification.counts_by("kind").to_excel(writer, sheet_name="by_kind")
@@ -391,11 +391,7 @@ def write_xlsx(identification: Identification, path: Path, sections: Iterable[Se
                 if isinstance(frame, pd.DataFrame) and len(frame):
                     _sheet_ready(frame).to_excel(writer, sheet_name=name[:31],
                                                  index=not isinstance(frame.index, pd.RangeIndex))
-        rejected = (meta.ledger or {}).get("rejected", [])
-        rows = pd.DataFrame(rejected)
-        if rows.empty:
-            rows = pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
-        rows.to_excel(writer, sheet_name="rejected_rows", index=False)
+        (ledger if ledger is not None else Ledger()).rejected.to_excel(writer, sheet_name="rejected_rows", index=False)
     return path
 
 
@@ -407,7 +403,7 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
     paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.xlsx", "summary.json")}
     paths["report.html"].write_text(render_html(identification, panel, sections), encoding="utf-8")
     identification.table.drop(columns=["geometry"], errors="ignore").to_csv(paths["results.csv"], encoding="utf-8")
-    write_xlsx(identification, paths["results.xlsx"], sections)
-    paths["summary.json"].write_text(json.dumps(summary(identification, sections), ensure_ascii=False, indent=2),
-                                     encoding="utf-8")
+    write_xlsx(identification, paths["results.xlsx"], sections, ledger=panel.ledger)
+    paths["summary.json"].write_text(json.dumps(summary(identification, sections, ledger=panel.ledger),
+                                                ensure_ascii=False, indent=2), encoding="utf-8")
     return paths

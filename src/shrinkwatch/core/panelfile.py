@@ -1,0 +1,279 @@
+"""The panel file: one :class:`~shrinkwatch.core.Panel` in one GeoParquet file.
+
+:func:`write_panel` writes, and :func:`read_panel` restores, the panel file that
+``shrinkwatch ingest -o`` makes and every command accepts as ``--dataset``. Reading
+needs pyarrow, shapely and geopandas only, never the ingest machinery.
+
+Layout (format ``shrinkwatch-panel``, version 2)
+------------------------------------------------
+- **One row per unit**, in the order of ``Panel.units``: ``unit_id`` (string), every
+  column of ``Panel.units`` and ``geometry`` (WKB; null for a unit without geometry,
+  and for every unit of a panel without geometry), so the geometry is stored once per
+  unit and ``geopandas.read_parquet`` opens the file as it is (GeoParquet 1.0.0 ``geo``
+  metadata: WKB encoding, geometry types, the CRS as PROJJSON).
+- **Values without repeating the units**: one ``list<double>`` column per indicator,
+  each list aligned to the ``years`` array of the ShrinkWatch metadata. An element is
+  NaN where ``Panel.values`` holds NaN and null where ``Panel.values`` has no
+  ``(unit_id, year)`` row at all, so the values index is restored exactly. This is
+  ``units x years x indicators`` numbers in columnar lists: compact, and a unit's series
+  is one cell for any Parquet reader.
+- **Key-value metadata** ``shrinkwatch``: JSON ``{"format": "shrinkwatch-panel",
+  "version": 2, "years": [...], "indicators": [...], "unit_columns": [...],
+  "unit_dtypes": {...}, "has_geometry": ..., "values_sorted": ..., "meta": ...,
+  "ledger": ...}``. ``meta`` is the panel meta as JSON (a mapping or a dataclass;
+  DataFrames are tagged ``{"__dataframe__": <pandas "table" JSON: schema and records>}``
+  and restored as DataFrames; NumPy scalars become numbers; paths and timestamps
+  strings); ``ledger`` is :meth:`Ledger.to_dict`.
+
+:func:`read_panel` checks the format name and version: a file of another format or
+version, or a Parquet file without the metadata, is refused with a
+:class:`~shrinkwatch.core.errors.DataError` that names the file and what was expected.
+The file is written atomically (a temporary file in the same folder, then
+:func:`os.replace`), so an interrupted write never leaves a truncated panel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyproj
+import shapely
+
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.panel import Panel
+
+__all__ = ["PANEL_FORMAT", "PANEL_VERSION", "read_panel", "write_panel"]
+
+#: Value of ``format`` in the ``shrinkwatch`` metadata of a panel file.
+PANEL_FORMAT = "shrinkwatch-panel"
+#: The version :func:`write_panel` writes and the only one :func:`read_panel` reads.
+PANEL_VERSION = 2
+_META_KEY = b"shrinkwatch"
+_GEO_KEY = b"geo"
+_FRAME_TAG = "__dataframe__"
+_MAKE_ONE = "make a panel file with `shrinkwatch ingest FILE... -o PANEL.parquet`"
+
+
+def write_panel(panel: Panel, path: str | Path) -> Path:
+    """Write ``panel`` to one GeoParquet file that :func:`read_panel` restores.
+
+    Raises
+    ------
+    DataError
+        A unit column clashes with an indicator name or ``unit_id``, a value belongs
+        to no unit of ``panel.units``, or ``panel.values`` repeats a ``(unit_id, year)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> units = pd.DataFrame({"name": ["A"]}, index=pd.Index(["a"], name="unit_id"))
+    >>> idx = pd.MultiIndex.from_tuples([("a", 2010), ("a", 2020)], names=["unit_id", "year"])
+    >>> panel = Panel(units, pd.DataFrame({"pop_resident": [1.0, 2.0]}, index=idx), {"id": "toy"})
+    >>> path = write_panel(panel, pathlib.Path(tempfile.mkdtemp()) / "toy.parquet")
+    >>> read_panel(path).values["pop_resident"].tolist()
+    [1.0, 2.0]
+    >>> gpd.read_parquet(path)[["unit_id", "pop_resident"]].to_numpy().tolist()[0][1].tolist()
+    [1.0, 2.0]
+    """
+    path = Path(path)
+    units = panel.units
+    has_geometry = "geometry" in units.columns
+    unit_columns = [str(c) for c in units.columns if c != "geometry"]
+    indicators = [str(c) for c in panel.values.columns]
+    clash = sorted(set(unit_columns) & (set(indicators) | {"unit_id", "geometry"}))
+    if clash:
+        raise DataError(f"cannot write {path}: unit column(s) {clash} clash with indicator or key names")
+    unit_ids = units.index.astype(str)
+    attributes = pd.DataFrame(units[unit_columns]).reset_index(drop=True)
+    for column in unit_columns:
+        if attributes[column].dtype == object:
+            attributes[column] = attributes[column].astype("string")
+    attributes.insert(0, "unit_id", pd.array(unit_ids, dtype="string"))
+    table = pa.Table.from_pandas(attributes, preserve_index=False)
+    geometry = np.asarray(units["geometry"], dtype=object) if has_geometry else np.full(len(units), None, dtype=object)
+    table = table.append_column(pa.field("geometry", pa.binary()), pa.array(shapely.to_wkb(geometry), pa.binary()))
+    years, value_lists = _value_lists(panel, unit_ids, path)
+    for indicator, lists in zip(indicators, value_lists):
+        table = table.append_column(pa.field(indicator, pa.list_(pa.float64())), lists)
+    header = {
+        "format": PANEL_FORMAT, "version": PANEL_VERSION, "years": years, "indicators": indicators,
+        "unit_columns": [str(c) for c in units.columns],
+        "unit_dtypes": {c: str(units[c].dtype) for c in unit_columns},
+        "has_geometry": has_geometry, "values_sorted": bool(panel.values.index.is_monotonic_increasing),
+        "meta": _encode(panel.meta), "ledger": panel.ledger.to_dict(),
+    }
+    metadata = dict(table.schema.metadata or {})
+    metadata[_META_KEY] = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    metadata[_GEO_KEY] = json.dumps(_geo_metadata(units if has_geometry else None)).encode("utf-8")
+    table = table.replace_schema_metadata(metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def _value_lists(panel: Panel, unit_ids: pd.Index, path: Path) -> tuple[list[int], list[pa.ListArray]]:
+    """The years and, per indicator, one list per unit aligned to them (null = no row)."""
+    index = panel.values.index
+    years = sorted(int(y) for y in index.get_level_values("year").unique())
+    unit_position = pd.Index(unit_ids).get_indexer(index.get_level_values("unit_id").astype(str))
+    if (unit_position < 0).any():
+        strays = sorted(set(index.get_level_values("unit_id")[unit_position < 0].astype(str)))[:5]
+        raise DataError(f"cannot write {path}: Panel.values has units not in Panel.units: {strays}")
+    if index.has_duplicates:
+        raise DataError(f"cannot write {path}: Panel.values repeats (unit_id, year): "
+                        f"{index[index.duplicated()].unique().tolist()[:5]}")
+    year_position = np.searchsorted(years, index.get_level_values("year").astype(np.int64))
+    cell = unit_position * len(years) + year_position
+    present = np.zeros(len(unit_ids) * len(years), dtype=bool)
+    present[cell] = True
+    offsets = pa.array(np.arange(len(unit_ids) + 1, dtype=np.int32) * len(years), pa.int32())
+    lists = []
+    for indicator in panel.values.columns:
+        flat = np.full(len(present), np.nan)
+        flat[cell] = panel.values[indicator].to_numpy(dtype=np.float64, na_value=np.nan)
+        lists.append(pa.ListArray.from_arrays(offsets, pa.array(flat, pa.float64(), mask=~present)))
+    return years, lists
+
+
+def _geo_metadata(units: pd.DataFrame | None) -> dict[str, Any]:
+    """GeoParquet 1.0.0 ``geo`` metadata of the ``geometry`` column (CRS null when unknown)."""
+    crs = getattr(units, "crs", None) if units is not None else None
+    types: list[str] = []
+    if units is not None:
+        types = sorted(set(gpd.GeoSeries(units["geometry"]).geom_type.dropna().astype(str)))
+    return {"version": "1.0.0", "primary_column": "geometry",
+            "columns": {"geometry": {"encoding": "WKB", "geometry_types": types,
+                                     "crs": pyproj.CRS.from_user_input(crs).to_json_dict() if crs else None}}}
+
+
+def read_panel(path: str | Path) -> Panel:
+    """Read a Panel written by :func:`write_panel` (``shrinkwatch ingest -o``).
+
+    Raises
+    ------
+    DataError
+        The file is missing, unreadable or truncated, not a ShrinkWatch panel file, or
+        of another format or version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: panel file not found")
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # noqa: BLE001 - pyarrow: ArrowInvalid, OSError... on damaged files
+        raise DataError(f"{path}: not a ShrinkWatch panel file: not readable as Parquet (truncated or damaged? "
+                        f"{error}); {_MAKE_ONE}") from None
+    header = _header(path, table.schema.metadata or {})
+    unit_columns: list[str] = header["unit_columns"]
+    indicators: list[str] = header["indicators"]
+    years = np.asarray(header["years"], dtype=np.int64)
+    attribute_columns = [c for c in unit_columns if c != "geometry"]
+    units = table.select(["unit_id", *attribute_columns]).to_pandas().set_index("unit_id")
+    units.index = pd.Index(units.index.astype(str).to_numpy(dtype=object), name="unit_id")
+    for column, dtype in header["unit_dtypes"].items():
+        if dtype == "object":
+            units[column] = units[column].astype(object).where(units[column].notna(), None)
+    if header["has_geometry"]:
+        crs = json.loads(table.schema.metadata[_GEO_KEY])["columns"]["geometry"]["crs"]
+        geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        units = gpd.GeoDataFrame(units, geometry=geometry,
+                                 crs=pyproj.CRS.from_json_dict(crs) if crs else None)[unit_columns]
+    values = _values(table, indicators, units.index, years)
+    if header["values_sorted"]:
+        values = values.sort_index()
+    return Panel(units, values, _decode(header["meta"]), Ledger.from_dict(header["ledger"]))
+
+
+def _header(path: Path, metadata: Mapping[bytes, bytes]) -> dict[str, Any]:
+    """The ShrinkWatch metadata of a panel file, its format and version checked."""
+    raw = metadata.get(_META_KEY)
+    if raw is None:
+        kind = "a GeoParquet file" if _GEO_KEY in metadata else "a Parquet file"
+        raise DataError(f"{path}: {kind} without ShrinkWatch panel metadata: not a ShrinkWatch panel; make a "
+                        f"panel from it with `shrinkwatch ingest {path} -o PANEL.parquet`")
+    try:
+        header = json.loads(raw)
+    except ValueError as error:
+        raise DataError(f"{path}: damaged ShrinkWatch panel metadata ({error}); {_MAKE_ONE}") from None
+    expected = f"expected format {PANEL_FORMAT!r} version {PANEL_VERSION}"
+    if not isinstance(header, dict) or header.get("format") != PANEL_FORMAT:
+        found = header.get("format") if isinstance(header, dict) else header
+        raise DataError(f"{path}: a file of format {found!r}, {expected}; {_MAKE_ONE}")
+    version = header.get("version")
+    if not isinstance(version, int) or version > PANEL_VERSION:
+        raise DataError(f"{path}: {PANEL_FORMAT} version {version!r}, {expected}: written by a newer "
+                        f"ShrinkWatch; upgrade shrinkwatch to read it")
+    if version < PANEL_VERSION:
+        raise DataError(f"{path}: {PANEL_FORMAT} version {version}, {expected}: an older layout that is no "
+                        f"longer read; {_MAKE_ONE} from the original files again")
+    return header
+
+
+def _values(table: pa.Table, indicators: list[str], unit_ids: pd.Index, years: np.ndarray) -> pd.DataFrame:
+    """``Panel.values`` from the per-unit lists: a row for every non-null element."""
+    shape = (len(unit_ids), len(years))
+    columns: dict[str, np.ndarray] = {}
+    present = np.zeros(shape, dtype=bool)
+    for indicator in indicators:
+        flat = table.column(indicator).combine_chunks().flatten()
+        columns[indicator] = flat.to_numpy(zero_copy_only=False).astype(np.float64).reshape(shape)
+        present |= ~flat.is_null().to_numpy(zero_copy_only=False).reshape(shape)
+    unit_position, year_position = np.nonzero(present)
+    index = pd.MultiIndex.from_arrays([unit_ids.to_numpy(dtype=object)[unit_position], years[year_position]],
+                                      names=["unit_id", "year"])
+    return pd.DataFrame({i: columns[i][unit_position, year_position] for i in indicators}, index=index,
+                        columns=pd.Index(indicators), dtype=np.float64)
+
+
+def _encode(value: Any) -> Any:
+    """``value`` as JSON types; DataFrames tagged so that :func:`_decode` restores them."""
+    if isinstance(value, pd.DataFrame):
+        text = value.to_json(orient="table", index=not isinstance(value.index, pd.RangeIndex), force_ascii=False)
+        return {_FRAME_TAG: json.loads(text)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, pd.Series):
+        return _encode(value.to_dict())
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+        return [_encode(v) for v in items]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)  # paths, timestamps
+
+
+def _decode(value: Any) -> Any:
+    """Inverse of :func:`_encode`: tagged DataFrames back to DataFrames."""
+    if isinstance(value, dict):
+        if set(value) == {_FRAME_TAG}:
+            return pd.read_json(io.StringIO(json.dumps(value[_FRAME_TAG])), orient="table")
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

@@ -1,0 +1,405 @@
+"""Assembly: rows and cells of every table into one :class:`~shrinkwatch.core.Panel` and its
+:class:`~shrinkwatch.core.ledger.Ledger`; :func:`ingest`, the entry point.
+
+Rows are rejected (with file, sheet, row, column and reason) for no unit id, an
+unparseable year or number, a value out of range, a total or note row, an unknown
+indicator label, or a conflicting duplicate; see :mod:`shrinkwatch.ingest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core import Panel, PanelMeta
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.ledger import Ledger, ledger_frame
+from shrinkwatch.datasets.china import PROVINCES
+from shrinkwatch.ingest.cells import clean_key, parse_cells
+from shrinkwatch.ingest.headers import CANONICAL_INDICATORS, YEAR_RE, aliases, build_options, norm_header
+from shrinkwatch.ingest.layouts import Parts, layout_table
+from shrinkwatch.ingest.readers import read_file
+
+__all__ = ["IngestError", "IngestResult", "ingest"]
+
+_AGGREGATES = ("合计", "总计", "全国", "全国合计", "全省", "全省合计", "总计", "total", "grandtotal", "sum", "all")
+_NOTE_RE = r"^(注[:：]|注\d|资料来源|数据来源|说明[:：]|备注|note[s]?[:：]|source[s]?[:：]|\*)"
+_ROW_KEYED_REJECTIONS = ["row_key", "file", "sheet", "row", "column", "value", "reason"]
+
+
+class IngestError(DataError):
+    """A strict ingest found rejected rows; ``ledger`` holds the full account."""
+
+    def __init__(self, message: str, ledger: Ledger) -> None:
+        super().__init__(message)
+        self.ledger = ledger
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`ingest` returns: the panel, which carries the ledger that accounts for it."""
+
+    panel: Panel
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger of the ingest (``panel.ledger``)."""
+        return self.panel.ledger
+
+
+def _rejections(rows: pd.DataFrame, mask: np.ndarray, column: pd.Series | str, value: pd.Series | str,
+                reason: pd.Series | str) -> pd.DataFrame:
+    picked = rows.loc[mask, ["row_key", "file", "sheet", "row"]].copy()
+    for name, item in (("column", column), ("value", value), ("reason", reason)):
+        picked[name] = item[mask].to_numpy() if isinstance(item, pd.Series) else item
+    return picked
+
+
+def ingest(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> IngestResult:
+    """Read yearbook-style files into one Panel, accounting for every row.
+
+    Parameters
+    ----------
+    paths
+        One file or several (CSV, TSV, Excel, Parquet, Stata); several files are
+        merged on ``(unit_id, year)``.
+    sheet
+        Read only this sheet of each workbook (default: every sheet).
+    mapping
+        ``{column header: canonical indicator or key}`` overriding the alias table
+        (``--map``); a key is one of :data:`KEY_COLUMNS`, or ``"ignore"``.
+    units
+        ``{column header: unit}`` for columns whose header has no unit (``--unit``).
+    strict
+        Raise :class:`IngestError` (a :class:`~shrinkwatch.core.errors.DataError`)
+        if any row is rejected.
+
+    Returns
+    -------
+    IngestResult
+        ``panel`` (indicators in canonical units, ``meta.units_of`` naming
+        them, ``panel.ledger`` the account of every row) and ``ledger`` (the same).
+        Codes are as written: :func:`shrinkwatch.harmonize.to_vintage` re-bases
+        them to one administrative vintage.
+
+    Raises
+    ------
+    DataError
+        A file cannot be read, or a table has no unit, year or indicator columns.
+    OptionError
+        A malformed ``mapping``, ``units`` or ``sheet``, or one that names no column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "pop.csv").write_text(
+    ...     "城市代码,城市,2015年,2016年\\n110100,北京市,\\"2,170.5\\",—\\n", encoding="utf-8")
+    >>> result = ingest(folder / "pop.csv", mapping={"pop": "pop_resident"}, units={"pop": "万人"})
+    >>> result.panel.wide("pop_resident").loc["110100"].tolist()
+    [21705000.0, nan]
+    >>> (result.ledger.rows_read, result.ledger.rows_accepted, result.ledger.rows_rejected)
+    (1, 1, 0)
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files = [Path(p) for p in paths]
+    if not files:
+        raise OptionError("ingest: no files given")
+    if sheet is not None and not any(f.suffix.lower() in (".xlsx", ".xlsm", ".xls") for f in files):
+        raise OptionError(f"--sheet {sheet}: only workbooks (.xlsx, .xls) have sheets")
+    options = build_options(mapping, units)
+    tables = [table for path in files for table in read_file(path, sheet)]
+    parts = Parts()
+    for table in tables:
+        layout_table(table, options, parts)
+    unused = [k for k in options.mapping if k not in options.used_map] + \
+             [k for k in options.units if k not in options.used_unit]
+    if unused:
+        given = {**{norm_header(c): f"--map {c}" for c in (mapping or {})},
+                 **{norm_header(c): f"--unit {c}" for c in (units or {})}}
+        raise OptionError(
+            f"{', '.join(given[k] for k in unused)}: no column, sheet or file of that name in "
+            f"{', '.join(map(str, files))}"
+        )
+    if not parts.rows:
+        raise DataError(f"no table with data found in {', '.join(map(str, files))}: "
+                        + "; ".join(parts.warnings))
+    if not any(len(rows) for rows in parts.rows):
+        raise DataError(f"no data rows below the header in {', '.join(map(str, files))}")
+    panel = _assemble(parts, files)
+    ledger = panel.ledger
+    if strict and ledger.rows_rejected:
+        first = ledger.rejected.head(5)
+        listing = "; ".join(ledger.rejection_lines(5))
+        more = f" (and {ledger.rows_rejected - len(first.drop_duplicates(['file', 'sheet', 'row']))} more rows)" \
+            if ledger.rows_rejected > len(first.drop_duplicates(["file", "sheet", "row"])) else ""
+        raise IngestError(f"--strict: {ledger.rows_rejected} of {ledger.rows_read} rows rejected: {listing}{more}",
+                          ledger)
+    return IngestResult(panel)
+
+
+def _assemble(parts: Parts, files: list[Path]) -> Panel:
+    rows = pd.concat(parts.rows, ignore_index=True)
+    cells = (pd.concat(parts.cells, ignore_index=True) if parts.cells else
+             pd.DataFrame(columns=["row_key", "column", "indicator", "dimension", "factor", "year", "raw"]))
+    rows_read = len(rows)
+    rows = rows.set_index("row_key", drop=False)  # row_key is also the position: 0, 1, 2, ...
+    rejects: list[pd.DataFrame] = []
+
+    # ---- row keys: unit id, year, totals and notes
+    has_parent = rows["parent_name"].notna()
+    from_name = rows["name"].where(~has_parent, rows["parent_name"] + "/" + rows["name"])
+    rows["unit_id"] = rows["code"].fillna(from_name)
+    no_id = rows["unit_id"].isna().to_numpy()
+    rejects.append(_rejections(rows, no_id, rows["id_column"], "", "no unit id: neither a code nor a name"))
+    aggregate = np.zeros(len(rows), dtype=bool)
+    note = np.zeros(len(rows), dtype=bool)
+    for key_column, header_column in (("name", "name_column"), ("code", "id_column")):
+        label = rows[key_column].fillna("").str.replace(r"\s+", "", regex=True)
+        is_aggregate = label.str.casefold().isin(_AGGREGATES).to_numpy(dtype=bool) & ~aggregate
+        is_note = label.str.match(_NOTE_RE, case=False).fillna(False).to_numpy(dtype=bool) & ~note & ~is_aggregate
+        rejects.append(_rejections(rows, is_aggregate, rows[header_column], rows[key_column],
+                                   "a total or aggregate row, not a unit"))
+        rejects.append(_rejections(rows, is_note, rows[header_column], rows[key_column],
+                                   "a note or source row, not a unit"))
+        aggregate |= is_aggregate
+        note |= is_note
+    year_text = clean_key(rows["year_raw"].reset_index(drop=True))
+    year_match = year_text.str.extract(YEAR_RE.pattern, expand=False)
+    rows["year"] = pd.to_numeric(year_match, errors="coerce").to_numpy()
+    is_long = (rows["year_column"] != "").to_numpy() | rows["year_raw"].notna().to_numpy()
+    no_year = is_long & rows["year"].isna().to_numpy()
+    rejects.append(_rejections(rows, no_year, rows["year_column"].where(rows["year_column"] != "", "(sheet name)"),
+                               rows["year_raw"].astype(object).where(rows["year_raw"].notna(), "").astype(str),
+                               "year not parseable (expected e.g. 2015 or 2015年)"))
+
+    # ---- cells: numbers, missing, range
+    cells["year"] = np.where(cells["year"].to_numpy() >= 0, cells["year"].to_numpy(),
+                             rows["year"].reindex(cells["row_key"]).fillna(-1).to_numpy()).astype(np.int64)
+    values, missing, bad, marker = parse_cells(cells["raw"], cells["dimension"].astype(str).to_numpy())
+    cells["value"] = values * cells["factor"].to_numpy(dtype=np.float64)
+    cells["missing"] = missing
+    row_key = cells["row_key"].to_numpy(dtype=np.int64)
+    raw_cells = cells["raw"]
+
+    def cell_rejections(mask: np.ndarray, column: pd.Series, reason: str | pd.Series,
+                        value: pd.Series | None = None) -> pd.DataFrame:
+        """Rejections for the masked cells; text is built for those cells only."""
+        if not mask.any():
+            return pd.DataFrame(columns=_ROW_KEYED_REJECTIONS)
+        keys = row_key[mask]
+        picked = rows.iloc[keys][["row_key", "file", "sheet", "row"]].reset_index(drop=True)
+        picked["column"] = column[mask].to_numpy()
+        shown = raw_cells[mask] if value is None else value[mask]
+        picked["value"] = shown.astype(object).where(shown.notna(), "").astype(str).to_numpy()
+        picked["reason"] = reason if isinstance(reason, str) else reason[mask].to_numpy()
+        return picked
+
+    unknown_indicator = cells["indicator"].isna().to_numpy()
+    if unknown_indicator.any():
+        first_unknown = unknown_indicator & ~cells["row_key"].duplicated().to_numpy()
+        rejects.append(cell_rejections(first_unknown, cells["indicator_column"].fillna(""),
+                                       "indicator not recognised (use --map LABEL=indicator)",
+                                       cells["indicator_label"].fillna("")))
+    bad &= ~unknown_indicator
+    rejects.append(cell_rejections(bad, cells["column"], "not a number"))
+    table_aliases = aliases()
+    low = cells["indicator"].map({i: b[0] for i, b in table_aliases.bounds.items()}).to_numpy(dtype=float,
+                                                                                               na_value=-np.inf)
+    high = cells["indicator"].map({i: b[1] for i, b in table_aliases.bounds.items()}).to_numpy(dtype=float,
+                                                                                                na_value=np.inf)
+    value = cells["value"].to_numpy()
+    below = ~np.isnan(value) & (value < low)
+    above = ~np.isnan(value) & (value > high)
+    if below.any():
+        reason = "negative value for " + cells["indicator"].where(below, "").astype(str)
+        rejects.append(cell_rejections(below, cells["column"], reason))
+    if above.any():
+        reason = ("value above the maximum (" + pd.Series(high).astype(str) + ") for "
+                  + cells["indicator"].astype(str)).where(above, "")
+        rejects.append(cell_rejections(above, cells["column"], reason))
+    cells["unit_id"] = rows["unit_id"].to_numpy()[row_key]
+
+    # ---- duplicates among rows not yet rejected
+    rejects = [r for r in rejects if len(r)]
+    rejected_keys = set(pd.concat(rejects)["row_key"].tolist()) if rejects else set()
+    alive = ~cells["row_key"].isin(rejected_keys).to_numpy() & ~np.isnan(value)
+    keyed = cells.loc[alive, ["row_key", "unit_id", "year", "indicator", "value", "column", "raw"]]
+    group = keyed.groupby(["unit_id", "year", "indicator"], sort=False)["value"]
+    size = group.transform("size")
+    dup = keyed[size.to_numpy() > 1].copy()
+    duplicates = ledger_frame("duplicates")
+    if len(dup):
+        g = dup.groupby(["unit_id", "year", "indicator"], sort=False)["value"]
+        spread = (g.transform("max") - g.transform("min")).to_numpy()
+        scale = np.maximum(np.abs(g.transform("max").to_numpy()), 1.0)
+        conflict = spread > 1e-9 * scale
+        dup_rows = rows.loc[dup["row_key"]].reset_index(drop=True)
+        duplicates = pd.DataFrame({
+            "unit_id": dup["unit_id"].to_numpy(), "year": dup["year"].to_numpy(), "indicator": dup["indicator"].to_numpy(),
+            "file": dup_rows["file"].to_numpy(), "sheet": dup_rows["sheet"].to_numpy(), "row": dup_rows["row"].to_numpy(),
+            "value": dup["value"].to_numpy(),
+            "action": np.where(conflict, "rejected (different values)", "collapsed (identical)"),
+        })
+        conflict_keys = set(dup.loc[conflict, "row_key"].tolist())
+        in_conflict_row = dup["row_key"].isin(conflict_keys).to_numpy() & ~conflict
+        duplicates.loc[in_conflict_row, "action"] = "rejected with its row"
+        survivors = ~dup["row_key"].isin(conflict_keys).to_numpy()
+        first = ~dup[survivors].duplicated(["unit_id", "year", "indicator"]).to_numpy()
+        survivor_positions = np.flatnonzero(survivors)
+        duplicates.loc[survivor_positions[first], "action"] = "kept"
+        if conflict.any():
+            c = dup[conflict]
+            described = (dup_rows["file"] + np.where(dup_rows["sheet"] != "", " [" + dup_rows["sheet"] + "]", "")
+                         + ":" + dup_rows["row"].astype(str) + "=" + dup["raw"].astype(str).to_numpy())
+            described = pd.Series(described.to_numpy()[conflict], index=c.index)
+            others = described.groupby([c["unit_id"], c["year"], c["indicator"]]).transform(lambda s: ", ".join(s))
+            conflict_rows = rows.loc[c["row_key"]].reset_index(drop=True)
+            rejects.append(pd.DataFrame({
+                "row_key": c["row_key"].to_numpy(), "file": conflict_rows["file"].to_numpy(),
+                "sheet": conflict_rows["sheet"].to_numpy(), "row": conflict_rows["row"].to_numpy(),
+                "column": c["column"].to_numpy(), "value": c["raw"].astype(str).to_numpy(),
+                "reason": ("duplicate with different values: unit " + c["unit_id"].astype(str) + ", year "
+                           + c["year"].astype(str) + ", " + c["indicator"] + " (" + others + ")").to_numpy(),
+            }))
+
+    rejects = [r for r in rejects if len(r)]
+    rejected = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=_ROW_KEYED_REJECTIONS)
+    rejected = rejected.sort_values(["row_key"], kind="stable")
+    rejected_keys = set(rejected["row_key"].tolist())
+    accepted_rows = rows[~rows["row_key"].isin(rejected_keys)]
+    rows_rejected = rows_read - len(accepted_rows)
+
+    # ---- the panel
+    good = cells[~cells["row_key"].isin(rejected_keys).to_numpy() & cells["indicator"].notna().to_numpy()]
+    good = good[good["year"] >= 0]
+    order = np.lexsort((good["value"].isna().to_numpy(), good["indicator"].to_numpy().astype(str)))
+    good = good.iloc[order].drop_duplicates(["unit_id", "year", "indicator"], keep="first")
+    good = good.assign(unit_id=good["unit_id"].astype(str))
+    present = set(good["indicator"].unique())
+    indicators = [i for i in CANONICAL_INDICATORS if i in present]
+    if len(good):
+        values_frame = good.set_index(["unit_id", "year", "indicator"])["value"].unstack("indicator")
+        values_frame = values_frame.reindex(columns=indicators).astype(np.float64)
+        values_frame.columns.name = None
+        values_frame.index = values_frame.index.set_names(["unit_id", "year"])
+        values_frame = values_frame.sort_index()
+    else:
+        values_frame = pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["unit_id", "year"]),
+                                    columns=indicators, dtype=np.float64)
+    units, unit_warnings = _units(accepted_rows)
+
+    # ---- the ledger
+    missing_cells = cells[cells["missing"].to_numpy() & ~cells["row_key"].isin(rejected_keys).to_numpy()]
+    missing_table = ledger_frame("missing")
+    if len(missing_cells):
+        missing_cells = missing_cells.assign(marker=marker[missing_cells.index].to_numpy(),
+                                             file=rows.loc[missing_cells["row_key"], "file"].to_numpy(),
+                                             sheet=rows.loc[missing_cells["row_key"], "sheet"].to_numpy(),
+                                             indicator=missing_cells["indicator"].fillna(""))
+        counts = missing_cells.groupby(["file", "sheet", "column", "indicator", "marker"], sort=False).size()
+        counts = counts.rename("n").reset_index()
+        counts["label"] = counts["marker"].astype(str) + ": " + counts["n"].astype(str)
+        missing_table = counts.groupby(["file", "sheet", "column", "indicator"], sort=False).agg(
+            cells=("n", "sum"), markers=("label", ", ".join)).reset_index()
+    conversions = ledger_frame("conversions", parts.conversions)
+    warnings = list(parts.warnings) + unit_warnings + _magnitude_warnings(values_frame, conversions)
+    ledger = Ledger(
+        rows_read=rows_read,
+        rows_accepted=len(accepted_rows),
+        rows_rejected=rows_rejected,
+        rejected=rejected[_ROW_KEYED_REJECTIONS[1:]].reset_index(drop=True),
+        conversions=conversions,
+        duplicates=duplicates,
+        missing=missing_table,
+        sources=_sources(parts, accepted_rows),
+        ignored_columns=ledger_frame("ignored_columns", parts.ignored).drop_duplicates(ignore_index=True),
+        warnings=tuple(warnings),
+    )
+    table_aliases = aliases()
+    meta = PanelMeta(
+        id=files[0].stem if len(files) == 1 else "ingested",
+        title="Ingested panel: " + ", ".join(f.name for f in files),
+        source_files=tuple(str(f) for f in files),
+        units_of={i: table_aliases.canonical_unit[table_aliases.dimension[i]] for i in indicators},
+        language="zh" if units["name"].astype(str).str.contains(r"[\u4e00-\u9fff]", regex=True).any() else "en",
+        vintage=None,
+        notes=("ingested with shrinkwatch.ingest; units without a code use the name as unit_id",),
+    )
+    return Panel(units, values_frame, meta, ledger)
+
+
+def _sources(parts: Parts, accepted_rows: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's sources table: one line per file and sheet, with its rows accepted."""
+    sources = ledger_frame("sources", parts.sources)
+    accepted = accepted_rows.groupby(["file", "sheet"]).size()
+    keys = pd.MultiIndex.from_frame(sources[["file", "sheet"]].astype(str))
+    sources["rows_accepted"] = accepted.reindex(keys, fill_value=0).to_numpy()
+    return sources
+
+
+def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """One row per unit: attributes from the row of the latest year that has them."""
+    ordered = rows.sort_values("year", kind="stable", na_position="first")
+    attributes = ordered.groupby("unit_id", sort=True)[["name", "parent_name", "parent_id"]].last()
+    warnings = []
+    names = ordered.dropna(subset=["name"]).groupby("unit_id")["name"].nunique()
+    several = names[names > 1]
+    if len(several):
+        examples = ordered[ordered["unit_id"].isin(several.index[:5])].groupby("unit_id")["name"].unique()
+        listing = "; ".join(f"{k}: {' / '.join(v)}" for k, v in examples.items())
+        warnings.append(f"{len(several)} unit(s) have different names in different rows (kept the latest "
+                        f"year's name): {listing}")
+    units = pd.DataFrame(index=pd.Index(attributes.index.astype(str), name="unit_id"))
+    units["name"] = attributes["name"].fillna(pd.Series(attributes.index, index=attributes.index)).to_numpy()
+    units["name_en"] = pd.NA
+    units["parent_id"] = attributes["parent_id"].to_numpy()
+    units["parent_name"] = attributes["parent_name"].to_numpy()
+    units["kind"] = pd.NA
+    codes = pd.Series(units.index, index=units.index)
+    chinese = codes.str.fullmatch(r"\d{6}(\d{6})?") & codes.str[:2].isin(list(PROVINCES))
+    units["region"] = codes.str[:2].map({prefix: info[1] for prefix, info in PROVINCES.items()}).where(chinese)
+    units["country"] = pd.Series("China", index=units.index).where(chinese)
+    units = units.astype(object).where(units.notna(), None)
+    return units, warnings
+
+
+def _magnitude_warnings(values: pd.DataFrame, conversions: pd.DataFrame) -> list[str]:
+    """Flag columns whose magnitudes suggest a wrong unit.
+
+    Population with no unit whose values look like 万人 (10,000 persons); shares
+    and rates that look like fractions (an Excel cell formatted as a percentage
+    stores 0.125 for 12.5%).
+    """
+    warnings: list[str] = []
+    if conversions.empty:
+        return warnings
+    dimension = aliases().dimension
+    for indicator in values.columns:
+        if dimension.get(indicator) == "percent" and indicator != "gdp_real_growth":
+            observed = values[indicator].dropna()
+            if len(observed) and observed.abs().max() <= 1:
+                warnings.append(f"{indicator}: every value is at most 1: if these are fractions (Excel percentage "
+                                f"cells store 0.125 for 12.5%) multiply by 100 first; percent is 0-100")
+    assumed = conversions[conversions["unit_from"].str.startswith("assumed")]
+    for indicator in sorted(set(assumed["indicator"]) & {"pop_resident", "pop_registered", "pop_urban",
+                                                         "pop_urban_district"}):
+        if indicator in values.columns:
+            median = values[indicator].median()
+            if pd.notna(median) and 0 < median < 5000:
+                warnings.append(f"{indicator}: no unit given and the median is {median:g} persons: if the file "
+                                f"counts 万人 (10,000 persons) declare it with --unit COLUMN=万人")
+    return warnings

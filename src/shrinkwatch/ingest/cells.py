@@ -1,0 +1,110 @@
+"""Cell parsing: numbers from yearbook cells, missing markers, unit factors, key cleaning.
+
+Thousands separators (``1,234``), full-width digits and punctuation (``１，２３４``),
+and a ``%`` (``‰``) sign in a percent (per-mille) column are cleaned. Empty cells and
+the markers ``—``, ``…``, ``-``, ``--``, ``/``, ``NA``, ``N/A``, ``nan``, ``null``
+(any cell made only of dashes, dots, slashes or ellipses) are *missing*.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.ingest.headers import aliases, norm_unit
+
+__all__ = ["blank_cells", "clean_key", "parse_cells", "unit_factor"]
+
+_MISSING_WORDS = ("", "na", "n/a", "n.a.", "nan", "null", "none", "#n/a", "nil", "missing", "无", "缺失", "空")
+_MISSING_RE = r"^[-—–―‐_/\\.·…。、~]*$"
+_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def parse_cells(raw: pd.Series, dimension: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
+    """Numbers from raw cells, vectorised.
+
+    Returns ``(values, missing, bad, marker)``: parsed floats (NaN if missing or
+    bad), the missing mask, the unparseable mask, and the missing marker seen.
+    """
+    n = len(raw)
+    raw = raw.reset_index(drop=True)
+    try:
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    except (TypeError, ValueError):
+        values = np.full(n, np.nan)
+    empty = raw.isna().to_numpy(copy=True)
+    missing = empty.copy()
+    bad = np.isinf(values)
+    values[bad] = np.nan
+    marker = pd.Series(np.where(empty, "empty", ""), dtype=object)
+    todo = np.flatnonzero(np.isnan(values) & ~empty & ~bad)
+    if len(todo):
+        text = raw.iloc[todo].astype(str).str.normalize("NFKC").str.strip()
+        compact = text.str.replace(r"\s+", "", regex=True)
+        is_missing = (compact.str.casefold().isin(_MISSING_WORDS) | compact.str.match(_MISSING_RE)).to_numpy()
+        dims = dimension[todo]
+        number = compact.where(~((dims == "percent") & compact.str.endswith("%").to_numpy()), compact.str[:-1])
+        number = number.where(~((dims == "permille") & number.str.endswith("‰").to_numpy()), number.str[:-1])
+        grouped = number.str.fullmatch(_THOUSANDS_RE).to_numpy()
+        number = number.where(~grouped, number.str.replace(",", "", regex=False))
+        parsed = pd.to_numeric(number, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        parsed[np.isinf(parsed)] = np.nan
+        values[todo] = np.where(is_missing, np.nan, parsed)
+        missing[todo] = is_missing
+        bad[todo] = ~is_missing & np.isnan(parsed)
+        seen = text.to_numpy()[is_missing]
+        marker.iloc[todo[is_missing]] = np.where(seen == "", "empty", seen)
+    return values, missing, bad, marker
+
+
+def clean_key(series: pd.Series) -> pd.Series:
+    """Codes and names as text: NFKC, stripped, ``110100.0`` -> ``110100``, ``北  京`` -> ``北京``; blank -> NA."""
+    text = series.astype(object).where(series.notna(), None).astype("str")
+    text = text.str.normalize("NFKC").str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    # yearbooks pad names for alignment ("北  京"): drop spaces between CJK characters, collapse the rest
+    text = text.str.replace(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", regex=True)
+    text = text.str.replace(r"\s+", " ", regex=True)
+    blank = text.isna() | (text == "") | text.str.casefold().isin(["nan", "none", "null", "<na>"])
+    return text.where(~blank)
+
+
+
+def unit_factor(indicator: str, unit: str | None, where: str) -> tuple[float, str]:
+    table = aliases()
+    if indicator not in table.dimension:
+        raise OptionError(f"{where}: unknown indicator {indicator!r}")
+    dimension = table.dimension[indicator]
+    if unit is None:
+        return 1.0, ""
+    factors = table.units[dimension]
+    key = norm_unit(unit)
+    if key not in factors:
+        raise DataError(
+            f"{where}: unit {unit!r} is not a unit of {table.canonical_unit[dimension]} for {indicator}; "
+            f"expected one of: {', '.join(table.unit_labels[dimension].values())} "
+            f"(declare the unit with --unit COLUMN=UNIT, or map the column with --map)"
+        )
+    return factors[key], table.unit_labels[dimension][key]
+
+
+
+def blank_cells(data: pd.DataFrame) -> np.ndarray:
+    """Cells that are empty or only whitespace, as a boolean array.
+
+    Only rows whose first filled cell is whitespace are checked cell by cell
+    (vectorised); every other row has a real value and is not blank.
+    """
+    values = data.to_numpy(dtype=object)
+    blank = pd.isna(values)
+    if values.size == 0:
+        return blank
+    has_any = ~blank.all(axis=1)
+    first = values[np.arange(len(values)), np.argmax(~blank, axis=1)]
+    first_blank = pd.Series(first, dtype=object).astype(str).str.strip().eq("").to_numpy() & has_any
+    suspects = np.flatnonzero(first_blank)
+    if len(suspects):
+        block = pd.DataFrame(values[suspects], dtype=object)
+        text = block.apply(lambda column: column.astype(str).str.strip().eq("") | column.isna())
+        blank[suspects] = text.to_numpy(dtype=bool)
+    return blank

@@ -1,0 +1,330 @@
+"""Table layouts: long, wide by year, wide by indicator and year, one sheet per year.
+
+:func:`layout_table` finds a table's header and layout and turns its data rows into
+row and cell frames (one cell per value, with its indicator, year and unit factor),
+collected in :class:`Parts` for :mod:`shrinkwatch.ingest.assemble`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core.errors import DataError
+from shrinkwatch.ingest.cells import blank_cells, clean_key, unit_factor
+from shrinkwatch.ingest.headers import (
+    CANONICAL_INDICATORS,
+    HEADER_SEARCH_ROWS,
+    KEY_COLUMNS,
+    Column,
+    Options,
+    aliases,
+    classify,
+    find_header,
+)
+from shrinkwatch.ingest.readers import Table
+
+__all__ = ["Parts", "layout_table"]
+
+_SHEET_YEAR_RE = re.compile(r"^\D*((?:18|19|20|21)\d{2})\D*$")
+
+
+def _table_year(table: Table) -> int | None:
+    for label in (table.sheet, Path(table.file).stem if not table.sheet else ""):
+        if label:
+            match = _SHEET_YEAR_RE.match(unicodedata.normalize("NFKC", label).strip())
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def _table_indicator(table: Table, options: Options) -> Column | None:
+    """The indicator of a wide single-indicator table, from its sheet name or file name."""
+    for label in (table.sheet, Path(table.file).stem):
+        if not label:
+            continue
+        column = classify(label, -1, options)
+        if column.role == "value":
+            if column.unit_from == "header":
+                column.unit_from = "sheet name" if label == table.sheet else "file name"
+            return column
+    return None
+
+
+
+@dataclass
+class Parts:
+    """Row and cell frames built from all tables, plus ledger pieces."""
+
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    cells: list[pd.DataFrame] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[dict[str, Any]] = field(default_factory=list)
+    conversions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    next_row: int = 0
+
+
+def _ignore(columns: list[Column], reason: str, by_role: dict[str, list[Column]]) -> None:
+    """Mark ``columns`` as ignored with ``reason`` (they are listed in the ledger)."""
+    for column in columns:
+        column.role, column.reason = "ignored", reason
+        by_role.setdefault("ignored", []).append(column)
+
+
+def layout_table(table: Table, options: Options, parts: Parts) -> None:
+    where_table = table.file + (f", sheet {table.sheet!r}" if table.sheet else "")
+    if table.cells.shape[0] == 0:
+        parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": "empty", "encoding": table.encoding,
+                                  "header_row": 0, "year": None, "rows_read": 0, "blank_rows": 0})
+        parts.warnings.append(f"{where_table}: no rows")
+        return
+    found = find_header(table, options)
+    if found is None:
+        parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": "skipped", "encoding": table.encoding,
+                                  "header_row": 0, "year": None, "rows_read": 0, "blank_rows": 0})
+        parts.warnings.append(
+            f"{where_table}: skipped: no header row with a unit column (code or name) and an indicator or "
+            f"year column in the first {HEADER_SEARCH_ROWS} rows (use --map COLUMN=indicator)"
+        )
+        return
+    header_line, columns = found
+    header_row = int(table.row_numbers[header_line]) if header_line >= 0 else 0
+    data = table.cells.iloc[header_line + 1:]
+    row_numbers = table.row_numbers[header_line + 1:]
+    blank_cell = blank_cells(data)
+    blank = blank_cell.all(axis=1) if data.shape[1] else np.ones(len(data), dtype=bool)
+    named = {c.position for c in columns}
+    for index, position in enumerate(data.columns):
+        if position not in named and not blank_cell[:, index].all():
+            parts.ignored.append({"file": table.file, "sheet": table.sheet, "column": f"(column {position + 1}, no header)",
+                                      "reason": "data under an empty header cell"})
+    data = data[~blank]
+    row_numbers = row_numbers[~blank]
+    n_rows = len(data)
+
+    by_role: dict[str, list[Column]] = {}
+    for column in columns:
+        by_role.setdefault(column.role, []).append(column)
+    for role in KEY_COLUMNS:
+        extra = by_role.get(role, [])[1:]
+        for column in extra:
+            column.role, column.reason = "ignored", f"second {role} column (first: {by_role[role][0].header!r})"
+            by_role.setdefault("ignored", []).append(column)
+        if extra:
+            by_role[role] = by_role[role][:1]
+    year_columns = by_role.get("by_year", [])
+    value_columns = by_role.get("value", [])
+    has_year_key = "year" in by_role
+    table_year = _table_year(table)
+
+    def key(role: str) -> pd.Series:
+        if role in by_role:
+            return clean_key(data[by_role[role][0].position].reset_index(drop=True))
+        return pd.Series(pd.NA, index=range(n_rows), dtype="string")
+
+    indicator_year_columns = by_role.get("value_year", [])
+    if indicator_year_columns and (has_year_key or year_columns):
+        _ignore(indicator_year_columns,
+                "an indicator-and-year column in a table that also has a year column or year columns", by_role)
+        indicator_year_columns = []
+    if year_columns and has_year_key:
+        _ignore(year_columns, "a year column in a long table (it has a year column)", by_role)
+        year_columns = []
+    if indicator_year_columns:
+        layout = "wide (indicator and year in each header)"
+        _ignore(value_columns, "an indicator column without a year in a wide table", by_role)
+        value_columns = []
+    elif year_columns:
+        layout = "wide"
+        _ignore(value_columns, "an indicator column in a wide-by-year table", by_role)
+        value_columns = []
+    elif has_year_key:
+        layout = "long"
+    elif table_year is not None:
+        layout = "long (year from sheet name)" if table.sheet else "long (year from file name)"
+    else:
+        raise DataError(
+            f"{where_table}: no year: no year column (年份/year), no year columns (2015, 2015年) and no year "
+            f"in the sheet or file name; headers found: {', '.join(c.header for c in columns)}"
+        )
+    for column in by_role.get("ignored", []):
+        parts.ignored.append({"file": table.file, "sheet": table.sheet, "column": column.header, "reason": column.reason})
+
+    row_keys = np.arange(parts.next_row, parts.next_row + n_rows)
+    parts.next_row += n_rows
+    rows = pd.DataFrame({
+        "row_key": row_keys, "file": table.file, "sheet": table.sheet, "row": row_numbers.astype(np.int64),
+        "code": key("unit_id"), "name": key("name"), "parent_name": key("parent_name"),
+        "parent_id": key("parent_id"),
+        "year_raw": (data[by_role["year"][0].position].reset_index(drop=True) if has_year_key
+                     else pd.Series(table_year, index=range(n_rows), dtype=object)),
+        "year_column": by_role["year"][0].header if has_year_key else "",
+        "id_column": " / ".join(by_role[r][0].header for r in ("unit_id", "name") if r in by_role) or "(none)",
+        "name_column": by_role["name"][0].header if "name" in by_role else
+        (by_role["unit_id"][0].header if "unit_id" in by_role else "(none)"),
+    })
+    parts.rows.append(rows)
+    parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": layout, "encoding": table.encoding,
+                              "header_row": header_row,
+                              "year": table_year if not has_year_key and not layout.startswith("wide") else None,
+                              "rows_read": n_rows, "blank_rows": int(blank.sum())})
+    if n_rows == 0:
+        return
+
+    if layout == "wide":
+        _wide_cells(table, data, by_role, year_columns, row_keys, options, parts, where_table)
+    elif indicator_year_columns:
+        _indicator_year_cells(table, data, indicator_year_columns, row_keys, parts, where_table)
+    else:
+        _long_cells(table, data, value_columns, row_keys, parts, where_table)
+
+
+
+def _objects(values: np.ndarray) -> pd.Series:
+    """An object Series (no conversion to Arrow strings: these columns are internal)."""
+    return pd.Series(values, dtype=object)
+
+
+
+def _conversion(parts: Parts, table: Table, column: str, indicator: str, unit: str | None,
+                unit_from: str, factor: float, cells: int) -> None:
+    table_units = aliases()
+    parts.conversions.append({
+        "file": table.file, "sheet": table.sheet, "column": column, "indicator": indicator,
+        "from_unit": unit if unit else table_units.canonical_unit[table_units.dimension[indicator]],
+        "to_unit": table_units.canonical_unit[table_units.dimension[indicator]], "factor": factor,
+        "unit_from": unit_from if unit else "assumed canonical (no unit given)", "cells": cells,
+    })
+
+
+def _long_cells(table: Table, data: pd.DataFrame, value_columns: list[Column], row_keys: np.ndarray,
+                parts: Parts, where_table: str) -> None:
+    if not value_columns:
+        raise DataError(
+            f"{where_table}: no indicator columns recognised; map one with --map COLUMN=indicator "
+            f"(indicators: {', '.join(CANONICAL_INDICATORS)})"
+        )
+    n_rows = len(row_keys)
+    seen: dict[str, str] = {}
+    for column in value_columns:
+        if column.indicator in seen:
+            raise DataError(f"{where_table}: columns {seen[column.indicator]!r} and {column.header!r} both map to "
+                            f"{column.indicator}; map one elsewhere with --map COLUMN=indicator or COLUMN=ignore")
+        seen[column.indicator] = column.header  # type: ignore[index]
+    factors = []
+    for column in value_columns:
+        factor, label = unit_factor(column.indicator, column.unit, f"{where_table}, column {column.header!r}")  # type: ignore[arg-type]
+        factors.append(factor)
+        _conversion(parts, table, column.header, column.indicator, label or None, column.unit_from, factor, n_rows)  # type: ignore[arg-type]
+    dims = aliases().dimension
+    k = len(value_columns)
+    raw = data[[c.position for c in value_columns]].to_numpy(dtype=object).ravel(order="F")
+    parts.cells.append(pd.DataFrame({
+        "row_key": np.tile(row_keys, k),
+        "column": _objects(np.repeat(np.array([c.header for c in value_columns], dtype=object), n_rows)),
+        "indicator": _objects(np.repeat(np.array([c.indicator for c in value_columns], dtype=object), n_rows)),
+        "dimension": _objects(np.repeat(np.array([dims[str(c.indicator)] for c in value_columns], dtype=object),
+                                        n_rows)),
+        "factor": np.repeat(factors, n_rows),
+        "year": np.full(k * n_rows, -1, dtype=np.int64),
+        "raw": _objects(raw),
+    }))
+
+
+def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column]],
+                year_columns: list[Column], row_keys: np.ndarray, options: Options, parts: Parts,
+                where_table: str) -> None:
+    n_rows = len(row_keys)
+    dims = aliases().dimension
+    if "indicator" in by_role:
+        labels = data[by_role["indicator"][0].position].astype(object).where(
+            data[by_role["indicator"][0].position].notna(), "").astype(str).str.strip().to_numpy()
+        units_col = (data[by_role["measure_unit"][0].position].astype(object).where(
+            data[by_role["measure_unit"][0].position].notna(), "").astype(str).str.strip().to_numpy()
+            if "measure_unit" in by_role else np.full(n_rows, "", dtype=object))
+        indicator = np.full(n_rows, None, dtype=object)
+        factor = np.full(n_rows, np.nan)
+        pairs = pd.DataFrame({"label": labels, "unit": units_col})
+        for (label, unit), group in pairs.groupby(["label", "unit"], sort=False).groups.items():
+            column = classify(label, -1, options) if label else Column(-1, "", "ignored")
+            if column.role != "value":
+                continue  # these rows are rejected below: indicator not recognised
+            declared_unit = column.unit
+            unit_from = f"indicator label {label!r}" if declared_unit else ""
+            if unit:
+                declared_unit, unit_from = unit, "unit column"
+            f, unit_label = unit_factor(column.indicator, declared_unit,  # type: ignore[arg-type]
+                                         f"{where_table}, indicator {label!r}")
+            indicator[np.asarray(group)] = column.indicator
+            factor[np.asarray(group)] = f
+            _conversion(parts, table, label, column.indicator, unit_label or None, unit_from, f,  # type: ignore[arg-type]
+                        len(group) * len(year_columns))
+        row_indicator, row_factor, row_label = indicator, factor, labels
+        indicator_header = by_role["indicator"][0].header
+    else:
+        named = _table_indicator(table, options)
+        if named is None:
+            raise DataError(
+                f"{where_table}: a wide-by-year table needs its indicator: an indicator column (指标/indicator), "
+                f"or a sheet or file name that names one (e.g. 常住人口(万人)), or --map {Path(table.file).stem}=INDICATOR"
+            )
+        declared = named.unit
+        units_of_years = {c.unit for c in year_columns if c.unit}
+        if declared is None and len(units_of_years) == 1:
+            declared, named.unit_from = units_of_years.pop(), "year header"
+        f, unit_label = unit_factor(named.indicator, declared, f"{where_table}, indicator {named.header!r}")  # type: ignore[arg-type]
+        _conversion(parts, table, named.header, named.indicator, unit_label or None,  # type: ignore[arg-type]
+                    named.unit_from or "sheet or file name", f, n_rows * len(year_columns))
+        row_indicator = np.full(n_rows, named.indicator, dtype=object)
+        row_factor = np.full(n_rows, f)
+        row_label = np.full(n_rows, "", dtype=object)
+        indicator_header = ""
+    k = len(year_columns)
+    raw = data[[c.position for c in year_columns]].to_numpy(dtype=object).ravel(order="F")
+    indicator_tiled = np.tile(row_indicator, k)
+    known = pd.notna(indicator_tiled)
+    parts.cells.append(pd.DataFrame({
+        "row_key": np.tile(row_keys, k),
+        "column": _objects(np.repeat(np.array([c.header for c in year_columns], dtype=object), n_rows)),
+        "indicator": _objects(indicator_tiled),
+        "dimension": _objects(np.where(known, pd.Series(indicator_tiled, dtype=object).map(dims).to_numpy(), "")),
+        "factor": np.tile(row_factor, k),
+        "year": np.repeat([c.year for c in year_columns], n_rows).astype(np.int64),
+        "raw": _objects(raw),
+        "indicator_column": indicator_header,
+        "indicator_label": _objects(np.tile(row_label, k)),
+    }))
+
+
+def _indicator_year_cells(table: Table, data: pd.DataFrame, columns: list[Column], row_keys: np.ndarray,
+                          parts: Parts, where_table: str) -> None:
+    """Cells of a wide table whose headers carry both the indicator and the year (``pop2015``)."""
+    n_rows = len(row_keys)
+    dims = aliases().dimension
+    factors = []
+    for column in columns:
+        factor, unit_label = unit_factor(column.indicator, column.unit,  # type: ignore[arg-type]
+                                          f"{where_table}, column {column.header!r}")
+        factors.append(factor)
+        _conversion(parts, table, column.header, column.indicator, unit_label or None,  # type: ignore[arg-type]
+                    column.unit_from or "header", factor, n_rows)
+    k = len(columns)
+    indicators = np.repeat(np.array([c.indicator for c in columns], dtype=object), n_rows)
+    parts.cells.append(pd.DataFrame({
+        "row_key": np.tile(row_keys, k),
+        "column": _objects(np.repeat(np.array([c.header for c in columns], dtype=object), n_rows)),
+        "indicator": _objects(indicators),
+        "dimension": _objects(pd.Series(indicators, dtype=object).map(dims).fillna("").to_numpy()),
+        "factor": np.repeat(np.asarray(factors, dtype=float), n_rows),
+        "year": np.repeat([c.year for c in columns], n_rows).astype(np.int64),
+        "raw": _objects(data[[c.position for c in columns]].to_numpy(dtype=object).ravel(order="F")),
+        "indicator_column": "",
+        "indicator_label": _objects(np.full(n_rows * k, "", dtype=object)),
+    }))

@@ -1,0 +1,181 @@
+"""Reading files as tables of raw cells: CSV/TSV/TXT (UTF-8, BOM or GBK/GB18030), Excel
+(.xlsx/.xlsm with openpyxl, .xls with xlrd), Parquet and Stata .dta.
+
+Every reader returns :class:`Table` objects (one per file or sheet) whose cells are
+the text or objects as stored, with the spreadsheet row number of each line; nothing
+is interpreted here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core.errors import DataError, OptionError
+
+__all__ = ["SUPPORTED_SUFFIXES", "Table", "read_file"]
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq", ".dta")
+
+
+@dataclass
+class Table:
+    """One sheet or file, cells as read (object), positional columns."""
+
+    file: str
+    sheet: str
+    cells: pd.DataFrame
+    row_numbers: np.ndarray     # spreadsheet row number of each line of ``cells``
+    encoding: str = ""
+    header: list[str] | None = None  # known header (Parquet, Stata); else searched
+
+
+def _decode(path: Path) -> tuple[str, str]:
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: cannot decode as UTF-8, UTF-8 with BOM or GBK/GB18030 "
+            f"(byte {error.start}: {data[error.start:error.start + 4]!r}); save it as UTF-8"
+        ) from None
+
+
+def _read_text(path: Path) -> list[Table]:
+    text, encoding = _decode(path)
+    first = text.split("\n", 1)[0]
+    sep = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first and first.count("\t") >= first.count(",")) else ","
+    options: dict[str, Any] = {"sep": sep, "header": None, "dtype": object, "keep_default_na": False,
+                                   "na_filter": False, "skip_blank_lines": False, "quoting": csv.QUOTE_MINIMAL}
+    try:
+        cells = pd.read_csv(io.StringIO(text), **options)
+    except pd.errors.EmptyDataError:
+        cells = pd.DataFrame()
+    except pd.errors.ParserError:
+        # rows of different lengths (a title line above the header): size to the widest row
+        width = max((len(r) for r in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
+        try:
+            cells = pd.read_csv(io.StringIO(text), names=range(width), **options)
+        except pd.errors.ParserError as error:
+            raise DataError(f"{path}: not a readable {'TSV' if sep == chr(9) else 'CSV'} file: {error}") from None
+    if "\r" in text or '"' in text:
+        # quoted cells can span lines: number rows by the line each record starts on
+        starts = [0]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        try:
+            for _ in reader:
+                starts.append(reader.line_num)
+        except csv.Error:
+            starts = list(range(len(cells) + 1))
+        row_numbers = np.asarray(starts[: len(cells)], dtype=np.int64) + 1
+        if len(row_numbers) < len(cells):
+            row_numbers = np.arange(1, len(cells) + 1)
+    else:
+        row_numbers = np.arange(1, len(cells) + 1)
+    cells = cells.where(cells != "", None) if len(cells) else cells
+    return [Table(str(path), "", cells, row_numbers, encoding)]
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> list[Table]:
+    import openpyxl  # only for workbooks: a CSV ingest does not pay for loading it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 - openpyxl raises zipfile, KeyError, InvalidFileException...
+        raise DataError(f"{path}: not a readable .xlsx workbook: {error}") from None
+    try:
+        names = _pick_sheets(path, book.sheetnames, sheet)
+        tables = []
+        for name in names:
+            worksheet = book[name]
+            worksheet.reset_dimensions()
+            rows = list(worksheet.iter_rows(values_only=True))
+            cells = _rows_to_frame(rows)
+            tables.append(Table(str(path), name, cells, np.arange(1, len(cells) + 1)))
+        return tables
+    finally:
+        book.close()
+
+
+def _read_xls(path: Path, sheet: str | None) -> list[Table]:
+    try:
+        import xlrd  # only for legacy .xls workbooks
+
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as error:  # noqa: BLE001 - xlrd raises XLRDError, CompDocError, struct.error...
+        raise DataError(f"{path}: not a readable .xls workbook: {error}") from None
+    names = _pick_sheets(path, book.sheet_names(), sheet)
+    tables = []
+    for name in names:
+        sh = book.sheet_by_name(name)
+        cells = _rows_to_frame([sh.row_values(i) for i in range(sh.nrows)])
+        if len(cells):
+            types = _rows_to_frame([sh.row_types(i) for i in range(sh.nrows)])
+            empty = types.isna() | types.isin([xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK])
+            cells = cells.mask(empty.reindex_like(cells).fillna(True).astype(bool))
+        tables.append(Table(str(path), name, cells, np.arange(1, len(cells) + 1)))
+    return tables
+
+
+def _rows_to_frame(rows: list[Sequence[Any]]) -> pd.DataFrame:
+    """Rows of different lengths (as openpyxl and xlrd give them) as one object frame."""
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(row) for row in rows)
+    padded = [tuple(row) + (None,) * (width - len(row)) for row in rows]
+    cells = np.empty((len(padded), width), dtype=object)
+    cells[:] = padded if width else cells
+    return pd.DataFrame(cells, dtype=object)
+
+
+def _pick_sheets(path: Path, names: list[str], sheet: str | None) -> list[str]:
+    if sheet is None:
+        return list(names)
+    if sheet in names:
+        return [sheet]
+    raise OptionError(f"--sheet: {path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
+
+
+def _read_typed(path: Path, frame: pd.DataFrame) -> list[Table]:
+    header = [str(c) for c in frame.columns]
+    cells = frame.astype(object)
+    cells.columns = range(cells.shape[1])
+    cells = cells.where(cells.notna(), None)
+    return [Table(str(path), "", cells, np.arange(1, len(cells) + 1), header=header)]
+
+
+def read_file(path: Path, sheet: str | None) -> list[Table]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_text(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet)
+    if suffix == ".xls":
+        return _read_xls(path, sheet)
+    if suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as error:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError...
+            raise DataError(f"{path}: not a readable Parquet file: {error}") from None
+        return _read_typed(path, frame)
+    if suffix == ".dta":
+        try:
+            frame = pd.read_stata(path, convert_categoricals=True)
+        except Exception as error:  # noqa: BLE001 - pandas raises ValueError, struct.error... on damaged files
+            raise DataError(f"{path}: not a readable Stata .dta file: {error}") from None
+        return _read_typed(path, frame)
+    raise DataError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
