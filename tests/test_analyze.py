@@ -122,6 +122,19 @@ def test_weights_are_row_standardised_in_the_units_order():
     np.testing.assert_allclose(weights.graph.adjacency.groupby(level="focal").sum().to_numpy(), 1.0)
 
 
+def test_an_island_across_the_antimeridian_is_linked_to_its_real_nearest_unit():
+    # like the Aleutians West census area (02016): its parts lie on both sides of 180 degrees. Its centroid
+    # taken in the Greenwich-centred Equal Earth fell between the parts, far inland (before this fix,
+    # us-county-est linked 02016 to Hill County, Montana, instead of the Aleutians East borough)
+    across = shapely.MultiPolygon([shapely.box(178, 50, 180, 51), shapely.box(-180, 50, -179, 51)])
+    geoms = [across, shapely.box(-176, 50, -175, 51), shapely.box(-5, 50, -4, 51), shapely.box(-4, 50, -3, 51)]
+    units = gpd.GeoDataFrame(geometry=geoms, index=pd.Index(["aleut", "east", "mid", "mid2"], name="unit_id"),
+                             crs="EPSG:4326")
+    weights = analyze.spatial_weights(units)
+    assert weights.islands == ("aleut", "east")
+    assert weights.graph.neighbors["aleut"] == ("east",)
+
+
 def test_units_at_the_same_place_are_each_others_nearest():
     lon = np.array([0.0, 0.0, 0.0, 5.0, 10.0])
     units = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, np.full(5, 45.0)), crs="EPSG:4326",

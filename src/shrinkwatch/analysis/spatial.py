@@ -60,6 +60,7 @@ LISA_MEANINGS: dict[str, str] = {
     "LH": "low annual rate, neighbours high",
 }
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
+_EQUAL_AREA_PACIFIC = "+proj=eqearth +lon_0=180 +datum=WGS84 +units=m +no_defs"  # the same, centred on 180 degrees
 
 
 @contextlib.contextmanager
@@ -121,12 +122,25 @@ class SpatialWeights:
 
 
 def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Centroids computed in an equal-area projection (polygons) or the points themselves."""
+    """Centroids computed in an equal-area projection (polygons) or the points themselves.
+
+    A unit whose parts lie on both sides of the antimeridian (its longitudes
+    span more than 180 degrees, as the Aleutians West census area does) takes its
+    centroid in Equal Earth centred on 180 degrees, where its parts are adjacent;
+    in the Greenwich-centred projection they lie at the two edges of the map
+    and their centroid falls in between (in Montana).
+    """
     if (geometry.geom_type == "Point").all():
         return geometry
     if geometry.crs is None:
         return geometry.centroid
-    return geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
+    centroids = geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
+    bounds = geometry.to_crs("EPSG:4326").bounds
+    across = (bounds["maxx"] - bounds["minx"]).to_numpy() > 180.0
+    if across.any():
+        pacific = geometry[across].to_crs(_EQUAL_AREA_PACIFIC).centroid.to_crs(geometry.crs)
+        centroids = centroids.where(~across, pacific)
+    return centroids
 
 
 def _lonlat_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
