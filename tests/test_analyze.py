@@ -71,12 +71,12 @@ def test_islands_and_single_neighbours_are_reported_on_hand_made_geometry():
     assert weights.kind == "queen"
     assert weights.islands == ("d",)
     # the island is linked to its nearest unit, in both directions
-    assert weights.w.neighbors["d"] == ["c"]
-    assert "d" in weights.w.neighbors["c"]
+    assert weights.graph.neighbors["d"] == ("c",)
+    assert "d" in weights.graph.neighbors["c"]
     assert weights.n_components == 1
     assert "1 island(s)" in weights.description
     # a and e touch only b (queen: a touches b; e touches a, b, c at corners/edges)
-    expected_single = tuple(u for u in "abcde" if len(weights.w.neighbors[u]) == 1)
+    expected_single = tuple(u for u in "abcde" if len(weights.graph.neighbors[u]) == 1)
     assert weights.single_neighbour == expected_single
 
 
@@ -96,10 +96,54 @@ def test_points_get_knn_weights_on_the_sphere():
     weights = analyze.spatial_weights(units, k=1)
     assert weights.kind == "knn"
     # across the antimeridian: 179.5 and -179.5 are 1 degree apart
-    assert weights.w.neighbors["d"] == ["e"]
-    assert weights.w.neighbors["e"] == ["d"]
+    assert weights.graph.neighbors["d"] == ("e",)
+    assert weights.graph.neighbors["e"] == ("d",)
     with pytest.raises(OptionError):
         analyze.spatial_weights(units, kind="queen")
+
+
+def test_queen_neighbours_share_a_boundary_point_even_without_a_common_vertex():
+    # b sits on a's top edge between a's corners: the polygons touch along a segment but share no vertex
+    # (libpysal's vertex-based Graph.build_contiguity would miss this; San Joaquin and Santa Clara counties
+    # are such a pair in us-county-est)
+    squares = [shapely.box(0, 0, 2, 1), shapely.box(0.5, 1, 1.5, 2), shapely.box(2, 0, 3, 1)]
+    units = gpd.GeoDataFrame(geometry=squares, index=pd.Index(list("abc"), name="unit_id"), crs="EPSG:3857")
+    weights = analyze.spatial_weights(units)
+    assert weights.graph.neighbors["b"] == ("a",)
+    assert set(weights.graph.neighbors["a"]) == {"b", "c"}
+    assert weights.islands == ()
+
+
+def test_weights_are_row_standardised_in_the_units_order():
+    panel, _ = _grid_panel()
+    weights = analyze.spatial_weights(panel.units)
+    assert weights.graph.transformation == "R"
+    assert tuple(weights.graph.unique_ids) == weights.ids == tuple(panel.units.index)
+    np.testing.assert_allclose(weights.graph.adjacency.groupby(level="focal").sum().to_numpy(), 1.0)
+
+
+def test_an_island_across_the_antimeridian_is_linked_to_its_real_nearest_unit():
+    # like the Aleutians West census area (02016): its parts lie on both sides of 180 degrees. Its centroid
+    # taken in the Greenwich-centred Equal Earth fell between the parts, far inland (before this fix,
+    # us-county-est linked 02016 to Hill County, Montana, instead of the Aleutians East borough)
+    across = shapely.MultiPolygon([shapely.box(178, 50, 180, 51), shapely.box(-180, 50, -179, 51)])
+    geoms = [across, shapely.box(-176, 50, -175, 51), shapely.box(-5, 50, -4, 51), shapely.box(-4, 50, -3, 51)]
+    units = gpd.GeoDataFrame(geometry=geoms, index=pd.Index(["aleut", "east", "mid", "mid2"], name="unit_id"),
+                             crs="EPSG:4326")
+    weights = analyze.spatial_weights(units)
+    assert weights.islands == ("aleut", "east")
+    assert weights.graph.neighbors["aleut"] == ("east",)
+
+
+def test_units_at_the_same_place_are_each_others_nearest():
+    lon = np.array([0.0, 0.0, 0.0, 5.0, 10.0])
+    units = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, np.full(5, 45.0)), crs="EPSG:4326",
+                             index=pd.Index(list("abcde"), name="unit_id"))
+    weights = analyze.spatial_weights(units, k=2)
+    assert set(weights.graph.neighbors["a"]) == {"b", "c"}
+    assert set(weights.graph.neighbors["c"]) == {"a", "b"}
+    # e's second neighbour is one of three units tied at one place
+    assert "d" in weights.graph.neighbors["e"] and weights.graph.cardinalities["e"] == 2
 
 
 # ---------------------------------------------------------------- Moran and LISA against esda
@@ -110,7 +154,7 @@ def test_moran_equals_esda_on_the_same_weights(census_panel, census_identificati
 
     result = analyze.moran(census_identification, census_panel, permutations=99, seed=7)
     np.random.seed(7)
-    direct = Moran(result.values.to_numpy(), result.weights.w, transformation="r", permutations=99)
+    direct = Moran(result.values.to_numpy(), result.weights.graph, transformation="r", permutations=99)
     assert result.I == pytest.approx(direct.I, abs=1e-12)
     assert result.expected_I == pytest.approx(direct.EI, abs=1e-15)
     assert result.p_sim == direct.p_sim
@@ -128,7 +172,7 @@ def test_lisa_equals_esda_on_the_same_weights(census_panel, census_identificatio
     result = analyze.lisa(census_identification, census_panel, permutations=99, seed=11, alpha=0.05)
     used = result.table.loc[list(result.weights.ids)]
     y = used["annual_rate"].to_numpy()
-    direct = Moran_Local(y, result.weights.w, transformation="r", permutations=99, seed=11, n_jobs=1)
+    direct = Moran_Local(y, result.weights.graph, transformation="r", permutations=99, seed=11, n_jobs=1)
     np.testing.assert_allclose(used["local_I"].to_numpy(), direct.Is, atol=1e-12)
     np.testing.assert_array_equal(used["p_sim"].to_numpy(), direct.p_sim.astype(float))
     labels = pd.Series(direct.q).map({1: "HH", 2: "LH", 3: "LL", 4: "HL"}).to_numpy()

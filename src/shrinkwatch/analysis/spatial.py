@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from libpysal import weights as lpw
+from libpysal.graph import Graph
 
 from shrinkwatch.core.errors import DataError, OptionError
 
@@ -60,6 +60,7 @@ LISA_MEANINGS: dict[str, str] = {
     "LH": "low annual rate, neighbours high",
 }
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
+_EQUAL_AREA_PACIFIC = "+proj=eqearth +lon_0=180 +datum=WGS84 +units=m +no_defs"  # the same, centred on 180 degrees
 
 
 @contextlib.contextmanager
@@ -75,30 +76,39 @@ def _seeded_global_numpy(seed: int) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class SpatialWeights:
-    """Spatial weights with the facts needed to report them.
+    """Row-standardised spatial weights with the facts needed to report them.
 
     Attributes
     ----------
-    w
-        The libpysal ``W`` (ids are the ``unit_id`` values, in ``ids`` order).
+    graph
+        The libpysal ``Graph``, row-standardised (transformation ``"R"``: each
+        unit's neighbours share a weight of 1); its ``unique_ids`` are the
+        ``unit_id`` values in ``ids`` order. esda's ``Moran`` and
+        ``Moran_Local`` take it as it is.
     kind
         ``"queen"`` (polygons) or ``"knn"`` (points).
+    k
+        Neighbours per unit for ``"knn"``; None for ``"queen"``.
     ids
-        Unit ids in the order of ``w.id_order``.
+        Unit ids in the order of ``graph.unique_ids``.
     islands
         Units without a contiguity neighbour; they were linked (symmetrically)
         to their ``island_k`` nearest units so that they take part.
+    island_k
+        Nearest units each island is linked to.
     single_neighbour
         Units with exactly one neighbour (reported: their local statistic rests on one unit).
     excluded_no_geometry
         Units left out because their geometry is missing or empty.
     n_components
-        Connected components of the final graph.
+        Connected components of the final graph (weakly connected for ``"knn"``).
+    distance
+        How neighbours were found.
     description
         One sentence for reports.
     """
 
-    w: lpw.W = field(repr=False)
+    graph: Graph = field(repr=False)
     kind: str
     k: int | None
     ids: tuple[str, ...]
@@ -111,47 +121,81 @@ class SpatialWeights:
     description: str
 
 
-def _geocentric(points: gpd.GeoSeries) -> np.ndarray:
-    """Points as unit-sphere xyz: Euclidean order of chord lengths = great-circle order."""
-    if points.crs is not None and not points.crs.is_geographic:
-        points = points.to_crs("EPSG:4326")
-    lon = np.radians(points.x.to_numpy())
-    lat = np.radians(points.y.to_numpy())
-    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-
-
 def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Centroids computed in an equal-area projection (polygons) or the points themselves."""
+    """Centroids computed in an equal-area projection (polygons) or the points themselves.
+
+    A unit whose parts lie on both sides of the antimeridian (its longitudes
+    span more than 180 degrees, as the Aleutians West census area does) takes its
+    centroid in Equal Earth centred on 180 degrees, where its parts are adjacent;
+    in the Greenwich-centred projection they lie at the two edges of the map
+    and their centroid falls in between (in Montana).
+    """
     if (geometry.geom_type == "Point").all():
         return geometry
     if geometry.crs is None:
         return geometry.centroid
-    return geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
+    centroids = geometry.to_crs(_EQUAL_AREA).centroid.to_crs(geometry.crs)
+    bounds = geometry.to_crs("EPSG:4326").bounds
+    across = (bounds["maxx"] - bounds["minx"]).to_numpy() > 180.0
+    if across.any():
+        pacific = geometry[across].to_crs(_EQUAL_AREA_PACIFIC).centroid.to_crs(geometry.crs)
+        centroids = centroids.where(~across, pacific)
+    return centroids
 
 
-def _touching(geometry: object, ids: list[str]) -> dict[str, list[str]]:
-    """Queen contiguity: units whose polygons share at least a point (STRtree query, no loop per pair)."""
-    geoms = np.asarray(geometry)
+def _lonlat_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Representative points as longitude/latitude degrees (a geometry without a CRS is read as degrees)."""
+    points = _representative_points(geometry)
+    if points.crs is not None and not points.crs.is_geographic:
+        points = points.to_crs("EPSG:4326")
+    return points
+
+
+def _separate_coincident(points: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Repeated locations moved apart by 1e-9 degree of latitude (0.1 mm) per repeat.
+
+    libpysal's KNN refuses coincident points (its ``coplanar="clique"`` option
+    fails under pandas 3 and ``"jitter"`` is random); units at one place are
+    then each other's nearest units, as they are at distance zero.
+    """
+    xy = shapely.get_coordinates(np.asarray(points.values))
+    repeat = pd.DataFrame(xy).groupby([0, 1], sort=False).cumcount().to_numpy()
+    if not repeat.any():
+        return points
+    latitude = xy[:, 1] + np.where(xy[:, 1] > 0, -1e-9, 1e-9) * repeat
+    return gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], latitude), index=points.index, crs=points.crs)
+
+
+def _nearest(points: gpd.GeoSeries, k: int) -> Graph:
+    """Each point's ``k`` nearest other points by great-circle (haversine) distance, binary."""
+    k_available = min(int(k), len(points) - 1)
+    return Graph.build_knn(_separate_coincident(points), k=k_available, metric="haversine").transform("B")
+
+
+def _contiguity(geometry: gpd.GeoSeries) -> Graph:
+    """Units whose polygons (made valid) intersect: they share at least a boundary point, or overlap.
+
+    ``Graph.build_fuzzy_contiguity`` without a buffer is this rule. (``build_contiguity``
+    is stricter: ``strict=False`` needs an identical vertex, which drops counties
+    that touch along an edge without one, such as San Joaquin and Santa Clara;
+    ``strict=True`` drops polygons whose outlines overlap slightly.)
+    """
+    geoms = np.asarray(geometry.values)
     geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = left != right
-    pairs = pd.DataFrame({"unit": np.asarray(ids)[left[keep]], "other": np.asarray(ids)[right[keep]]})
-    grouped = pairs.groupby("unit", sort=False)["other"].agg(list).to_dict()
-    return {unit: list(grouped.get(unit, [])) for unit in ids}
+    valid = gpd.GeoSeries(geoms, index=geometry.index, crs=geometry.crs)
+    return Graph.build_fuzzy_contiguity(valid, predicate="intersects").transform("B")
 
 
-def _knn_neighbours(coords: np.ndarray, ids: list[str], k: int) -> dict[str, list[str]]:
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(coords)
-    k_eff = min(k + 1, len(ids))
-    _, index = tree.query(coords, k=k_eff)
-    index = np.atleast_2d(index)
-    out: dict[str, list[str]] = {}
-    for row, unit in enumerate(ids):
-        neighbours = [ids[j] for j in index[row] if j != row][:k]
-        out[unit] = neighbours
-    return out
+def _with_island_links(contiguity: Graph, nearest: Graph, islands: tuple[str, ...]) -> Graph:
+    """``contiguity`` plus a link in both directions between each island and its nearest units."""
+    edges = contiguity.adjacency.reset_index()
+    links = nearest.adjacency.reset_index()
+    links = links[links["focal"].isin(islands)]
+    reverse = links.rename(columns={"focal": "neighbor", "neighbor": "focal"})
+    table = pd.concat([edges[edges["weight"] != 0], links, reverse])[["focal", "neighbor"]].drop_duplicates()
+    position = pd.Index(contiguity.unique_ids).get_indexer(table["focal"])
+    table = table.iloc[np.argsort(position, kind="stable")]  # focal units in the order of the ids
+    return Graph.from_arrays(table["focal"].to_numpy(), table["neighbor"].to_numpy(), np.ones(len(table)))
 
 
 def spatial_weights(
@@ -180,16 +224,17 @@ def spatial_weights(
     Returns
     -------
     SpatialWeights
-        Binary weights (row-standardise with ``w.transform = "r"`` before use;
-        :func:`moran` and :func:`lisa` let esda do it).
+        A row-standardised libpysal ``Graph`` and the facts the report prints.
 
     Notes
     -----
-    Nearest neighbours are found on the sphere (unit vectors of longitude and
-    latitude; chord order equals great-circle order), so they are right for
-    global point sets where any flat projection distorts distances. Polygon
-    positions for the island links are centroids taken in the Equal Earth
-    equal-area projection.
+    Queen contiguity: two polygons are neighbours when they share at least one
+    boundary point (``Graph.build_fuzzy_contiguity`` with the ``intersects``
+    predicate and no buffer). Nearest neighbours (``Graph.build_knn``) are found
+    by great-circle (haversine) distance, so they are right for global point
+    sets where any flat projection distorts distances. Polygon positions for
+    the island links are centroids taken in the Equal Earth equal-area
+    projection.
 
     Examples
     --------
@@ -197,8 +242,8 @@ def spatial_weights(
     >>> squares = [shapely.box(x, 0, x + 1, 1) for x in range(3)] + [shapely.box(10, 0, 11, 1)]
     >>> units = gpd.GeoDataFrame(geometry=squares, index=pd.Index(list("abcd"), name="unit_id"), crs="EPSG:3857")
     >>> sw = spatial_weights(units)
-    >>> sw.kind, sw.islands, sw.w.neighbors["d"]
-    ('queen', ('d',), ['c'])
+    >>> sw.kind, sw.islands, sw.graph.neighbors["d"]
+    ('queen', ('d',), ('c',))
     """
     if not isinstance(units, gpd.GeoDataFrame):
         raise DataError(f"spatial_weights: expected a GeoDataFrame of units, got {type(units).__name__}")
@@ -220,40 +265,34 @@ def spatial_weights(
         raise OptionError("spatial_weights: kind='queen' needs polygon geometries; these units include points")
 
     islands: tuple[str, ...] = ()
-    coords = _geocentric(_representative_points(frame.geometry))
+    points = _lonlat_points(frame.geometry)
     if chosen == "queen":
-        neighbours = _touching(frame.geometry.values, ids)
-        islands = tuple(unit for unit in ids if not neighbours.get(unit))
+        graph = _contiguity(frame.geometry)
+        islands = tuple(str(unit) for unit in graph.isolates)
         if islands:
-            nearest = _knn_neighbours(coords, ids, int(island_k))
-            for unit in islands:
-                for other in nearest[unit]:
-                    if other not in neighbours[unit]:
-                        neighbours[unit].append(other)
-                    if unit not in neighbours[other]:
-                        neighbours[other].append(unit)
-        distance = "contiguity (shared vertex)"
+            graph = _with_island_links(graph, _nearest(points, island_k), islands)
+        distance = "contiguity (shared boundary point)"
         k_used: int | None = None
     else:
-        neighbours = _knn_neighbours(coords, ids, int(k))
+        graph = _nearest(points, k)
         distance = "great-circle distance between points (polygon centroids in Equal Earth)"
         k_used = int(k)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = lpw.W({unit: neighbours[unit] for unit in ids}, id_order=ids, silence_warnings=True)
-    single = tuple(unit for unit in ids if len(w.neighbors[unit]) == 1)
+    graph = graph.transform("R")
+    cardinality = graph.cardinalities
+    single = tuple(str(unit) for unit in cardinality.index[cardinality.to_numpy() == 1])
+    n_components = int(graph.n_components)
     if chosen == "queen":
-        description = (f"Queen contiguity on {w.n} polygons; {len(islands)} island(s) linked to their "
+        description = (f"Queen contiguity on {graph.n} polygons; {len(islands)} island(s) linked to their "
                        f"{island_k} nearest unit(s); {len(single)} unit(s) with a single neighbour; "
-                       f"{w.n_components} connected component(s); row-standardised")
+                       f"{n_components} connected component(s); row-standardised")
     else:
-        description = (f"{k} nearest neighbours (great-circle) on {w.n} units; "
-                       f"{w.n_components} connected component(s); row-standardised")
+        description = (f"{k} nearest neighbours (great-circle) on {graph.n} units; "
+                       f"{n_components} connected component(s); row-standardised")
     if excluded:
         description += f"; {len(excluded)} unit(s) without geometry excluded"
     return SpatialWeights(
-        w=w, kind=chosen, k=k_used, ids=tuple(ids), islands=islands, island_k=int(island_k),
-        single_neighbour=single, excluded_no_geometry=excluded, n_components=int(w.n_components),
+        graph=graph, kind=chosen, k=k_used, ids=tuple(ids), islands=islands, island_k=int(island_k),
+        single_neighbour=single, excluded_no_geometry=excluded, n_components=n_components,
         distance=distance, description=description,
     )
 
@@ -299,6 +338,17 @@ def _check_weights(weights: SpatialWeights, y: pd.Series) -> None:
             f"(in weights only: {extra}; analysed but not in weights: {lacking}). "
             "Build them with spatial_weights() on the units with data."
         )
+
+
+def _sample(
+    identification: "Identification", panel: "Panel", variable: str, weights: SpatialWeights | None,
+    kind: Literal["auto", "queen", "knn"], k: int,
+) -> tuple[pd.Series, dict[str, str], SpatialWeights]:
+    """The analysed values in the weights' unit order, the excluded units with reasons, and the weights."""
+    frame, y, excluded = _analysis_frame(identification, panel, variable)
+    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
+    _check_weights(sw, y)
+    return y.reindex(list(sw.ids)), excluded, sw
 
 
 @dataclass(frozen=True)
@@ -385,15 +435,12 @@ def moran(
         Units with insufficient data, no value or no geometry are excluded and
         listed with the reason.
     """
-    from esda.moran import Moran
+    from esda.moran import Moran  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
 
-    frame, y, excluded = _analysis_frame(identification, panel, variable)
-    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
-    _check_weights(sw, y)
-    y = y.reindex(list(sw.ids))
+    y, excluded, sw = _sample(identification, panel, variable, weights, kind, k)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stat = Moran(y.to_numpy(), sw.w, transformation="r", permutations=int(permutations))
+        stat = Moran(y.to_numpy(), sw.graph, transformation="r", permutations=int(permutations))
     return MoranResult(
         I=float(stat.I), expected_I=float(stat.EI), z_sim=float(stat.z_sim), p_sim=float(stat.p_sim),
         z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=int(permutations), seed=int(seed),
@@ -441,17 +488,14 @@ def lisa(
     ``alpha``. The seed is passed to esda's ``Moran_Local`` (which seeds NumPy's
     global state; the caller's state is restored afterwards).
     """
-    from esda.moran import Moran_Local
+    from esda.moran import Moran_Local  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
 
     if not 0 < float(alpha) < 1:
         raise OptionError(f"lisa: alpha must be between 0 and 1, got {alpha!r}")
-    frame, y, excluded = _analysis_frame(identification, panel, variable)
-    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
-    _check_weights(sw, y)
-    y = y.reindex(list(sw.ids))
+    y, excluded, sw = _sample(identification, panel, variable, weights, kind, k)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = Moran_Local(y.to_numpy(), sw.w, transformation="r", permutations=int(permutations),
+        local = Moran_Local(y.to_numpy(), sw.graph, transformation="r", permutations=int(permutations),
                             seed=int(seed), n_jobs=1, keep_simulations=False)
     quadrant = pd.Series(local.q, index=y.index).map(LISA_LABELS)
     # esda may return float32 p-values; they are (count + 1) / (permutations + 1) exactly
