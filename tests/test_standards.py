@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,6 +88,66 @@ def test_unknown_keys_are_rejected(tmp_path):
         load_standard("consecutive-decline").resolve({"N": 3})
     with pytest.raises(OptionError, match="'combine'.*not one of all, population_plus_any"):
         load_standard("cn-2025").resolve({"combine": "any"})
+
+
+HEAD = 'id = "x"\nname = "x"\nversion = "1"\nrule = "census_decline"\nsummary = "s"\n'
+CENSUS_PARAMETERS = ('[parameters.min_loss]\ntype = "float"\ndefault = 0.05\n'
+                     '[parameters.indicator]\ntype = "str"\ndefault = "pop_resident"\n'
+                     '[parameters.start_year]\ntype = "int"\ndefault = 0\n'
+                     '[parameters.end_year]\ntype = "int"\ndefault = 0\n')
+
+
+def test_parameters_unknown_to_the_rule_are_refused_at_load(tmp_path):
+    """Only [parameters.foo]: refused when loaded (not a KeyError in identify), naming file, rule and parameters."""
+    path = tmp_path / "foo.toml"
+    path.write_text(HEAD + '[parameters.foo]\ntype = "float"\ndefault = 1.0\n', encoding="utf-8")
+    with pytest.raises(OptionError) as error:
+        load_standard(path)
+    message = str(error.value)
+    assert message.startswith(f"standard file {path}: ")
+    assert "rule 'census_decline' has no parameter 'foo' (its parameters: indicator, min_loss, start_year, end_year)" in message
+    assert "rule 'census_decline' needs parameter 'indicator' (type = \"str\"), missing from [parameters]" in message
+    assert "needs parameter 'min_loss' (type = \"float\")" in message
+
+
+def test_a_standard_without_parameters_is_refused_at_load(tmp_path):
+    path = tmp_path / "bare.toml"
+    path.write_text(HEAD, encoding="utf-8")
+    with pytest.raises(OptionError, match=r"bare\.toml: rule 'census_decline' needs parameter 'indicator'") as error:
+        load_standard(path)
+    for key in ("indicator", "min_loss", "start_year", "end_year"):
+        assert f"needs parameter '{key}'" in str(error.value)
+    # complete, it loads and identifies
+    path.write_text(HEAD + CENSUS_PARAMETERS, encoding="utf-8")
+    assert load_standard(path).resolve() == {"min_loss": 0.05, "indicator": "pop_resident", "start_year": 0, "end_year": 0}
+
+
+def test_a_parameter_of_the_wrong_type_is_refused_at_load(tmp_path):
+    path = tmp_path / "typed.toml"
+    path.write_text(HEAD + CENSUS_PARAMETERS.replace('type = "float"\ndefault = 0.05', 'type = "str"\ndefault = "5%"'),
+                    encoding="utf-8")
+    with pytest.raises(OptionError) as error:
+        load_standard(path)
+    assert str(error.value) == (f"standard file {path}: parameter 'min_loss' of rule 'census_decline' "
+                                'has type = "float", not "str"')
+    # a value outside the rule's choices, in the default or the sensitivity grid
+    cn = tmp_path / "cn.toml"
+    text = open(load_standard("cn-2025").source, encoding="utf-8").read()
+    cn.write_text(text.replace('choices = ["all", "population_plus_any"]\n', "")
+                  .replace('default = "all"', 'default = "any"'), encoding="utf-8")
+    with pytest.raises(OptionError, match="cn.toml: parameter 'combine' of rule 'cn_2025' is one of all, "
+                                          "population_plus_any; not any"):
+        load_standard(cn)
+
+
+def test_kernels_read_typed_frozen_parameters():
+    std = load_standard("peak-loss")
+    kernel_type = KERNELS[std.rule]
+    params = kernel_type.parameters.from_values(std.resolve({"peak_window": "20"}))
+    assert params.peak_window == 20 and isinstance(params.peak_ratio, float)
+    assert params.lookback == 20  # the years compared: max(peak_window, decline_window)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.peak_ratio = 0.5  # type: ignore[misc]
 
 
 def test_user_standard_file_works_like_a_builtin(tmp_path, hand):

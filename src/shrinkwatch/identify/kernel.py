@@ -147,12 +147,15 @@ class WindowParameters(RuleParameters):
     """Parameters of a rule evaluated in one year (``year``; 0 = the latest observed year),
     looking back over :attr:`lookback` years."""
 
+    #: The fields whose largest value is the years the rule reads before ``year`` (none: the whole panel).
+    lookback_fields: ClassVar[tuple[str, ...]] = ()
+
     year: int
 
     @property
     def lookback(self) -> int | None:
         """The years before ``year`` that the rule reads (None: the whole panel before it)."""
-        return None
+        return max(int(getattr(self, name)) for name in self.lookback_fields) if self.lookback_fields else None
 
     def comparison_window(self, panel: Panel) -> tuple[int, int]:
         """From ``lookback`` years before the evaluation year (clipped to the panel) to it."""
@@ -240,16 +243,21 @@ class Kernel(Generic[P]):
             value = self._cache[key] = make()
             return value
 
-    def grid(self, indicator: str, required: bool = True) -> YearGrid | None:
-        """The indicator's year grid; ``None`` if absent and not ``required``."""
+    def grid(self, indicator: str) -> YearGrid:
+        """The indicator's year grid; a DataError naming the panel's indicators if it has none."""
+        grid = self.optional_grid(indicator)
+        if grid is None:
+            populations = [c for c in self.panel.indicators if c.startswith("pop_")]
+            hint = (f"; choose one with --set indicator={populations[0]}" if populations else "")
+            raise DataError(
+                f"indicator {indicator!r} is not in panel {self.panel.id!r}; "
+                f"it has: {', '.join(self.panel.indicators)}{hint}"
+            )
+        return grid
+
+    def optional_grid(self, indicator: str) -> YearGrid | None:
+        """The indicator's year grid, or ``None`` if the panel has no such indicator."""
         if indicator not in self.panel.values.columns:
-            if required:
-                populations = [c for c in self.panel.indicators if c.startswith("pop_")]
-                hint = (f"; choose one with --set indicator={populations[0]}" if populations else "")
-                raise DataError(
-                    f"indicator {indicator!r} is not in panel {self.panel.id!r}; "
-                    f"it has: {', '.join(self.panel.indicators)}{hint}"
-                )
             return None
         grid: YearGrid = self.cached(("grid", indicator), lambda: year_grid(self.panel, indicator, self._years))
         return grid
@@ -259,7 +267,6 @@ class Kernel(Generic[P]):
 
         def make() -> Tri:
             grid = self.grid(indicator)
-            assert grid is not None
             return decline_flags(grid.values, min_loss)
 
         result: Tri = self.cached(("flags", indicator, float(min_loss)), make)
@@ -294,7 +301,6 @@ class Kernel(Generic[P]):
     def pattern(self, indicator: str, column: int) -> np.ndarray:
         def make() -> np.ndarray:
             grid = self.grid(indicator)
-            assert grid is not None
             if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's, flags are cached
                 flags = self.flags(indicator)
                 return pattern_of(grid.values[:, : column + 1],

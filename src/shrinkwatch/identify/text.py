@@ -42,14 +42,10 @@ __all__ = [
 ]
 
 
-INDICATOR_NAMES = {
-    "pop_resident": ("resident population", "常住人口"),
-    "pop_urban": ("urban population", "城镇人口"),
-    "pop_registered": ("registered population", "户籍人口"),
-    "gdp_real": ("real GDP", "实际GDP"),
-    "builtup_km2": ("built-up area", "建成区面积"),
-    "employment": ("employment", "就业人数"),
-}
+#: English and Chinese names of the indicators that reasons name.
+INDICATOR_NAMES = {"pop_resident": ("resident population", "常住人口"), "pop_urban": ("urban population", "城镇人口"),
+                   "pop_registered": ("registered population", "户籍人口"), "gdp_real": ("real GDP", "实际GDP"),
+                   "builtup_km2": ("built-up area", "建成区面积"), "employment": ("employment", "就业人数")}
 
 
 def indicator_name(indicator: str, lang: str) -> str:

@@ -37,9 +37,7 @@ class CensusDecline(Kernel[CensusDeclineParameters]):
     parameters = CensusDeclineParameters
 
     def evaluate(self, params: CensusDeclineParameters) -> Evaluation:
-        indicator = params.indicator
-        grid = self.grid(indicator)
-        assert grid is not None
+        grid, indicator = self.grid(params.indicator), params.indicator
         t2 = params.end_year or int(self._observed[-1])
         t1 = params.start_year or default_start_year(self.panel, t2)
         c1, c2 = grid.column(t1, "start_year"), grid.column(t2, "end_year")

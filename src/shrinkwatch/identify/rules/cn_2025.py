@@ -30,9 +30,7 @@ class China2025Parameters(WindowParameters):
     elasticity_threshold: float
     combine: Literal["all", "population_plus_any"]
 
-    @property
-    def lookback(self) -> int:
-        return self.n
+    lookback_fields = ("n",)
 
 
 class China2025(Kernel[China2025Parameters]):
@@ -99,7 +97,7 @@ class China2025(Kernel[China2025Parameters]):
             raise OptionError(f"parameter 'gdp_benchmark': panel {self.panel.id!r} has no national "
                               "gdp_real_growth series; use 'aggregate' or a rate in %/yr")
         known = np.isfinite(factor)
-        weights_grid = self.grid("gdp", required=False)
+        weights_grid = self.optional_grid("gdp")
         weights = np.ones(self.n)
         source = "aggregate (mean of the units' real growth)"
         if weights_grid is not None and first in weights_grid.years.tolist():
@@ -114,7 +112,6 @@ class China2025(Kernel[China2025Parameters]):
     def evaluate(self, params: China2025Parameters) -> Evaluation:
         indicator = params.indicator
         population = self.grid(indicator)
-        assert population is not None
         year, column = self.column(population, params.year)
         n = params.n
         start = column - n
@@ -125,8 +122,8 @@ class China2025(Kernel[China2025Parameters]):
         _, runs, _ = self.declines(indicator)
         decline = self.consecutive(indicator, column, n)
         # (b) real GDP annual growth below the benchmark
-        gdp_grid = self.grid(params.gdp_indicator, required=False)
-        growth_grid = self.grid("gdp_real_growth", required=False) if gdp_grid is None else None
+        gdp_grid = self.optional_grid(params.gdp_indicator)
+        growth_grid = self.optional_grid("gdp_real_growth") if gdp_grid is None else None
         if gdp_grid is not None:
             gdp_rate = self.rate(gdp_grid, start, column)
             bench, bench_source = self._benchmark(gdp_grid, start, column, params.gdp_benchmark,
@@ -142,7 +139,7 @@ class China2025(Kernel[China2025Parameters]):
             gdp = Tri.unknown(self.n)
         # (c) land-population mismatch
         pop_change = window_growth(population, start, column)
-        land_grid = self.grid(params.land_indicator, required=False)
+        land_grid = self.optional_grid(params.land_indicator)
         land_change = window_growth(land_grid, start, column) if land_grid is not None else np.full(self.n, np.nan)
         e = elasticity(land_change, pop_change)
         known = np.isfinite(pop_change) & np.isfinite(land_change)

@@ -32,9 +32,7 @@ class CompositeIndexParameters(WindowParameters):
     missing_indicators: Literal["drop", "error"]
     seed: int
 
-    @property
-    def lookback(self) -> int:
-        return self.window
+    lookback_fields = ("window",)
 
 
 class CompositeIndex(Kernel[CompositeIndexParameters]):
@@ -46,7 +44,6 @@ class CompositeIndex(Kernel[CompositeIndexParameters]):
     def _raw(self, params: CompositeIndexParameters) -> tuple[list[IndicatorSpec], np.ndarray, int, int, YearGrid]:
         population_name = params.indicator
         population = self.grid(population_name)
-        assert population is not None
         year, column = self.column(population, params.year)
         start = population.start_column(year - params.window)
         specs = list(self.standard.indicators) if self.standard is not None else []
@@ -62,7 +59,6 @@ class CompositeIndex(Kernel[CompositeIndexParameters]):
             columns = []
             for spec in present:  # a handful of indicators, each a whole-matrix operation
                 grid = self.grid(spec.column)
-                assert grid is not None
                 if spec.transform == "level":
                     x = grid.values[:, column]
                 elif spec.transform == "change":

@@ -20,9 +20,7 @@ class ConsecutiveDeclineParameters(WindowParameters):
     n: int
     min_annual_loss: float
 
-    @property
-    def lookback(self) -> int:
-        return self.n
+    lookback_fields = ("n",)
 
 
 class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
@@ -34,14 +32,12 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
     def verdict(self, params: ConsecutiveDeclineParameters) -> Tri:
         indicator = params.indicator
         grid = self.grid(indicator)
-        assert grid is not None
         _, column = self.column(grid, params.year)
         return self.consecutive(indicator, column, params.n, params.min_annual_loss)
 
     def evaluate(self, params: ConsecutiveDeclineParameters) -> Evaluation:
         indicator = params.indicator
         grid = self.grid(indicator)
-        assert grid is not None
         year, column = self.column(grid, params.year)
         n = params.n
         flags, runs, _ = self.declines(indicator, params.min_annual_loss)

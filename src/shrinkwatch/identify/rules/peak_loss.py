@@ -24,9 +24,7 @@ class PeakLossParameters(WindowParameters):
     decline_years: int
     decline_window: int
 
-    @property
-    def lookback(self) -> int:
-        return max(self.peak_window, self.decline_window)
+    lookback_fields = ("peak_window", "decline_window")
 
 
 class PeakLossRule(Kernel[PeakLossParameters]):
@@ -37,7 +35,6 @@ class PeakLossRule(Kernel[PeakLossParameters]):
 
     def _peak(self, indicator: str, column: int, window: int) -> PeakLoss:
         grid = self.grid(indicator)
-        assert grid is not None
         result: PeakLoss = self.cached(("peak", indicator, column, window), lambda: peak_loss(grid, column, window))
         return result
 
@@ -69,7 +66,6 @@ class PeakLossRule(Kernel[PeakLossParameters]):
     def _parts(self, params: PeakLossParameters) -> tuple[Tri, Tri, Tri, np.ndarray, np.ndarray, int, int]:
         indicator = params.indicator
         grid = self.grid(indicator)
-        assert grid is not None
         year, column = self.column(grid, params.year)
         loss = self._peak(indicator, column, params.peak_window)
         ratio = loss.ratio
@@ -83,7 +79,6 @@ class PeakLossRule(Kernel[PeakLossParameters]):
         indicator = params.indicator
         verdict, peak, recent, ratio, run_in_window, year, column = self._parts(params)
         grid = self.grid(indicator)
-        assert grid is not None
         loss = self._peak(indicator, column, params.peak_window)
         peak_value, peak_year = loss.peak, loss.peak_year
         start = max(column - params.decline_window, 0)

@@ -27,9 +27,7 @@ class ScirnParameters(WindowParameters):
     structural: Literal["if_available", "require", "ignore"]
     employment_indicator: str
 
-    @property
-    def lookback(self) -> int:
-        return self.window
+    lookback_fields = ("window",)
 
 
 class Scirn(Kernel[ScirnParameters]):
@@ -41,7 +39,6 @@ class Scirn(Kernel[ScirnParameters]):
     def _window(self, params: ScirnParameters) -> tuple[YearGrid, int, int, int]:
         indicator = params.indicator
         grid = self.grid(indicator)
-        assert grid is not None
         year, column = self.column(grid, params.year)
         start = grid.start_column(year - params.window)
         while start < column and not grid.in_panel[start]:
@@ -53,7 +50,6 @@ class Scirn(Kernel[ScirnParameters]):
     def _loss(self, indicator: str, start: int, column: int, k: int) -> tuple[np.ndarray, np.ndarray, Tri]:
         def make() -> tuple[np.ndarray, np.ndarray, Tri]:
             grid = self.grid(indicator)
-            assert grid is not None
             keep = np.flatnonzero(grid.in_panel[start : column + 1]) + start
             values = grid.values[:, keep]
             lengths = np.diff(grid.years[keep]).astype(float)
@@ -78,7 +74,7 @@ class Scirn(Kernel[ScirnParameters]):
         loss_years, first, loss = self._loss(indicator, start, column, params.min_loss_years)
         size = Tri.of(first >= params.min_population, np.isfinite(first))
         mode = params.structural
-        employment = self.grid(params.employment_indicator, required=False) if mode != "ignore" else None
+        employment = self.optional_grid(params.employment_indicator) if mode != "ignore" else None
         if employment is not None:
             jobs_change = window_growth(employment, start, column)
             structural = Tri.of(jobs_change < 0, np.isfinite(jobs_change))
