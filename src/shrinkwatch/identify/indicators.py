@@ -594,7 +594,7 @@ def classify(scores: np.ndarray, k: int, method: str = "quantile", seed: int = 0
     if method == "quantile":
         bins = np.quantile(values, np.arange(1, k + 1) / k)
     elif method == "natural_breaks":
-        from sklearn.cluster import KMeans
+        from sklearn.cluster import KMeans  # heavy (scikit-learn), needed only for natural breaks
 
         distinct = np.unique(values)
         clusters = min(k, len(distinct))

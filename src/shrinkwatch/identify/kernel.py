@@ -96,11 +96,11 @@ class RuleParameters:
         >>> @dataclass(frozen=True)
         ... class Example(RuleParameters):
         ...     min_loss: float
-        >>> Example.problems("example", {"foo": Parameter(type="int", default=1)})
-        ... # doctest: +NORMALIZE_WHITESPACE
-        ["rule 'example' has no parameter 'foo' (its parameters: indicator, min_loss)",
-         "rule 'example' needs parameter 'indicator' (type = \\"str\\"), missing from [parameters]",
-         "rule 'example' needs parameter 'min_loss' (type = \\"float\\"), missing from [parameters]"]
+        >>> for problem in Example.problems("example", {"foo": Parameter(type="int", default=1)}):
+        ...     print(problem)
+        rule 'example' has no parameter 'foo' (its parameters: indicator, min_loss)
+        rule 'example' needs parameter 'indicator' (type = "str"), missing from [parameters]
+        rule 'example' needs parameter 'min_loss' (type = "float"), missing from [parameters]
         """
         declared = _declared_fields(cls)
         problems = [f"rule {rule!r} has no parameter {key!r} (its parameters: {', '.join(declared)})"
