@@ -45,7 +45,7 @@ from reference_identify import (  # noqa: E402
 from shrinkwatch import datasets  # noqa: E402
 from shrinkwatch.core import Panel  # noqa: E402
 from shrinkwatch.identify.sensitivity import sweep  # noqa: E402
-from shrinkwatch.identify.standards import KERNELS, identify, load_standard  # noqa: E402
+from shrinkwatch.identify import identify, kernel_class, load_standard  # noqa: E402
 
 
 def generated_panel(n_units: int, n_years: int, seed: int = 20250101) -> Panel:
@@ -85,7 +85,8 @@ def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, objec
 def engine_statuses(panel: Panel, standard: str) -> np.ndarray:
     """The engine's verdicts only (what the reference computes): a fresh kernel, no caching across calls."""
     std = load_standard(standard)
-    verdict = KERNELS[std.rule](panel, std).verdict(std.resolve({}))
+    kernel = kernel_class(std.rule)(panel, std)
+    verdict = kernel.verdict(kernel.parameters_of(std.resolve({})))
     return np.select([verdict.yes, verdict.no], ["shrinking", "not_shrinking"], "insufficient_data")
 
 

@@ -12,7 +12,7 @@ from shrinkwatch import datasets
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core import Panel
 from shrinkwatch.identify.sensitivity import chart_svg, parse_vary, sweep
-from shrinkwatch.identify.standards import identify
+from shrinkwatch.identify import identify
 
 from conftest import run_cli
 

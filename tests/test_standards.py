@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -13,15 +14,8 @@ from hypothesis import strategies as st
 from shrinkwatch import datasets
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
-from shrinkwatch.identify.standards import (
-    KERNELS,
-    RULES,
-    _fixed,
-    _grouped,
-    identify,
-    list_standards,
-    load_standard,
-)
+from shrinkwatch.identify import KERNELS, identify, list_standards, load_standard
+from shrinkwatch.identify.text import fixed, grouped
 
 NAN = np.nan
 YEARS = list(range(2010, 2017))
@@ -78,7 +72,7 @@ def test_all_builtin_standards_load_and_have_kernels():
     ids = {s.id for s in list_standards()}
     assert set(STANDARD_IDS) <= ids
     for std in list_standards():
-        assert std.rule in RULES and std.rule in KERNELS
+        assert std.rule in KERNELS
         assert std.criteria, std.id
 
 
@@ -95,6 +89,66 @@ def test_unknown_keys_are_rejected(tmp_path):
         load_standard("consecutive-decline").resolve({"N": 3})
     with pytest.raises(OptionError, match="'combine'.*not one of all, population_plus_any"):
         load_standard("cn-2025").resolve({"combine": "any"})
+
+
+HEAD = 'id = "x"\nname = "x"\nversion = "1"\nrule = "census_decline"\nsummary = "s"\n'
+CENSUS_PARAMETERS = ('[parameters.min_loss]\ntype = "float"\ndefault = 0.05\n'
+                     '[parameters.indicator]\ntype = "str"\ndefault = "pop_resident"\n'
+                     '[parameters.start_year]\ntype = "int"\ndefault = 0\n'
+                     '[parameters.end_year]\ntype = "int"\ndefault = 0\n')
+
+
+def test_parameters_unknown_to_the_rule_are_refused_at_load(tmp_path):
+    """Only [parameters.foo]: refused when loaded (not a KeyError in identify), naming file, rule and parameters."""
+    path = tmp_path / "foo.toml"
+    path.write_text(HEAD + '[parameters.foo]\ntype = "float"\ndefault = 1.0\n', encoding="utf-8")
+    with pytest.raises(OptionError) as error:
+        load_standard(path)
+    message = str(error.value)
+    assert message.startswith(f"standard file {path}: ")
+    assert "rule 'census_decline' has no parameter 'foo' (its parameters: indicator, min_loss, start_year, end_year)" in message
+    assert "rule 'census_decline' needs parameter 'indicator' (type = \"str\"), missing from [parameters]" in message
+    assert "needs parameter 'min_loss' (type = \"float\")" in message
+
+
+def test_a_standard_without_parameters_is_refused_at_load(tmp_path):
+    path = tmp_path / "bare.toml"
+    path.write_text(HEAD, encoding="utf-8")
+    with pytest.raises(OptionError, match=r"bare\.toml: rule 'census_decline' needs parameter 'indicator'") as error:
+        load_standard(path)
+    for key in ("indicator", "min_loss", "start_year", "end_year"):
+        assert f"needs parameter '{key}'" in str(error.value)
+    # complete, it loads and identifies
+    path.write_text(HEAD + CENSUS_PARAMETERS, encoding="utf-8")
+    assert load_standard(path).resolve() == {"min_loss": 0.05, "indicator": "pop_resident", "start_year": 0, "end_year": 0}
+
+
+def test_a_parameter_of_the_wrong_type_is_refused_at_load(tmp_path):
+    path = tmp_path / "typed.toml"
+    path.write_text(HEAD + CENSUS_PARAMETERS.replace('type = "float"\ndefault = 0.05', 'type = "str"\ndefault = "5%"'),
+                    encoding="utf-8")
+    with pytest.raises(OptionError) as error:
+        load_standard(path)
+    assert str(error.value) == (f"standard file {path}: parameter 'min_loss' of rule 'census_decline' "
+                                'has type = "float", not "str"')
+    # a value outside the rule's choices, in the default or the sensitivity grid
+    cn = tmp_path / "cn.toml"
+    text = open(load_standard("cn-2025").source, encoding="utf-8").read()
+    cn.write_text(text.replace('choices = ["all", "population_plus_any"]\n', "")
+                  .replace('default = "all"', 'default = "any"'), encoding="utf-8")
+    with pytest.raises(OptionError, match="cn.toml: parameter 'combine' of rule 'cn_2025' is one of all, "
+                                          "population_plus_any; not any"):
+        load_standard(cn)
+
+
+def test_kernels_read_typed_frozen_parameters():
+    std = load_standard("peak-loss")
+    kernel_type = KERNELS[std.rule]
+    params = kernel_type.parameters.from_values(std.resolve({"peak_window": "20"}))
+    assert params.peak_window == 20 and isinstance(params.peak_ratio, float)
+    assert params.lookback == 20  # the years compared: max(peak_window, decline_window)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.peak_ratio = 0.5  # type: ignore[misc]
 
 
 def test_user_standard_file_works_like_a_builtin(tmp_path, hand):
@@ -315,11 +369,11 @@ def test_projected_years_are_excluded_by_default():
 
 
 def test_vectorised_number_formatting():
-    assert _grouped(np.array([0, 7, 999, 1000, 1005000, 1234567890, -4500, NAN])).tolist() == [
+    assert grouped(np.array([0, 7, 999, 1000, 1005000, 1234567890, -4500, NAN])).tolist() == [
         "0", "7", "999", "1,000", "1,005,000", "1,234,567,890", "-4,500", "n/a"]
-    assert _fixed(np.array([1.005, -0.5, 0.0, 12.3456, NAN]), 2, signed=True).tolist() == [
+    assert fixed(np.array([1.005, -0.5, 0.0, 12.3456, NAN]), 2, signed=True).tolist() == [
         "+1.00", "-0.50", "+0.00", "+12.35", "n/a"]
-    assert [f"{v:,.0f}" for v in (123456.4, 99.5)] == _grouped(np.array([123456.4, 99.5])).tolist()
+    assert [f"{v:,.0f}" for v in (123456.4, 99.5)] == grouped(np.array([123456.4, 99.5])).tolist()
 
 
 # ---------------------------------------------------------------- properties

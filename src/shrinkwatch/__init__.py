@@ -23,7 +23,7 @@ from shrinkwatch.core.errors import (
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.datasets import fetch, list_datasets, load, resolve_data_dir
 from shrinkwatch.pipeline import run
-from shrinkwatch.identify.standards import Standard, identify, list_standards, load_standard
+from shrinkwatch.identify import Standard, identify, list_standards, load_standard
 
 # heavier parts load on first use, so that `import shrinkwatch` and the CLI start fast
 _LAZY_NAMES = {

@@ -121,18 +121,18 @@ def data_fetch(
 @standards_app.command("list")
 def standards_list() -> None:
     """List the built-in standards."""
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import list_standards
 
-    for std in standards.list_standards():
+    for std in list_standards():
         console.print(f"{std.id} (v{std.version}): {std.name}")
 
 
 @standards_app.command("show")
 def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path.")) -> None:
     """Show a standard: its rule in words, parameters and criteria."""
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import load_standard
 
-    std = standards.load_standard(standard)
+    std = load_standard(standard)
     console.print(f"{std.id} v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
     console.print(std.summary)
     if std.summary_zh:
@@ -178,17 +178,17 @@ def identify(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import identify as identify_panel, load_standard, parse_settings
 
     if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
     if fmt == "parquet" and output is None:
         raise OptionError("--format parquet needs -o FILE")
-    overrides = standards.parse_settings(settings)
-    std = standards.load_standard(standard)
+    overrides = parse_settings(settings)
+    std = load_standard(standard)
     std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
-    result = standards.identify(panel, std, overrides, lang=lang)
+    result = identify_panel(panel, std, overrides, lang=lang)
     _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
     counts = result.counts()
     err_console.print(
@@ -220,10 +220,10 @@ def run(
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables."""
     from shrinkwatch import pipeline
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import parse_settings
     from shrinkwatch.identify.sensitivity import parse_vary
 
-    overrides = standards.parse_settings(settings)
+    overrides = parse_settings(settings)
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid,
@@ -256,15 +256,15 @@ def explain(
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
     from shrinkwatch.analysis import recommend
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import identify, load_standard, parse_settings
 
-    overrides = standards.parse_settings(settings)
-    std = standards.load_standard(standard)
+    overrides = parse_settings(settings)
+    std = load_standard(standard)
     std.resolve(overrides)
     if lang is not None and lang not in ("en", "zh"):
         raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
     panel = load_panel(dataset, data_dir)
-    result = standards.identify(panel, std, overrides, lang=lang)
+    result = identify(panel, std, overrides, lang=lang)
     unit_profile = recommend.profile(panel, result, unit, resources=resources, seed=seed,
                                      lang=lang or panel.language, drivers=with_drivers)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
@@ -345,11 +345,11 @@ def sensitivity(
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
     from shrinkwatch.identify import sensitivity as sens
-    from shrinkwatch.identify import standards
+    from shrinkwatch.identify import load_standard, parse_settings
 
-    overrides = standards.parse_settings(settings)
+    overrides = parse_settings(settings)
     grid = sens.parse_vary(vary)
-    std = standards.load_standard(standard)
+    std = load_standard(standard)
     std.resolve(overrides)
     sens.check_grid(std, grid)  # reject bad keys and values before loading data
     panel = load_panel(dataset, data_dir)

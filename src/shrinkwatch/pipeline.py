@@ -10,7 +10,7 @@ import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Identification, Panel
-from shrinkwatch.identify.standards import identify, load_standard
+from shrinkwatch.identify import identify, load_standard
 
 __all__ = ["run", "load_any"]
 

@@ -732,9 +732,9 @@ def classify(
     Examples
     --------
     >>> from shrinkwatch import datasets
-    >>> from shrinkwatch.identify import standards
+    >>> from shrinkwatch.identify import identify
     >>> panel = datasets.load("cn-prefecture-census")
-    >>> result = classify(panel, standards.identify(panel), seed=0)
+    >>> result = classify(panel, identify(panel), seed=0)
     >>> result.k, result.type_counts()["old industrial base"]
     (2, 33)
     """

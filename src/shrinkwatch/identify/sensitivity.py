@@ -10,7 +10,7 @@ combinations under which it is shrinking:
 - ``insufficient_data``: evaluable under no combination (kept apart: it is
   not "never shrinking").
 
-The sweep uses the rules' kernels (:class:`shrinkwatch.identify.standards.Kernel`):
+The sweep uses the rules' kernels (:class:`shrinkwatch.identify.kernel.Kernel`):
 the per-panel state (year grids, decline flags, run lengths, peaks) is
 computed once and cached, and each combination evaluates only the verdict
 mask, without criteria tables or reasons.
@@ -30,7 +30,10 @@ import pandas as pd
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.report.html import Section
 from shrinkwatch.core import Panel
-from shrinkwatch.identify.standards import KERNELS, RULES, Standard, boundary_change_mask, load_standard
+from shrinkwatch.identify.catalogue import load_standard
+from shrinkwatch.identify.engine import boundary_change_mask
+from shrinkwatch.identify.rules import kernel_class
+from shrinkwatch.identify.schema import Standard
 
 __all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
 
@@ -142,7 +145,7 @@ def sweep(
     panel
         The units and their values.
     standard
-        A built-in id, a TOML path or a :class:`~shrinkwatch.identify.standards.Standard`.
+        A built-in id, a TOML path or a :class:`~shrinkwatch.identify.schema.Standard`.
     vary
         Parameter name -> values to try (text or typed; each is validated
         like a ``--set`` value). The combinations are the Cartesian product.
@@ -174,36 +177,22 @@ def sweep(
     not_count = np.zeros(n_units, dtype=np.int32)
     broken_count = np.zeros(n_units, dtype=np.int32)
     rows: list[tuple[int, int, int]] = []
-    if std.rule in KERNELS:
-        kernel = KERNELS[std.rule](panel, std)
-        evaluate = kernel.verdict
-        has_breaks = panel.meta.boundary_breaks is not None and len(panel.meta.boundary_breaks) > 0
-        for combination in itertools.product(*grids):
-            params = dict(base)
-            params.update(zip(keys, combination))
-            verdict = evaluate(params)
-            yes, no = verdict.yes, verdict.no
-            n_broken = 0
-            if has_breaks:  # a comparison across a boundary break has no verdict (see standards.identify)
-                broken = boundary_change_mask(panel, std, params)
-                if broken is not None:
-                    yes, no = yes & ~broken, no & ~broken
-                    n_broken = int(np.count_nonzero(broken))
-                    broken_count += broken
-            shrinking_count += yes
-            not_count += no
-            rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken))
-    else:  # a rule registered without a kernel: full evaluation per combination
-        function = RULES[std.rule]
-        for combination in itertools.product(*grids):
-            params = dict(base)
-            params.update(zip(keys, combination))
-            result = function(panel, params, panel.language)
-            evaluable = np.asarray(result.evaluable, dtype=bool)
-            yes = evaluable & np.asarray(result.shrinking, dtype=bool)
-            shrinking_count += yes
-            not_count += evaluable & ~yes
-            rows.append((int(yes.sum()), int((evaluable & ~yes).sum()), 0))
+    kernel = kernel_class(std.rule)(panel, std)
+    has_breaks = panel.meta.boundary_breaks is not None and len(panel.meta.boundary_breaks) > 0
+    for combination in itertools.product(*grids):
+        params = kernel.parameters_of({**base, **dict(zip(keys, combination))})
+        verdict = kernel.verdict(params)
+        yes, no = verdict.yes, verdict.no
+        n_broken = 0
+        if has_breaks:  # a comparison across a boundary break has no verdict (see engine.identify)
+            broken = boundary_change_mask(panel, params)
+            if broken is not None:
+                yes, no = yes & ~broken, no & ~broken
+                n_broken = int(np.count_nonzero(broken))
+                broken_count += broken
+        shrinking_count += yes
+        not_count += no
+        rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken))
 
     combos = pd.DataFrame(list(itertools.product(*grids)), columns=keys)
     tallies = np.array(rows, dtype=np.int64).reshape(-1, 3)

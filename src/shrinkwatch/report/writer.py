@@ -22,7 +22,7 @@ from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.report.html import frame_html
 from shrinkwatch.core import Identification, Ledger, Panel, PanelMeta
 from shrinkwatch.report.maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
-from shrinkwatch.identify.standards import load_standard
+from shrinkwatch.identify import load_standard
 
 __all__ = ["SectionLike", "summary", "render_html", "write_report", "write_xlsx", "frame_html", "unit_label",
            "key_findings"]

@@ -1,0 +1,149 @@
+"""The identification engine: a standard applied to every unit of a panel, one explained row per unit.
+
+:func:`identify` loads the standard, resolves its parameters (defaults, then
+the user's overrides), builds the rule's typed parameter object, looks the
+rule's kernel up in the registry (:data:`shrinkwatch.identify.rules.KERNELS`),
+evaluates it over all units at once and assembles an
+:class:`~shrinkwatch.core.Identification`. A unit whose compared years straddle
+a boundary break gets no verdict (:func:`boundary_change_mask`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.harmonize import boundary_break_mask, boundary_break_reasons
+from shrinkwatch.identify.catalogue import load_standard
+from shrinkwatch.identify.indicators import severity
+from shrinkwatch.identify.kernel import RuleParameters
+from shrinkwatch.identify.rules import kernel_class
+from shrinkwatch.identify.schema import Standard
+from shrinkwatch.identify.text import as_text, pick
+
+__all__ = ["identify", "boundary_change_mask"]
+
+#: Columns of the units table copied into every identification.
+_UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
+#: Parameters whose 0 means "the default year", with the fact that reports the year used.
+_YEAR_FACTS = (("start_year", "start_year"), ("end_year", "end_year"), ("year", "evaluation_year"))
+
+
+def boundary_change_mask(panel: Panel, params: RuleParameters) -> np.ndarray | None:
+    """Units whose compared years (:meth:`RuleParameters.comparison_window`) straddle a boundary break
+    (``panel.meta.boundary_breaks``), or None when there is none."""
+    breaks = panel.meta.boundary_breaks
+    if breaks is None or len(breaks) == 0:
+        return None
+    start, end = params.comparison_window(panel)
+    mask = boundary_break_mask(panel, start, end)
+    return mask if mask.any() else None
+
+
+def identify(
+    panel: Panel,
+    standard: str | Path | Standard = "census-decline",
+    settings: dict[str, Any] | None = None,
+    *,
+    lang: str | None = None,
+) -> Identification:
+    """Apply a standard to every unit of a panel.
+
+    Parameters
+    ----------
+    panel
+        The units and their values.
+    standard
+        A built-in id, a path to a TOML file, or a :class:`Standard`.
+    settings
+        Parameter overrides (``{"min_loss": 0.05}``); unknown keys are an error.
+    lang
+        ``"en"`` or ``"zh"`` for the reasons; default: the panel's language.
+
+    Returns
+    -------
+    Identification
+        One row per unit of ``panel.units``, in the same order, with
+        ``status``, ``<criterion>_value`` / ``<criterion>_pass``, ``severity``,
+        ``pattern``, ``annual_rate`` (percent per year) and ``reason``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["a", "b"], name="unit_id"))
+    >>> idx = pd.MultiIndex.from_product([["a", "b"], [2010, 2020]], names=["unit_id", "year"])
+    >>> values = pd.DataFrame({"pop_resident": [100.0, 90.0, 50.0, 60.0]}, index=idx)
+    >>> identify(Panel(units, values), "census-decline").table["status"].tolist()
+    ['shrinking', 'not_shrinking']
+    """
+    std = load_standard(standard)
+    values = std.resolve(settings)
+    language = lang or panel.language
+    if language not in ("en", "zh"):
+        raise OptionError(f"--lang: expected 'en' or 'zh', got {language!r}")
+    kernel = kernel_class(std.rule)(panel, std)
+    params = kernel.parameters_of(values)
+    evaluation = kernel.evaluate(params)
+    reason = kernel.reasons(evaluation, params, language).to_pandas()
+
+    units = panel.units
+    n = len(units)
+    columns: dict[str, Any] = {}
+    for column in _UNIT_COLUMNS:
+        # the units' own Series (same index): dtype kept, no re-inference of object columns
+        columns[column] = units[column] if column in units.columns else pd.Series(pd.NA, index=units.index, dtype=object)
+    evaluable = evaluation.verdict.known
+    shrinking = evaluable & evaluation.verdict.yes
+    columns["status"] = pick([~evaluable, shrinking], ["insufficient_data", "shrinking"], "not_shrinking").to_pandas()
+    columns["shrinking"] = pd.arrays.BooleanArray(shrinking, ~evaluable)
+    rate_percent = np.round(np.asarray(evaluation.annual_rate, dtype=float) * 100.0, 4)
+    columns["annual_rate"] = rate_percent
+    columns["severity"] = as_text(np.where(shrinking, severity(rate_percent), np.where(evaluable, "none", ""))).to_pandas()
+    columns["pattern"] = as_text(evaluation.pattern).to_pandas()
+    for name, (value, verdict) in evaluation.criteria.items():
+        columns[f"{name}_value"] = np.asarray(value, dtype=float)
+        passed = verdict.as_float()
+        columns[f"{name}_pass"] = pd.arrays.BooleanArray(passed > 0, np.isnan(passed))
+    for name, column_values in evaluation.facts.items():
+        columns[name] = column_values
+    columns["reason"] = reason
+    table = pd.DataFrame(columns, index=units.index, copy=False)
+    broken = boundary_change_mask(panel, params)
+    if broken is not None:
+        # the two compared years cover different territories: no verdict, and no rate
+        start, end = params.comparison_window(panel)
+        table.loc[broken, "status"] = "boundary_change"
+        table.loc[broken, "shrinking"] = pd.NA
+        table.loc[broken, "annual_rate"] = np.nan
+        table.loc[broken, "severity"] = ""
+        for name in evaluation.criteria:
+            table.loc[broken, f"{name}_pass"] = pd.NA
+        table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
+    first_projected = panel.meta.projected_from
+    if first_projected is not None:
+        # projected years enter only when asked for, and every row then says so
+        uses_projection = params.comparison_window(panel)[1] >= int(first_projected)
+        table["uses_projection"] = uses_projection
+        if uses_projection:
+            note = (f" 含{int(first_projected)}年起的预测值，非观测值。" if language == "zh"
+                    else f" Uses projected values (years from {int(first_projected)} are projections, not observations).")
+            table["reason"] = table["reason"].astype("string") + note
+    # report the years actually used, not the "0 = default" placeholders
+    resolved = dict(values)
+    for key, fact in _YEAR_FACTS:
+        if key in resolved and int(resolved[key]) == 0 and fact in evaluation.facts and n:
+            resolved[key] = int(np.asarray(evaluation.facts[fact])[0])
+    return Identification(
+        table=table,
+        standard_id=std.id,
+        parameters=resolved,
+        panel_meta=panel.meta,
+        criteria=tuple(evaluation.criteria),
+        description=std.describe(resolved, language),
+        standard_source=std.source,
+    )

@@ -1,0 +1,347 @@
+"""The kernel framework: typed rule parameters, one rule's evaluation, the panel-year helpers.
+
+Each rule of a standard is a :class:`Kernel` (see :mod:`shrinkwatch.identify.rules`).
+A kernel declares its parameters as a frozen dataclass (a :class:`RuleParameters`);
+a standard file's ``[parameters]`` must declare exactly those parameters, with
+those types (checked when the file is loaded), and the engine builds the
+parameter object from the standard's resolved values
+(:meth:`Kernel.parameters_of`). The kernel precomputes per-panel state once
+(matrices on a calendar-complete year axis, decline flags, run lengths) and
+evaluates a parameter setting over all units at once: :meth:`Kernel.evaluate`
+for the full evaluation with criteria and facts, :meth:`Kernel.verdict` for
+only the verdict (the fast path of sensitivity sweeps), :meth:`Kernel.reasons`
+for one sentence per unit.
+
+Verdicts are three-valued (:class:`~shrinkwatch.identify.indicators.Tri`): missing
+inputs make a unit ``insufficient_data``, never ``not_shrinking``; a unit is
+``not_shrinking`` only when the data prove the rule fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, TypeVar
+
+import numpy as np
+
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core import Panel
+from shrinkwatch.identify.indicators import (
+    Tri,
+    YearGrid,
+    annual_rate,
+    cumulative_count,
+    decline_flags,
+    panel_years,
+    pattern_of,
+    run_lengths,
+    year_grid,
+)
+from shrinkwatch.identify.schema import Parameter, Standard
+from shrinkwatch.identify.text import Text
+
+__all__ = [
+    "RuleParameters",
+    "WindowParameters",
+    "Evaluation",
+    "Kernel",
+    "evaluation_year",
+    "default_start_year",
+]
+
+#: The ``type`` of a standard file's parameter for each Python type of a parameter field.
+_TOML_TYPES: dict[Any, str] = {float: "float", int: "int", str: "str", bool: "bool"}
+
+
+_DECLARED: dict[type, dict[str, tuple[str, tuple[str, ...] | None]]] = {}
+
+
+def _declared_fields(parameters: type[RuleParameters]) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    """Field name -> (its ``type`` in a standard file, its allowed values for a ``Literal`` or None); cached."""
+    if parameters in _DECLARED:
+        return _DECLARED[parameters]
+    hints = typing.get_type_hints(parameters)
+    declared: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+    for item in dataclasses.fields(parameters):
+        hint = hints[item.name]
+        if typing.get_origin(hint) is Literal:
+            declared[item.name] = ("str", tuple(str(v) for v in typing.get_args(hint)))
+        else:
+            declared[item.name] = (_TOML_TYPES[hint], None)
+    _DECLARED[parameters] = declared
+    return declared
+
+
+@dataclass(frozen=True)
+class RuleParameters:
+    """The parameters of a rule, typed and frozen (a subclass per rule).
+
+    The fields are the parameters a standard file of the rule declares in
+    ``[parameters]``: a field typed ``float``, ``int``, ``str`` or ``bool``
+    is declared with that ``type``; a field typed ``Literal["a", "b"]`` is a
+    ``str`` whose values must be among those.
+    """
+
+    indicator: str
+
+    @classmethod
+    def problems(cls, rule: str, parameters: Mapping[str, Parameter],
+                 sensitivity: Mapping[str, list[Any]] | None = None) -> list[str]:
+        """What is wrong with a standard file's ``[parameters]`` for this rule (empty when nothing).
+
+        Examples
+        --------
+        >>> @dataclass(frozen=True)
+        ... class Example(RuleParameters):
+        ...     min_loss: float
+        >>> for problem in Example.problems("example", {"foo": Parameter(type="int", default=1)}):
+        ...     print(problem)
+        rule 'example' has no parameter 'foo' (its parameters: indicator, min_loss)
+        rule 'example' needs parameter 'indicator' (type = "str"), missing from [parameters]
+        rule 'example' needs parameter 'min_loss' (type = "float"), missing from [parameters]
+        """
+        declared = _declared_fields(cls)
+        problems = [f"rule {rule!r} has no parameter {key!r} (its parameters: {', '.join(declared)})"
+                    for key in parameters if key not in declared]
+        for key, (toml_type, allowed) in declared.items():
+            spec = parameters.get(key)
+            if spec is None:
+                problems.append(f"rule {rule!r} needs parameter {key!r} (type = \"{toml_type}\"), "
+                                "missing from [parameters]")
+            elif spec.type != toml_type:
+                problems.append(f"parameter {key!r} of rule {rule!r} has type = \"{toml_type}\", "
+                                f"not \"{spec.type}\"")
+            elif allowed is not None:
+                values = [spec.default, *(spec.choices or []), *((sensitivity or {}).get(key) or [])]
+                wrong = sorted({str(v) for v in values} - set(allowed))
+                if wrong:
+                    problems.append(f"parameter {key!r} of rule {rule!r} is one of {', '.join(allowed)}; "
+                                    f"not {', '.join(wrong)}")
+        return problems
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> typing.Self:
+        """The parameter object of resolved values (:meth:`Standard.resolve`); a value outside a
+        ``Literal`` field's values is an OptionError."""
+        declared = _declared_fields(cls)
+        if set(values) != set(declared):
+            raise OptionError(f"parameters {', '.join(sorted(values))} do not match the rule's parameters "
+                              f"{', '.join(sorted(declared))}")
+        typed: dict[str, Any] = {}
+        for key, (toml_type, allowed) in declared.items():
+            value = values[key]
+            if allowed is not None and str(value) not in allowed:
+                raise OptionError(f"parameter {key!r}: {value!r} is not one of {', '.join(allowed)}")
+            typed[key] = float(value) if toml_type == "float" else int(value) if toml_type == "int" else value
+        return cls(**typed)
+
+    def comparison_window(self, panel: Panel) -> tuple[int, int]:  # pragma: no cover - abstract
+        """The years a setting compares: a boundary break inside them voids the verdict."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class WindowParameters(RuleParameters):
+    """Parameters of a rule evaluated in one year (``year``; 0 = the latest observed year),
+    looking back over :attr:`lookback` years."""
+
+    #: The fields whose largest value is the years the rule reads before ``year`` (none: the whole panel).
+    lookback_fields: ClassVar[tuple[str, ...]] = ()
+
+    year: int
+
+    @property
+    def lookback(self) -> int | None:
+        """The years before ``year`` that the rule reads (None: the whole panel before it)."""
+        return max(int(getattr(self, name)) for name in self.lookback_fields) if self.lookback_fields else None
+
+    def comparison_window(self, panel: Panel) -> tuple[int, int]:
+        """From ``lookback`` years before the evaluation year (clipped to the panel) to it."""
+        years = panel_years(panel)
+        end = evaluation_year(panel, self.year)
+        start = end - self.lookback if self.lookback is not None else int(years[0])
+        return max(start, int(years[0])), end
+
+
+@dataclass
+class Evaluation:
+    """A kernel's full evaluation of one parameter setting (no reasons yet).
+
+    Arrays are aligned to ``panel.units.index``. ``criteria`` maps a criterion
+    name to ``(value, verdict)``; ``facts`` are extra columns of the table;
+    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identify.indicators`);
+    ``context`` what the kernel's :meth:`Kernel.reasons` needs besides.
+    """
+
+    verdict: Tri
+    annual_rate: np.ndarray
+    criteria: dict[str, tuple[np.ndarray, Tri]]
+    facts: dict[str, np.ndarray]
+    pattern: np.ndarray
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+P = TypeVar("P", bound=RuleParameters)
+
+
+def evaluation_year(panel: Panel, year: int, key: str = "year") -> int:
+    """The evaluation year: ``year``, or the latest observed (not projected) year when 0."""
+    if int(year) == 0:
+        observed = panel_years(panel, observed=True)
+        if not observed:
+            raise DataError(f"panel {panel.id!r} has no observed (non-projected) year")
+        return int(observed[-1])
+    years = panel_years(panel)
+    if int(year) not in years:
+        raise OptionError(f"parameter {key!r}: year {year} is not in the panel (years: {years})")
+    return int(year)
+
+
+
+def default_start_year(panel: Panel, end_year: int) -> int:
+    """The earlier year of an intercensal comparison when none is given.
+
+    A panel of census years (``meta.census_years``) compares the census
+    before ``end_year`` with it (2000 and 2010 on a decennial series); any
+    other panel compares its first year.
+    """
+    census = sorted(int(y) for y in panel.meta.census_years if int(y) < int(end_year))
+    return census[-1] if census else int(panel_years(panel)[0])
+
+
+
+class Kernel(Generic[P]):
+    """Per-panel precomputed state of one rule; evaluates parameter settings over all units.
+
+    Subclasses implement :meth:`evaluate`; :meth:`verdict` is the fast path
+    used by sensitivity sweeps (only the three-valued verdict). Matrices,
+    decline flags and run lengths are computed once per indicator and
+    threshold and cached.
+    """
+
+    #: The ``rule`` of the standards this kernel evaluates.
+    rule: ClassVar[str] = ""
+    #: The rule's parameter object.
+    parameters: type[P]
+
+    def __init__(self, panel: Panel, standard: Standard | None = None) -> None:
+        self.panel = panel
+        self.standard = standard
+        self.n = len(panel.units)
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._years = panel_years(panel)
+        first_projected = panel.meta.projected_from
+        self._observed = [y for y in self._years if first_projected is None or y < int(first_projected)]
+
+    # -- cached building blocks
+    def cached(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = make()
+            return value
+
+    def grid(self, indicator: str) -> YearGrid:
+        """The indicator's year grid; a DataError naming the panel's indicators if it has none."""
+        grid = self.optional_grid(indicator)
+        if grid is None:
+            populations = [c for c in self.panel.indicators if c.startswith("pop_")]
+            hint = (f"; choose one with --set indicator={populations[0]}" if populations else "")
+            raise DataError(
+                f"indicator {indicator!r} is not in panel {self.panel.id!r}; "
+                f"it has: {', '.join(self.panel.indicators)}{hint}"
+            )
+        return grid
+
+    def optional_grid(self, indicator: str) -> YearGrid | None:
+        """The indicator's year grid, or ``None`` if the panel has no such indicator."""
+        if indicator not in self.panel.values.columns:
+            return None
+        grid: YearGrid = self.cached(("grid", indicator), lambda: year_grid(self.panel, indicator, self._years))
+        return grid
+
+    def flags(self, indicator: str, min_loss: float = 0.0) -> Tri:
+        """Year-on-year decline flags of the indicator's grid."""
+
+        def make() -> Tri:
+            grid = self.grid(indicator)
+            return decline_flags(grid.values, min_loss)
+
+        result: Tri = self.cached(("flags", indicator, float(min_loss)), make)
+        return result
+
+    def declines(self, indicator: str, min_loss: float = 0.0) -> tuple[Tri, np.ndarray, np.ndarray]:
+        """Decline flags, run lengths ending at each column, cumulative count of known rises."""
+
+        def make() -> tuple[Tri, np.ndarray, np.ndarray]:
+            flags = self.flags(indicator, min_loss)
+            return flags, run_lengths(flags.yes), cumulative_count(flags.no)
+
+        result: tuple[Tri, np.ndarray, np.ndarray] = self.cached(("declines", indicator, float(min_loss)), make)
+        return result
+
+    def consecutive(self, indicator: str, column: int, n: int, min_loss: float = 0.0) -> Tri:
+        """Declines in each of the ``n`` years ending at ``column`` (a known rise in them is a no)."""
+        _, runs, no_count = self.declines(indicator, min_loss)
+        return Tri(runs[:, column] >= n, no_count[:, column + 1] - no_count[:, max(column - n + 1, 0)] > 0)
+
+    def column(self, grid: YearGrid, year: int, key: str = "year") -> tuple[int, int]:
+        """(evaluation year, its column): ``year``, or the latest observed year when 0."""
+        year = int(year)
+        if year == 0:
+            if not self._observed:
+                raise DataError(f"panel {self.panel.id!r} has no observed (non-projected) year")
+            year = self._observed[-1]
+        elif year not in self._years:
+            raise OptionError(f"parameter {key!r}: year {year} is not in the panel (years: {self._years})")
+        return year, grid.column(year, key)
+
+    def pattern(self, indicator: str, column: int) -> np.ndarray:
+        def make() -> np.ndarray:
+            grid = self.grid(indicator)
+            if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's, flags are cached
+                flags = self.flags(indicator)
+                return pattern_of(grid.values[:, : column + 1],
+                                  Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
+            keep = grid.in_panel.copy()
+            keep[column + 1 :] = False
+            return pattern_of(grid.values[:, keep])
+
+        result: np.ndarray = self.cached(("pattern", indicator, column), make)
+        return result
+
+    @staticmethod
+    def rate_start(grid: YearGrid, start: int, end: int) -> int:
+        """``start``, or if it is not a panel year the latest panel year before it (else the
+        first one after it, before ``end``), so that census panels get a rate."""
+        if grid.in_panel[start]:
+            return start
+        before = np.flatnonzero(grid.in_panel[:start])
+        after = np.flatnonzero(grid.in_panel[start:end]) + start
+        return int(before[-1]) if len(before) else int(after[0]) if len(after) else end
+
+    def rate(self, grid: YearGrid, start: int, end: int) -> np.ndarray:
+        """Annual rate from ``start`` (see :meth:`rate_start`) to ``end``."""
+        start = self.rate_start(grid, start, end)
+        if start >= end:
+            return np.full(self.n, np.nan)
+        return annual_rate(grid.values[:, start], grid.values[:, end], int(grid.years[end] - grid.years[start]))
+
+    # -- the rule
+    def parameters_of(self, values: Mapping[str, Any]) -> P:
+        """The typed parameters of resolved values (:meth:`Standard.resolve`)."""
+        return self.parameters.from_values(values)
+
+    def evaluate(self, params: P) -> Evaluation:  # pragma: no cover - abstract
+        """The verdict, criteria, facts and pattern of every unit under ``params``."""
+        raise NotImplementedError
+
+    def verdict(self, params: P) -> Tri:
+        """Only the verdict (sensitivity sweeps); default: the full evaluation's."""
+        return self.evaluate(params).verdict
+
+    def reasons(self, evaluation: Evaluation, params: P, lang: str) -> Text:  # pragma: no cover - abstract
+        """One sentence per unit explaining ``evaluation``."""
+        raise NotImplementedError

@@ -1,0 +1,52 @@
+"""The rules of the built-in standards: one kernel per rule, registered here, and only here.
+
+A standard's ``rule`` string is looked up in :data:`KERNELS`; the engine
+(:func:`shrinkwatch.identify.engine.identify`) and the sensitivity sweep know no
+rule by name. To add a rule, write a :class:`~shrinkwatch.identify.kernel.Kernel`
+with its :class:`~shrinkwatch.identify.kernel.RuleParameters` and list it in
+:data:`KERNELS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.identify.kernel import Kernel
+from shrinkwatch.identify.rules.census_decline import CensusDecline, CensusDeclineParameters
+from shrinkwatch.identify.rules.cn_2025 import China2025, China2025Parameters
+from shrinkwatch.identify.rules.composite_index import CompositeIndex, CompositeIndexParameters
+from shrinkwatch.identify.rules.consecutive_decline import ConsecutiveDecline, ConsecutiveDeclineParameters
+from shrinkwatch.identify.rules.peak_loss import PeakLossParameters, PeakLossRule
+from shrinkwatch.identify.rules.scirn import Scirn, ScirnParameters
+
+__all__ = [
+    "KERNELS",
+    "kernel_class",
+    "CensusDecline",
+    "CensusDeclineParameters",
+    "ConsecutiveDecline",
+    "ConsecutiveDeclineParameters",
+    "PeakLossRule",
+    "PeakLossParameters",
+    "China2025",
+    "China2025Parameters",
+    "Scirn",
+    "ScirnParameters",
+    "CompositeIndex",
+    "CompositeIndexParameters",
+]
+
+#: The rule registry: a standard's ``rule`` -> the kernel that evaluates it.
+KERNELS: dict[str, type[Kernel[Any]]] = {
+    kernel.rule: kernel
+    for kernel in (CensusDecline, ConsecutiveDecline, PeakLossRule, China2025, Scirn, CompositeIndex)
+}
+
+
+def kernel_class(rule: str) -> type[Kernel[Any]]:
+    """The kernel of ``rule``; an unknown rule is an OptionError naming the known ones."""
+    try:
+        return KERNELS[rule]
+    except KeyError:
+        raise OptionError(f"unknown rule {rule!r}; known rules: {', '.join(sorted(KERNELS))}") from None

@@ -1,0 +1,81 @@
+"""``consecutive_decline``: the population fell in each of the ``n`` years ending at the evaluation year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shrinkwatch.identify.indicators import Tri, annual_rate, decline_runs
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters, evaluation_year
+from shrinkwatch.identify.text import Text, as_text, choose, fixed, indicator_name
+
+__all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDecline"]
+
+
+@dataclass(frozen=True)
+class ConsecutiveDeclineParameters(WindowParameters):
+    """``n`` consecutive declines of at least ``min_annual_loss`` each, ending at ``year``."""
+
+    n: int
+    min_annual_loss: float
+
+    lookback_fields = ("n",)
+
+
+class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
+    """Shrinking in year t if P fell in each of the n years ending at t."""
+
+    rule = "consecutive_decline"
+    parameters = ConsecutiveDeclineParameters
+
+    def verdict(self, params: ConsecutiveDeclineParameters) -> Tri:
+        indicator = params.indicator
+        grid = self.grid(indicator)
+        _, column = self.column(grid, params.year)
+        return self.consecutive(indicator, column, params.n, params.min_annual_loss)
+
+    def evaluate(self, params: ConsecutiveDeclineParameters) -> Evaluation:
+        indicator = params.indicator
+        grid = self.grid(indicator)
+        year, column = self.column(grid, params.year)
+        n = params.n
+        flags, runs, _ = self.declines(indicator, params.min_annual_loss)
+        verdict = self.verdict(params)
+        summary = decline_runs(flags, grid.years, column, runs)
+        longest, longest_end = summary.longest, summary.longest_end
+        latest = summary.latest.astype(float)
+        start = max(column - n, 0)
+        return Evaluation(
+            verdict=verdict,
+            annual_rate=self.rate(grid, start, column),
+            criteria={"decline_run": (latest, verdict)},
+            facts={"evaluation_year": np.full(self.n, year), "latest_run": runs[:, column],
+                   "longest_run": longest, "longest_run_end": longest_end},
+            pattern=self.pattern(indicator, column),
+            context={"year": year, "first": int(grid.years[max(column - n + 1, 0)]), "longest": longest,
+                     "longest_end": longest_end, "latest": runs[:, column]},
+        )
+
+    def reasons(self, evaluation: Evaluation, params: ConsecutiveDeclineParameters, lang: str) -> Text:
+        ctx = evaluation.context
+        year, first, n = ctx["year"], ctx["first"], params.n
+        what = indicator_name(params.indicator, lang)
+        latest, longest = as_text(ctx["latest"]), as_text(ctx["longest"])
+        end = fixed(ctx["longest_end"], 0, missing="-")
+        rate = fixed(evaluation.annual_rate * 100, 2, signed=True)
+        verdict = evaluation.verdict
+        if lang == "zh":
+            detail = "（当前连续下降" + latest + "年，最长" + longest + "年，止于" + end + "年；年均" + rate + "%）"
+            known = (f"{what}在截至{year}年的{n}年中" + choose(verdict.yes, "逐年下降", "并非逐年下降") + detail
+                     + choose(verdict.yes, "，判定为收缩。", "，未达到收缩标准。"))
+            unknown = f"{what}缺少{first - 1}–{year}年中部分年份的数据，无法判定是否连续{n}年下降（已知连续下降" + latest + "年）。"
+        else:
+            detail = (" (latest run of declines " + latest + " yr, longest " + longest + " yr ending " + end
+                      + "; " + rate + "%/yr over the window)")
+            known = (what.capitalize() + choose(verdict.yes, " fell", " did not fall")
+                     + f" in each of the {n} years to {year}" + detail
+                     + choose(verdict.yes, ": shrinking.", ": not shrinking."))
+            unknown = (f"Insufficient data: {what} is missing for some of the years {first - 1}-{year} needed to "
+                       f"count {n} consecutive declines (known run: " + latest + " yr).")
+        return known.where(verdict.known, unknown)

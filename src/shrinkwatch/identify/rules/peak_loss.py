@@ -1,0 +1,111 @@
+"""``peak_loss``: far below the recent peak, or several consecutive declines within the last few years."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.identify.indicators import PeakLoss, Tri, annual_rate, peak_loss, tri_or
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters, evaluation_year
+from shrinkwatch.identify.text import Text, fixed, indicator_name, mark, verdict_sentence
+
+__all__ = ["PeakLossParameters", "PeakLossRule"]
+
+
+@dataclass(frozen=True)
+class PeakLossParameters(WindowParameters):
+    """At most ``peak_ratio`` of the peak over ``peak_window`` years, or ``decline_years`` consecutive
+    declines within the last ``decline_window`` years."""
+
+    peak_ratio: float
+    peak_window: int
+    decline_years: int
+    decline_window: int
+
+    lookback_fields = ("peak_window", "decline_window")
+
+
+class PeakLossRule(Kernel[PeakLossParameters]):
+    """P(t) <= ratio * max P over the last W years, OR k consecutive declines within the last w years."""
+
+    rule = "peak_loss"
+    parameters = PeakLossParameters
+
+    def _peak(self, indicator: str, column: int, window: int) -> PeakLoss:
+        grid = self.grid(indicator)
+        result: PeakLoss = self.cached(("peak", indicator, column, window), lambda: peak_loss(grid, column, window))
+        return result
+
+    def _recent(self, indicator: str, column: int, k: int, window: int) -> tuple[Tri, np.ndarray]:
+        if k > window:
+            raise OptionError(f"parameter 'decline_years': {k} consecutive declines cannot fit in "
+                              f"decline_window = {window} years")
+
+        def make() -> tuple[Tri, np.ndarray]:
+            _, runs, no_count = self.declines(indicator)
+            ends = np.arange(column - (window - k), column + 1)
+            ends = ends[ends >= 0]
+            longest = runs[:, ends].max(axis=1) if len(ends) else np.zeros(self.n, dtype=np.int32)
+            # runs counted only inside the window: cap at the years since the window opened
+            capped = np.minimum(runs[:, ends], (ends - (column - window + 1) + 1)[None, :]).max(axis=1) if len(
+                ends) else longest
+            yes = longest >= k
+            starts = np.maximum(ends - k + 1, 0)
+            blocked = no_count[:, ends + 1] - no_count[:, starts] > 0
+            no = blocked.all(axis=1) & ~yes
+            return Tri(yes, no), capped.astype(float)
+
+        result: tuple[Tri, np.ndarray] = self.cached(("recent", indicator, column, k, window), make)
+        return result
+
+    def verdict(self, params: PeakLossParameters) -> Tri:
+        return self._parts(params)[0]
+
+    def _parts(self, params: PeakLossParameters) -> tuple[Tri, Tri, Tri, np.ndarray, np.ndarray, int, int]:
+        indicator = params.indicator
+        grid = self.grid(indicator)
+        year, column = self.column(grid, params.year)
+        loss = self._peak(indicator, column, params.peak_window)
+        ratio = loss.ratio
+        over = ratio <= params.peak_ratio
+        peak = Tri(over, ~over & loss.complete & np.isfinite(ratio))
+        recent, run_in_window = self._recent(indicator, column, params.decline_years,
+                                             params.decline_window)
+        return tri_or(peak, recent), peak, recent, ratio, run_in_window, year, column
+
+    def evaluate(self, params: PeakLossParameters) -> Evaluation:
+        indicator = params.indicator
+        verdict, peak, recent, ratio, run_in_window, year, column = self._parts(params)
+        grid = self.grid(indicator)
+        loss = self._peak(indicator, column, params.peak_window)
+        peak_value, peak_year = loss.peak, loss.peak_year
+        start = max(column - params.decline_window, 0)
+        return Evaluation(
+            verdict=verdict,
+            annual_rate=self.rate(grid, start, column),
+            criteria={"peak_loss": (ratio, peak), "recent_declines": (run_in_window, recent)},
+            facts={"evaluation_year": np.full(self.n, year), "peak": peak_value, "peak_year": peak_year},
+            pattern=self.pattern(indicator, column),
+            context={"year": year, "peak_year": peak_year},
+        )
+
+    def reasons(self, evaluation: Evaluation, params: PeakLossParameters, lang: str) -> Text:
+        ctx = evaluation.context
+        year = ctx["year"]
+        ratio, peak = evaluation.criteria["peak_loss"]
+        run, recent = evaluation.criteria["recent_declines"]
+        what = indicator_name(params.indicator, lang)
+        share, when = fixed(ratio * 100, 1), fixed(ctx["peak_year"], 0, missing="-")
+        thr = f"{params.peak_ratio * 100:.0f}"
+        k, w, big_w = params.decline_years, params.decline_window, params.peak_window
+        runs = fixed(run, 0)
+        if lang == "zh":
+            first = (f"{year}年{what}为近{big_w}年峰值（" + when + "年）的" + share + f"%（阈值≤{thr}%，" + mark(peak, lang) + "）")
+            second = (f"近{w}年最长连续下降" + runs + f"年（需{k}年，" + mark(recent, lang) + "）")
+            return verdict_sentence(evaluation.verdict, [first, second], lang, "任一条件")
+        first = (f"{what} in {year} at " + share + f"% of its {big_w}-year peak (" + when + f"; threshold <= {thr}%: "
+                 + mark(peak, lang) + ")")
+        second = f"longest run of declines in the last {w} years " + runs + f" yr ({k} needed: " + mark(recent, lang) + ")"
+        return verdict_sentence(evaluation.verdict, [first, second], lang, "either criterion")
