@@ -137,6 +137,11 @@ class DecompositionResult:
     n_not_checked: int
     message: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The check's outcome, JSON-ready (the per county-year table is left out)."""
+        return {"exact": self.exact, "migration_exact": self.migration_exact, "county_years_checked": self.n_checked,
+                "max_abs_gap": self.max_abs_gap}
+
 
 def _period(identification: "Identification", panel: "Panel") -> tuple[int, int]:
     table = identification.table
