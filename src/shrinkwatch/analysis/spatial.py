@@ -38,17 +38,10 @@ __all__ = [
     "moran",
     "lisa",
     "LISA_LABELS",
-    "LISA_MEANINGS",
 ]
 
 #: esda quadrant code -> label (rate of the unit / rate of its neighbours).
 LISA_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
-LISA_MEANINGS: dict[str, str] = {
-    "HH": "high annual rate, neighbours high",
-    "LL": "low annual rate, neighbours low (clustered decline)",
-    "HL": "high annual rate, neighbours low",
-    "LH": "low annual rate, neighbours high",
-}
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
 
 

@@ -2,24 +2,27 @@
 
 Figures are plain :class:`matplotlib.figure.Figure` objects (no pyplot state)
 serialised by :func:`figure_svg`; each chart function returns an ``<svg>``
-element that can be embedded in the HTML page as is.
+element that can be embedded in the HTML page as is. matplotlib loads on the
+first chart, so a report without analysis sections does not wait for it.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
-from matplotlib.figure import Figure
 
-from shrinkwatch.analysis.distribution import DistributionResult
-from shrinkwatch.analysis.drivers import DriverResult
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.sensitivity import SensitivityResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from shrinkwatch.analysis.distribution import DistributionResult
+    from shrinkwatch.analysis.drivers import DriverResult
+    from shrinkwatch.identify.sensitivity import SensitivityResult
 
 __all__ = ["figure_svg", "distribution_chart_svg", "driver_importance_svg", "sensitivity_chart_svg"]
 
@@ -30,9 +33,11 @@ def figure_svg(figure: Figure, *, text_as_paths: bool = False, tight: bool = Tru
     Text stays text (the browser draws it with its own fonts, so any script
     shows) unless ``text_as_paths``; ``tight`` crops the figure to its contents.
     """
+    import matplotlib  # heavy: loaded only when a chart is drawn
+
     buffer = io.StringIO()
-    rc = {"svg.hashsalt": "shrinkwatch", "svg.fonttype": "path" if text_as_paths else "none"}
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
+    fonttype = "path" if text_as_paths else "none"
+    with matplotlib.rc_context({"svg.hashsalt": "shrinkwatch", "svg.fonttype": fonttype}), warnings.catch_warnings():
         # with text kept as text, a glyph matplotlib's own font lacks (Chinese names) only affects its layout estimate
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
         figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight" if tight else None)
@@ -60,6 +65,8 @@ def distribution_chart_svg(
     """
     if column not in result.tables:
         raise OptionError(f"distribution_chart_svg: no table by {column!r}; have {', '.join(result.tables)}")
+    from matplotlib.figure import Figure  # heavy: loaded only when a chart is drawn
+
     table = result.tables[column]
     table = table[table["with_data"] > 0].sort_values("share_shrinking", ascending=True).tail(top)
     figure = Figure(figsize=(7.5, 0.32 * len(table) + 1.2))
@@ -82,6 +89,8 @@ def driver_importance_svg(result: DriverResult) -> str:
     """Bar chart of LightGBM mean absolute contributions per predictor (%/yr)."""
     if not result.available or result.importance is None:
         raise DataError(f"driver_importance_svg: no driver model ({result.message})")
+    from matplotlib.figure import Figure  # heavy: loaded only when a chart is drawn
+
     importance = result.importance.sort_values(ascending=True)
     figure = Figure(figsize=(7.5, 0.32 * len(importance) + 1.2))
     axis = figure.add_subplot()
@@ -103,6 +112,9 @@ def sensitivity_chart_svg(result: SensitivityResult, *, lang: str = "en", width:
     minimum to maximum. Chinese labels only where a CJK font is installed
     (the text is drawn as paths); otherwise English rather than empty boxes.
     """
+    from matplotlib import font_manager  # heavy: loaded only when a chart is drawn
+    from matplotlib.figure import Figure  # heavy: as above
+
     cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "WenQuanYi" in f.name]
     chinese = lang == "zh" and bool(cjk)
     keys = list(result.vary)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from shrinkwatch.analysis.analyse import Analysis
+from typing import TYPE_CHECKING
 from shrinkwatch.core import Identification
 from shrinkwatch.report.labels import unit_label
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["key_findings"]
 

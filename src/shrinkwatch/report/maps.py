@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from shrinkwatch.analysis.spatial import LISA_MEANINGS, LisaResult
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 
+if TYPE_CHECKING:
+    from shrinkwatch.analysis.spatial import LisaResult
+
 __all__ = ["MapLayer", "choropleth_svg", "projection_for", "RATE_BINS", "rate_colors", "LISA_COLORS",
-           "cluster_map_svg"]
+           "LISA_MEANINGS", "cluster_map_svg"]
 
 #: Class breaks of the annual rate (percent per year) and their colours.
 RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
@@ -228,6 +231,13 @@ LISA_COLORS: dict[str, str] = {
     "LL": "#b2182b",  # low rate among low rates: the shrinkage clusters
     "not significant": "#e0e0e0",
     "excluded": "#ffffff",
+}
+#: What each significant LISA cluster means, in words.
+LISA_MEANINGS: dict[str, str] = {
+    "HH": "high annual rate, neighbours high",
+    "LL": "low annual rate, neighbours low (clustered decline)",
+    "HL": "high annual rate, neighbours low",
+    "LH": "low annual rate, neighbours high",
 }
 
 

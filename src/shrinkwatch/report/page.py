@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyogrio
 from markupsafe import Markup
 
-from shrinkwatch.analysis.analyse import Analysis
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.identify.standards import load_standard
@@ -26,6 +25,9 @@ from shrinkwatch.report.labels import display_names, parent_display, parent_labe
 from shrinkwatch.report.maps import NO_DATA_COLOR, RATE_BINS, choropleth_svg, rate_colors
 from shrinkwatch.report.sections import analysis_sections
 from shrinkwatch.report.summary import _ledger_counts
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["render_html"]
 

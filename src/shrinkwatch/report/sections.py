@@ -10,24 +10,27 @@ the sections go to ``summary.json`` from the results themselves
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from shrinkwatch.analysis.analyse import Analysis
-from shrinkwatch.analysis.drivers import DecompositionResult, DriverResult
-from shrinkwatch.analysis.paradox import ParadoxResult
-from shrinkwatch.analysis.recommend import RecommendationResult
-from shrinkwatch.analysis.spatial import LISA_MEANINGS
-from shrinkwatch.analysis.typology import TYPE_NAMES, Typology
+from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.sensitivity import SensitivityResult
 from shrinkwatch.report.charts import distribution_chart_svg, driver_importance_svg, sensitivity_chart_svg
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import parent_labels
-from shrinkwatch.report.maps import cluster_map_svg
+from shrinkwatch.report.maps import LISA_MEANINGS, cluster_map_svg
+
+if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
+    from shrinkwatch.analysis.drivers import DecompositionResult, DriverResult
+    from shrinkwatch.analysis.paradox import ParadoxResult
+    from shrinkwatch.analysis.recommend import RecommendationResult
+    from shrinkwatch.analysis.typology import Typology
+    from shrinkwatch.identify.sensitivity import SensitivityResult
 
 __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_section", "spatial_section",
            "paradox_section", "drivers_section", "typology_section", "recommendations_section"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.analysis.analyse import Analysis
 from shrinkwatch.core import Identification
 from shrinkwatch.report.labels import unit_label
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["summary", "analysis_summary"]
 

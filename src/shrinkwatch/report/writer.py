@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 import json
 from pathlib import Path
 
-from shrinkwatch.analysis.analyse import Analysis
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.report.page import render_html
 from shrinkwatch.report.summary import summary
 from shrinkwatch.report.xlsx import write_xlsx
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["write_report"]
 

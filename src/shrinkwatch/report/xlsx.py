@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import pandas as pd
 
-from shrinkwatch.analysis.analyse import Analysis
 from shrinkwatch.core import Identification
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["write_xlsx", "analysis_tables"]
 
