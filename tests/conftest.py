@@ -59,8 +59,9 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     here is what a user sees in a terminal; ``run_cli_subprocess`` runs the installed command for
     the few tests that need a real process.
     """
-    from shrinkwatch.cli import app
     from typer.testing import CliRunner
+
+    from shrinkwatch.cli import app
 
     with contextlib.chdir(cwd or ROOT):
         result = CliRunner().invoke(app, list(args), env=env, prog_name="shrinkwatch")

@@ -11,9 +11,11 @@ import pytest
 import shapely
 
 from shrinkwatch.analysis import analyse as analyze
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Identification, Panel
-
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.report import sections as report_sections
+from shrinkwatch.report.maps import cluster_map_svg
+from shrinkwatch.report.summary import analysis_summary
 
 # ---------------------------------------------------------------- helpers
 
@@ -202,7 +204,7 @@ def test_island_takes_part_in_moran_and_is_reported():
     assert result.I > 0.5 and result.p_sim <= 0.01  # the west-east gradient is strongly clustered
     local = analyze.lisa(identification, panel, permutations=99, seed=0)
     assert local.islands == ("island",)
-    svg = analyze.cluster_map_svg(local, panel)
+    svg = cluster_map_svg(local, panel)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
 
 
@@ -334,11 +336,11 @@ def test_us_decomposition_needs_components(census_panel):
 
 def test_sections_in_order_escaped_and_json_ready(census_panel, census_identification):
     bundle = analyze.analyse(census_identification, census_panel, seed=0, permutations=99)
-    sections = analyze.analysis_sections(census_identification, census_panel, analysis=bundle)
+    sections = report_sections.analysis_sections(bundle, census_panel)
     assert [s.id for s in sections] == ["distribution", "spatial-clusters", "expansion-paradox", "drivers"]
     assert [s.title for s in sections] == ["Distribution", "Spatial clusters", "Expansion paradox", "Drivers"]
+    json.dumps(analysis_summary(bundle))
     for section in sections:
-        json.dumps(section.summary)
         assert "<script" not in section.html
         # self-contained: the only URLs are the SVG namespaces
         assert "http" not in section.html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
@@ -356,11 +358,14 @@ def test_sections_in_order_escaped_and_json_ready(census_panel, census_identific
 def test_section_text_is_html_escaped():
     panel, identification = _paradox_panel()
     identification.table.loc["s1", "parent_name"] = "<b>&"
-    sections = analyze.analysis_sections(identification, panel, permutations=9)
+    bundle = analyze.analyse(identification, panel, permutations=9)
+    sections = report_sections.analysis_sections(bundle, panel)
     assert "&lt;b&gt;&amp;" in sections[0].html
     assert "<b>&" not in sections[0].html
-    assert sections[2].summary["paradox_share"] == pytest.approx(0.6667, abs=1e-4)
-    assert sections[1].summary["available"] is False  # no geometry: said plainly
+    summary = analysis_summary(bundle)
+    assert summary["expansion-paradox"]["paradox_share"] == pytest.approx(0.6667, abs=1e-4)
+    assert summary["spatial-clusters"]["available"] is False  # no geometry: said plainly
+    assert "No spatial statistics" in sections[1].html
 
 
 def test_us_drivers_use_the_components_and_say_they_are_an_identity(us_panel):

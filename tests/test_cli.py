@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from conftest import run_cli, run_cli_subprocess
 
 CENSUS = "china/census/census_city_2010_2020.csv"

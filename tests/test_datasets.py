@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 from shrinkwatch import datasets
-from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, UnknownIdError
+from shrinkwatch.core.errors import (
+    ChecksumError,
+    DataDirectoryNotFoundError,
+    UnknownIdError,
+)
 
 CENSUS = "china/census/census_city_2010_2020.csv"
 

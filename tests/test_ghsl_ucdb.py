@@ -7,11 +7,12 @@ import json
 import geopandas as gpd
 import pytest
 
-from conftest import run_cli
 from shrinkwatch import identify, load
+from shrinkwatch.analysis.analyse import expansion_paradox
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.datasets.ghsl_ucdb import read_ucdb
-from shrinkwatch.analysis.analyse import expansion_paradox
+
+from conftest import run_cli
 
 UCDB = "grids/ghsl_ucdb_example/Las_Palmas_GHS_STAT_UCDB2015MT_GLOBE_R2019A_V1_2.gpkg"
 

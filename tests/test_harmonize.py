@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import harmonize
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identify.indicators import (
     TAPIO_STATES,
     Tri,

@@ -6,8 +6,8 @@ Every fixture file is written by the test itself (``tmp_path``) with known conte
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import tempfile
 from pathlib import Path
 
@@ -15,7 +15,6 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,8 @@ from shrinkwatch.ingest import (
     ingest,
     parse_assignments,
 )
+
+from conftest import run_cli
 
 
 def _write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", delimiter: str = ",") -> Path:

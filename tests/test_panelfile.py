@@ -13,7 +13,12 @@ import shapely
 
 from shrinkwatch.core import Ledger, Panel, PanelMeta
 from shrinkwatch.core.errors import DataError
-from shrinkwatch.core.panelfile import PANEL_FORMAT, PANEL_VERSION, read_panel, write_panel
+from shrinkwatch.core.panelfile import (
+    PANEL_FORMAT,
+    PANEL_VERSION,
+    read_panel,
+    write_panel,
+)
 
 
 def _toy_panel(geometry: bool = False) -> Panel:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import run_cli
 from shrinkwatch import DataError, UnknownIdError
 from shrinkwatch.analysis.recommend import (
     PATHS,
     KnowledgeBase,
+    RecommendationResult,
     load_knowledge_base,
     profile,
     profile_table,
     recommend,
-    recommendations_section,
 )
 from shrinkwatch.analysis.typology import classify
+from shrinkwatch.report.sections import recommendations_section
+
+from conftest import run_cli
 
 
 def _index(*ids: str) -> pd.Index:
@@ -203,9 +205,12 @@ def test_real_census_recommendations(census_panel, census_identification):
     harbin = rows[rows["unit_id"] == "230100"].set_index("recommendation_id")["triggered_by"]
     assert harbin["old-industrial-restructuring"] == "type=old industrial base (region=Northeast)"
     assert harbin["smart-shrinkage-plan"] == "severity=moderate"
-    section = recommendations_section(rows, profiles)
-    assert section.summary["denominators"]["shrinking"] == int((status == "shrinking").sum())
-    assert section.summary["by_recommendation"]["monitor-shrinking"] == int((status == "shrinking").sum())
+    result = RecommendationResult(rows=rows, profiles=profiles)
+    summary = result.as_dict()
+    assert summary["denominators"]["shrinking"] == int((status == "shrinking").sum())
+    assert summary["by_recommendation"]["monitor-shrinking"] == int((status == "shrinking").sum())
+    section = recommendations_section(result)
+    assert section.id == "recommendations" and "monitor-shrinking" in section.html
 
 
 # ---------------------------------------------------------------- profile and the CLI

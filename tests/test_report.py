@@ -204,3 +204,17 @@ def test_default_sensitivity_grid_drops_settings_the_panel_cannot_take(tmp_path)
     assert any("n = 5 not possible" in m for m in messages)
     with pytest.raises(OptionError, match="'n'"):
         run(panel, "cn-2025", out_dir=tmp_path / "out2", vary={"n": [3, 5]})
+
+
+def test_section_templates_escape_untrusted_names():
+    """Names come from input files: every section template escapes them, tables and prose alike."""
+    from shrinkwatch.analysis.recommend import RecommendationResult, recommend
+    from shrinkwatch.report.html import frame_html
+    from shrinkwatch.report.sections import recommendations_section
+
+    profiles = pd.DataFrame({"status": ["shrinking"], "severity": ["severe"], "annual_rate": [-1.8],
+                             "name": ["<script>alert(1)</script>"]}, index=pd.Index(["u1"], name="unit_id"))
+    section = recommendations_section(RecommendationResult(rows=recommend(profiles), profiles=profiles))
+    assert "<script>" not in section.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in section.html
+    table = str(frame_html(pd.DataFrame({"a&b": ["<i>"]}, index=pd.Index(['"q"'], name="<k>"))))
+    assert "<i>" not in table and "&lt;i&gt;" in table and "a&amp;b" in table and "&lt;k&gt;" in table

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import datasets
-from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core import Panel
-from shrinkwatch.identify.sensitivity import chart_svg, parse_vary, sweep
+from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identify import identify
+from shrinkwatch.identify.sensitivity import parse_vary, sweep
+from shrinkwatch.report.charts import sensitivity_chart_svg
 
 from conftest import run_cli
 
@@ -83,7 +84,7 @@ def test_sweep_errors_name_the_parameter():
 
 def test_chart_is_an_svg_with_one_panel_per_parameter():
     result = sweep(_panel(), "peak-loss", {"peak_ratio": [0.8, 0.9, 1.0], "decline_years": [1, 2, 3]})
-    svg = chart_svg(result)
+    svg = sensitivity_chart_svg(result)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert svg.count("peak_ratio") >= 1 and svg.count("decline_years") >= 1
 

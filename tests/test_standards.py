@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import dataclasses
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkwatch import datasets
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identify import KERNELS, identify, list_standards, load_standard
 from shrinkwatch.identify.text import fixed, grouped
 

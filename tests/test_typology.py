@@ -11,8 +11,14 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from shrinkwatch import DataError, identify
+from shrinkwatch.analysis.typology import (
+    FEATURES,
+    Typology,
+    classify,
+    read_resource_table,
+)
 from shrinkwatch.core import Panel
-from shrinkwatch.analysis.typology import FEATURES, Typology, classify, read_resource_table, typology_section
+from shrinkwatch.report.sections import typology_section
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +211,7 @@ def test_every_heilongjiang_shrinking_unit_is_an_old_industrial_base(census_typo
 
 def test_section_summary_counts(census_typology):
     section = typology_section(census_typology)
-    summary = section.summary
+    summary = census_typology.as_dict()
     assert section.id == "types" and "<table>" in section.html
     assert summary["k"] == census_typology.k
     assert sum(summary["clusters"].values()) == int(census_typology.table["cluster"].notna().sum())

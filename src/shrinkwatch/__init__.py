@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
@@ -20,10 +21,9 @@ from shrinkwatch.core.errors import (
     ShrinkWatchError,
     UnknownIdError,
 )
-from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.datasets import fetch, list_datasets, load, resolve_data_dir
-from shrinkwatch.pipeline import run
 from shrinkwatch.identify import Standard, identify, list_standards, load_standard
+from shrinkwatch.pipeline import run
 
 # heavier parts load on first use, so that `import shrinkwatch` and the CLI start fast
 _LAZY_NAMES = {

@@ -2,6 +2,9 @@
 
 User errors (:class:`~shrinkwatch.core.errors.ShrinkWatchError`) print one clear
 message and exit non-zero, without a traceback.
+
+Each command imports the stages it needs inside its function, so that ``shrinkwatch --help``
+and the light commands start without loading the analysis stack.
 """
 
 from __future__ import annotations
@@ -178,7 +181,8 @@ def identify(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
-    from shrinkwatch.identify import identify as identify_panel, load_standard, parse_settings
+    from shrinkwatch.identify import identify as identify_panel
+    from shrinkwatch.identify import load_standard, parse_settings
 
     if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
@@ -307,7 +311,8 @@ def ingest_command(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
-    from shrinkwatch import harmonize, ingest as ingest_module  # loaded for this command only: start-up time
+    from shrinkwatch import harmonize  # loaded for this command only: start-up time
+    from shrinkwatch import ingest as ingest_module
 
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
@@ -344,8 +349,8 @@ def sensitivity(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
-    from shrinkwatch.identify import sensitivity as sens
     from shrinkwatch.identify import load_standard, parse_settings
+    from shrinkwatch.identify import sensitivity as sens
 
     overrides = parse_settings(settings)
     grid = sens.parse_vary(vary)

@@ -1,16 +1,25 @@
-"""The main job: load a dataset, identify, analyse, write the report."""
+"""The main job: load a dataset, identify, analyse, write the report.
+
+The stages are imported inside the functions that use them: ``import shrinkwatch`` imports this
+module (for :func:`run`), and must not pull in the analysis stack (scikit-learn, esda, LightGBM,
+matplotlib) before anyone asks for an analysis.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identify import identify, load_standard
+
+if TYPE_CHECKING:
+    from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["run", "load_any"]
 
@@ -21,14 +30,20 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
         return dataset
     text = str(dataset)
     if text.endswith(".gpkg") and Path(text).is_file():  # a GHS-UCDB release (the schema is checked)
-        from shrinkwatch.datasets.ghsl_ucdb import read_ucdb  # geopandas/pyogrio load only for a GeoPackage
+        from shrinkwatch.datasets.ghsl_ucdb import (
+            read_ucdb,  # geopandas/pyogrio load only for a GeoPackage
+        )
 
         return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
-        from shrinkwatch.core.panelfile import read_panel  # pyarrow and geopandas load only for a panel file
+        from shrinkwatch.core.panelfile import (
+            read_panel,  # pyarrow and geopandas load only for a panel file
+        )
 
         return read_panel(Path(text))
-    from shrinkwatch.datasets import load  # the registry loads on first use: CLI start-up time
+    from shrinkwatch.datasets import (
+        load,  # the registry loads on first use: CLI start-up time
+    )
 
     return load(text, data_dir)
 
@@ -44,7 +59,9 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
                    say: Callable[[str], None]) -> dict[str, list[Any]]:
     """The standard's default grid without the values this panel cannot take (a window longer than
     the panel, say); a grid the user asked for is never trimmed."""
-    from shrinkwatch.identify.sensitivity import sweep
+    from shrinkwatch.identify.sensitivity import (
+        sweep,  # deferred: the CLI starts without the analysis stack
+    )
 
     feasible: dict[str, list[Any]] = {}
     for key, values in vary.items():
@@ -64,30 +81,32 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
     return feasible
 
 
-def _analysis_sections(identification: Identification, panel: Panel, say: Callable[[str], None], *,
-                       seed: int = 0, resources: str | os.PathLike[str] | None = None,
-                       vary: dict[str, list[Any]] | None = None, standard: Any = None,
-                       user_grid: bool = False) -> list[Any]:
-    """Report sections in the seed article's order: distribution, clusters, paradox, drivers, types, paths."""
-    from shrinkwatch.analysis import analyse as analyze
+def _analyse(identification: Identification, panel: Panel, say: Callable[[str], None], *,
+             seed: int = 0, resources: str | os.PathLike[str] | None = None,
+             vary: dict[str, list[Any]] | None = None, standard: Any = None,
+             user_grid: bool = False) -> Analysis:
+    """Every analysis of the report, in the seed article's order: the sensitivity sweep, distribution,
+    clusters, paradox, drivers, types and transformation paths."""
+    from shrinkwatch.analysis.analyse import (
+        analyse,  # deferred: the CLI starts without the analysis stack
+    )
+    from shrinkwatch.analysis.recommend import recommendations_for  # deferred: as above
+    from shrinkwatch.analysis.typology import classify  # deferred: as above
+    from shrinkwatch.identify.sensitivity import sweep  # deferred: as above
 
-    sections: list[Any] = []
+    swept = None
     if vary and not user_grid:
         vary = _feasible_grid(panel, standard, vary, identification.parameters, say)
     if vary:
-        from shrinkwatch.identify.sensitivity import sensitivity_section, sweep
-
         say(f"sensitivity: {', '.join(vary)} over {_combinations(vary):,} settings")
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
                       {k: v for k, v in identification.parameters.items() if k not in vary})
-        sections.append(sensitivity_section(swept))
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
-    sections.extend(analyze.analysis_sections(identification, panel, seed=seed))
-    from shrinkwatch.analysis import recommend
-
+    analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
-    sections.extend(recommend.report_sections(panel, identification, seed=seed, resources=resources))
-    return sections
+    typology = classify(panel, identification, seed=seed, resources=resources)
+    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
+    return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths)
 
 
 def run(
@@ -112,13 +131,17 @@ def run(
     >>> sorted(paths)
     ['report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
-    from shrinkwatch.report import write_report
+    from shrinkwatch.report import (
+        write_report,  # deferred: matplotlib and the templates load only for a run
+    )
 
     say = progress or (lambda message: None)
     std = load_standard(standard)
     std.resolve(settings)
     if vary:  # reject a bad grid before any data is read
-        from shrinkwatch.identify.sensitivity import check_grid
+        from shrinkwatch.identify.sensitivity import (
+            check_grid,  # deferred: as for sweep above
+        )
 
         check_grid(std, vary)
     say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
@@ -126,14 +149,13 @@ def run(
     say(f"identifying with {std.id} ({len(panel.units):,} units)")
     result = identify(panel, std, settings, lang=lang)
     grid = vary if vary else dict(std.sensitivity)
-    sections = (_analysis_sections(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                                   user_grid=bool(vary)) if analysis else [])
+    analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
+                         user_grid=bool(vary)) if analysis else None)
     say(f"writing report to {out_dir}")
-    paths = write_report(result, panel, Path(out_dir), sections)
-    for section in sections:  # the sweep's own tables, for users who work on them further
-        if section.id == "sensitivity":
-            for name in ("sensitivity_counts", "sensitivity_units"):
-                table = section.tables[name]
-                paths[f"{name}.csv"] = Path(out_dir) / f"{name}.csv"
-                table.to_csv(paths[f"{name}.csv"], index=not isinstance(table.index, pd.RangeIndex))
+    paths = write_report(result, panel, Path(out_dir), analysed)
+    if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
+        for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
+                            ("sensitivity_units", analysed.sensitivity.units)):
+            paths[f"{name}.csv"] = Path(out_dir) / f"{name}.csv"
+            table.to_csv(paths[f"{name}.csv"], index=not isinstance(table.index, pd.RangeIndex))
     return paths

@@ -137,6 +137,11 @@ class DecompositionResult:
     n_not_checked: int
     message: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The check's outcome, JSON-ready (the per county-year table is left out)."""
+        return {"exact": self.exact, "migration_exact": self.migration_exact, "county_years_checked": self.n_checked,
+                "max_abs_gap": self.max_abs_gap}
+
 
 def _period(identification: "Identification", panel: "Panel") -> tuple[int, int]:
     table = identification.table
@@ -243,7 +248,9 @@ def driver_features(identification: "Identification", panel: "Panel") -> tuple[p
 
 
 def _cv_folds(n: int, n_folds: int, seed: int) -> np.ndarray:
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import (
+        KFold,  # heavy: loaded only when the driver models run
+    )
 
     folds = np.empty(n, dtype=int)
     splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -253,7 +260,7 @@ def _cv_folds(n: int, n_folds: int, seed: int) -> np.ndarray:
 
 
 def _gbm(seed: int, n_jobs: int = 1):  # type: ignore[no-untyped-def]
-    from lightgbm import LGBMRegressor
+    from lightgbm import LGBMRegressor  # heavy: as above
 
     return LGBMRegressor(
         n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=10, subsample=0.8,
@@ -263,7 +270,7 @@ def _gbm(seed: int, n_jobs: int = 1):  # type: ignore[no-untyped-def]
 
 
 def _fit_ols(X: pd.DataFrame, y: pd.Series):  # type: ignore[no-untyped-def]
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # heavy: as above
 
     design = sm.add_constant(X, has_constant="add")
     return sm.OLS(y, design).fit(cov_type="HC3")
@@ -359,7 +366,7 @@ def drivers(
     for number in range(k):
         train, test = folds != number, folds == number
         ols = _fit_ols(X[train], y[train])
-        import statsmodels.api as sm
+        import statsmodels.api as sm  # heavy: as above
 
         ols_prediction = np.asarray(ols.predict(sm.add_constant(X[test], has_constant="add")))
         booster = _gbm(int(seed), int(n_jobs)).fit(X[train], y_values[train])

@@ -25,7 +25,7 @@ resource table) is false.
 
 from __future__ import annotations
 
-import html as _html
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources as _resources
@@ -36,9 +36,16 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError, UnknownIdError
+from shrinkwatch.analysis.drivers import drivers as driver_models
+from shrinkwatch.analysis.paradox import ParadoxResult, expansion_paradox
+from shrinkwatch.analysis.typology import TYPE_NAMES, Typology, classify
 from shrinkwatch.core import STATUSES, Identification, Panel
-from shrinkwatch.analysis.typology import TYPE_NAMES, Section, Typology, classify
+from shrinkwatch.core.errors import (
+    DataError,
+    OptionError,
+    ShrinkWatchError,
+    UnknownIdError,
+)
 
 __all__ = [
     "FIELDS",
@@ -55,8 +62,8 @@ __all__ = [
     "recommend",
     "UnitProfile",
     "profile",
-    "recommendations_section",
-    "report_sections",
+    "RecommendationResult",
+    "recommendations_for",
 ]
 
 #: The eight Tapio decoupling states (DOMAIN.md).
@@ -556,8 +563,6 @@ class UnitProfile:
 
 
 def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str]:
-    import difflib
-
     ids = table.index.astype(str)
     found = [i for i in ids if i.startswith(unit_id[: max(2, len(unit_id) - 2)])]
     if "name" in table.columns:
@@ -572,11 +577,9 @@ def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str
 
 
 def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: int) -> tuple[pd.DataFrame | None, str]:
-    """Per-unit driver contributions from :func:`shrinkwatch.analysis.analyse.drivers`, when available."""
-    from shrinkwatch.analysis.analyse import drivers
-
+    """Per-unit driver contributions from :func:`shrinkwatch.analysis.drivers.drivers`, when available."""
     try:
-        result = drivers(identification, panel, seed=seed)
+        result = driver_models(identification, panel, seed=seed)
     except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
         return None, f"driver contributions: not available ({error})"
     contributions = result.contributions
@@ -598,14 +601,15 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
     return frame.reset_index(drop=True), note
 
 
-def analysis_columns(panel: Panel, identification: Identification) -> pd.DataFrame | None:
-    """``tapio_state`` per unit from :func:`shrinkwatch.analysis.analyse.expansion_paradox`, where built-up data exist.
+def analysis_columns(panel: Panel, identification: Identification,
+                     paradox: ParadoxResult | None = None) -> pd.DataFrame | None:
+    """``tapio_state`` per unit from :func:`shrinkwatch.analysis.paradox.expansion_paradox`, where built-up data exist.
 
-    Returns None when the analysis module or the built-up data are missing.
+    ``paradox`` is that result when the caller has it already (else it is computed).
+    Returns None when the panel has no built-up data.
     """
-    from shrinkwatch.analysis.analyse import expansion_paradox
-
-    paradox = expansion_paradox(identification, panel)
+    if paradox is None:
+        paradox = expansion_paradox(identification, panel)
     table = paradox.table
     if not paradox.builtup_present or table is None or "tapio_state" not in table.columns:
         return None
@@ -722,100 +726,90 @@ def profile(
     )
 
 
-# ---------------------------------------------------------------- report section
+# ---------------------------------------------------------------- the result for the report
 
-def recommendations_section(recommendations: pd.DataFrame, profiles: pd.DataFrame, lang: str = "en") -> Section:
-    """The report section on recommendations: how many units each path applies to, with examples.
+@dataclass(frozen=True)
+class RecommendationResult:
+    """The recommendations for every unit, with the profile table they were matched on.
 
-    Parameters
+    Attributes
     ----------
-    recommendations
-        The output of :func:`recommend`.
+    rows
+        The output of :func:`recommend` (one row per unit and recommendation).
     profiles
-        The profile table the recommendations were made from (for the
-        denominators).
+        The profile table (:func:`profile_table`) the rows were matched on; its
+        ``status`` column gives the denominators.
     lang
-        ``"en"`` or ``"zh"``.
-
-    Returns
-    -------
-    Section
-        ``summary`` holds ``by_recommendation`` (units per recommendation id),
-        ``by_path``, ``by_priority`` (rows), ``units_with_recommendations``
-        and ``denominators`` (units per status).
+        The language of the titles and texts.
     """
-    if lang not in ("en", "zh"):
-        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
-    statuses = profiles["status"].astype(str).value_counts()
-    denominators = {s: int(statuses.get(s, 0)) for s in STATUSES}
-    if len(recommendations):
-        grouped = recommendations.groupby(["recommendation_id", "status"], sort=False)
+
+    rows: pd.DataFrame = field(repr=False)
+    profiles: pd.DataFrame = field(repr=False)
+    lang: str = "en"
+
+    @property
+    def denominators(self) -> dict[str, int]:
+        """Units per status (every status of :data:`shrinkwatch.core.STATUSES`)."""
+        statuses = self.profiles["status"].astype(str).value_counts()
+        return {s: int(statuses.get(s, 0)) for s in STATUSES}
+
+    def by_recommendation(self) -> pd.DataFrame:
+        """One row per recommendation and status: ``recommendation_id``, ``title``, ``path``, ``priority``,
+        ``status``, ``units``, ``of`` (units with that status), ``share`` and ``examples`` (up to five names);
+        by status, then priority (high first), then most units."""
+        head = ["recommendation_id", "title", "path", "priority", "status", "units", "of", "share", "examples"]
+        if not len(self.rows):
+            return pd.DataFrame(columns=head)
+        grouped = self.rows.groupby(["recommendation_id", "status"], sort=False)
         table = grouped.agg(
             title=("title", "first"), path=("path", "first"), priority=("priority", "first"),
             units=("unit_id", "nunique"),
             examples=("name", lambda names: ", ".join(str(n) for n in names.head(5))),
         ).reset_index()
-        table["of"] = table["status"].map(denominators)
+        table["of"] = table["status"].map(self.denominators)
         table["share"] = table["units"] / table["of"].where(table["of"] > 0)
         table["_status_order"] = table["status"].map({s: i for i, s in enumerate(STATUSES)})
         table["_priority_order"] = table["priority"].map({p: i for i, p in enumerate(PRIORITIES)})
         table = table.sort_values(["_status_order", "_priority_order", "units"], ascending=[True, True, False],
                                   kind="mergesort")
-    else:
-        table = pd.DataFrame(columns=["recommendation_id", "status", "title", "path", "priority", "units", "examples",
-                                      "of", "share"])
-    head = ["recommendation_id", "title", "path", "priority", "status", "units", "of", "share", "examples"]
-    rows = []
-    for record in table[head].itertuples(index=False):
-        cells = []
-        for column, value in zip(head, record):
-            text = f"{value:.1%}" if column == "share" and pd.notna(value) else str(value)
-            cells.append(f"<td>{_html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    body = (
-        f"<p>{_html.escape(', '.join(f'{v} {k}' for k, v in denominators.items()))}. Each recommendation names the "
-        "indicator values that triggered it (results table, column triggered_by). Units not shrinking receive "
-        "monitoring only; units with insufficient data receive data-collection guidance only.</p>"
-        "<table><thead><tr>" + "".join(f"<th>{_html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
-    )
-    return Section(
-        id="recommendations",
-        title="转型路径与政策建议" if lang == "zh" else "Transformation paths and recommendations",
-        html=body,
-        summary={
+        return table[head]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``by_recommendation`` (units per recommendation id), ``by_path``, ``by_priority`` (rows),
+        ``units_with_recommendations`` and ``denominators`` (units per status)."""
+        rows = self.rows
+        if not len(rows):
+            return {"by_recommendation": {}, "by_path": {}, "by_priority": {}, "units_with_recommendations": 0,
+                    "denominators": self.denominators}
+        return {
             "by_recommendation": {str(r): int(n) for r, n in
-                                  recommendations.groupby("recommendation_id", sort=False)["unit_id"].nunique().items()}
-            if len(recommendations) else {},
-            "by_path": {str(p): int(n) for p, n in recommendations.groupby("path", sort=False)["unit_id"].nunique().items()}
-            if len(recommendations) else {},
-            "by_priority": {str(p): int(n) for p, n in recommendations["priority"].value_counts().items()}
-            if len(recommendations) else {},
-            "units_with_recommendations": int(recommendations["unit_id"].nunique()) if len(recommendations) else 0,
-            "denominators": denominators,
-        },
-    )
+                                  rows.groupby("recommendation_id", sort=False)["unit_id"].nunique().items()},
+            "by_path": {str(p): int(n) for p, n in rows.groupby("path", sort=False)["unit_id"].nunique().items()},
+            "by_priority": {str(p): int(n) for p, n in rows["priority"].value_counts().items()},
+            "units_with_recommendations": int(rows["unit_id"].nunique()),
+            "denominators": self.denominators,
+        }
 
 
-def report_sections(
+def recommendations_for(
     panel: Panel,
     identification: Identification,
+    typology: Typology,
     *,
-    seed: int = 0,
-    resources: str | Path | pd.DataFrame | None = None,
+    paradox: ParadoxResult | None = None,
     knowledge: KnowledgeBase | str | Path | None = None,
     lang: str = "en",
-) -> list[Section]:
-    """The types and recommendations sections of the report, computed once.
+) -> RecommendationResult:
+    """Match every unit against the knowledge base, with its types and (where built-up data exist) Tapio state.
 
     Parameters
     ----------
     panel, identification
         The data and the verdicts.
-    seed
-        Random state of the clustering.
-    resources
-        Optional resource-city table (see :func:`~shrinkwatch.analysis.typology.read_resource_table`).
+    typology
+        The :func:`~shrinkwatch.analysis.typology.classify` result.
+    paradox
+        The :func:`~shrinkwatch.analysis.paradox.expansion_paradox` result, if already computed.
     knowledge
         The knowledge base (default: built-in).
     lang
@@ -823,16 +817,9 @@ def report_sections(
 
     Returns
     -------
-    list of Section
-        ``[typology_section, recommendations_section]``.
+    RecommendationResult
     """
-    from shrinkwatch.analysis.typology import typology_section
-
-    typology = classify(panel, identification, seed=seed, resources=resources)
-    profiles = profile_table(identification, typology, analysis_columns(panel, identification))
-    rows = recommend(profiles, knowledge, lang=lang)
-    from dataclasses import replace
-
-    types = replace(typology_section(typology, lang=lang), tables={"types": typology.table})
-    paths = replace(recommendations_section(rows, profiles, lang=lang), tables={"recommendations": rows})
-    return [types, paths]
+    if lang not in ("en", "zh"):
+        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
+    profiles = profile_table(identification, typology, analysis_columns(panel, identification, paradox))
+    return RecommendationResult(rows=recommend(profiles, knowledge, lang=lang), profiles=profiles, lang=lang)

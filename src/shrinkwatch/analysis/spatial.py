@@ -1,4 +1,4 @@
-"""Spatial weights, global and local Moran's I, and the LISA cluster map.
+"""Spatial weights and global and local Moran's I (the LISA cluster map is drawn by the report).
 
 Private helpers of :mod:`shrinkwatch.analysis.analyse`; the public names are re-exported
 there.
@@ -15,7 +15,6 @@ in threads that also use ``np.random``.)
 from __future__ import annotations
 
 import contextlib
-import io
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Literal
@@ -38,27 +37,11 @@ __all__ = [
     "spatial_weights",
     "moran",
     "lisa",
-    "cluster_map_svg",
     "LISA_LABELS",
-    "LISA_COLORS",
 ]
 
 #: esda quadrant code -> label (rate of the unit / rate of its neighbours).
 LISA_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
-LISA_COLORS: dict[str, str] = {
-    "HH": "#2166ac",  # growing among growing: blue, like the rate maps
-    "HL": "#92c5de",
-    "LH": "#f4a582",
-    "LL": "#b2182b",  # low rate among low rates: the shrinkage clusters
-    "not significant": "#e0e0e0",
-    "excluded": "#ffffff",
-}
-LISA_MEANINGS: dict[str, str] = {
-    "HH": "high annual rate, neighbours high",
-    "LL": "low annual rate, neighbours low (clustered decline)",
-    "HL": "high annual rate, neighbours low",
-    "LH": "low annual rate, neighbours high",
-}
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
 _EQUAL_AREA_PACIFIC = "+proj=eqearth +lon_0=180 +datum=WGS84 +units=m +no_defs"  # the same, centred on 180 degrees
 
@@ -435,7 +418,9 @@ def moran(
         Units with insufficient data, no value or no geometry are excluded and
         listed with the reason.
     """
-    from esda.moran import Moran  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
+    from esda.moran import (
+        Moran,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
+    )
 
     y, excluded, sw = _sample(identification, panel, variable, weights, kind, k)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
@@ -488,7 +473,9 @@ def lisa(
     ``alpha``. The seed is passed to esda's ``Moran_Local`` (which seeds NumPy's
     global state; the caller's state is restored afterwards).
     """
-    from esda.moran import Moran_Local  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
+    from esda.moran import (
+        Moran_Local,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
+    )
 
     if not 0 < float(alpha) < 1:
         raise OptionError(f"lisa: alpha must be between 0 and 1, got {alpha!r}")
@@ -517,62 +504,3 @@ def lisa(
         table=table, counts=counts, alpha=float(alpha), permutations=int(permutations), seed=int(seed),
         **_inference_fields(sw, excluded, variable, int(len(y))),
     )
-
-
-def _svg_text(figure: object) -> str:
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "shrinkwatch"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")  # type: ignore[attr-defined]
-    text = buffer.getvalue()
-    start = text.find("<svg")
-    text = text[start:] if start >= 0 else text
-    head, sep, rest = text.partition(" <metadata>")
-    if sep:  # the RDF block only credits matplotlib; drop it to keep the inline SVG lean
-        _, _, tail = rest.partition("</metadata>\n")
-        text = head + tail
-    return text
-
-
-def cluster_map_svg(result: LisaResult, panel: "Panel", *, title: str | None = None) -> str:
-    """An inline SVG map of the LISA clusters (polygons filled, points as dots), with a legend.
-
-    Drawn by :func:`shrinkwatch.report.maps.choropleth_svg`, so it shares the report's
-    projections, insets and tooltips.
-
-    Parameters
-    ----------
-    result
-        From :func:`lisa`.
-    panel
-        The panel with the units' geometry.
-    title
-        Accessible title; default names the variable, alpha and permutations.
-
-    Returns
-    -------
-    str
-        An ``<svg>`` element, self-contained.
-    """
-    from shrinkwatch.report.maps import choropleth_svg
-
-    if not isinstance(panel.units, gpd.GeoDataFrame):
-        raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
-    units = panel.units
-    ids = pd.Index([str(i) for i in units.index])
-    clusters = result.table["cluster"].reindex(ids).fillna("excluded")
-    colors = clusters.map(LISA_COLORS).fillna(LISA_COLORS["excluded"]).to_numpy()
-    names = units["name"].astype("string").fillna("").to_numpy() if "name" in units.columns else ids.to_numpy()
-    tips = np.array([f"{n} ({i}): {c}" for n, i, c in zip(names, ids, clusters.to_numpy())], dtype=object)
-    legend = [(LISA_COLORS[label], (f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS else label)
-               + f" ({result.counts.get(label, 0)})")
-              for label in ("HH", "LL", "HL", "LH", "not significant", "excluded")]
-    country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
-    layer = choropleth_svg(units, colors, tips, country=country[0] if len(country) == 1 else None,
-                           legend=legend[:4], title=title or (
-                               f"Local Moran clusters of the {result.variable.replace('_', ' ')} "
-                               f"(alpha = {result.alpha}, {result.permutations} permutations)"))
-    return layer.svg
-
-

@@ -26,7 +26,6 @@ equal-area projection centred on each parent (or in a CRS the caller names).
 
 from __future__ import annotations
 
-import html as _html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -34,12 +33,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
-from shrinkwatch.report.html import Section, frame_html
 from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
+from shrinkwatch.datasets.china import provincial_capitals
 
 __all__ = [
-    "Section",
     "Feature",
     "FEATURES",
     "TYPE_NAMES",
@@ -48,7 +46,6 @@ __all__ = [
     "Typology",
     "classify",
     "read_resource_table",
-    "typology_section",
 ]
 
 #: Rule-based type names (English) and their Chinese equivalents.
@@ -233,6 +230,28 @@ class Typology:
         """Units per cluster label, in cluster order."""
         return {str(row.label): int(row.units) for row in self.centres.itertuples()}
 
+    @property
+    def n_shrinking(self) -> int:
+        """Shrinking units: the denominator of the type shares."""
+        return int((self.table["status"] == "shrinking").sum())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``k``, ``silhouette``, ``criterion``, ``features``, ``clusters`` (units per cluster
+        label), ``types`` (shrinking units per assessed type), ``types_all_units``, ``types_not_assessed``,
+        ``shrinking_units`` (the denominator) and ``notes``."""
+        return {
+            "k": self.k,
+            "silhouette": {str(k): v for k, v in self.silhouette.items()},
+            "criterion": self.criterion,
+            "features": list(self.features),
+            "clusters": self.cluster_counts(),
+            "types": self.type_counts("shrinking"),
+            "types_all_units": self.type_counts(None),
+            "types_not_assessed": [t for t in TYPE_NAMES if t not in self.assessed],
+            "shrinking_units": self.n_shrinking,
+            "notes": list(self.notes),
+        }
+
 
 # ---------------------------------------------------------------- resource table
 
@@ -412,9 +431,11 @@ def _cluster(
     profiles: pd.DataFrame, seed: int, k_range: tuple[int, int]
 ) -> tuple[pd.Series, pd.DataFrame, dict[int, float]]:
     """k-means on z-scored profiles; labels renumbered 1..k by the centre's first feature."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-    from threadpoolctl import threadpool_limits
+    from sklearn.cluster import KMeans  # heavy: loaded only when clustering runs
+    from sklearn.metrics import silhouette_score  # heavy: as above
+    from threadpoolctl import (
+        threadpool_limits,  # comes with scikit-learn, loaded with it
+    )
 
     values = profiles.to_numpy(dtype=float)
     mean = values.mean(axis=0)
@@ -488,7 +509,7 @@ def _population(panel: Panel, identification: Identification) -> tuple[pd.Series
 
 def _centroids(units: pd.DataFrame, crs: Any) -> tuple[pd.Series, dict[str, Any]]:
     """Projected centroids (shapely points) and each unit's projected geometry, per parent."""
-    import geopandas as gpd
+    import geopandas as gpd  # heavy: only panels with geometry need it
 
     gdf = gpd.GeoDataFrame(units[["parent_id"]].copy(), geometry=units.geometry, crs=units.crs)
     if gdf.crs is None:
@@ -787,8 +808,6 @@ def classify(
     for column in profiles.columns:
         out[column] = profiles[column]
     if capitals is None and panel.meta.country == "China" and "parent_id" in panel.units.columns:
-        from shrinkwatch.datasets.china import provincial_capitals
-
         capitals = provincial_capitals(panel.units.index, panel.units["parent_id"]) or None
     types, type_notes, assessed = _rule_types(
         panel, identification, resources=resource_table, capitals=capitals,
@@ -813,74 +832,4 @@ def classify(
                     "capitals": "table" if capitals is not None else "largest population",
                     "resources": resource_table is not None},
         assessed=assessed,
-    )
-
-
-def _table_html(frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> str:
-    return str(frame_html(frame, formats=dict(formats or {}), index=False))
-
-def typology_section(typology: Typology, lang: str = "en") -> Section:
-    """The report section on types: clusters (with how k was chosen) and rule-based types.
-
-    Parameters
-    ----------
-    typology
-        The result of :func:`classify`.
-    lang
-        ``"en"`` or ``"zh"`` for the cluster labels and type names.
-
-    Returns
-    -------
-    Section
-        ``summary`` holds ``k``, ``silhouette``, ``criterion``, ``features``,
-        ``clusters`` (units per cluster label), ``types`` (shrinking units per
-        assessed type), ``types_all_units``, ``types_not_assessed``,
-        ``shrinking_units`` (the denominator) and ``notes``.
-    """
-    if lang not in ("en", "zh"):
-        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
-    table = typology.table
-    n_shrinking = int((table["status"] == "shrinking").sum())
-    type_counts = typology.type_counts("shrinking")
-    parts = [f"<p>{_html.escape(str(n_shrinking))} shrinking units.</p>"]
-    if typology.k:
-        label_column = "label_zh" if lang == "zh" else "label"
-        centres = typology.centres.reset_index()
-        shown = centres[["cluster", label_column, "units", *typology.features]].rename(columns={label_column: "label"})
-        formats = {f: "{:.2f}" for f in typology.features}
-        parts.append(
-            f"<p>Clusters: k-means on {len(typology.features)} standardised features "
-            f"({_html.escape(', '.join(typology.features))}); {_html.escape(typology.criterion)}. "
-            f"Silhouette by k: {_html.escape(', '.join(f'{k}: {v:.3f}' for k, v in typology.silhouette.items()))}; "
-            f"chosen k = {typology.k}. Labels name each centre's two most distinctive features "
-            "relative to the other shrinking units; the table gives the centres' actual values.</p>"
-        )
-        parts.append(_table_html(shown, formats))
-    else:
-        parts.append("<p>Too few shrinking units with complete profiles to cluster.</p>")
-    type_rows = pd.DataFrame({
-        "type": [TYPE_NAMES[t] if lang == "zh" else t for t in TYPE_NAMES],
-        "shrinking units": [type_counts.get(t, "not assessed") for t in TYPE_NAMES],
-        "share": [type_counts[t] / n_shrinking if t in type_counts and n_shrinking else np.nan for t in TYPE_NAMES],
-    })
-    parts.append(f"<p>Rule-based types among the {n_shrinking} shrinking units (a unit can have several):</p>")
-    parts.append(_table_html(type_rows, {"share": "{:.1%}"}))
-    if typology.notes:
-        parts.append("<ul>" + "".join(f"<li>{_html.escape(n)}</li>" for n in typology.notes) + "</ul>")
-    return Section(
-        id="types",
-        title="类型" if lang == "zh" else "Types of shrinking city",
-        html="\n".join(parts),
-        summary={
-            "k": typology.k,
-            "silhouette": {str(k): v for k, v in typology.silhouette.items()},
-            "criterion": typology.criterion,
-            "features": list(typology.features),
-            "clusters": typology.cluster_counts(),
-            "types": type_counts,
-            "types_all_units": typology.type_counts(None),
-            "types_not_assessed": [t for t in TYPE_NAMES if t not in typology.assessed],
-            "shrinking_units": n_shrinking,
-            "notes": list(typology.notes),
-        },
     )

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from shrinkwatch.datasets.china import prefecture_kind, province_table
+from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.core import Panel
+from shrinkwatch.datasets.china import prefecture_kind, province_table
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset

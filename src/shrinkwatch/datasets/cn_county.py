@@ -21,13 +21,18 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from shrinkwatch.datasets.china import province_table
-from shrinkwatch.datasets.cn_codes import CodeHistory, code_history, name_stem, successor_at
-from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
-from shrinkwatch.core.errors import DataError
 from shrinkwatch.core import Panel
-from shrinkwatch.core.meta import BREAK_COLUMNS
+from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.meta import BREAK_COLUMNS
+from shrinkwatch.datasets.china import province_table
+from shrinkwatch.datasets.cn_codes import (
+    CodeHistory,
+    code_history,
+    name_stem,
+    successor_at,
+)
+from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset

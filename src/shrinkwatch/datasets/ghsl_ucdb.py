@@ -19,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.core import Panel, PanelMeta
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset

@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, UnknownIdError
 from shrinkwatch.core import Panel, PanelMeta
+from shrinkwatch.core.errors import (
+    ChecksumError,
+    DataDirectoryNotFoundError,
+    UnknownIdError,
+)
 
 __all__ = [
     "DataFile",

@@ -18,9 +18,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from shrinkwatch.core import Basemap, Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.core import Basemap, Panel
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset

@@ -19,10 +19,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from shrinkwatch.core import Basemap, Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.datasets.us_county import CENSUS_DIVISIONS, CENSUS_REGIONS, read_text_robustly
-from shrinkwatch.core import Basemap, Panel
+from shrinkwatch.datasets.us_county import (
+    CENSUS_DIVISIONS,
+    CENSUS_REGIONS,
+    read_text_robustly,
+)
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset

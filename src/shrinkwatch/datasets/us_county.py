@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from shrinkwatch.core.errors import DataError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
 
 if TYPE_CHECKING:
@@ -327,7 +327,6 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
         }
 
     national = state_pop.sum(axis=0)
-    county_sum = wide["pop_resident"].sum(axis=0)
     notes = list(dataset.notes) + [
         "pop_resident is POPESTIMATE (July 1 estimate); CENSUS2010POP (April 1 census count) and "
         "ESTIMATESBASE2010 (April 1 estimates base) are kept as units columns census2010_pop and "

@@ -6,11 +6,24 @@ crosswalk) live in :mod:`shrinkwatch.datasets.cn_codes` and
 """
 
 from shrinkwatch.core.meta import BREAK_COLUMNS
-from shrinkwatch.datasets.cn_codes import CodeHistory, code_history, name_stem, successor_at
+from shrinkwatch.datasets.cn_codes import (
+    CodeHistory,
+    code_history,
+    name_stem,
+    successor_at,
+)
 from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
-from shrinkwatch.harmonize.breaks import boundary_break_mask, boundary_break_reasons, with_boundary_breaks
+from shrinkwatch.harmonize.breaks import (
+    boundary_break_mask,
+    boundary_break_reasons,
+    with_boundary_breaks,
+)
 from shrinkwatch.harmonize.names import match_names
-from shrinkwatch.harmonize.vintage import COUNT_INDICATORS, SHARE_INDICATORS, harmonize_panel
+from shrinkwatch.harmonize.vintage import (
+    COUNT_INDICATORS,
+    SHARE_INDICATORS,
+    harmonize_panel,
+)
 
 __all__ = [
     "CodeHistory", "code_history", "successor_at", "name_stem", "match_names", "harmonize_panel",

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.datasets.cn_codes import LEVELS, checked_year, code_history, map_rows, name_stem
+from shrinkwatch.datasets.cn_codes import (
+    LEVELS,
+    checked_year,
+    code_history,
+    map_rows,
+    name_stem,
+)
 from shrinkwatch.datasets.cn_crosswalk import name_table
 
 __all__ = ["match_names"]

@@ -19,7 +19,12 @@ import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.meta import BREAK_COLUMNS
-from shrinkwatch.datasets.cn_codes import CodeHistory, checked_year, code_history, successor_at
+from shrinkwatch.datasets.cn_codes import (
+    CodeHistory,
+    checked_year,
+    code_history,
+    successor_at,
+)
 from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
 
 __all__ = ["harmonize_panel", "COUNT_INDICATORS", "SHARE_INDICATORS"]

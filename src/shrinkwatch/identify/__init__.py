@@ -14,7 +14,13 @@ from shrinkwatch.identify.catalogue import list_standards, load_standard
 from shrinkwatch.identify.engine import boundary_change_mask, identify
 from shrinkwatch.identify.kernel import Evaluation, Kernel, RuleParameters
 from shrinkwatch.identify.rules import KERNELS, kernel_class
-from shrinkwatch.identify.schema import Criterion, IndicatorSpec, Parameter, Standard, parse_settings
+from shrinkwatch.identify.schema import (
+    Criterion,
+    IndicatorSpec,
+    Parameter,
+    Standard,
+    parse_settings,
+)
 
 __all__ = [
     "Standard",

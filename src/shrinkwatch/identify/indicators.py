@@ -55,8 +55,8 @@ from typing import Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
 
 __all__ = [
     "Tri",
@@ -594,7 +594,9 @@ def classify(scores: np.ndarray, k: int, method: str = "quantile", seed: int = 0
     if method == "quantile":
         bins = np.quantile(values, np.arange(1, k + 1) / k)
     elif method == "natural_breaks":
-        from sklearn.cluster import KMeans  # heavy (scikit-learn), needed only for natural breaks
+        from sklearn.cluster import (
+            KMeans,  # heavy (scikit-learn), needed only for natural breaks
+        )
 
         distinct = np.unique(values)
         clusters = min(k, len(distinct))

@@ -26,8 +26,8 @@ from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, TypeVar
 
 import numpy as np
 
-from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identify.indicators import (
     Tri,
     YearGrid,

@@ -18,7 +18,6 @@ mask, without criteria tables or reasons.
 
 from __future__ import annotations
 
-import io
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.core.errors import OptionError
-from shrinkwatch.report.html import Section
 from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identify.catalogue import load_standard
 from shrinkwatch.identify.engine import boundary_change_mask
 from shrinkwatch.identify.rules import kernel_class
 from shrinkwatch.identify.schema import Standard
 
-__all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "chart_svg", "sensitivity_section", "ROBUSTNESS_CLASSES"]
+__all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "ROBUSTNESS_CLASSES"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
@@ -73,6 +71,29 @@ class SensitivityResult:
         """Units per robustness class."""
         classes = self.units["robustness"].value_counts()
         return {name: int(classes.get(name, 0)) for name in ROBUSTNESS_CLASSES}
+
+    @property
+    def count_min(self) -> int:
+        """The smallest count of shrinking units over the combinations."""
+        return int(self.counts["shrinking"].min())
+
+    @property
+    def count_max(self) -> int:
+        """The largest count of shrinking units over the combinations."""
+        return int(self.counts["shrinking"].max())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the standard, the grid, the number of combinations, the count range and units per
+        robustness class."""
+        return {
+            "standard": self.standard_id,
+            "vary": {k: [v if isinstance(v, (int, float, str, bool)) else str(v) for v in values]
+                     for k, values in self.vary.items()},
+            "combinations": int(self.combinations),
+            "count_min": self.count_min,
+            "count_max": self.count_max,
+            "robustness": self.summary(),
+        }
 
 
 def parse_vary(items: list[str] | None) -> dict[str, list[str]]:
@@ -233,96 +254,3 @@ def sweep(
         units=units,
         panel_id=panel.id,
     )
-
-
-def chart_svg(result: SensitivityResult, *, lang: str = "en", width: float = 3.2, height: float = 2.6) -> str:
-    """The count of shrinking units against each varied parameter, as an SVG string.
-
-    The string starts at ``<svg`` so that it can be embedded in HTML as is.
-    One panel per varied parameter. With several parameters, the line is the
-    mean count over the other parameters' combinations and the band their
-    minimum to maximum.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-
-    # Chinese labels only where a CJK font is installed; otherwise English rather than empty boxes
-    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "WenQuanYi" in f.name]
-    chinese = lang == "zh" and bool(cjk)
-    keys = list(result.vary)
-    figure, axes = plt.subplots(1, len(keys), figsize=(width * len(keys), height), squeeze=False)
-    label = "收缩单元数" if chinese else "shrinking units"
-    for axis, key in zip(axes[0], keys):
-        grouped = result.counts.groupby(key, sort=False)["shrinking"]
-        stats = pd.DataFrame({"mean": grouped.mean(), "min": grouped.min(), "max": grouped.max()})
-        stats = stats.reindex(result.vary[key])
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in result.vary[key])
-        x = np.asarray(result.vary[key], dtype=float) if numeric else np.arange(len(stats))
-        axis.plot(x, stats["mean"].to_numpy(), marker="o", markersize=3, color="#b2182b", linewidth=1.5)
-        if (stats["max"] > stats["min"]).any():
-            axis.fill_between(x, stats["min"].to_numpy(), stats["max"].to_numpy(), color="#b2182b", alpha=0.15,
-                              linewidth=0)
-        if not numeric:
-            axis.set_xticks(x, [str(v) for v in result.vary[key]], rotation=30, ha="right")
-        axis.set_xlabel(key)
-        axis.set_ylabel(label)
-        if chinese:
-            axis.yaxis.label.set_fontfamily(cjk[0])
-        axis.grid(alpha=0.3)
-        axis.set_ylim(bottom=0)
-    title = f"{result.standard_id}: {result.combinations} combinations"
-    if len(keys) > 1:
-        title += (" (线：其他参数组合的均值；阴影：最小至最大)" if chinese
-                  else " (line: mean over the other parameters; band: min to max)")
-    figure.suptitle(title, fontsize=9, fontfamily=cjk[0] if chinese else None)
-    figure.tight_layout()
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]  # inline-ready: no XML declaration or DOCTYPE
-
-
-def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Section:
-    """The report section: the chart, the count per setting, and how robust each verdict is."""
-    from shrinkwatch.report.html import escape, frame_html
-
-    counts = result.counts
-    classes = result.units["robustness"].value_counts().reindex(list(ROBUSTNESS_CLASSES), fill_value=0)
-    settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in result.vary.items())
-    low, high = int(counts["shrinking"].min()), int(counts["shrinking"].max())
-    parts = [
-        f"<p>How the answer moves with the standard: {escape(result.standard_id)} evaluated under "
-        f"{result.combinations} parameter settings ({escape(settings)}), other parameters as in the run. "
-        f"The count of shrinking units ranges from {low:,} to {high:,}. "
-        f"{int(classes['robust']):,} units are shrinking under every setting (robust), "
-        f"{int(classes['borderline']):,} under some but not all (borderline), "
-        f"{int(classes['never']):,} under none; {int(classes['insufficient_data']):,} cannot be decided "
-        "under any setting"
-        + (f" and {int(classes['boundary_change']):,} compare years across a boundary change"
-           if classes["boundary_change"] else "") + ".</p>",
-        chart_svg(result, lang=lang),
-    ]
-    shown = counts if len(counts) <= 40 else counts.iloc[np.linspace(0, len(counts) - 1, 40).astype(int)]
-    parts.append(str(frame_html(shown, index=False, formats={"shrinking": "{:,}", "not_shrinking": "{:,}",
-                                                             "insufficient_data": "{:,}", "units_with_data": "{:,}"})))
-    borderline = result.units[result.units["robustness"] == "borderline"].sort_values("share", ascending=False)
-    if len(borderline):
-        parts.append(f"<h3>Borderline units ({len(borderline):,})</h3><p>Shrinking under some settings only; "
-                     "share = settings under which shrinking / settings where decidable.</p>")
-        table = borderline[["name", "parent_name", "shrinking", "evaluable", "share"]].head(60)
-        parts.append('<div class="scroll">' + str(frame_html(table, formats={"share": "{:.0%}"})) + "</div>")
-    summary = {
-        "standard": result.standard_id,
-        "vary": {k: [v if isinstance(v, (int, float, str, bool)) else str(v) for v in values]
-                 for k, values in result.vary.items()},
-        "combinations": int(result.combinations),
-        "count_min": low,
-        "count_max": high,
-        "robustness": {k: int(v) for k, v in classes.items()},
-    }
-    return Section(id="sensitivity", title="Sensitivity to the standard", html="\n".join(parts), summary=summary,
-                   tables={"sensitivity_counts": result.counts, "sensitivity_units": result.units})

@@ -80,7 +80,12 @@ ingest -o`` is :mod:`shrinkwatch.core.panelfile`'s (re-exported here).
 from shrinkwatch.core.ledger import Ledger
 from shrinkwatch.core.panelfile import PANEL_FORMAT, read_panel, write_panel
 from shrinkwatch.ingest.assemble import IngestError, IngestResult, ingest
-from shrinkwatch.ingest.headers import CANONICAL_INDICATORS, KEY_COLUMNS, aliases, parse_assignments
+from shrinkwatch.ingest.headers import (
+    CANONICAL_INDICATORS,
+    KEY_COLUMNS,
+    aliases,
+    parse_assignments,
+)
 from shrinkwatch.ingest.readers import SUPPORTED_SUFFIXES
 
 __all__ = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,13 @@ from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.ledger import Ledger, ledger_frame
 from shrinkwatch.datasets.china import PROVINCES
 from shrinkwatch.ingest.cells import clean_key, parse_cells
-from shrinkwatch.ingest.headers import CANONICAL_INDICATORS, YEAR_RE, aliases, build_options, norm_header
+from shrinkwatch.ingest.headers import (
+    CANONICAL_INDICATORS,
+    YEAR_RE,
+    aliases,
+    build_options,
+    norm_header,
+)
 from shrinkwatch.ingest.layouts import Parts, layout_table
 from shrinkwatch.ingest.readers import read_file
 

@@ -1,5 +1,23 @@
-"""Everything a reader sees: HTML report, maps, charts, tables, XLSX and JSON."""
+"""Everything a reader sees: the HTML page and its sections, maps, charts, tables, XLSX and JSON.
 
-from shrinkwatch.report.writer import key_findings, render_html, summary, write_report, write_xlsx
+The report renders typed results (an :class:`~shrinkwatch.core.Identification`, its
+:class:`~shrinkwatch.core.Panel` and an :class:`~shrinkwatch.analysis.analyse.Analysis`);
+nothing below this layer builds HTML or figures.
+
+- :mod:`~shrinkwatch.report.page`: ``report.html`` (template ``templates/report.html.j2``)
+- :mod:`~shrinkwatch.report.sections`: the analysis sections (templates ``templates/section-*.html.j2``)
+- :mod:`~shrinkwatch.report.findings`: the key findings
+- :mod:`~shrinkwatch.report.charts`, :mod:`~shrinkwatch.report.maps`: SVG charts and maps
+- :mod:`~shrinkwatch.report.html`: the Jinja2 templates and the one HTML table writer
+- :mod:`~shrinkwatch.report.labels`: unit and place names as the report shows them
+- :mod:`~shrinkwatch.report.xlsx`, :mod:`~shrinkwatch.report.summary`: ``results.xlsx`` and ``summary.json``
+- :mod:`~shrinkwatch.report.writer`: all four files
+"""
+
+from shrinkwatch.report.findings import key_findings
+from shrinkwatch.report.page import render_html
+from shrinkwatch.report.summary import summary
+from shrinkwatch.report.writer import write_report
+from shrinkwatch.report.xlsx import write_xlsx
 
 __all__ = ["key_findings", "render_html", "summary", "write_report", "write_xlsx"]

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["MapLayer", "choropleth_svg", "projection_for", "RATE_BINS", "rate_colors"]
+from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import DataError
+
+if TYPE_CHECKING:
+    from shrinkwatch.analysis.spatial import LisaResult
+
+__all__ = ["MapLayer", "choropleth_svg", "projection_for", "RATE_BINS", "rate_colors", "LISA_COLORS",
+           "LISA_MEANINGS", "cluster_map_svg"]
 
 #: Class breaks of the annual rate (percent per year) and their colours.
 RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
@@ -231,3 +239,60 @@ def choropleth_svg(
     parts.append("</svg>")
     parts[0] = parts[0].replace("{viewbox_height}", str(height + 45 + 20 * rows))
     return MapLayer(svg="".join(parts), units_drawn=int(has_geom.sum()), units_without_geometry=missing)
+
+
+#: Fill colour of each LISA cluster on the cluster map.
+LISA_COLORS: dict[str, str] = {
+    "HH": "#2166ac",  # growing among growing: blue, like the rate maps
+    "HL": "#92c5de",
+    "LH": "#f4a582",
+    "LL": "#b2182b",  # low rate among low rates: the shrinkage clusters
+    "not significant": "#e0e0e0",
+    "excluded": "#ffffff",
+}
+#: What each significant LISA cluster means, in words.
+LISA_MEANINGS: dict[str, str] = {
+    "HH": "high annual rate, neighbours high",
+    "LL": "low annual rate, neighbours low (clustered decline)",
+    "HL": "high annual rate, neighbours low",
+    "LH": "low annual rate, neighbours high",
+}
+
+
+def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = None) -> str:
+    """An inline SVG map of the LISA clusters (polygons filled, points as dots), with a legend.
+
+    Drawn by :func:`choropleth_svg`, so it shares the rate map's projections,
+    insets and tooltips.
+
+    Parameters
+    ----------
+    result
+        From :func:`shrinkwatch.analysis.spatial.lisa`.
+    panel
+        The panel with the units' geometry.
+    title
+        Accessible title; default names the variable, alpha and permutations.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element, self-contained.
+    """
+    if not isinstance(panel.units, gpd.GeoDataFrame):
+        raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
+    units = panel.units
+    ids = pd.Index([str(i) for i in units.index])
+    clusters = result.table["cluster"].reindex(ids).fillna("excluded")
+    colors = clusters.map(LISA_COLORS).fillna(LISA_COLORS["excluded"]).to_numpy()
+    names = units["name"].astype("string").fillna("").to_numpy() if "name" in units.columns else ids.to_numpy()
+    tips = np.array([f"{n} ({i}): {c}" for n, i, c in zip(names, ids, clusters.to_numpy())], dtype=object)
+    legend = [(LISA_COLORS[label], (f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS else label)
+               + f" ({result.counts.get(label, 0)})")
+              for label in ("HH", "LL", "HL", "LH", "not significant", "excluded")]
+    country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
+    layer = choropleth_svg(units, colors, tips, country=country[0] if len(country) == 1 else None,
+                           legend=legend[:4], title=title or (
+                               f"Local Moran clusters of the {result.variable.replace('_', ' ')} "
+                               f"(alpha = {result.alpha}, {result.permutations} permutations)"))
+    return layer.svg

@@ -10,9 +10,29 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import Tri, YearGrid, annual_rate, benchmark_growth, elasticity, tapio_state, tri_and, tri_or, window_growth
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters, evaluation_year
-from shrinkwatch.identify.text import Text, as_text, fixed, indicator_name, mark, verdict_sentence
+from shrinkwatch.identify.indicators import (
+    Tri,
+    YearGrid,
+    benchmark_growth,
+    elasticity,
+    tapio_state,
+    tri_and,
+    tri_or,
+    window_growth,
+)
+from shrinkwatch.identify.kernel import (
+    Evaluation,
+    Kernel,
+    WindowParameters,
+)
+from shrinkwatch.identify.text import (
+    Text,
+    as_text,
+    fixed,
+    indicator_name,
+    mark,
+    verdict_sentence,
+)
 
 __all__ = ["China2025Parameters", "China2025"]
 

@@ -9,9 +9,20 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import Tri, YearGrid, annual_rate, classify, entropy_weights, normalise
+from shrinkwatch.identify.indicators import (
+    Tri,
+    YearGrid,
+    annual_rate,
+    classify,
+    entropy_weights,
+    normalise,
+)
+from shrinkwatch.identify.kernel import (
+    Evaluation,
+    Kernel,
+    WindowParameters,
+)
 from shrinkwatch.identify.schema import IndicatorSpec
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters, evaluation_year
 from shrinkwatch.identify.text import Text, fixed, pick, verdict_sentence
 
 __all__ = ["CompositeIndexParameters", "CompositeIndex"]

@@ -1,0 +1,101 @@
+"""``summary.json``: the headline numbers, and each analysis result's own ``as_dict()``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core import Identification, Ledger
+from shrinkwatch.report.labels import unit_label
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
+
+__all__ = ["summary", "analysis_summary"]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.reset_index().to_dict(orient="records"))
+    if value is pd.NA or value is None:
+        return None
+    return value
+
+
+def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {
+        str(k): {"units": int(r.units), "with_data": int(r.with_data), "shrinking": int(r.shrinking),
+                 "not_shrinking": int(r.not_shrinking), "insufficient_data": int(r.insufficient_data),
+                 "boundary_change": int(r.boundary_change),
+                 "share_shrinking": None if pd.isna(r.share_shrinking) else float(r.share_shrinking)}
+        for k, r in table.iterrows()
+    }
+
+
+def analysis_summary(analysis: Analysis) -> dict[str, Any]:
+    """Each analysis result's ``as_dict()`` under the id of its report section, in the report's order."""
+    out: dict[str, Any] = {}
+    if analysis.sensitivity is not None:
+        out["sensitivity"] = analysis.sensitivity.as_dict()
+    out["distribution"] = analysis.distribution.as_dict(groupings=("region",))  # by parent is in the headline
+    if analysis.moran is not None and analysis.lisa is not None:
+        out["spatial-clusters"] = {"available": True, "moran": analysis.moran.as_dict(),
+                                   "lisa": analysis.lisa.as_dict()}
+    else:
+        out["spatial-clusters"] = {"available": False,
+                                   "message": analysis.errors.get("spatial", "spatial statistics unavailable")}
+    out["expansion-paradox"] = analysis.paradox.as_dict()
+    out["drivers"] = analysis.drivers.as_dict()
+    if analysis.decomposition is not None:
+        out["drivers"]["decomposition"] = analysis.decomposition.as_dict()
+    if analysis.typology is not None:
+        out["types"] = analysis.typology.as_dict()
+    if analysis.recommendations is not None:
+        out["recommendations"] = analysis.recommendations.as_dict()
+    return {key: _jsonable(value) for key, value in out.items()}
+
+
+def summary(identification: Identification, analysis: Analysis | None = None,
+            ledger: Ledger | None = None) -> dict[str, Any]:
+    """The headline numbers as a JSON-ready dict (``summary.json``), with the analysis results where given;
+    ``ledger`` is the panel's (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports."""
+    meta = identification.panel_meta
+    counts = identification.counts()
+    out: dict[str, Any] = {
+        "dataset": meta.id,
+        "dataset_title": meta.title,
+        "unit_label": unit_label(meta),
+        "unit_definition": meta.unit_definition,
+        "standard": {"id": identification.standard_id, "parameters": _jsonable(identification.parameters),
+                     "description": identification.description},
+        "counts": counts,
+        "share_shrinking": (counts["shrinking"] / counts["units_with_data"]) if counts["units_with_data"] else None,
+        "by_kind": _counts_dict(identification.counts_by("kind")),
+        "by_parent": _counts_dict(identification.counts_by("parent_name")),
+        "by_region": _counts_dict(identification.counts_by("region")),
+        "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
+        "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
+        "ledger": _ledger_counts(ledger),
+        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if analysis is not None:
+        out.update(analysis_summary(analysis))
+    return out
+
+
+def _ledger_counts(ledger: Ledger | None) -> dict[str, int]:
+    """``rows_read``, ``accepted``, ``rejected`` of the panel's ledger (zeros without one)."""
+    return (ledger if ledger is not None else Ledger()).counts()

@@ -1,0 +1,65 @@
+"""``results.xlsx``: the verdicts, the counts, the standard, the analyses' per-unit tables and the rejected rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from shrinkwatch.core import Identification, Ledger
+
+if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
+    from shrinkwatch.analysis.analyse import Analysis
+
+__all__ = ["write_xlsx", "analysis_tables"]
+
+
+def analysis_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """The analyses' per-unit tables by sheet name, in the report's order (empty tables left out)."""
+    tables: dict[str, pd.DataFrame | None] = {}
+    if analysis.sensitivity is not None:
+        tables["sensitivity_counts"] = analysis.sensitivity.counts
+        tables["sensitivity_units"] = analysis.sensitivity.units
+    tables["lisa_clusters"] = analysis.lisa.table if analysis.lisa is not None else None
+    tables["tapio"] = analysis.paradox.table
+    tables["types"] = analysis.typology.table if analysis.typology is not None else None
+    tables["recommendations"] = analysis.recommendations.rows if analysis.recommendations is not None else None
+    return {name: frame for name, frame in tables.items() if frame is not None and len(frame)}
+
+
+def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop geometry and turn nullable booleans and lists into cells Excel can hold."""
+    out = frame.drop(columns=["geometry"], errors="ignore").copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.BooleanDtype):
+            out[column] = out[column].astype(object)
+        elif out[column].dtype == object:
+            out[column] = out[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
+    return out
+
+
+def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
+               ledger: Ledger | None = None) -> Path:
+    """An Excel workbook: results, counts by kind / parent / region, insufficient data, the standard's parameters,
+    the analyses' per-unit tables (:func:`analysis_tables`) and the rejected input rows of ``ledger`` (the
+    panel's) with file, sheet, row, column, value and reason."""
+    table = identification.table.drop(columns=["geometry"], errors="ignore").reset_index()
+    for column in table.columns:
+        if isinstance(table[column].dtype, pd.BooleanDtype):
+            table[column] = table[column].astype(object)
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        table.to_excel(writer, sheet_name="results", index=False)
+        identification.counts_by("kind").to_excel(writer, sheet_name="by_kind")
+        identification.counts_by("parent_name").to_excel(writer, sheet_name="by_parent")
+        identification.counts_by("region").to_excel(writer, sheet_name="by_region")
+        identification.insufficient[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="insufficient_data")
+        if len(identification.boundary_changes):
+            identification.boundary_changes[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="boundary_change")
+        params = pd.DataFrame({"parameter": list(identification.parameters),
+                               "value": [str(v) for v in identification.parameters.values()]})
+        params.to_excel(writer, sheet_name="standard", index=False)
+        for name, frame in (analysis_tables(analysis) if analysis is not None else {}).items():
+            _sheet_ready(frame).to_excel(writer, sheet_name=name[:31], index=not isinstance(frame.index, pd.RangeIndex))
+        (ledger if ledger is not None else Ledger()).rejected.to_excel(writer, sheet_name="rejected_rows", index=False)
+    return path
