@@ -163,3 +163,23 @@ def test_text_that_looks_like_markup_prints_as_it_is(data_dir):
     assert result.returncode == 2
     assert "unknown parameter '[/x]'" in result.stderr
     _no_traceback(result)
+
+
+def test_an_unexpected_error_is_one_line_and_a_report_file(monkeypatch):
+    """A bug (here: a standard listing that raises) prints one line with the error and the file that holds the
+    traceback, exits 1, and never shows the traceback itself."""
+    import importlib
+
+    def broken():
+        raise RuntimeError("boom [/x]")
+
+    # the stage package, not the function `shrinkwatch.identify` of the same name
+    monkeypatch.setattr(importlib.import_module("shrinkwatch.identify"), "list_standards", broken)
+    result = run_cli("standards", "list")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unexpected RuntimeError: boom [/x]")
+    report = Path(lines[0].split("the full report is in ")[1].split(" (")[0])
+    assert "Traceback" in report.read_text() and "boom" in report.read_text()
+    _no_traceback(result)
+    report.unlink()

@@ -10,13 +10,17 @@ and the light commands start without loading the analysis stack.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click.exceptions import ClickException  # typer bundles click; usage errors are these
 from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, ShrinkWatchError
@@ -24,18 +28,46 @@ from shrinkwatch.core.errors import OptionError, ShrinkWatchError
 __all__ = ["app", "main"]
 
 class _Commands(TyperGroup):
-    """The command group: a user error becomes one line on stderr and its exit code, never a traceback.
+    """The command group: every failure becomes one line on stderr and a documented exit code.
 
-    Living in the group (not only in :func:`main`) means Typer's ``CliRunner`` sees exactly what a
-    user in a terminal sees.
+    A user error (:class:`~shrinkwatch.core.errors.ShrinkWatchError`) prints its message and exits
+    with its code (2 options and ids, 3 missing data, 4 checksum, 5 nothing usable in the input,
+    6 output cannot be written); an operating-system error on a file exits 6; anything unexpected
+    prints one line naming the error and the file holding the full traceback, and exits 1
+    (``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in the group (not only in
+    :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a terminal sees.
     """
 
     def invoke(self, ctx: Any) -> Any:  # a click Context; typer bundles click privately
         try:
             return super().invoke(ctx)
         except ShrinkWatchError as error:
-            err_console.print(Text.assemble(("error: ", "bold red"), str(error)))
-            raise typer.Exit(error.exit_code) from None
+            _fail(str(error), error.exit_code)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, ClickException):
+            raise  # click prints usage errors itself (exit 2)
+        except OSError as error:
+            where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+            _fail(f"{where}{error.strerror or error} (cannot read or write this file)", 6)
+        except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+            if os.environ.get("SHRINKWATCH_DEBUG"):
+                raise
+            report = _crash_report(error)
+            _fail(f"unexpected {type(error).__name__}: {error}. This is a bug in ShrinkWatch; the full report is "
+                  f"in {report} (set SHRINKWATCH_DEBUG=1 to see it here)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(Text.assemble(("error: ", "bold red"), message.replace("\x00", "\\x00")))
+    raise typer.Exit(code)
+
+
+def _crash_report(error: BaseException) -> Path:
+    """Write the traceback of an unexpected error to a file in the temporary folder; return its path."""
+    text = "".join(traceback.format_exception(error))
+    handle, name = tempfile.mkstemp(prefix="shrinkwatch-error-", suffix=".txt")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(f"shrinkwatch {' '.join(sys.argv[1:])}\n\n{text}")
+    return Path(name)
 
 
 app = typer.Typer(
@@ -156,17 +188,21 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
 # ---------------------------------------------------------------- identify
 
 def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN001
+    """A table as CSV (cells that cannot become formulas), JSON or Parquet, to stdout or atomically to a file."""
+    from shrinkwatch.report import csv_text, write_atomically, write_csv
+
     out = table.reset_index()
     if output is None:
-        sys.stdout.write(out.to_csv(index=False) if fmt == "csv" else out.to_json(orient="records", force_ascii=False, indent=1))
+        sys.stdout.write(csv_text(out, index=False) if fmt == "csv"
+                         else out.to_json(orient="records", force_ascii=False, indent=1))
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        out.to_csv(output, index=False, encoding="utf-8")
+        write_csv(out, output, index=False)
     elif fmt == "json":
-        output.write_text(out.to_json(orient="records", force_ascii=False, indent=1), encoding="utf-8")
+        text = out.to_json(orient="records", force_ascii=False, indent=1)
+        write_atomically(output, lambda partial: partial.write_text(text, encoding="utf-8"))
     else:
-        out.to_parquet(output, index=False)
+        write_atomically(output, lambda partial: out.to_parquet(partial, index=False))
     err_console.print(f"wrote {len(out)} rows to {output}")
 
 
@@ -220,9 +256,11 @@ def run(
     vary: Optional[list[str]] = typer.Option(None, "--vary",
                                              help="Sensitivity grid key=v1,v2,... or key=start:stop:step "
                                                   "(default: the standard's own grid)."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that holds files ShrinkWatch did not write "
+                                                      "(they are kept; same-named ones are replaced)."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
-    """Run the whole path: load, identify, analyse, and write the report and tables."""
+    """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
     from shrinkwatch import pipeline
     from shrinkwatch.identify import parse_settings
     from shrinkwatch.identify.sensitivity import parse_vary
@@ -230,7 +268,7 @@ def run(
     overrides = parse_settings(settings)
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
-                           analysis=analysis, seed=seed, resources=resources, vary=grid,
+                           analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
                            progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.panelfile import panel_fingerprint, read_panel
 from shrinkwatch.identify import identify, load_standard
 
 if TYPE_CHECKING:
@@ -36,10 +37,6 @@ def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = Non
 
         return read_ucdb(text)
     if text.endswith((".parquet", ".pq")) or Path(text).is_file():
-        from shrinkwatch.core.panelfile import (
-            read_panel,  # pyarrow and geopandas load only for a panel file
-        )
-
         return read_panel(Path(text))
     from shrinkwatch.datasets import (
         load,  # the registry loads on first use: CLI start-up time
@@ -122,17 +119,25 @@ def run(
     seed: int = 0,
     resources: str | os.PathLike[str] | None = None,
     vary: dict[str, list[Any]] | None = None,
+    force: bool = False,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
+
+    The files are written as one set (:func:`shrinkwatch.report.outputs.output_set`): staged beside
+    ``out_dir``, listed with their sha256 in ``manifest.json`` and moved into place together, so an
+    interrupted run leaves the previous set intact. A folder holding files ShrinkWatch did not write
+    is refused unless ``force`` (and then those files are kept).
 
     Examples
     --------
     >>> paths = run("cn-prefecture-census", out_dir="out/doctest", analysis=False)
     >>> sorted(paths)
-    ['report.html', 'results.csv', 'results.xlsx', 'summary.json']
+    ['manifest.json', 'report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
-    from shrinkwatch.report import (
-        write_report,  # deferred: matplotlib and the templates load only for a run
+    from shrinkwatch.report import (  # deferred: matplotlib and the templates load only for a run
+        output_set,
+        write_csv,
+        write_report,
     )
 
     say = progress or (lambda message: None)
@@ -144,18 +149,24 @@ def run(
         )
 
         check_grid(std, vary)
-    say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
-    panel = load_any(dataset, data_dir)
-    say(f"identifying with {std.id} ({len(panel.units):,} units)")
-    result = identify(panel, std, settings, lang=lang)
-    grid = vary if vary else dict(std.sensitivity)
-    analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                         user_grid=bool(vary)) if analysis else None)
-    say(f"writing report to {out_dir}")
-    paths = write_report(result, panel, Path(out_dir), analysed)
-    if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
-        for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
-                            ("sensitivity_units", analysed.sensitivity.units)):
-            paths[f"{name}.csv"] = Path(out_dir) / f"{name}.csv"
-            table.to_csv(paths[f"{name}.csv"], index=not isinstance(table.index, pd.RangeIndex))
-    return paths
+    with output_set(Path(out_dir), force=force) as outputs:  # a folder of someone else's files: refused first
+        say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
+        panel = load_any(dataset, data_dir)
+        say(f"identifying with {std.id} ({len(panel.units):,} units)")
+        result = identify(panel, std, settings, lang=lang)
+        grid = vary if vary else dict(std.sensitivity)
+        analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
+                             user_grid=bool(vary)) if analysis else None)
+        say(f"writing report to {out_dir}")
+        write_report(result, panel, outputs.folder, analysed)
+        if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
+            for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
+                                ("sensitivity_units", analysed.sensitivity.units)):
+                write_csv(table, outputs.path(f"{name}.csv"), index=not isinstance(table.index, pd.RangeIndex))
+        return outputs.commit({
+            "dataset": {"id": panel.id, "fingerprint": panel_fingerprint(panel),
+                        "source_files": list(panel.meta.source_files)},
+            "standard": {"id": result.standard_id, "source": result.standard_source,
+                         "parameters": dict(result.parameters)},
+            "analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
+        })

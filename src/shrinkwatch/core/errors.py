@@ -13,6 +13,8 @@ __all__ = [
     "ChecksumError",
     "UnknownIdError",
     "OptionError",
+    "NothingUsableError",
+    "OutputError",
 ]
 
 
@@ -47,3 +49,16 @@ class UnknownIdError(ShrinkWatchError, KeyError):
 
 class OptionError(ShrinkWatchError, ValueError):
     """A malformed option (such as ``--set key=value``): names the option."""
+
+
+class NothingUsableError(DataError):
+    """The input was read but nothing in it could be used (every row rejected, no data at all)."""
+
+    exit_code = 5
+
+
+class OutputError(ShrinkWatchError, OSError):
+    """An output cannot be written: the folder is a file, read-only, holds files ShrinkWatch did
+    not write, or the output would replace an input."""
+
+    exit_code = 6

@@ -35,6 +35,7 @@ The file is written atomically (a temporary file in the same folder, then
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -55,7 +56,7 @@ from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import Ledger
 from shrinkwatch.core.panel import Panel
 
-__all__ = ["PANEL_FORMAT", "PANEL_VERSION", "read_panel", "write_panel"]
+__all__ = ["PANEL_FORMAT", "PANEL_VERSION", "read_panel", "write_panel", "panel_fingerprint"]
 
 #: Value of ``format`` in the ``shrinkwatch`` metadata of a panel file.
 PANEL_FORMAT = "shrinkwatch-panel"
@@ -277,3 +278,22 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     return value
+
+
+def panel_fingerprint(panel: Panel) -> str:
+    """A sha256 of the panel's content (unit ids, unit names, years, indicators and values), so a
+    run's manifest says which data it saw; the same data gives the same fingerprint.
+
+    Examples
+    --------
+    >>> a = Panel.from_series({"x": [1.0, 2.0]}, years=[2010, 2020])
+    >>> b = Panel.from_series({"x": [1.0, 2.5]}, years=[2010, 2020])
+    >>> panel_fingerprint(a) == panel_fingerprint(a), panel_fingerprint(a) == panel_fingerprint(b)
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps([list(map(str, panel.values.columns)), panel.years]).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(panel.units.index.to_series(), index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(panel.units["name"].astype("string"), index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(panel.values, index=True).to_numpy().tobytes())
+    return digest.hexdigest()

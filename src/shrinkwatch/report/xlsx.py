@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
+from shrinkwatch.report.outputs import inert_cells
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -29,37 +30,39 @@ def analysis_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
 
 
 def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop geometry and turn nullable booleans and lists into cells Excel can hold."""
+    """Drop geometry, turn nullable booleans and lists into cells Excel can hold, and make text inert
+    (:func:`~shrinkwatch.report.outputs.inert_cells`: no cell can become a formula)."""
     out = frame.drop(columns=["geometry"], errors="ignore").copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.BooleanDtype):
             out[column] = out[column].astype(object)
         elif out[column].dtype == object:
             out[column] = out[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
-    return out
+    return inert_cells(out)
 
 
 def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
                ledger: Ledger | None = None) -> Path:
     """An Excel workbook: results, counts by kind / parent / region, insufficient data, the standard's parameters,
     the analyses' per-unit tables (:func:`analysis_tables`) and the rejected input rows of ``ledger`` (the
-    panel's) with file, sheet, row, column, value and reason."""
-    table = identification.table.drop(columns=["geometry"], errors="ignore").reset_index()
-    for column in table.columns:
-        if isinstance(table[column].dtype, pd.BooleanDtype):
-            table[column] = table[column].astype(object)
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        table.to_excel(writer, sheet_name="results", index=False)
-        identification.counts_by("kind").to_excel(writer, sheet_name="by_kind")
-        identification.counts_by("parent_name").to_excel(writer, sheet_name="by_parent")
-        identification.counts_by("region").to_excel(writer, sheet_name="by_region")
-        identification.insufficient[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="insufficient_data")
-        if len(identification.boundary_changes):
-            identification.boundary_changes[["name", "parent_name", "reason"]].to_excel(writer, sheet_name="boundary_change")
-        params = pd.DataFrame({"parameter": list(identification.parameters),
-                               "value": [str(v) for v in identification.parameters.values()]})
-        params.to_excel(writer, sheet_name="standard", index=False)
-        for name, frame in (analysis_tables(analysis) if analysis is not None else {}).items():
-            _sheet_ready(frame).to_excel(writer, sheet_name=name[:31], index=not isinstance(frame.index, pd.RangeIndex))
-        (ledger if ledger is not None else Ledger()).rejected.to_excel(writer, sheet_name="rejected_rows", index=False)
+    panel's) with file, sheet, row, column, value and reason. Text is written as text, never as a formula or
+    a link, whatever it starts with."""
+    sheets: dict[str, tuple[pd.DataFrame, bool]] = {
+        "results": (identification.table.reset_index(), False),
+        "by_kind": (identification.counts_by("kind"), True),
+        "by_parent": (identification.counts_by("parent_name"), True),
+        "by_region": (identification.counts_by("region"), True),
+        "insufficient_data": (identification.insufficient[["name", "parent_name", "reason"]], True),
+    }
+    if len(identification.boundary_changes):
+        sheets["boundary_change"] = (identification.boundary_changes[["name", "parent_name", "reason"]], True)
+    sheets["standard"] = (pd.DataFrame({"parameter": list(identification.parameters),
+                                        "value": [str(v) for v in identification.parameters.values()]}), False)
+    for name, frame in (analysis_tables(analysis) if analysis is not None else {}).items():
+        sheets[name[:31]] = (frame, not isinstance(frame.index, pd.RangeIndex))
+    sheets["rejected_rows"] = ((ledger if ledger is not None else Ledger()).rejected, False)
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        for name, (frame, index) in sheets.items():
+            _sheet_ready(frame).to_excel(writer, sheet_name=name, index=index)
     return path

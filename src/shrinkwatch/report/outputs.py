@@ -1,0 +1,231 @@
+"""Writing outputs safely: a run's files as one set, single files atomically, cells that stay inert.
+
+A run writes every file into a staging folder beside the target, adds ``manifest.json`` (run id,
+time, software version, dataset fingerprint, standard and parameters, every file with its
+sha256) and only then swaps the finished set into place. An interrupted run leaves the previous
+complete set as it was and, beside it, a hidden staging folder that no one mistakes for results
+(the next run into the same target removes it). Files of an earlier run that this run does not
+write are gone with the earlier set. A folder holding files ShrinkWatch did not write is refused
+unless ``force`` is given, and then those files are kept, never overwritten.
+
+Spreadsheets and CSV files get the OWASP rule against formula injection: text that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading apostrophe, so no
+spreadsheet runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core.errors import OutputError
+
+__all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically",
+           "sha256_of_file"]
+
+#: Name of the file that lists a run's outputs; its presence marks a folder as ShrinkWatch's.
+MANIFEST = "manifest.json"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sha256_of_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inert_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot become spreadsheet formulas.
+
+    Text (object or string columns, and a text index) starting with ``=``, ``+``, ``-``, ``@``,
+    tab or carriage return gets a leading apostrophe; numbers are left alone. Vectorised per
+    column.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"name": ['=HYPERLINK("http://x","click")', "-1+1", "Harbin"], "rate": [-1.0, 2, 3]})
+    >>> inert_cells(frame)["name"].tolist()
+    ['\\'=HYPERLINK("http://x","click")', "'-1+1", 'Harbin']
+    >>> inert_cells(frame)["rate"].tolist()
+    [-1.0, 2.0, 3.0]
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if _is_text(out[column]):
+            out[column] = _inert(out[column])
+    if _is_text(out.index.to_series()):
+        out.index = pd.Index(_inert(out.index.to_series()).to_numpy(), name=out.index.name)
+    return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+
+
+def _inert(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return values
+    out = values.astype(object).copy()
+    out[risky] = ("'" + text[risky]).astype(object)
+    return out
+
+
+def csv_text(frame: pd.DataFrame, index: bool = True) -> str:
+    """``frame`` as CSV text that is safe to open in a spreadsheet.
+
+    Text cells are made inert (:func:`inert_cells`), and rows end in CRLF (RFC 4180), so that a
+    carriage return or line feed inside a cell is always quoted and can never split a row.
+    """
+    return inert_cells(frame).to_csv(index=index, lineterminator="\r\n")
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], index: bool = True) -> Path:
+    """Write :func:`csv_text` of ``frame`` to ``path`` (UTF-8) atomically."""
+    text = csv_text(frame, index=index)
+    return write_atomically(Path(path), lambda partial: partial.write_text(text, encoding="utf-8", newline=""))
+
+
+def write_atomically(path: Path, write: Any) -> Path:
+    """Call ``write(temporary_path)`` and rename the result onto ``path``: a reader sees the old file
+    or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class OutputSet:
+    """The files of one run, staged beside ``target`` and moved into place together by :meth:`commit`."""
+
+    def __init__(self, target: Path, staging: Path, foreign: list[str]) -> None:
+        self.target = target
+        self.folder = staging
+        self.foreign = foreign
+        self.run_id = staging.name.rsplit("-", 1)[-1]
+
+    def path(self, name: str) -> Path:
+        """Where to write the output file ``name`` (inside the staging folder)."""
+        return self.folder / name
+
+    def commit(self, run_info: Mapping[str, Any]) -> dict[str, Path]:
+        """Write ``manifest.json`` and swap the set into place; returns each file's final path."""
+        names = sorted(p.name for p in self.folder.iterdir() if p.is_file() and p.name != MANIFEST)
+        try:
+            version = metadata.version("shrinkwatch")
+        except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+            version = "dev"
+        manifest = {
+            "run_id": self.run_id,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "software": {"name": "shrinkwatch", "version": version},
+            **{key: _jsonable(value) for key, value in run_info.items()},
+            "files": {name: {"sha256": sha256_of_file(self.folder / name), "bytes": (self.folder / name).stat().st_size}
+                      for name in names},
+        }
+        (self.folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        previous = self.target.with_name(f".{self.target.name}.previous-{self.run_id}")
+        if self.target.exists():
+            os.replace(self.target, previous)
+        os.replace(self.folder, self.target)
+        if previous.exists():
+            for name in self.foreign:  # the user's own files, kept with --force and never overwritten
+                if not (self.target / name).exists():
+                    os.replace(previous / name, self.target / name)
+            shutil.rmtree(previous, ignore_errors=True)
+        return {name: self.target / name for name in [*names, MANIFEST]}
+
+
+@contextmanager
+def output_set(target: str | os.PathLike[str], *, force: bool = False) -> Iterator[OutputSet]:
+    """Stage a run's outputs for ``target``; on an error or interruption the staging folder goes
+    and ``target`` is untouched.
+
+    Raises
+    ------
+    OutputError
+        ``target`` is a file, cannot be written, or holds files ShrinkWatch did not write
+        (unless ``force``).
+    """
+    target = Path(target)
+    parent = target.parent
+    _recover(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"--out {target}: is a file, not a folder; give a folder for the run's outputs")
+    foreign = _foreign_files(target) if target.is_dir() else []
+    if foreign and not force:
+        listing = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise OutputError(f"--out {target}: the folder holds files ShrinkWatch did not write ({listing}); "
+                          "choose an empty or new folder, or pass --force to write beside them (they are kept)")
+    staging = parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.mkdir(parents=True)
+    except OSError as error:
+        raise OutputError(f"--out {target}: cannot write in {parent}: {error.strerror or error}") from None
+    try:
+        yield OutputSet(target, staging, foreign)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Names in ``folder`` that its ShrinkWatch manifest does not list (all of them without one)."""
+    present = sorted(p.name for p in folder.iterdir())
+    manifest = folder / MANIFEST
+    ours: set[str] = set()
+    if manifest.is_file():
+        try:
+            ours = set(json.loads(manifest.read_text(encoding="utf-8")).get("files", {})) | {MANIFEST}
+        except (OSError, ValueError, AttributeError):
+            ours = set()
+    return [name for name in present if name not in ours]
+
+
+def _recover(target: Path) -> None:
+    """Tidy what an interrupted run left: its staging folders go, and a set moved aside but not
+    replaced comes back."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    for leftover in parent.glob(f".{target.name}.partial-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for previous in sorted(parent.glob(f".{target.name}.previous-*")):
+        if not target.exists():
+            os.replace(previous, target)
+        else:
+            shutil.rmtree(previous, ignore_errors=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
