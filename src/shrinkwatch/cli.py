@@ -23,7 +23,7 @@ from rich.text import Text
 from typer._click.exceptions import ClickException  # typer bundles click; usage errors are these
 from typer.core import TyperGroup
 
-from shrinkwatch.core.errors import OptionError, ShrinkWatchError
+from shrinkwatch.core.errors import OptionError, OutputError, ShrinkWatchError
 
 __all__ = ["app", "main"]
 
@@ -351,23 +351,26 @@ def ingest_command(
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
     from shrinkwatch import harmonize  # loaded for this command only: start-up time
     from shrinkwatch import ingest as ingest_module
+    from shrinkwatch.report import write_csv
 
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
+    ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
+    for source in files:
+        if source.exists() and any(path.exists() and path.resolve() == source.resolve() for path in (output, ledger_path)):
+            raise OutputError(f"-o {output}: would replace the input file {source}; write the panel somewhere else")
     mapping = ingest_module.parse_assignments(maps, "--map")
     declared = ingest_module.parse_assignments(units, "--unit")
-    ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
     try:
         result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, strict=strict)
     except ingest_module.IngestError as error:
-        ledger_path.parent.mkdir(parents=True, exist_ok=True)
-        error.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
+        write_csv(error.ledger.to_frame(), ledger_path, index=False)
         err_console.print(error.ledger.summary(), markup=False, soft_wrap=True)
         err_console.print(f"ledger written to {ledger_path}; no panel written")
         raise
     panel = result.panel if vintage is None else harmonize.to_vintage(result.panel, vintage, data_dir)
     ingest_module.write_panel(panel, output)
-    panel.ledger.to_frame().to_csv(ledger_path, index=False, encoding="utf-8")
+    write_csv(panel.ledger.to_frame(), ledger_path, index=False)
     console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
     console.print(f"wrote {output}: {len(panel.units)} units, years {panel.years[0] if panel.years else '-'}"
                   f"-{panel.years[-1] if panel.years else '-'}, indicators {', '.join(panel.indicators)}")

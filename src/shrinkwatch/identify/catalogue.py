@@ -56,6 +56,10 @@ def _parse_standard(path: Path) -> Standard:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise OptionError(f"standard file {path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise OptionError(f"standard file {path}: not a text file (a standard is TOML in UTF-8)") from None
+    except OSError as error:
+        raise OptionError(f"standard file {path} cannot be read: {error.strerror or error}") from None
     try:
         standard = Standard(**data, source=str(path))
     except ValidationError as error:

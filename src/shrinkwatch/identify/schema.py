@@ -37,10 +37,7 @@ class Parameter(BaseModel):
             if self.type == "float":
                 result: float | int | str | bool = float(value)
             elif self.type == "int":
-                as_float = float(value)
-                if as_float != int(as_float):
-                    raise ValueError
-                result = int(as_float)
+                result = _exact_int(value)
             elif self.type == "bool":
                 if isinstance(value, bool):
                     result = value
@@ -56,8 +53,8 @@ class Parameter(BaseModel):
             raise OptionError(f"parameter {key!r}: expected {self.type}, got {value!r}") from None
         if self.type in ("float", "int"):
             number = float(result)  # type: ignore[arg-type]
-            if np.isnan(number):
-                raise OptionError(f"parameter {key!r}: expected a number, got NaN")
+            if not np.isfinite(number):
+                raise OptionError(f"parameter {key!r}: expected a finite number, got {value!r}")
             if self.min is not None and number < self.min:
                 raise OptionError(f"parameter {key!r}: {value!r} is below the minimum {self.min}")
             if self.max is not None and number > self.max:
@@ -65,6 +62,27 @@ class Parameter(BaseModel):
         if self.choices is not None and str(result) not in self.choices:
             raise OptionError(f"parameter {key!r}: {value!r} is not one of {', '.join(self.choices)}")
         return result
+
+
+def _exact_int(value: Any) -> int:
+    """An integer from ``value`` without rounding: ``"2015"``, ``2015`` and ``2015.0`` are 2015; ``"2015.5"``,
+    ``"1e20"`` read as a float that is not exact, and integers beyond 64 bits are refused (ValueError)."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+    else:
+        text = str(value).strip()
+        try:
+            number = int(text)
+        except ValueError:
+            as_float = float(text)
+            if not np.isfinite(as_float) or as_float != int(as_float) or abs(as_float) >= 2.0 ** 53:
+                raise
+            number = int(as_float)
+    if abs(number) >= 2 ** 63:
+        raise ValueError
+    return number
 
 
 class Criterion(BaseModel):

@@ -33,7 +33,7 @@ from shrinkwatch.identify.engine import boundary_change_mask
 from shrinkwatch.identify.rules import kernel_class
 from shrinkwatch.identify.schema import Standard
 
-__all__ = ["SensitivityResult", "sweep", "check_grid", "parse_vary", "ROBUSTNESS_CLASSES"]
+__all__ = ["SensitivityResult", "sweep", "check_grid", "check_size", "parse_vary", "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
@@ -119,16 +119,47 @@ def parse_vary(items: list[str] | None) -> dict[str, list[str]]:
                 start, stop, step = (float(x) for x in text.split(":"))
             except ValueError:
                 raise OptionError(f"--vary {item!r}: start:stop:step must be numbers") from None
+            if not all(np.isfinite([start, stop, step])):
+                raise OptionError(f"--vary {item!r}: start, stop and step must be finite numbers")
             if step <= 0 or stop < start:
                 raise OptionError(f"--vary {item!r}: expected start <= stop and step > 0")
-            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            steps = (stop - start) / step  # counted before anything is built
+            if not np.isfinite(steps) or steps + 1 > MAX_COMBINATIONS:
+                raise OptionError(f"--vary {item!r}: {_count_text(steps + 1)} values; at most "
+                                  f"{MAX_COMBINATIONS:,} settings are swept (use a larger step)")
+            count = int(np.floor(steps + 1e-9)) + 1
             values = start + step * np.arange(count)
             vary[key] = [f"{v:.10g}" for v in values]
         else:
             vary[key] = [v.strip() for v in text.split(",") if v.strip()]
         if not vary[key]:
             raise OptionError(f"--vary {item!r}: no values")
+    check_size(vary)
     return vary
+
+
+#: The largest number of settings one sweep evaluates (each costs one pass over all units).
+MAX_COMBINATIONS = 100_000
+
+
+def _count_text(count: float) -> str:
+    return f"{count:,.0f}" if count < 1e15 else f"{count:.3g}"
+
+
+def check_size(vary: dict[str, list[Any]]) -> int:
+    """The number of settings in the grid ``vary``; more than :data:`MAX_COMBINATIONS` is refused with the number.
+
+    Examples
+    --------
+    >>> check_size({"a": [1, 2], "b": [1, 2, 3]})
+    6
+    """
+    combinations = float(np.prod([float(len(values)) for values in vary.values()])) if vary else 0.0
+    if combinations > MAX_COMBINATIONS:
+        sizes = " x ".join(f"{len(values):,} {key}" for key, values in vary.items())
+        raise OptionError(f"--vary: {sizes} = {_count_text(combinations)} settings; at most {MAX_COMBINATIONS:,} "
+                          "are swept (fewer values or a larger step)")
+    return int(combinations)
 
 
 def check_grid(standard: str | Path | Standard, vary: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -140,6 +171,7 @@ def check_grid(standard: str | Path | Standard, vary: dict[str, list[Any]]) -> d
     std = load_standard(standard)
     if not vary:
         raise OptionError("vary: give at least one parameter to vary (--vary key=v1,v2,...)")
+    check_size(vary)
     checked: dict[str, list[Any]] = {}
     for key, values in vary.items():
         if key not in std.parameters:

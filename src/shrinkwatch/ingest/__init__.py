@@ -79,7 +79,7 @@ ingest -o`` is :mod:`shrinkwatch.core.panelfile`'s (re-exported here).
 
 from shrinkwatch.core.ledger import Ledger
 from shrinkwatch.core.panelfile import PANEL_FORMAT, read_panel, write_panel
-from shrinkwatch.ingest.assemble import IngestError, IngestResult, ingest
+from shrinkwatch.ingest.assemble import IngestError, IngestResult, NothingAcceptedError, ingest
 from shrinkwatch.ingest.headers import (
     CANONICAL_INDICATORS,
     KEY_COLUMNS,
@@ -90,5 +90,5 @@ from shrinkwatch.ingest.readers import SUPPORTED_SUFFIXES
 
 __all__ = [
     "CANONICAL_INDICATORS", "KEY_COLUMNS", "PANEL_FORMAT", "SUPPORTED_SUFFIXES", "IngestError",
-    "IngestResult", "Ledger", "aliases", "ingest", "parse_assignments", "read_panel", "write_panel",
+    "IngestResult", "NothingAcceptedError", "Ledger", "aliases", "ingest", "parse_assignments", "read_panel", "write_panel",
 ]

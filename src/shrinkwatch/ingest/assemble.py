@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core import Panel, PanelMeta
-from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger, ledger_frame
 from shrinkwatch.datasets.china import PROVINCES
 from shrinkwatch.ingest.cells import clean_key, parse_cells
@@ -43,6 +43,10 @@ class IngestError(DataError):
     def __init__(self, message: str, ledger: Ledger) -> None:
         super().__init__(message)
         self.ledger = ledger
+
+
+class NothingAcceptedError(IngestError, NothingUsableError):
+    """Every row was rejected: there is no panel to write (exit code 5); ``ledger`` says why."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,11 @@ def ingest(
         raise DataError(f"no data rows below the header in {', '.join(map(str, files))}")
     panel = _assemble(parts, files)
     ledger = panel.ledger
+    if ledger.rows_accepted == 0:
+        reasons = ledger.rejected["reason"].value_counts().head(3) if len(ledger.rejected) else pd.Series(dtype=int)
+        top = "; ".join(f"{reason} ({count})" for reason, count in reasons.items()) or "no rows"
+        raise NothingAcceptedError(f"nothing usable in {', '.join(map(str, files))}: 0 of {ledger.rows_read} rows "
+                                   f"accepted; most common reasons: {top}", ledger)
     if strict and ledger.rows_rejected:
         first = ledger.rejected.head(5)
         listing = "; ".join(ledger.rejection_lines(5))

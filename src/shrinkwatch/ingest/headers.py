@@ -263,6 +263,9 @@ def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, str
         column, sep, value = item.rpartition("=")
         if not sep or not column.strip() or not value.strip():
             raise OptionError(f"{option}: expected COLUMN=VALUE, got {item!r}")
+        if column.strip() in result:
+            raise OptionError(f"{option} {item!r}: column {column.strip()!r} is given twice "
+                              f"(first as {result[column.strip()]!r}); give each column once")
         result[column.strip()] = value.strip()
     return result
 

@@ -1,0 +1,101 @@
+"""Hostile input gets one clear line and a documented exit code (issue 9): one regression test per finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.identify import load_standard
+from shrinkwatch.identify.sensitivity import MAX_COMBINATIONS, check_size, parse_vary
+
+from conftest import run_cli
+
+
+def _no_traceback(result):
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+@pytest.mark.parametrize(("item", "fragment"), [
+    ("min_loss=0:1:1e-9", "1,000,000,001 values"),
+    ("min_loss=0:1:1e-300", r"1e\+300 values"),
+    ("min_loss=0:1:nan", "finite numbers"),
+    ("min_loss=0:inf:0.1", "finite numbers"),
+    ("min_loss=-inf:0:0.1", "finite numbers"),
+])
+def test_sweeps_are_bounded_and_finite(item, fragment):
+    with pytest.raises(OptionError, match=fragment):
+        parse_vary([item])
+
+
+def test_a_grid_of_too_many_combinations_is_refused_with_its_size():
+    grid = {"a": list(range(1000)), "b": list(range(1000))}
+    with pytest.raises(OptionError, match=f"1,000 a x 1,000 b = 1,000,000 settings; at most {MAX_COMBINATIONS:,}"):
+        check_size(grid)
+    assert check_size({"a": [1, 2, 3]}) == 3
+
+
+def test_cli_sensitivity_refuses_a_huge_grid_before_reading_data(tmp_path):
+    result = run_cli("sensitivity", "--vary", "min_loss=0:1:1e-9", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "at most 100,000 settings" in result.stderr  # not the missing-data error
+    _no_traceback(result)
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("start_year=99999999999999999999", "expected int, got '99999999999999999999'"),
+    ("start_year=2010.5", "expected int, got '2010.5'"),
+    ("min_loss=nan", "expected a finite number"),
+    ("min_loss=-inf", "expected a finite number"),
+    ("min_loss=inf", "expected a finite number"),
+])
+def test_settings_are_exact_and_finite(setting, fragment, data_dir):
+    result = run_cli("identify", "--set", setting, "--data-dir", str(data_dir))
+    assert result.returncode == 2 and fragment in result.stderr
+    _no_traceback(result)
+
+
+def test_standard_files_that_are_not_text_or_do_not_fit_their_rule(tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(OptionError, match="not a text file"):
+        load_standard(binary)
+    foreign = tmp_path / "foo.toml"
+    foreign.write_text('id = "x"\nname = "x"\nversion = "1"\nrule = "census_decline"\nsummary = "s"\n'
+                       '[parameters.foo]\ntype = "float"\ndefault = 1.0\n', encoding="utf-8")
+    result = run_cli("standards", "show", str(foreign))
+    assert result.returncode == 2 and "has no parameter 'foo'" in result.stderr
+    assert "needs parameter 'min_loss'" in result.stderr
+    _no_traceback(result)
+
+
+def _csv(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_ingest_that_accepts_nothing_is_a_failure(tmp_path):
+    source = _csv(tmp_path / "junk.csv", "城市代码,城市,年份,常住人口(万人)\n110100,北京市,20x5,abc\n,合计,2020,1\n")
+    result = run_cli("ingest", str(source), "-o", str(tmp_path / "p.parquet"))
+    assert result.returncode == 5
+    assert "0 of 2 rows accepted" in result.stderr and "most common reasons" in result.stderr
+    assert not (tmp_path / "p.parquet").exists() and (tmp_path / "p.ledger.csv").is_file()
+    _no_traceback(result)
+
+
+def test_ingest_never_replaces_its_input(tmp_path):
+    source = _csv(tmp_path / "pop.csv", "城市代码,城市,年份,常住人口(万人)\n110100,北京市,2015,2170\n")
+    from shrinkwatch.ingest import ingest, write_panel
+
+    panel_path = write_panel(ingest(source).panel, tmp_path / "panel.parquet")
+    before = panel_path.read_bytes()
+    result = run_cli("ingest", str(panel_path), "-o", str(panel_path))
+    assert result.returncode == 6 and "would replace the input file" in result.stderr
+    assert panel_path.read_bytes() == before
+    _no_traceback(result)
+
+
+def test_the_same_column_mapped_twice_is_an_error(tmp_path):
+    source = _csv(tmp_path / "pop.csv", "code,name,year,pop\n110100,Beijing,2015,2170\n")
+    result = run_cli("ingest", str(source), "-o", str(tmp_path / "p.parquet"),
+                     "--map", "pop=pop_resident", "--map", "pop=pop_registered")
+    assert result.returncode == 2 and "column 'pop' is given twice" in result.stderr
+    _no_traceback(result)
