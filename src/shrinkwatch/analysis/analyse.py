@@ -9,8 +9,10 @@ is listed with the reason. Stochastic steps take ``seed``.
 
 The stages live in their own modules (:mod:`~shrinkwatch.analysis.distribution`,
 :mod:`~shrinkwatch.analysis.spatial`, :mod:`~shrinkwatch.analysis.paradox`,
-:mod:`~shrinkwatch.analysis.drivers`, :mod:`~shrinkwatch.analysis.typology`,
-:mod:`~shrinkwatch.analysis.recommend`); :func:`analyse` runs the first four
+:mod:`~shrinkwatch.analysis.drivers`, :mod:`~shrinkwatch.analysis.typology` with its
+:mod:`~shrinkwatch.analysis.features` and :mod:`~shrinkwatch.analysis.resource_cities`,
+:mod:`~shrinkwatch.analysis.recommend` with its :mod:`~shrinkwatch.analysis.knowledge`,
+and :mod:`~shrinkwatch.analysis.unit_profile` for one unit); :func:`analyse` runs the first four
 once and returns an :class:`Analysis`, which also carries the sensitivity
 sweep, the typology and the recommendations when the caller adds them. The
 report (:mod:`shrinkwatch.report`) renders an :class:`Analysis`;
