@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from shrinkwatch.analysis.features import FEATURES, select_features
 from shrinkwatch.analysis.resource_cities import read_resource_table
@@ -229,34 +230,58 @@ def _population(panel: Panel, identification: Identification) -> tuple[pd.Series
     return last, f"{indicator} {panel.observed_years[-1]}"
 
 
-def _centroids(units: pd.DataFrame, crs: Any) -> tuple[pd.Series, dict[str, Any]]:
-    """Projected centroids (shapely points) and each unit's projected geometry, per parent."""
+def _projected_geometries(units: pd.DataFrame, crs: Any) -> pd.Series:
+    """Each unit's geometry projected for distances: in ``crs``, or in an equal-area projection of its parent.
+
+    With ``crs`` None and geographic coordinates, the units of each parent
+    (``parent_id``; units without one form one group) are projected to a
+    Lambert azimuthal equal-area projection centred on the middle of their
+    longitude/latitude bounds. Units with a missing or empty geometry are left
+    out. Returns shapely geometries (object dtype) indexed by ``unit_id`` as text.
+    """
     import geopandas as gpd  # heavy: only panels with geometry need it
 
-    gdf = gpd.GeoDataFrame(units[["parent_id"]].copy(), geometry=units.geometry, crs=units.crs)
-    if gdf.crs is None:
+    geometry = gpd.GeoSeries(units.geometry, crs=units.crs)
+    if geometry.crs is None:
         raise DataError("units have geometry but no CRS; set one (for example EPSG:4326) before typing")
-    centroids: dict[str, Any] = {}
-    geometries: dict[str, Any] = {}
-    parents = gdf["parent_id"].astype("string").fillna("(none)")
-    for parent, group in gdf.groupby(parents, sort=True):
-        group = group[group.geometry.notna() & ~group.geometry.is_empty]
-        if group.empty:
-            continue
-        if crs is not None:
-            projected = group.to_crs(crs)
-        elif group.crs.is_geographic:
-            lon_min, lat_min, lon_max, lat_max = group.to_crs("EPSG:4326").total_bounds
-            projected = group.to_crs(
-                f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
-                "+datum=WGS84 +units=m +no_defs"
-            )
-        else:
-            projected = group
-        for unit_id, geometry in projected.geometry.items():
-            centroids[str(unit_id)] = geometry.centroid
-            geometries[str(unit_id)] = geometry
-    return pd.Series(centroids, dtype=object), geometries
+    present = (geometry.notna() & ~geometry.is_empty).to_numpy()
+    geometry = geometry[present]
+    geometry.index = pd.Index([str(unit_id) for unit_id in geometry.index], name="unit_id")
+    if crs is not None or not geometry.crs.is_geographic:
+        projected = geometry if crs is None else geometry.to_crs(crs)
+        return pd.Series(np.asarray(projected.values), index=geometry.index, dtype=object)
+    parents = units["parent_id"].astype("string").fillna("(none)").to_numpy()[present]
+    bounds = geometry.to_crs("EPSG:4326").bounds.groupby(parents).agg(
+        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
+    projected = np.empty(len(geometry), dtype=object)
+    for parent, (lon_min, lat_min, lon_max, lat_max) in bounds.iterrows():  # one projection per parent
+        members = parents == parent
+        projected[members] = np.asarray(geometry[members].to_crs(
+            f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
+            "+datum=WGS84 +units=m +no_defs"
+        ).values)
+    return pd.Series(projected, index=geometry.index, dtype=object)
+
+
+def _distances_to_capital(
+    units: pd.DataFrame, capital_id: pd.Series, crs: Any
+) -> tuple[pd.Series, pd.Series]:
+    """Centroid distance (km) from each unit to its capital, and whether their outlines lie within 1 km.
+
+    Both are NA where the unit, its capital or either geometry is missing.
+    """
+    projected = _projected_geometries(units, crs)
+    unit_at = projected.index.get_indexer(pd.Index([str(u) for u in capital_id.index]))
+    capital_at = projected.index.get_indexer(pd.Index(capital_id.astype(object).where(capital_id.notna(), None)))
+    both = (unit_at >= 0) & (capital_at >= 0) & capital_id.notna().to_numpy()
+    geometries = projected.to_numpy()
+    centroids = shapely.centroid(geometries)
+    distance = pd.Series(np.nan, index=capital_id.index)
+    adjacent = pd.Series(pd.NA, index=capital_id.index, dtype="boolean")
+    distance[both] = shapely.distance(centroids[unit_at[both]], centroids[capital_at[both]]) / 1000.0
+    gap = shapely.distance(geometries[unit_at[both]], geometries[capital_at[both]])
+    adjacent[both] = gap <= 1000.0  # within 1 km: slivers between neighbours
+    return distance, adjacent
 
 
 def _rule_types(
@@ -332,15 +357,7 @@ def _rule_types(
     out["distance_to_core_km"] = np.nan
     out["core_adjacent"] = pd.array([pd.NA] * len(index), dtype="boolean")
     if has_geometry:
-        centroids, geometries = _centroids(units, crs)
-        distance = pd.Series(np.nan, index=index)
-        adjacent = pd.Series(pd.NA, index=index, dtype="boolean")
-        for unit_id in index:
-            cap = capital_id.get(unit_id)
-            if pd.isna(cap) or unit_id not in centroids.index or cap not in centroids.index:
-                continue
-            distance[unit_id] = centroids[unit_id].distance(centroids[cap]) / 1000.0
-            adjacent[unit_id] = geometries[unit_id].distance(geometries[cap]) <= 1000.0  # within 1 km: slivers
+        distance, adjacent = _distances_to_capital(units, capital_id, crs)
         out["distance_to_capital_km"] = distance.round(1)
         eligible = distance[(~is_capital) & (parent_size > 1).fillna(False)].dropna()
         if len(eligible):
