@@ -39,6 +39,8 @@ from shrinkwatch.analysis.recommend import RecommendationResult
 from shrinkwatch.analysis.spatial import (
     LisaResult,
     MoranResult,
+    SpatialOptions,
+    SpatialSettings,
     SpatialWeights,
     lisa,
     moran,
@@ -52,6 +54,8 @@ from shrinkwatch.identify.sensitivity import SensitivityResult
 __all__ = [
     "DistributionResult",
     "distribution",
+    "SpatialSettings",
+    "SpatialOptions",
     "SpatialWeights",
     "spatial_weights",
     "MoranResult",
@@ -115,9 +119,9 @@ def analyse(
     moran_result: MoranResult | None = None
     lisa_result: LisaResult | None = None
     try:
-        moran_result = moran(identification, panel, permutations=permutations, seed=seed)
-        lisa_result = lisa(identification, panel, permutations=permutations, seed=seed, alpha=alpha,
-                           weights=moran_result.weights)
+        settings = SpatialSettings(permutations=permutations, seed=seed, alpha=alpha)
+        moran_result = moran(identification, panel, settings)
+        lisa_result = lisa(identification, panel, settings, weights=moran_result.weights)
     except ShrinkWatchError as error:
         errors["spatial"] = str(error)
     decomposition: DecompositionResult | None = None
