@@ -206,7 +206,7 @@ def profile(
         ``resources`` and ``seed``) when None.
     resources
         A resource-city table for the typology (see
-        :func:`~shrinkwatch.analysis.typology.read_resource_table`).
+        :func:`~shrinkwatch.analysis.resource_cities.read_resource_table`).
     extra
         Extra columns by ``unit_id`` (``tapio_state``, ``pattern``...).
     knowledge
