@@ -6,16 +6,10 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import DataError, UnknownIdError
-from shrinkwatch.analysis.recommend import (
-    PATHS,
-    KnowledgeBase,
-    RecommendationResult,
-    load_knowledge_base,
-    profile,
-    profile_table,
-    recommend,
-)
+from shrinkwatch.analysis.knowledge import PATHS, KnowledgeBase, load_knowledge_base
+from shrinkwatch.analysis.recommend import RecommendationResult, profile_table, recommend
 from shrinkwatch.analysis.typology import classify
+from shrinkwatch.analysis.unit_profile import profile
 from shrinkwatch.report.sections import recommendations_section
 
 from conftest import run_cli

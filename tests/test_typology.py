@@ -11,12 +11,9 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from shrinkwatch import DataError, identify
-from shrinkwatch.analysis.typology import (
-    FEATURES,
-    Typology,
-    classify,
-    read_resource_table,
-)
+from shrinkwatch.analysis.features import FEATURES
+from shrinkwatch.analysis.resource_cities import read_resource_table
+from shrinkwatch.analysis.typology import Typology, classify
 from shrinkwatch.core import Panel
 from shrinkwatch.report.sections import typology_section
 

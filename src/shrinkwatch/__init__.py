@@ -31,7 +31,7 @@ _LAZY_NAMES = {
     "write_panel": ("shrinkwatch.core.panelfile", "write_panel"),
     "sweep": ("shrinkwatch.identify.sensitivity", "sweep"),
     "classify": ("shrinkwatch.analysis.typology", "classify"),
-    "profile": ("shrinkwatch.analysis.recommend", "profile"),
+    "profile": ("shrinkwatch.analysis.unit_profile", "profile"),
     "recommendations": ("shrinkwatch.analysis.recommend", "recommend"),
 }
 

@@ -297,7 +297,7 @@ def explain(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
-    from shrinkwatch.analysis import recommend
+    from shrinkwatch.analysis.unit_profile import profile
     from shrinkwatch.identify import identify, load_standard, parse_settings
 
     overrides = parse_settings(settings)
@@ -307,8 +307,8 @@ def explain(
         raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
     panel = load_panel(dataset, data_dir)
     result = identify(panel, std, overrides, lang=lang)
-    unit_profile = recommend.profile(panel, result, unit, resources=resources, seed=seed,
-                                     lang=lang or panel.language, drivers=with_drivers)
+    unit_profile = profile(panel, result, unit, resources=resources, seed=seed,
+                           lang=lang or panel.language, drivers=with_drivers)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
     console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language),
                   markup=False, soft_wrap=True)

@@ -9,8 +9,10 @@ is listed with the reason. Stochastic steps take ``seed``.
 
 The stages live in their own modules (:mod:`~shrinkwatch.analysis.distribution`,
 :mod:`~shrinkwatch.analysis.spatial`, :mod:`~shrinkwatch.analysis.paradox`,
-:mod:`~shrinkwatch.analysis.drivers`, :mod:`~shrinkwatch.analysis.typology`,
-:mod:`~shrinkwatch.analysis.recommend`); :func:`analyse` runs the first four
+:mod:`~shrinkwatch.analysis.drivers`, :mod:`~shrinkwatch.analysis.typology` with its
+:mod:`~shrinkwatch.analysis.features` and :mod:`~shrinkwatch.analysis.resource_cities`,
+:mod:`~shrinkwatch.analysis.recommend` with its :mod:`~shrinkwatch.analysis.knowledge`,
+and :mod:`~shrinkwatch.analysis.unit_profile` for one unit); :func:`analyse` runs the first four
 once and returns an :class:`Analysis`, which also carries the sensitivity
 sweep, the typology and the recommendations when the caller adds them. The
 report (:mod:`shrinkwatch.report`) renders an :class:`Analysis`;
@@ -37,6 +39,8 @@ from shrinkwatch.analysis.recommend import RecommendationResult
 from shrinkwatch.analysis.spatial import (
     LisaResult,
     MoranResult,
+    SpatialOptions,
+    SpatialSettings,
     SpatialWeights,
     lisa,
     moran,
@@ -50,6 +54,8 @@ from shrinkwatch.identify.sensitivity import SensitivityResult
 __all__ = [
     "DistributionResult",
     "distribution",
+    "SpatialSettings",
+    "SpatialOptions",
     "SpatialWeights",
     "spatial_weights",
     "MoranResult",
@@ -113,9 +119,9 @@ def analyse(
     moran_result: MoranResult | None = None
     lisa_result: LisaResult | None = None
     try:
-        moran_result = moran(identification, panel, permutations=permutations, seed=seed)
-        lisa_result = lisa(identification, panel, permutations=permutations, seed=seed, alpha=alpha,
-                           weights=moran_result.weights)
+        settings = SpatialSettings(permutations=permutations, seed=seed, alpha=alpha)
+        moran_result = moran(identification, panel, settings)
+        lisa_result = lisa(identification, panel, settings, weights=moran_result.weights)
     except ShrinkWatchError as error:
         errors["spatial"] = str(error)
     decomposition: DecompositionResult | None = None

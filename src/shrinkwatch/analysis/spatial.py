@@ -15,9 +15,10 @@ in threads that also use ``np.random``.)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal, TypedDict, Unpack
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from shrinkwatch.core import Identification, Panel
 
 __all__ = [
+    "SpatialSettings",
+    "SpatialOptions",
     "SpatialWeights",
     "MoranResult",
     "LisaResult",
@@ -323,13 +326,57 @@ def _check_weights(weights: SpatialWeights, y: pd.Series) -> None:
         )
 
 
+@dataclass(frozen=True)
+class SpatialSettings:
+    """The settings of the permutation statistics, shared by :func:`moran` and :func:`lisa`.
+
+    Attributes
+    ----------
+    permutations
+        Random permutations for the pseudo p-values.
+    seed
+        Seeds the permutations; the caller's global NumPy random state is restored.
+    alpha
+        Significance level of a LISA cluster (``p_sim <= alpha``); Moran's I does not use it.
+    kind
+        Weights built when none are given: ``"auto"``, ``"queen"`` or ``"knn"``
+        (see :func:`spatial_weights`).
+    k
+        Neighbours per unit for ``"knn"`` weights.
+    variable
+        Column of ``identification.table`` analysed (default ``annual_rate``, percent per year).
+    """
+
+    permutations: int = 999
+    seed: int = 0
+    alpha: float = 0.05
+    kind: Literal["auto", "queen", "knn"] = "auto"
+    k: int = 6
+    variable: str = "annual_rate"
+
+
+class SpatialOptions(TypedDict, total=False):
+    """Fields of :class:`SpatialSettings` given by keyword to :func:`moran` and :func:`lisa`."""
+
+    permutations: int
+    seed: int
+    alpha: float
+    kind: Literal["auto", "queen", "knn"]
+    k: int
+    variable: str
+
+
+def _settings(settings: SpatialSettings | None, options: SpatialOptions) -> SpatialSettings:
+    """``settings`` (default :class:`SpatialSettings`) with the keyword ``options`` replacing its fields."""
+    return dataclasses.replace(settings if settings is not None else SpatialSettings(), **options)
+
+
 def _sample(
-    identification: "Identification", panel: "Panel", variable: str, weights: SpatialWeights | None,
-    kind: Literal["auto", "queen", "knn"], k: int,
+    identification: "Identification", panel: "Panel", settings: SpatialSettings, weights: SpatialWeights | None,
 ) -> tuple[pd.Series, dict[str, str], SpatialWeights]:
     """The analysed values in the weights' unit order, the excluded units with reasons, and the weights."""
-    frame, y, excluded = _analysis_frame(identification, panel, variable)
-    sw = weights if weights is not None else spatial_weights(frame, kind=kind, k=k)
+    frame, y, excluded = _analysis_frame(identification, panel, settings.variable)
+    sw = weights if weights is not None else spatial_weights(frame, kind=settings.kind, k=settings.k)
     _check_weights(sw, y)
     return y.reindex(list(sw.ids)), excluded, sw
 
@@ -385,32 +432,23 @@ class MoranResult(_Inference):
         }
 
 
-def moran(
-    identification: "Identification",
-    panel: "Panel",
-    permutations: int = 999,
-    seed: int = 0,
-    *,
-    weights: SpatialWeights | None = None,
-    kind: Literal["auto", "queen", "knn"] = "auto",
-    k: int = 6,
-    variable: str = "annual_rate",
-) -> MoranResult:
+def moran(identification: Identification, panel: Panel, settings: SpatialSettings | None = None, *,
+          weights: SpatialWeights | None = None, **options: Unpack[SpatialOptions]) -> MoranResult:
     """Global Moran's I of the annual rate, with esda's permutation inference.
 
     Parameters
     ----------
     identification, panel
         The verdicts and the panel they came from (for geometry).
-    permutations
-        Random permutations for the pseudo p-value.
-    seed
-        Seeds the permutations; the caller's global NumPy random state is restored.
+    settings
+        Permutations, seed, weights kind and k, and the variable
+        (default :class:`SpatialSettings`: 999 permutations, seed 0, ``annual_rate``).
     weights
         Prebuilt weights on exactly the analysed units; default
-        ``spatial_weights(units with data, kind, k)``.
-    variable
-        Column of ``identification.table`` (default ``annual_rate``, percent per year).
+        ``spatial_weights(units with data, settings.kind, settings.k)``.
+    **options
+        Fields of :class:`SpatialSettings` by keyword (``permutations=99, seed=7``);
+        they replace those of ``settings``.
 
     Returns
     -------
@@ -422,14 +460,16 @@ def moran(
         Moran,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
     )
 
-    y, excluded, sw = _sample(identification, panel, variable, weights, kind, k)
+    chosen = _settings(settings, options)
+    permutations, seed = int(chosen.permutations), int(chosen.seed)
+    y, excluded, sw = _sample(identification, panel, chosen, weights)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stat = Moran(y.to_numpy(), sw.graph, transformation="r", permutations=int(permutations))
+        stat = Moran(y.to_numpy(), sw.graph, transformation="r", permutations=permutations)
     return MoranResult(
         I=float(stat.I), expected_I=float(stat.EI), z_sim=float(stat.z_sim), p_sim=float(stat.p_sim),
-        z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=int(permutations), seed=int(seed),
-        values=y, **_inference_fields(sw, excluded, variable, int(stat.n)),
+        z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=permutations, seed=seed,
+        values=y, **_inference_fields(sw, excluded, chosen.variable, int(stat.n)),
     )
 
 
@@ -454,39 +494,31 @@ class LisaResult(_Inference):
                 "weights": self.weights_description}
 
 
-def lisa(
-    identification: "Identification",
-    panel: "Panel",
-    permutations: int = 999,
-    seed: int = 0,
-    alpha: float = 0.05,
-    *,
-    weights: SpatialWeights | None = None,
-    kind: Literal["auto", "queen", "knn"] = "auto",
-    k: int = 6,
-    variable: str = "annual_rate",
-) -> LisaResult:
+def lisa(identification: Identification, panel: Panel, settings: SpatialSettings | None = None, *,
+         weights: SpatialWeights | None = None, **options: Unpack[SpatialOptions]) -> LisaResult:
     """Local Moran's I clusters (HH, LL, HL, LH) of the annual rate.
 
-    Parameters are those of :func:`moran`, plus ``alpha``: a unit is in a
-    cluster when its conditional-permutation pseudo p-value is at most
-    ``alpha``. The seed is passed to esda's ``Moran_Local`` (which seeds NumPy's
-    global state; the caller's state is restored afterwards).
+    Parameters are those of :func:`moran`; here ``alpha`` of the settings
+    counts too: a unit is in a cluster when its conditional-permutation pseudo
+    p-value is at most ``alpha``. The seed is passed to esda's ``Moran_Local``
+    (which seeds NumPy's global state; the caller's state is restored afterwards).
     """
     from esda.moran import (
         Moran_Local,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
     )
 
+    chosen = _settings(settings, options)
+    permutations, seed, alpha, variable = int(chosen.permutations), int(chosen.seed), chosen.alpha, chosen.variable
     if not 0 < float(alpha) < 1:
         raise OptionError(f"lisa: alpha must be between 0 and 1, got {alpha!r}")
-    y, excluded, sw = _sample(identification, panel, variable, weights, kind, k)
+    y, excluded, sw = _sample(identification, panel, chosen, weights)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = Moran_Local(y.to_numpy(), sw.graph, transformation="r", permutations=int(permutations),
-                            seed=int(seed), n_jobs=1, keep_simulations=False)
+        local = Moran_Local(y.to_numpy(), sw.graph, transformation="r", permutations=permutations,
+                            seed=seed, n_jobs=1, keep_simulations=False)
     quadrant = pd.Series(local.q, index=y.index).map(LISA_LABELS)
     # esda may return float32 p-values; they are (count + 1) / (permutations + 1) exactly
-    denominator = int(permutations) + 1
+    denominator = permutations + 1
     p_sim = pd.Series(np.round(np.asarray(local.p_sim, dtype=float) * denominator) / denominator, index=y.index)
     cluster = quadrant.where(p_sim <= float(alpha), "not significant")
     table = pd.DataFrame(index=pd.Index([str(i) for i in identification.table.index], name="unit_id"))
@@ -501,6 +533,6 @@ def lisa(
     order = ["HH", "LL", "HL", "LH", "not significant", "excluded"]
     counts = {label: int((table["cluster"] == label).sum()) for label in order}
     return LisaResult(
-        table=table, counts=counts, alpha=float(alpha), permutations=int(permutations), seed=int(seed),
+        table=table, counts=counts, alpha=float(alpha), permutations=permutations, seed=seed,
         **_inference_fields(sw, excluded, variable, int(len(y))),
     )

@@ -3,9 +3,10 @@
 Two complementary views of the units an identification found shrinking:
 
 * **Clusters** (:func:`classify`, ``cluster`` / ``cluster_label``): k-means on
-  the standardised profiles of the shrinking units. The features are chosen per
-  dataset from what the panel has (annual rate, 65+ share and its change, 0-14
-  share, urban share, household size, sex ratio). The number of clusters is the
+  the standardised profiles of the shrinking units. The features
+  (:mod:`shrinkwatch.analysis.features`) are chosen per dataset from what the
+  panel has (annual rate, 65+ share and its change, 0-14 share, urban share,
+  household size, sex ratio). The number of clusters is the
   k in 2..6 with the highest mean silhouette (ties go to the smaller k). Each
   cluster is named after the two features of its centre with the largest
   absolute z-score, with their direction relative to the other shrinking units ("faster ageing, faster loss").
@@ -14,7 +15,7 @@ Two complementary views of the units an identification found shrinking:
   ``peripheral`` (far from the parent's capital), ``shadow of growing core``
   (a shrinking unit near a growing capital of the same parent), and
   ``resource-based`` / ``resource-exhausted`` (from a user-supplied table, see
-  :func:`read_resource_table`).
+  :func:`shrinkwatch.analysis.resource_cities.read_resource_table`).
 
 The *capital* of a parent (province, state, country) is taken from the
 ``capitals`` mapping when given, otherwise it is the unit of that parent with
@@ -28,24 +29,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import shapely
 
+from shrinkwatch.analysis.features import FEATURES, select_features
+from shrinkwatch.analysis.resource_cities import read_resource_table
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
 from shrinkwatch.datasets.china import provincial_capitals
 
 __all__ = [
-    "Feature",
-    "FEATURES",
     "TYPE_NAMES",
-    "RESOURCE_TYPES",
-    "EXHAUSTED_BATCHES",
     "Typology",
     "classify",
-    "read_resource_table",
 ]
 
 #: Rule-based type names (English) and their Chinese equivalents.
@@ -57,115 +56,11 @@ TYPE_NAMES: dict[str, str] = {
     "resource-exhausted": "资源枯竭型城市",
 }
 
-#: Allowed ``resource_type`` values (State Council plan 2013-2020).
-RESOURCE_TYPES = ("growing", "mature", "declining", "regenerating")
-#: Allowed ``exhausted_batch`` values (the three batches of resource-exhausted cities).
-EXHAUSTED_BATCHES = (2008, 2009, 2011)
-
 #: Default regions counted as old industrial bases, by country.
 OLD_INDUSTRIAL_REGIONS: dict[str, tuple[str, ...]] = {"China": ("Northeast",)}
 
 K_RANGE = (2, 6)
 N_INIT = 10
-#: A feature is used when at least this share of the shrinking units have it.
-MIN_FEATURE_COVERAGE = 0.8
-
-
-# ---------------------------------------------------------------- features
-
-@dataclass(frozen=True)
-class Feature:
-    """A clustering feature: how to compute it and how to name its two directions."""
-
-    key: str
-    description: str
-    high: str
-    low: str
-    high_zh: str
-    low_zh: str
-    compute: Callable[[Panel, Identification], pd.Series | None]
-
-
-def _years(panel: Panel) -> tuple[int, int]:
-    years = panel.observed_years
-    return years[0], years[-1]
-
-
-def _last(indicator: str) -> Callable[[Panel, Identification], pd.Series | None]:
-    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
-        if indicator not in panel.indicators:
-            return None
-        return panel.wide(indicator)[_years(panel)[1]]
-
-    return compute
-
-
-def _change(indicator: str) -> Callable[[Panel, Identification], pd.Series | None]:
-    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
-        if indicator not in panel.indicators or len(panel.observed_years) < 2:
-            return None
-        first, last = _years(panel)
-        wide = panel.wide(indicator)
-        return wide[last] - wide[first]
-
-    return compute
-
-
-def _rate(panel: Panel, identification: Identification) -> pd.Series | None:
-    return identification.table["annual_rate"].astype(float)
-
-
-def _urban_share(panel: Panel, identification: Identification) -> pd.Series | None:
-    if not {"pop_urban", "pop_resident"} <= set(panel.indicators):
-        return None
-    last = _years(panel)[1]
-    total = panel.wide("pop_resident")[last]
-    return 100.0 * panel.wide("pop_urban")[last] / total.where(total > 0)
-
-
-def _components(component: str) -> Callable[[Panel, Identification], pd.Series | None]:
-    """A component of change (US estimates) summed over the period, per 1,000 start population."""
-
-    def compute(panel: Panel, identification: Identification) -> pd.Series | None:
-        population = next((p for p in ("pop_resident", "pop_total", "population") if p in panel.indicators), None)
-        if component not in panel.indicators or population is None:
-            return None
-        first, last = _years(panel)
-        flows = panel.wide(component, [y for y in panel.years if first < y <= last]).sum(axis=1, min_count=1)
-        start = panel.wide(population)[first]
-        return 1000.0 * flows / start.where(start > 0)
-
-    return compute
-
-
-#: Candidate features, in the order they are tried; a dataset uses those it has.
-FEATURES: dict[str, Feature] = {
-    f.key: f
-    for f in (
-        Feature("annual_rate", "average annual population change (%/yr)", "slower loss", "faster loss",
-                "流失较慢", "流失较快", _rate),
-        Feature("share_65plus", "share aged 65+ in the last year (%)", "older", "younger",
-                "老龄化程度较高", "老龄化程度较低", _last("share_65plus")),
-        Feature("share_65plus_change", "change of the 65+ share over the period (percentage points)",
-                "faster ageing", "slower ageing", "老龄化较快", "老龄化较慢", _change("share_65plus")),
-        Feature("share_0_14", "share aged 0-14 in the last year (%)", "more children", "fewer children",
-                "少儿比重较高", "少儿比重较低", _last("share_0_14")),
-        Feature("urban_share", "urban share of the resident population in the last year (%)",
-                "more urban", "more rural", "城镇化率较高", "城镇化率较低", _urban_share),
-        Feature("household_size", "persons per household in the last year", "larger households",
-                "smaller households", "户均规模较大", "户均规模较小", _last("household_size")),
-        Feature("sex_ratio", "males per 100 females in the last year", "more male", "more female",
-                "男性比例较高", "女性比例较高", _last("sex_ratio")),
-        Feature("natural_increase_per_1000", "natural increase over the period per 1,000 start population",
-                "more natural increase", "more natural decrease", "自然增长较多", "自然减少较多", _components("natural_increase")),
-        Feature("net_domestic_migration_per_1000", "net domestic migration per 1,000 start population",
-                "less domestic out-migration", "more domestic out-migration", "国内净迁出较少", "国内净迁出较多",
-                _components("net_domestic_migration")),
-        Feature("net_international_migration_per_1000", "net international migration per 1,000 start population",
-                "more international in-migration", "less international in-migration", "国际净迁入较多", "国际净迁入较少",
-                _components("net_international_migration")),
-    )
-}
 
 
 # ---------------------------------------------------------------- result
@@ -253,179 +148,7 @@ class Typology:
         }
 
 
-# ---------------------------------------------------------------- resource table
-
-_RESOURCE_COLUMNS = ("unit_id", "name", "resource_type", "exhausted_batch", "note")
-
-
-def read_resource_table(source: str | Path | pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
-    """Read and validate a resource-city attribute table.
-
-    The CSV (UTF-8, header row) has the columns:
-
-    ``unit_id`` or ``name`` (at least one; ``unit_id`` wins when both are given)
-        the unit, as in the panel (``name`` must match exactly one unit's
-        ``name`` or ``name_en``);
-    ``resource_type``
-        ``growing``, ``mature``, ``declining`` or ``regenerating`` (the State
-        Council's four types), or empty;
-    ``exhausted_batch``
-        ``2008``, ``2009`` or ``2011`` (the batches of resource-exhausted
-        cities), or empty;
-    ``note``
-        optional free text.
-
-    Every row must give a resource_type or an exhausted_batch; a unit may
-    appear only once; other columns are rejected.
-
-    Parameters
-    ----------
-    source
-        Path to the CSV file, or a DataFrame with the same columns.
-    units
-        The panel's units (indexed by ``unit_id``), to resolve ids and names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``unit_id``: ``resource_type`` and ``exhausted_batch``
-        (Int64), one row per listed unit.
-
-    Raises
-    ------
-    DataError
-        Naming the file, the line and the column of the first problem.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> units = pd.DataFrame({"name": ["A市", "B市"]}, index=pd.Index(["1", "2"], name="unit_id"))
-    >>> rows = pd.DataFrame({"name": ["B市"], "resource_type": ["declining"], "exhausted_batch": ["2009"]})
-    >>> read_resource_table(rows, units).to_dict("index")
-    {'2': {'resource_type': 'declining', 'exhausted_batch': 2009}}
-    """
-    if isinstance(source, pd.DataFrame):
-        where = "resource table"
-        raw = source.copy()
-        raw.columns = [str(c) for c in raw.columns]
-        raw = raw.astype(object).where(raw.notna(), "").astype(str)
-    else:
-        path = Path(source)
-        where = f"resource file {path}"
-        if not path.is_file():
-            raise DataError(f"{where}: no such file")
-        try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-            raise DataError(f"{where}: not a readable UTF-8 CSV file: {error}") from None
-    raw.columns = [c.strip() for c in raw.columns]
-    unknown = [c for c in raw.columns if c not in _RESOURCE_COLUMNS]
-    if unknown:
-        raise DataError(
-            f"{where}: unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            f"allowed columns: {', '.join(_RESOURCE_COLUMNS)}"
-        )
-    if "unit_id" not in raw.columns and "name" not in raw.columns:
-        raise DataError(f"{where}: needs a 'unit_id' or a 'name' column; it has {', '.join(raw.columns) or 'none'}")
-    for column in ("resource_type", "exhausted_batch"):
-        if column not in raw.columns:
-            raw[column] = ""
-    raw = raw.apply(lambda column: column.str.strip())
-
-    ids = pd.Index(units.index.astype(str))
-    names: dict[str, list[str]] = {}
-    for name_column in ("name", "name_en"):
-        if name_column in units.columns:
-            for unit_id, name in units[name_column].dropna().astype(str).items():
-                names.setdefault(name, []).append(str(unit_id))
-
-    resolved: list[str] = []
-    types: list[str | None] = []
-    batches: list[int | None] = []
-    first_line: dict[str, int] = {}
-    for position, row in enumerate(raw.to_dict("records")):
-        line = position + 2  # the header is line 1
-        unit_id = row.get("unit_id", "")
-        name = row.get("name", "")
-        if unit_id:
-            if unit_id not in ids:
-                near = [i for i in ids if i.startswith(unit_id[:4])][:5]
-                raise DataError(
-                    f"{where}, line {line}, column 'unit_id': {unit_id!r} is not a unit of the panel"
-                    + (f" (near: {', '.join(near)})" if near else "")
-                )
-        elif name:
-            matches = sorted(set(names.get(name, [])))
-            if not matches:
-                raise DataError(f"{where}, line {line}, column 'name': no unit is named {name!r}")
-            if len(matches) > 1:
-                raise DataError(
-                    f"{where}, line {line}, column 'name': {name!r} names {len(matches)} units "
-                    f"({', '.join(matches)}); give unit_id instead"
-                )
-            unit_id = matches[0]
-        else:
-            raise DataError(f"{where}, line {line}: neither 'unit_id' nor 'name' is given")
-        if unit_id in first_line:
-            raise DataError(
-                f"{where}, line {line}: unit {unit_id} is listed again (first on line {first_line[unit_id]})"
-            )
-        first_line[unit_id] = line
-        resource_type = row["resource_type"].lower()
-        if resource_type and resource_type not in RESOURCE_TYPES:
-            raise DataError(
-                f"{where}, line {line}, column 'resource_type': {row['resource_type']!r} is not one of "
-                f"{', '.join(RESOURCE_TYPES)} (or empty)"
-            )
-        batch_text = row["exhausted_batch"]
-        batch: int | None = None
-        if batch_text:
-            try:
-                batch = int(float(batch_text))
-            except (ValueError, OverflowError):
-                batch = None
-            if batch not in EXHAUSTED_BATCHES or float(batch_text) != batch:
-                raise DataError(
-                    f"{where}, line {line}, column 'exhausted_batch': {batch_text!r} is not one of "
-                    f"{', '.join(str(b) for b in EXHAUSTED_BATCHES)} (or empty)"
-                )
-        if not resource_type and batch is None:
-            raise DataError(f"{where}, line {line}: give a resource_type or an exhausted_batch (both are empty)")
-        resolved.append(unit_id)
-        types.append(resource_type or None)
-        batches.append(batch)
-    return pd.DataFrame(
-        {"resource_type": pd.array(types, dtype=object), "exhausted_batch": pd.array(batches, dtype="Int64")},
-        index=pd.Index(resolved, name="unit_id"),
-    )
-
-
 # ---------------------------------------------------------------- clustering
-
-def _select_features(
-    panel: Panel, identification: Identification, rows: pd.Index, requested: Sequence[str] | None
-) -> tuple[pd.DataFrame, list[str]]:
-    notes: list[str] = []
-    keys = list(requested) if requested is not None else list(FEATURES)
-    unknown = [k for k in keys if k not in FEATURES]
-    if unknown:
-        raise OptionError(f"features: unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURES)}")
-    columns: dict[str, pd.Series] = {}
-    for key in keys:
-        values = FEATURES[key].compute(panel, identification)
-        if values is None:
-            if requested is not None:
-                raise OptionError(f"features: {key!r} cannot be computed from panel {panel.id!r}")
-            continue
-        values = values.reindex(identification.table.index).astype(float)
-        subset = values.loc[rows]
-        coverage = float(subset.notna().mean()) if len(subset) else 0.0
-        if len(subset) and (coverage < MIN_FEATURE_COVERAGE or float(np.nanstd(subset.to_numpy())) == 0.0):
-            notes.append(f"feature {key} left out: {coverage:.0%} coverage or no variation among shrinking units")
-            continue
-        columns[key] = values
-    return pd.DataFrame(columns, index=identification.table.index), notes
-
 
 def _cluster(
     profiles: pd.DataFrame, seed: int, k_range: tuple[int, int]
@@ -507,34 +230,58 @@ def _population(panel: Panel, identification: Identification) -> tuple[pd.Series
     return last, f"{indicator} {panel.observed_years[-1]}"
 
 
-def _centroids(units: pd.DataFrame, crs: Any) -> tuple[pd.Series, dict[str, Any]]:
-    """Projected centroids (shapely points) and each unit's projected geometry, per parent."""
+def _projected_geometries(units: pd.DataFrame, crs: Any) -> pd.Series:
+    """Each unit's geometry projected for distances: in ``crs``, or in an equal-area projection of its parent.
+
+    With ``crs`` None and geographic coordinates, the units of each parent
+    (``parent_id``; units without one form one group) are projected to a
+    Lambert azimuthal equal-area projection centred on the middle of their
+    longitude/latitude bounds. Units with a missing or empty geometry are left
+    out. Returns shapely geometries (object dtype) indexed by ``unit_id`` as text.
+    """
     import geopandas as gpd  # heavy: only panels with geometry need it
 
-    gdf = gpd.GeoDataFrame(units[["parent_id"]].copy(), geometry=units.geometry, crs=units.crs)
-    if gdf.crs is None:
+    geometry = gpd.GeoSeries(units.geometry, crs=units.crs)
+    if geometry.crs is None:
         raise DataError("units have geometry but no CRS; set one (for example EPSG:4326) before typing")
-    centroids: dict[str, Any] = {}
-    geometries: dict[str, Any] = {}
-    parents = gdf["parent_id"].astype("string").fillna("(none)")
-    for parent, group in gdf.groupby(parents, sort=True):
-        group = group[group.geometry.notna() & ~group.geometry.is_empty]
-        if group.empty:
-            continue
-        if crs is not None:
-            projected = group.to_crs(crs)
-        elif group.crs.is_geographic:
-            lon_min, lat_min, lon_max, lat_max = group.to_crs("EPSG:4326").total_bounds
-            projected = group.to_crs(
-                f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
-                "+datum=WGS84 +units=m +no_defs"
-            )
-        else:
-            projected = group
-        for unit_id, geometry in projected.geometry.items():
-            centroids[str(unit_id)] = geometry.centroid
-            geometries[str(unit_id)] = geometry
-    return pd.Series(centroids, dtype=object), geometries
+    present = (geometry.notna() & ~geometry.is_empty).to_numpy()
+    geometry = geometry[present]
+    geometry.index = pd.Index([str(unit_id) for unit_id in geometry.index], name="unit_id")
+    if crs is not None or not geometry.crs.is_geographic:
+        projected = geometry if crs is None else geometry.to_crs(crs)
+        return pd.Series(np.asarray(projected.values), index=geometry.index, dtype=object)
+    parents = units["parent_id"].astype("string").fillna("(none)").to_numpy()[present]
+    bounds = geometry.to_crs("EPSG:4326").bounds.groupby(parents).agg(
+        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
+    projected = np.empty(len(geometry), dtype=object)
+    for parent, (lon_min, lat_min, lon_max, lat_max) in bounds.iterrows():  # one projection per parent
+        members = parents == parent
+        projected[members] = np.asarray(geometry[members].to_crs(
+            f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
+            "+datum=WGS84 +units=m +no_defs"
+        ).values)
+    return pd.Series(projected, index=geometry.index, dtype=object)
+
+
+def _distances_to_capital(
+    units: pd.DataFrame, capital_id: pd.Series, crs: Any
+) -> tuple[pd.Series, pd.Series]:
+    """Centroid distance (km) from each unit to its capital, and whether their outlines lie within 1 km.
+
+    Both are NA where the unit, its capital or either geometry is missing.
+    """
+    projected = _projected_geometries(units, crs)
+    unit_at = projected.index.get_indexer(pd.Index([str(u) for u in capital_id.index]))
+    capital_at = projected.index.get_indexer(pd.Index(capital_id.astype(object).where(capital_id.notna(), None)))
+    both = (unit_at >= 0) & (capital_at >= 0) & capital_id.notna().to_numpy()
+    geometries = projected.to_numpy()
+    centroids = shapely.centroid(geometries)
+    distance = pd.Series(np.nan, index=capital_id.index)
+    adjacent = pd.Series(pd.NA, index=capital_id.index, dtype="boolean")
+    distance[both] = shapely.distance(centroids[unit_at[both]], centroids[capital_at[both]]) / 1000.0
+    gap = shapely.distance(geometries[unit_at[both]], geometries[capital_at[both]])
+    adjacent[both] = gap <= 1000.0  # within 1 km: slivers between neighbours
+    return distance, adjacent
 
 
 def _rule_types(
@@ -610,15 +357,7 @@ def _rule_types(
     out["distance_to_core_km"] = np.nan
     out["core_adjacent"] = pd.array([pd.NA] * len(index), dtype="boolean")
     if has_geometry:
-        centroids, geometries = _centroids(units, crs)
-        distance = pd.Series(np.nan, index=index)
-        adjacent = pd.Series(pd.NA, index=index, dtype="boolean")
-        for unit_id in index:
-            cap = capital_id.get(unit_id)
-            if pd.isna(cap) or unit_id not in centroids.index or cap not in centroids.index:
-                continue
-            distance[unit_id] = centroids[unit_id].distance(centroids[cap]) / 1000.0
-            adjacent[unit_id] = geometries[unit_id].distance(geometries[cap]) <= 1000.0  # within 1 km: slivers
+        distance, adjacent = _distances_to_capital(units, capital_id, crs)
         out["distance_to_capital_km"] = distance.round(1)
         eligible = distance[(~is_capital) & (parent_size > 1).fillna(False)].dropna()
         if len(eligible):
@@ -717,7 +456,8 @@ def classify(
         Random state of k-means (``n_init`` is fixed at 10): the result is
         deterministic for a fixed seed.
     resources
-        A resource-city table (path or DataFrame; see :func:`read_resource_table`).
+        A resource-city table (path or DataFrame; see
+        :func:`~shrinkwatch.analysis.resource_cities.read_resource_table`).
     capitals
         ``parent_id -> unit_id`` of each parent's capital; parents not listed
         (or all, when None) use their most populous unit.
@@ -737,7 +477,7 @@ def classify(
     core_min_growth
         Minimum annual rate (%/yr) of the capital for it to count as growing.
     features
-        Clustering features (keys of :data:`FEATURES`); default: every
+        Clustering features (keys of :data:`shrinkwatch.analysis.features.FEATURES`); default: every
         feature the panel supports.
     k_range
         Candidate numbers of clusters (inclusive); k is the one with the
@@ -773,7 +513,7 @@ def classify(
     resource_table = read_resource_table(resources, panel.units) if resources is not None else None
 
     shrinking = table.index[table["status"] == "shrinking"]
-    profiles, notes = _select_features(panel, identification, shrinking, features)
+    profiles, notes = select_features(panel, identification, shrinking, features)
     complete = profiles.loc[shrinking].dropna()
     if len(complete) < len(shrinking):
         notes.append(f"{len(shrinking) - len(complete)} shrinking unit(s) lack a feature and were not clustered")
