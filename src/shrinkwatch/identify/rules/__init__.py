@@ -13,19 +13,10 @@ from typing import Any
 
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identify.kernel import Kernel
-from shrinkwatch.identify.rules.census_decline import (
-    CensusDecline,
-    CensusDeclineParameters,
-)
+from shrinkwatch.identify.rules.census_decline import CensusDecline, CensusDeclineParameters
 from shrinkwatch.identify.rules.cn_2025 import China2025, China2025Parameters
-from shrinkwatch.identify.rules.composite_index import (
-    CompositeIndex,
-    CompositeIndexParameters,
-)
-from shrinkwatch.identify.rules.consecutive_decline import (
-    ConsecutiveDecline,
-    ConsecutiveDeclineParameters,
-)
+from shrinkwatch.identify.rules.composite_index import CompositeIndex, CompositeIndexParameters
+from shrinkwatch.identify.rules.consecutive_decline import ConsecutiveDecline, ConsecutiveDeclineParameters
 from shrinkwatch.identify.rules.peak_loss import PeakLossParameters, PeakLossRule
 from shrinkwatch.identify.rules.scirn import Scirn, ScirnParameters
 

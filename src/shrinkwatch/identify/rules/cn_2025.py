@@ -20,19 +20,8 @@ from shrinkwatch.identify.indicators import (
     tri_or,
     window_growth,
 )
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
-from shrinkwatch.identify.text import (
-    Text,
-    as_text,
-    fixed,
-    indicator_name,
-    mark,
-    verdict_sentence,
-)
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identify.text import Text, as_text, fixed, indicator_name, mark, verdict_sentence
 
 __all__ = ["China2025Parameters", "China2025"]
 

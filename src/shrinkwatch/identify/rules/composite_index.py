@@ -9,20 +9,10 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import (
-    Tri,
-    YearGrid,
-    annual_rate,
-    classify,
-    entropy_weights,
-    normalise,
-)
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
+from shrinkwatch.identify.indicators import Tri, YearGrid, annual_rate
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
 from shrinkwatch.identify.schema import IndicatorSpec
+from shrinkwatch.identify.scoring import classify, entropy_weights, normalise
 from shrinkwatch.identify.text import Text, fixed, pick, verdict_sentence
 
 __all__ = ["CompositeIndexParameters", "CompositeIndex"]
