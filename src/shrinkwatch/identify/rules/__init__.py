@@ -38,13 +38,13 @@ __all__ = [
 ]
 
 #: The rule registry: a standard's ``rule`` -> the kernel that evaluates it.
-KERNELS: dict[str, type[Kernel[Any]]] = {
+KERNELS: dict[str, type[Kernel[Any, Any]]] = {
     kernel.rule: kernel
     for kernel in (CensusDecline, ConsecutiveDecline, PeakLossRule, China2025, Scirn, CompositeIndex)
 }
 
 
-def kernel_class(rule: str) -> type[Kernel[Any]]:
+def kernel_class(rule: str) -> type[Kernel[Any, Any]]:
     """The kernel of ``rule``; an unknown rule is an OptionError naming the known ones."""
     try:
         return KERNELS[rule]
