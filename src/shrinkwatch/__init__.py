@@ -13,14 +13,13 @@ import importlib
 from typing import Any
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
-from shrinkwatch.core.errors import (
-    ChecksumError,
-    DataDirectoryNotFoundError,
-    DataError,
-    OptionError,
-    ShrinkWatchError,
-    UnknownIdError,
-)
+from shrinkwatch.core import errors as _errors
+from shrinkwatch.core.errors import ChecksumError as ChecksumError
+from shrinkwatch.core.errors import DataDirectoryNotFoundError as DataDirectoryNotFoundError
+from shrinkwatch.core.errors import DataError as DataError
+from shrinkwatch.core.errors import OptionError as OptionError
+from shrinkwatch.core.errors import ShrinkWatchError as ShrinkWatchError
+from shrinkwatch.core.errors import UnknownIdError as UnknownIdError
 from shrinkwatch.datasets import fetch, list_datasets, load, resolve_data_dir
 from shrinkwatch.identify import Standard, identify, list_standards, load_standard
 from shrinkwatch.pipeline import run
@@ -62,12 +61,8 @@ __all__ = [
     "classify",
     "profile",
     "recommendations",
-    "ShrinkWatchError",
-    "DataError",
-    "DataDirectoryNotFoundError",
-    "ChecksumError",
-    "UnknownIdError",
-    "OptionError",
 ]
+# every error a user can cause: re-exported above (``X as X``), listed as core.errors lists them
+__all__ += _errors.__all__
 
 __version__ = "0.1.0"

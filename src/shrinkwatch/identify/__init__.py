@@ -1,6 +1,7 @@
 """Standards applied to a panel, in the order the data flow through them.
 
 - :mod:`~shrinkwatch.identify.indicators`: vectorised indicators of population change (year grids, runs, peaks);
+- :mod:`~shrinkwatch.identify.scoring`: the composite index's normalisation, entropy weights and classes;
 - :mod:`~shrinkwatch.identify.schema`: the standard file format (parameters, criteria, indicators);
 - :mod:`~shrinkwatch.identify.text`: reasons as Arrow text columns;
 - :mod:`~shrinkwatch.identify.kernel`: the kernel framework and typed rule parameters;

@@ -74,11 +74,8 @@ def identify(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["a", "b"], name="unit_id"))
-    >>> idx = pd.MultiIndex.from_product([["a", "b"], [2010, 2020]], names=["unit_id", "year"])
-    >>> values = pd.DataFrame({"pop_resident": [100.0, 90.0, 50.0, 60.0]}, index=idx)
-    >>> identify(Panel(units, values), "census-decline").table["status"].tolist()
+    >>> panel = Panel.from_series({"a": [100, 90], "b": [50, 60]}, years=[2010, 2020])
+    >>> identify(panel, "census-decline").table["status"].tolist()
     ['shrinking', 'not_shrinking']
     """
     std = load_standard(standard)

@@ -10,7 +10,8 @@ parameter object from the standard's resolved values
 evaluates a parameter setting over all units at once: :meth:`Kernel.evaluate`
 for the full evaluation with criteria and facts, :meth:`Kernel.verdict` for
 only the verdict (the fast path of sensitivity sweeps), :meth:`Kernel.reasons`
-for one sentence per unit.
+for one sentence per unit, from the evaluation and its typed ``context`` (a
+frozen dataclass per rule: what the sentences need besides criteria and facts).
 
 Verdicts are three-valued (:class:`~shrinkwatch.identify.indicators.Tri`): missing
 inputs make a unit ``insufficient_data``, never ``not_shrinking``; a unit is
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, TypeVar
 
 import numpy as np
@@ -165,14 +166,19 @@ class WindowParameters(RuleParameters):
         return max(start, int(years[0])), end
 
 
+#: The type of a rule's :attr:`Evaluation.context`.
+C = TypeVar("C")
+
+
 @dataclass
-class Evaluation:
+class Evaluation(Generic[C]):
     """A kernel's full evaluation of one parameter setting (no reasons yet).
 
     Arrays are aligned to ``panel.units.index``. ``criteria`` maps a criterion
     name to ``(value, verdict)``; ``facts`` are extra columns of the table;
     ``pattern`` the pattern of change (see :mod:`shrinkwatch.identify.indicators`);
-    ``context`` what the kernel's :meth:`Kernel.reasons` needs besides.
+    ``context`` what the kernel's :meth:`Kernel.reasons` needs besides (the rule's
+    own frozen dataclass, such as :class:`~shrinkwatch.identify.rules.peak_loss.PeakLossContext`).
     """
 
     verdict: Tri
@@ -180,7 +186,7 @@ class Evaluation:
     criteria: dict[str, tuple[np.ndarray, Tri]]
     facts: dict[str, np.ndarray]
     pattern: np.ndarray
-    context: dict[str, Any] = field(default_factory=dict)
+    context: C
 
 
 P = TypeVar("P", bound=RuleParameters)
@@ -212,10 +218,11 @@ def default_start_year(panel: Panel, end_year: int) -> int:
 
 
 
-class Kernel(Generic[P]):
+class Kernel(Generic[P, C]):
     """Per-panel precomputed state of one rule; evaluates parameter settings over all units.
 
-    Subclasses implement :meth:`evaluate`; :meth:`verdict` is the fast path
+    ``P`` is the rule's parameter object, ``C`` the context its evaluation hands
+    to its reasons. Subclasses implement :meth:`evaluate` and :meth:`reasons`; :meth:`verdict` is the fast path
     used by sensitivity sweeps (only the three-valued verdict). Matrices,
     decline flags and run lengths are computed once per indicator and
     threshold and cached.
@@ -334,7 +341,7 @@ class Kernel(Generic[P]):
         """The typed parameters of resolved values (:meth:`Standard.resolve`)."""
         return self.parameters.from_values(values)
 
-    def evaluate(self, params: P) -> Evaluation:  # pragma: no cover - abstract
+    def evaluate(self, params: P) -> Evaluation[C]:  # pragma: no cover - abstract
         """The verdict, criteria, facts and pattern of every unit under ``params``."""
         raise NotImplementedError
 
@@ -342,6 +349,6 @@ class Kernel(Generic[P]):
         """Only the verdict (sensitivity sweeps); default: the full evaluation's."""
         return self.evaluate(params).verdict
 
-    def reasons(self, evaluation: Evaluation, params: P, lang: str) -> Text:  # pragma: no cover - abstract
+    def reasons(self, evaluation: Evaluation[C], params: P, lang: str) -> Text:  # pragma: no cover - abstract
         """One sentence per unit explaining ``evaluation``."""
         raise NotImplementedError

@@ -211,11 +211,8 @@ def sweep(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> units = pd.DataFrame({"name": ["A", "B"]}, index=pd.Index(["a", "b"], name="unit_id"))
-    >>> idx = pd.MultiIndex.from_product([["a", "b"], [2010, 2020]], names=["unit_id", "year"])
-    >>> values = pd.DataFrame({"pop_resident": [100.0, 90.0, 100.0, 99.0]}, index=idx)
-    >>> result = sweep(Panel(units, values), "census-decline", {"min_loss": [0, 0.05]})
+    >>> panel = Panel.from_series({"a": [100, 90], "b": [100, 99]}, years=[2010, 2020])
+    >>> result = sweep(panel, "census-decline", {"min_loss": [0, 0.05]})
     >>> result.counts["shrinking"].tolist(), result.units["robustness"].tolist()
     ([2, 1], ['robust', 'borderline'])
     """

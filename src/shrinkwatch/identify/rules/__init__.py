@@ -13,19 +13,10 @@ from typing import Any
 
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identify.kernel import Kernel
-from shrinkwatch.identify.rules.census_decline import (
-    CensusDecline,
-    CensusDeclineParameters,
-)
+from shrinkwatch.identify.rules.census_decline import CensusDecline, CensusDeclineParameters
 from shrinkwatch.identify.rules.cn_2025 import China2025, China2025Parameters
-from shrinkwatch.identify.rules.composite_index import (
-    CompositeIndex,
-    CompositeIndexParameters,
-)
-from shrinkwatch.identify.rules.consecutive_decline import (
-    ConsecutiveDecline,
-    ConsecutiveDeclineParameters,
-)
+from shrinkwatch.identify.rules.composite_index import CompositeIndex, CompositeIndexParameters
+from shrinkwatch.identify.rules.consecutive_decline import ConsecutiveDecline, ConsecutiveDeclineParameters
 from shrinkwatch.identify.rules.peak_loss import PeakLossParameters, PeakLossRule
 from shrinkwatch.identify.rules.scirn import Scirn, ScirnParameters
 
@@ -47,13 +38,13 @@ __all__ = [
 ]
 
 #: The rule registry: a standard's ``rule`` -> the kernel that evaluates it.
-KERNELS: dict[str, type[Kernel[Any]]] = {
+KERNELS: dict[str, type[Kernel[Any, Any]]] = {
     kernel.rule: kernel
     for kernel in (CensusDecline, ConsecutiveDecline, PeakLossRule, China2025, Scirn, CompositeIndex)
 }
 
 
-def kernel_class(rule: str) -> type[Kernel[Any]]:
+def kernel_class(rule: str) -> type[Kernel[Any, Any]]:
     """The kernel of ``rule``; an unknown rule is an OptionError naming the known ones."""
     try:
         return KERNELS[rule]

@@ -9,16 +9,10 @@ import numpy as np
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identify.indicators import Tri, annual_rate
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    RuleParameters,
-    default_start_year,
-    evaluation_year,
-)
+from shrinkwatch.identify.kernel import Evaluation, Kernel, RuleParameters, default_start_year, evaluation_year
 from shrinkwatch.identify.text import Text, fixed, halves, indicator_name, people, pick
 
-__all__ = ["CensusDeclineParameters", "CensusDecline"]
+__all__ = ["CensusDeclineParameters", "CensusDeclineContext", "CensusDecline"]
 
 
 @dataclass(frozen=True)
@@ -36,13 +30,24 @@ class CensusDeclineParameters(RuleParameters):
         return self.start_year or default_start_year(panel, end), end
 
 
-class CensusDecline(Kernel[CensusDeclineParameters]):
+@dataclass(frozen=True)
+class CensusDeclineContext:
+    """The compared years ``t1`` < ``t2`` and the values ``before`` and ``after`` (their relative change is
+    the criterion ``decline``)."""
+
+    t1: int
+    t2: int
+    before: np.ndarray
+    after: np.ndarray
+
+
+class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
     """P(t2) < P(t1) * (1 - min_loss) between two (census) years."""
 
     rule = "census_decline"
     parameters = CensusDeclineParameters
 
-    def evaluate(self, params: CensusDeclineParameters) -> Evaluation:
+    def evaluate(self, params: CensusDeclineParameters) -> Evaluation[CensusDeclineContext]:
         grid, indicator = self.grid(params.indicator), params.indicator
         t2 = params.end_year or int(self._observed[-1])
         t1 = params.start_year or default_start_year(self.panel, t2)
@@ -61,17 +66,19 @@ class CensusDecline(Kernel[CensusDeclineParameters]):
             facts={f"{indicator}_{t1}": before, f"{indicator}_{t2}": after,
                    "start_year": np.full(self.n, t1), "end_year": np.full(self.n, t2)},
             pattern=self.pattern(indicator, c2),
-            context={"t1": t1, "t2": t2, "before": before, "after": after, "change": change},
+            context=CensusDeclineContext(t1=t1, t2=t2, before=before, after=after),
         )
 
-    def reasons(self, evaluation: Evaluation, params: CensusDeclineParameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[CensusDeclineContext], params: CensusDeclineParameters,
+                lang: str) -> Text:
         ctx = evaluation.context
-        t1, t2, before, after = ctx["t1"], ctx["t2"], ctx["before"], ctx["after"]
+        t1, t2, before, after = ctx.t1, ctx.t2, ctx.before, ctx.after
+        change, _ = evaluation.criteria["decline"]
         indicator, min_loss = params.indicator, params.min_loss
         what = indicator_name(indicator, lang)
         # one formatting pass over both columns (Arrow call overhead dominates at county scale)
         b, a = halves(people(np.concatenate([before, after]), lang), len(before))
-        pct, rate = halves(fixed(np.concatenate([ctx["change"], evaluation.annual_rate]) * 100, 2, signed=True),
+        pct, rate = halves(fixed(np.concatenate([change, evaluation.annual_rate]) * 100, 2, signed=True),
                             len(before))
         missing_1 = ~(np.isfinite(before) & (before > 0))
         missing_2 = ~np.isfinite(after)

@@ -20,21 +20,10 @@ from shrinkwatch.identify.indicators import (
     tri_or,
     window_growth,
 )
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
-from shrinkwatch.identify.text import (
-    Text,
-    as_text,
-    fixed,
-    indicator_name,
-    mark,
-    verdict_sentence,
-)
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identify.text import Text, as_text, fixed, indicator_name, mark, verdict_sentence
 
-__all__ = ["China2025Parameters", "China2025"]
+__all__ = ["China2025Parameters", "China2025Context", "China2025"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +42,23 @@ class China2025Parameters(WindowParameters):
     lookback_fields = ("n",)
 
 
-class China2025(Kernel[China2025Parameters]):
+@dataclass(frozen=True)
+class China2025Context:
+    """The window from ``start_year`` to the evaluation ``year``; the GDP benchmark rate ``bench`` and where it
+    came from (``bench_source``); per unit the population and built-up area changes over the window; whether
+    the panel has a GDP series (``gdp_present``) and the land indicator (``land_present``)."""
+
+    year: int
+    start_year: int
+    bench: float
+    bench_source: str
+    pop_change: np.ndarray
+    land_change: np.ndarray
+    gdp_present: bool
+    land_present: bool
+
+
+class China2025(Kernel[China2025Parameters, China2025Context]):
     """The seed article's three criteria over the n years ending at the evaluation year."""
 
     rule = "cn_2025"
@@ -129,7 +134,7 @@ class China2025(Kernel[China2025Parameters]):
         bench_factor = float(np.average(factor[known], weights=weights[known]))
         return rate, bench_factor ** (1.0 / span) - 1.0, source
 
-    def evaluate(self, params: China2025Parameters) -> Evaluation:
+    def evaluate(self, params: China2025Parameters) -> Evaluation[China2025Context]:
         indicator = params.indicator
         population = self.grid(indicator)
         year, column = self.column(population, params.year)
@@ -177,40 +182,40 @@ class China2025(Kernel[China2025Parameters]):
                    "gdp_benchmark_rate": np.full(self.n, bench), "population_change": pop_change,
                    "land_change": land_change, "tapio_state": tapio_state(pop_change, land_change)},
             pattern=self.pattern(indicator, column),
-            context={"year": year, "start_year": int(population.years[start]), "bench": bench,
-                     "bench_source": bench_source, "pop_change": pop_change, "land_change": land_change,
-                     "gdp_present": gdp_grid is not None or growth_grid is not None,
-                     "land_present": land_grid is not None},
+            context=China2025Context(year=year, start_year=int(population.years[start]), bench=bench,
+                                     bench_source=bench_source, pop_change=pop_change, land_change=land_change,
+                                     gdp_present=gdp_grid is not None or growth_grid is not None,
+                                     land_present=land_grid is not None),
         )
 
-    def reasons(self, evaluation: Evaluation, params: China2025Parameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[China2025Context], params: China2025Parameters, lang: str) -> Text:
         ctx = evaluation.context
-        n, year, start = params.n, ctx["year"], ctx["start_year"]
+        n, year, start = params.n, ctx.year, ctx.start_year
         run, decline = evaluation.criteria["population"]
         gdp_rate, gdp = evaluation.criteria["gdp"]
         e, land = evaluation.criteria["land"]
         pop_name = indicator_name(params.indicator, lang)
         gdp_col, land_col = params.gdp_indicator, params.land_indicator
-        bench = f"{ctx['bench'] * 100:+.2f}" if np.isfinite(ctx["bench"]) else "n/a"
-        source = ctx["bench_source"]
-        dp = fixed(ctx["pop_change"] * 100, 1, signed=True)
-        dl = fixed(ctx["land_change"] * 100, 1, signed=True)
-        state = as_text(tapio_state(ctx["pop_change"], ctx["land_change"]))
+        bench = f"{ctx.bench * 100:+.2f}" if np.isfinite(ctx.bench) else "n/a"
+        source = ctx.bench_source
+        dp = fixed(ctx.pop_change * 100, 1, signed=True)
+        dl = fixed(ctx.land_change * 100, 1, signed=True)
+        state = as_text(tapio_state(ctx.pop_change, ctx.land_change))
         if lang == "zh":
             rule_note = "三项均需满足" if params.combine == "all" else "人口条件加任一其他条件"
             a = f"{pop_name}截至{year}年连续下降" + fixed(run, 0) + f"年（需{n}年，" + mark(decline, lang) + "）"
             b = (f"{start}–{year}年实际GDP年均增长" + fixed(gdp_rate * 100, 2, signed=True)
-                 + f"%，基准{bench}%（" + mark(gdp, lang) + "）") if ctx["gdp_present"] else \
+                 + f"%，基准{bench}%（" + mark(gdp, lang) + "）") if ctx.gdp_present else \
                 f"数据集无{gdp_col}或gdp_real_growth（" + mark(gdp, lang) + "）"
             c = ("建成区变化" + dl + "%、人口变化" + dp + "%，弹性" + fixed(e, 2) + "（" + mark(land, lang) + "）") \
-                if ctx["land_present"] else f"数据集无{land_col}（" + mark(land, lang) + "）"
+                if ctx.land_present else f"数据集无{land_col}（" + mark(land, lang) + "）"
             return verdict_sentence(evaluation.verdict, [a, b, c], lang, rule_note)
         rule_note = "all three criteria" if params.combine == "all" else "population plus any other criterion"
         a = f"{pop_name} declined " + fixed(run, 0) + f" consecutive yr to {year} ({n} needed: " + mark(decline, lang) + ")"
         b = (f"real GDP {start}-{year} " + fixed(gdp_rate * 100, 2, signed=True) + f"%/yr vs {source} benchmark "
-             f"{bench}%/yr (" + mark(gdp, lang) + ")") if ctx["gdp_present"] else \
+             f"{bench}%/yr (" + mark(gdp, lang) + ")") if ctx.gdp_present else \
             f"no {gdp_col} or gdp_real_growth in the dataset (" + mark(gdp, lang) + ")"
         c = ("built-up area " + dl + "% vs population " + dp + "%, elasticity " + fixed(e, 2) + ", " + state
-             + " (" + mark(land, lang) + ")") if ctx["land_present"] else \
+             + " (" + mark(land, lang) + ")") if ctx.land_present else \
             f"no {land_col} in the dataset (" + mark(land, lang) + ")"
         return verdict_sentence(evaluation.verdict, [a, b, c], lang, rule_note)

@@ -9,23 +9,13 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import (
-    Tri,
-    YearGrid,
-    annual_rate,
-    classify,
-    entropy_weights,
-    normalise,
-)
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
+from shrinkwatch.identify.indicators import Tri, YearGrid, annual_rate
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
 from shrinkwatch.identify.schema import IndicatorSpec
+from shrinkwatch.identify.scoring import classify, entropy_weights, normalise
 from shrinkwatch.identify.text import Text, fixed, pick, verdict_sentence
 
-__all__ = ["CompositeIndexParameters", "CompositeIndex"]
+__all__ = ["CompositeIndexParameters", "CompositeIndexContext", "CompositeIndex"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +36,15 @@ class CompositeIndexParameters(WindowParameters):
     lookback_fields = ("window",)
 
 
-class CompositeIndex(Kernel[CompositeIndexParameters]):
+@dataclass(frozen=True)
+class CompositeIndexContext:
+    """Each unit's class of the score (0 = lowest, -1 without a score) and the indicators the index used."""
+
+    classes: np.ndarray
+    present: list[IndicatorSpec]
+
+
+class CompositeIndex(Kernel[CompositeIndexParameters, CompositeIndexContext]):
     """Oriented, normalised, weighted indicators; the top classes of the score are shrinking."""
 
     rule = "composite_index"
@@ -117,7 +115,7 @@ class CompositeIndex(Kernel[CompositeIndexParameters]):
         score, weights, scaled = self.cached(key, make)
         return present, score, complete, weights, scaled
 
-    def evaluate(self, params: CompositeIndexParameters) -> Evaluation:
+    def evaluate(self, params: CompositeIndexParameters) -> Evaluation[CompositeIndexContext]:
         present, score, complete, weights, scaled = self._score(params)
         _, _, year, column, population = self._raw(params)
         k = params.classes
@@ -140,7 +138,7 @@ class CompositeIndex(Kernel[CompositeIndexParameters]):
             criteria={"index": (score, verdict)},
             facts=facts,
             pattern=self.pattern(params.indicator, column),
-            context={"year": year, "classes": classes, "weights": weights, "present": present, "complete": complete},
+            context=CompositeIndexContext(classes=classes, present=present),
         )
 
     def verdict(self, params: CompositeIndexParameters) -> Tri:
@@ -149,12 +147,13 @@ class CompositeIndex(Kernel[CompositeIndexParameters]):
         classes = classify(score, k, params.classification, params.seed)
         return Tri.of(classes >= k - top, complete)
 
-    def reasons(self, evaluation: Evaluation, params: CompositeIndexParameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[CompositeIndexContext], params: CompositeIndexParameters,
+                lang: str) -> Text:
         ctx = evaluation.context
         score, verdict = evaluation.criteria["index"]
         k, top = params.classes, params.shrinking_classes
-        cls = fixed(ctx["classes"] + 1.0, 0)
-        names = ", ".join(s.name for s in ctx["present"]) or "none"
+        cls = fixed(ctx.classes + 1.0, 0)
+        names = ", ".join(s.name for s in ctx.present) or "none"
         if lang == "zh":
             text = ("综合收缩指数" + fixed(score, 3) + f"，位于{k}类中的第" + cls + f"类（前{top}类计为收缩；指标：{names}）")
             unknown = f"指标（{names}）不全，无法计算综合指数"

@@ -7,14 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from shrinkwatch.identify.indicators import Tri, decline_runs
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
 from shrinkwatch.identify.text import Text, as_text, choose, fixed, indicator_name
 
-__all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDecline"]
+__all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDeclineContext", "ConsecutiveDecline"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +23,19 @@ class ConsecutiveDeclineParameters(WindowParameters):
     lookback_fields = ("n",)
 
 
-class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
+@dataclass(frozen=True)
+class ConsecutiveDeclineContext:
+    """The evaluation ``year``, the ``first`` year of the window, and per unit the ``latest`` run, the
+    ``longest`` run and its ``longest_end`` year."""
+
+    year: int
+    first: int
+    latest: np.ndarray
+    longest: np.ndarray
+    longest_end: np.ndarray
+
+
+class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDeclineContext]):
     """Shrinking in year t if P fell in each of the n years ending at t."""
 
     rule = "consecutive_decline"
@@ -39,7 +47,7 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
         _, column = self.column(grid, params.year)
         return self.consecutive(indicator, column, params.n, params.min_annual_loss)
 
-    def evaluate(self, params: ConsecutiveDeclineParameters) -> Evaluation:
+    def evaluate(self, params: ConsecutiveDeclineParameters) -> Evaluation[ConsecutiveDeclineContext]:
         indicator = params.indicator
         grid = self.grid(indicator)
         year, column = self.column(grid, params.year)
@@ -57,16 +65,17 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters]):
             facts={"evaluation_year": np.full(self.n, year), "latest_run": runs[:, column],
                    "longest_run": longest, "longest_run_end": longest_end},
             pattern=self.pattern(indicator, column),
-            context={"year": year, "first": int(grid.years[max(column - n + 1, 0)]), "longest": longest,
-                     "longest_end": longest_end, "latest": runs[:, column]},
+            context=ConsecutiveDeclineContext(year=year, first=int(grid.years[max(column - n + 1, 0)]),
+                                              latest=runs[:, column], longest=longest, longest_end=longest_end),
         )
 
-    def reasons(self, evaluation: Evaluation, params: ConsecutiveDeclineParameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[ConsecutiveDeclineContext], params: ConsecutiveDeclineParameters,
+                lang: str) -> Text:
         ctx = evaluation.context
-        year, first, n = ctx["year"], ctx["first"], params.n
+        year, first, n = ctx.year, ctx.first, params.n
         what = indicator_name(params.indicator, lang)
-        latest, longest = as_text(ctx["latest"]), as_text(ctx["longest"])
-        end = fixed(ctx["longest_end"], 0, missing="-")
+        latest, longest = as_text(ctx.latest), as_text(ctx.longest)
+        end = fixed(ctx.longest_end, 0, missing="-")
         rate = fixed(evaluation.annual_rate * 100, 2, signed=True)
         verdict = evaluation.verdict
         if lang == "zh":

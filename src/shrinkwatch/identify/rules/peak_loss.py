@@ -7,26 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import (
-    PeakLoss,
-    Tri,
-    peak_loss,
-    tri_or,
-)
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
-from shrinkwatch.identify.text import (
-    Text,
-    fixed,
-    indicator_name,
-    mark,
-    verdict_sentence,
-)
+from shrinkwatch.identify.indicators import PeakLoss, Tri, peak_loss, tri_or
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identify.text import Text, fixed, indicator_name, mark, verdict_sentence
 
-__all__ = ["PeakLossParameters", "PeakLossRule"]
+__all__ = ["PeakLossParameters", "PeakLossContext", "PeakLossRule"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +27,15 @@ class PeakLossParameters(WindowParameters):
     lookback_fields = ("peak_window", "decline_window")
 
 
-class PeakLossRule(Kernel[PeakLossParameters]):
+@dataclass(frozen=True)
+class PeakLossContext:
+    """The evaluation ``year`` and, per unit, the ``peak_year`` (NaN without a peak)."""
+
+    year: int
+    peak_year: np.ndarray
+
+
+class PeakLossRule(Kernel[PeakLossParameters, PeakLossContext]):
     """P(t) <= ratio * max P over the last W years, OR k consecutive declines within the last w years."""
 
     rule = "peak_loss"
@@ -90,7 +83,7 @@ class PeakLossRule(Kernel[PeakLossParameters]):
                                              params.decline_window)
         return tri_or(peak, recent), peak, recent, ratio, run_in_window, year, column
 
-    def evaluate(self, params: PeakLossParameters) -> Evaluation:
+    def evaluate(self, params: PeakLossParameters) -> Evaluation[PeakLossContext]:
         indicator = params.indicator
         verdict, peak, recent, ratio, run_in_window, year, column = self._parts(params)
         grid = self.grid(indicator)
@@ -103,16 +96,16 @@ class PeakLossRule(Kernel[PeakLossParameters]):
             criteria={"peak_loss": (ratio, peak), "recent_declines": (run_in_window, recent)},
             facts={"evaluation_year": np.full(self.n, year), "peak": peak_value, "peak_year": peak_year},
             pattern=self.pattern(indicator, column),
-            context={"year": year, "peak_year": peak_year},
+            context=PeakLossContext(year=year, peak_year=peak_year),
         )
 
-    def reasons(self, evaluation: Evaluation, params: PeakLossParameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[PeakLossContext], params: PeakLossParameters, lang: str) -> Text:
         ctx = evaluation.context
-        year = ctx["year"]
+        year = ctx.year
         ratio, peak = evaluation.criteria["peak_loss"]
         run, recent = evaluation.criteria["recent_declines"]
         what = indicator_name(params.indicator, lang)
-        share, when = fixed(ratio * 100, 1), fixed(ctx["peak_year"], 0, missing="-")
+        share, when = fixed(ratio * 100, 1), fixed(ctx.peak_year, 0, missing="-")
         thr = f"{params.peak_ratio * 100:.0f}"
         k, w, big_w = params.decline_years, params.decline_window, params.peak_window
         runs = fixed(run, 0)

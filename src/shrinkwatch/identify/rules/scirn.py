@@ -9,27 +9,11 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import (
-    Tri,
-    YearGrid,
-    tri_and,
-    window_growth,
-)
-from shrinkwatch.identify.kernel import (
-    Evaluation,
-    Kernel,
-    WindowParameters,
-)
-from shrinkwatch.identify.text import (
-    Text,
-    fixed,
-    indicator_name,
-    mark,
-    people,
-    verdict_sentence,
-)
+from shrinkwatch.identify.indicators import Tri, YearGrid, tri_and, window_growth
+from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identify.text import Text, fixed, indicator_name, mark, people, verdict_sentence
 
-__all__ = ["ScirnParameters", "Scirn"]
+__all__ = ["ScirnParameters", "ScirnContext", "Scirn"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +30,18 @@ class ScirnParameters(WindowParameters):
     lookback_fields = ("window",)
 
 
-class Scirn(Kernel[ScirnParameters]):
+@dataclass(frozen=True)
+class ScirnContext:
+    """The window from ``start_year`` to the evaluation ``year``, whether the panel has the employment
+    indicator (``employment_present``), and per unit the ``net_change`` of the population over the window."""
+
+    year: int
+    start_year: int
+    employment_present: bool
+    net_change: np.ndarray
+
+
+class Scirn(Kernel[ScirnParameters, ScirnContext]):
     """Population >= min_population and loss over more than two years (+ employment decline)."""
 
     rule = "scirn"
@@ -84,7 +79,7 @@ class Scirn(Kernel[ScirnParameters]):
         result: tuple[np.ndarray, np.ndarray, Tri] = self.cached(("loss", indicator, start, column, k), make)
         return result
 
-    def evaluate(self, params: ScirnParameters) -> Evaluation:
+    def evaluate(self, params: ScirnParameters) -> Evaluation[ScirnContext]:
         indicator = params.indicator
         grid, year, column, start = self._window(params)
         loss_years, first, loss = self._loss(indicator, start, column, params.min_loss_years)
@@ -111,8 +106,9 @@ class Scirn(Kernel[ScirnParameters]):
             criteria={"size": (first, size), "loss": (loss_years, loss), "structural": (jobs_change, structural)},
             facts={"evaluation_year": np.full(self.n, year), "window_start": np.full(self.n, int(grid.years[start]))},
             pattern=self.pattern(indicator, column),
-            context={"year": year, "start_year": int(grid.years[start]), "present": employment is not None,
-                     "net_change": window_growth(grid, start, column)},
+            context=ScirnContext(year=year, start_year=int(grid.years[start]),
+                                 employment_present=employment is not None,
+                                 net_change=window_growth(grid, start, column)),
         )
 
     def verdict(self, params: ScirnParameters) -> Tri:
@@ -123,9 +119,9 @@ class Scirn(Kernel[ScirnParameters]):
             return tri_and(Tri.of(first >= params.min_population, np.isfinite(first)), loss)
         return self.evaluate(params).verdict
 
-    def reasons(self, evaluation: Evaluation, params: ScirnParameters, lang: str) -> Text:
+    def reasons(self, evaluation: Evaluation[ScirnContext], params: ScirnParameters, lang: str) -> Text:
         ctx = evaluation.context
-        year, start = ctx["year"], ctx["start_year"]
+        year, start = ctx.year, ctx.start_year
         first, size = evaluation.criteria["size"]
         loss_years, loss = evaluation.criteria["loss"]
         jobs, structural = evaluation.criteria["structural"]
@@ -133,18 +129,18 @@ class Scirn(Kernel[ScirnParameters]):
         minimum = f"{params.min_population:,.0f}"
         k = params.min_loss_years
         mode = params.structural
-        net = fixed(ctx["net_change"] * 100, 1, signed=True)
+        net = fixed(ctx.net_change * 100, 1, signed=True)
         if lang == "zh":
             a = f"{start}年{what}" + people(first, lang) + f"（需≥{minimum}人，" + mark(size, lang) + "）"
             b = (f"{start}–{year}年人口下降" + fixed(loss_years, 0) + "年，净变化" + net + f"%（需净减少且下降≥{k}年，"
                  + mark(loss, lang) + "）")
             c = ("就业变化" + fixed(jobs * 100, 1, signed=True) + "%（" + mark(structural, lang) + "）"
-                 if ctx["present"] else "无就业数据（结构性信号" + ("未使用" if mode != "require" else "无法判定") + "）")
+                 if ctx.employment_present else "无就业数据（结构性信号" + ("未使用" if mode != "require" else "无法判定") + "）")
             return verdict_sentence(evaluation.verdict, [a, b, c], lang)
         a = f"{what} {start} " + people(first, lang) + f" (>= {minimum} needed: " + mark(size, lang) + ")"
         b = (f"{start}-{year} population fell in " + fixed(loss_years, 0) + " yr, net change " + net
              + f"% (a net loss and {k} yr of loss needed: " + mark(loss, lang) + ")")
         c = ("employment " + fixed(jobs * 100, 1, signed=True) + "% (structural signal: " + mark(structural, lang) + ")"
-             if ctx["present"] else
+             if ctx.employment_present else
              ("no employment data (structural signal " + ("not applied" if mode != "require" else "undecided") + ")"))
         return verdict_sentence(evaluation.verdict, [a, b, c], lang)
