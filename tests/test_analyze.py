@@ -17,6 +17,8 @@ from shrinkwatch.report import sections as report_sections
 from shrinkwatch.report.maps import cluster_map_svg
 from shrinkwatch.report.summary import analysis_summary
 
+from conftest import panel_of
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -40,9 +42,7 @@ def _grid_panel(n_side: int = 6, extra_island: bool = True) -> tuple[Panel, Iden
         rates.append(3.0)
     index = pd.Index(ids, name="unit_id")
     units = gpd.GeoDataFrame({"name": ids}, geometry=geoms, index=index, crs="EPSG:3857")
-    values = pd.DataFrame({"pop_resident": 1.0},
-                          index=pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"]))
-    panel = Panel(units, values, {"id": "grid"})
+    panel = Panel.from_series({unit: [1.0, 1.0] for unit in ids}, [2010, 2020], units=units, id="grid")
     status = ["shrinking" if r < 0 else "not_shrinking" for r in rates]
     return panel, _toy_identification(index, status, rates)
 
@@ -216,11 +216,9 @@ def test_real_china_moran_is_positive_and_significant(census_panel, census_ident
 
 
 def test_moran_needs_geometry(census_identification):
-    units = pd.DataFrame({"name": ["a"]}, index=pd.Index(["a"], name="unit_id"))
-    values = pd.DataFrame({"pop_resident": [1.0]},
-                          index=pd.MultiIndex.from_tuples([("a", 2010)], names=["unit_id", "year"]))
+    flat = Panel.from_series({"a": [1.0]}, [2010], id="flat")
     with pytest.raises(DataError, match="no geometry"):
-        analyze.moran(census_identification, Panel(units, values, {"id": "flat"}), permutations=9)
+        analyze.moran(census_identification, flat, permutations=9)
 
 
 # ---------------------------------------------------------------- expansion paradox
@@ -230,16 +228,12 @@ def _paradox_panel() -> tuple[Panel, Identification]:
     ids = ["s1", "s2", "s3", "s4", "g1"]
     population = {"s1": (100, 90), "s2": (100, 95), "s3": (100, 80), "s4": (100, 90), "g1": (100, 120)}
     builtup = {"s1": (10, 12), "s2": (10, 11), "s3": (10, 9), "s4": (np.nan, np.nan), "g1": (10, 11)}
-    rows = []
-    for unit in ids:
-        for position, year in enumerate((2010, 2020)):
-            rows.append((unit, year, float(population[unit][position]), float(builtup[unit][position])))
-    values = pd.DataFrame(rows, columns=["unit_id", "year", "pop_resident", "builtup_km2"]).set_index(["unit_id", "year"])
-    index = pd.Index(ids, name="unit_id")
-    units = pd.DataFrame({"name": ids}, index=index)
+    panel = panel_of({unit: {"pop_resident": population[unit], "builtup_km2": builtup[unit]} for unit in ids},
+                     [2010, 2020], id="paradox-toy")
     status = ["shrinking"] * 4 + ["not_shrinking"]
-    identification = _toy_identification(index, status, [-1.0, -0.5, -2.2, -1.0, 1.8], start_year=2010, end_year=2020)
-    return Panel(units, values, {"id": "paradox-toy"}), identification
+    identification = _toy_identification(panel.units.index, status, [-1.0, -0.5, -2.2, -1.0, 1.8],
+                                          start_year=2010, end_year=2020)
+    return panel, identification
 
 
 def test_paradox_share_with_its_denominator_on_a_hand_made_panel():
@@ -301,6 +295,7 @@ def test_driver_summary_is_associational(china_drivers):
         assert f" {word} " not in f" {text} ", word
 
 
+@pytest.mark.slow
 def test_drivers_are_deterministic_for_a_seed(census_panel, census_identification, china_drivers):
     again = analyze.drivers(census_identification, census_panel, seed=0)
     pd.testing.assert_frame_equal(again.contributions, china_drivers.contributions)
@@ -334,6 +329,7 @@ def test_us_decomposition_needs_components(census_panel):
 # ---------------------------------------------------------------- sections and summary
 
 
+@pytest.mark.slow
 def test_sections_in_order_escaped_and_json_ready(census_panel, census_identification):
     bundle = analyze.analyse(census_identification, census_panel, seed=0, permutations=99)
     sections = report_sections.analysis_sections(bundle, census_panel)
@@ -368,6 +364,7 @@ def test_section_text_is_html_escaped():
     assert "No spatial statistics" in sections[1].html
 
 
+@pytest.mark.slow
 def test_us_drivers_use_the_components_and_say_they_are_an_identity(us_panel):
     from shrinkwatch import identify
 

@@ -107,6 +107,7 @@ def test_standards_commands():
     assert shown.returncode == 0 and "min_loss" in shown.stdout and "P(t2) < P(t1)" in shown.stdout
 
 
+@pytest.mark.slow
 def test_explain_states_how_robust_the_verdict_is(data_dir):
     """Harbin lost 5.9% 2010-2020: shrinking for min_loss 0 to 0.05, not for 0.06 to 0.10."""
     result = run_cli("explain", "--unit", "230100", "--no-drivers", "--lang", "en", "--data-dir", str(data_dir))
@@ -135,6 +136,7 @@ def test_a_users_own_standard_file(tmp_path, data_dir):
     assert bad.returncode == 2 and "maximum" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_installed_command_in_a_subprocess(data_dir):
     """The one real process: `python -m shrinkwatch` works, and its errors are one line, never a traceback."""
     shown = run_cli_subprocess("standards", "show", "census-decline")

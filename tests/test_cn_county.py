@@ -24,6 +24,7 @@ def matching(county):
     return county.meta.matching
 
 
+@pytest.mark.slow
 def test_units_and_values(county):
     assert county.units.index.name == "unit_id"
     assert county.units.index.str.fullmatch(r"\d{6}").all()
@@ -51,6 +52,7 @@ def test_kinds():
         "forestry_district", "special_district", "city_without_districts", "functional_zone"]
 
 
+@pytest.mark.slow
 def test_match_rate(county):
     summary = county.meta.match_summary
     assert summary["match_rate"] >= 0.97
@@ -58,6 +60,7 @@ def test_match_rate(county):
     assert county.ledger.tallies["2020 units matched to a 2010 unit"] == summary["matched_2020"]
 
 
+@pytest.mark.slow
 def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
     side = matching[matching["side"] == "2020"]
     assert side["unit_id"].tolist() == county.units.index.tolist()
@@ -73,6 +76,7 @@ def test_every_2020_unit_matched_or_listed_with_a_reason(county, matching):
     assert county.ledger.tallies["2020 units without a 2010 match"] == len(unmatched)
 
 
+@pytest.mark.slow
 def test_every_2010_unit_feeds_a_matched_unit_or_is_listed(county, matching):
     side_2020 = matching[(matching["side"] == "2020") & matching["matched"]]
     fed = set(";".join(side_2020["predecessors_2010"]).split(";"))
@@ -85,6 +89,7 @@ def test_every_2010_unit_feeds_a_matched_unit_or_is_listed(county, matching):
     assert len(coded_fed) + len(uncoded_fed) + len(listed) == county.meta.match_summary["units_2010"]
 
 
+@pytest.mark.slow
 def test_named_cases(matching):
     by_unit = matching[matching["side"] == "2020"].set_index("unit_id")
     # county-to-district conversion and prefecture merger: 莱城区 -> 济南市莱芜区
@@ -102,6 +107,7 @@ def test_named_cases(matching):
     assert listed.loc["341424", "reason"].startswith("split into")
 
 
+@pytest.mark.slow
 def test_boundary_breaks_flag_unresolved_changes(county):
     breaks = county.meta.boundary_breaks
     assert list(breaks.columns) == ["unit_id", "year", "treatment"]
@@ -112,6 +118,7 @@ def test_boundary_breaks_flag_unresolved_changes(county):
     assert "110101" not in flagged  # a merger, resolved by summing
 
 
+@pytest.mark.slow
 def test_ledger_balances(county):
     ledger = county.ledger
     assert ledger.rows_accepted + len(ledger.rejected) == ledger.rows_read == 3279 + 3358
@@ -123,6 +130,7 @@ def test_ledger_balances(county):
     assert ledger.sources["rows_accepted"].sum() == ledger.rows_accepted
 
 
+@pytest.mark.slow
 def test_identify_census_decline(county, matching):
     result = identify(county, "census-decline")
     counts = result.counts()
@@ -136,6 +144,7 @@ def test_identify_census_decline(county, matching):
     assert counts["shrinking"] > 0
 
 
+@pytest.mark.slow
 def test_matching_runs_in_seconds(county, data_dir):
     """The workbooks are cached per process; re-matching must not take minutes."""
     started = time.perf_counter()
@@ -144,6 +153,7 @@ def test_matching_runs_in_seconds(county, data_dir):
     assert again.meta.match_summary == county.meta.match_summary
 
 
+@pytest.mark.slow
 def test_cli_identify_county(tmp_path, data_dir):
     out = tmp_path / "county.csv"
     done = run_cli("identify", "--dataset", "cn-county-census", "--data-dir", str(data_dir), "-o", str(out))
@@ -153,6 +163,7 @@ def test_cli_identify_county(tmp_path, data_dir):
     assert np.isin(["shrinking", "not_shrinking", "insufficient_data"], table["status"].unique()).all()
 
 
+@pytest.mark.slow
 def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
     """A 2010-2020 comparison across a known boundary break gets status boundary_change, never a verdict."""
     from shrinkwatch import identify, load

@@ -63,6 +63,7 @@ def _fips(row: dict[str, str]) -> str:
 
 # ---------------------------------------------------------------- US counties
 
+@pytest.mark.slow
 def test_us_counts_ids_and_years(us, county_rows):
     counties = [r for r in county_rows if int(r["SUMLEV"]) == 50]
     assert len(counties) == 3142
@@ -79,6 +80,7 @@ def test_us_counts_ids_and_years(us, county_rows):
     assert us.meta.encoding == "utf-8-sig"  # the shared copy carries a BOM
 
 
+@pytest.mark.slow
 def test_us_ledger_balances(us, county_rows):
     ledger = us.ledger
     assert ledger.rows_read == len(county_rows) == 3193
@@ -87,6 +89,7 @@ def test_us_ledger_balances(us, county_rows):
     assert ledger.rejected.empty
 
 
+@pytest.mark.slow
 def test_us_values_are_popestimate_and_shrinking_count(us, county_rows):
     counties = {_fips(r): r for r in county_rows if int(r["SUMLEV"]) == 50}
     shrinking_raw = sum(int(r["POPESTIMATE2019"]) < int(r["POPESTIMATE2010"]) for r in counties.values())
@@ -102,6 +105,7 @@ def test_us_values_are_popestimate_and_shrinking_count(us, county_rows):
         assert np.array_equal(us.matrix(indicator), raw), indicator
 
 
+@pytest.mark.slow
 def test_us_components_identity(us):
     """P(t) - P(t-1) = births - deaths + international + domestic + residual, exactly.
 
@@ -122,6 +126,7 @@ def test_us_components_identity(us):
     assert set(us.meta.components_identity["failures"].values()) == {0}
 
 
+@pytest.mark.slow
 def test_us_parents_regions_divisions(us, county_rows):
     states = {r["STATE"].zfill(2): r for r in county_rows if int(r["SUMLEV"]) == 40}
     assert len(states) == 51
@@ -139,6 +144,7 @@ def test_us_parents_regions_divisions(us, county_rows):
     assert us.meta.parent_totals["pop_resident"]["26"][2019] == float(states["26"]["POPESTIMATE2019"])
 
 
+@pytest.mark.slow
 def test_us_kinds(us, county_rows):
     names = [r["CTYNAME"] for r in county_rows if int(r["SUMLEV"]) == 50]
     assert int((us.units["kind"] == "county").sum()) == sum(n.endswith(" County") for n in names) == 3007
@@ -149,6 +155,7 @@ def test_us_kinds(us, county_rows):
     assert us.units.loc["51760", "kind_detail"] == "independent city"  # Richmond city, VA
 
 
+@pytest.mark.slow
 def test_us_garbled_name_repaired_by_fips(us, county_rows):
     raw = {_fips(r): r["CTYNAME"] for r in county_rows if int(r["SUMLEV"]) == 50}
     assert raw["35013"] == "DoÒa Ana County"  # the published damage
@@ -158,6 +165,7 @@ def test_us_garbled_name_repaired_by_fips(us, county_rows):
     assert repair_mojibake(pd.Series(["Autauga County", "Añasco"])).tolist() == ["Autauga County", "Añasco"]
 
 
+@pytest.mark.slow
 def test_us_geometry_coverage(us, data_dir):
     assert isinstance(us.units, gpd.GeoDataFrame) and us.units.crs.to_epsg() == 4326
     # Falls Church city, VA (5 km2) collapses to a there-and-back line in the 1:10m TopoJSON
@@ -181,6 +189,7 @@ def test_us_geometry_coverage(us, data_dir):
     assert [f.path for f in files] == [COUNTY_CSV, COUNTIES_TOPOJSON]
 
 
+@pytest.mark.slow
 def test_us_latin1_publication_reads_the_same(us, data_dir, tmp_path):
     """The Census Bureau publishes this file in Latin-1 with zero-padded codes (SUMLEV 050, STATE 01,
     COUNTY 001); that reads to the same panel as the shared UTF-8 copy with unpadded codes."""
@@ -224,6 +233,7 @@ def test_us_missing_column_is_a_data_error(data_dir, tmp_path):
         load_county_estimates([broken], datasets.get_dataset("us-county-est"))
 
 
+@pytest.mark.slow
 def test_us_identify(us):
     result = identify(us, "census-decline")
     assert result.counts() == {"units_total": 3142, "units_with_data": 3142, "shrinking": 1686,
@@ -234,6 +244,7 @@ def test_us_identify(us):
 
 # ---------------------------------------------------------------- UN WUP 2018
 
+@pytest.mark.slow
 def test_wup_counts_ids_and_years(wup, wup_rows):
     header, body = wup_rows[0], [r for r in wup_rows[1:] if any(v is not None for v in r)]
     assert header[:5] == ("Index", "Country Code", "Country or area", "City Code", "Urban Agglomeration")
@@ -246,6 +257,7 @@ def test_wup_counts_ids_and_years(wup, wup_rows):
     assert (wup.units["kind"] == "urban agglomeration").all()
 
 
+@pytest.mark.slow
 def test_wup_ledger_balances(wup):
     ledger = wup.ledger
     assert ledger.rows_read == 1860
@@ -253,12 +265,14 @@ def test_wup_ledger_balances(wup):
     assert ledger.rejected.empty and ledger.cell_actions.empty
 
 
+@pytest.mark.slow
 def test_wup_projections_are_marked(wup):
     assert wup.meta.projected_from == 2019
     assert wup.observed_years == list(range(1950, 2019))
     assert any("projection" in note for note in wup.meta.notes)
 
 
+@pytest.mark.slow
 def test_wup_thousands_become_persons(wup, wup_rows):
     header = list(wup_rows[0])
     body = [r for r in wup_rows[1:] if r[0] is not None]
@@ -272,6 +286,7 @@ def test_wup_thousands_become_persons(wup, wup_rows):
     assert declined > 0
 
 
+@pytest.mark.slow
 def test_wup_regions_from_m49_agree_with_natural_earth(wup, data_dir):
     assert set(wup.units["parent_id"].astype(int)) <= set(M49_REGIONS)
     assert wup.units["region"].notna().all()
@@ -285,6 +300,7 @@ def test_wup_regions_from_m49_agree_with_natural_earth(wup, data_dir):
     assert len(joined) > 1700 and all(agree)
 
 
+@pytest.mark.slow
 def test_wup_geometry_and_notes(wup, wup_rows):
     assert wup.units.crs.to_epsg() == 4326 and wup.units.geometry.notna().all()
     assert (wup.units.geometry.x == wup.units["longitude"]).all()
@@ -294,6 +310,7 @@ def test_wup_geometry_and_notes(wup, wup_rows):
     assert wup.units.loc["20006", "note"] == "Refers to the Governorate of Grand Algiers."
 
 
+@pytest.mark.slow
 def test_wup_identify_uses_observed_years_only(wup):
     result = identify(wup, "census-decline")
     assert set(result.table["end_year"]) == {2018} and set(result.table["start_year"]) == {1950}
@@ -303,6 +320,7 @@ def test_wup_identify_uses_observed_years_only(wup):
 
 # ---------------------------------------------------------------- the command line
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset_id, expected", [("us-county-est", 3142), ("world-wup2018", 1860)])
 def test_cli_identify(dataset_id, expected, tmp_path):
     out = tmp_path / "identify.csv"
@@ -334,6 +352,7 @@ def test_city_file_is_cr_only(data_dir):
     assert b"\n" not in raw and raw.count(b"\r") == 8915
 
 
+@pytest.mark.slow
 def test_city_counts_and_ledger(cities, city_rows):
     assert len(city_rows) == 8915
     no_figure = [r["ID"] for r in city_rows if all(r[str(y)].strip() in ("", "0") for y in CENSUS_YEARS)]
@@ -346,6 +365,7 @@ def test_city_counts_and_ledger(cities, city_rows):
     assert cities.years == CENSUS_YEARS and cities.observed_years == CENSUS_YEARS
 
 
+@pytest.mark.slow
 def test_city_zero_means_no_figure(cities, city_rows):
     kept = [r for r in city_rows if r["ID"] in cities.units.index]
     zeros = sum(r[str(y)].strip() == "0" for r in kept for y in CENSUS_YEARS)
@@ -361,6 +381,7 @@ def test_city_zero_means_no_figure(cities, city_rows):
     assert cities.wide("pop_resident").loc[nyc["ID"], 2010] == float(nyc["2010"]) == 8175133
 
 
+@pytest.mark.slow
 def test_city_decline_2000_2010(cities, city_rows):
     both = [r for r in city_rows if r["2000"].strip() not in ("", "0") and r["2010"].strip() not in ("", "0")]
     declined = sum(int(r["2010"]) < int(r["2000"]) for r in both)
@@ -371,6 +392,7 @@ def test_city_decline_2000_2010(cities, city_rows):
     assert counts["insufficient_data"] == 8906 - 6475
 
 
+@pytest.mark.slow
 def test_city_states_and_regions(cities, county_rows):
     from shrinkwatch.datasets.us_city import US_STATES
 
@@ -383,6 +405,7 @@ def test_city_states_and_regions(cities, county_rows):
     assert len(indian_territory) == 6 and (indian_territory["parent_name"] == "Oklahoma").all()
 
 
+@pytest.mark.slow
 def test_city_geocoding_errors_dropped(cities, city_rows):
     raw = {r["ID"]: r for r in city_rows}
     # Bing placed West Damascus, CA in Ontario
@@ -399,6 +422,7 @@ def test_city_geocoding_errors_dropped(cities, city_rows):
     assert list(zip(actions["column"], actions["value"])) == [("LAT_BING", "36.36.960974")]
 
 
+@pytest.mark.slow
 def test_wup_projections_only_when_asked_and_marked(wup):
     from shrinkwatch import identify
 
@@ -409,6 +433,7 @@ def test_wup_projections_only_when_asked_and_marked(wup):
     assert asked.table["reason"].str.contains("projected values").all()
 
 
+@pytest.mark.slow
 def test_city_census_compares_the_last_two_censuses_by_default(data_dir):
     """On a decennial series census-decline compares 2000 with 2010, not 1790 with 2010."""
     from shrinkwatch import identify, load

@@ -38,12 +38,9 @@ from shrinkwatch.identify.indicators import (
 NAN = np.nan
 
 
-def _panel(rows: dict[str, list[float]], years: list[int], indicator: str = "pop") -> Panel:
-    units = pd.DataFrame({"name": list(rows)}, index=pd.Index(list(rows), name="unit_id"))
-    index = pd.MultiIndex.from_product([list(rows), years], names=["unit_id", "year"])
-    values = pd.DataFrame({indicator: np.concatenate([np.asarray(v, dtype=float) for v in rows.values()])},
-                          index=index)
-    return Panel(units, values, {"id": "hand"})
+def _panel(rows: dict[str, list[float]], years: list[int]) -> Panel:
+    """A one-indicator panel (``pop``) of hand-made series."""
+    return Panel.from_series(rows, years, indicator="pop", id="hand")
 
 
 # ---------------------------------------------------------------- grid
@@ -64,8 +61,7 @@ def test_year_grid_fills_missing_calendar_years_and_keeps_unit_order():
 
 def test_year_grid_with_units_missing_from_values():
     units = pd.DataFrame({"name": ["x", "y"]}, index=pd.Index(["x", "y"], name="unit_id"))
-    index = pd.MultiIndex.from_tuples([("y", 2000), ("y", 2001)], names=["unit_id", "year"])
-    grid = year_grid(Panel(units, pd.DataFrame({"pop": [5.0, 4.0]}, index=index)), "pop")
+    grid = year_grid(Panel.from_series({"y": [5.0, 4.0]}, [2000, 2001], indicator="pop", units=units), "pop")
     assert np.isnan(grid.values[0]).all() and grid.values[1].tolist() == [5.0, 4.0]
 
 

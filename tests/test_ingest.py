@@ -411,6 +411,7 @@ def _messy_tables(draw):
     return header, rows, draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(_messy_tables())
 def test_ledger_always_balances_on_messy_tables(table):

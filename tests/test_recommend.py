@@ -223,6 +223,7 @@ def test_profile_of_harbin(census_panel, census_identification):
         profile(census_panel, census_identification, "23010", typology=typology, drivers=False)
 
 
+@pytest.mark.slow
 def test_cli_explain_harbin():
     result = run_cli("explain", "--dataset", "cn-prefecture-census", "--unit", "230100", "--lang", "en",
                      "--no-drivers")
@@ -251,6 +252,7 @@ def test_cli_explain_unknown_unit_is_a_clear_error():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_explain_with_a_resource_table(tmp_path):
     table = tmp_path / "resource_cities.csv"
     table.write_text("name,resource_type,exhausted_batch\n伊春市,declining,2008\n", encoding="utf-8")

@@ -9,9 +9,10 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import panel_of, run_cli
 
 
+# the full China run (999 permutations, cross-validated models): every test that reads it is slow
 @pytest.fixture(scope="module")
 def run_outputs(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("run")
@@ -20,6 +21,7 @@ def run_outputs(tmp_path_factory, data_dir):
     return out, result
 
 
+@pytest.mark.slow
 def test_run_writes_four_outputs(run_outputs):
     out, result = run_outputs
     for name in ("report.html", "results.csv", "results.xlsx", "summary.json"):
@@ -28,6 +30,7 @@ def test_run_writes_four_outputs(run_outputs):
     assert "loading" in result.stderr and "identifying" in result.stderr  # progress is shown
 
 
+@pytest.mark.slow
 def test_summary_counts_agree(run_outputs):
     out, _ = run_outputs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -43,6 +46,7 @@ def test_summary_counts_agree(run_outputs):
     assert len(summary["insufficient_data_units"]) == 11
 
 
+@pytest.mark.slow
 def test_results_tables_agree(run_outputs):
     out, _ = run_outputs
     csv_table = pd.read_csv(out / "results.csv", dtype={"unit_id": str})
@@ -60,6 +64,7 @@ def test_results_tables_agree(run_outputs):
     assert len(xlsx["insufficient_data"]) == 11
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_and_complete(run_outputs):
     out, _ = run_outputs
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -78,6 +83,7 @@ def test_report_is_self_contained_and_complete(run_outputs):
         assert phrase in page, phrase
 
 
+@pytest.mark.slow
 def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
     if chromium is None:
         pytest.skip("chromium not installed (.ci/run installs it)")
@@ -97,6 +103,7 @@ def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
     assert shot.stat().st_size > 50_000  # a rendered page with a map, not a blank one
 
 
+@pytest.mark.slow
 def test_analysis_sections_in_the_seed_article_order(run_outputs):
     out, _ = run_outputs
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -109,6 +116,7 @@ def test_analysis_sections_in_the_seed_article_order(run_outputs):
     assert "no built-up area data" in paradox
 
 
+@pytest.mark.slow
 def test_summary_has_headline_statistics(run_outputs):
     out, _ = run_outputs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -126,6 +134,7 @@ def test_summary_has_headline_statistics(run_outputs):
     assert summary["types"] and summary["recommendations"]["units_with_recommendations"] > 0
 
 
+@pytest.mark.slow
 def test_sensitivity_section_and_csvs(run_outputs):
     out, _ = run_outputs
     counts = pd.read_csv(out / "sensitivity_counts.csv")
@@ -151,6 +160,7 @@ def test_run_rejects_a_bad_grid_before_loading(tmp_path):
     assert "loading" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset, units, parent", [("us-county-est", 3142, "Texas"),
                                                     ("world-wup2018", 1860, "India")])
 def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, dataset, units, parent):
@@ -170,6 +180,7 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     assert "no built-up area data" in page  # neither source has built-up area: said plainly
 
 
+@pytest.mark.slow
 def test_key_findings_restate_computed_numbers(run_outputs):
     out, _ = run_outputs
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -185,18 +196,14 @@ def test_key_findings_restate_computed_numbers(run_outputs):
 def test_default_sensitivity_grid_drops_settings_the_panel_cannot_take(tmp_path):
     """cn-2025's grid goes to n = 5, which a 2016-2020 panel cannot take: the run leaves it out and says so;
     a grid the user asked for is not trimmed."""
-    import pandas as pd
-
-    from shrinkwatch import Panel, run
+    from shrinkwatch import run
     from shrinkwatch.core.errors import OptionError
 
-    years = [2016, 2017, 2018, 2019, 2020]
-    index = pd.MultiIndex.from_product([["a", "b", "c"], years], names=["unit_id", "year"])
-    values = pd.DataFrame({"pop_resident": [100, 99, 98, 97, 96, 50, 51, 52, 53, 54, 80, 79, 78, 77, 76.0],
-                           "gdp_real_growth": [7.0, 6.0, 5.0, 4.0, 3.0] * 3,
-                           "builtup_km2": [10, 11, 12, 13, 14.0] * 3}, index=index)
-    panel = Panel(pd.DataFrame({"name": ["A", "B", "C"]}, index=pd.Index(["a", "b", "c"], name="unit_id")),
-                  values, {"id": "toy", "title": "toy"})
+    population = {"a": [100, 99, 98, 97, 96], "b": [50, 51, 52, 53, 54], "c": [80, 79, 78, 77, 76]}
+    names = pd.DataFrame({"name": ["A", "B", "C"]}, index=pd.Index(["a", "b", "c"], name="unit_id"))
+    panel = panel_of({unit: {"pop_resident": series, "gdp_real_growth": [7.0, 6.0, 5.0, 4.0, 3.0],
+                             "builtup_km2": [10, 11, 12, 13, 14]} for unit, series in population.items()},
+                     [2016, 2017, 2018, 2019, 2020], units=names, id="toy", title="toy")
     messages: list[str] = []
     paths = run(panel, "cn-2025", out_dir=tmp_path / "out", progress=messages.append)
     counts = pd.read_csv(paths["sensitivity_counts.csv"])

@@ -17,24 +17,6 @@ from shrinkwatch.report.charts import sensitivity_chart_svg
 
 from conftest import run_cli
 
-NAN = np.nan
-
-
-def _panel() -> Panel:
-    series = {
-        "steady_fall": [100, 99, 98, 97, 96, 95],
-        "slow_fall": [100, 99.9, 99.8, 99.7, 99.6, 99.5],
-        "rise": [100, 101, 102, 103, 104, 105],
-        "blip": [100, 101, 100, 99, 98, 99],
-        "missing": [NAN, NAN, NAN, NAN, NAN, 50],
-    }
-    years = list(range(2010, 2016))
-    index = pd.MultiIndex.from_product([list(series), years], names=["unit_id", "year"])
-    values = pd.DataFrame({"pop_resident": np.concatenate([np.asarray(v, float) * 1000 for v in series.values()])},
-                          index=index)
-    units = pd.DataFrame({"name": list(series)}, index=pd.Index(list(series), name="unit_id"))
-    return Panel(units, values, {"id": "hand"})
-
 
 def test_parse_vary_lists_and_ranges():
     assert parse_vary(["n=1,2, 3"]) == {"n": ["1", "2", "3"]}
@@ -46,8 +28,8 @@ def test_parse_vary_lists_and_ranges():
         parse_vary(["n=1", "n=2"])
 
 
-def test_sweep_matches_identify_for_every_combination():
-    panel = _panel()
+def test_sweep_matches_identify_for_every_combination(toy_panel):
+    panel = toy_panel
     vary = {"n": [1, 2, 3, 4, 5], "min_annual_loss": [0.0, 0.005, 0.02]}
     result = sweep(panel, "consecutive-decline", vary)
     assert result.combinations == 15
@@ -64,16 +46,16 @@ def test_sweep_matches_identify_for_every_combination():
         ["robust", "borderline", "never", "insufficient_data", "boundary_change"], fill_value=0).to_dict()
 
 
-def test_robust_unit_and_base_settings():
-    panel = _panel()
+def test_robust_unit_and_base_settings(toy_panel):
+    panel = toy_panel
     result = sweep(panel, "consecutive-decline", {"n": [1, 2, 3]}, {"min_annual_loss": "0.005"})
     assert result.units.loc["steady_fall", "robustness"] == "robust"
     assert result.units.loc["slow_fall", "robustness"] == "never"  # 0.1 %/yr falls are below 0.5 %
     assert result.base["min_annual_loss"] == 0.005
 
 
-def test_sweep_errors_name_the_parameter():
-    panel = _panel()
+def test_sweep_errors_name_the_parameter(toy_panel):
+    panel = toy_panel
     with pytest.raises(OptionError, match="unknown parameter 'N'"):
         sweep(panel, "consecutive-decline", {"N": [1]})
     with pytest.raises(OptionError, match="'n'"):
@@ -82,8 +64,8 @@ def test_sweep_errors_name_the_parameter():
         sweep(panel, "consecutive-decline", {})
 
 
-def test_chart_is_an_svg_with_one_panel_per_parameter():
-    result = sweep(_panel(), "peak-loss", {"peak_ratio": [0.8, 0.9, 1.0], "decline_years": [1, 2, 3]})
+def test_chart_is_an_svg_with_one_panel_per_parameter(toy_panel):
+    result = sweep(toy_panel, "peak-loss", {"peak_ratio": [0.8, 0.9, 1.0], "decline_years": [1, 2, 3]})
     svg = sensitivity_chart_svg(result)
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert svg.count("peak_ratio") >= 1 and svg.count("decline_years") >= 1
@@ -94,6 +76,7 @@ def county_panel(data_dir) -> Panel:
     return datasets.load("us-county-est", data_dir)
 
 
+@pytest.mark.slow
 def test_thousand_combination_sweep_on_us_counties(county_panel):
     vary = {"n": list(range(1, 11)), "min_annual_loss": [round(x, 5) for x in np.linspace(0, 0.0099, 100)]}
     start = time.perf_counter()
@@ -142,6 +125,7 @@ SMALL_SWEEPS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("standard", list(SMALL_SWEEPS))
 def test_every_standard_sweeps_like_identify(standard, county_panel):
     result = sweep(county_panel, standard, SMALL_SWEEPS[standard])

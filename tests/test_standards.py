@@ -17,20 +17,11 @@ from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identify import KERNELS, identify, list_standards, load_standard
 from shrinkwatch.identify.text import fixed, grouped
 
+from conftest import TOY_VERDICTS, panel_of
+
 NAN = np.nan
 YEARS = list(range(2010, 2017))
 STANDARD_IDS = ("census-decline", "consecutive-decline", "peak-loss", "scirn", "cn-2025", "composite-index")
-
-
-def make_panel(rows: dict[str, dict[str, list[float]]], years: list[int], meta: dict | None = None) -> Panel:
-    """rows: unit -> indicator -> values per year."""
-    unit_ids = list(rows)
-    indicators = sorted({k for r in rows.values() for k in r})
-    index = pd.MultiIndex.from_product([unit_ids, years], names=["unit_id", "year"])
-    data = {ind: np.concatenate([np.asarray(rows[u].get(ind, [NAN] * len(years)), dtype=float) for u in unit_ids])
-            for ind in indicators}
-    units = pd.DataFrame({"name": unit_ids}, index=pd.Index(unit_ids, name="unit_id"))
-    return Panel(units, pd.DataFrame(data, index=index), {"id": "hand", **(meta or {})})
 
 
 def scaled(values: list[float]) -> list[float]:
@@ -56,7 +47,7 @@ SERIES = {
 
 @pytest.fixture(scope="module")
 def hand() -> Panel:
-    return make_panel({u: {"pop_resident": scaled(v)} for u, v in SERIES.items()}, YEARS)
+    return Panel.from_series({u: scaled(v) for u, v in SERIES.items()}, YEARS, id="hand")
 
 
 def statuses(result) -> dict[str, str]:
@@ -200,6 +191,11 @@ def test_consecutive_decline_parameters(hand):
         identify(hand, "consecutive-decline", {"year": 2030})
 
 
+def test_the_shared_toy_panel_has_the_verdicts_conftest_documents(toy_panel):
+    for standard, expected in TOY_VERDICTS.items():
+        assert statuses(identify(toy_panel, standard)) == expected, standard
+
+
 def test_census_decline_known_verdicts(hand):
     result = identify(hand, "census-decline")
     assert statuses(result) == {
@@ -246,18 +242,18 @@ def test_scirn_known_verdicts(hand):
 def test_scirn_employment_signal():
     years = [2010, 2011, 2012, 2013]
     pop = scaled([100, 99, 98, 97])
-    panel = make_panel({
+    panel = panel_of({
         "jobs_down": {"pop_resident": pop, "employment": [50, 49, 48, 47]},
         "jobs_up": {"pop_resident": pop, "employment": [50, 51, 52, 53]},
         "no_jobs": {"pop_resident": pop},
-    }, years)
+    }, years, id="hand")
     assert statuses(identify(panel, "scirn")) == {"jobs_down": S, "jobs_up": N, "no_jobs": S}
     assert statuses(identify(panel, "scirn", {"structural": "require"})) == {"jobs_down": S, "jobs_up": N, "no_jobs": I}
     assert statuses(identify(panel, "scirn", {"structural": "ignore"})) == {"jobs_down": S, "jobs_up": S, "no_jobs": S}
 
 
 def test_scirn_counts_an_intercensal_decline_as_all_its_years():
-    panel = make_panel({"a": {"pop_resident": [20000, 15000]}, "b": {"pop_resident": [20000, 25000]}}, [2010, 2020])
+    panel = Panel.from_series({"a": [20000, 15000], "b": [20000, 25000]}, [2010, 2020], id="hand")
     result = identify(panel, "scirn")
     assert statuses(result) == {"a": S, "b": N}
     assert result.table.loc["a", "loss_value"] == 10
@@ -267,14 +263,14 @@ def test_scirn_counts_an_intercensal_decline_as_all_its_years():
 def cn_panel() -> Panel:
     years = [2012, 2013, 2014, 2015, 2016]
     falling = scaled([100, 99, 98, 97, 96])
-    return make_panel({
+    return panel_of({
         "u1": {"pop_resident": falling, "gdp_real": [90, 100, 101, 102, 103], "builtup_km2": [10, 10, 11, 12, 13]},
         "u2": {"pop_resident": falling, "gdp_real": [90, 100, 110, 130, 150], "builtup_km2": [10, 10, 11, 12, 13]},
         "u3": {"pop_resident": falling, "builtup_km2": [10, 10, 11, 12, 13]},
         "u4": {"pop_resident": scaled([100, 101, 102, 103, 104]), "gdp_real": [90, 100, 110, 120, 130]},
         "u5": {"pop_resident": falling},
         "u6": {"pop_resident": falling, "gdp_real": [90, 100, 101, 102, 103], "builtup_km2": [13, 13, 12, 11, 10]},
-    }, years)
+    }, years, id="hand")
 
 
 def test_cn_2025_known_verdicts(cn_panel):
@@ -318,11 +314,11 @@ def test_cn_2025_chinese_reasons(cn_panel):
 
 
 def test_composite_index(hand):
-    panel = make_panel({
+    panel = panel_of({
         f"u{i}": {"pop_resident": scaled([100, 100 + i - 5]), "share_65plus": [10.0, 10.0 + i],
                   "share_0_14": [20.0, 20.0 - i / 2]}
         for i in range(10)
-    } | {"gap": {"pop_resident": scaled([100, 90])}}, [2010, 2020])
+    } | {"gap": {"pop_resident": scaled([100, 90])}}, [2010, 2020], id="hand")
     result = identify(panel, "composite-index")
     table = result.table
     # the unit missing share_65plus cannot be scored
@@ -343,14 +339,14 @@ def test_composite_index(hand):
 
 
 def test_composite_index_single_indicator_orders_by_decline():
-    panel = make_panel({f"u{i}": {"pop_resident": scaled([100, 100 - i])} for i in range(10)}, [2010, 2020])
+    panel = Panel.from_series({f"u{i}": scaled([100, 100 - i]) for i in range(10)}, [2010, 2020], id="hand")
     table = identify(panel, "composite-index").table
     assert set(table.index[table["status"] == S]) == {"u8", "u9"}
     assert table["index_value"].is_monotonic_increasing
 
 
 def test_single_year_panel_is_insufficient_not_an_error():
-    panel = make_panel({"a": {"pop_resident": [100.0]}}, [2020])
+    panel = Panel.from_series({"a": [100.0]}, [2020], id="hand")
     for standard in ("consecutive-decline", "peak-loss", "cn-2025"):
         if standard == "cn-2025":
             with pytest.raises(OptionError, match="'n'"):
@@ -362,7 +358,7 @@ def test_single_year_panel_is_insufficient_not_an_error():
 
 def test_projected_years_are_excluded_by_default():
     years = [2016, 2017, 2018, 2019, 2020]
-    panel = make_panel({"a": {"pop_resident": scaled([100, 101, 102, 101, 100])}}, years, {"projected_from": 2019})
+    panel = Panel.from_series({"a": scaled([100, 101, 102, 101, 100])}, years, id="hand", projected_from=2019)
     result = identify(panel, "consecutive-decline", {"n": 2})
     assert result.table.loc["a", "evaluation_year"] == 2018 and result.table.loc["a", "status"] == N
     assert identify(panel, "consecutive-decline", {"n": 2, "year": 2020}).table.loc["a", "status"] == S
@@ -383,13 +379,14 @@ series_strategy = st.lists(st.one_of(st.just(NAN), st.floats(5e3, 1e6)), min_siz
 
 def panel_from(values: list[list[float]], order: list[int] | None = None) -> Panel:
     ids = [f"u{i}" for i in range(len(values))]
-    rows = {ids[i]: {"pop_resident": values[i]} for i in (order or range(len(values)))}
-    return make_panel(rows, [2010, 2011, 2012, 2013, 2014, 2015])
+    rows = {ids[i]: values[i] for i in (order or range(len(values)))}
+    return Panel.from_series(rows, [2010, 2011, 2012, 2013, 2014, 2015], id="hand")
 
 
 PROPERTY_STANDARDS = ("census-decline", "consecutive-decline", "peak-loss", "scirn", "cn-2025")
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(series_strategy, min_size=2, max_size=6), st.randoms(use_true_random=False))
 def test_unit_order_does_not_matter(values, rng):
@@ -411,6 +408,7 @@ def test_a_strictly_increasing_series_is_never_shrinking(values):
         assert status == N, standard
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(series_strategy, min_size=1, max_size=5), st.data())
 def test_missing_data_never_turns_into_a_verdict(values, data):
@@ -481,6 +479,7 @@ def test_consecutive_decline_on_us_counties(county_panel, county_wide):
     assert (table.loc[wide.index, "longest_run"].to_numpy() == longest).all()
 
 
+@pytest.mark.slow
 def test_peak_loss_and_scirn_on_us_counties(county_panel, county_wide):
     wide = county_wide
     peak = identify(county_panel, "peak-loss").table
@@ -494,6 +493,7 @@ def test_peak_loss_and_scirn_on_us_counties(county_panel, county_wide):
     assert set(scirn.index[scirn["status"] == S]) == set(wide.index[expected_scirn])
 
 
+@pytest.mark.slow
 def test_cn_2025_and_composite_on_us_counties(county_panel):
     cn = identify(county_panel, "cn-2025").table
     # no GDP or built-up area: a county whose population did not fall 3 years is not shrinking,
@@ -506,6 +506,7 @@ def test_cn_2025_and_composite_on_us_counties(county_panel):
     assert {"population_score"} <= set(composite.table.columns)
 
 
+@pytest.mark.slow
 def test_world_agglomerations_use_observed_years_only(data_dir):
     panel = datasets.load("world-wup2018", data_dir)
     result = identify(panel, "consecutive-decline")
@@ -519,6 +520,7 @@ def test_world_agglomerations_use_observed_years_only(data_dir):
 
 # ---------------------------------------------------------------- command line
 
+@pytest.mark.slow
 @pytest.mark.parametrize("standard", STANDARD_IDS)
 def test_cli_identify_every_standard(standard, tmp_path, data_dir, county_panel):
     from conftest import run_cli
@@ -549,29 +551,20 @@ def test_cli_rejects_bad_settings(data_dir):
 
 def test_cn_2025_compounds_yearbook_growth_rates_when_there_is_no_real_gdp_series():
     """Yearbooks publish GDP增长率 (% per year), not a real GDP series: cn-2025 compounds the rates."""
-    import pandas as pd
-
-    from shrinkwatch import Panel, identify
-
     years = [2016, 2017, 2018, 2019, 2020]
     rows = {
         "a": ([100, 99, 98, 97, 96], [7.3, 6.4, 5.1, 4.0, -0.4], [10, 11, 12, 13, 14]),   # all three criteria
         "b": ([100, 99, 98, 97, 96], [6.0, 6.5, 7.0, 7.5, 8.0], [10, 11, 12, 13, 14]),    # growth above benchmark
         "c": ([100, 101, 102, 103, 104], [8.0, 8.1, 8.0, 7.8, 4.6], [10, 10, 10, 10, 10]),
     }
-    index = pd.MultiIndex.from_product([list(rows), years], names=["unit_id", "year"])
-    values = pd.DataFrame({
-        "pop_resident": [v for r in rows.values() for v in r[0]],
-        "gdp_real_growth": [v for r in rows.values() for v in r[1]],
-        "builtup_km2": [v for r in rows.values() for v in r[2]],
-    }, index=index, dtype=float)
-    units = pd.DataFrame({"name": list(rows)}, index=pd.Index(list(rows), name="unit_id"))
-    table = identify(Panel(units, values, {"id": "toy"}), "cn-2025", lang="en").table
+    panel = panel_of({unit: {"pop_resident": pop, "gdp_real_growth": growth, "builtup_km2": land}
+                      for unit, (pop, growth, land) in rows.items()}, years, id="toy")
+    table = identify(panel, "cn-2025", lang="en").table
     expected_a = (1.051 * 1.040 * 0.996) ** (1 / 3) - 1
     assert table.loc["a", "gdp_value"] == pytest.approx(expected_a)
     factors = [1.051 * 1.040 * 0.996, 1.070 * 1.075 * 1.080, 1.080 * 1.078 * 1.046]
     assert table.loc["a", "gdp_benchmark_rate"] == pytest.approx((sum(factors) / 3) ** (1 / 3) - 1)
     assert table["status"].to_dict() == {"a": "shrinking", "b": "not_shrinking", "c": "not_shrinking"}
     assert "mean of the units' real growth" in table.loc["a", "reason"]
-    given = identify(Panel(units, values, {"id": "toy"}), "cn-2025", {"gdp_benchmark": "8"}).table
+    given = identify(panel, "cn-2025", {"gdp_benchmark": "8"}).table
     assert given.loc["b", "status"] == "shrinking"  # 7.5%/yr is below a given 8%/yr benchmark

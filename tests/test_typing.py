@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # mypy over the whole package takes most of a minute
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -17,6 +17,8 @@ from shrinkwatch.analysis.typology import Typology, classify
 from shrinkwatch.core import Panel
 from shrinkwatch.report.sections import typology_section
 
+from conftest import panel_of
+
 
 @pytest.fixture(scope="module")
 def census_typology(census_panel, census_identification) -> Typology:
@@ -63,10 +65,9 @@ def test_three_separated_groups_give_k_3():
     old = np.array([8.0, 14.0, 20.0])[group] + rng.normal(0, 0.2, 30)
     units = pd.DataFrame({"name": ids, "parent_id": "P", "country": "Nowhere", "region": "R"},
                          index=pd.Index(ids, name="unit_id"))
-    index = pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"])
-    pop = np.column_stack([np.full(30, 1e5), 1e5 * loss]).ravel()
-    share = np.column_stack([old - 3, old]).ravel()
-    panel = Panel(units, pd.DataFrame({"pop_resident": pop, "share_65plus": share}, index=index), {"id": "blobs"})
+    rows = {unit: {"pop_resident": [1e5, 1e5 * unit_loss], "share_65plus": [unit_old - 3, unit_old]}
+            for unit, unit_loss, unit_old in zip(ids, loss, old)}
+    panel = panel_of(rows, [2010, 2020], units=units, id="blobs")
     result = classify(panel, identify(panel, "census-decline"), seed=3)
     assert result.k == 3
     # the 65+ share rose by exactly 3 points everywhere: no variation, so the feature is left out (and said so)
@@ -107,9 +108,7 @@ def toy():
          "country": [r[2] for r in rows.values()]},
         geometry=[r[3] for r in rows.values()], crs="EPSG:32650", index=pd.Index(ids, name="unit_id"),
     )
-    index = pd.MultiIndex.from_product([ids, [2010, 2020]], names=["unit_id", "year"])
-    pop = np.array([[r[4], r[5]] for r in rows.values()]).ravel()
-    panel = Panel(units, pd.DataFrame({"pop_resident": pop}, index=index), {"id": "toy"})
+    panel = Panel.from_series({unit: r[4:6] for unit, r in rows.items()}, [2010, 2020], units=units, id="toy")
     return panel, identify(panel, "census-decline")
 
 
