@@ -44,8 +44,8 @@ from reference_identify import (  # noqa: E402
 
 from shrinkwatch import datasets  # noqa: E402
 from shrinkwatch.core import Panel  # noqa: E402
-from shrinkwatch.identify import identify, kernel_class, load_standard  # noqa: E402
-from shrinkwatch.identify.sensitivity import sweep  # noqa: E402
+from shrinkwatch.identification import identify, kernel_class, load_standard  # noqa: E402
+from shrinkwatch.identification.sensitivity import sweep  # noqa: E402
 
 
 def generated_panel(n_units: int, n_years: int, seed: int = 20250101) -> Panel:

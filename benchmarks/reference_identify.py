@@ -3,7 +3,7 @@
 Each function loops over units and works on that unit's pandas Series (years
 as the index), the way one would write the rule without thinking about
 vectorisation. The rules and the three-valued logic are those of
-``shrinkwatch.identify.rules`` (DOMAIN.md): a missing year is unknown, equal is not
+``shrinkwatch.identification.rules`` (DOMAIN.md): a missing year is unknown, equal is not
 a decline, and a verdict the data cannot decide is ``insufficient_data``.
 
 They return a Series of statuses indexed like ``panel.units``.

@@ -175,8 +175,8 @@ def test_an_unexpected_error_is_one_line_and_a_report_file(monkeypatch):
     def broken():
         raise RuntimeError("boom [/x]")
 
-    # the stage package, not the function `shrinkwatch.identify` of the same name
-    monkeypatch.setattr(importlib.import_module("shrinkwatch.identify"), "list_standards", broken)
+    # the stage package, not the function `shrinkwatch.identification` of the same name
+    monkeypatch.setattr(importlib.import_module("shrinkwatch.identification"), "list_standards", broken)
     result = run_cli("standards", "list")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

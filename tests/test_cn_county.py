@@ -186,7 +186,7 @@ def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
     by_region = result.counts_by("region")
     assert by_region["boundary_change"].sum() == counts["boundary_change"]
     # the sensitivity sweep excludes the same units
-    from shrinkwatch.identify.sensitivity import sweep
+    from shrinkwatch.identification.sensitivity import sweep
 
     swept = sweep(panel, "census-decline", {"min_loss": [0.0]})
     assert int(swept.counts["shrinking"].iloc[0]) == counts["shrinking"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify import load_standard
-from shrinkwatch.identify.sensitivity import MAX_COMBINATIONS, check_size, parse_vary
+from shrinkwatch.identification import load_standard
+from shrinkwatch.identification.sensitivity import MAX_COMBINATIONS, check_size, parse_vary
 
 from conftest import run_cli
 

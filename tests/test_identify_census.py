@@ -9,7 +9,7 @@ import pytest
 
 from shrinkwatch import identify
 from shrinkwatch.core.errors import OptionError, UnknownIdError
-from shrinkwatch.identify import parse_settings
+from shrinkwatch.identification import parse_settings
 
 CENSUS = "china/census/census_city_2010_2020.csv"
 

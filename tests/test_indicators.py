@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import (
+from shrinkwatch.identification.indicators import (
     TAPIO_STATES,
     Tri,
     annual_rate,

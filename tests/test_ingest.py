@@ -22,6 +22,7 @@ from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError
 from shrinkwatch.harmonize import to_vintage
 from shrinkwatch.ingest import (
     IngestError,
+    NothingAcceptedError,
     Ledger,
     aliases,
     ingest,
@@ -303,9 +304,10 @@ def test_duplicates_across_files_merge_or_conflict(tmp_path):
     assert merged.ledger.rows_rejected == 0
     assert merged.panel.values.loc[("110100", 2015)].tolist() == pytest.approx([21_705_000, 23014.6e8])
     third = _write_csv(tmp_path / "pop2.csv", [["code", "year", "pop_resident"], ["110100", "2015", "21705001"]])
-    clash = ingest([first, third])
-    assert clash.ledger.rows_rejected == 2 and clash.ledger.rows_accepted == 0
-    assert set(clash.ledger.rejected["file"]) == {str(first), str(third)}
+    with pytest.raises(NothingAcceptedError, match="0 of 2 rows accepted") as clash:  # nothing left: a failure
+        ingest([first, third])
+    assert clash.value.ledger.rows_rejected == 2 and clash.value.ledger.rows_accepted == 0
+    assert set(clash.value.ledger.rejected["file"]) == {str(first), str(third)}
 
 
 # ---------------------------------------------------------------- options and errors

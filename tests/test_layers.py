@@ -43,7 +43,7 @@ def test_layers_contract_catches_an_upward_import(tmp_path):
         (package / f"{sub}.py").parent.mkdir(parents=True, exist_ok=True)
         (package / f"{sub}.py").write_text("")
     (package / "__init__.py").write_text("")
-    for layer in ("report", "analysis", "identify", "harmonize", "ingest", "datasets", "core"):
+    for layer in ("report", "analysis", "identification", "harmonize", "ingest", "datasets", "core"):
         (package / layer).mkdir()
         (package / layer / "__init__.py").write_text("")
     (package / "core" / "panel.py").write_text(
@@ -86,3 +86,28 @@ def test_function_level_imports_are_explained(path):
         elif not own and not commented:
             problems.append(f"{path.name}:{line}: deferred import of {module} without a comment saying why")
     assert not problems, "\n".join(problems)
+
+
+def test_the_package_root_and_the_cli_start_without_pandas():
+    """`import shrinkwatch` and the command line's module load no pandas (so `shrinkwatch --help` is fast), and
+    every public name of the root resolves."""
+    code = ("import sys, shrinkwatch, shrinkwatch.cli; heavy = [m for m in ('pandas', 'geopandas', 'sklearn', "
+            "'esda', 'matplotlib') if m in sys.modules]; print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    import shrinkwatch
+
+    for name in shrinkwatch.__all__:
+        assert getattr(shrinkwatch, name) is not None, name
+    assert callable(shrinkwatch.identify) and shrinkwatch.identify.__module__ == "shrinkwatch.identification.engine"
+
+
+@pytest.mark.parametrize("command", [["standards", "list"], ["data", "list"], ["--help"]])
+def test_light_commands_load_no_analysis_stack(command):
+    """`standards list`, `data list` and `--help` answer without esda, statsmodels, LightGBM, matplotlib,
+    scikit-learn or geopandas (benchmarks/bench_cli.py measures the time)."""
+    code = ("import sys\nfrom shrinkwatch.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('esda', 'statsmodels', 'lightgbm', 'matplotlib', 'sklearn', 'libpysal', 'geopandas')\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []", done.stdout[-2000:] + done.stderr[-2000:]

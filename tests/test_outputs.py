@@ -56,6 +56,7 @@ def test_a_run_is_one_set_with_a_manifest(tmp_path):
     assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
 
 
+@pytest.mark.slow
 def test_a_new_run_replaces_the_whole_earlier_set(tmp_path, census_panel):
     out = tmp_path / "out"
     run(census_panel, out_dir=out, analysis=True, vary={"min_loss": [0.0, 0.05]})

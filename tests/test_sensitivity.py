@@ -11,8 +11,8 @@ import pytest
 from shrinkwatch import datasets
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify import identify
-from shrinkwatch.identify.sensitivity import parse_vary, sweep
+from shrinkwatch.identification import identify
+from shrinkwatch.identification.sensitivity import parse_vary, sweep
 from shrinkwatch.report.charts import sensitivity_chart_svg
 
 from conftest import run_cli

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from shrinkwatch import datasets
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify import KERNELS, identify, list_standards, load_standard
-from shrinkwatch.identify.text import fixed, grouped
+from shrinkwatch.identification import KERNELS, identify, list_standards, load_standard
+from shrinkwatch.identification.text import fixed, grouped
 
 from conftest import TOY_VERDICTS, panel_of
 

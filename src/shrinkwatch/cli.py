@@ -77,9 +77,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help and usage errors: no markup read from text, and a fast --help
 )
-data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True)
-standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True)
+data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True,
+                       rich_markup_mode=None)
+standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
 
@@ -156,7 +158,7 @@ def data_fetch(
 @standards_app.command("list")
 def standards_list() -> None:
     """List the built-in standards."""
-    from shrinkwatch.identify import list_standards
+    from shrinkwatch.identification import list_standards
 
     for std in list_standards():
         console.print(f"{std.id} (v{std.version}): {std.name}")
@@ -165,7 +167,7 @@ def standards_list() -> None:
 @standards_app.command("show")
 def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path.")) -> None:
     """Show a standard: its rule in words, parameters and criteria."""
-    from shrinkwatch.identify import load_standard
+    from shrinkwatch.identification import load_standard
 
     std = load_standard(standard)
     console.print(f"{std.id} v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
@@ -217,8 +219,8 @@ def identify(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
-    from shrinkwatch.identify import identify as identify_panel
-    from shrinkwatch.identify import load_standard, parse_settings
+    from shrinkwatch.identification import identify as identify_panel
+    from shrinkwatch.identification import load_standard, parse_settings
 
     if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
@@ -262,8 +264,8 @@ def run(
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
     from shrinkwatch import pipeline
-    from shrinkwatch.identify import parse_settings
-    from shrinkwatch.identify.sensitivity import parse_vary
+    from shrinkwatch.identification import parse_settings
+    from shrinkwatch.identification.sensitivity import parse_vary
 
     overrides = parse_settings(settings)
     grid = parse_vary(vary) if vary else None
@@ -298,7 +300,7 @@ def explain(
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
     from shrinkwatch.analysis.unit_profile import profile
-    from shrinkwatch.identify import identify, load_standard, parse_settings
+    from shrinkwatch.identification import identify, load_standard, parse_settings
 
     overrides = parse_settings(settings)
     std = load_standard(standard)
@@ -316,7 +318,7 @@ def explain(
 
 def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noqa: ANN001
     """How the unit's verdict holds across the standard's own sensitivity grid."""
-    from shrinkwatch.identify.sensitivity import sweep
+    from shrinkwatch.identification.sensitivity import sweep
 
     grid = dict(std.sensitivity)
     if not grid:
@@ -390,8 +392,8 @@ def sensitivity(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
-    from shrinkwatch.identify import load_standard, parse_settings
-    from shrinkwatch.identify import sensitivity as sens
+    from shrinkwatch.identification import load_standard, parse_settings
+    from shrinkwatch.identification import sensitivity as sens
 
     overrides = parse_settings(settings)
     grid = sens.parse_vary(vary)

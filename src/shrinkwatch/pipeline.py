@@ -17,7 +17,7 @@ import pandas as pd
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.panelfile import panel_fingerprint, read_panel
-from shrinkwatch.identify import identify, load_standard
+from shrinkwatch.identification import identify, load_standard
 
 if TYPE_CHECKING:
     from shrinkwatch.analysis.analyse import Analysis
@@ -56,7 +56,7 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
                    say: Callable[[str], None]) -> dict[str, list[Any]]:
     """The standard's default grid without the values this panel cannot take (a window longer than
     the panel, say); a grid the user asked for is never trimmed."""
-    from shrinkwatch.identify.sensitivity import (
+    from shrinkwatch.identification.sensitivity import (
         sweep,  # deferred: the CLI starts without the analysis stack
     )
 
@@ -89,7 +89,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     )
     from shrinkwatch.analysis.recommend import recommendations_for  # deferred: as above
     from shrinkwatch.analysis.typology import classify  # deferred: as above
-    from shrinkwatch.identify.sensitivity import sweep  # deferred: as above
+    from shrinkwatch.identification.sensitivity import sweep  # deferred: as above
 
     swept = None
     if vary and not user_grid:
@@ -130,7 +130,8 @@ def run(
 
     Examples
     --------
-    >>> paths = run("cn-prefecture-census", out_dir="out/doctest", analysis=False)
+    >>> import tempfile
+    >>> paths = run("cn-prefecture-census", out_dir=tempfile.mkdtemp(), analysis=False)
     >>> sorted(paths)
     ['manifest.json', 'report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
@@ -144,7 +145,7 @@ def run(
     std = load_standard(standard)
     std.resolve(settings)
     if vary:  # reject a bad grid before any data is read
-        from shrinkwatch.identify.sensitivity import (
+        from shrinkwatch.identification.sensitivity import (
             check_grid,  # deferred: as for sweep above
         )
 

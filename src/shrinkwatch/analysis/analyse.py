@@ -49,7 +49,7 @@ from shrinkwatch.analysis.spatial import (
 from shrinkwatch.analysis.typology import Typology
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import ShrinkWatchError
-from shrinkwatch.identify.sensitivity import SensitivityResult
+from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = [
     "DistributionResult",

@@ -11,7 +11,7 @@ import pandas as pd
 from shrinkwatch.analysis.drivers import _period
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import elasticity, tapio_state
+from shrinkwatch.identification.indicators import elasticity, tapio_state
 
 __all__ = ["ParadoxResult", "expansion_paradox", "tapio_states"]
 
@@ -59,7 +59,7 @@ class ParadoxResult:
 
 
 def tapio_states(population_change: np.ndarray, land_change: np.ndarray) -> np.ndarray:
-    """Tapio decoupling state from relative changes (``shrinkwatch.identify.indicators.tapio_state``).
+    """Tapio decoupling state from relative changes (``shrinkwatch.identification.indicators.tapio_state``).
 
     Examples
     --------

@@ -493,7 +493,7 @@ def classify(
     Examples
     --------
     >>> from shrinkwatch import datasets
-    >>> from shrinkwatch.identify import identify
+    >>> from shrinkwatch.identification import identify
     >>> panel = datasets.load("cn-prefecture-census")
     >>> result = classify(panel, identify(panel), seed=0)
     >>> result.k, result.type_counts()["old industrial base"]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from shrinkwatch.analysis.distribution import DistributionResult
     from shrinkwatch.analysis.drivers import DriverResult
-    from shrinkwatch.identify.sensitivity import SensitivityResult
+    from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = ["figure_svg", "distribution_chart_svg", "driver_importance_svg", "sensitivity_chart_svg"]
 

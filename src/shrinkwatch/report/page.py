@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.datasets.china import KIND_LABELS
-from shrinkwatch.identify import load_standard
+from shrinkwatch.identification import load_standard
 from shrinkwatch.report.findings import key_findings
 from shrinkwatch.report.html import TEMPLATES, frame_html
 from shrinkwatch.report.labels import (

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads onl
     from shrinkwatch.analysis.paradox import ParadoxResult
     from shrinkwatch.analysis.recommend import RecommendationResult
     from shrinkwatch.analysis.typology import Typology
-    from shrinkwatch.identify.sensitivity import SensitivityResult
+    from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_section", "spatial_section",
            "paradox_section", "drivers_section", "typology_section", "recommendations_section"]

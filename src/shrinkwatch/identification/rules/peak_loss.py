@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import PeakLoss, Tri, peak_loss, tri_or
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
-from shrinkwatch.identify.text import Text, fixed, indicator_name, mark, verdict_sentence
+from shrinkwatch.identification.indicators import PeakLoss, Tri, peak_loss, tri_or
+from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.text import Text, fixed, indicator_name, mark, verdict_sentence
 
 __all__ = ["PeakLossParameters", "PeakLossContext", "PeakLossRule"]
 

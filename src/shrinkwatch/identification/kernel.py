@@ -1,6 +1,6 @@
 """The kernel framework: typed rule parameters, one rule's evaluation, the panel-year helpers.
 
-Each rule of a standard is a :class:`Kernel` (see :mod:`shrinkwatch.identify.rules`).
+Each rule of a standard is a :class:`Kernel` (see :mod:`shrinkwatch.identification.rules`).
 A kernel declares its parameters as a frozen dataclass (a :class:`RuleParameters`);
 a standard file's ``[parameters]`` must declare exactly those parameters, with
 those types (checked when the file is loaded), and the engine builds the
@@ -13,7 +13,7 @@ only the verdict (the fast path of sensitivity sweeps), :meth:`Kernel.reasons`
 for one sentence per unit, from the evaluation and its typed ``context`` (a
 frozen dataclass per rule: what the sentences need besides criteria and facts).
 
-Verdicts are three-valued (:class:`~shrinkwatch.identify.indicators.Tri`): missing
+Verdicts are three-valued (:class:`~shrinkwatch.identification.indicators.Tri`): missing
 inputs make a unit ``insufficient_data``, never ``not_shrinking``; a unit is
 ``not_shrinking`` only when the data prove the rule fails.
 """
@@ -29,7 +29,7 @@ import numpy as np
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import (
+from shrinkwatch.identification.indicators import (
     Tri,
     YearGrid,
     annual_rate,
@@ -40,8 +40,8 @@ from shrinkwatch.identify.indicators import (
     run_lengths,
     year_grid,
 )
-from shrinkwatch.identify.schema import Parameter, Standard
-from shrinkwatch.identify.text import Text
+from shrinkwatch.identification.schema import Parameter, Standard
+from shrinkwatch.identification.text import Text
 
 __all__ = [
     "RuleParameters",
@@ -176,9 +176,9 @@ class Evaluation(Generic[C]):
 
     Arrays are aligned to ``panel.units.index``. ``criteria`` maps a criterion
     name to ``(value, verdict)``; ``facts`` are extra columns of the table;
-    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identify.indicators`);
+    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identification.indicators`);
     ``context`` what the kernel's :meth:`Kernel.reasons` needs besides (the rule's
-    own frozen dataclass, such as :class:`~shrinkwatch.identify.rules.peak_loss.PeakLossContext`).
+    own frozen dataclass, such as :class:`~shrinkwatch.identification.rules.peak_loss.PeakLossContext`).
     """
 
     verdict: Tri

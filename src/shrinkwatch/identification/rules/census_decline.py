@@ -8,9 +8,9 @@ import numpy as np
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import Tri, annual_rate
-from shrinkwatch.identify.kernel import Evaluation, Kernel, RuleParameters, default_start_year, evaluation_year
-from shrinkwatch.identify.text import Text, fixed, halves, indicator_name, people, pick
+from shrinkwatch.identification.indicators import Tri, annual_rate
+from shrinkwatch.identification.kernel import Evaluation, Kernel, RuleParameters, default_start_year, evaluation_year
+from shrinkwatch.identification.text import Text, fixed, halves, indicator_name, people, pick
 
 __all__ = ["CensusDeclineParameters", "CensusDeclineContext", "CensusDecline"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import (
+from shrinkwatch.identification.indicators import (
     Tri,
     YearGrid,
     benchmark_growth,
@@ -20,8 +20,8 @@ from shrinkwatch.identify.indicators import (
     tri_or,
     window_growth,
 )
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
-from shrinkwatch.identify.text import Text, as_text, fixed, indicator_name, mark, verdict_sentence
+from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.text import Text, as_text, fixed, indicator_name, mark, verdict_sentence
 
 __all__ = ["China2025Parameters", "China2025Context", "China2025"]
 

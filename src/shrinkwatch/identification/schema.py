@@ -1,10 +1,10 @@
 """The standard file format: a named, versioned rule with typed parameters (validated TOML).
 
 A standard file (``resources/standards/<id>.toml`` or a user's own) names a
-``rule`` (a kernel of :mod:`shrinkwatch.identify.rules`), its ``[parameters]``
+``rule`` (a kernel of :mod:`shrinkwatch.identification.rules`), its ``[parameters]``
 with types, defaults and bounds, the ``[criteria]`` reported per unit, the
 indicators of a composite index and a default sensitivity grid. Reading a file
-and checking it against its rule is :mod:`shrinkwatch.identify.catalogue`.
+and checking it against its rule is :mod:`shrinkwatch.identification.catalogue`.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
 
 # the composite index's scores have their own module; importable from here as before
-from shrinkwatch.identify.scoring import classify, entropy_weights, normalise
+from shrinkwatch.identification.scoring import classify, entropy_weights, normalise
 
 __all__ = [
     "Tri",

@@ -1,9 +1,9 @@
 """The rules of the built-in standards: one kernel per rule, registered here, and only here.
 
 A standard's ``rule`` string is looked up in :data:`KERNELS`; the engine
-(:func:`shrinkwatch.identify.engine.identify`) and the sensitivity sweep know no
-rule by name. To add a rule, write a :class:`~shrinkwatch.identify.kernel.Kernel`
-with its :class:`~shrinkwatch.identify.kernel.RuleParameters` and list it in
+(:func:`shrinkwatch.identification.engine.identify`) and the sensitivity sweep know no
+rule by name. To add a rule, write a :class:`~shrinkwatch.identification.kernel.Kernel`
+with its :class:`~shrinkwatch.identification.kernel.RuleParameters` and list it in
 :data:`KERNELS`.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.kernel import Kernel
-from shrinkwatch.identify.rules.census_decline import CensusDecline, CensusDeclineParameters
-from shrinkwatch.identify.rules.cn_2025 import China2025, China2025Parameters
-from shrinkwatch.identify.rules.composite_index import CompositeIndex, CompositeIndexParameters
-from shrinkwatch.identify.rules.consecutive_decline import ConsecutiveDecline, ConsecutiveDeclineParameters
-from shrinkwatch.identify.rules.peak_loss import PeakLossParameters, PeakLossRule
-from shrinkwatch.identify.rules.scirn import Scirn, ScirnParameters
+from shrinkwatch.identification.kernel import Kernel
+from shrinkwatch.identification.rules.census_decline import CensusDecline, CensusDeclineParameters
+from shrinkwatch.identification.rules.cn_2025 import China2025, China2025Parameters
+from shrinkwatch.identification.rules.composite_index import CompositeIndex, CompositeIndexParameters
+from shrinkwatch.identification.rules.consecutive_decline import ConsecutiveDecline, ConsecutiveDeclineParameters
+from shrinkwatch.identification.rules.peak_loss import PeakLossParameters, PeakLossRule
+from shrinkwatch.identification.rules.scirn import Scirn, ScirnParameters
 
 __all__ = [
     "KERNELS",

@@ -1,7 +1,7 @@
 """Scores of a composite index: column-wise normalisation, entropy weights, classes of the score.
 
 The building blocks of the ``composite_index`` rule
-(:mod:`shrinkwatch.identify.rules.composite_index`), vectorised over a
+(:mod:`shrinkwatch.identification.rules.composite_index`), vectorised over a
 ``units x indicators`` matrix; NaN marks a unit without a value.
 """
 

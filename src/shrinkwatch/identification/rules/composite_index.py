@@ -9,11 +9,11 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.identify.indicators import Tri, YearGrid, annual_rate
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
-from shrinkwatch.identify.schema import IndicatorSpec
-from shrinkwatch.identify.scoring import classify, entropy_weights, normalise
-from shrinkwatch.identify.text import Text, fixed, pick, verdict_sentence
+from shrinkwatch.identification.indicators import Tri, YearGrid, annual_rate
+from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.schema import IndicatorSpec
+from shrinkwatch.identification.scoring import classify, entropy_weights, normalise
+from shrinkwatch.identification.text import Text, fixed, pick, verdict_sentence
 
 __all__ = ["CompositeIndexParameters", "CompositeIndexContext", "CompositeIndex"]
 

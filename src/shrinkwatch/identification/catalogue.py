@@ -1,9 +1,9 @@
 """The standards: the built-in ones and a user's TOML files, read, validated and checked against their rule.
 
 A standard file is refused when it is not valid TOML, does not match the
-schema (:class:`~shrinkwatch.identify.schema.Standard`), names an unknown
+schema (:class:`~shrinkwatch.identification.schema.Standard`), names an unknown
 rule, or declares ``[parameters]`` that are not exactly its rule's parameter
-object (:class:`~shrinkwatch.identify.kernel.RuleParameters`): every error
+object (:class:`~shrinkwatch.identification.kernel.RuleParameters`): every error
 names the file, the rule and the parameter.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from shrinkwatch.core.errors import OptionError, UnknownIdError
-from shrinkwatch.identify.rules import KERNELS
-from shrinkwatch.identify.schema import Standard
+from shrinkwatch.identification.rules import KERNELS
+from shrinkwatch.identification.schema import Standard
 
 __all__ = ["list_standards", "load_standard"]
 

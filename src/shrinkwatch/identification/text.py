@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shrinkwatch.identify.indicators import Tri
+from shrinkwatch.identification.indicators import Tri
 
 __all__ = [
     "INDICATOR_NAMES",

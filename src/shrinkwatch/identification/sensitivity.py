@@ -10,7 +10,7 @@ combinations under which it is shrinking:
 - ``insufficient_data``: evaluable under no combination (kept apart: it is
   not "never shrinking").
 
-The sweep uses the rules' kernels (:class:`shrinkwatch.identify.kernel.Kernel`):
+The sweep uses the rules' kernels (:class:`shrinkwatch.identification.kernel.Kernel`):
 the per-panel state (year grids, decline flags, run lengths, peaks) is
 computed once and cached, and each combination evaluates only the verdict
 mask, without criteria tables or reasons.
@@ -28,10 +28,10 @@ import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.catalogue import load_standard
-from shrinkwatch.identify.engine import boundary_change_mask
-from shrinkwatch.identify.rules import kernel_class
-from shrinkwatch.identify.schema import Standard
+from shrinkwatch.identification.catalogue import load_standard
+from shrinkwatch.identification.engine import boundary_change_mask
+from shrinkwatch.identification.rules import kernel_class
+from shrinkwatch.identification.schema import Standard
 
 __all__ = ["SensitivityResult", "sweep", "check_grid", "check_size", "parse_vary", "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS"]
 
@@ -198,7 +198,7 @@ def sweep(
     panel
         The units and their values.
     standard
-        A built-in id, a TOML path or a :class:`~shrinkwatch.identify.schema.Standard`.
+        A built-in id, a TOML path or a :class:`~shrinkwatch.identification.schema.Standard`.
     vary
         Parameter name -> values to try (text or typed; each is validated
         like a ``--set`` value). The combinations are the Cartesian product.

@@ -9,9 +9,9 @@ from typing import Literal
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identify.indicators import Tri, YearGrid, tri_and, window_growth
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
-from shrinkwatch.identify.text import Text, fixed, indicator_name, mark, people, verdict_sentence
+from shrinkwatch.identification.indicators import Tri, YearGrid, tri_and, window_growth
+from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.text import Text, fixed, indicator_name, mark, people, verdict_sentence
 
 __all__ = ["ScirnParameters", "ScirnContext", "Scirn"]
 

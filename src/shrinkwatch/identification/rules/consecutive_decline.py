@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shrinkwatch.identify.indicators import Tri, decline_runs
-from shrinkwatch.identify.kernel import Evaluation, Kernel, WindowParameters
-from shrinkwatch.identify.text import Text, as_text, choose, fixed, indicator_name
+from shrinkwatch.identification.indicators import Tri, decline_runs
+from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.text import Text, as_text, choose, fixed, indicator_name
 
 __all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDeclineContext", "ConsecutiveDecline"]
 

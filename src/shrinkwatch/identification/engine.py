@@ -2,7 +2,7 @@
 
 :func:`identify` loads the standard, resolves its parameters (defaults, then
 the user's overrides), builds the rule's typed parameter object, looks the
-rule's kernel up in the registry (:data:`shrinkwatch.identify.rules.KERNELS`),
+rule's kernel up in the registry (:data:`shrinkwatch.identification.rules.KERNELS`),
 evaluates it over all units at once and assembles an
 :class:`~shrinkwatch.core.Identification`. A unit whose compared years straddle
 a boundary break gets no verdict (:func:`boundary_change_mask`).
@@ -19,12 +19,12 @@ import pandas as pd
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.harmonize import boundary_break_mask, boundary_break_reasons
-from shrinkwatch.identify.catalogue import load_standard
-from shrinkwatch.identify.indicators import severity
-from shrinkwatch.identify.kernel import RuleParameters
-from shrinkwatch.identify.rules import kernel_class
-from shrinkwatch.identify.schema import Standard
-from shrinkwatch.identify.text import as_text, pick
+from shrinkwatch.identification.catalogue import load_standard
+from shrinkwatch.identification.indicators import severity
+from shrinkwatch.identification.kernel import RuleParameters
+from shrinkwatch.identification.rules import kernel_class
+from shrinkwatch.identification.schema import Standard
+from shrinkwatch.identification.text import as_text, pick
 
 __all__ = ["identify", "boundary_change_mask"]
 
