@@ -16,7 +16,6 @@ spreadsheet runs it.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -31,22 +30,13 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import OutputError
+from shrinkwatch.datasets.registry import sha256_of
 
-__all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically",
-           "sha256_of_file"]
+__all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically"]
 
 #: Name of the file that lists a run's outputs; its presence marks a folder as ShrinkWatch's.
 MANIFEST = "manifest.json"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def sha256_of_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def inert_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +132,7 @@ class OutputSet:
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "software": {"name": "shrinkwatch", "version": version},
             **{key: _jsonable(value) for key, value in run_info.items()},
-            "files": {name: {"sha256": sha256_of_file(self.folder / name), "bytes": (self.folder / name).stat().st_size}
+            "files": {name: {"sha256": sha256_of(self.folder / name), "bytes": (self.folder / name).stat().st_size}
                       for name in names},
         }
         (self.folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
