@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification import load_standard
@@ -99,3 +103,37 @@ def test_the_same_column_mapped_twice_is_an_error(tmp_path):
                      "--map", "pop=pop_resident", "--map", "pop=pop_registered")
     assert result.returncode == 2 and "column 'pop' is given twice" in result.stderr
     _no_traceback(result)
+
+
+# ---------------------------------------------------------------- fuzz: option values through the CLI, in process
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_VALUES = st.one_of(_TEXT, st.sampled_from(["0", "-1", "1e999", "nan", "inf", "0.05", "2010", "2020", "1:0:1",
+                                            "0:1:0", "[/x]", "=1+1", "99999999999999999999", "0x10", ""]))
+_KEYS = st.sampled_from(["min_loss", "start_year", "end_year", "indicator", "bogus", ""])
+
+
+@pytest.fixture(scope="module")
+def toy_panel_file(tmp_path_factory):
+    from shrinkwatch import Panel, write_panel
+
+    panel = Panel.from_series({"a": [100, 90], "b": [50, 60], "c": [10, float("nan")]}, years=[2010, 2020], id="fuzz")
+    return write_panel(panel, tmp_path_factory.mktemp("fuzz") / "toy.parquet")
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("SHRINKWATCH_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(key=_KEYS, value=_VALUES, vary_value=_VALUES)
+def test_cli_option_values_succeed_or_fail_in_one_line(toy_panel_file, key, value, vary_value):
+    """Any --set and --vary value: success, or exit 2 with one line naming the problem; never a traceback or an
+    unexpected error."""
+    for args in (["identify", "--dataset", str(toy_panel_file), "--set", f"{key}={value}"],
+                 ["sensitivity", "--dataset", str(toy_panel_file), "--vary", f"{key}={vary_value}"]):
+        result = run_cli(*args)
+        assert result.returncode in (0, 2), (args, result.stderr)
+        if result.returncode == 2:
+            assert result.stderr.startswith(("error: ", "Usage: ")), (args, result.stderr)
+        _no_traceback(result)
+        assert "unexpected" not in result.stderr

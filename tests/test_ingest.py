@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from shrinkwatch.core.errors import DataError, OptionError, ShrinkWatchError
 from shrinkwatch.harmonize import to_vintage
 from shrinkwatch.ingest import (
     IngestError,
-    NothingAcceptedError,
     Ledger,
+    NothingAcceptedError,
     aliases,
     ingest,
     parse_assignments,
@@ -414,7 +415,8 @@ def _messy_tables(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(max_examples=int(os.environ.get("SHRINKWATCH_FUZZ_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(_messy_tables())
 def test_ledger_always_balances_on_messy_tables(table):
     header, rows, encoding = table

@@ -243,8 +243,13 @@ def _two_row_header(table: Table, line: int, columns: list[Column], probe: Optio
             text = above + lower
         if text:
             combined.append((i, text))
-    classified = [classify(text, i, probe) for i, text in combined]
-    if not any(c.role in ("value", "by_year", "value_year") for c in classified):
+    classified = {i: classify(text, i, probe) for i, text in combined}
+    if not any(c.role in ("value", "by_year", "value_year") for c in classified.values()):
+        return None
+    # every text of the lower row must make a header: a scope (全市, 市辖区) or, with the text above it,
+    # a column the alias table knows; a row of stray values ("7e3", "abc") is data, not a header
+    labelled = [i for i, lower in enumerate(bottom) if lower and lower not in _WHOLE_CITY + _DISTRICTS]
+    if any(i not in classified or classified[i].role == "ignored" for i in labelled):
         return None
     return combined
 
