@@ -137,3 +137,23 @@ def test_cli_option_values_succeed_or_fail_in_one_line(toy_panel_file, key, valu
             assert result.stderr.startswith(("error: ", "Usage: ")), (args, result.stderr)
         _no_traceback(result)
         assert "unexpected" not in result.stderr
+
+
+def test_control_characters_never_reach_the_outputs(tmp_path):
+    """A null byte and other control characters in a name are removed at ingest with a ledger note; a name that is
+    a formula reaches results.csv and results.xlsx as inert text."""
+    from shrinkwatch import run
+    from shrinkwatch.ingest import ingest
+
+    source = _csv(tmp_path / "names.csv", "城市代码,城市,年份,常住人口(万人)\n"
+                                          "110100,北京\x00市\x07,2010,2000\n110100,北京\x00市\x07,2020,1900\n"
+                                          '120100,"=HYPERLINK(""http://x"",""click"")",2010,1500\n'
+                                          '120100,"=HYPERLINK(""http://x"",""click"")",2020,1400\n')
+    panel = ingest(source).panel
+    assert panel.units.loc["110100", "name"] == "北京市"
+    actions = panel.ledger.cell_actions
+    assert actions["action"].eq("control characters removed").sum() == 2 and set(actions["row"]) == {2, 3}
+    out = run(panel, out_dir=tmp_path / "out", analysis=False)
+    for name in ("results.csv", "report.html", "summary.json"):
+        assert "\x00" not in out[name].read_text(encoding="utf-8") and "\x07" not in out[name].read_text("utf-8")
+    assert "'=HYPERLINK(" in out["results.csv"].read_text(encoding="utf-8")

@@ -341,6 +341,7 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         missing=missing_table,
         sources=_sources(parts, accepted_rows),
         ignored_columns=ledger_frame("ignored_columns", parts.ignored).drop_duplicates(ignore_index=True),
+        cell_actions=ledger_frame("cell_actions", parts.cell_actions),
         warnings=tuple(warnings),
     )
     table_aliases = aliases()

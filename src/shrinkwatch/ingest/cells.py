@@ -58,10 +58,22 @@ def parse_cells(raw: pd.Series, dimension: np.ndarray) -> tuple[np.ndarray, np.n
     return values, missing, bad, marker
 
 
-def clean_key(series: pd.Series) -> pd.Series:
-    """Codes and names as text: NFKC, stripped, ``110100.0`` -> ``110100``, ``北  京`` -> ``北京``; blank -> NA."""
+#: Control characters (C0 and C1, but tab, line feed and carriage return, which count as spaces) never
+#: reach a unit's code or name: a null byte in a name would travel into every output.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
+def control_characters(series: pd.Series) -> np.ndarray:
+    """Which cells of ``series`` hold control characters (:data:`CONTROL_CHARACTERS`)."""
     text = series.astype(object).where(series.notna(), None).astype("str")
-    text = text.str.normalize("NFKC").str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    return text.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+def clean_key(series: pd.Series) -> pd.Series:
+    """Codes and names as text: NFKC, control characters removed, stripped, ``110100.0`` -> ``110100``,
+    ``北  京`` -> ``北京``; blank -> NA."""
+    text = series.astype(object).where(series.notna(), None).astype("str")
+    text = text.str.normalize("NFKC").str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip().str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
     # yearbooks pad names for alignment ("北  京"): drop spaces between CJK characters, collapse the rest
     text = text.str.replace(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", regex=True)
     text = text.str.replace(r"\s+", " ", regex=True)

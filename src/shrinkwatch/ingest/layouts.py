@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
-from shrinkwatch.ingest.cells import blank_cells, clean_key, unit_factor
+from shrinkwatch.ingest.cells import blank_cells, clean_key, control_characters, unit_factor
 from shrinkwatch.ingest.headers import (
     CANONICAL_INDICATORS,
     HEADER_SEARCH_ROWS,
@@ -67,6 +67,7 @@ class Parts:
     sources: list[dict[str, Any]] = field(default_factory=list)
     ignored: list[dict[str, Any]] = field(default_factory=list)
     conversions: list[dict[str, Any]] = field(default_factory=list)
+    cell_actions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     next_row: int = 0
 
@@ -126,7 +127,14 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
 
     def key(role: str) -> pd.Series:
         if role in by_role:
-            return clean_key(data[by_role[role][0].position].reset_index(drop=True))
+            column = by_role[role][0]
+            raw = data[column.position].reset_index(drop=True)
+            dirty = control_characters(raw)
+            parts.cell_actions.extend(
+                {"file": table.file, "sheet": table.sheet, "row": int(row), "column": column.header,
+                 "value": repr(str(value)), "action": "control characters removed"}
+                for row, value in zip(row_numbers[dirty], raw[dirty]))
+            return clean_key(raw)
         return pd.Series(pd.NA, index=range(n_rows), dtype="string")
 
     indicator_year_columns = by_role.get("value_year", [])
