@@ -182,6 +182,9 @@ def test_an_unexpected_error_is_one_line_and_a_report_file(monkeypatch):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unexpected RuntimeError: boom [/x]")
     report = Path(lines[0].split("the full report is in ")[1].split(" (")[0])
-    assert "Traceback" in report.read_text() and "boom" in report.read_text()
+    assert "Traceback" in report.read_text() and "boom" in report.read_text() and "--debug" in lines[0]
     _no_traceback(result)
     report.unlink()
+
+    with pytest.raises(RuntimeError, match="boom"):  # --debug: the traceback itself, for whoever fixes the bug
+        run_cli("--debug", "standards", "list")

@@ -157,3 +157,29 @@ def test_control_characters_never_reach_the_outputs(tmp_path):
     for name in ("results.csv", "report.html", "summary.json"):
         assert "\x00" not in out[name].read_text(encoding="utf-8") and "\x07" not in out[name].read_text("utf-8")
     assert "'=HYPERLINK(" in out["results.csv"].read_text(encoding="utf-8")
+
+
+def test_a_workbook_whose_sheet_is_cut_in_half_is_one_line(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["城市代码", "城市", "年份", "常住人口(万人)"])
+    for year in range(2000, 2050):
+        book.active.append(["110100", "北京市", year, 2000])
+    book.save(tmp_path / "good.xlsx")
+    with zipfile.ZipFile(tmp_path / "good.xlsx") as good, zipfile.ZipFile(tmp_path / "cut.xlsx", "w") as cut:
+        for item in good.infolist():
+            data = good.read(item.filename)
+            cut.writestr(item, data[:len(data) // 2] if item.filename.startswith("xl/worksheets/") else data)
+    result = run_cli("ingest", str(tmp_path / "cut.xlsx"), "-o", str(tmp_path / "p.parquet"))
+    assert result.returncode == 2 and "sheet 'Sheet': the sheet is damaged" in result.stderr
+    _no_traceback(result)
+
+
+def test_an_output_path_with_brackets_prints_as_it_is(tmp_path, data_dir):
+    out = tmp_path / "[final] data" / "r"
+    result = run_cli("run", "--no-analysis", "--out", str(out), "--data-dir", str(data_dir))
+    assert result.returncode == 0 and f"results.csv: {out / 'results.csv'}" in result.stdout
+    assert (out / "results.csv").is_file()

@@ -34,7 +34,7 @@ class _Commands(TyperGroup):
     with its code (2 options and ids, 3 missing data, 4 checksum, 5 nothing usable in the input,
     6 output cannot be written); an operating-system error on a file exits 6; anything unexpected
     prints one line naming the error and the file holding the full traceback, and exits 1
-    (``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in the group (not only in
+    (``shrinkwatch --debug ...`` or ``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in the group (not only in
     :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a terminal sees.
     """
 
@@ -49,11 +49,11 @@ class _Commands(TyperGroup):
             where = f"{error.filename}: " if getattr(error, "filename", None) else ""
             _fail(f"{where}{error.strerror or error} (cannot read or write this file)", 6)
         except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
-            if os.environ.get("SHRINKWATCH_DEBUG"):
+            if ctx.params.get("debug") or os.environ.get("SHRINKWATCH_DEBUG"):
                 raise
             report = _crash_report(error)
             _fail(f"unexpected {type(error).__name__}: {error}. This is a bug in ShrinkWatch; the full report is "
-                  f"in {report} (set SHRINKWATCH_DEBUG=1 to see it here)", 1)
+                  f"in {report} (run with --debug to see it here)", 1)
 
 
 def _fail(message: str, code: int) -> None:
@@ -82,6 +82,15 @@ app = typer.Typer(
 data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True,
                        rich_markup_mode=None)
 standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True, rich_markup_mode=None)
+
+
+@app.callback()
+def _global_options(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an unexpected error."),
+) -> None:
+    """Find, explain and monitor shrinking cities."""
+
+
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
 

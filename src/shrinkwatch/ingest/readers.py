@@ -101,7 +101,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> list[Table]:
         for name in names:
             worksheet = book[name]
             worksheet.reset_dimensions()
-            rows = list(worksheet.iter_rows(values_only=True))
+            try:  # the sheet's XML is read only now: a workbook that opened can still be cut or damaged inside
+                rows = list(worksheet.iter_rows(values_only=True))
+            except Exception as error:  # noqa: BLE001 - ParseError, zipfile.BadZipFile, ValueError...
+                raise DataError(f"{path}, sheet {name!r}: the sheet is damaged and cannot be read "
+                                f"({type(error).__name__}: {error}); save the workbook again and retry") from None
             cells = _rows_to_frame(rows)
             tables.append(Table(str(path), name, cells, np.arange(1, len(cells) + 1)))
         return tables
