@@ -19,6 +19,7 @@ mask, without criteria tables or reasons.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from shrinkwatch.identification.engine import boundary_change_mask
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
-__all__ = ["SensitivityResult", "sweep", "check_grid", "check_size", "parse_vary", "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS"]
+__all__ = ["SensitivityResult", "sweep", "check_grid", "check_size", "check_memory", "sweep_bytes", "parse_vary",
+           "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
@@ -146,6 +148,44 @@ def _count_text(count: float) -> str:
     return f"{count:,.0f}" if count < 1e15 else f"{count:.3g}"
 
 
+def _physical_memory() -> int:
+    """Bytes of physical memory of this machine (0 where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX system
+        return 0
+
+
+def sweep_bytes(panel: Panel, vary: dict[str, list[Any]]) -> int:
+    """An upper estimate of the memory a sweep over ``vary`` holds at once.
+
+    The kernels keep, per distinct value of a varied threshold, unit x year decline flags (two
+    boolean arrays) and run lengths (one int64 array), and the sweep keeps three int32 counters per
+    unit: ``units x years x 10`` bytes per distinct value, plus ``12 x units``.
+    """
+    n_units, n_years = len(panel.units), max(len(panel.years), 1)
+    distinct = sum(len(set(map(str, values))) for values in vary.values())
+    return n_units * n_years * 10 * distinct + 12 * n_units
+
+
+def check_memory(panel: Panel, vary: dict[str, list[Any]], budget: int | None = None) -> int:
+    """Refuse a sweep whose :func:`sweep_bytes` estimate exceeds half the machine's memory (or ``budget``).
+
+    Examples
+    --------
+    >>> panel = Panel.from_series({"a": [100, 90]}, years=[2010, 2020])
+    >>> check_memory(panel, {"min_loss": [0, 0.05]})
+    52
+    """
+    needed = sweep_bytes(panel, vary)
+    limit = budget if budget is not None else _physical_memory() // 2
+    if limit and needed > limit:
+        raise OptionError(f"--vary: this sweep would hold about {needed / 2**30:,.1f} GiB ({len(panel.units):,} units x "
+                          f"{len(panel.years)} years x {sum(len(v) for v in vary.values()):,} values), more than the "
+                          f"{limit / 2**30:,.1f} GiB it may use; vary fewer values at once")
+    return needed
+
+
 def check_size(vary: dict[str, list[Any]]) -> int:
     """The number of settings in the grid ``vary``; more than :data:`MAX_COMBINATIONS` is refused with the number.
 
@@ -221,6 +261,7 @@ def sweep(
     checked = check_grid(std, vary)
     keys = list(checked)
     grids = [checked[key] for key in keys]
+    check_memory(panel, checked)
 
     n_units = len(panel.units)
     shrinking_count = np.zeros(n_units, dtype=np.int32)
