@@ -42,7 +42,7 @@ def _used_modules() -> set[str]:
 
 def test_declared_dependencies_are_parsed():
     declared = _declared()
-    assert {"numpy", "pandas", "geopandas", "esda", "libpysal", "mapclassify"} <= set(declared)
+    assert {"numpy", "pandas", "geopandas", "esda", "libpysal", "duckdb"} <= set(declared)
 
 
 def test_every_declared_dependency_is_used_in_src():

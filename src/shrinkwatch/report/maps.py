@@ -56,28 +56,23 @@ def projection_for(country: str | None) -> str:
 def rate_colors(rate_percent: np.ndarray, status: np.ndarray) -> np.ndarray:
     """Fill colour per unit from the annual rate; insufficient data is grey.
 
-    The classes are :data:`RATE_BINS`, fixed (``mapclassify.UserDefined``) and
-    closed on the left: -1 %/yr is moderate, 0 is growth. mapclassify's classes
-    are closed on the right (a class holds values up to and including its
-    upper bound), so the negated rate is classified with the negated lower
-    bounds: ``-rate <= -low`` is ``rate >= low``.
+    The classes are :data:`RATE_BINS`, fixed and closed on the left: -1 %/yr is
+    moderate, 0 is growth. Fixed bins are a lookup (``searchsorted`` on the lower
+    bounds), not class breaks computed from the data; mapclassify's ``UserDefined``
+    gives the same classes but its import (scikit-learn, scipy.stats, matplotlib)
+    took 2.8 s, more than the rest of ``run --no-analysis``.
 
     Examples
     --------
     >>> rate_colors(np.array([-1.5, -1.0, -0.5, 0.0, 1.0, np.nan]), np.array(["shrinking"] * 6)).tolist()
     ['#b2182b', '#ef8a62', '#fddbc7', '#d1e5f0', '#4393c3', '#bdbdbd']
     """
-    import mapclassify  # deferred: mapclassify loads scikit-learn; only the rate map needs it
-
     rate = np.asarray(rate_percent, dtype=float)
     colors = np.full(rate.shape, NO_DATA_COLOR, dtype=object)
     coloured = np.isfinite(rate) & (np.asarray(status) != "insufficient_data")
-    if coloured.any():
-        # upper bounds of the negated rate, from the top class (rate >= 1) down to the bottom one (rate < -1)
-        negated_bounds = [-low for low, _, _, _ in reversed(RATE_BINS[1:])] + [np.inf]
-        classes = mapclassify.UserDefined(-rate[coloured], bins=negated_bounds).yb
-        palette = np.array([color for _, _, color, _ in reversed(RATE_BINS)], dtype=object)
-        colors[coloured] = palette[classes]
+    lower_bounds = np.array([low for low, _, _, _ in RATE_BINS])
+    palette = np.array([color for _, _, color, _ in RATE_BINS], dtype=object)
+    colors[coloured] = palette[np.searchsorted(lower_bounds, rate[coloured], side="right") - 1]
     return colors
 
 
