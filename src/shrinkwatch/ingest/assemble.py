@@ -371,19 +371,20 @@ def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     ordered = rows.sort_values("year", kind="stable", na_position="first")
     attributes = ordered.groupby("unit_id", sort=True)[["name", "parent_name", "parent_id"]].last()
     warnings = []
-    names = ordered.dropna(subset=["name"]).groupby("unit_id")["name"].nunique()
-    several = names[names > 1]
+    named = ordered.dropna(subset=["name"]).astype({"name": str})
+    variants = named.drop_duplicates(["unit_id", "name"]).groupby("unit_id")["name"].agg("; ".join)
+    several = variants[variants.str.contains("; ", regex=False)]
     if len(several):
-        examples = ordered[ordered["unit_id"].isin(several.index[:5])].groupby("unit_id")["name"].unique()
-        listing = "; ".join(f"{k}: {' / '.join(v)}" for k, v in examples.items())
+        listing = "; ".join(f"{k}: {v.replace('; ', ' / ')}" for k, v in several.head(5).items())
         warnings.append(f"{len(several)} unit(s) have different names in different rows (kept the latest "
-                        f"year's name): {listing}")
+                        f"year's non-empty name; all are in the unit column name_variants): {listing}")
     units = pd.DataFrame(index=pd.Index(attributes.index.astype(str), name="unit_id"))
     units["name"] = attributes["name"].fillna(pd.Series(attributes.index, index=attributes.index)).to_numpy()
     units["name_en"] = pd.NA
     units["parent_id"] = attributes["parent_id"].to_numpy()
     units["parent_name"] = attributes["parent_name"].to_numpy()
     units["kind"] = pd.NA
+    units["name_variants"] = several.reindex(attributes.index).to_numpy()  # every name a unit had, oldest first
     codes = pd.Series(units.index, index=units.index)
     chinese = codes.str.fullmatch(r"\d{6}(\d{6})?") & codes.str[:2].isin(list(PROVINCES))
     units["region"] = codes.str[:2].map({prefix: info[1] for prefix, info in PROVINCES.items()}).where(chinese)
