@@ -43,3 +43,32 @@ def test_names_that_vary_across_years_or_are_missing(tmp_path):
     units = read_panel(tmp_path / "p.parquet").units
     assert units.loc["140100", "name"] == "太原市" and units.loc["140100", "name_variants"] == "太原; 太原市"
     assert units.loc["140200", "name"] == "140200" and units.loc["140200", "name_variants"] is None
+
+
+def test_a_criterion_no_unit_can_be_judged_on_is_named_in_the_headline(tmp_path):
+    """The seed's standard on a panel without built-up area: the land criterion is named as not assessed in the
+    headline, summary.json and the command's output, never left to a bare '0 shrinking'."""
+    import json
+
+    from shrinkwatch import Panel, run
+
+    years = list(range(2014, 2021))
+    falling, rising = [100 - i for i in range(7)], [100 + i for i in range(7)]
+    population = Panel.from_series({"a": falling, "b": rising}, years=years)
+    gdp = Panel.from_series({"a": [10 * 1.01 ** i for i in range(7)], "b": [10 * 1.08 ** i for i in range(7)]},
+                            years=years, indicator="gdp_real")
+    panel = Panel(population.units, population.values.join(gdp.values), {"id": "no-land"})
+    out = run(panel, "cn-2025", {"gdp_benchmark": "5"}, out_dir=tmp_path / "out", analysis=False)
+    summary = json.loads(out["summary.json"].read_text(encoding="utf-8"))
+    assert summary["criteria_not_assessed"] == ["land"]
+    html = out["report.html"].read_text(encoding="utf-8")
+    assert "Not assessed for any unit: land (land-population elasticity" in html
+    result = run_cli("run", "--dataset", str(_panel_file(panel, tmp_path)), "--standard", "cn-2025",
+                     "--set", "gdp_benchmark=5", "--no-analysis", "--out", str(tmp_path / "cli"))
+    assert result.returncode == 0 and "not assessed for any unit (the dataset lacks what they need): land" in result.stdout
+
+
+def _panel_file(panel, tmp_path):
+    from shrinkwatch import write_panel
+
+    return write_panel(panel, tmp_path / "no-land.parquet")

@@ -288,6 +288,9 @@ def run(
         f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
         + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "") + ")."
     )
+    if summary.get("criteria_not_assessed"):
+        console.print("not assessed for any unit (the dataset lacks what they need): "
+                      + ", ".join(summary["criteria_not_assessed"]) + "; see the report's headline")
     for name, path in outputs.items():
         console.print(f"  {name}: {path}")
 

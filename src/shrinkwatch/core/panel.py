@@ -221,6 +221,22 @@ class Identification:
             "boundary_change": int((status == "boundary_change").sum()),
         }
 
+    def criteria_not_assessed(self) -> list[str]:
+        """The criteria no unit could be judged on (their ``c_pass`` is missing for every unit): the
+        dataset lacks what they need, and every report names them next to the headline.
+
+        Examples
+        --------
+        >>> table = pd.DataFrame({"status": ["insufficient_data"] * 2, "pop_pass": [True, False],
+        ...                       "land_pass": pd.array([pd.NA, pd.NA], dtype="boolean")},
+        ...                      index=pd.Index(["a", "b"], name="unit_id"))
+        >>> Identification(table, "toy", {}, {}, criteria=("pop", "land")).criteria_not_assessed()
+        ['land']
+        """
+        return [criterion for criterion in self.criteria
+                if f"{criterion}_pass" in self.table.columns and len(self.table)
+                and bool(self.table[f"{criterion}_pass"].isna().all())]
+
     def counts_by(self, column: str) -> pd.DataFrame:
         """Counts of each status by ``column`` (kind, parent_name, region...).
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shrinkwatch.core import Panel, PanelMeta
+from shrinkwatch.core import Identification, Panel, PanelMeta
+from shrinkwatch.identification.schema import Standard
 
-__all__ = ["unit_label", "parent_labels", "display_names", "parent_display"]
+__all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "not_assessed_sentence"]
 
 
 def unit_label(panel_meta: PanelMeta) -> str:
@@ -52,3 +53,26 @@ def parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
         english = panel.units["parent_name_en"].reindex(table.index).astype("string").fillna("")
         parent = parent.where(english == "", parent + " " + english)
     return parent
+
+
+def not_assessed_sentence(identification: Identification, standard: Standard) -> str:
+    """A sentence naming the criteria no unit could be judged on, and what to do; empty when there are none.
+
+    Examples
+    --------
+    >>> from shrinkwatch.identification import load_standard
+    >>> table = pd.DataFrame({"status": ["insufficient_data"], "population_pass": [True],
+    ...                       "gdp_pass": [True], "land_pass": pd.array([pd.NA], dtype="boolean")},
+    ...                      index=pd.Index(["a"], name="unit_id"))
+    >>> ident = Identification(table, "cn-2025", {}, {}, criteria=("population", "gdp", "land"))
+    >>> not_assessed_sentence(ident, load_standard("cn-2025")).split(":")[1]
+    ' land (land-population elasticity (built-up area vs population))'
+    """
+    missing = identification.criteria_not_assessed()
+    if not missing:
+        return ""
+    names = ", ".join(f"{c} ({standard.criteria[c].label})" if c in standard.criteria else c for c in missing)
+    return (f" Not assessed for any unit: {names}: the dataset lacks what {'it needs' if len(missing) == 1 else 'they need'}"
+            f", so units that depend on {'it' if len(missing) == 1 else 'them'} are insufficient data. Add the data, "
+            f"or choose settings that do not need {'it' if len(missing) == 1 else 'them'} "
+            f"(`shrinkwatch standards show {standard.id}` lists them).")

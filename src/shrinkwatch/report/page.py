@@ -23,6 +23,7 @@ from shrinkwatch.report.findings import key_findings
 from shrinkwatch.report.html import TEMPLATES, frame_html
 from shrinkwatch.report.labels import (
     display_names,
+    not_assessed_sentence,
     parent_display,
     parent_labels,
     unit_label,
@@ -145,6 +146,7 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         + f"; {counts['insufficient_data']:,} lack the data to tell"
         + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
            if counts["boundary_change"] else "") + "."
+        + not_assessed_sentence(identification, std)
     )
     sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
                 "publisher_url": meta.publisher_url}] + list(meta.extra_sources)
