@@ -15,7 +15,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -34,8 +34,9 @@ class _Commands(TyperGroup):
     with its code (2 options and ids, 3 missing data, 4 checksum, 5 nothing usable in the input,
     6 output cannot be written); an operating-system error on a file exits 6; anything unexpected
     prints one line naming the error and the file holding the full traceback, and exits 1
-    (``shrinkwatch --debug ...`` or ``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in the group (not only in
-    :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a terminal sees.
+    (``shrinkwatch --debug ...`` or ``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in
+    the group (not only in :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a
+    terminal sees.
     """
 
     def invoke(self, ctx: Any) -> Any:  # a click Context; typer bundles click privately
@@ -56,7 +57,7 @@ class _Commands(TyperGroup):
                   f"in {report} (run with --debug to see it here)", 1)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     err_console.print(Text.assemble(("error: ", "bold red"), message.replace("\x00", "\\x00")))
     raise typer.Exit(code)
 
@@ -353,7 +354,8 @@ def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noq
 
 @app.command("ingest")
 def ingest_command(
-    files: list[Path] = typer.Argument(..., help="CSV, TSV, Excel (.xlsx, .xls), Parquet or Stata .dta files."),
+    files: list[Path] = typer.Argument(..., metavar="FILE",
+                                       help="CSV, TSV, Excel (.xlsx, .xls), Parquet or Stata .dta files."),
     output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet)."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Read only this sheet of each workbook."),
     maps: Optional[list[str]] = typer.Option(None, "--map", help="COLUMN=indicator (or a key: unit_id, name, year, ...; or ignore). Repeatable."),
@@ -371,7 +373,7 @@ def ingest_command(
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
     ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
     for source in files:
-        if source.exists() and any(path.exists() and path.resolve() == source.resolve() for path in (output, ledger_path)):
+        if source.exists() and any(path.exists() and path.samefile(source) for path in (output, ledger_path)):
             raise OutputError(f"-o {output}: would replace the input file {source}; write the panel somewhere else")
     mapping = ingest_module.parse_assignments(maps, "--map")
     declared = ingest_module.parse_assignments(units, "--unit")

@@ -32,7 +32,8 @@ import pandas as pd
 from shrinkwatch.core.errors import OutputError
 from shrinkwatch.datasets.registry import sha256_of
 
-__all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically"]
+__all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically",
+           "jsonable"]
 
 #: Name of the file that lists a run's outputs; its presence marks a folder as ShrinkWatch's.
 MANIFEST = "manifest.json"
@@ -131,7 +132,7 @@ class OutputSet:
             "run_id": self.run_id,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "software": {"name": "shrinkwatch", "version": version},
-            **{key: _jsonable(value) for key, value in run_info.items()},
+            **{key: jsonable(value) for key, value in run_info.items()},
             "files": {name: {"sha256": sha256_of(self.folder / name), "bytes": (self.folder / name).stat().st_size}
                       for name in names},
         }
@@ -209,13 +210,19 @@ def _recover(target: Path) -> None:
             shutil.rmtree(previous, ignore_errors=True)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON types: mappings and sequences walked, NumPy scalars unwrapped, non-finite floats and
+    missing values as None, a DataFrame as its records, anything else (paths, timestamps) as text."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return jsonable(value.reset_index().to_dict(orient="records"))
     if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
+        value = value.item()
+    if isinstance(value, float):
+        return float(value) if np.isfinite(value) else None
+    if value is None or value is pd.NA or isinstance(value, (str, int, bool)):
+        return None if value is pd.NA else value
     return str(value)

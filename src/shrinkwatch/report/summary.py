@@ -5,34 +5,16 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
 from shrinkwatch.report.labels import unit_label
+from shrinkwatch.report.outputs import jsonable
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["summary", "analysis_summary"]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, pd.DataFrame):
-        return _jsonable(value.reset_index().to_dict(orient="records"))
-    if value is pd.NA or value is None:
-        return None
-    return value
 
 
 def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -65,7 +47,7 @@ def analysis_summary(analysis: Analysis) -> dict[str, Any]:
         out["types"] = analysis.typology.as_dict()
     if analysis.recommendations is not None:
         out["recommendations"] = analysis.recommendations.as_dict()
-    return {key: _jsonable(value) for key, value in out.items()}
+    return {key: jsonable(value) for key, value in out.items()}
 
 
 def summary(identification: Identification, analysis: Analysis | None = None,
@@ -79,7 +61,7 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "dataset_title": meta.title,
         "unit_label": unit_label(meta),
         "unit_definition": meta.unit_definition,
-        "standard": {"id": identification.standard_id, "parameters": _jsonable(identification.parameters),
+        "standard": {"id": identification.standard_id, "parameters": jsonable(identification.parameters),
                      "description": identification.description},
         "counts": counts,
         "share_shrinking": (counts["shrinking"] / counts["units_with_data"]) if counts["units_with_data"] else None,
