@@ -486,7 +486,13 @@ def test_indicator_and_year_in_each_header_stata_wide(tmp_path):
                           "gdp_2015": [5.75e11, 6.1e11], "gdp_2016": [6.1e11, 6.5e11]})
     path = tmp_path / "wide.dta"
     frame.to_stata(path, write_index=False)
-    result = ingest(path)
+    # "pop" in a table of Chinese units could be registered or resident population: not read, with the way to take it
+    unread = ingest(path).ledger
+    assert "pop_resident" not in ingest(path).panel.indicators
+    hint = unread.ignored_columns.set_index("column").loc["pop2015", "reason"]
+    assert hint.startswith("ambiguous: registered (户籍) or resident (常住) population")
+    assert "--map pop=pop_registered or --map pop=pop_resident" in hint
+    result = ingest(path, mapping={"pop": "pop_resident"})
     panel, ledger = result.panel, result.ledger
     assert panel.years == [2015, 2016]
     assert panel.values.loc[("370100", 2016), "pop_resident"] == 7230000.0

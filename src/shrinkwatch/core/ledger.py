@@ -29,6 +29,7 @@ LEDGER_TABLES: dict[str, list[str]] = {
     "sources": ["file", "sheet", "layout", "encoding", "header_row", "year", "rows_read", "rows_accepted",
                 "blank_rows"],
     "ignored_columns": ["file", "sheet", "column", "reason"],
+    "columns": ["file", "sheet", "column", "role", "indicator", "unit", "evidence", "confidence"],
     "cell_actions": ["file", "sheet", "row", "column", "value", "action"],
 }
 
@@ -77,7 +78,17 @@ class Ledger:
     sources
         One line per file and sheet: layout, encoding, header row, rows read and accepted.
     ignored_columns
-        Columns not mapped to any indicator or key, with the reason.
+        Columns not mapped to any indicator or key, with the reason (for an
+        ambiguous header, the ``--map`` that would take it).
+    columns
+        How every column read was understood: ``role`` (``unit_id``, ``name``,
+        ``year``, ... or ``value``), ``indicator``, ``unit``, the ``evidence``
+        (``header 'pop_registered' is an alias of ...``, ``Stata variable label
+        '户籍人口(万人)'``, ``values: 9,678 of 9,678 are 6-digit GB/T codes``) and the
+        ``confidence``: ``given`` (``--map``/``--unit``), ``header`` (the header is a
+        known alias), ``label`` (a Stata variable or value label), ``content``
+        (read from the values) or ``context`` (a generic header read by the
+        table's country).
     cell_actions
         Single cells of accepted rows changed on reading, with the ``action``
         (``not a number: treated as missing``, ``garbled name repaired ...``).
@@ -107,6 +118,7 @@ class Ledger:
     sources: pd.DataFrame = _table("sources")
     ignored_columns: pd.DataFrame = _table("ignored_columns")
     cell_actions: pd.DataFrame = _table("cell_actions")
+    columns: pd.DataFrame = _table("columns")
     tallies: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -163,7 +175,7 @@ class Ledger:
     def to_frame(self) -> pd.DataFrame:
         """Everything in one long table (written as ``PANEL.ledger.csv``).
 
-        Columns: ``kind`` (``total``, ``tally``, ``source``, ``rejected``, ``conversion``,
+        Columns: ``kind`` (``total``, ``tally``, ``source``, ``column``, ``rejected``, ``conversion``,
         ``duplicate``, ``missing``, ``ignored_column``, ``cell_action``, ``warning``),
         ``file``, ``sheet``, ``row``, ``column``, ``value``, ``detail``.
         """
@@ -206,6 +218,15 @@ class Ledger:
             g = self.ignored_columns
             parts.append(pd.DataFrame({"kind": "ignored_column", "file": g["file"], "sheet": g["sheet"],
                                        "column": g["column"], "detail": g["reason"]}))
+        if not self.columns.empty:
+            k = self.columns
+            target = k["indicator"].astype(object).where(k["indicator"].notna() & (k["indicator"] != ""), k["role"])
+            unit = k["unit"].astype(object).where(k["unit"].notna() & (k["unit"] != ""), None)
+            parts.append(pd.DataFrame({
+                "kind": "column", "file": k["file"], "sheet": k["sheet"], "column": k["column"],
+                "value": target.astype(str) + unit.map(lambda u: f" ({u})" if u else "").astype(str),
+                "detail": k["confidence"].astype(str) + ": " + k["evidence"].astype(str),
+            }))
         if not self.cell_actions.empty:
             a = self.cell_actions
             parts.append(pd.DataFrame({"kind": "cell_action", "file": a["file"], "sheet": a["sheet"], "row": a["row"],
@@ -235,6 +256,14 @@ class Ledger:
                 + (f", encoding {s.encoding}" if s.encoding else "")
             blank = f", {s.blank_rows} blank rows skipped" if s.blank_rows else ""
             lines.append(f"  read {where}: {s.rows_read} rows ({detail}{blank})")
+        if not self.columns.empty:
+            shown = self.columns.drop_duplicates(["column", "role", "indicator", "unit", "evidence"])
+            for k in shown.head(2 * max_lines).itertuples(index=False):
+                target = k.indicator if isinstance(k.indicator, str) and k.indicator else k.role
+                unit = f" in {k.unit}" if isinstance(k.unit, str) and k.unit else ""
+                lines.append(f"  column {k.column!s} -> {target}{unit} [{k.confidence}: {k.evidence}]")
+            if len(shown) > 2 * max_lines:
+                lines.append(f"  ... {len(shown) - 2 * max_lines} more columns in the ledger")
         if not self.conversions.empty:
             shown = self.conversions.drop_duplicates(["column", "indicator", "from_unit", "factor"])
             for c in shown.head(max_lines).itertuples(index=False):
@@ -254,8 +283,14 @@ class Ledger:
             actions = self.cell_actions["action"].value_counts()
             lines.append("  cells changed on reading: " + "; ".join(f"{k} ({v})" for k, v in actions.items()))
         if not self.ignored_columns.empty:
-            names = ", ".join(map(str, self.ignored_columns["column"].drop_duplicates().head(max_lines)))
-            lines.append(f"  ignored columns: {names}")
+            hinted = self.ignored_columns[self.ignored_columns["reason"].str.contains("--map", regex=False)
+                                          & self.ignored_columns["reason"].str.startswith("ambiguous")]
+            for g in hinted.drop_duplicates(["column"]).head(max_lines).itertuples(index=False):
+                lines.append(f"  not read: column {g.column!s}: {g.reason}")
+            rest = self.ignored_columns[~self.ignored_columns.index.isin(hinted.index)]
+            names = ", ".join(map(str, rest["column"].drop_duplicates().head(max_lines)))
+            if names:
+                lines.append(f"  ignored columns: {names}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 

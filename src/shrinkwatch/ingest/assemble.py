@@ -205,6 +205,7 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
                              rows["year"].reindex(cells["row_key"]).fillna(-1).to_numpy()).astype(np.int64)
     values, missing, bad, marker = parse_cells(cells["raw"], cells["dimension"].astype(str).to_numpy())
     cells["value"] = values * cells["factor"].to_numpy(dtype=np.float64)
+    _read_fractions(cells, rows, parts)
     cells["missing"] = missing
     row_key = cells["row_key"].to_numpy(dtype=np.int64)
     raw_cells = cells["raw"]
@@ -342,6 +343,7 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         sources=_sources(parts, accepted_rows),
         ignored_columns=ledger_frame("ignored_columns", parts.ignored).drop_duplicates(ignore_index=True),
         cell_actions=ledger_frame("cell_actions", parts.cell_actions),
+        columns=ledger_frame("columns", parts.columns),
         warnings=tuple(warnings),
     )
     table_aliases = aliases()
@@ -355,6 +357,38 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         notes=("ingested with shrinkwatch.ingest; units without a code use the name as unit_id",),
     )
     return Panel(units, values_frame, meta, ledger)
+
+
+def _read_fractions(cells: pd.DataFrame, rows: pd.DataFrame, parts: Parts) -> None:
+    """Percent indicators (growth rates, shares) given without a unit whose values all lie within
+    (-1, 1) are fractions (Stata and Excel store 0.075 for 7.5%): x100, with the ledger's conversion
+    saying so. A unit given (``(%)`` in the header, ``--unit COLUMN=%``) is never second-guessed."""
+    if "unit_given" not in cells.columns or cells.empty:
+        return
+    dims = cells["dimension"].astype(str).to_numpy()
+    candidate = (dims == "percent") & ~cells["unit_given"].fillna(True).to_numpy(dtype=bool)
+    if not candidate.any():
+        return
+    picked = cells.loc[candidate, ["row_key", "indicator", "value"]].copy()
+    picked["file"] = rows["file"].to_numpy()[picked["row_key"].to_numpy()]
+    picked["sheet"] = rows["sheet"].to_numpy()[picked["row_key"].to_numpy()]
+    magnitude = picked["value"].abs()
+    grouped = magnitude.groupby([picked["file"], picked["sheet"], picked["indicator"]], sort=False)
+    stats = pd.DataFrame({"max": grouped.max(), "n": grouped.count()})
+    fractions = stats[(stats["n"] > 0) & (stats["max"] < 1) & (stats["max"] > 0)]
+    if fractions.empty:
+        return
+    keys = pd.MultiIndex.from_frame(picked[["file", "sheet", "indicator"]])
+    hit = keys.isin(fractions.index)
+    index = picked.index[hit]
+    cells.loc[index, "value"] = cells.loc[index, "value"] * 100.0
+    for (file, sheet, indicator), stat in fractions.iterrows():  # one ledger line per column read as fractions
+        for record in parts.conversions:
+            if (record["file"], record["sheet"] or "", record["indicator"]) == (file, sheet or "", indicator) \
+                    and str(record["unit_from"]).startswith("assumed"):
+                record.update(from_unit="fraction", factor=100.0 * float(record["factor"]),
+                              unit_from=f"values: all {int(stat['n']):,} within (-1, 1), read as fractions "
+                                        f"(--unit {record['column']}=% keeps them as percent)")
 
 
 def _sources(parts: Parts, accepted_rows: pd.DataFrame) -> pd.DataFrame:
@@ -411,11 +445,20 @@ def _magnitude_warnings(values: pd.DataFrame, conversions: pd.DataFrame) -> list
                 warnings.append(f"{indicator}: every value is at most 1: if these are fractions (Excel percentage "
                                 f"cells store 0.125 for 12.5%) multiply by 100 first; percent is 0-100")
     assumed = conversions[conversions["unit_from"].str.startswith("assumed")]
+    for indicator in sorted(set(assumed["indicator"]) & {"gdp", "gdp_real", "gdp_district", "fiscal_revenue"}):
+        if indicator in values.columns:
+            median = values[indicator].median()
+            if pd.notna(median) and 0 < median < 1e7:
+                column = assumed.loc[assumed["indicator"] == indicator, "column"].iloc[0]
+                warnings.append(f"{indicator}: no unit given and the median is {median:,.6g} yuan, too small for a "
+                                f"city's or county's output: if the file counts 亿元 (100 million yuan) or 万元 "
+                                f"declare it with --unit {column}=亿元")
     for indicator in sorted(set(assumed["indicator"]) & {"pop_resident", "pop_registered", "pop_urban",
                                                          "pop_urban_district"}):
         if indicator in values.columns:
             median = values[indicator].median()
             if pd.notna(median) and 0 < median < 5000:
+                column = assumed.loc[assumed["indicator"] == indicator, "column"].iloc[0]
                 warnings.append(f"{indicator}: no unit given and the median is {median:g} persons: if the file "
-                                f"counts 万人 (10,000 persons) declare it with --unit COLUMN=万人")
+                                f"counts 万人 (10,000 persons) declare it with --unit {column}=万人")
     return warnings

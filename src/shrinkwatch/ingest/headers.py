@@ -22,8 +22,8 @@ import numpy as np
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.ingest.readers import Table
 
-__all__ = ["CANONICAL_INDICATORS", "KEY_COLUMNS", "Aliases", "Column", "Options", "aliases", "build_options",
-           "classify", "find_header", "norm_header", "norm_unit", "parse_assignments"]
+__all__ = ["CANONICAL_INDICATORS", "KEY_COLUMNS", "Aliases", "Ambiguity", "Column", "Options", "aliases",
+           "build_options", "classify", "find_header", "norm_header", "norm_unit", "parse_assignments"]
 
 #: Roles of non-indicator columns (``--map COLUMN=ROLE`` accepts these too).
 KEY_COLUMNS = ("unit_id", "name", "year", "parent_name", "parent_id", "indicator", "measure_unit")
@@ -45,6 +45,15 @@ def norm_unit(text: object) -> str:
 
 
 @dataclass(frozen=True)
+class Ambiguity:
+    """A generic header whose reading a guess would decide (``[ambiguous.*]`` of the alias table)."""
+
+    readings: tuple[str, ...]
+    why: str
+    outside_china: str | None = None
+
+
+@dataclass(frozen=True)
 class Aliases:
     roles: dict[str, str]          # header key -> key role
     indicators: dict[str, str]     # header key -> canonical indicator
@@ -53,6 +62,7 @@ class Aliases:
     units: dict[str, dict[str, float]]  # dimension -> unit key -> factor
     canonical_unit: dict[str, str]  # dimension -> label
     unit_labels: dict[str, dict[str, str]]  # dimension -> unit key -> label as written in the table
+    ambiguous: dict[str, Ambiguity] = field(default_factory=dict)  # header key -> its readings
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +91,9 @@ def aliases() -> Aliases:
     units = {dim: {norm_unit(k): float(v) for k, v in spec["factors"].items()} for dim, spec in raw["units"].items()}
     labels = {dim: {norm_unit(k): k for k in spec["factors"]} for dim, spec in raw["units"].items()}
     canonical = {dim: spec["canonical"] for dim, spec in raw["units"].items()}
-    return Aliases(roles, indicators, dimension, bounds, units, canonical, labels)
+    ambiguous = {norm_header(header): Ambiguity(tuple(spec["readings"]), spec["why"], spec.get("outside_china"))
+                 for spec in raw.get("ambiguous", {}).values() for header in spec["headers"]}
+    return Aliases(roles, indicators, dimension, bounds, units, canonical, labels, ambiguous)
 
 
 #: Canonical indicators known to the alias table (ARCHITECTURE.md plus ``birth_rate``
@@ -108,14 +120,29 @@ def _split_unit(header: str) -> tuple[str, str | None]:
 
 @dataclass
 class Column:
+    """What one column is: its ``role``, indicator, year and unit, and the evidence for that reading.
+
+    ``role`` is a key role (:data:`KEY_COLUMNS`), ``"value"`` (an indicator column),
+    ``"by_year"`` (2015, 2015年), ``"value_year"`` (pop2015), ``"ambiguous"`` (a
+    generic header with several readings, ``candidates``) or ``"ignored"``.
+    ``confidence`` is ``given`` (``--map``), ``header``, ``label`` (a Stata label),
+    ``content`` or ``context`` (see :class:`~shrinkwatch.core.ledger.Ledger`).
+    """
+
     position: int
     header: str
-    role: str              # a key role, "value" (indicator column), "by_year" (2015, 2015年) or "ignored"
+    role: str
     indicator: str | None = None
     year: int | None = None
     unit: str | None = None
     unit_from: str = ""
     reason: str = ""
+    evidence: str = ""
+    confidence: str = ""
+    candidates: tuple[str, ...] = ()
+    why: str = ""
+    outside_china: str | None = None  # an ambiguous header's reading in a table whose units are not Chinese
+    map_key: str = ""  # the header text a --map for this column names (the stem of pop2015 is pop)
 
 
 @dataclass
@@ -131,7 +158,27 @@ def _header_keys(header: str) -> tuple[str, str]:
     return norm_header(header), norm_header(stem)
 
 
-def classify(header: str, position: int, options: Options) -> Column:
+def classify(header: str, position: int, options: Options, label: str | None = None) -> Column:
+    """What the column headed ``header`` is; ``label`` (a Stata variable label) can name it or its unit.
+
+    Examples
+    --------
+    >>> classify("年末户籍人口(万人)", 0, Options({}, {})).indicator
+    'pop_registered'
+    >>> classify("pop", 0, Options({}, {})).role
+    'ambiguous'
+    >>> column = classify("pop", 0, Options({}, {}), label="户籍人口(万人)")
+    >>> (column.indicator, column.unit, column.confidence)
+    ('pop_registered', '万人', 'label')
+    """
+    column = _classify_header(header, position, options)
+    text = str(label or "").strip()
+    if not text or norm_header(text) == norm_header(header):
+        return column
+    return _with_label(column, text, position)
+
+
+def _classify_header(header: str, position: int, options: Options) -> Column:
     table = aliases()
     full_key, stem_key = _header_keys(header)
     stem, unit = _split_unit(header)
@@ -143,34 +190,138 @@ def classify(header: str, position: int, options: Options) -> Column:
         unit, unit_from = declared, "--unit"
     if override is not None:
         options.used_map.add(full_key if full_key in options.mapping else stem_key)
+        given = f"--map {header}={override}"
         if override == "ignore":
-            return Column(position, header, "ignored", reason="--map COLUMN=ignore")
+            return Column(position, header, "ignored", reason="--map COLUMN=ignore", evidence=given,
+                          confidence="given")
         if override in KEY_COLUMNS:
-            return Column(position, header, override)
-        return Column(position, header, "value", indicator=override, unit=unit, unit_from=unit_from)
+            return Column(position, header, override, evidence=given, confidence="given")
+        return Column(position, header, "value", indicator=override, unit=unit, unit_from=unit_from,
+                      evidence=given, confidence="given")
     year = YEAR_RE.match(stem)
     if year:
-        return Column(position, header, "by_year", year=int(year.group(1)), unit=unit, unit_from=unit_from)
+        return Column(position, header, "by_year", year=int(year.group(1)), unit=unit, unit_from=unit_from,
+                      evidence=f"header {header!r} is a year", confidence="header")
     combined = _STEM_YEAR_RE.match(stem) or _YEAR_STEM_RE.match(stem)
     if combined:
-        inner = classify(combined.group("stem") + (f"({unit})" if unit and unit_from == "header" else ""),
-                          position, options)
+        inner = _classify_header(combined.group("stem") + (f"({unit})" if unit and unit_from == "header" else ""),
+                                 position, options)
+        if inner.role == "ambiguous":
+            inner.position, inner.header, inner.year, inner.map_key = position, header, int(combined["year"]), \
+                combined["stem"]
+            return inner
         if inner.role == "value":
             return Column(position, header, "value_year", indicator=inner.indicator,
-                           year=int(combined.group("year")), unit=unit or inner.unit,
-                           unit_from=unit_from or inner.unit_from)
+                          year=int(combined.group("year")), unit=unit or inner.unit,
+                          unit_from=unit_from or inner.unit_from,
+                          evidence=f"{inner.evidence}, year {combined.group('year')}", confidence=inner.confidence)
     if full_key in table.roles and not unit:
-        return Column(position, header, table.roles[full_key])
+        return _key_column(position, header, table.roles[full_key])
+    ambiguity = table.ambiguous.get(full_key) or table.ambiguous.get(stem_key)
+    if ambiguity is not None and full_key not in table.indicators:
+        return Column(position, header, "ambiguous", unit=unit, unit_from=unit_from, candidates=ambiguity.readings,
+                      why=ambiguity.why, outside_china=ambiguity.outside_china, evidence=f"header {header!r} could be {ambiguity.why}")
     indicator = table.indicators.get(full_key) or table.indicators.get(stem_key)
     if indicator is None and unit is None and stem_key in table.roles:
-        return Column(position, header, table.roles[stem_key])
+        return _key_column(position, header, table.roles[stem_key])
+    if indicator is not None and indicator in ("gdp_real", "gdp_real_growth") and _NOMINAL_RE.search(header):
+        if indicator == "gdp_real":
+            indicator = "gdp"
+        else:
+            return Column(position, header, "ignored", reason="nominal GDP growth: not an indicator (real growth is "
+                          "gdp_real_growth; nominal growth follows from gdp)")
     if indicator is not None:
         if full_key in table.indicators and unit_from == "header":
             unit, unit_from = None, ""  # the bracket was part of the alias itself
-        return Column(position, header, "value", indicator=indicator, unit=unit, unit_from=unit_from)
+        if unit is not None and unit_from == "header" and _NOMINAL_RE.search(unit):
+            unit, unit_from = None, ""  # "(当年价格)" qualifies the series, it is not a unit
+        return Column(position, header, "value", indicator=indicator, unit=unit, unit_from=unit_from,
+                      evidence=f"header {stem!r} is a name of {indicator}", confidence="header")
     if stem_key in table.roles:
-        return Column(position, header, table.roles[stem_key])
+        return _key_column(position, header, table.roles[stem_key])
     return Column(position, header, "ignored", reason="not a known indicator or key column (use --map COLUMN=indicator)")
+
+
+#: Qualifiers that make a GDP series nominal (current prices).
+_NOMINAL_RE = re.compile(r"名义|当年价|现价|nominal|current\s*prices?", re.IGNORECASE)
+
+
+def _key_column(position: int, header: str, role: str) -> Column:
+    return Column(position, header, role, evidence=f"header {header!r} is a name of {role}", confidence="header")
+
+
+_LABEL_UNIT_RES = (
+    re.compile(r"^(?P<stem>.*?)\s*[,，;；:：]\s*(?:单位[:：]?\s*)?(?P<unit>[^,，;；:：]+?)\s*$"),
+    re.compile(r"^(?P<stem>.*?)\s+in\s+(?P<unit>.+?)\s*$", re.IGNORECASE),
+    re.compile(r"^(?P<stem>.*?)\s*单位[:：]?\s*(?P<unit>.+?)\s*$"),
+)
+
+
+def _known_unit(text: str | None) -> bool:
+    return text is not None and any(norm_unit(text) in factors for factors in aliases().units.values())
+
+
+def label_parts(label: str) -> tuple[str, str | None]:
+    """A variable label's text and the unit it names: ``"户籍人口(万人)"``, ``"GDP, 亿元"``,
+    ``"Registered population in 10,000 persons"``, ``"地区生产总值 单位：亿元"``.
+
+    Examples
+    --------
+    >>> label_parts("Registered population in 10,000 persons")
+    ('Registered population', '10,000 persons')
+    >>> label_parts("地区生产总值，亿元")
+    ('地区生产总值', '亿元')
+    >>> label_parts("Prefecture name")
+    ('Prefecture name', None)
+    """
+    stem, unit = _split_unit(label)
+    if _known_unit(unit):
+        return stem, unit
+    text = unicodedata.normalize("NFKC", label).strip()
+    for pattern in _LABEL_UNIT_RES:
+        match = pattern.match(text)
+        if match and match["stem"] and _known_unit(match["unit"]):
+            return match["stem"].strip(), match["unit"].strip()
+    return text, None
+
+
+def _with_label(column: Column, label: str, position: int) -> Column:
+    """``column`` read again with its Stata variable label: the label names an unknown or ambiguous
+    column, gives a unit the header lacks, or contradicts the header (then the column is ambiguous)."""
+    stem, label_unit = label_parts(label)
+    by_label = _classify_header(stem, position, Options({}, {}))
+    quoted = f"Stata variable label {label!r}"
+    dimension = aliases().dimension
+    if column.confidence == "given" or column.role in ("value", "value_year", "by_year") + KEY_COLUMNS:
+        if (column.role in ("value", "value_year") and by_label.role == "value" and column.confidence != "given"
+                and by_label.indicator != column.indicator):
+            return Column(position, column.header, "ambiguous", unit=column.unit, unit_from=column.unit_from,
+                          candidates=(str(column.indicator), str(by_label.indicator)),
+                          why=f"{column.indicator} by its header or {by_label.indicator} by its {quoted}",
+                          evidence=f"header {column.header!r} and its {quoted} disagree")
+        if column.role in ("value", "value_year") and column.unit is None and label_unit is not None:
+            if norm_unit(label_unit) in aliases().units[dimension[str(column.indicator)]]:
+                column.unit, column.unit_from = label_unit, "Stata label"
+                column.evidence += f"; unit {label_unit} from its {quoted}"
+        return column
+    if by_label.role == "ignored" and by_label.reason.startswith("nominal"):
+        return Column(position, column.header, "ignored", reason=f"{quoted}: {by_label.reason}")
+    if by_label.role == "ambiguous":
+        by_label.evidence = f"{quoted} could be {by_label.why}"
+        by_label.header = column.header
+        by_label.unit, by_label.unit_from = (label_unit, "Stata label") if label_unit else (column.unit, column.unit_from)
+        return by_label
+    if by_label.role in ("value",) + KEY_COLUMNS:
+        unit, unit_from = column.unit, column.unit_from
+        if unit is None and label_unit is not None and by_label.role == "value" and \
+                norm_unit(label_unit) in aliases().units[dimension[str(by_label.indicator)]]:
+            unit, unit_from = label_unit, "Stata label"
+        if by_label.role == "value" and unit is None and by_label.unit is not None and \
+                norm_unit(by_label.unit) in aliases().units[dimension[str(by_label.indicator)]]:
+            unit, unit_from = by_label.unit, "Stata label"
+        return Column(position, column.header, by_label.role, indicator=by_label.indicator, unit=unit,
+                      unit_from=unit_from, evidence=quoted, confidence="label")
+    return column
 
 
 def _is_blank_header(value: object) -> bool:
@@ -186,7 +337,8 @@ def _header_text(value: object) -> str:
 def find_header(table: Table, options: Options) -> tuple[int, list[Column]] | None:
     """Position of the header line in ``table.cells`` and its classified columns."""
     if table.header is not None:
-        return -1, [classify(h, i, options) for i, h in enumerate(table.header)]
+        labels = table.labels or [""] * len(table.header)
+        return -1, [classify(h, i, options, label=labels[i]) for i, h in enumerate(table.header)]
     limit = min(len(table.cells), HEADER_SEARCH_ROWS)
     probe = Options(options.mapping, options.units)  # only the header found counts as using --map/--unit
     for line in range(limit):
@@ -194,7 +346,7 @@ def find_header(table: Table, options: Options) -> tuple[int, list[Column]] | No
         columns = [classify(text, i, probe) for i, text in cells]
         recognised = [c for c in columns if c.role != "ignored"]
         has_key = any(c.role in ("unit_id", "name", "year", "indicator") for c in recognised)
-        has_values = any(c.role in ("value", "by_year", "value_year") for c in recognised)
+        has_values = any(c.role in ("value", "by_year", "value_year", "ambiguous") for c in recognised)
         if len(recognised) >= 2 and has_key and has_values:
             two_rows = _two_row_header(table, line, columns, probe)
             if two_rows is not None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.ingest.cells import blank_cells, clean_key, control_characters, unit_factor
+from shrinkwatch.ingest.content import is_chinese, key_evidence
 from shrinkwatch.ingest.headers import (
     CANONICAL_INDICATORS,
     HEADER_SEARCH_ROWS,
@@ -68,6 +69,7 @@ class Parts:
     ignored: list[dict[str, Any]] = field(default_factory=list)
     conversions: list[dict[str, Any]] = field(default_factory=list)
     cell_actions: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     next_row: int = 0
 
@@ -109,6 +111,8 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
     data = data[~blank]
     row_numbers = row_numbers[~blank]
     n_rows = len(data)
+    blank_positions = blank.to_numpy() if isinstance(blank, pd.Series) else np.asarray(blank)
+    data, columns = _read_by_content(table, data, columns, blank_positions)
 
     by_role: dict[str, list[Column]] = {}
     for column in columns:
@@ -164,6 +168,11 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
         )
     for column in by_role.get("ignored", []):
         parts.ignored.append({"file": table.file, "sheet": table.sheet, "column": column.header, "reason": column.reason})
+    parts.columns.extend(
+        {"file": table.file, "sheet": table.sheet, "column": c.header, "role": c.role if c.role in KEY_COLUMNS
+         else "value", "indicator": c.indicator or "", "unit": c.unit or "", "evidence": c.evidence,
+         "confidence": c.confidence}
+        for c in columns if c.role not in ("ignored", "ambiguous"))
 
     row_keys = np.arange(parts.next_row, parts.next_row + n_rows)
     parts.next_row += n_rows
@@ -193,6 +202,59 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
     else:
         _long_cells(table, data, value_columns, row_keys, parts, where_table)
 
+
+
+def _read_by_content(table: Table, data: pd.DataFrame, columns: list[Column],
+                     blank: np.ndarray) -> tuple[pd.DataFrame, list[Column]]:
+    """Columns read by what they hold: unit codes and names under headers no alias knows, the units
+    named by a code column's Stata value labels, and the reading of a generic header (``pop``) by the
+    table's country; an ambiguous header left unread gets the ``--map`` that would take it."""
+    roles = {c.role for c in columns}
+    if table.value_labels:
+        kept = ~blank
+        for source_role, label_role in (("unit_id", "name"), ("parent_id", "parent_name")):
+            source = next((c for c in columns if c.role == source_role), None)
+            if source is None or label_role in roles or source.position not in table.value_labels:
+                continue
+            position = int(max(data.columns)) + 1 if len(data.columns) else 0
+            data = data.copy()
+            data[position] = table.value_labels[source.position][kept].to_numpy()
+            columns.append(Column(position, f"{source.header} (value labels)", label_role,
+                                  evidence=f"the Stata value labels of {source.header!r}", confidence="label"))
+            roles.add(label_role)
+    for role in ("unit_id", "name"):
+        if role in roles:
+            continue
+        found = [(c, key_evidence(data[c.position], c.header)) for c in columns
+                 if c.role == "ignored" and c.confidence != "given" and c.position in data.columns]
+        hits = [(c, evidence) for c, evidence in found if evidence is not None and evidence[0] == role]
+        if hits:
+            column, (_, evidence) = max(hits, key=lambda hit: data[hit[0].position].nunique())
+            column.role, column.reason, column.evidence, column.confidence = role, "", evidence, "content"
+            roles.add(role)
+    ambiguous = [c for c in columns if c.role == "ambiguous"]
+    if ambiguous:
+        code = next((c for c in columns if c.role == "unit_id"), None)
+        name = next((c for c in columns if c.role == "name"), None)
+        chinese = is_chinese(data[code.position] if code else None, data[name.position] if name else None)
+        for column in ambiguous:
+            reading = column.outside_china
+            if not chinese and reading is not None:
+                column.role = "value" if column.year is None else "value_year"
+                column.indicator, column.confidence = reading, "context"
+                column.evidence += f"; read as {reading}: the table's units are not Chinese"
+                continue
+            column.role = "ignored"
+            key = _quoted(column.map_key or column.header)
+            takes = " or ".join(f"--map {key}={r}" for r in column.candidates)
+            unit = "" if column.unit else (f" (add --unit {key}=万人 if it counts 10,000 persons)"
+                                           if any(r.startswith("pop_") for r in column.candidates) else "")
+            column.reason = f"ambiguous: {column.why}; not read; take it with {takes}{unit}"
+    return data, columns
+
+
+def _quoted(header: str) -> str:
+    return header if all(ch.isalnum() or ch in "_-." for ch in header) else f"'{header}'"
 
 
 def _objects(values: np.ndarray) -> pd.Series:
@@ -241,6 +303,7 @@ def _long_cells(table: Table, data: pd.DataFrame, value_columns: list[Column], r
         "dimension": _objects(np.repeat(np.array([dims[str(c.indicator)] for c in value_columns], dtype=object),
                                         n_rows)),
         "factor": np.repeat(factors, n_rows),
+        "unit_given": np.repeat([c.unit is not None for c in value_columns], n_rows),
         "year": np.full(k * n_rows, -1, dtype=np.int64),
         "raw": _objects(raw),
     }))
@@ -259,6 +322,7 @@ def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column
             if "measure_unit" in by_role else np.full(n_rows, "", dtype=object))
         indicator = np.full(n_rows, None, dtype=object)
         factor = np.full(n_rows, np.nan)
+        unit_given = np.zeros(n_rows, dtype=bool)
         pairs = pd.DataFrame({"label": labels, "unit": units_col})
         for (label, unit), group in pairs.groupby(["label", "unit"], sort=False).groups.items():
             column = classify(label, -1, options) if label else Column(-1, "", "ignored")
@@ -272,9 +336,10 @@ def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column
                                          f"{where_table}, indicator {label!r}")
             indicator[np.asarray(group)] = column.indicator
             factor[np.asarray(group)] = f
+            unit_given[np.asarray(group)] = declared_unit is not None
             _conversion(parts, table, label, column.indicator, unit_label or None, unit_from, f,  # type: ignore[arg-type]
                         len(group) * len(year_columns))
-        row_indicator, row_factor, row_label = indicator, factor, labels
+        row_indicator, row_factor, row_label, row_unit_given = indicator, factor, labels, unit_given
         indicator_header = by_role["indicator"][0].header
     else:
         named = _table_indicator(table, options)
@@ -293,6 +358,7 @@ def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column
         row_indicator = np.full(n_rows, named.indicator, dtype=object)
         row_factor = np.full(n_rows, f)
         row_label = np.full(n_rows, "", dtype=object)
+        row_unit_given = np.full(n_rows, declared is not None)
         indicator_header = ""
     k = len(year_columns)
     raw = data[[c.position for c in year_columns]].to_numpy(dtype=object).ravel(order="F")
@@ -304,6 +370,7 @@ def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column
         "indicator": _objects(indicator_tiled),
         "dimension": _objects(np.where(known, pd.Series(indicator_tiled, dtype=object).map(dims).to_numpy(), "")),
         "factor": np.tile(row_factor, k),
+        "unit_given": np.tile(row_unit_given, k),
         "year": np.repeat([c.year for c in year_columns], n_rows).astype(np.int64),
         "raw": _objects(raw),
         "indicator_column": indicator_header,
@@ -331,6 +398,7 @@ def _indicator_year_cells(table: Table, data: pd.DataFrame, columns: list[Column
         "indicator": _objects(indicators),
         "dimension": _objects(pd.Series(indicators, dtype=object).map(dims).fillna("").to_numpy()),
         "factor": np.repeat(np.asarray(factors, dtype=float), n_rows),
+        "unit_given": np.repeat([c.unit is not None for c in columns], n_rows),
         "year": np.repeat([c.year for c in columns], n_rows).astype(np.int64),
         "raw": _objects(data[[c.position for c in columns]].to_numpy(dtype=object).ravel(order="F")),
         "indicator_column": "",

@@ -34,6 +34,9 @@ class Table:
     row_numbers: np.ndarray     # spreadsheet row number of each line of ``cells``
     encoding: str = ""
     header: list[str] | None = None  # known header (Parquet, Stata); else searched
+    labels: list[str] | None = None  # Stata variable labels, one per column ("" for none)
+    #: Stata value labels: column position -> the label of each row's value (None where unlabelled)
+    value_labels: dict[int, pd.Series] | None = None
 
 
 def _decode(path: Path) -> tuple[str, str]:
@@ -152,12 +155,44 @@ def _pick_sheets(path: Path, names: list[str], sheet: str | None) -> list[str]:
     raise OptionError(f"--sheet: {path} has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
 
 
-def _read_typed(path: Path, frame: pd.DataFrame) -> list[Table]:
+def _read_typed(path: Path, frame: pd.DataFrame, labels: list[str] | None = None,
+                value_labels: dict[int, pd.Series] | None = None) -> list[Table]:
     header = [str(c) for c in frame.columns]
     cells = frame.astype(object)
     cells.columns = range(cells.shape[1])
     cells = cells.where(cells.notna(), None)
-    return [Table(str(path), "", cells, np.arange(1, len(cells) + 1), header=header)]
+    return [Table(str(path), "", cells, np.arange(1, len(cells) + 1), header=header, labels=labels,
+                  value_labels=value_labels)]
+
+
+def _read_stata(path: Path) -> list[Table]:
+    """A Stata file with its variable labels and value labels.
+
+    Values are read as stored (a labelled code column keeps its codes); the text
+    of each value label is kept beside them in :attr:`Table.value_labels`, for
+    layouts to use (the labels of a unit code column name the units).
+    """
+    try:
+        with pd.read_stata(path, iterator=True) as reader:
+            variable_labels = reader.variable_labels()
+            label_sets = reader.value_labels()
+        frame = pd.read_stata(path, convert_categoricals=False)
+    except Exception as error:  # noqa: BLE001 - pandas raises ValueError, struct.error... on damaged files
+        raise DataError(f"{path}: not a readable Stata .dta file: {error}") from None
+    labels = [str(variable_labels.get(str(c), "") or "") for c in frame.columns]
+    value_labels: dict[int, pd.Series] = {}
+    if label_sets:
+        try:
+            labelled = pd.read_stata(path, convert_categoricals=True)
+        except ValueError:  # labels that are not unique: pandas refuses to convert; the codes stay codes
+            labelled = None
+        if labelled is not None:
+            for position, column in enumerate(frame.columns):
+                if isinstance(labelled[column].dtype, pd.CategoricalDtype):
+                    text = labelled[column].astype(object)
+                    same = text.astype(str).to_numpy() == frame[column].astype(object).astype(str).to_numpy()
+                    value_labels[position] = text.where(~same & text.notna(), None).reset_index(drop=True)
+    return _read_typed(path, frame, labels, value_labels or None)
 
 
 def read_file(path: Path, sheet: str | None) -> list[Table]:
@@ -177,9 +212,5 @@ def read_file(path: Path, sheet: str | None) -> list[Table]:
             raise DataError(f"{path}: not a readable Parquet file: {error}") from None
         return _read_typed(path, frame)
     if suffix == ".dta":
-        try:
-            frame = pd.read_stata(path, convert_categoricals=True)
-        except Exception as error:  # noqa: BLE001 - pandas raises ValueError, struct.error... on damaged files
-            raise DataError(f"{path}: not a readable Stata .dta file: {error}") from None
-        return _read_typed(path, frame)
+        return _read_stata(path)
     raise DataError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
