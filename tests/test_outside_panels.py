@@ -72,3 +72,187 @@ def _panel_file(panel, tmp_path):
     from shrinkwatch import write_panel
 
     return write_panel(panel, tmp_path / "no-land.parquet")
+
+
+# ---------------------------------------------------------------- the outside shape (issue 10 items 1 and 9)
+
+#: Prefectures of the generated panel: code, name, province in pinyin, and how its population and real GDP move.
+_PREFECTURES = [
+    ("140100", "太原", "Shanxi", 0.010, 0.080), ("140200", "大同", "Shanxi", -0.004, 0.040),
+    ("230700", "伊春", "Heilongjiang", -0.015, 0.030), ("230400", "鹤岗", "Heilongjiang", -0.012, 0.090),
+    ("370100", "济南", "Shandong", 0.012, 0.075), ("371200", "莱芜", "Shandong", -0.003, 0.050),
+    ("220200", "吉林", "Jilin", -0.006, 0.020), ("210300", "鞍山", "Liaoning", 0.002, 0.010),
+    ("510100", "成都", "Sichuan", 0.020, 0.090), ("512000", "资阳", "Sichuan", -0.020, 0.060),
+]
+_YEARS = list(range(2008, 2018))
+
+
+def _outside_frame(code_column="cityid_gb"):
+    """A prefecture panel in the shape of a published Stata replication package: a 6-digit code column under a
+    name no alias knows, registered population `pop` in 万人, nominal `gdp` and real `rgdp` in 亿元, nominal growth
+    `gdpgrowth` as a fraction, names that alternate 太原 / 太原市 and are sometimes empty, provinces in pinyin,
+    and 莱芜 (merged into 济南 in 2019) without its 2017 population."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for k, (code, name, province, pop_rate, gdp_rate) in enumerate(_PREFECTURES):
+        for i, year in enumerate(_YEARS):
+            wobble = 0.004 * ((i + k) % 3 - 1)  # some series do not fall every year
+            pop = 300.0 * (1 + k / 10) * (1 + pop_rate) ** i * (1 + (wobble if pop_rate > -0.01 else 0))
+            rgdp = 800.0 * (1 + k / 5) * (1 + gdp_rate) ** i
+            rows.append({code_column: int(code), "year": year,
+                         "prefecture": "" if (i + k) % 4 == 0 else (name if i % 2 else name + "市"),
+                         "provname_py": province, "pop": round(pop, 2), "rgdp": round(rgdp, 3),
+                         "gdp": round(rgdp * 1.03 ** i, 3)})
+    frame = pd.DataFrame(rows)
+    frame.loc[(frame[code_column] == 371200) & (frame["year"] == 2017), "pop"] = np.nan
+    frame["gdpgrowth"] = frame.groupby(code_column)["gdp"].pct_change()
+    return frame
+
+
+_LABELS = {"pop": "年末户籍人口（万人）", "gdp": "地区生产总值（当年价格，亿元）",
+           "rgdp": "实际GDP（2008年不变价，亿元）", "gdpgrowth": "GDP增长率（名义）", "provname_py": "省份（拼音）"}
+
+
+def _expected_cn_2025(frame, code_column="cityid_gb", n=3):
+    """The seed's verdicts computed here from the frame, without the package: population fell in each of the n
+    years to the last year; real GDP's annual growth over the window below the aggregate of the units observed at
+    both ends; no built-up data, so land is not assessed and the verdict is (a) and (b)."""
+    import numpy as np
+
+    pop = frame.pivot(index=code_column, columns="year", values="pop")
+    rgdp = frame.pivot(index=code_column, columns="year", values="rgdp")
+    last = max(_YEARS)
+    first = last - n
+    window = pop.loc[:, first:last]
+    falls = (window.diff(axis=1).iloc[:, 1:] < 0).all(axis=1) & window.notna().all(axis=1)
+    both = rgdp[[first, last]].dropna()
+    bench = (both[last].sum() / both[first].sum()) ** (1 / n) - 1
+    rate = (rgdp[last] / rgdp[first]) ** (1 / n) - 1
+    shrinking = falls & (rate < bench)
+    known = window.notna().all(axis=1) & rgdp[[first, last]].notna().all(axis=1)
+    expected = np.where(~known, "insufficient_data", np.where(shrinking, "shrinking", "not_shrinking"))
+    return dict(zip(pop.index.astype(str).str.zfill(6), expected))
+
+
+def _write_stata(frame, path, labels=_LABELS):
+    frame.to_stata(path, write_index=False, version=118, variable_labels=labels)
+    return path
+
+
+def test_outside_stata_panel_needs_no_workaround(tmp_path):
+    """The issue's Stata panel, regenerated: the code column is recognised by its values, units and meanings come
+    from the variable labels (万人, 亿元, 户籍, 名义), and the seed's standard gives the verdicts computed here."""
+    frame = _outside_frame()
+    source = _write_stata(frame, tmp_path / "prefectures.dta")
+    result = run_cli("ingest", str(source), "-o", str(tmp_path / "p.parquet"))
+    assert result.returncode == 0, result.stderr
+    # every reading is shown with its evidence
+    assert "column cityid_gb -> unit_id [content: values: 100 of 100 are 6-digit GB/T 2260 codes" in result.stdout
+    assert "column pop -> pop_registered in 万人 [label: Stata variable label '年末户籍人口（万人）']" in result.stdout
+    assert "column rgdp -> gdp_real in 亿元" in result.stdout
+    assert "gdpgrowth" not in [c for c in ingest(source).panel.indicators]
+    from shrinkwatch import read_panel
+
+    panel = read_panel(tmp_path / "p.parquet")
+    assert panel.values.loc[("140100", 2008), "pop_registered"] == pytest.approx(300.0 * 1.004 * 1e4, rel=1e-3) or \
+        panel.values.loc[("140100", 2008), "pop_registered"] == pytest.approx(frame.loc[0, "pop"] * 1e4)
+    assert panel.values.loc[("140100", 2008), "gdp_real"] == pytest.approx(frame.loc[0, "rgdp"] * 1e8)
+    assert panel.units.loc["140100", "name"] == "太原"  # the latest non-empty name
+    assert set(panel.units["parent_name"]) >= {"Shanxi", "Sichuan"}
+    ledger = panel.ledger
+    assert ledger.rows_read == len(frame) and ledger.rows_rejected == 0
+    assert "gdpgrowth" in set(ledger.ignored_columns["column"])
+
+    out = run_cli("identify", "--dataset", str(tmp_path / "p.parquet"), "--standard", "cn-2025",
+                  "-o", str(tmp_path / "verdicts.csv"))
+    assert out.returncode == 0, out.stderr
+    note = next(line for line in out.stderr.splitlines() if line.startswith("note:"))
+    assert "pop_registered" in note and "pop_resident" in note  # the substitute is said, in the panel's language
+    import pandas as pd
+
+    verdicts = pd.read_csv(tmp_path / "verdicts.csv", dtype={"unit_id": str}).set_index("unit_id")["status"]
+    expected = _expected_cn_2025(frame)
+    assert verdicts.to_dict() == expected
+    assert list(expected.values()).count("shrinking") >= 2  # the case is not trivial
+    assert expected["371200"] == "insufficient_data"
+
+
+def test_outside_panel_with_an_unknown_code_column_takes_one_map(tmp_path):
+    """A code column whose values are not codes (a panel id 1..n) is not guessed: the ingest says no unit id, and
+    one --map CODE=unit_id on the real code column (stored under a name nothing recognises) takes it."""
+    frame = _outside_frame(code_column="v7")
+    frame.insert(0, "panelid", frame.groupby("v7").ngroup() + 1)
+    source = _write_stata(frame.drop(columns=["prefecture"]), tmp_path / "p.dta")
+    result = ingest(source, mapping={"v7": "unit_id"})
+    assert result.ledger.rows_rejected == 0
+    assert "140100" in result.panel.units.index
+    columns = result.ledger.columns.set_index("column")
+    assert columns.loc["v7", "confidence"] == "given"
+
+
+def test_ambiguous_population_header_is_not_guessed(tmp_path):
+    """`pop` with no label in a Chinese table could be registered or resident population: it is left unread with the
+    one-line --map that takes it (it was silently read as resident population in persons)."""
+    frame = _outside_frame()
+    source = _write_stata(frame, tmp_path / "p.dta", labels={})
+    result = run_cli("ingest", str(source), "-o", str(tmp_path / "p.parquet"))
+    assert result.returncode == 0, result.stderr
+    assert ("not read: column pop: ambiguous: registered (户籍) or resident (常住) population; not read; take it with "
+            "--map pop=pop_registered or --map pop=pop_resident (add --unit pop=万人 if it counts 10,000 persons)"
+            in result.stdout)
+    # without labels GDP in 亿元 reads as yuan: a warning names the fix
+    assert "--unit gdp=亿元" in result.stdout and "--unit rgdp=亿元" in result.stdout
+    # English generic header in a table of US counties: resident population, by context, said so
+    us = ingest(_csv(tmp_path / "us.csv", "fips,county,year,population\n01001,Autauga,2019,55869\n"
+                                          "01003,Baldwin,2019,223234\n"))
+    reading = us.ledger.columns.set_index("column").loc["population"]
+    assert reading["indicator"] == "pop_resident" and reading["confidence"] == "context"
+
+
+def test_growth_stored_as_fractions_is_read_as_percent(tmp_path):
+    """Growth rates whose values all lie within (-1, 1) and have no unit are fractions: x100, said in the ledger;
+    a header that says % is trusted."""
+    fractions = ingest(_csv(tmp_path / "g.csv", "code,year,real gdp growth\n140100,2015,0.081\n"
+                                                "140200,2015,-0.012\n"))
+    assert fractions.panel.values.loc[("140100", 2015), "gdp_real_growth"] == pytest.approx(8.1)
+    conversion = fractions.ledger.conversions.iloc[0]
+    assert conversion["from_unit"] == "fraction" and conversion["factor"] == 100
+    assert conversion["unit_from"].startswith("values: all 2 within (-1, 1)")
+    percent = ingest(_csv(tmp_path / "p.csv", "code,year,real gdp growth(%)\n140100,2015,0.5\n140200,2015,0.7\n"))
+    assert percent.panel.values.loc[("140100", 2015), "gdp_real_growth"] == pytest.approx(0.5)
+
+
+def test_nominal_and_real_qualifiers_decide_gdp_readings(tmp_path):
+    table = ingest(_csv(tmp_path / "q.csv", "code,year,GDP增长率(名义),GDP growth (real),地区生产总值(当年价格)(亿元)\n"
+                                            "140100,2015,9.1,8.1,2735\n")).panel
+    assert table.values.loc[("140100", 2015), "gdp_real_growth"] == pytest.approx(8.1)
+    assert table.values.loc[("140100", 2015), "gdp"] == pytest.approx(2735e8)
+    assert "gdp_real" not in table.indicators
+
+
+def test_code_and_name_columns_found_by_content(tmp_path):
+    source = _csv(tmp_path / "c.csv", "dm,地级单位,year,常住人口(万人)\n140100,太原市,2015,430\n140200,大同市,2015,340\n")
+    result = ingest(source)
+    columns = result.ledger.columns.set_index("column")
+    assert columns.loc["dm", "role"] == "unit_id" and columns.loc["dm", "confidence"] == "content"
+    assert columns.loc["地级单位", "role"] == "name"
+    assert result.panel.units.loc["140200", "name"] == "大同市"
+    # numbers that are not codes stay unread
+    plain = _csv(tmp_path / "n.csv", "x,城市,year,常住人口(万人)\n12.5,太原市,2015,430\n7,大同市,2015,340\n")
+    assert "x" in set(ingest(plain).ledger.ignored_columns["column"])
+
+
+def test_value_labels_of_a_code_column_name_the_units(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"prefid": [140100, 140200, 140100, 140200], "year": [2015, 2015, 2016, 2016],
+                          "pop_resident": [430.0, 340.0, 431.0, 338.0]})
+    path = tmp_path / "v.dta"
+    frame.to_stata(path, write_index=False, version=118, value_labels={"prefid": {140100: "太原市", 140200: "大同市"}},
+                   variable_labels={"pop_resident": "常住人口（万人）"})
+    result = ingest(path)
+    assert result.panel.units.loc["140200", "name"] == "大同市"
+    assert result.panel.values.loc[("140200", 2016), "pop_resident"] == pytest.approx(3_380_000)
+    assert result.ledger.columns.set_index("column").loc["prefid (value labels)", "role"] == "name"

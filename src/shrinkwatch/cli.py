@@ -249,6 +249,8 @@ def identify(
         + (f"{counts['boundary_change']} boundary change, " if counts["boundary_change"] else "")
         + f"{counts['units_total']} total)"
     )
+    for note in result.notes:
+        err_console.print(f"note: {note}")
 
 
 # ---------------------------------------------------------------- run
@@ -289,6 +291,8 @@ def run(
         f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
         + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "") + ")."
     )
+    for note in summary.get("notes", []):
+        console.print(f"note: {note}")
     if summary.get("criteria_not_assessed"):
         console.print("not assessed for any unit (the dataset lacks what they need): "
                       + ", ".join(summary["criteria_not_assessed"]) + "; see the report's headline")

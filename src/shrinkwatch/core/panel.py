@@ -190,6 +190,8 @@ class Identification:
     description: str = ""
     #: path of the standard's TOML file (built-in or a user's), so the report can show it again
     standard_source: str = ""
+    #: what the engine decided for the user and the report must say (a substitute indicator...)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "panel_meta", _as_meta(self.panel_meta))

@@ -26,12 +26,57 @@ from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 from shrinkwatch.identification.text import as_text, pick
 
-__all__ = ["identify", "boundary_change_mask"]
+__all__ = ["identify", "boundary_change_mask", "resolve_for_panel"]
 
 #: Columns of the units table copied into every identification.
 _UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
 #: Parameters whose 0 means "the default year", with the fact that reports the year used.
 _YEAR_FACTS = (("start_year", "start_year"), ("end_year", "end_year"), ("year", "evaluation_year"))
+
+
+#: Total-population indicators that stand in for each other when a standard's default is not in the panel
+#: (registered 户籍 and resident 常住 population count the same places; the urban population does not).
+POPULATION_SUBSTITUTES = {"pop_resident": ("pop_registered",), "pop_registered": ("pop_resident",)}
+
+
+def resolve_for_panel(std: Standard, panel: Panel, settings: dict[str, Any] | None,
+                      lang: str = "en") -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The standard's resolved parameters for ``panel`` and the notes on what was chosen for the user.
+
+    A default population indicator the panel lacks is replaced by the total-population indicator it has
+    (:data:`POPULATION_SUBSTITUTES`: resident for registered, or the reverse), and a note says so; an
+    indicator the user set is never replaced.
+
+    Examples
+    --------
+    >>> from shrinkwatch.identification.catalogue import load_standard
+    >>> panel = Panel.from_series({"a": [3, 2]}, years=[2010, 2020], indicator="pop_registered")
+    >>> values, notes = resolve_for_panel(load_standard("census-decline"), panel, None)
+    >>> values["indicator"], notes[0][:60]
+    ('pop_registered', 'population indicator: pop_registered (registered (户籍) populat')
+    """
+    values = std.resolve(settings)
+    notes: list[str] = []
+    given = set(settings or {})
+    for key, spec in std.parameters.items():
+        if not (key == "indicator" or key.endswith("_indicator")) or key in given:
+            continue
+        wanted = values.get(key)
+        if wanted in panel.indicators or wanted not in POPULATION_SUBSTITUTES:
+            continue
+        substitute = next((s for s in POPULATION_SUBSTITUTES[wanted] if s in panel.indicators), None)
+        if substitute is None:
+            continue
+        values[key] = substitute
+        described = {"pop_registered": ("registered (户籍) population", "户籍人口"),
+                     "pop_resident": ("resident (常住) population", "常住人口")}
+        if lang == "zh":
+            notes.append(f"人口指标：面板没有{described[wanted][1]}（{wanted}），改用{described[substitute][1]}"
+                         f"（{substitute}）；如需其他指标请用 --set {key}=...")
+        else:
+            notes.append(f"population indicator: {substitute} ({described[substitute][0]}): the panel has no "
+                         f"{wanted}, the standard's default ({described[wanted][0]}); --set {key}=... chooses another")
+    return values, tuple(notes)
 
 
 def boundary_change_mask(panel: Panel, params: RuleParameters) -> np.ndarray | None:
@@ -79,10 +124,10 @@ def identify(
     ['shrinking', 'not_shrinking']
     """
     std = load_standard(standard)
-    values = std.resolve(settings)
     language = lang or panel.language
     if language not in ("en", "zh"):
         raise OptionError(f"--lang: expected 'en' or 'zh', got {language!r}")
+    values, notes = resolve_for_panel(std, panel, settings, language)
     kernel = kernel_class(std.rule)(panel, std)
     params = kernel.parameters_of(values)
     evaluation = kernel.evaluate(params)
@@ -143,4 +188,5 @@ def identify(
         criteria=tuple(evaluation.criteria),
         description=std.describe(resolved, language),
         standard_source=std.source,
+        notes=notes,
     )

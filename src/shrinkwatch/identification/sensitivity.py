@@ -30,7 +30,7 @@ import pandas as pd
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.engine import boundary_change_mask
+from shrinkwatch.identification.engine import boundary_change_mask, resolve_for_panel
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
@@ -257,7 +257,7 @@ def sweep(
     ([2, 1], ['robust', 'borderline'])
     """
     std = load_standard(standard)
-    base = std.resolve(base_settings)
+    base, _ = resolve_for_panel(std, panel, base_settings)
     checked = check_grid(std, vary)
     keys = list(checked)
     grids = [checked[key] for key in keys]

@@ -103,11 +103,18 @@ CANONICAL_INDICATORS: tuple[str, ...] = tuple(aliases().dimension)
 _BRACKET_RE = re.compile(r"^(?P<stem>.*?)\s*[\(\[【{](?P<inner>[^\(\)\[\]【】{}]*)[\)\]】}]\s*$")
 
 
+#: Bracketed qualifiers that say which series, not which unit: prices, real or nominal.
+_QUALIFIER_RE = re.compile(r"价|名义|实际|real|nominal|constant|current|prices?", re.IGNORECASE)
+
+
 def _split_unit(header: str) -> tuple[str, str | None]:
     """``"年末户籍人口(万人)"`` -> ``("年末户籍人口", "万人")``; qualifiers in earlier brackets are dropped."""
     text = unicodedata.normalize("NFKC", str(header)).strip()
     unit: str | None = None
     match = _BRACKET_RE.match(text)
+    while match and _QUALIFIER_RE.search(match["inner"]):  # "(当年价格)", "(real)" qualify the series
+        text = match["stem"]
+        match = _BRACKET_RE.match(text)
     if match:
         text, unit = match["stem"], match["inner"].strip()
     elif text.endswith(("%", "‰")) and len(text) > 1:
@@ -218,6 +225,13 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
     if full_key in table.roles and not unit:
         return _key_column(position, header, table.roles[full_key])
     ambiguity = table.ambiguous.get(full_key) or table.ambiguous.get(stem_key)
+    if ambiguity is not None and "gdp_real_growth" in ambiguity.readings and full_key not in table.indicators:
+        if _NOMINAL_RE.search(header):
+            return Column(position, header, "ignored", reason="nominal GDP growth: not an indicator (real growth is "
+                          "gdp_real_growth; nominal growth follows from gdp)")
+        if _REAL_RE.search(header):
+            return Column(position, header, "value", indicator="gdp_real_growth", unit=unit, unit_from=unit_from,
+                          evidence=f"header {header!r} is GDP growth at constant prices", confidence="header")
     if ambiguity is not None and full_key not in table.indicators:
         return Column(position, header, "ambiguous", unit=unit, unit_from=unit_from, candidates=ambiguity.readings,
                       why=ambiguity.why, outside_china=ambiguity.outside_china, evidence=f"header {header!r} could be {ambiguity.why}")
@@ -244,44 +258,57 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
 
 #: Qualifiers that make a GDP series nominal (current prices).
 _NOMINAL_RE = re.compile(r"名义|当年价|现价|nominal|current\s*prices?", re.IGNORECASE)
+#: Qualifiers that make a GDP series real (constant prices).
+_REAL_RE = re.compile(r"实际|不变价|可比价|\breal\b|constant\s*prices?|comparable\s*prices?", re.IGNORECASE)
 
 
 def _key_column(position: int, header: str, role: str) -> Column:
     return Column(position, header, role, evidence=f"header {header!r} is a name of {role}", confidence="header")
 
 
-_LABEL_UNIT_RES = (
-    re.compile(r"^(?P<stem>.*?)\s*[,，;；:：]\s*(?:单位[:：]?\s*)?(?P<unit>[^,，;；:：]+?)\s*$"),
-    re.compile(r"^(?P<stem>.*?)\s+in\s+(?P<unit>.+?)\s*$", re.IGNORECASE),
-    re.compile(r"^(?P<stem>.*?)\s*单位[:：]?\s*(?P<unit>.+?)\s*$"),
-)
+_UNIT_DELIMITERS = frozenset(" ()[]{}（）【】,，;；:：/")
 
 
-def _known_unit(text: str | None) -> bool:
-    return text is not None and any(norm_unit(text) in factors for factors in aliases().units.values())
+@lru_cache(maxsize=1)
+def _unit_words() -> tuple[str, ...]:
+    """Every unit label the alias table knows, longest first (``100 million yuan`` before ``yuan``)."""
+    table = aliases()
+    words = {unicodedata.normalize("NFKC", label) for labels in table.unit_labels.values() for label in labels.values()}
+    return tuple(sorted(words, key=len, reverse=True))
 
 
 def label_parts(label: str) -> tuple[str, str | None]:
-    """A variable label's text and the unit it names: ``"户籍人口(万人)"``, ``"GDP, 亿元"``,
-    ``"Registered population in 10,000 persons"``, ``"地区生产总值 单位：亿元"``.
+    """A variable label's text and the unit it names, wherever the unit stands: ``"户籍人口(万人)"``,
+    ``"地区生产总值(当年价格,亿元)"``, ``"GDP (100 million yuan, current prices)"``,
+    ``"Registered population in 10,000 persons"``, ``"地区生产总值 单位：亿元"``. A unit must stand
+    apart (spaces, brackets, commas), so the 人 of 人口 is not a unit.
 
     Examples
     --------
     >>> label_parts("Registered population in 10,000 persons")
     ('Registered population', '10,000 persons')
-    >>> label_parts("地区生产总值，亿元")
-    ('地区生产总值', '亿元')
-    >>> label_parts("Prefecture name")
-    ('Prefecture name', None)
+    >>> label_parts("地区生产总值(当年价格,亿元)")
+    ('地区生产总值(当年价格)', '亿元')
+    >>> label_parts("年末户籍人口")
+    ('年末户籍人口', None)
     """
-    stem, unit = _split_unit(label)
-    if _known_unit(unit):
-        return stem, unit
-    text = unicodedata.normalize("NFKC", label).strip()
-    for pattern in _LABEL_UNIT_RES:
-        match = pattern.match(text)
-        if match and match["stem"] and _known_unit(match["unit"]):
-            return match["stem"].strip(), match["unit"].strip()
+    text = unicodedata.normalize("NFKC", str(label)).strip()
+    folded = text.casefold()
+    for word in _unit_words():
+        key = word.casefold()
+        at = folded.find(key)
+        while at >= 0:
+            before = folded[at - 1] if at else " "
+            after = folded[at + len(key)] if at + len(key) < len(folded) else " "
+            if before in _UNIT_DELIMITERS and after in _UNIT_DELIMITERS:
+                stem = (text[:at] + text[at + len(key):]).strip()
+                stem = re.sub(r"[,，;；:：]\s*(?=[)\]）】])", "", stem)
+                stem = re.sub(r"(?<=[(\[（【])\s*[,，;；:：]\s*", "", stem)
+                stem = re.sub(r"[(\[（【]\s*[)\]）】]", "", stem)
+                stem = re.sub(r"(?:\s+in|单位)\s*[:：]?\s*$", "", stem, flags=re.IGNORECASE)
+                stem = re.sub(r"\s*[,，;；]\s*(?=[(\[（【]|$)", " ", stem)
+                return re.sub(r"\s{2,}", " ", stem).strip(" ,，;；:："), text[at:at + len(key)]
+            at = folded.find(key, at + 1)
     return text, None
 
 

@@ -147,6 +147,7 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
            if counts["boundary_change"] else "") + "."
         + not_assessed_sentence(identification, std)
+        + "".join(f" Note: {note}." for note in identification.notes)
     )
     sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
                 "publisher_url": meta.publisher_url}] + list(meta.extra_sources)

@@ -71,6 +71,7 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
         "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
         "criteria_not_assessed": identification.criteria_not_assessed(),
+        "notes": list(identification.notes),
         "ledger": _ledger_counts(ledger),
         "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
