@@ -37,6 +37,28 @@ a unit is taken to be in the canonical unit, recorded as such in the ledger (wit
 a warning when a population median below 5,000 suggests 万人, or when every share is
 at most 1, as Excel percentage cells store fractions).
 
+How each column is read, and why
+--------------------------------
+Every column's reading is recorded in ``Ledger.columns`` (and printed by
+``shrinkwatch ingest``) with its evidence and a confidence: ``given``
+(``--map``/``--unit``), ``header`` (a known header), ``label`` (a Stata variable
+label such as ``年末户籍人口（万人）``, which also gives the unit; a code column's
+value labels name the units), ``content`` (under a header nothing knows, such as
+``prefid`` or ``dm``, the values are 6-digit GB/T codes, 5-digit FIPS codes or
+Chinese place names with 市/县/区; see :mod:`~shrinkwatch.ingest.content`) or
+``context``. Generic headers whose reading a guess would decide are listed under
+``[ambiguous]`` in the alias table: ``pop``/``population``/``总人口`` (registered 户籍
+or resident 常住 population?) and ``gdp growth`` (real or nominal?). In a table whose
+units are Chinese they are not read, and ``ignored_columns`` gives the ``--map`` that
+takes them; elsewhere a generic population header is resident population
+(``context``). A header and a label that disagree make the column ambiguous too.
+Qualifiers decide GDP series: ``名义``/``当年价格``/``nominal`` keep GDP nominal (a
+nominal growth rate is not read), ``实际``/``不变价``/``real`` make it real. Percent
+indicators (growth rates, shares) given without a unit whose values all lie within
+(-1, 1) are fractions and are multiplied by 100, recorded as a conversion
+(``--unit COLUMN=%`` keeps them as they are). GDP or population given without a unit
+whose magnitude suggests 亿元 or 万人 gets a warning naming the ``--unit`` to add.
+
 Cells
 -----
 Thousands separators (``1,234``), full-width digits and punctuation (``１，２３４``),
