@@ -53,7 +53,7 @@ def resolve_for_panel(std: Standard, panel: Panel, settings: dict[str, Any] | No
     >>> panel = Panel.from_series({"a": [3, 2]}, years=[2010, 2020], indicator="pop_registered")
     >>> values, notes = resolve_for_panel(load_standard("census-decline"), panel, None)
     >>> values["indicator"], notes[0][:60]
-    ('pop_registered', 'population indicator: pop_registered (registered (户籍) populat')
+    ('pop_registered', 'population indicator: pop_registered (registered (户籍) popula')
     """
     values = std.resolve(settings)
     notes: list[str] = []
