@@ -137,14 +137,13 @@ def run(
     >>> sorted(paths)
     ['manifest.json', 'report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
+    from shrinkwatch.datasets import (
+        standard_for,  # the registry loads on first use: CLI start-up time
+    )
     from shrinkwatch.report import (  # deferred: matplotlib and the templates load only for a run
         output_set,
         write_csv,
         write_report,
-    )
-
-    from shrinkwatch.datasets import (
-        standard_for,  # the registry loads on first use: CLI start-up time
     )
 
     say = progress or (lambda message: None)

@@ -385,9 +385,11 @@ register(Dataset(
         "`shrinkwatch data fetch` cannot download it byte for byte (use --from MIRROR_DIR).",
         "Default standard: consecutive-decline (n = 3 years of decline, the SCiRN sense of losses over more "
         "than two years) evaluated in 2016. The series are annual, but a comparison of the first and last "
-        "years (census-decline) or over a long window (scirn, peak-loss) finds few cities with both ends "
-        "published and most of the rest across a flag-b break; 2017 is published for only 231 of 1,040 "
-        "cities, 2016 for 705. Use --standard or --set year=2017 to change it.",
+        "years (census-decline: 3 of 1,040 cities judged) or over a long window (scirn, peak-loss) finds few "
+        "cities with both ends published and most of the rest across a flag-b break (863 city-years, 177 "
+        "of them in 2017); 2017 is published for only 231 of 1,040 cities, 2016 for 705. In 2016 the "
+        "rule judges 761 cities (76 boundary change, 203 insufficient data); in 2017 it would judge 378. "
+        "Use --standard or --set year=2017 to change it.",
     ),
     default_standard="consecutive-decline",
     default_settings=(("year", 2016),),
