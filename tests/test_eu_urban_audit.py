@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from shrinkwatch import datasets, identify, run
-from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, DataError
+from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, DataError, NothingUsableError
 from shrinkwatch.datasets import registry
 from shrinkwatch.datasets.eu_urban_audit import load_urban_audit, match_damaged_names
 
@@ -354,11 +354,17 @@ def test_a_truncated_file_is_refused(tmp_path, data_dir):
         datasets.load("eu-urban-audit", tmp_path / "data")
 
 
-def test_a_file_without_its_columns_is_a_data_error(tmp_path):
+def test_a_file_without_its_columns_or_cities_is_a_data_error(tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("TIME,GEO,Value\n2010,Berlin,1\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"other\.csv: missing column\(s\) \['CITIES', 'INDIC_UR'"):
         _load_small(path)
+    only_totals = _small_file(tmp_path, "2010,Germany,\"Population on the 1st of January, total\",81802257,\n")
+    with pytest.raises(NothingUsableError, match=r"no city row accepted from 1 rows read: .*row 2, column 'CITIES': "
+                                                 r"country total"):
+        _load_small(only_totals)
+    with pytest.raises(NothingUsableError, match="the file has no data rows"):
+        _load_small(_small_file(tmp_path, ""))
 
 
 # ---------------------------------------------------------------- data fetch / verify

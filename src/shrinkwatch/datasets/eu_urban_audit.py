@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core import Panel
-from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.errors import DataError, NothingUsableError
 from shrinkwatch.core.ledger import RowRejections
 from shrinkwatch.core.meta import BREAK_COLUMNS
 from shrinkwatch.datasets.us_county import read_text_robustly
@@ -196,6 +196,9 @@ def load_urban_audit(paths: list[Path], dataset: "Dataset") -> Panel:
     total = published_name.isin(COUNTRY_TOTALS) | published_name.str.contains(_AGGREGATE, na=False)
     take(total, "CITIES", "country total, not a city: removed")
     keep = rows.remaining
+    if not keep.any():
+        why = "; ".join(rows.ledger().rejection_lines(3)) or "the file has no data rows"
+        raise NothingUsableError(f"{path}: no city row accepted from {len(raw)} rows read: {why}")
 
     # values: ':' is missing; anything else that is not a whole number of persons is missing too, and noted
     number = pd.to_numeric(cell, errors="coerce")
@@ -252,11 +255,16 @@ def load_urban_audit(paths: list[Path], dataset: "Dataset") -> Panel:
 
     # flag b: a break in the city's series in that year (any of its five counts)
     flagged = accepted[accepted["flag"].str.contains("b", regex=False)]
-    on_total = flagged.groupby(["unit_id", "year"])["indicator"].agg(
-        lambda s: "" if "pop_resident" in set(s) else " in " + ", ".join(sorted(set(s))) + " only")
-    breaks = pd.DataFrame({"unit_id": on_total.index.get_level_values("unit_id").astype(str),
-                           "year": on_total.index.get_level_values("year").astype(np.int64),
-                           "treatment": BREAK_TREATMENT + on_total.to_numpy(dtype=object)})
+    if flagged.empty:  # crosstab needs at least one row
+        flagged = pd.DataFrame({"unit_id": ["-"], "year": [0], "indicator": ["pop_resident"]}).iloc[:0]
+    counts = pd.crosstab([flagged["unit_id"], flagged["year"]], flagged["indicator"])
+    counts = counts.reindex(columns=[i for i in INDICATORS.values() if i in counts.columns]) > 0
+    which = counts.dot(counts.columns + ", ").str.removesuffix(", ") if len(counts) else pd.Series(dtype=str)
+    on_total = counts["pop_resident"] if "pop_resident" in counts.columns else np.zeros(len(counts), dtype=bool)
+    breaks = pd.DataFrame({"unit_id": counts.index.get_level_values(0).astype(str),
+                           "year": counts.index.get_level_values(1).astype(np.int64),
+                           "treatment": np.where(on_total, BREAK_TREATMENT,
+                                                 BREAK_TREATMENT + " in " + which.to_numpy(dtype=str) + " only")})
     breaks = breaks[list(BREAK_COLUMNS)].sort_values(["unit_id", "year"]).reset_index(drop=True)
     first_year_breaks = int((breaks["year"] == years[0]).sum()) if years else 0
     partial_breaks = int(breaks["treatment"].str.endswith(" only").sum())
