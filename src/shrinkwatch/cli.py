@@ -101,9 +101,19 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False
 
 DataDirOption = typer.Option(None, "--data-dir", help="Data directory (else $SHRINKWATCH_DATA, ./data, ../shared/data).")
 DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Dataset id or a panel file (.parquet).")
-StandardOption = typer.Option("census-decline", "--standard", "-s", help="Standard id or a path to a .toml file.")
+StandardOption = typer.Option(None, "--standard", "-s", help="Standard id or a path to a .toml file "
+                              "(default: the dataset's own, see `data info`; census-decline for most).")
 SetOption = typer.Option(None, "--set", help="Override a standard parameter: key=value (repeatable).")
 LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or zh (default: the dataset's).")
+
+
+def standard_and_settings(dataset: str, standard: Optional[str],
+                          settings: Optional[list[str]]) -> tuple[str, dict]:
+    """The standard (``--standard``, else the dataset's default) and the settings (``--set`` over the default's)."""
+    from shrinkwatch.datasets import standard_for
+    from shrinkwatch.identification import parse_settings
+
+    return standard_for(dataset, standard, parse_settings(settings))
 
 
 def load_panel(dataset: str, data_dir: Optional[Path]):  # noqa: ANN201 - Panel
@@ -136,6 +146,10 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
     console.print(f"  description: {ds.description}")
     if ds.unit_definition:
         console.print(f"  units:       {ds.unit_definition}")
+    if ds.loadable:
+        settings = ", ".join(f"{key}={value}" for key, value in ds.default_settings)
+        console.print(f"  standard:    {ds.default_standard}" + (f" ({settings})" if settings else "")
+                      + " unless --standard is given")
     console.print(f"  licence:     {ds.licence}")
     console.print(f"  citation:    {ds.citation}")
     console.print(f"  publisher:   {ds.publisher_url}")
@@ -161,6 +175,20 @@ def data_fetch(
 
     paths = datasets.fetch(dataset_ids or None, data_dir, source, progress=lambda m: console.print(m))
     console.print(f"{len(paths)} file(s) in place, checksums verified.")
+
+
+@data_app.command("verify")
+def data_verify(
+    dataset_ids: Optional[list[str]] = typer.Argument(None, help="Dataset ids (default: all)."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Check the files of registered datasets in the data directory against their sha256."""
+    from shrinkwatch import datasets
+
+    for dataset_id in dataset_ids or [ds.id for ds in datasets.list_datasets()]:
+        for path in datasets.verify(dataset_id, data_dir):
+            console.print(f"ok       {path}")
+    console.print("checksums verified.")
 
 
 # ---------------------------------------------------------------- standards
@@ -221,7 +249,7 @@ def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN0
 @app.command()
 def identify(
     dataset: str = DatasetOption,
-    standard: str = StandardOption,
+    standard: Optional[str] = StandardOption,
     settings: Optional[list[str]] = SetOption,
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: standard output)."),
@@ -230,13 +258,13 @@ def identify(
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
     from shrinkwatch.identification import identify as identify_panel
-    from shrinkwatch.identification import load_standard, parse_settings
+    from shrinkwatch.identification import load_standard
 
     if fmt not in ("csv", "json", "parquet"):  # reject bad options before loading data
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
     if fmt == "parquet" and output is None:
         raise OptionError("--format parquet needs -o FILE")
-    overrides = parse_settings(settings)
+    standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
@@ -258,7 +286,7 @@ def identify(
 @app.command()
 def run(
     dataset: str = DatasetOption,
-    standard: str = StandardOption,
+    standard: Optional[str] = StandardOption,
     settings: Optional[list[str]] = SetOption,
     out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
     lang: Optional[str] = LangOption,
@@ -276,10 +304,9 @@ def run(
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
     from shrinkwatch import pipeline
-    from shrinkwatch.identification import parse_settings
     from shrinkwatch.identification.sensitivity import parse_vary
 
-    overrides = parse_settings(settings)
+    standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
@@ -306,7 +333,7 @@ def run(
 def explain(
     unit: str = typer.Option(..., "--unit", "-u", help="Unit id (for example 230100)."),
     dataset: str = DatasetOption,
-    standard: str = StandardOption,
+    standard: Optional[str] = StandardOption,
     settings: Optional[list[str]] = SetOption,
     lang: Optional[str] = LangOption,
     resources: Optional[Path] = typer.Option(None, "--resources", help="Resource-city table (CSV: unit_id or name, "
@@ -317,9 +344,9 @@ def explain(
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
     from shrinkwatch.analysis.unit_profile import profile
-    from shrinkwatch.identification import identify, load_standard, parse_settings
+    from shrinkwatch.identification import identify, load_standard
 
-    overrides = parse_settings(settings)
+    standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
     if lang is not None and lang not in ("en", "zh"):
@@ -402,7 +429,7 @@ def ingest_command(
 @app.command()
 def sensitivity(
     dataset: str = DatasetOption,
-    standard: str = StandardOption,
+    standard: Optional[str] = StandardOption,
     vary: list[str] = typer.Option(..., "--vary", help="key=v1,v2,... or key=start:stop:step (repeatable)."),
     settings: Optional[list[str]] = SetOption,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of counts per combination (default: stdout)."),
@@ -410,10 +437,10 @@ def sensitivity(
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
-    from shrinkwatch.identification import load_standard, parse_settings
+    from shrinkwatch.identification import load_standard
     from shrinkwatch.identification import sensitivity as sens
 
-    overrides = parse_settings(settings)
+    standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = sens.parse_vary(vary)
     std = load_standard(standard)
     std.resolve(overrides)

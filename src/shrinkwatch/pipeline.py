@@ -108,7 +108,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
 
 def run(
     dataset: str | Panel = "cn-prefecture-census",
-    standard: str = "census-decline",
+    standard: str | None = None,
     settings: dict[str, Any] | None = None,
     *,
     out_dir: str | os.PathLike[str] = "out",
@@ -126,7 +126,9 @@ def run(
     The files are written as one set (:func:`shrinkwatch.report.outputs.output_set`): staged beside
     ``out_dir``, listed with their sha256 in ``manifest.json`` and moved into place together, so an
     interrupted run leaves the previous set intact. A folder holding files ShrinkWatch did not write
-    is refused unless ``force`` (and then those files are kept).
+    is refused unless ``force`` (and then those files are kept). Without a ``standard``, a registered
+    dataset's own default standard and settings are used (:func:`shrinkwatch.datasets.standard_for`:
+    ``consecutive-decline`` in 2016 for ``eu-urban-audit``), else ``census-decline``.
 
     Examples
     --------
@@ -135,6 +137,9 @@ def run(
     >>> sorted(paths)
     ['manifest.json', 'report.html', 'results.csv', 'results.xlsx', 'summary.json']
     """
+    from shrinkwatch.datasets import (
+        standard_for,  # the registry loads on first use: CLI start-up time
+    )
     from shrinkwatch.report import (  # deferred: matplotlib and the templates load only for a run
         output_set,
         write_csv,
@@ -142,6 +147,7 @@ def run(
     )
 
     say = progress or (lambda message: None)
+    standard, settings = standard_for(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(settings)
     if vary:  # reject a bad grid before any data is read

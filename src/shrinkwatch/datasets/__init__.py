@@ -2,6 +2,7 @@
 publisher file, and the China reference tables."""
 
 from shrinkwatch.datasets.registry import (
+    DEFAULT_STANDARD,
     ENV_VAR,
     REGISTRY,
     DataFile,
@@ -15,10 +16,12 @@ from shrinkwatch.datasets.registry import (
     register,
     resolve_data_dir,
     sha256_of,
+    standard_for,
     verify,
 )
 
 __all__ = [
     "DataFile", "Dataset", "REGISTRY", "ENV_VAR", "register", "get_dataset", "list_datasets",
     "resolve_data_dir", "data_dir_candidates", "dataset_paths", "verify", "fetch", "load", "sha256_of",
+    "DEFAULT_STANDARD", "standard_for",
 ]

@@ -15,7 +15,7 @@ import shutil
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import (
@@ -38,9 +38,14 @@ __all__ = [
     "fetch",
     "load",
     "sha256_of",
+    "DEFAULT_STANDARD",
+    "standard_for",
 ]
 
 ENV_VAR = "SHRINKWATCH_DATA"
+
+#: The standard used when none is given and the dataset names none of its own.
+DEFAULT_STANDARD = "census-decline"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,9 @@ class DataFile:
     path: str
     sha256: str
     url: str
+    #: how to get the file when ``url`` cannot give it byte for byte (an extraction from a
+    #: publisher's database): ``fetch`` says this instead of downloading; "" = ``url`` is the file
+    manual: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,10 @@ class Dataset:
     unit_definition: str = ""
     loader: str | None = None  # "module:function" returning a Panel
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: the standard used when the user names none (why it suits the data: in ``notes``)
+    default_standard: str = DEFAULT_STANDARD
+    #: settings of ``default_standard`` used with it (the user's ``--set`` wins key by key)
+    default_settings: tuple[tuple[str, Any], ...] = ()
 
     @property
     def loadable(self) -> bool:
@@ -344,6 +356,45 @@ register(Dataset(
     loader="shrinkwatch.datasets.ghsl_ucdb:load_ucdb",
 ))
 
+_URB_CPOP1 = "https://ec.europa.eu/eurostat/databrowser/view/urb_cpop1/default/table?lang=en"
+register(Dataset(
+    id="eu-urban-audit",
+    title="Eurostat Urban Audit: population on 1 January, cities and greater cities, 2008-2017 (urb_cpop1)",
+    files=(
+        DataFile("europe/urban_audit/urb_cpop1_1_Data.csv",
+                 "3dfb429bcb0997bd2e88fb7f4f77c259440c0705e4a355390486bdd9c4f875d1",
+                 _URB_CPOP1,
+                 manual="it is an extraction from the Eurostat database (table urb_cpop1, 2008-2017, labels "
+                        "instead of codes, columns TIME, CITIES, INDIC_UR, Value, Flag and Footnotes); the table "
+                        "is revised, so a new extraction is a different file."),
+    ),
+    licence="Eurostat copyright notice: reuse authorised, source acknowledged (Commission Decision 2011/833/EU)",
+    citation="Eurostat (2019). Population on 1 January by age groups and sex - cities and greater cities "
+             "(urb_cpop1), 2008-2017. Urban Audit, Eurostat regional and city statistics. "
+             "Source: Eurostat, https://ec.europa.eu/eurostat/web/cities/database",
+    publisher_url="https://ec.europa.eu/eurostat/web/cities/database",
+    description="1,040 cities and greater cities of the EU, EFTA and Turkey (1,052 names, 18 of them published "
+                "twice), five population counts on 1 January, annual 2008-2017, with Eurostat flags; "
+                "30 country totals mixed in (rejected).",
+    unit_definition="Urban Audit cities and greater cities (local administrative units as delimited by "
+                    "Eurostat and the national statistical offices), population on 1 January; names only, "
+                    "no codes and no country",
+    loader="shrinkwatch.datasets.eu_urban_audit:load_urban_audit",
+    notes=(
+        "The file is an extraction from the Eurostat database, not a file Eurostat publishes as such: "
+        "`shrinkwatch data fetch` cannot download it byte for byte (use --from MIRROR_DIR).",
+        "Default standard: consecutive-decline (n = 3 years of decline, the SCiRN sense of losses over more "
+        "than two years) evaluated in 2016. The series are annual, but a comparison of the first and last "
+        "years (census-decline: 3 of 1,040 cities judged) or over a long window (scirn, peak-loss) finds few "
+        "cities with both ends published and most of the rest across a flag-b break (863 city-years, 177 "
+        "of them in 2017); 2017 is published for only 231 of 1,040 cities, 2016 for 705. In 2016 the "
+        "rule judges 761 cities (76 boundary change, 203 insufficient data); in 2017 it would judge 378. "
+        "Use --standard or --set year=2017 to change it.",
+    ),
+    default_standard="consecutive-decline",
+    default_settings=(("year", 2016),),
+))
+
 
 def list_datasets() -> list[Dataset]:
     """All registered datasets, sorted by id."""
@@ -358,6 +409,36 @@ def get_dataset(dataset_id: str) -> Dataset:
         raise UnknownIdError(
             f"unknown dataset {dataset_id!r}; valid ids: {', '.join(sorted(REGISTRY))}"
         ) from None
+
+
+def standard_for(dataset: object, standard: str | None = None,
+                 settings: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """The standard and settings a command uses on ``dataset``.
+
+    A ``standard`` given is used with ``settings`` as they are. Without one, a registered
+    dataset (its id, or a Panel whose ``meta.id`` is one) brings its ``default_standard``
+    and ``default_settings`` (``settings`` override them key by key); anything else gets
+    :data:`DEFAULT_STANDARD`.
+
+    Examples
+    --------
+    >>> standard_for("eu-urban-audit")
+    ('consecutive-decline', {'year': 2016})
+    >>> standard_for("eu-urban-audit", None, {"year": 2017})
+    ('consecutive-decline', {'year': 2017})
+    >>> standard_for("eu-urban-audit", "scirn")
+    ('scirn', {})
+    >>> standard_for("my_panel.parquet")
+    ('census-decline', {})
+    """
+    given = dict(settings or {})
+    if standard is not None:
+        return standard, given
+    dataset_id = dataset if isinstance(dataset, str) else getattr(getattr(dataset, "meta", None), "id", None)
+    registered = REGISTRY.get(dataset_id) if isinstance(dataset_id, str) else None
+    if registered is None:
+        return DEFAULT_STANDARD, given
+    return registered.default_standard, {**dict(registered.default_settings), **given}
 
 
 def data_dir_candidates(data_dir: str | os.PathLike[str] | None = None) -> list[tuple[str, Path]]:
@@ -445,7 +526,9 @@ def fetch(
     Files already present with the right checksum are kept. With
     ``source_dir`` files are copied from that mirror (same relative layout),
     otherwise downloaded from the publisher. The target is ``data_dir``, or
-    ``$SHRINKWATCH_DATA``, or ``./data``.
+    ``$SHRINKWATCH_DATA``, or ``./data``. A file that cannot be downloaded as
+    shipped (:attr:`DataFile.manual`) is an error when its dataset is asked for
+    by id, and is skipped with a message when fetching everything.
     """
     ids = dataset_ids or sorted(REGISTRY)
     datasets = [get_dataset(i) for i in ids]
@@ -470,6 +553,14 @@ def fetch(
                     raise DataDirectoryNotFoundError(f"--from: {origin} not found in mirror {mirror}")
                 shutil.copyfile(origin, partial)
                 say(f"copied   {data_file.path}")
+            elif data_file.manual:
+                how = (f"{data_file.path} (dataset {ds.id!r}) cannot be downloaded as shipped: {data_file.manual} "
+                       f"Put it at {destination} yourself, or copy it from a mirror with "
+                       f"`shrinkwatch data fetch {ds.id} --from MIRROR_DIR`; its sha256 must be {data_file.sha256}.")
+                if not dataset_ids:  # fetching everything: the others still come
+                    say(f"skipped  {how}")
+                    continue
+                raise DataDirectoryNotFoundError(how)
             else:
                 say(f"download {data_file.url}")
                 try:
