@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import panel_of, run_cli
 from shrinkwatch import identify
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.harmonize import stable_clusters
 from shrinkwatch.harmonize.clusters import cluster_indicator_kind
 from shrinkwatch.identification.sensitivity import sweep
+
+from conftest import panel_of, run_cli
 
 YEARS = [2010, 2020]
 
