@@ -54,7 +54,8 @@ class SensitivityResult:
         One row per unit (``unit_id`` index): ``name``, ``combinations``,
         ``evaluable`` (combinations where it could be decided),
         ``shrinking`` (combinations where it is shrinking), ``share``
-        (shrinking / evaluable, NaN when never evaluable) and ``robustness``.
+        (shrinking / evaluable, NaN when never evaluable), ``robustness`` and
+        ``via_stable_cluster`` (combinations where it was judged as its stable cluster).
     """
 
     standard_id: str
