@@ -310,3 +310,27 @@ def test_county_census_sweep_matches_identify(county):
     assert int(row.get("boundary_change", 0)) == counts["boundary_change"]
     via = result.table["via_stable_cluster"].to_numpy()
     assert (swept.units["via_stable_cluster"].to_numpy() == via.astype(int)).all()
+
+
+def test_run_reports_the_count(tmp_path):
+    """summary.json, results.xlsx, the report and the manifest say how many units were judged as clusters."""
+    import json
+
+    from shrinkwatch.core.panelfile import write_panel
+
+    path = tmp_path / "hand.parquet"
+    write_panel(_hand_panel(), path)
+    done = run_cli("run", "--dataset", str(path), "--no-analysis", "--out", str(tmp_path / "on"))
+    assert done.returncode == 0, done.stderr
+    assert "9 judged as stable clusters" in done.stdout
+    summary = json.loads((tmp_path / "on" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["via_stable_cluster"] == 9 and summary["counts"]["boundary_change"] == 4
+    sheet = pd.read_excel(tmp_path / "on" / "results.xlsx", sheet_name="stable_clusters", dtype={"unit_id": str})
+    assert sorted(sheet["unit_id"]) == list("ABCDEFGHI")
+    assert "judged together with the units they exchanged it with" in (tmp_path / "on" / "report.html").read_text()
+    assert json.loads((tmp_path / "on" / "manifest.json").read_text())["stable_clusters"] is True
+    off = run_cli("run", "--dataset", str(path), "--no-analysis", "--no-stable-clusters", "--out", str(tmp_path / "off"))
+    assert off.returncode == 0, off.stderr
+    summary = json.loads((tmp_path / "off" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["via_stable_cluster"] == 0 and summary["counts"]["boundary_change"] == 13
+    assert "stable_clusters" not in pd.ExcelFile(tmp_path / "off" / "results.xlsx").sheet_names
