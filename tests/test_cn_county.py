@@ -136,8 +136,10 @@ def test_identify_census_decline(county, matching):
     counts = result.counts()
     assert counts["units_total"] == len(county.units)
     unmatched = matching.loc[(matching["side"] == "2020") & ~matching["matched"].astype(bool)]
-    # every unmatched unit is without a verdict: no 2010 value, or a boundary break across the decade
-    no_verdict = result.table["status"].isin(["insufficient_data", "boundary_change"])
+    # every unmatched unit is without a verdict of its own: no 2010 value, or a boundary break across the
+    # decade; it has a verdict only as a member of its stable cluster
+    no_verdict = result.table["status"].isin(["insufficient_data", "boundary_change"]) \
+        | result.table["via_stable_cluster"]
     unmatched_ids = set(unmatched["unit_id"].astype(str)) if "unit_id" in unmatched.columns else set(unmatched.index.astype(str))
     assert unmatched_ids <= set(result.table.index[no_verdict])
     assert counts["insufficient_data"] <= len(unmatched_ids)
@@ -165,12 +167,14 @@ def test_cli_identify_county(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
-    """A 2010-2020 comparison across a known boundary break gets status boundary_change, never a verdict."""
+    """Without stable clusters, a 2010-2020 comparison across a known boundary break gets status
+    boundary_change, never a verdict (with them, see test_stable_clusters.py)."""
     from shrinkwatch import identify, load
     from shrinkwatch.harmonize import boundary_break_mask
 
     panel = load("cn-county-census", data_dir)
-    result = identify(panel, "census-decline", lang="en")
+    result = identify(panel, "census-decline", lang="en", stable_clusters=False)
+    assert not result.table["via_stable_cluster"].any()
     table = result.table
     broken = boundary_break_mask(panel, 2010, 2020)
     assert broken.sum() > 0
@@ -188,7 +192,7 @@ def test_identification_reports_boundary_change_not_a_false_verdict(data_dir):
     # the sensitivity sweep excludes the same units
     from shrinkwatch.identification.sensitivity import sweep
 
-    swept = sweep(panel, "census-decline", {"min_loss": [0.0]})
+    swept = sweep(panel, "census-decline", {"min_loss": [0.0]}, stable_clusters=False)
     assert int(swept.counts["shrinking"].iloc[0]) == counts["shrinking"]
     assert int(swept.counts["boundary_change"].iloc[0]) == counts["boundary_change"]
     assert int(swept.counts["insufficient_data"].iloc[0]) == counts["insufficient_data"]

@@ -105,6 +105,9 @@ StandardOption = typer.Option(None, "--standard", "-s", help="Standard id or a p
                               "(default: the dataset's own, see `data info`; census-decline for most).")
 SetOption = typer.Option(None, "--set", help="Override a standard parameter: key=value (repeatable).")
 LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or zh (default: the dataset's).")
+StableOption = typer.Option(True, "--stable-clusters/--no-stable-clusters",
+                            help="Judge units that exchanged territory between the compared years as their stable "
+                                 "clusters (default), or leave them 'boundary_change'.")
 
 
 def standard_and_settings(dataset: str, standard: Optional[str],
@@ -254,6 +257,7 @@ def identify(
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or parquet."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file (default: standard output)."),
     lang: Optional[str] = LangOption,
+    stable_clusters: bool = StableOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Apply a standard to a dataset: one explained row per unit."""
@@ -268,13 +272,15 @@ def identify(
     std = load_standard(standard)
     std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
-    result = identify_panel(panel, std, overrides, lang=lang)
+    result = identify_panel(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
     _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
     counts = result.counts()
+    via = int(result.table["via_stable_cluster"].sum())
     err_console.print(
         f"{counts['shrinking']} shrinking of {counts['units_with_data']} units with data "
         f"({counts['insufficient_data']} insufficient data, "
         + (f"{counts['boundary_change']} boundary change, " if counts["boundary_change"] else "")
+        + (f"{via} judged as stable clusters, " if via else "")
         + f"{counts['units_total']} total)"
     )
     for note in result.notes:
@@ -300,6 +306,7 @@ def run(
                                                   "(default: the standard's own grid)."),
     force: bool = typer.Option(False, "--force", help="Write into a folder that holds files ShrinkWatch did not write "
                                                       "(they are kept; same-named ones are replaced)."),
+    stable_clusters: bool = StableOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
@@ -310,13 +317,15 @@ def run(
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
-                           progress=lambda m: err_console.print(f"• {m}"))
+                           stable_clusters=stable_clusters, progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]
     console.print(
         f"{c['shrinking']} of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
         f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
-        + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "") + ")."
+        + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "")
+        + (f"; {summary['via_stable_cluster']} judged as stable clusters" if summary.get("via_stable_cluster") else "")
+        + ")."
     )
     for note in summary.get("notes", []):
         console.print(f"note: {note}")
@@ -340,6 +349,7 @@ def explain(
                                              "resource_type, exhausted_batch)."),
     seed: int = typer.Option(0, "--seed", help="Random state of the clustering and the driver model."),
     with_drivers: bool = typer.Option(True, "--drivers/--no-drivers", help="Fit the driver model for contributions."),
+    stable_clusters: bool = StableOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Print one unit's full profile: verdict, criteria, types, cluster, drivers, recommendations."""
@@ -352,15 +362,15 @@ def explain(
     if lang is not None and lang not in ("en", "zh"):
         raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
     panel = load_panel(dataset, data_dir)
-    result = identify(panel, std, overrides, lang=lang)
+    result = identify(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
     unit_profile = profile(panel, result, unit, resources=resources, seed=seed,
                            lang=lang or panel.language, drivers=with_drivers)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
-    console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language),
+    console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language, stable_clusters),
                   markup=False, soft_wrap=True)
 
 
-def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noqa: ANN001
+def _robustness_line(panel, std, result, unit_id: str, lang: str, stable_clusters: bool = True) -> str:  # noqa: ANN001
     """How the unit's verdict holds across the standard's own sensitivity grid."""
     from shrinkwatch.identification.sensitivity import sweep
 
@@ -369,7 +379,7 @@ def _robustness_line(panel, std, result, unit_id: str, lang: str) -> str:  # noq
         return ""
     base = {k: v for k, v in result.parameters.items() if k not in grid}
     try:
-        swept = sweep(panel, std, grid, base)
+        swept = sweep(panel, std, grid, base, stable_clusters=stable_clusters)
     except ShrinkWatchError as error:
         return f"Robustness: not assessed ({error})"
     row = swept.units.loc[unit_id]
@@ -434,6 +444,7 @@ def sensitivity(
     settings: Optional[list[str]] = SetOption,
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of counts per combination (default: stdout)."),
     units_output: Optional[Path] = typer.Option(None, "--units-output", help="CSV of per-unit shares and robustness."),
+    stable_clusters: bool = StableOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
@@ -446,7 +457,7 @@ def sensitivity(
     std.resolve(overrides)
     sens.check_grid(std, grid)  # reject bad keys and values before loading data
     panel = load_panel(dataset, data_dir)
-    result = sens.sweep(panel, std, grid, overrides)
+    result = sens.sweep(panel, std, grid, overrides, stable_clusters=stable_clusters)
     _write_table(result.counts.set_index(list(grid)), output, "csv")
     if units_output is not None:
         _write_table(result.units, units_output, "csv")

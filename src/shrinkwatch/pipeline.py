@@ -53,7 +53,7 @@ def _combinations(vary: dict[str, list[Any]]) -> int:
 
 
 def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], parameters: dict[str, Any],
-                   say: Callable[[str], None]) -> dict[str, list[Any]]:
+                   say: Callable[[str], None], stable_clusters: bool = True) -> dict[str, list[Any]]:
     """The standard's default grid without the values this panel cannot take (a window longer than
     the panel, say); a grid the user asked for is never trimmed."""
     from shrinkwatch.identification.sensitivity import (
@@ -66,7 +66,7 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
         kept = []
         for value in values:
             try:
-                sweep(panel, standard, {key: [value]}, base)
+                sweep(panel, standard, {key: [value]}, base, stable_clusters=stable_clusters)
             except (OptionError, DataError):
                 continue
             kept.append(value)
@@ -81,7 +81,7 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
 def _analyse(identification: Identification, panel: Panel, say: Callable[[str], None], *,
              seed: int = 0, resources: str | os.PathLike[str] | None = None,
              vary: dict[str, list[Any]] | None = None, standard: Any = None,
-             user_grid: bool = False) -> Analysis:
+             user_grid: bool = False, stable_clusters: bool = True) -> Analysis:
     """Every analysis of the report, in the seed article's order: the sensitivity sweep, distribution,
     clusters, paradox, drivers, types and transformation paths."""
     from shrinkwatch.analysis.analyse import (
@@ -93,11 +93,12 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
 
     swept = None
     if vary and not user_grid:
-        vary = _feasible_grid(panel, standard, vary, identification.parameters, say)
+        vary = _feasible_grid(panel, standard, vary, identification.parameters, say, stable_clusters)
     if vary:
         say(f"sensitivity: {', '.join(vary)} over {_combinations(vary):,} settings")
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
-                      {k: v for k, v in identification.parameters.items() if k not in vary})
+                      {k: v for k, v in identification.parameters.items() if k not in vary},
+                      stable_clusters=stable_clusters)
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
@@ -120,6 +121,7 @@ def run(
     resources: str | os.PathLike[str] | None = None,
     vary: dict[str, list[Any]] | None = None,
     force: bool = False,
+    stable_clusters: bool = True,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
 
@@ -129,6 +131,10 @@ def run(
     is refused unless ``force`` (and then those files are kept). Without a ``standard``, a registered
     dataset's own default standard and settings are used (:func:`shrinkwatch.datasets.standard_for`:
     ``consecutive-decline`` in 2016 for ``eu-urban-audit``), else ``census-decline``.
+    ``stable_clusters`` (default) judges units
+    that exchanged territory between the compared years as their stable clusters, in the identification
+    and in the sensitivity sweep alike (:func:`shrinkwatch.harmonize.stable_clusters`); False leaves them
+    ``boundary_change``.
 
     Examples
     --------
@@ -160,10 +166,10 @@ def run(
         say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
         panel = load_any(dataset, data_dir)
         say(f"identifying with {std.id} ({len(panel.units):,} units)")
-        result = identify(panel, std, settings, lang=lang)
+        result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary)) if analysis else None)
+                             user_grid=bool(vary), stable_clusters=stable_clusters) if analysis else None)
         say(f"writing report to {out_dir}")
         write_report(result, panel, outputs.folder, analysed)
         if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
@@ -176,4 +182,5 @@ def run(
             "standard": {"id": result.standard_id, "source": result.standard_source,
                          "parameters": dict(result.parameters)},
             "analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
+            "stable_clusters": bool(stable_clusters),
         })

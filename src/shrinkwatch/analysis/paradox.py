@@ -129,7 +129,10 @@ def expansion_paradox(
         population_change = (population[end] / population[start].where(population[start] > 0) - 1.0).to_numpy()
         land_change = (land[end] / land[start].where(land[start] > 0) - 1.0).to_numpy()
     # a change across a boundary break compares different territories: no Tapio state for it
+    # nor for a unit judged with its stable cluster: its own values still straddle the change
     comparable = ~identification.table["status"].eq("boundary_change").to_numpy()
+    if "via_stable_cluster" in identification.table.columns:
+        comparable &= ~identification.table["via_stable_cluster"].fillna(False).to_numpy(dtype=bool)
     has_land = np.isfinite(land_change) & comparable
     has_both = has_land & np.isfinite(population_change)
     shrinking = identification.table["status"].eq("shrinking").to_numpy()

@@ -35,7 +35,8 @@ RETIRED_META_KEYS = frozenset({
 # fields holding a sequence, stored as tuples so a frozen PanelMeta is not changed through them
 _TUPLE_FIELDS = ("source_files", "census_years", "notes", "extra_sources", "geometry_missing")
 # fields holding a table, stored as DataFrames (records, as after a JSON round trip, are converted)
-FRAME_FIELDS = ("boundary_breaks", "harmonization", "harmonization_notes", "matching")
+FRAME_FIELDS = ("boundary_breaks", "harmonization", "harmonization_notes", "matching", "territory_links",
+                "former_units")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ class PanelMeta:
     matching: pd.DataFrame | None = None
     #: counts and rates of that matching (cn-county-census), or None
     match_summary: Mapping[str, float] | None = None
+    #: the change graph for comparing on stable geography: unit_id, other_id, year, kind (two units, or a
+    #: unit and a former unit, that exchanged territory in ``year``; see shrinkwatch.harmonize.clusters), or None
+    territory_links: pd.DataFrame | None = None
+    #: values of former units (past territories in no panel unit's series, e.g. a 2010 county later split),
+    #: long: unit_id, name, year and indicator columns; counted in the stable clusters they are linked to
+    former_units: pd.DataFrame | None = None
 
     # ---- checks made while reading the source
     #: units without a usable geometry: dicts with unit_id, name, reason
@@ -150,6 +157,14 @@ class PanelMeta:
         if breaks is not None and len(breaks.columns) and not {"unit_id", "year"} <= set(breaks.columns):
             raise DataError("panel meta: boundary_breaks must have the columns unit_id, year, treatment; "
                             f"got {list(breaks.columns)}")
+        links = self.territory_links
+        if links is not None and len(links.columns) and not {"unit_id", "other_id", "year", "kind"} <= set(links.columns):
+            raise DataError("panel meta: territory_links must have the columns unit_id, other_id, year, kind; "
+                            f"got {list(links.columns)}")
+        former = self.former_units
+        if former is not None and len(former.columns) and not {"unit_id", "year"} <= set(former.columns):
+            raise DataError("panel meta: former_units must have the columns unit_id, year and indicator columns; "
+                            f"got {list(former.columns)}")
         if isinstance(self.basemap, Mapping):
             object.__setattr__(self, "basemap", Basemap(str(self.basemap["path"]), self.basemap.get("layer")))
 

@@ -31,7 +31,7 @@ from shrinkwatch.datasets.cn_codes import (
     successor_at,
 )
 from shrinkwatch.datasets.cn_county_sheets import COUNTY_KINDS, classify_rows, county_kind, read_census_sheet
-from shrinkwatch.datasets.cn_crosswalk import boundary_breaks
+from shrinkwatch.datasets.cn_crosswalk import boundary_breaks, territory_links
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -97,7 +97,7 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     name_links = _link_uncoded(old_uncoded, new_coded, history)
 
     links = pd.concat([mapping, name_links], ignore_index=True)
-    matching, values_2010, breaks = _assemble(old, new_coded, links, history)
+    matching, values_2010, breaks, (territory_links, former_units) = _assemble(old, new_coded, links, history)
 
     # ---- panel
     units = _units_table(new_coded)
@@ -171,6 +171,8 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         matching=matching,
         match_summary=summary,
         boundary_breaks=breaks[list(BREAK_COLUMNS)],
+        territory_links=territory_links,
+        former_units=former_units,
         notes=tuple(notes),
         geometry_missing=tuple(geometry_missing),
         extra_sources=tuple(extra_sources),
@@ -258,9 +260,10 @@ def _link_uncoded(old_uncoded: pd.DataFrame, new_coded: pd.DataFrame, history: C
     return pd.DataFrame(rows)
 
 
-def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame,
-              history: CodeHistory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Matching table (both sides), 2010 values per 2020 unit, and unresolved boundary breaks."""
+def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame, history: CodeHistory
+              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Matching table (both sides), 2010 values per 2020 unit, unresolved boundary breaks, and the change
+    graph with its former units (:func:`_territory`)."""
     old = old.assign(key=np.where(old["coded"], old["code"], "uncoded:" + old["row"].astype(str)))
     old_values = old.set_index("key")
     unit_codes = new_coded["code"]
@@ -400,7 +403,83 @@ def _assemble(old: pd.DataFrame, new_coded: pd.DataFrame, links: pd.DataFrame,
                       "year": split_units.map(split_years).fillna(2020).astype(int).to_numpy(), "treatment": "split"}),
         transfers[["unit_id", "year", "treatment"]],
     ], ignore_index=True)
-    return matching, values, breaks
+    territory = _territory(frame, links, givers_of, set(became_parent), old_values, history)
+    return matching, values, breaks, territory
+
+
+#: Link kinds of the change graph (see :mod:`shrinkwatch.harmonize.clusters`, which reads them; the
+#: adapter cannot import harmonize).
+_FORMED_FROM, _SUCCEEDED_BY = "formed_from", "succeeded_by"
+
+
+def _territory(frame: pd.DataFrame, links: pd.DataFrame, givers_of: pd.Series, became_parent: set[str],
+               old_values: pd.DataFrame, history: CodeHistory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The change graph 2010 -> 2020 (``territory_links``) and the 2010 units it counts (``former_units``).
+
+    - A 2020 unit that received part of a split 2010 unit has no 2010 value of its own: it is
+      ``formed_from`` each 2010 unit that fed it (former units ``2010:<code>`` with their 2010 values), and
+      those 2010 units are linked to all their 2020 successors (one outside the census makes the
+      cluster incomplete; a 2010 unit that became a prefecture with districts went to those districts).
+    - Partial transfers 2011-2020 of the code history join the two 2020 units they moved between; a
+      receiving unit new since 2010 is ``formed_from`` the giver.
+    - A functional zone (NBS statistical code, reported only in 2020) is ``formed_from`` the districts of
+      its prefecture, as the ``functional_zone_carveout`` breaks say.
+    """
+    unit_codes = frame["unit_id"].astype(str)
+    census = set(unit_codes)
+    relation = frame.set_index("unit_id")["relation"]
+    rows: list[pd.DataFrame] = []
+
+    # 2020 units without an own 2010 value: formed from the 2010 units that fed them
+    split_units = relation.index[relation == "split"]
+    feeding = links[links["code_2020"].isin(set(split_units)) & links["in_census"]][["code_2020", "code_2010"]]
+    givers = givers_of.reindex(split_units).dropna().explode()
+    feeding = pd.concat([feeding, pd.DataFrame({"code_2020": givers.index.to_numpy(),
+                                                "code_2010": givers.to_numpy()})]).drop_duplicates()
+    fed_by = set(feeding["code_2010"])
+    year = _last_change_year(links.set_index("code_2010")["change_years"].groupby(level=0).first()
+                             .reindex(feeding["code_2010"]).to_numpy())
+    rows.append(pd.DataFrame({"unit_id": feeding["code_2020"].to_numpy(), "other_id": "2010:" + feeding["code_2010"],
+                              "year": year, "kind": _FORMED_FROM}))
+    # where else those 2010 units went (a successor outside the census: the cluster is incomplete)
+    onward = links[links["code_2010"].isin(fed_by) & links["code_2020"].notna()]
+    onward = onward[~onward["code_2020"].isin(set(split_units)) & ~onward["code_2010"].isin(became_parent)]
+    rows.append(pd.DataFrame({"unit_id": "2010:" + onward["code_2010"], "other_id": onward["code_2020"].to_numpy(),
+                              "year": _last_change_year(onward["change_years"].to_numpy()), "kind": "split"}))
+
+    # partial transfers between 2020 units; a receiving unit new since 2010 was formed from the giver
+    pairs = territory_links("county", start_year=2010, end_year=2020, vintage=2020, history=history)
+    new = pairs["unit_id"].map(relation).eq("new").to_numpy()
+    rows.append(pairs.assign(kind=np.where(new, _FORMED_FROM, pairs["kind"].to_numpy())))
+
+    # functional zones: carved out of the districts of their prefecture
+    statistical = frame["statistical"].to_numpy(dtype=bool)
+    zones = unit_codes[statistical]
+    kinds = county_kind(unit_codes, frame["name"], frame["statistical"])
+    districts = pd.DataFrame({"code": unit_codes[kinds.to_numpy() == "district"].to_numpy()})
+    districts["prefix"] = districts["code"].str[:4]
+    carved = pd.DataFrame({"zone": zones.to_numpy(), "prefix": zones.str[:4].to_numpy()}).merge(districts, on="prefix")
+    rows.append(pd.DataFrame({"unit_id": carved["zone"].to_numpy(), "other_id": carved["code"].to_numpy(),
+                              "year": 2020, "kind": _FORMED_FROM}))
+
+    territory = pd.concat(rows, ignore_index=True).drop_duplicates(["unit_id", "other_id", "kind"])
+    territory["year"] = territory["year"].astype(np.int64)
+    territory = territory[territory["unit_id"].isin(census) | territory["other_id"].isin(census)
+                          | territory["unit_id"].str.startswith("2010:")].reset_index(drop=True)
+    former_keys = sorted(fed_by)
+    former = old_values.reindex(former_keys)
+    former_units = pd.DataFrame({"unit_id": ["2010:" + k for k in former_keys], "name": former["name"].to_numpy(),
+                                 "year": 2010})
+    for column in _INDICATORS:
+        former_units[column] = former[column].to_numpy(dtype=float)
+    return territory, former_units
+
+
+def _last_change_year(change_years: np.ndarray) -> np.ndarray:
+    """The last year of ``;``-joined change years, if in 2011-2020; else 2020 (the census comparison)."""
+    last = pd.Series(change_years, dtype=object).fillna("").astype(str).str.split(";").str[-1]
+    year = pd.to_numeric(last, errors="coerce")
+    return year.where((year > 2010) & (year <= 2020), 2020).astype(np.int64).to_numpy()
 
 
 def _label(key: str, old_values: pd.DataFrame) -> str:

@@ -4,6 +4,9 @@
   from the prefecture crosswalk (``cn-prefecture-crosswalk``) and for
   county-level units from the GB/T 2260 code history
   (:mod:`shrinkwatch.datasets.cn_codes`);
+- :func:`territory_links`: which units exchanged territory (the edges of the
+  change graph that :mod:`shrinkwatch.harmonize.clusters` turns into stable
+  clusters), from the GB/T 2260 code history;
 - :func:`name_table`: every name a unit has had (the code history's names and
   the crosswalk's prefecture aliases), for matching names to codes.
 """
@@ -28,10 +31,11 @@ from shrinkwatch.datasets.cn_codes import (
     name_stem,
     read_code_history,
     resolve_rows,
+    successor_at,
 )
 from shrinkwatch.datasets.registry import REGISTRY, dataset_paths
 
-__all__ = ["boundary_breaks", "name_table", "BREAK_COLUMNS"]
+__all__ = ["boundary_breaks", "territory_links", "name_table", "BREAK_COLUMNS"]
 
 
 def name_table(data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -242,3 +246,94 @@ def _county_breaks(history: CodeHistory, start_year: int, end_year: int, vintage
     })
     return out.drop_duplicates(["unit_id", "year", "treatment"])
 
+
+
+# ---------------------------------------------------------------- territory links
+
+_MUNICIPALITIES = ("11", "12", "31", "50")
+
+
+def territory_links(
+    level: str = "prefecture",
+    *,
+    start_year: int = 1999,
+    end_year: int = 2020,
+    vintage: int = 2020,
+    history: CodeHistory | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Pairs of units that exchanged territory, from the GB/T 2260 code history, keyed by codes at ``vintage``.
+
+    Parameters
+    ----------
+    level
+        ``"prefecture"``: a county-level unit that moved from one prefecture to another (a whole county
+        recoded into another prefecture, or a partial transfer across a prefecture line) joins the two
+        prefectures (municipalities keyed ``PP0100``, as in the census tables). ``"county"``: a partial
+        transfer between two county-level units joins them.
+    start_year, end_year
+        Changes with ``start_year < year <= end_year``.
+    vintage
+        Code vintage of the keys.
+    history, data_dir
+        Code history and data directory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id`` (the receiving unit), ``other_id`` (the giving unit), ``year``, ``kind``
+        (``county_moved`` or ``partial_transfer``): the edges of the change graph (see
+        :mod:`shrinkwatch.harmonize.clusters`).
+
+    Examples
+    --------
+    >>> moved = territory_links("prefecture", start_year=2010, end_year=2020)
+    >>> moved[moved["unit_id"] == "220100"][["other_id", "year"]].values.tolist()  # 公主岭 from 四平 to 长春
+    [['220300', 2020]]
+    """
+    start_year = checked_year(start_year, "start_year")
+    end_year = checked_year(end_year, "end_year")
+    vintage = checked_year(vintage, "vintage")
+    if level not in ("prefecture", "county"):
+        raise OptionError(f"level: expected 'prefecture' or 'county', got {level!r}")
+    history = history if history is not None else code_history(data_dir)
+    table, edges = history.table, history.edges
+    window = edges[(edges["year"] > start_year) & (edges["year"] <= end_year)]
+    kind_of_level = table["level"].to_numpy()
+    window = window[(kind_of_level[window["from_row"].to_numpy()] == "county")
+                    & (kind_of_level[window["to_row"].to_numpy()] == "county")]
+    codes = table["code"].to_numpy()
+    columns = ["unit_id", "other_id", "year", "kind"]
+    if level == "county":
+        moved = window[window["kind"] == "transfer"]
+        if moved.empty:
+            return pd.DataFrame(columns=columns)
+        ends = np.concatenate([moved["from_row"].to_numpy(), moved["to_row"].to_numpy()])
+        mapped = map_rows(history, ends, vintage)
+        mapped = mapped[mapped["successor"].notna()]
+        at = pd.DataFrame({"end": mapped["position"].to_numpy(), "code": mapped["successor"].to_numpy()})
+        n = len(moved)
+        pairs = at[at["end"] < n].merge(at[at["end"] >= n].assign(end=lambda f: f["end"] - n), on="end",
+                                        suffixes=("_from", "_to"))
+        pairs = pairs[pairs["code_from"] != pairs["code_to"]]
+        out = pd.DataFrame({"unit_id": pairs["code_to"].to_numpy(), "other_id": pairs["code_from"].to_numpy(),
+                            "year": moved["year"].to_numpy()[pairs["end"].to_numpy()], "kind": "partial_transfer"})
+        return out.drop_duplicates().sort_values(columns).reset_index(drop=True)
+    giver = _prefecture_code(pd.Series(codes[window["from_row"].to_numpy()]))
+    receiver = _prefecture_code(pd.Series(codes[window["to_row"].to_numpy()]))
+    keys = pd.Index(pd.unique(np.concatenate([giver.to_numpy(), receiver.to_numpy()])))
+    at_vintage = successor_at(keys, vintage, history=history)
+    single = at_vintage[(at_vintage["n_successors"] == 1) & at_vintage["successor"].notna()]
+    rekey = pd.Series(keys.to_numpy(), index=keys)
+    rekey.iloc[single["position"].to_numpy()] = _prefecture_code(single["successor"]).to_numpy()
+    out = pd.DataFrame({"unit_id": rekey.reindex(receiver).to_numpy(), "other_id": rekey.reindex(giver).to_numpy(),
+                        "year": window["year"].to_numpy(), "kind": "county_moved"})
+    out = out[out["unit_id"] != out["other_id"]]
+    return out.drop_duplicates().sort_values(columns).reset_index(drop=True)
+
+
+def _prefecture_code(codes: pd.Series) -> pd.Series:
+    """``PPCC00`` of county-level codes; a municipality's units and the municipality itself are ``PP0100``."""
+    codes = codes.astype(str)
+    municipal = codes.str[:2].isin(_MUNICIPALITIES)
+    return (codes.str[:4] + "00").where(~municipal, codes.str[:2] + "0100").reset_index(drop=True)

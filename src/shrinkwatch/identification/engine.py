@@ -5,11 +5,16 @@ the user's overrides), builds the rule's typed parameter object, looks the
 rule's kernel up in the registry (:data:`shrinkwatch.identification.rules.KERNELS`),
 evaluates it over all units at once and assembles an
 :class:`~shrinkwatch.core.Identification`. A unit whose compared years straddle
-a boundary break gets no verdict (:func:`boundary_change_mask`).
+a boundary break gets no verdict (:func:`boundary_change_mask`), unless it can
+be compared on stable geography: the units that exchanged territory within
+the compared years are grouped into clusters whose outline did not change
+(:func:`shrinkwatch.harmonize.stable_clusters`), the rule is evaluated on the
+clusters, and every member gets its cluster's verdict (``via_stable_cluster``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +24,15 @@ import pandas as pd
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.harmonize import boundary_break_mask, boundary_break_reasons
+from shrinkwatch.harmonize.clusters import StableClusters, stable_clusters
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.indicators import severity
-from shrinkwatch.identification.kernel import RuleParameters
+from shrinkwatch.identification.indicators import Tri, severity
+from shrinkwatch.identification.kernel import Kernel, RuleParameters
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 from shrinkwatch.identification.text import as_text, pick
 
-__all__ = ["identify", "boundary_change_mask", "resolve_for_panel"]
+__all__ = ["identify", "boundary_change_mask", "resolve_for_panel", "StableGeography"]
 
 #: Columns of the units table copied into every identification.
 _UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
@@ -90,12 +96,62 @@ def boundary_change_mask(panel: Panel, params: RuleParameters) -> np.ndarray | N
     return mask if mask.any() else None
 
 
+@dataclass(frozen=True)
+class StableVerdict:
+    """Verdicts taken from stable clusters, aligned to the panel's units: ``via`` the members whose cluster
+    has a verdict, ``verdict`` that verdict (unknown elsewhere)."""
+
+    via: np.ndarray
+    verdict: Tri
+
+
+class StableGeography:
+    """Stable clusters of one panel and the rule's kernel on them, built once per compared window.
+
+    :func:`identify` and :func:`~shrinkwatch.identification.sensitivity.sweep` both judge through it, so a
+    unit judged via its cluster in one is judged via the same cluster in the other.
+    """
+
+    def __init__(self, panel: Panel, standard: Standard) -> None:
+        self.panel = panel
+        self.standard = standard
+        links = panel.meta.territory_links
+        self.active = links is not None and len(links) > 0
+        self._cache: dict[tuple[int, int], tuple[StableClusters, Kernel[Any, Any]] | None] = {}
+
+    def clusters(self, params: RuleParameters) -> tuple[StableClusters, Kernel[Any, Any]] | None:
+        """The clusters of ``params``' compared window and the kernel on their panel (None: no cluster)."""
+        if not self.active:
+            return None
+        window = params.comparison_window(self.panel)
+        if window not in self._cache:
+            found = stable_clusters(self.panel, *window)
+            self._cache[window] = None if found is None else (
+                found, kernel_class(self.standard.rule)(found.panel, self.standard))
+        return self._cache[window]
+
+    def verdict(self, params: RuleParameters) -> StableVerdict | None:
+        """The cluster verdicts of ``params`` (the sweep's fast path), or None without clusters."""
+        built = self.clusters(params)
+        if built is None:
+            return None
+        found, kernel = built
+        return _mapped(found, kernel.verdict(params))
+
+
+def _mapped(found: StableClusters, cluster_verdict: Tri) -> StableVerdict:
+    rows = np.maximum(found.row, 0)
+    via = found.member & cluster_verdict.known[rows]
+    return StableVerdict(via=via, verdict=Tri(cluster_verdict.yes[rows] & via, cluster_verdict.no[rows] & via))
+
+
 def identify(
     panel: Panel,
     standard: str | Path | Standard = "census-decline",
     settings: dict[str, Any] | None = None,
     *,
     lang: str | None = None,
+    stable_clusters: bool = True,
 ) -> Identification:
     """Apply a standard to every unit of a panel.
 
@@ -109,13 +165,21 @@ def identify(
         Parameter overrides (``{"min_loss": 0.05}``); unknown keys are an error.
     lang
         ``"en"`` or ``"zh"`` for the reasons; default: the panel's language.
+    stable_clusters
+        Compare units that exchanged territory within the compared years as
+        stable clusters (``panel.meta.territory_links``; see
+        :func:`shrinkwatch.harmonize.stable_clusters`), so that they get
+        their cluster's verdict instead of ``boundary_change``. False keeps
+        ``boundary_change`` for every unit with a break.
 
     Returns
     -------
     Identification
         One row per unit of ``panel.units``, in the same order, with
         ``status``, ``<criterion>_value`` / ``<criterion>_pass``, ``severity``,
-        ``pattern``, ``annual_rate`` (percent per year) and ``reason``.
+        ``pattern``, ``annual_rate`` (percent per year), ``reason``,
+        ``via_stable_cluster`` (the verdict is its stable cluster's) and
+        ``stable_cluster`` (the cluster's id, "" when in none).
 
     Examples
     --------
@@ -166,6 +230,10 @@ def identify(
         for name in evaluation.criteria:
             table.loc[broken, f"{name}_pass"] = pd.NA
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
+    table["via_stable_cluster"] = False
+    table["stable_cluster"] = ""
+    if stable_clusters and broken is not None:
+        _judge_clusters(table, StableGeography(panel, std), params, evaluation.criteria, language)
     first_projected = panel.meta.projected_from
     if first_projected is not None:
         # projected years enter only when asked for, and every row then says so
@@ -190,3 +258,62 @@ def identify(
         standard_source=std.source,
         notes=notes,
     )
+
+
+def _judge_clusters(table: pd.DataFrame, geography: StableGeography, params: RuleParameters,
+                    criteria: dict[str, Any], language: str) -> None:
+    """Give every member of a stable cluster its cluster's verdict, rate, criteria and a reason naming the
+    cluster (in place); members of a cluster without a verdict keep theirs and say why."""
+    built = geography.clusters(params)
+    if built is None:
+        return
+    found, kernel = built
+    evaluation = kernel.evaluate(params)
+    mapped = _mapped(found, evaluation.verdict)
+    rows = np.maximum(found.row, 0)
+    member, via = found.member, mapped.via
+    table["stable_cluster"] = found.cluster_id
+    if via.any():
+        cluster_reason = np.asarray(kernel.reasons(evaluation, params, language).to_pandas(), dtype=object)
+        shrinking = mapped.verdict.yes
+        table.loc[via, "status"] = np.where(shrinking[via], "shrinking", "not_shrinking")
+        table.loc[via, "shrinking"] = shrinking[via]
+        rate = np.round(np.asarray(evaluation.annual_rate, dtype=float) * 100.0, 4)[rows]
+        table.loc[via, "annual_rate"] = rate[via]
+        table.loc[via, "severity"] = np.where(shrinking, severity(rate), "none")[via]
+        for name, (value, verdict) in evaluation.criteria.items():
+            if name not in criteria:
+                continue
+            table.loc[via, f"{name}_value"] = np.asarray(value, dtype=float)[rows][via]
+            table.loc[via, f"{name}_pass"] = verdict.yes[rows][via]
+        table.loc[via, "via_stable_cluster"] = True
+        table.loc[via, "reason"] = (_cluster_phrase(found, rows, language, judged=True) + cluster_reason[rows])[via]
+    stuck = member & ~via
+    if stuck.any():
+        why = _cluster_phrase(found, rows, language, judged=False)
+        table.loc[stuck, "reason"] = (table["reason"].astype(object).fillna("").to_numpy() + why)[stuck]
+
+
+def _cluster_phrase(found: StableClusters, rows: np.ndarray, language: str, *, judged: bool) -> np.ndarray:
+    """Per unit: the sentence naming its cluster (members, former units counted, what is missing)."""
+    info = found.clusters
+    n = info["n_members"].astype(str)
+    label, former, missing = info["label"].astype(str), info["former"].astype(str), info["missing"].astype(str)
+    start, end = found.start, found.end
+    if language == "zh":
+        if judged:
+            text = (f"{start}—{end}年间与相邻单元交换过辖区，按稳定组合单元判定（共" + n + "个：" + label
+                    + (f"；{start}年口径含 " + former).where(former != "", "") + "）：")
+        else:
+            text = (" 其稳定组合单元（共" + n + "个：" + label + "）"
+                    + ("还涉及不在本数据中的单元 " + missing + "，").where(missing != "", "") + "同样无法比较。")
+    elif judged:
+        text = (f"Judged with its stable cluster (it exchanged territory with the other members {start}-{end}; "
+                + n + " units: " + label + (f"; {start} values of " + former).where(former != "", "") + "): ")
+    else:
+        text = (" Its stable cluster (" + n + " units: " + label + ")"
+                + (" also takes in " + missing + ", which is not in the panel, so it").where(missing != "", "")
+                + " cannot be compared either.")
+    # one sentence per cluster, spread to its members (rows of the stable panel -> cluster order)
+    first_cluster_row = int(found.panel.units.index.get_loc(info.index[0])) if len(info) else 0
+    return text.to_numpy(dtype=object)[np.clip(rows - first_cluster_row, 0, max(len(info) - 1, 0))]

@@ -30,7 +30,7 @@ import pandas as pd
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.engine import boundary_change_mask, resolve_for_panel
+from shrinkwatch.identification.engine import StableGeography, boundary_change_mask, resolve_for_panel
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
@@ -54,7 +54,8 @@ class SensitivityResult:
         One row per unit (``unit_id`` index): ``name``, ``combinations``,
         ``evaluable`` (combinations where it could be decided),
         ``shrinking`` (combinations where it is shrinking), ``share``
-        (shrinking / evaluable, NaN when never evaluable) and ``robustness``.
+        (shrinking / evaluable, NaN when never evaluable), ``robustness`` and
+        ``via_stable_cluster`` (combinations where it was judged as its stable cluster).
     """
 
     standard_id: str
@@ -230,6 +231,8 @@ def sweep(
     standard: str | Path | Standard,
     vary: dict[str, list[Any]],
     base_settings: dict[str, Any] | None = None,
+    *,
+    stable_clusters: bool = True,
 ) -> SensitivityResult:
     """Evaluate ``standard`` on ``panel`` for every combination of ``vary``.
 
@@ -244,6 +247,11 @@ def sweep(
         like a ``--set`` value). The combinations are the Cartesian product.
     base_settings
         Overrides of the other parameters (as ``--set``).
+    stable_clusters
+        Judge units that exchanged territory as their stable clusters, as
+        :func:`~shrinkwatch.identification.identify` does (the same clusters for
+        the same compared years); ``units["via_stable_cluster"]`` counts the
+        combinations in which a unit was judged so.
 
     Returns
     -------
@@ -267,9 +275,11 @@ def sweep(
     shrinking_count = np.zeros(n_units, dtype=np.int32)
     not_count = np.zeros(n_units, dtype=np.int32)
     broken_count = np.zeros(n_units, dtype=np.int32)
+    via_count = np.zeros(n_units, dtype=np.int32)
     rows: list[tuple[int, int, int]] = []
     kernel = kernel_class(std.rule)(panel, std)
     has_breaks = panel.meta.boundary_breaks is not None and len(panel.meta.boundary_breaks) > 0
+    geography = StableGeography(panel, std) if stable_clusters and has_breaks else None
     for combination in itertools.product(*grids):
         params = kernel.parameters_of({**base, **dict(zip(keys, combination))})
         verdict = kernel.verdict(params)
@@ -279,6 +289,12 @@ def sweep(
             broken = boundary_change_mask(panel, params)
             if broken is not None:
                 yes, no = yes & ~broken, no & ~broken
+                stable = geography.verdict(params) if geography is not None else None
+                if stable is not None:  # members of a stable cluster take its verdict (see engine.identify)
+                    yes = np.where(stable.via, stable.verdict.yes, yes)
+                    no = np.where(stable.via, stable.verdict.no, no)
+                    broken = broken & ~stable.via
+                    via_count += stable.via
                 n_broken = int(np.count_nonzero(broken))
                 broken_count += broken
         shrinking_count += yes
@@ -313,6 +329,7 @@ def sweep(
             "shrinking": shrinking_count,
             "share": np.round(share, 6),
             "robustness": robustness,
+            "via_stable_cluster": via_count,
         },
         index=panel.units.index,
     )

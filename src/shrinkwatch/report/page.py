@@ -139,6 +139,7 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
             title=f"Annual change {period}", basemap=_basemap(meta),
         )
 
+    via = int(table["via_stable_cluster"].sum()) if "via_stable_cluster" in table.columns else 0
     headline = (
         f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']:,} of "
         f"{counts['units_with_data']:,} {label} with data are shrinking"
@@ -146,6 +147,9 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         + f"; {counts['insufficient_data']:,} lack the data to tell"
         + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
            if counts["boundary_change"] else "") + "."
+        + (f" {via:,} {label} that exchanged territory between the compared years are judged together with the "
+           "units they exchanged it with, as stable clusters (each member gets its cluster's verdict; the reason "
+           "names the members)." if via else "")
         + not_assessed_sentence(identification, std)
         + "".join(f" Note: {note}." for note in identification.notes)
     )

@@ -70,6 +70,7 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "by_region": _counts_dict(identification.counts_by("region")),
         "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
         "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
+        "via_stable_cluster": _via_stable_cluster(identification),
         "criteria_not_assessed": identification.criteria_not_assessed(),
         "notes": list(identification.notes),
         "ledger": _ledger_counts(ledger),
@@ -78,6 +79,12 @@ def summary(identification: Identification, analysis: Analysis | None = None,
     if analysis is not None:
         out.update(analysis_summary(analysis))
     return out
+
+
+def _via_stable_cluster(identification: Identification) -> int:
+    """Units whose verdict is their stable cluster's (:func:`shrinkwatch.harmonize.stable_clusters`)."""
+    table = identification.table
+    return int(table["via_stable_cluster"].sum()) if "via_stable_cluster" in table.columns else 0
 
 
 def _ledger_counts(ledger: Ledger | None) -> dict[str, int]:

@@ -43,7 +43,8 @@ def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
                ledger: Ledger | None = None) -> Path:
-    """An Excel workbook: results, counts by kind / parent / region, insufficient data, the standard's parameters,
+    """An Excel workbook: results, counts by kind / parent / region, insufficient data, the units judged as
+    stable clusters (``stable_clusters``, when any), the standard's parameters,
     the analyses' per-unit tables (:func:`analysis_tables`) and the rejected input rows of ``ledger`` (the
     panel's) with file, sheet, row, column, value and reason. Text is written as text, never as a formula or
     a link, whatever it starts with."""
@@ -54,6 +55,10 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
         "by_region": (identification.counts_by("region"), True),
         "insufficient_data": (identification.insufficient[["name", "parent_name", "reason"]], True),
     }
+    table = identification.table
+    if "via_stable_cluster" in table.columns and table["via_stable_cluster"].any():
+        sheets["stable_clusters"] = (table.loc[table["via_stable_cluster"].astype(bool),
+                                               ["name", "parent_name", "status", "stable_cluster", "reason"]], True)
     if len(identification.boundary_changes):
         sheets["boundary_change"] = (identification.boundary_changes[["name", "parent_name", "reason"]], True)
     sheets["standard"] = (pd.DataFrame({"parameter": list(identification.parameters),
