@@ -64,7 +64,7 @@ def test_mixed_encodings_reject_the_minority_rows_and_never_garble_a_name(tmp_pa
     assert ledger.sources.loc[0, "encoding"] == "utf-8"
     assert ledger.sources.loc[0, "rows_read"] == 5 and ledger.sources.loc[0, "blank_rows"] == 0
     reasons = _reasons(ledger)
-    assert sorted(reasons) == [4, 6]
+    assert ledger.rejected["row"].tolist() == [4, 6]     # in file order
     assert all(r.startswith("not valid UTF-8, the encoding of the file's other rows") for r in reasons.values())
     assert "GBK/GB18030" in reasons[4]
     # the ledger shows the bytes escaped, never decoded into garbled text
@@ -129,6 +129,13 @@ def test_undecodable_title_line_is_a_warning_not_a_row(tmp_path):
     ledger = ingest(path).ledger
     assert (ledger.rows_read, ledger.rows_rejected) == (2, 0)
     assert any("line 1 (above the data rows): not valid UTF-8" in w for w in ledger.warnings)
+
+
+def test_header_in_the_minority_encoding_names_the_line(tmp_path):
+    path = _write_lines(tmp_path / "hdr.csv", [("城市代码,城市,年份,常住人口", "gbk"), (f"1,{HARBIN},2010,5", "utf-8"),
+                                               ("2,长春市,2010,6", "utf-8")])
+    with pytest.raises(DataError, match=r"hdr\.csv, line 1: not valid UTF-8, the encoding of the file.s other rows"):
+        ingest(path)
 
 
 def test_mixed_encodings_with_cr_line_endings_keep_row_numbers(tmp_path):

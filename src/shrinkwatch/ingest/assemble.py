@@ -166,8 +166,11 @@ def ingest(
             f"{', '.join(map(str, files))}"
         )
     if not parts.rows:
+        # a header line in the other encoding is why a table has no header: say so
+        not_decoded = [f"{table.file}, line {line.row}: {line.reason}"
+                       for table, _ in undecoded for line in table.rejected_lines[:3]]
         raise DataError(f"no table with data found in {', '.join(map(str, files))}: "
-                        + "; ".join(parts.warnings))
+                        + "; ".join(parts.warnings + not_decoded))
     if not any(len(rows) for rows in parts.rows) and not undecoded:
         raise DataError(f"no data rows below the header in {', '.join(map(str, files))}")
     panel = _assemble(parts, files, undecoded, projected_from)
@@ -188,35 +191,36 @@ def ingest(
 
 
 def _undecoded_rows(undecoded: list[tuple[Table, dict]]) -> tuple[pd.DataFrame, list[str]]:
-    """Rejections for the lines of text files that were not valid in the file's encoding (row keys -1, -2, ...
-    so they list first), counted into their source's rows; lines at or above the header are warnings."""
+    """Rejections for the lines of text files that were not valid in the file's encoding (negative row keys, so
+    they list first, in file order), counted into their source's rows; lines at or above the header are warnings."""
     records: list[dict[str, object]] = []
     warnings: list[str] = []
     for table, source in undecoded:
         header_row = int(source["header_row"] or 0)
-        below = [line for line in table.rejected_lines if line.row > header_row]
-        if source["layout"] in ("empty", "skipped"):
-            below = []
-        for line in table.rejected_lines:
-            if line not in below:
-                warnings.append(f"{table.file}, line {line.row} (above the data rows): {line.reason}")
+        read = source["layout"] not in ("empty", "skipped")
+        below = [line for line in table.rejected_lines if read and line.row > header_row]
+        warnings.extend(f"{table.file}, line {line.row} (above the data rows): {line.reason}"
+                        for line in table.rejected_lines if not (read and line.row > header_row))
         records.extend({"file": table.file, "sheet": table.sheet, "row": line.row, "column": "(whole row)",
                         "value": line.value, "reason": line.reason} for line in below)
         # the lines were left out as blank lines: count them as rows read instead
         source["rows_read"] = int(source["rows_read"]) + len(below)
         source["blank_rows"] = int(source["blank_rows"]) - len(below)
     frame = pd.DataFrame(records, columns=_ROW_KEYED_REJECTIONS[1:])
-    frame.insert(0, "row_key", -1 - np.arange(len(frame), dtype=np.int64))
+    frame.insert(0, "row_key", np.arange(len(frame), dtype=np.int64) - len(frame))   # negative, in file order
     return frame, warnings
 
 
 def _code_headers(rows: pd.DataFrame) -> pd.Series:
     """The header of each row's code column (``id_column`` is ``CODE / NAME`` when the table has both)."""
-    pairs = rows[["id_column", "name_column"]].drop_duplicates()
-    header = {(i, n): i[: -len(" / " + n)] if i != n and i.endswith(" / " + n) else i
-              for i, n in pairs.itertuples(index=False)}
-    keys = pd.MultiIndex.from_frame(rows[["id_column", "name_column"]])
-    return pd.Series(keys.map(header), index=rows.index, dtype=object)
+    codes, pairs = pd.factorize(rows["id_column"].astype(str) + "\x1f" + rows["name_column"].astype(str))
+    headers = []
+    for pair in pairs:
+        id_column, name_column = str(pair).split("\x1f", 1)
+        suffix = " / " + name_column
+        headers.append(id_column[: -len(suffix)] if id_column != name_column and id_column.endswith(suffix)
+                       else id_column)
+    return pd.Series(np.asarray(headers, dtype=object)[codes], index=rows.index, dtype=object)
 
 
 def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict]],

@@ -93,8 +93,10 @@ def implausible_values(indicator: pd.Series, value: np.ndarray) -> tuple[np.ndar
     >>> reasons[0]
     'implausible value: pop_resident 1e+19 is above 100,000,000 (no city-level unit has 100 million people (Chongqing, the largest, has 32 million))'
     """
-    low = indicator.map({i: b.low for i, b in PLAUSIBLE.items()}).to_numpy(dtype=float, na_value=-np.inf)
-    high = indicator.map({i: b.high for i, b in PLAUSIBLE.items()}).to_numpy(dtype=float, na_value=np.inf)
+    codes, names = pd.factorize(indicator, use_na_sentinel=False)   # a few indicators over many cells
+    bounds = [PLAUSIBLE.get(name) if isinstance(name, str) else None for name in names]
+    low = np.array([b.low if b else -np.inf for b in bounds] or [-np.inf])[codes]
+    high = np.array([b.high if b else np.inf for b in bounds] or [np.inf])[codes]
     value = np.asarray(value, dtype=float)
     below = np.isfinite(value) & (value < low)
     above = np.isfinite(value) & (value > high)

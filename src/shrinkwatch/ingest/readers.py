@@ -52,25 +52,39 @@ class LineRejection:
     reason: str
 
 
-def _line_kind(line: bytes) -> str:
-    """``ascii``, ``utf-8`` (valid UTF-8 with a character of three or more bytes, as every CJK character is,
-    or valid only as UTF-8), ``either`` (valid both ways, two-byte characters only: ambiguous),
-    ``gb18030`` (valid only as GBK/GB18030) or ``neither``."""
-    if line.isascii():
-        return "ascii"
-    try:
-        text: str | None = line.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
+_TEXT_LINE_BREAKS = re.compile("(\r\n|\r|\n)")
+_WIDE_CHARACTER = re.compile("[\u0800-\U0010ffff]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # a byte that is not valid UTF-8 (surrogateescape)
+
+
+def _gb18030_valid(line: bytes) -> bool:
     try:
         line.decode("gb18030")
-        gb = True
     except UnicodeDecodeError:
-        gb = False
-    if text is not None:
-        # GBK text is valid UTF-8 only by accident, and then almost never with a three-byte character
-        return "utf-8" if not gb or any(ord(c) >= 0x800 for c in text) else "either"
-    return "gb18030" if gb else "neither"
+        return False
+    return True
+
+
+def _line_kinds(lines: list[bytes], utf8_lines: list[str], gb_valid: bool) -> list[str]:
+    """What each line is: ``ascii``; ``utf-8`` (valid UTF-8 with a character of three or more bytes, as every
+    CJK character is, or valid only as UTF-8); ``either`` (valid both ways, two-byte characters only:
+    ambiguous); ``gb18030`` (valid only as GBK/GB18030); ``neither``.
+
+    ``utf8_lines`` are the lines decoded as UTF-8 with ``surrogateescape`` (an invalid byte is a lone
+    surrogate, found by a regular expression instead of an exception per line); ``gb_valid``: the whole
+    file is valid GB18030, hence every line.
+    """
+    kinds = []
+    for raw, text in zip(lines, utf8_lines):
+        if raw.isascii():
+            kinds.append("ascii")
+        elif _ESCAPED_BYTE.search(text) is None:
+            # GBK text is valid UTF-8 only by accident, and then almost never with a three-byte character
+            wide = _WIDE_CHARACTER.search(text) is not None
+            kinds.append("utf-8" if wide or not (gb_valid or _gb18030_valid(raw)) else "either")
+        else:
+            kinds.append("gb18030" if gb_valid or _gb18030_valid(raw) else "neither")
+    return kinds
 
 
 def _shown(line: bytes) -> str:
@@ -96,9 +110,21 @@ def _decode(path: Path) -> tuple[str, str, tuple[LineRejection, ...]]:
         return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8", ()
     except UnicodeDecodeError:
         pass
-    pieces = _LINE_BREAKS.split(body)   # line, break, line, break, ..., line
-    lines = pieces[0::2]
-    kinds = [_line_kind(line) for line in lines]
+    # GB18030 never spans a line break (its trail bytes are not ASCII controls), so a file valid as a whole
+    # is valid line by line; line breaks are ASCII in both encodings, so the lines of the bytes and of the
+    # UTF-8 reading (invalid bytes escaped one by one) are the same lines
+    gb_valid = _gb18030_valid(body)
+    escaped = body.decode("utf-8", errors="surrogateescape")
+    if b"\r" in body:
+        pieces = _LINE_BREAKS.split(body)   # line, break, line, break, ..., line
+        lines, breaks = pieces[0::2], pieces[1::2]
+        utf8_lines = _TEXT_LINE_BREAKS.split(escaped)[0::2]
+    else:  # the common case, at the speed of bytes.split
+        lines, breaks = body.split(b"\n"), []
+        utf8_lines = escaped.split("\n")
+    if len(utf8_lines) != len(lines):  # never expected; the slow, exact way
+        utf8_lines = [line.decode("utf-8", errors="surrogateescape") for line in lines]
+    kinds = _line_kinds(lines, utf8_lines, gb_valid)
     votes_utf8, votes_gb = kinds.count("utf-8"), kinds.count("gb18030")
     neither = kinds.count("neither")
     if neither * 2 > len(lines) - kinds.count("ascii") and neither:
@@ -119,12 +145,16 @@ def _decode(path: Path) -> tuple[str, str, tuple[LineRejection, ...]]:
                      "GBK/GB18030 would garble it; save the file in one encoding",
             "neither": "not valid GBK/GB18030, the encoding of the file's other rows, nor UTF-8; not decoded",
         }
-    rejected = tuple(LineRejection(number + 1, _shown(line), reasons[kind])
-                     for number, (line, kind) in enumerate(zip(lines, kinds)) if kind in reasons)
-    for number in (r.row - 1 for r in rejected):
+    numbers = [number for number, kind in enumerate(kinds) if kind in reasons]
+    rejected = tuple(LineRejection(number + 1, _shown(lines[number]), reasons[kinds[number]]) for number in numbers)
+    for number in numbers:
         # the line becomes a blank row: its separators only (a first line left empty would read as no columns)
-        pieces[2 * number] = bytes(b for b in lines[number] if b in b",\t") or b","
-    text = b"".join(pieces).decode("utf-8" if encoding == "utf-8" else "gb18030")
+        lines[number] = bytes(b for b in lines[number] if b in b",\t") or b","
+    if breaks:
+        joined = b"".join(piece for pair in zip(lines, [*breaks, b""]) for piece in pair)
+    else:
+        joined = b"\n".join(lines)
+    text = joined.decode("utf-8" if encoding == "utf-8" else "gb18030")
     return text, encoding + ("-sig" if bom else ""), rejected
 
 
