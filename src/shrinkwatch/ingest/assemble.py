@@ -246,7 +246,8 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
         if padded.any():
             actions = rows.loc[padded, ["row_key", "file", "sheet", "row"]].copy()
             actions["column"] = header[padded].to_numpy() if isinstance(header, pd.Series) else header
-            actions["value"] = (rows.loc[padded, key].astype(str) + " -> " + padded_codes[padded].astype(str)).to_numpy()
+            actions["value"] = (rows.loc[padded, key].astype(str) + " -> "
+                                + padded_codes[padded].astype(str)).to_numpy()
             actions["action"] = (f"code zero-padded to {len(padded_codes[padded].iloc[0])} digits ({standard}): "
                                  f"the leading zero was lost when the code was stored as a number")
             code_actions.append(actions)
@@ -514,7 +515,8 @@ def _zero_warnings(values: pd.DataFrame) -> list[str]:
         if zero.any():
             where = values.index[zero]
             listing = ", ".join(f"{unit} ({year})" for unit, year in where[:5])
-            warnings.append(f"{indicator}: {int(zero.sum())} value(s) are 0 ({listing}{', ...' if zero.sum() > 5 else ''}): "
+            more = ", ..." if zero.sum() > 5 else ""
+            warnings.append(f"{indicator}: {int(zero.sum())} value(s) are 0 ({listing}{more}): "
                             f"kept as a population of 0, not as missing; a change from 0 is undefined, so rules "
                             f"judge those units as insufficient data for that year. If 0 marks a missing figure "
                             f"in the file, leave those cells empty")

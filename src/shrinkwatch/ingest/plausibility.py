@@ -48,10 +48,10 @@ class Bound:
     why: str
 
 
-_PERSONS = Bound(0.0, 1e8, "no city-level unit has 100 million people (Chongqing, the largest, has 32 million)")
+_PERSONS = Bound(0.0, 1e8, "no city-level unit has 100 million people; Chongqing, the largest, has 32 million")
 _PERSONS_FLOW = Bound(-1e8, 1e8, "no city-level unit moves 100 million people in a year")
-_BUILT = Bound(0.0, 1e5, "no urban area is built over 100,000 km2 (the largest, New York and Tokyo, "
-                         "are built over about 12,000 km2)")
+_BUILT = Bound(0.0, 1e5, "no urban area is built over 100,000 km2; the largest, New York's, covers about "
+                         "12,000 km2")
 
 #: Plausible ranges for a city-level unit, by canonical indicator (indicators not listed: the
 #: alias table's valid range only).
@@ -91,7 +91,7 @@ def implausible_values(indicator: pd.Series, value: np.ndarray) -> tuple[np.ndar
     >>> mask.tolist()
     [True, False, False]
     >>> reasons[0]
-    'implausible value: pop_resident 1e+19 is above 100,000,000 (no city-level unit has 100 million people (Chongqing, the largest, has 32 million))'
+    'implausible value: pop_resident 1e+19 is above 100,000,000 (no city-level unit has 100 million people; Chongqing, the largest, has 32 million)'
     """
     codes, names = pd.factorize(indicator, use_na_sentinel=False)   # a few indicators over many cells
     bounds = [PLAUSIBLE.get(name) if isinstance(name, str) else None for name in names]
