@@ -403,6 +403,10 @@ def ingest_command(
     units: Optional[list[str]] = typer.Option(None, "--unit", help="COLUMN=UNIT for a column whose header has no unit (万人, 亿元, km2...). Repeatable."),
     vintage: Optional[int] = typer.Option(None, "--vintage", help="Harmonise codes to this administrative vintage (year) after reading."),
     strict: bool = typer.Option(False, "--strict", help="Fail if any row is rejected."),
+    projected_from: Optional[int] = typer.Option(
+        None, "--projected-from", metavar="YEAR",
+        help="The files hold projections from YEAR on: those years may lie after the current year (up to 2100) "
+             "and rules judge the years before YEAR only. Without it a year after the current year is rejected."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
@@ -419,7 +423,8 @@ def ingest_command(
     mapping = ingest_module.parse_assignments(maps, "--map")
     declared = ingest_module.parse_assignments(units, "--unit")
     try:
-        result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, strict=strict)
+        result = ingest_module.ingest(files, sheet=sheet, mapping=mapping, units=declared, strict=strict,
+                                      projected_from=projected_from)
     except ingest_module.IngestError as error:
         write_csv(error.ledger.to_frame(), ledger_path, index=False)
         err_console.print(error.ledger.summary(), markup=False, soft_wrap=True)

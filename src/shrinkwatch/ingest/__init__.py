@@ -5,9 +5,12 @@ carrying a :class:`~shrinkwatch.core.ledger.Ledger` that accounts for every data
 
 Formats and layouts
 -------------------
-- ``.csv``, ``.tsv``, ``.txt`` (UTF-8, UTF-8 with BOM, GBK/GB18030: ``utf-8-sig`` is
-  tried first, then ``gb18030``; the ledger names the one used), ``.xlsx``/``.xlsm``
-  (openpyxl), ``.xls`` (xlrd), ``.parquet`` and Stata ``.dta``.
+- ``.csv``, ``.tsv``, ``.txt`` (UTF-8, UTF-8 with BOM, GBK/GB18030: a file that is not
+  UTF-8 throughout is read line by line; its encoding is the one most lines with non-ASCII
+  bytes are valid in, UTF-8 on a tie, and the ledger names it), ``.xlsx``/``.xlsm``
+  (openpyxl), ``.xls`` (xlrd), ``.parquet`` and Stata ``.dta``. A line not valid in the
+  file's encoding is rejected with the reason and its bytes (escaped), and so is a UTF-8
+  line in a GBK file: its bytes would decode, into mojibake (哈尔滨市 -> 鍝堝皵婊...).
 - **two-row headers**: merged yearbook headers such as 年末总人口(万人) over 全市 | 市辖区 (the
   districts-only column becomes ``pop_registered_district``, ``gdp_district``...);
 - **wide by indicator and year**: headers that carry both (``pop2015``, ``gdp_2016`` as in Stata wide
@@ -70,8 +73,13 @@ missing in the ledger, never a rejection.
 Rows
 ----
 A data row is rejected, with file, sheet, row and column in the ledger, when it has
-no unit id and no name, an unparseable year, an unparseable number (``abc``), a value
-outside the indicator's range (a negative population, a share above 100), is a total
+no unit id and no name, a code in scientific notation (``2.307E+05``: the spreadsheet
+dropped digits; store codes as text), an unparseable year, a year before 1790 or after
+the current year (unless marked as a projection with ``projected_from`` /
+``--projected-from YEAR``; never after 2100), an unparseable number (``abc``), a value
+outside the indicator's range (a negative population, a share above 100) or outside
+what a city-level unit can have (:data:`~shrinkwatch.ingest.plausibility.PLAUSIBLE`: over
+100 million people, over 100,000 km2 built up), is a total
 (``合计``, ``总计``, ``全国``, ``Total``) or a note (``注：``, ``资料来源``), names an
 indicator the alias table does not know (in an indicator column), or is a conflicting
 duplicate. Rows are numbered as a spreadsheet or text editor shows them
@@ -84,6 +92,15 @@ which is right, so neither is kept. Equal values are collapsed and counted in th
 ledger. A row giving a value where another left the cell missing simply fills it in
 (this is how several files with different indicators merge).
 
+A year column of a wide table with an implausible year is not read (listed in
+``Ledger.ignored_columns`` with the cells it held, and in the warnings); its rows are kept.
+A population of 0 is a value, not a missing figure (a warning lists such cells).
+
+Numeric codes that lost a leading zero (a spreadsheet storing ``01001`` as 1001) are
+padded when the digit counts of all numeric code columns, across files, are a
+standard's width and one less (US FIPS: state 2, county 5, place 7, tract 11 digits),
+each recorded in ``Ledger.cell_actions``; GB/T 2260 codes never start with 0.
+
 Units without a code get ``unit_id`` = the name as written (NFKC, spaces between
 Chinese characters removed: ``北  京`` -> ``北京``), or ``province/name``
 when the table has a province column (so that 朝阳区 in Beijing and in Changchun stay
@@ -92,7 +109,8 @@ codes to one administrative vintage (``shrinkwatch ingest --vintage`` calls it).
 
 Modules, in the order data flows through them: :mod:`~shrinkwatch.ingest.readers`
 (files to raw cells), :mod:`~shrinkwatch.ingest.headers` (alias table, header row,
-column roles), :mod:`~shrinkwatch.ingest.cells` (numbers, missing markers, units),
+column roles), :mod:`~shrinkwatch.ingest.cells` (numbers, missing markers, units, code
+widths), :mod:`~shrinkwatch.ingest.plausibility` (plausible values and years),
 :mod:`~shrinkwatch.ingest.layouts` (long and wide tables to rows and cells) and
 :mod:`~shrinkwatch.ingest.assemble` (rejections, duplicates, the Panel and its
 :class:`~shrinkwatch.core.ledger.Ledger`). The panel file written by ``shrinkwatch

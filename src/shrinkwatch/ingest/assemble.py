@@ -1,9 +1,11 @@
 """Assembly: rows and cells of every table into one :class:`~shrinkwatch.core.Panel` and its
 :class:`~shrinkwatch.core.ledger.Ledger`; :func:`ingest`, the entry point.
 
-Rows are rejected (with file, sheet, row, column and reason) for no unit id, an
-unparseable year or number, a value out of range, a total or note row, an unknown
-indicator label, or a conflicting duplicate; see :mod:`shrinkwatch.ingest`.
+Rows are rejected (with file, sheet, row, column and reason) for no unit id, a code in
+scientific notation, an unparseable or implausible year, an unparseable number, a value
+out of range or implausible (:mod:`~shrinkwatch.ingest.plausibility`), a total or note
+row, an unknown indicator label, a conflicting duplicate, or a line of a text file not
+valid in the file's encoding; see :mod:`shrinkwatch.ingest`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger, ledger_frame
 from shrinkwatch.datasets.china import PROVINCES
-from shrinkwatch.ingest.cells import clean_key, parse_cells
+from shrinkwatch.ingest.cells import clean_key, pad_codes, parse_cells, scientific_codes
 from shrinkwatch.ingest.headers import (
     CANONICAL_INDICATORS,
     YEAR_RE,
@@ -28,7 +30,14 @@ from shrinkwatch.ingest.headers import (
     norm_header,
 )
 from shrinkwatch.ingest.layouts import Parts, layout_table
-from shrinkwatch.ingest.readers import read_file
+from shrinkwatch.ingest.plausibility import (
+    FIRST_YEAR,
+    LAST_PROJECTED_YEAR,
+    implausible_values,
+    isolated_years,
+    year_problems,
+)
+from shrinkwatch.ingest.readers import Table, read_file
 
 __all__ = ["IngestError", "IngestResult", "ingest"]
 
@@ -76,6 +85,7 @@ def ingest(
     mapping: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     strict: bool = False,
+    projected_from: int | None = None,
 ) -> IngestResult:
     """Read yearbook-style files into one Panel, accounting for every row.
 
@@ -94,6 +104,11 @@ def ingest(
     strict
         Raise :class:`IngestError` (a :class:`~shrinkwatch.core.errors.DataError`)
         if any row is rejected.
+    projected_from
+        The first year whose values are projections (``--projected-from``): years from it
+        on may lie after the current year (up to 2100), and the panel's
+        ``meta.projected_from`` is set so that rules judge observed years only. Without
+        it a year after the current year rejects its row (or, as a column header, its column).
 
     Returns
     -------
@@ -129,11 +144,18 @@ def ingest(
         raise OptionError("ingest: no files given")
     if sheet is not None and not any(f.suffix.lower() in (".xlsx", ".xlsm", ".xls") for f in files):
         raise OptionError(f"--sheet {sheet}: only workbooks (.xlsx, .xls) have sheets")
+    if projected_from is not None and not FIRST_YEAR <= int(projected_from) <= LAST_PROJECTED_YEAR:
+        raise OptionError(f"--projected-from {projected_from}: expected the first projected year, "
+                          f"from {FIRST_YEAR} to {LAST_PROJECTED_YEAR}")
     options = build_options(mapping, units)
     tables = [table for path in files for table in read_file(path, sheet)]
     parts = Parts()
+    undecoded: list[tuple[Table, dict]] = []
     for table in tables:
+        first_source = len(parts.sources)
         layout_table(table, options, parts)
+        if table.rejected_lines:
+            undecoded.append((table, parts.sources[first_source]))
     unused = [k for k in options.mapping if k not in options.used_map] + \
              [k for k in options.units if k not in options.used_unit]
     if unused:
@@ -144,11 +166,14 @@ def ingest(
             f"{', '.join(map(str, files))}"
         )
     if not parts.rows:
+        # a header line in the other encoding is why a table has no header: say so
+        not_decoded = [f"{table.file}, line {line.row}: {line.reason}"
+                       for table, _ in undecoded for line in table.rejected_lines[:3]]
         raise DataError(f"no table with data found in {', '.join(map(str, files))}: "
-                        + "; ".join(parts.warnings))
-    if not any(len(rows) for rows in parts.rows):
+                        + "; ".join(parts.warnings + not_decoded))
+    if not any(len(rows) for rows in parts.rows) and not undecoded:
         raise DataError(f"no data rows below the header in {', '.join(map(str, files))}")
-    panel = _assemble(parts, files)
+    panel = _assemble(parts, files, undecoded, projected_from)
     ledger = panel.ledger
     if ledger.rows_accepted == 0:
         reasons = ledger.rejected["reason"].value_counts().head(3) if len(ledger.rejected) else pd.Series(dtype=int)
@@ -165,13 +190,68 @@ def ingest(
     return IngestResult(panel)
 
 
-def _assemble(parts: Parts, files: list[Path]) -> Panel:
+def _undecoded_rows(undecoded: list[tuple[Table, dict]]) -> tuple[pd.DataFrame, list[str]]:
+    """Rejections for the lines of text files that were not valid in the file's encoding (negative row keys, so
+    they list first, in file order), counted into their source's rows; lines at or above the header are warnings."""
+    records: list[dict[str, object]] = []
+    warnings: list[str] = []
+    for table, source in undecoded:
+        header_row = int(source["header_row"] or 0)
+        read = source["layout"] not in ("empty", "skipped")
+        below = [line for line in table.rejected_lines if read and line.row > header_row]
+        warnings.extend(f"{table.file}, line {line.row} (above the data rows): {line.reason}"
+                        for line in table.rejected_lines if not (read and line.row > header_row))
+        records.extend({"file": table.file, "sheet": table.sheet, "row": line.row, "column": "(whole row)",
+                        "value": line.value, "reason": line.reason} for line in below)
+        # the lines were left out as blank lines: count them as rows read instead
+        source["rows_read"] = int(source["rows_read"]) + len(below)
+        source["blank_rows"] = int(source["blank_rows"]) - len(below)
+    frame = pd.DataFrame(records, columns=_ROW_KEYED_REJECTIONS[1:])
+    frame.insert(0, "row_key", np.arange(len(frame), dtype=np.int64) - len(frame))   # negative, in file order
+    return frame, warnings
+
+
+def _code_headers(rows: pd.DataFrame) -> pd.Series:
+    """The header of each row's code column (``id_column`` is ``CODE / NAME`` when the table has both)."""
+    codes, pairs = pd.factorize(rows["id_column"].astype(str) + "\x1f" + rows["name_column"].astype(str))
+    headers = []
+    for pair in pairs:
+        id_column, name_column = str(pair).split("\x1f", 1)
+        suffix = " / " + name_column
+        headers.append(id_column[: -len(suffix)] if id_column != name_column and id_column.endswith(suffix)
+                       else id_column)
+    return pd.Series(np.asarray(headers, dtype=object)[codes], index=rows.index, dtype=object)
+
+
+def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict]],
+              projected_from: int | None) -> Panel:
     rows = pd.concat(parts.rows, ignore_index=True)
     cells = (pd.concat(parts.cells, ignore_index=True) if parts.cells else
              pd.DataFrame(columns=["row_key", "column", "indicator", "dimension", "factor", "year", "raw"]))
-    rows_read = len(rows)
+    undecoded_rows, undecoded_warnings = _undecoded_rows(undecoded)
+    rows_read = len(rows) + len(undecoded_rows)
     rows = rows.set_index("row_key", drop=False)  # row_key is also the position: 0, 1, 2, ...
-    rejects: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = [undecoded_rows]
+
+    # ---- codes: in scientific notation (digits lost), or a leading zero lost to a number format
+    code_header = _code_headers(rows)
+    table_of_row = rows["file"] + "\x1f" + rows["sheet"]
+    code_actions = []
+    for key, header in (("code", code_header), ("parent_id", "(parent id column)")):
+        scientific = scientific_codes(rows[key])
+        rejects.append(_rejections(rows, scientific, header, rows[key].astype(object).fillna(""),
+                                   "code in scientific notation: precision lost (a spreadsheet stored the code "
+                                   "as a number and dropped digits); store codes as text"))
+        padded_codes, padded, standard = pad_codes(rows[key].where(~scientific), table_of_row)
+        if padded.any():
+            actions = rows.loc[padded, ["row_key", "file", "sheet", "row"]].copy()
+            actions["column"] = header[padded].to_numpy() if isinstance(header, pd.Series) else header
+            actions["value"] = (rows.loc[padded, key].astype(str) + " -> "
+                                + padded_codes[padded].astype(str)).to_numpy()
+            actions["action"] = (f"code zero-padded to {len(padded_codes[padded].iloc[0])} digits ({standard}): "
+                                 f"the leading zero was lost when the code was stored as a number")
+            code_actions.append(actions)
+            rows[key] = padded_codes.where(~scientific, rows[key])
 
     # ---- row keys: unit id, year, totals and notes
     has_parent = rows["parent_name"].notna()
@@ -196,9 +276,27 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
     rows["year"] = pd.to_numeric(year_match, errors="coerce").to_numpy()
     is_long = (rows["year_column"] != "").to_numpy() | rows["year_raw"].notna().to_numpy()
     no_year = is_long & rows["year"].isna().to_numpy()
-    rejects.append(_rejections(rows, no_year, rows["year_column"].where(rows["year_column"] != "", "(sheet name)"),
-                               rows["year_raw"].astype(object).where(rows["year_raw"].notna(), "").astype(str),
+    year_column = rows["year_column"].where(rows["year_column"] != "", "(sheet name)")
+    year_shown = rows["year_raw"].astype(object).where(rows["year_raw"].notna(), "").astype(str)
+    rejects.append(_rejections(rows, no_year, year_column, year_shown,
                                "year not parseable (expected e.g. 2015 or 2015年)"))
+    bad_year, year_reason = year_problems(rows["year"].to_numpy(dtype=float), projected_from)
+    rejects.append(_rejections(rows, bad_year, year_column, year_shown, year_reason.set_axis(rows.index)))
+
+    # ---- columns of wide tables whose header year is implausible: the column is ignored, not its rows
+    header_year = cells["year"].to_numpy() >= 0
+    bad_column, column_reason = year_problems(np.where(header_year, cells["year"].to_numpy(dtype=float), np.nan),
+                                              projected_from)
+    ignored_for_year: list[dict] = []
+    if bad_column.any():
+        dropped = cells[bad_column].assign(reason=column_reason[bad_column].to_numpy(),
+                                           file=rows["file"].to_numpy()[cells.loc[bad_column, "row_key"]],
+                                           sheet=rows["sheet"].to_numpy()[cells.loc[bad_column, "row_key"]],
+                                           filled=cells.loc[bad_column, "raw"].notna().to_numpy())
+        for (file, sheet, column, reason), group in dropped.groupby(["file", "sheet", "column", "reason"], sort=False):
+            ignored_for_year.append({"file": file, "sheet": sheet, "column": column,
+                                     "reason": f"{reason}; {int(group['filled'].sum())} cell(s) not read"})
+        cells = cells[~bad_column].reset_index(drop=True)
 
     # ---- cells: numbers, missing, range
     cells["year"] = np.where(cells["year"].to_numpy() >= 0, cells["year"].to_numpy(),
@@ -246,6 +344,10 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         reason = ("value above the maximum (" + pd.Series(high).astype(str) + ") for "
                   + cells["indicator"].astype(str)).where(above, "")
         rejects.append(cell_rejections(above, cells["column"], reason))
+    implausible, implausible_reason = implausible_values(cells["indicator"], value)
+    implausible &= ~below & ~above
+    if implausible.any():
+        rejects.append(cell_rejections(implausible, cells["column"], implausible_reason))
     cells["unit_id"] = rows["unit_id"].to_numpy()[row_key]
 
     # ---- duplicates among rows not yet rejected
@@ -293,6 +395,7 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
 
     rejects = [r for r in rejects if len(r)]
     rejected = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame(columns=_ROW_KEYED_REJECTIONS)
+    rejected["row_key"] = rejected["row_key"].astype(np.int64)
     rejected = rejected.sort_values(["row_key"], kind="stable")
     rejected_keys = set(rejected["row_key"].tolist())
     accepted_rows = rows[~rows["row_key"].isin(rejected_keys)]
@@ -331,7 +434,16 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         missing_table = counts.groupby(["file", "sheet", "column", "indicator"], sort=False).agg(
             cells=("n", "sum"), markers=("label", ", ".join)).reset_index()
     conversions = ledger_frame("conversions", parts.conversions)
-    warnings = list(parts.warnings) + unit_warnings + _magnitude_warnings(values_frame, conversions)
+    warnings = (list(parts.warnings) + undecoded_warnings + unit_warnings
+                + _magnitude_warnings(values_frame, conversions) + _zero_warnings(values_frame)
+                + isolated_years(values_frame.notna().any(axis=1).groupby(level="year").sum()))
+    warnings += [f"{c['file']}{', sheet ' + repr(c['sheet']) if c['sheet'] else ''}, column {c['column']!r} "
+                 f"not read: {c['reason']}" for c in ignored_for_year]
+    code_frame = pd.concat(code_actions, ignore_index=True) if code_actions else None
+    cell_actions = ledger_frame("cell_actions", parts.cell_actions)
+    if code_frame is not None:
+        kept = code_frame[~code_frame["row_key"].isin(rejected_keys)]
+        cell_actions = pd.concat([cell_actions, kept[cell_actions.columns]], ignore_index=True)
     ledger = Ledger(
         rows_read=rows_read,
         rows_accepted=len(accepted_rows),
@@ -341,8 +453,9 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         duplicates=duplicates,
         missing=missing_table,
         sources=_sources(parts, accepted_rows),
-        ignored_columns=ledger_frame("ignored_columns", parts.ignored).drop_duplicates(ignore_index=True),
-        cell_actions=ledger_frame("cell_actions", parts.cell_actions),
+        ignored_columns=ledger_frame("ignored_columns", [*parts.ignored, *ignored_for_year]).drop_duplicates(
+            ignore_index=True),
+        cell_actions=cell_actions,
         columns=ledger_frame("columns", parts.columns),
         warnings=tuple(warnings),
     )
@@ -354,6 +467,7 @@ def _assemble(parts: Parts, files: list[Path]) -> Panel:
         units_of={i: table_aliases.canonical_unit[table_aliases.dimension[i]] for i in indicators},
         language="zh" if units["name"].astype(str).str.contains(r"[\u4e00-\u9fff]", regex=True).any() else "en",
         vintage=None,
+        projected_from=None if projected_from is None else int(projected_from),
         notes=("ingested with shrinkwatch.ingest; units without a code use the name as unit_id",),
     )
     return Panel(units, values_frame, meta, ledger)
@@ -425,6 +539,22 @@ def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     units["country"] = pd.Series("China", index=units.index).where(chinese)
     units = units.astype(object).where(units.notna(), None)
     return units, warnings
+
+
+def _zero_warnings(values: pd.DataFrame) -> list[str]:
+    """Population values of 0: kept as 0 (a count of nobody, not a missing figure), and said so."""
+    warnings = []
+    for indicator in [c for c in values.columns if str(c).startswith("pop_")]:
+        zero = values[indicator].to_numpy() == 0
+        if zero.any():
+            where = values.index[zero]
+            listing = ", ".join(f"{unit} ({year})" for unit, year in where[:5])
+            more = ", ..." if zero.sum() > 5 else ""
+            warnings.append(f"{indicator}: {int(zero.sum())} value(s) are 0 ({listing}{more}): "
+                            f"kept as a population of 0, not as missing; a change from 0 is undefined, so rules "
+                            f"judge those units as insufficient data for that year. If 0 marks a missing figure "
+                            f"in the file, leave those cells empty")
+    return warnings
 
 
 def _magnitude_warnings(values: pd.DataFrame, conversions: pd.DataFrame) -> list[str]:

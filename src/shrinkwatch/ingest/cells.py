@@ -14,7 +14,8 @@ import pandas as pd
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.ingest.headers import aliases, norm_unit
 
-__all__ = ["blank_cells", "clean_key", "parse_cells", "unit_factor"]
+__all__ = ["PADDED_CODE_WIDTHS", "blank_cells", "clean_key", "pad_codes", "parse_cells", "scientific_codes",
+           "unit_factor"]
 
 _MISSING_WORDS = ("", "na", "n/a", "n.a.", "nan", "null", "none", "#n/a", "nil", "missing", "无", "缺失", "空")
 _MISSING_RE = r"^[-—–―‐_/\\.·…。、~]*$"
@@ -80,6 +81,64 @@ def clean_key(series: pd.Series) -> pd.Series:
     blank = text.isna() | (text == "") | text.str.casefold().isin(["nan", "none", "null", "<na>"])
     return text.where(~blank)
 
+
+
+#: A code written in scientific notation (``2.307E+05``): a spreadsheet stored it as a number and
+#: wrote it with fewer digits than it had.
+_SCIENTIFIC_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
+
+#: Code standards whose leading zero is lost when a code is stored as a number: digit count -> standard.
+#: China's GB/T 2260 codes (6 or 12 digits) never start with 0, so they are never padded.
+PADDED_CODE_WIDTHS: dict[int, str] = {
+    2: "US state FIPS code",
+    5: "US county FIPS code (state + county) or ZIP code",
+    7: "US place FIPS code (state + place)",
+    11: "US census tract code (state + county + tract)",
+}
+
+
+def scientific_codes(codes: pd.Series) -> np.ndarray:
+    """Which codes (cleaned text) are written in scientific notation (``2.307E+05``): their digits are lost.
+
+    >>> scientific_codes(pd.Series(["2.307E+05", "230700", None, "1e3"])).tolist()
+    [True, False, False, True]
+    """
+    return codes.astype("string").str.fullmatch(_SCIENTIFIC_RE).fillna(False).to_numpy(dtype=bool)
+
+
+def pad_codes(codes: pd.Series, tables: pd.Series) -> tuple[pd.Series, np.ndarray, str]:
+    """Numeric codes that lost a leading zero, padded to their standard's width across every table.
+
+    ``codes`` are cleaned codes (text or NA) and ``tables`` says which table (file and sheet)
+    each comes from. A table's code column is numeric when all its codes are digits. The
+    width is recognised when the digit counts of all numeric columns together are a
+    standard's width and one less (:data:`PADDED_CODE_WIDTHS`), so that ``1001`` in one file
+    and ``01001`` in another are one county. A file with only four-digit codes and no other
+    file to compare with is left as it is, and so are codes of other widths.
+
+    Returns ``(codes, padded, standard)``: the codes, which were padded, and the standard's name
+    (``""`` when nothing was padded).
+
+    >>> codes, padded, standard = pad_codes(pd.Series(["01001", "1001", "6037"]), pd.Series(["a", "b", "b"]))
+    >>> codes.tolist(), padded.tolist(), standard
+    (['01001', '01001', '06037'], [False, True, True], 'US county FIPS code (state + county) or ZIP code')
+    >>> pad_codes(pd.Series(["110100", "11010"]), pd.Series(["a", "a"]))[1].tolist()
+    [False, False]
+    """
+    text = codes.astype(object).where(codes.notna(), None).astype("string")
+    present = text.notna().to_numpy()
+    digits = text.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool)
+    frame = pd.DataFrame({"table": tables.to_numpy(), "bad": present & ~digits})
+    numeric = ~frame.groupby("table", sort=False)["bad"].transform("any").to_numpy(dtype=bool) & present & digits
+    length = text.str.len().fillna(0).to_numpy(dtype=np.int64)
+    lengths = set(np.unique(length[numeric]).tolist())
+    width = max(lengths) if lengths else 0
+    if width not in PADDED_CODE_WIDTHS or lengths != {width - 1, width}:
+        return codes, np.zeros(len(codes), dtype=bool), ""
+    padded = numeric & (length == width - 1)
+    out = codes.copy()
+    out[padded] = text[padded].str.zfill(width).to_numpy(dtype=object)
+    return out, padded, PADDED_CODE_WIDTHS[width]
 
 
 def unit_factor(indicator: str, unit: str | None, where: str) -> tuple[float, str]:

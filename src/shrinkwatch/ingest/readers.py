@@ -1,4 +1,4 @@
-"""Reading files as tables of raw cells: CSV/TSV/TXT (UTF-8, BOM or GBK/GB18030), Excel
+"""Reading files as tables of raw cells: CSV/TSV/TXT (UTF-8, BOM or GBK/GB18030, decided line by line), Excel
 (.xlsx/.xlsm with openpyxl, .xls with xlrd), Parquet and Stata .dta.
 
 Every reader returns :class:`Table` objects (one per file or sheet) whose cells are
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +20,7 @@ import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
 
-__all__ = ["SUPPORTED_SUFFIXES", "Table", "read_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "LineRejection", "Table", "read_file"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".pq", ".dta")
 
@@ -33,31 +34,135 @@ class Table:
     cells: pd.DataFrame
     row_numbers: np.ndarray     # spreadsheet row number of each line of ``cells``
     encoding: str = ""
+    #: lines of a text file not valid in its encoding: left out (as blank lines), rejected with a reason
+    rejected_lines: tuple[LineRejection, ...] = ()
     header: list[str] | None = None  # known header (Parquet, Stata); else searched
     labels: list[str] | None = None  # Stata variable labels, one per column ("" for none)
     #: Stata value labels: column position -> the label of each row's value (None where unlabelled)
     value_labels: dict[int, pd.Series] | None = None
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+_BOM = b"\xef\xbb\xbf"
+_LINE_BREAKS = re.compile(rb"(\r\n|\r|\n)")
+
+
+@dataclass(frozen=True)
+class LineRejection:
+    """A line of a text file that was not decoded: its line number, its bytes (escaped) and why."""
+
+    row: int
+    value: str
+    reason: str
+
+
+_TEXT_LINE_BREAKS = re.compile("(\r\n|\r|\n)")
+_WIDE_CHARACTER = re.compile("[\u0800-\U0010ffff]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # a byte that is not valid UTF-8 (surrogateescape)
+
+
+def _gb18030_valid(line: bytes) -> bool:
     try:
-        return data.decode("utf-8"), "utf-8"
+        line.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_kinds(lines: list[bytes], utf8_lines: list[str], gb_valid: bool) -> list[str]:
+    """What each line is: ``ascii``; ``utf-8`` (valid UTF-8 with a character of three or more bytes, as every
+    CJK character is, or valid only as UTF-8); ``either`` (valid both ways, two-byte characters only:
+    ambiguous); ``gb18030`` (valid only as GBK/GB18030); ``neither``.
+
+    ``utf8_lines`` are the lines decoded as UTF-8 with ``surrogateescape`` (an invalid byte is a lone
+    surrogate, found by a regular expression instead of an exception per line); ``gb_valid``: the whole
+    file is valid GB18030, hence every line.
+    """
+    kinds = []
+    for raw, text in zip(lines, utf8_lines):
+        if raw.isascii():
+            kinds.append("ascii")
+        elif _ESCAPED_BYTE.search(text) is None:
+            # GBK text is valid UTF-8 only by accident, and then almost never with a three-byte character
+            wide = _WIDE_CHARACTER.search(text) is not None
+            kinds.append("utf-8" if wide or not (gb_valid or _gb18030_valid(raw)) else "either")
+        else:
+            kinds.append("gb18030" if gb_valid or _gb18030_valid(raw) else "neither")
+    return kinds
+
+
+def _shown(line: bytes) -> str:
+    """A line's bytes for the ledger: ASCII as it is, other bytes escaped (never decoded into garbled text)."""
+    shown = line.decode("ascii", errors="backslashreplace")
+    return shown if len(shown) <= 120 else shown[:117] + "..."
+
+
+def _decode(path: Path) -> tuple[str, str, tuple[LineRejection, ...]]:
+    """The text of a file, its encoding, and the lines that are not valid in that encoding.
+
+    UTF-8 (with or without BOM) is tried on the whole file first. Otherwise each line is
+    classified on its bytes and the file's encoding is the one most lines with non-ASCII
+    bytes are valid in (UTF-8 on a tie; a BOM declares UTF-8). A line that is not valid in it
+    is left out of the text (a blank line keeps the numbering) and returned as a
+    :class:`LineRejection`: a UTF-8 line in a GBK/GB18030 file is rejected too, although
+    its bytes would decode, because they would decode into garbled text.
+    """
+    data = path.read_bytes()
+    bom = data.startswith(_BOM)
+    body = data[3:] if bom else data
+    try:
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8", ()
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: cannot decode as UTF-8, UTF-8 with BOM or GBK/GB18030 "
-            f"(byte {error.start}: {data[error.start:error.start + 4]!r}); save it as UTF-8"
-        ) from None
+    # GB18030 never spans a line break (its trail bytes are not ASCII controls), so a file valid as a whole
+    # is valid line by line; line breaks are ASCII in both encodings, so the lines of the bytes and of the
+    # UTF-8 reading (invalid bytes escaped one by one) are the same lines
+    gb_valid = _gb18030_valid(body)
+    escaped = body.decode("utf-8", errors="surrogateescape")
+    if b"\r" in body:
+        pieces = _LINE_BREAKS.split(body)   # line, break, line, break, ..., line
+        lines, breaks = pieces[0::2], pieces[1::2]
+        utf8_lines = _TEXT_LINE_BREAKS.split(escaped)[0::2]
+    else:  # the common case, at the speed of bytes.split
+        lines, breaks = body.split(b"\n"), []
+        utf8_lines = escaped.split("\n")
+    if len(utf8_lines) != len(lines):  # never expected; the slow, exact way
+        utf8_lines = [line.decode("utf-8", errors="surrogateescape") for line in lines]
+    kinds = _line_kinds(lines, utf8_lines, gb_valid)
+    votes_utf8, votes_gb = kinds.count("utf-8"), kinds.count("gb18030")
+    neither = kinds.count("neither")
+    if neither * 2 > len(lines) - kinds.count("ascii") and neither:
+        first = kinds.index("neither")
+        raise DataError(f"{path}: cannot decode as UTF-8, UTF-8 with BOM or GBK/GB18030 ({neither} of "
+                        f"{len(lines)} lines, first at line {first + 1}: {_shown(lines[first])[:60]!r}); "
+                        f"save it as UTF-8")
+    encoding = "utf-8" if bom or votes_utf8 >= votes_gb else "gb18030"
+    if encoding == "utf-8":
+        reasons = {
+            "gb18030": "not valid UTF-8, the encoding of the file's other rows: its bytes read as GBK/GB18030, so "
+                       "the file mixes encodings; not decoded (save the file in one encoding)",
+            "neither": "not valid UTF-8, the encoding of the file's other rows, nor GBK/GB18030; not decoded",
+        }
+    else:
+        reasons = {
+            "utf-8": "UTF-8 text in a file whose other rows are GBK/GB18030: not decoded, as reading it as "
+                     "GBK/GB18030 would garble it; save the file in one encoding",
+            "neither": "not valid GBK/GB18030, the encoding of the file's other rows, nor UTF-8; not decoded",
+        }
+    numbers = [number for number, kind in enumerate(kinds) if kind in reasons]
+    rejected = tuple(LineRejection(number + 1, _shown(lines[number]), reasons[kinds[number]]) for number in numbers)
+    for number in numbers:
+        # the line becomes a blank row: its separators only (a first line left empty would read as no columns)
+        lines[number] = bytes(b for b in lines[number] if b in b",\t") or b","
+    if breaks:
+        joined = b"".join(piece for pair in zip(lines, [*breaks, b""]) for piece in pair)
+    else:
+        joined = b"\n".join(lines)
+    text = joined.decode("utf-8" if encoding == "utf-8" else "gb18030")
+    return text, encoding + ("-sig" if bom else ""), rejected
 
 
 def _read_text(path: Path) -> list[Table]:
-    text, encoding = _decode(path)
+    text, encoding, rejected_lines = _decode(path)
     first = text.split("\n", 1)[0]
     sep = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first and first.count("\t") >= first.count(",")) else ","
     options: dict[str, Any] = {"sep": sep, "header": None, "dtype": object, "keep_default_na": False,
@@ -88,7 +193,7 @@ def _read_text(path: Path) -> list[Table]:
     else:
         row_numbers = np.arange(1, len(cells) + 1)
     cells = cells.where(cells != "", None) if len(cells) else cells
-    return [Table(str(path), "", cells, row_numbers, encoding)]
+    return [Table(str(path), "", cells, row_numbers, encoding, rejected_lines=rejected_lines)]
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> list[Table]:
