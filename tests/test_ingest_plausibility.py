@@ -114,7 +114,7 @@ def test_gbk_file_whose_names_happen_to_be_valid_utf8_is_not_split(tmp_path):
 
 def test_bom_declares_utf8_and_a_gbk_row_is_rejected(tmp_path):
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "code,name,year,population\n".encode() + "110100,北京市,2010,5\n".encode("gbk")
+    path.write_bytes(b"\xef\xbb\xbf" + "code,name,year,pop_resident\n".encode() + "110100,北京市,2010,5\n".encode("gbk")
                      + "120100,天津市,2010,6\n".encode("gbk") + "130100,石家庄市,2010,7\n".encode("utf-8"))
     ledger = ingest(path).ledger
     assert ledger.sources.loc[0, "encoding"] == "utf-8-sig"    # the BOM decides, though GBK rows are more
@@ -124,7 +124,7 @@ def test_bom_declares_utf8_and_a_gbk_row_is_rejected(tmp_path):
 def test_undecodable_title_line_is_a_warning_not_a_row(tmp_path):
     """A line above the header is not a data row: not counted, but said."""
     path = _write_lines(tmp_path / "title.csv", [
-        ("表1 人口", "gbk"), ("code,name,year,population", "utf-8"),
+        ("表1 人口", "gbk"), ("code,name,year,pop_resident", "utf-8"),
         ("110100,北京市,2010,5", "utf-8"), ("120100,天津市,2010,6", "utf-8")])
     ledger = ingest(path).ledger
     assert (ledger.rows_read, ledger.rows_rejected) == (2, 0)
@@ -141,7 +141,7 @@ def test_header_in_the_minority_encoding_names_the_line(tmp_path):
 def test_mixed_encodings_with_cr_line_endings_keep_row_numbers(tmp_path):
     """Old-Mac CR line endings (as the shared US city file has): lines are still split and numbered right."""
     path = tmp_path / "cr.csv"
-    path.write_bytes("code\rname,year,population".replace("code\r", "code,").encode() + b"\r"
+    path.write_bytes("code\rname,year,pop_resident".replace("code\r", "code,").encode() + b"\r"
                      + "1,甲市,2010,5\r".encode("utf-8") + "2,乙市,2010,6\r".encode("gbk")
                      + "3,丙市,2010,7\r".encode("utf-8"))
     ledger = ingest(path).ledger
@@ -211,7 +211,7 @@ def test_state_codes_in_parent_column_are_padded(tmp_path):
 def test_codes_of_unknown_width_or_chinese_codes_are_left_alone(tmp_path):
     """Only a recognisable loss is repaired: GB/T codes never start with 0; four-digit codes alone could be
     anything; a column with letters is not numeric."""
-    chinese = _write_csv(tmp_path / "cn.csv", ["code,name,year,population", "110100,北京市,2010,5",
+    chinese = _write_csv(tmp_path / "cn.csv", ["code,name,year,pop_resident", "110100,北京市,2010,5",
                                                "11010,typo,2010,6"])
     assert sorted(ingest(chinese).panel.units.index) == ["11010", "110100"]
     alone = _write_csv(tmp_path / "al.csv", ["fips,county,year,population", "1001,Autauga,2010,5",

@@ -202,6 +202,11 @@ def test_ambiguous_population_header_is_not_guessed(tmp_path):
     assert ("not read: column pop: ambiguous: registered (户籍) or resident (常住) population; not read; take it with "
             "--map pop=pop_registered or --map pop=pop_resident (add --unit pop=万人 if it counts 10,000 persons)"
             in result.stdout)
+    # a table whose only indicator is ambiguous: the error names the --map that takes it
+    from shrinkwatch.core.errors import DataError
+
+    with pytest.raises(DataError, match="--map pop=pop_registered or --map pop=pop_resident"):
+        ingest(_csv(tmp_path / "only.csv", "code,name,year,pop\n140100,太原市,2015,430\n"))
     # without labels GDP in 亿元 reads as yuan: a warning names the fix
     assert "--unit gdp=亿元" in result.stdout and "--unit rgdp=亿元" in result.stdout
     # English generic header in a table of US counties: resident population, by context, said so

@@ -253,6 +253,13 @@ def _read_by_content(table: Table, data: pd.DataFrame, columns: list[Column],
     return data, columns
 
 
+def _ambiguous_hints(parts: Parts, table: Table) -> str:
+    """The columns left unread as ambiguous in ``table``, with the ``--map`` that takes each (for an error)."""
+    hints = [f"{row['column']}: {row['reason']}" for row in parts.ignored
+             if row["file"] == table.file and row["sheet"] == table.sheet and str(row["reason"]).startswith("ambiguous")]
+    return "; " + "; ".join(hints) if hints else ""
+
+
 def _quoted(header: str) -> str:
     return header if all(ch.isalnum() or ch in "_-." for ch in header) else f"'{header}'"
 
@@ -279,7 +286,7 @@ def _long_cells(table: Table, data: pd.DataFrame, value_columns: list[Column], r
     if not value_columns:
         raise DataError(
             f"{where_table}: no indicator columns recognised; map one with --map COLUMN=indicator "
-            f"(indicators: {', '.join(CANONICAL_INDICATORS)})"
+            f"(indicators: {', '.join(CANONICAL_INDICATORS)})" + _ambiguous_hints(parts, table)
         )
     n_rows = len(row_keys)
     seen: dict[str, str] = {}
