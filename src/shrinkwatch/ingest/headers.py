@@ -28,10 +28,10 @@ __all__ = ["CANONICAL_INDICATORS", "KEY_COLUMNS", "Aliases", "Ambiguity", "Colum
 #: Roles of non-indicator columns (``--map COLUMN=ROLE`` accepts these too).
 KEY_COLUMNS = ("unit_id", "name", "year", "parent_name", "parent_id", "indicator", "measure_unit")
 HEADER_SEARCH_ROWS = 30
-YEAR_RE = re.compile(r"^((?:18|19|20|21)\d{2})(?:\.0+)?\s*年?(?:末|底|度)?$")
+YEAR_RE = re.compile(r"^((?:179\d|1[89]\d{2}|2[01]\d{2}))(?:\.0+)?\s*年?(?:末|底|度)?$")
 # an indicator and a year in one header, as in Stata wide exports (pop2015, gdp_2016, 常住人口2017年, 2018年GDP)
-_STEM_YEAR_RE = re.compile(r"^(?P<stem>.*?[^\d_\s.-])[_\s.-]*(?P<year>(?:18|19|20|21)\d{2})\s*年?$")
-_YEAR_STEM_RE = re.compile(r"^(?P<year>(?:18|19|20|21)\d{2})\s*年?[_\s.-]*(?P<stem>[^\d_\s.-].*)$")
+_STEM_YEAR_RE = re.compile(r"^(?P<stem>.*?[^\d_\s.-])[_\s.-]*(?P<year>(?:179\d|1[89]\d{2}|2[01]\d{2}))\s*年?$")
+_YEAR_STEM_RE = re.compile(r"^(?P<year>(?:179\d|1[89]\d{2}|2[01]\d{2}))\s*年?[_\s.-]*(?P<stem>[^\d_\s.-].*)$")
 
 
 def norm_header(text: object) -> str:

@@ -33,7 +33,7 @@ from shrinkwatch.ingest.readers import Table
 
 __all__ = ["Parts", "layout_table"]
 
-_SHEET_YEAR_RE = re.compile(r"^\D*((?:18|19|20|21)\d{2})\D*$")
+_SHEET_YEAR_RE = re.compile(r"^\D*((?:179\d|1[89]\d{2}|2[01]\d{2}))\D*$")
 
 
 def _table_year(table: Table) -> int | None:
