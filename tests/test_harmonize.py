@@ -201,19 +201,191 @@ def test_harmonize_panel_leaves_input_untouched(history):
     assert toy.meta.harmonization is None
 
 
+def _jinan_laiwu(laiwu_years, laiwu_gaps=()):
+    """济南市 2015-2019 and 莱芜市 (folded into 济南 in 2018 by the code history, 2019 by the crosswalk) in
+    ``laiwu_years``, with missing cells in ``laiwu_gaps``; and 太原市, which no change touched."""
+    rows = [("370100", y, 7.0e6 + 1e4 * (y - 2015), 10.0) for y in range(2015, 2020)]
+    rows += [("371200", y, np.nan if y in laiwu_gaps else 1.3e6, 20.0) for y in laiwu_years]
+    rows += [("140100", y, 4.3e6, 12.0) for y in range(2015, 2020)]
+    values = pd.DataFrame(rows, columns=["unit_id", "year", "pop_resident", "share_65plus"]).set_index(
+        ["unit_id", "year"])
+    units = pd.DataFrame({"name": ["济南市", "莱芜市", "太原市"]}, index=pd.Index(["370100", "371200", "140100"],
+                                                                          name="unit_id"))
+    return Panel(units, values, {"id": "outside", "units_of": {"pop_resident": "persons", "share_65plus": "percent"}})
+
+
+def test_a_merged_unit_lacking_a_part_is_missing_never_a_partial_sum(history, data_dir):
+    """Issue 10 item 4: 莱芜's 2018 row is absent and its 2016 cell empty: 济南 2016 and 2018 are missing (not
+    济南 alone, a fake 15% fall), with a ledger tally and a warning naming the unit, the years and the part."""
+    panel = harmonize.to_vintage(_jinan_laiwu(range(2015, 2018), laiwu_gaps=(2016,)), 2020, data_dir=data_dir)
+    jinan = panel.values.loc["370100", "pop_resident"]
+    # by hand: 2015 and 2017 both parts; 2016 莱芜 blank; 2018 莱芜 existed part of the year, no value;
+    # 2019 莱芜 was gone: 济南 alone is the merged territory
+    assert jinan.loc[2015] == 7.0e6 + 1.3e6 and jinan.loc[2017] == 7.02e6 + 1.3e6
+    assert np.isnan(jinan.loc[2016]) and np.isnan(jinan.loc[2018])
+    assert jinan.loc[2019] == 7.04e6
+    share = panel.values.loc["370100", "share_65plus"]
+    assert share.loc[2015] == pytest.approx((10 * 7.0e6 + 20 * 1.3e6) / 8.3e6)
+    assert np.isnan(share.loc[2016]) and np.isnan(share.loc[2018])
+    assert panel.values.loc["140100", "pop_resident"].tolist() == [4.3e6] * 5  # untouched
+    notes = panel.meta.harmonization_notes
+    assert sorted(zip(notes["year"], notes["indicator"])) == [(2016, "pop_resident"), (2016, "share_65plus"),
+                                                              (2018, "pop_resident"), (2018, "share_65plus")]
+    assert set(notes["unit_id"]) == {"370100"}
+    by_key = notes.set_index(["year", "indicator"])
+    # 2016's 65+ share is there for both parts, but 莱芜's population (its weight) is not
+    assert by_key.loc[(2016, "share_65plus"), "note"] == "share not combined: the weight is missing for a part"
+    assert by_key.drop(index=[(2016, "share_65plus")])["missing_parts"].tolist() == ["371200"] * 3
+    ledger = panel.ledger
+    assert ledger.tallies == {"values of merged units left missing (harmonised to 2020)": 4}
+    assert len(ledger.warnings) == 2  # one per unit and reason
+    partial = next(w for w in ledger.warnings if "not a partial sum" in w)
+    assert "370100 济南市" in partial and "3 value(s): pop_resident, share_65plus in 2016, 2018" in partial
+    assert "no value from 371200 莱芜市" in partial
+    assert "values of merged units left missing" in ledger.summary()
+    # a 莱芜 value for 2018 is summed; a 2019 value (after the merger) is summed too, never dropped
+    complete = harmonize.to_vintage(_jinan_laiwu(range(2015, 2020)), 2020, data_dir=data_dir)
+    assert complete.values.loc[("370100", 2018), "pop_resident"] == 7.03e6 + 1.3e6
+    assert complete.meta.harmonization_notes.empty and complete.ledger.tallies == {}
+
+
+def test_no_partial_sum_on_the_year_a_district_was_folded_in(history):
+    """崇文区 was folded into the existing 东城区 in 2010: without a 崇文 value for 2010, 东城's 2010 value is
+    missing; from 2011 东城 alone is the merged district."""
+    units = pd.DataFrame({"name": ["东城区", "崇文区"]}, index=pd.Index(["110101", "110103"], name="unit_id"))
+    index = pd.MultiIndex.from_tuples([("110101", 2009), ("110101", 2010), ("110101", 2011), ("110103", 2009)],
+                                      names=["unit_id", "year"])
+    panel = Panel(units, pd.DataFrame({"pop_resident": [600.0, 610.0, 920.0, 300.0]}, index=index),
+                  {"id": "beijing", "units_of": {"pop_resident": "persons"}})
+    done = harmonize.harmonize_panel(panel, 2020, history=history).values["pop_resident"]
+    assert done.loc[("110101", 2009)] == 900.0 and np.isnan(done.loc[("110101", 2010)])
+    assert done.loc[("110101", 2011)] == 920.0
+
+
+def test_harmonise_refuses_two_rows_for_one_unit_and_year(history):
+    units = pd.DataFrame({"name": ["东城区", "崇文区"]}, index=pd.Index(["110101", "110103"], name="unit_id"))
+    index = pd.MultiIndex.from_tuples([("110101", 2009), ("110103", 2009), ("110103", 2009)], names=["unit_id", "year"])
+    panel = Panel(units, pd.DataFrame({"pop_resident": [600.0, 300.0, 310.0]}, index=index), {"id": "dup"})
+    with pytest.raises(DataError, match="more than one row for unit '110103' in 2009"):
+        harmonize.harmonize_panel(panel, 2020, history=history)
+
+
 # ---------------------------------------------------------------- boundary breaks
 
-def test_prefecture_breaks_from_the_crosswalk(data_dir):
+def test_prefecture_breaks_from_the_crosswalk(data_dir, history):
     breaks = harmonize.boundary_breaks("prefecture", start_year=1999, end_year=2020, data_dir=data_dir)
     jinan = breaks[breaks["unit_id"] == "370100"]
     assert jinan[["name", "year", "treatment"]].values.tolist() == [["济南市", 2019, "merge_successor"]]
     reference = pd.read_csv(data_dir / "china" / "prefecture_crosswalk" / "fixed_boundary_reference_units_2020.csv",
                             dtype=str, keep_default_na=False)
-    assert len(breaks) == int((reference["break_years"] != "").sum()) == 19
+    from_crosswalk = breaks[breaks["source"].str.startswith("prefecture_crosswalk")]
+    assert len(from_crosswalk) == int((reference["break_years"] != "").sum()) == 19
     flags = pd.read_csv(data_dir / "china" / "prefecture_crosswalk" / "fixed_boundary_event_flags_1999_2020.csv")
-    assert len(breaks) == int(flags["whole_city_break_flag"].sum())
+    assert len(from_crosswalk) == int(flags["whole_city_break_flag"].sum())
+    # whole counties that moved between prefectures without a crosswalk break are added from the code history
+    added = breaks[breaks["source"].str.startswith("admin_codes")]
+    assert len(breaks) == 19 + len(added) and len(added) == 10
+    anqing = added[added["unit_id"] == "340800"]
+    assert anqing[["name", "year", "treatment"]].values.tolist() == [["安庆市", 2015, "transfer_out"]]
+    table = history.table
+    zongyang = table[table["code"] == "340823"]  # 枞阳县 of 安庆市 until 2015, then 340722 of 铜陵市
+    assert zongyang[["name", "end", "successors"]].values.tolist() == [["枞阳县", 2015, "340722"]]
     district = harmonize.boundary_breaks("prefecture", include_district_scope=True, data_dir=data_dir)
     assert (district["treatment"] == "district_scope_jump").sum() > 0
+
+
+def _codes_by_name(data_dir):
+    folder = data_dir / "china" / "prefecture_crosswalk"
+    reference = pd.read_csv(folder / "fixed_boundary_reference_units_2020.csv", dtype=str, keep_default_na=False)
+    ids = pd.read_csv(folder / "entity_id_crosswalk.csv", dtype=str, keep_default_na=False)
+    linked = reference.merge(ids[["entity_id", "legacy_entity_id"]], on="entity_id")
+    return dict(zip(linked["canonical_name"], linked["legacy_entity_id"].str[1:]))
+
+
+def _described_moves(data_dir):
+    """(year, sender name or None, receiver name, kind) of every move between prefectures 2000-2020 that the
+    crosswalk's event tables describe in words; kind is what the receiver became: transfer_in (the sender goes
+    on), merge_successor (the sender was abolished into it) or split_successor (divided among several)."""
+    import re
+
+    folder = data_dir / "china" / "prefecture_crosswalk"
+    county = pd.read_csv(folder / "county_administrative_events_1987_2026.csv", dtype=str, keep_default_na=False)
+    prefecture = pd.read_csv(folder / "prefecture_administrative_events_1983_2026.csv", dtype=str,
+                             keep_default_na=False)
+    moves = set()
+    whole_county = re.compile(r"将(?:原由)?(?P<src>[^，；、]+?市)(?:代管的县级|的)?(?P<county>[^，；、]+?[县市])"
+                              r"(?:改由|划归)(?P<dst>[^，；、]+?市)(?:代管|管辖)")
+    abolished = re.compile(r"撤销(?:地级)?(?P<src>[^，；]+?(?:市|地区))，(?:将)?其所辖(?:区域|市县)划归(?P<dst>[^，；]+?)(?:管辖|；|。|$)")
+    # the county table's descriptive cell where it has one (the row text otherwise), the prefecture table's text
+    events = pd.concat([
+        pd.DataFrame({"year": county["year"], "event_type": county["event_type"],
+                      "text": county["change_description"].where(county["change_description"] != "",
+                                                                 county["description"])}),
+        pd.DataFrame({"year": prefecture["year"], "event_type": prefecture["event_type"],
+                      "text": prefecture["description"]}),
+    ])
+    for row in events.itertuples():
+        year, text = int(row.year), row.text
+        if not 2000 <= year <= 2020:
+            continue
+        if (match := whole_county.search(text)):
+            moves.add((year, match["src"], match["dst"], "transfer_in"))
+        elif (match := abolished.search(text)):
+            moves.add((year, None, match["dst"], "merge_successor"))
+        elif row.event_type == "split" and (match := re.search(r"原辖县区分别划归(?P<dsts>[^，]+)", text)):
+            moves.update((year, None, name + "市", "split_successor") for name in match["dsts"].split("、"))
+        elif row.event_type == "split" and (match := re.search(r"撤销\S+?地区并设立地级(?P<dst>\S+?市)", text)):
+            moves.add((year, None, match["dst"], "split_successor"))
+        elif row.event_type == "establish" and "划入" in text and (match := re.search(r"设立地级(?P<dst>\S+?市)", text)):
+            moves.add((year, None, match["dst"], "transfer_in"))
+    return moves
+
+
+def test_break_labels_agree_with_every_move_the_crosswalk_describes(data_dir):
+    """Issue 10 item 4: the crosswalk's own column labels a break by the unit's formation path, so 资阳市, which lost
+    简阳市 to 成都市 in 2016, is 'transfer_in' there. Every move the crosswalk's event tables describe in words
+    (parsed here from the description, independently of the code history the labels come from) must be a break
+    of the receiver labelled as what it received, and of a sender that goes on labelled transfer_out."""
+    codes = _codes_by_name(data_dir)
+    reference = pd.read_csv(data_dir / "china" / "prefecture_crosswalk" / "fixed_boundary_reference_units_2020.csv",
+                            dtype=str, keep_default_na=False).set_index("canonical_name")
+    assert reference.loc["资阳市", "formation_path"] == "transfer_in"  # the mislabel in the source
+    breaks = harmonize.boundary_breaks("prefecture", start_year=1999, end_year=2020, data_dir=data_dir)
+    labels = breaks.groupby(["unit_id", "year"])["treatment"].agg(set)
+
+    def label_near(name, year):
+        found = [labels.get((codes[name], y), set()) for y in (year, year + 1, year - 1)]
+        return next((f for f in found if f), set())
+
+    described = _described_moves(data_dir)
+    checked = 0
+    for year, sender, receiver, kind in sorted(described, key=str):
+        receiver_labels = label_near(receiver, year)
+        assert any(kind in label.split("+") for label in receiver_labels), (year, receiver, kind, receiver_labels)
+        if sender is not None and sender in codes:
+            sender_labels = label_near(sender, year)
+            assert any("transfer_out" in label.split("+") for label in sender_labels), (year, sender, sender_labels)
+            assert not any("transfer_in" in label.split("+") for label in sender_labels), (year, sender)
+        checked += 1
+    # 13 described moves: whole counties (枞阳, 寿县, 简阳, 公主岭), 莱芜 (in both tables' years), 巢湖 to three,
+    # 柳州/南宁地区, 伊犁地区, 中卫
+    assert checked == len(described) == 13
+    assert (2016, "资阳市", "成都市", "transfer_in") in described
+    assert labels[("512000", 2016)] == {"transfer_out"} and labels[("510100", 2016)] == {"transfer_in"}
+
+
+def test_an_ingested_panel_says_which_side_of_a_transfer_a_unit_was_on(data_dir):
+    """资阳 lost 简阳 to 成都 in 2016: a 2015-2017 comparison has no verdict, and the reasons say transfer_out / _in."""
+    from shrinkwatch import identify
+
+    units = pd.DataFrame({"name": ["资阳市", "成都市"]}, index=pd.Index(["512000", "510100"], name="unit_id"))
+    index = pd.MultiIndex.from_product([["512000", "510100"], [2015, 2017]], names=["unit_id", "year"])
+    values = pd.DataFrame({"pop_resident": [3.6e6, 2.6e6, 14.6e6, 16.0e6]}, index=index)
+    panel = harmonize.to_vintage(Panel(units, values, {"id": "sichuan"}), 2020, data_dir=data_dir)
+    table = identify(panel, "census-decline", lang="en").table
+    assert table["status"].tolist() == ["boundary_change", "boundary_change"]
+    assert "transfer_out (2016)" in table.loc["512000", "reason"]
+    assert "transfer_in (2016)" in table.loc["510100", "reason"]
 
 
 def test_boundary_break_mask_on_the_prefecture_census(census_panel, data_dir):

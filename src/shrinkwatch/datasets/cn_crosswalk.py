@@ -35,7 +35,7 @@ from shrinkwatch.datasets.cn_codes import (
 )
 from shrinkwatch.datasets.registry import REGISTRY, dataset_paths
 
-__all__ = ["boundary_breaks", "territory_links", "name_table", "BREAK_COLUMNS"]
+__all__ = ["boundary_breaks", "prefecture_moves", "territory_links", "name_table", "BREAK_COLUMNS"]
 
 
 def name_table(data_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -123,9 +123,19 @@ def boundary_breaks(
     level
         ``"prefecture"``: the whole-city breaks of the 2020 reference units of
         the prefecture crosswalk (``fixed_boundary_reference_units_2020.csv``;
-        337 units; treatment = formation path, e.g. ``merge_successor``,
-        ``split_successor``, ``transfer_in``, ``merged_away``), keyed by the
-        2020 code (municipalities as ``PP0100``, as in the census tables). ``include_district_scope``
+        337 units), keyed by the 2020 code (municipalities as ``PP0100``, as
+        in the census tables), each labelled by what happened to that unit in
+        that year (:func:`prefecture_moves`): ``merge_successor`` (it absorbed a
+        whole abolished prefecture), ``split_successor`` (it received part of
+        a divided one), ``transfer_in`` / ``transfer_out`` (a county moved in /
+        out; ``transfer_in+transfer_out`` both). The crosswalk's own column is
+        the unit's formation path, one per unit, which mislabels the side that
+        lost territory (资阳市 2016, which lost 简阳市 to 成都市, is
+        ``transfer_in`` there); it is kept only where the code history shows no
+        move within a year of the break (``source`` says which). Whole counties
+        moved between prefectures that the crosswalk lists no break for
+        (枞阳县 from 安庆市 to 铜陵市, 2015) are added from the code history.
+        ``include_district_scope``
         adds the county-to-district conversions of the event flags
         (``fixed_boundary_event_flags_1999_2020.csv``), which break
         municipal-district (市辖区) series but not whole-city ones.
@@ -161,6 +171,8 @@ def boundary_breaks(
                                  str(paths["entity_id_crosswalk.csv"].resolve()),
                                  str(paths["fixed_boundary_event_flags_1999_2020.csv"].resolve()),
                                  include_district_scope)
+        history = history if history is not None else code_history(data_dir)
+        out = _labelled_by_moves(out, prefecture_moves(history))
     elif level == "county":
         history = history if history is not None else code_history(data_dir)
         out = _county_breaks(history, start_year, end_year, checked_year(vintage, "vintage"))
@@ -168,6 +180,110 @@ def boundary_breaks(
         raise OptionError(f"level: expected 'prefecture' or 'county', got {level!r}")
     out = out[(out["year"] > start_year) & (out["year"] <= end_year)]
     return out.sort_values(["unit_id", "year", "treatment"]).reset_index(drop=True)
+
+
+def prefecture_moves(history: CodeHistory, vintage: int = 2020) -> pd.DataFrame:
+    """Counties that moved between prefectures, from the GB/T 2260 code history, one row per side.
+
+    A county-level code whose successor has another prefecture prefix moved
+    (简阳市 512081 of 资阳市 became 510185 of 成都市 in 2016). Both
+    prefectures are keyed by their code at ``vintage``; a move between two
+    codes of one unit (资阳地区 to 资阳市, 2000) is a recoding, not a move.
+    Each move gives the receiving unit ``merge_successor`` (the sending
+    prefecture was abolished that year and all of it went to this existing
+    unit: 莱芜市 to 济南市), ``split_successor`` (the abolished prefecture
+    was divided: 巢湖市) or ``transfer_in``, and a sending unit that goes on
+    ``transfer_out``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id``, ``name`` (at ``vintage``), ``year`` (code-history year:
+        year-end lists), ``treatment``, ``county`` (the county's code before
+        the move), ``whole`` (the whole county moved, not part of it).
+    """
+    return _prefecture_moves(history.source, checked_year(vintage, "vintage"))
+
+
+@functools.lru_cache(maxsize=8)
+def _prefecture_moves(path: str, vintage: int) -> pd.DataFrame:
+    history = read_code_history(path)
+    table, edges = history.table, history.edges
+    level = table["level"].to_numpy()
+    codes = table["code"].to_numpy()
+    moves = edges[(edges["kind"] == "successor") & (level[edges["from_row"].to_numpy()] == "county")
+                  & (level[edges["to_row"].to_numpy()] == "county")]
+    moves = moves.assign(whole=moves.groupby("from_row")["to_row"].transform("nunique").to_numpy() == 1,
+                         county=codes[moves["from_row"].to_numpy()],
+                         from_pref=pd.Series(codes[moves["from_row"].to_numpy()]).str[:4].add("00").to_numpy(),
+                         to_pref=moves["to_code"].str[:4].add("00").to_numpy())
+    moves = moves[moves["from_pref"] != moves["to_pref"]].reset_index(drop=True)
+    columns = ["unit_id", "name", "year", "treatment", "county", "whole"]
+    if moves.empty:
+        return pd.DataFrame(columns=columns)
+    years = moves["year"].to_numpy()
+    from_row = resolve_rows(table, moves["from_pref"], years - 1)
+    to_row = resolve_rows(table, moves["to_pref"], years)
+    ok = (from_row >= 0) & (to_row >= 0)
+    ok[ok] &= (level[from_row[ok]] == "prefecture") & (level[to_row[ok]] == "prefecture")
+    moves, from_row, to_row, years = moves[ok].reset_index(drop=True), from_row[ok], to_row[ok], years[ok]
+    senders = map_rows(history, from_row, vintage).dropna(subset=["successor"])
+    receivers = map_rows(history, to_row, vintage).dropna(subset=["successor"])
+    receivers = receivers[receivers["n_successors"] == 1]
+    receiver = pd.Series(receivers["successor"].to_numpy(), index=receivers["position"].to_numpy())
+    receiver = receiver.reindex(np.arange(len(moves))).to_numpy()
+    receiver_name = pd.Series(receivers["successor_name"].to_numpy(), index=receivers["position"].to_numpy())
+    receiver_name = receiver_name.reindex(np.arange(len(moves))).to_numpy()
+    sent = senders.groupby("position")["successor"].agg(frozenset).reindex(np.arange(len(moves)))
+    n_senders = sent.map(lambda s: len(s) if isinstance(s, frozenset) else 0).to_numpy()
+    same_unit = np.array([isinstance(s, frozenset) and r in s for s, r in zip(sent, receiver)], dtype=bool)
+    ended = table["end"].to_numpy()[from_row] <= years  # the sending prefecture was abolished by the move
+    existed = table["start"].to_numpy()[to_row] < years  # the receiving prefecture was there before
+    recoded = same_unit & (n_senders == 1) & ~(ended & existed)
+    treatment = np.select([ended & same_unit & (n_senders == 1), ended], ["merge_successor", "split_successor"],
+                          default="transfer_in")
+    keep = ~recoded & pd.notna(receiver)
+    received = pd.DataFrame({"unit_id": receiver[keep], "name": receiver_name[keep], "year": years[keep],
+                             "treatment": treatment[keep],
+                             "county": moves["county"].to_numpy()[keep], "whole": moves["whole"].to_numpy()[keep]})
+    going_on = senders[~ended[senders["position"].to_numpy()] & ~recoded[senders["position"].to_numpy()]]
+    going_on = going_on[going_on["successor"].to_numpy() != receiver[going_on["position"].to_numpy()]]
+    positions = going_on["position"].to_numpy()
+    lost = pd.DataFrame({"unit_id": going_on["successor"].to_numpy(), "name": going_on["successor_name"].to_numpy(),
+                         "year": years[positions],
+                         "treatment": "transfer_out", "county": moves["county"].to_numpy()[positions],
+                         "whole": moves["whole"].to_numpy()[positions]})
+    out = pd.concat([received, lost], ignore_index=True)
+    out["year"] = out["year"].astype(np.int64)
+    return out[columns].drop_duplicates().sort_values(["unit_id", "year", "treatment"]).reset_index(drop=True)
+
+
+def _labelled_by_moves(breaks: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """The crosswalk's breaks labelled by their unit's moves in the same year, else the year before (the code
+    history's year-end lists put 莱芜市 into 济南市 in 2018, the crosswalk in 2019), else the year after; plus a
+    break for each whole county moved in a year whose moves labelled no crosswalk break."""
+    labels = (moves.groupby(["unit_id", "year"])["treatment"]
+              .agg(lambda t: "+".join(sorted(set(t))))
+              .rename("label").reset_index())
+    crosswalk = breaks[breaks["source"].str.startswith("prefecture_crosswalk:fixed_boundary_reference")]
+    other = breaks.drop(index=crosswalk.index)
+    candidates = crosswalk.reset_index().rename(columns={"index": "i"}).merge(
+        labels.rename(columns={"year": "move_year"}), on="unit_id", how="inner")
+    offset = candidates["move_year"] - candidates["year"]
+    candidates = candidates[offset.abs() <= 1].assign(rank=offset.map({0: 0, -1: 1, 1: 2}))
+    chosen = candidates.sort_values(["i", "rank"]).drop_duplicates("i").set_index("i")
+    labelled = crosswalk.copy()
+    found = labelled.index.isin(chosen.index)
+    labelled.loc[found, "treatment"] = chosen["label"].reindex(labelled.index[found]).to_numpy()
+    labelled.loc[found, "source"] = labelled.loc[found, "source"] + "; treatment: admin_codes:result.csv"
+    # whole counties moved in a year whose moves labelled no crosswalk break get a break of their own
+    whole = moves[moves["whole"]]
+    whole_labels = (whole.groupby(["unit_id", "name", "year"])["treatment"]
+                    .agg(lambda t: "+".join(sorted(set(t)))).reset_index())
+    used = pd.MultiIndex.from_arrays([chosen["unit_id"].to_numpy(), chosen["move_year"].to_numpy()])
+    added = whole_labels[~pd.MultiIndex.from_frame(whole_labels[["unit_id", "year"]]).isin(used)]
+    added = added.assign(source="admin_codes:result.csv (whole county moved between prefectures)")
+    return pd.concat([labelled, other, added[list(labelled.columns)]], ignore_index=True)
 
 
 def _crosswalk_paths(data_dir: str | os.PathLike[str] | None) -> list[Path]:

@@ -47,11 +47,12 @@ def to_vintage(panel: Panel, vintage: int, data_dir: str | Path | None = None) -
         saying what happened to each original unit, ``meta.boundary_breaks`` for a
         prefecture-level panel, ``meta.territory_links`` (split units and the units they went to;
         counties moved between prefectures, or partial transfers between county-level units) and the
-        input's ledger.
+        input's ledger with a tally and one warning per merged unit whose value was left missing in a
+        year because not all its parts had one.
     """
     harmonised = harmonize_panel(panel, vintage, data_dir=data_dir)
     with_breaks = _attach_prefecture_breaks(harmonised, vintage, data_dir)
-    return replace(_attach_territory_links(with_breaks, vintage, data_dir), ledger=panel.ledger)
+    return _attach_territory_links(with_breaks, vintage, data_dir)
 
 
 def _prefecture_level(panel: Panel) -> bool:

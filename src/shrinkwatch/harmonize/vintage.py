@@ -4,8 +4,9 @@ Comparing a unit across years without lining its codes up to one *vintage*
 mistakes a boundary change for growth or shrinkage. :func:`harmonize_panel`
 maps every unit to its successor at the vintage through the code history
 (:mod:`shrinkwatch.datasets.cn_codes`), sums merged units' counts and
-population-weights their shares, records every mapping and flags the breaks it
-cannot resolve (splits, partial transfers) in ``panel.meta.boundary_breaks``.
+population-weights their shares (a year in which a part has no value is missing,
+never a partial sum), records every mapping and flags the breaks it cannot
+resolve (splits, partial transfers) in ``panel.meta.boundary_breaks``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Ledger, Panel
+from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.meta import BREAK_COLUMNS
 from shrinkwatch.datasets.cn_codes import (
     CodeHistory,
@@ -68,10 +70,15 @@ def harmonize_panel(
       and name.
     - Units merged into one successor are combined: counts (persons, km2,
       money) are summed, shares population-weighted (by ``weight``, default
-      ``pop_resident`` or ``pop_registered``); a year in which one of the
-      merged units that existed then has no value gives a missing value
-      rather than a partial sum. Other indicators of merged units are left
-      missing.
+      ``pop_resident`` or ``pop_registered``). Harmonisation never invents
+      change: a year in which any part that existed then has no value (no
+      row, or a missing cell) gives a missing value, never a partial sum; a
+      part counts in the year it was folded into a unit that already existed
+      (莱芜市 into 济南市), since that year's figures may still report it on
+      its own. Each such value is a row of ``meta.harmonization_notes``
+      (``unit_id``, ``year``, ``indicator``, ``note``, ``missing_parts``),
+      and the panel's ledger gets a tally and one warning per unit and reason.
+      Other indicators of merged units are left missing.
     - Split units (several successors) and abolished units keep their old code:
       their values cannot be apportioned without inventing data; the
       successors of a split get a boundary break in the split year.
@@ -131,15 +138,10 @@ def harmonize_panel(
 
     # values: re-key, then combine groups of several old units
     old_to_new = pd.Series(new_id, index=ids)
-    values = panel.values.copy()
-    old_level = values.index.get_level_values("unit_id").astype(str)
-    # value rows of ids missing from panel.units keep their id
-    new_level = old_to_new.reindex(old_level).fillna(pd.Series(old_level, index=old_level)).to_numpy()
-    values.index = pd.MultiIndex.from_arrays([new_level, values.index.get_level_values("year")],
-                                             names=["unit_id", "year"])
     units_of = panel.meta.units_of
+    values = panel.values
     weight_column = weight or next((c for c in ("pop_resident", "pop_registered") if c in values.columns), None)
-    combined, merge_notes = _combine(values, old_level, history, weight_column, units_of)
+    combined, merge_notes = _combine(values, old_to_new, history, weight_column, units_of)
 
     # units: the successor's row if it was already a unit, else the first contributor
     order = pd.Series(np.arange(len(ids)), index=ids)
@@ -172,34 +174,58 @@ def harmonize_panel(
     )
     meta = replace(panel.meta, vintage=vintage, harmonization=ledger, harmonization_notes=merge_notes,
                    boundary_breaks=breaks, notes=(*panel.meta.notes, note))
-    return Panel(units=new_units, values=combined.sort_index(), meta=meta)
+    return Panel(units=new_units, values=combined.sort_index(), meta=meta,
+                 ledger=_noted(panel.ledger, merge_notes, names_now,
+                                 pd.Series(units["name"].to_numpy(), index=ids), vintage))
 
 
-def _combine(values: pd.DataFrame, old_ids: pd.Index, history: CodeHistory, weight: str | None,
+def _combine(values: pd.DataFrame, old_to_new: pd.Series, history: CodeHistory, weight: str | None,
              units_of: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sum counts and weight shares over rows that now share (unit_id, year)."""
-    index = values.index
-    duplicated = index.duplicated(keep=False)
-    if not duplicated.any():
-        return values, pd.DataFrame(columns=["unit_id", "year", "indicator", "note"])
-    single = values[~duplicated]
-    multi = values[duplicated]
-    multi_old = np.asarray(old_ids)[duplicated]
-    years = multi.index.get_level_values("year").to_numpy()
-    # was the contributing old unit a valid unit in that year? (if not, a missing value is expected)
-    span_of = history.table.groupby("code").agg(start=("start", "min"), end=("end", "max"))
-    starts = span_of["start"].reindex(multi_old).to_numpy(dtype=float)
-    ends = span_of["end"].reindex(multi_old).to_numpy(dtype=float)
-    existed = np.where(np.isnan(starts), True, (starts <= years) & (ends > years))
+    """Values re-keyed to the new ids; several old units on one new id are combined per year.
 
-    keys = pd.MultiIndex.from_arrays([multi.index.get_level_values(0), years], names=["unit_id", "year"])
+    A merged unit's value in a year needs a value from every part that existed
+    in that year (:func:`_parts_expected`), whether or not the part has a row
+    for it: otherwise the value is missing and a note says which parts lacked
+    one. Counts are summed, shares weighted by ``weight``; other indicators are
+    combined only when a single part existed.
+    """
+    old_level = values.index.get_level_values("unit_id").astype(str)
+    year_level = values.index.get_level_values("year").to_numpy()
+    # value rows of ids missing from panel.units keep their id
+    extra = pd.Index(old_level.unique()).difference(old_to_new.index)
+    mapping = pd.concat([old_to_new, pd.Series(extra.to_numpy(dtype=object), index=extra)])
+    new_level = mapping.reindex(old_level).to_numpy()
+    group_size = mapping.groupby(mapping.to_numpy()).size()
+    merged_rows = (group_size.reindex(new_level).to_numpy() > 1)
+    single = values[~merged_rows].copy()
+    single.index = pd.MultiIndex.from_arrays([new_level[~merged_rows], year_level[~merged_rows]],
+                                             names=["unit_id", "year"])
+    note_columns = ["unit_id", "year", "indicator", "note", "missing_parts"]
+    if not merged_rows.any():
+        return single, pd.DataFrame(columns=note_columns)
+    keyed = pd.MultiIndex.from_arrays([old_level, year_level], names=["unit_id", "year"])
+    if keyed.has_duplicates:
+        first = keyed[keyed.duplicated()][0]
+        raise DataError(f"harmonise: panel values have more than one row for unit {first[0]!r} in {first[1]}")
+    by_old = values.set_axis(keyed)
+
+    # every (new unit, year) with a row from any part, crossed with all of that unit's parts
+    keys = pd.DataFrame({"new_id": new_level[merged_rows], "year": year_level[merged_rows]}).drop_duplicates()
+    members = pd.DataFrame({"old_id": mapping.index.to_numpy(dtype=object), "new_id": mapping.to_numpy()})
+    grid = keys.merge(members, on="new_id").sort_values(["new_id", "year", "old_id"], kind="stable")
+    years = grid["year"].to_numpy()
+    expected_part = _parts_expected(history, grid["old_id"].to_numpy(), years)
+    parts = by_old.reindex(pd.MultiIndex.from_arrays([grid["old_id"].to_numpy(), years]))
+    index = pd.MultiIndex.from_arrays([grid["new_id"].to_numpy(), years], names=["unit_id", "year"])
+
     notes: list[pd.DataFrame] = []
     out = {}
-    for column in values.columns:
-        column_values = multi[column].to_numpy(dtype=float)
+    weights = parts[weight].to_numpy(dtype=float) if weight is not None and weight in parts.columns else None
+    for column in values.columns:  # one pass per indicator, all units at once
+        column_values = parts[column].to_numpy(dtype=float)
         present = ~np.isnan(column_values)
         frame = pd.DataFrame({"v": np.where(present, column_values, 0.0), "present": present,
-                              "expected": existed | present}, index=keys)
+                              "expected": expected_part | present}, index=index)
         kind = _indicator_kind(column, units_of)
         grouped = frame.groupby(level=[0, 1], sort=False)
         n_present = grouped["present"].sum()
@@ -207,11 +233,10 @@ def _combine(values: pd.DataFrame, old_ids: pd.Index, history: CodeHistory, weig
         complete = (n_present == n_expected) & (n_present > 0)
         if kind == "count":
             result = grouped["v"].sum().where(complete)
-        elif kind == "share" and weight is not None:
-            w = multi[weight].to_numpy(dtype=float)
-            frame["w"] = w
-            frame["wv"] = frame["v"] * w
-            frame["w_ok"] = ~np.isnan(w) | ~present
+        elif kind == "share" and weights is not None:
+            frame["w"] = weights
+            frame["wv"] = frame["v"] * weights
+            frame["w_ok"] = ~np.isnan(weights) | ~present
             g = frame.groupby(level=[0, 1], sort=False)
             weighted = g["wv"].sum() / g["w"].sum()
             result = weighted.where(complete & g["w_ok"].all())
@@ -219,21 +244,72 @@ def _combine(values: pd.DataFrame, old_ids: pd.Index, history: CodeHistory, weig
         else:
             result = grouped["v"].sum().where(complete & (n_present == 1))
         out[column] = result
-        bad = result.isna() & (n_present > 0)
+        bad = result.isna() & (n_present != 0)
         if bad.any():
-            reason = np.where(n_present[bad] < 0, "share not combined: weight missing",
-                              np.where(n_present[bad] < n_expected[bad],
-                                       "merged units incomplete in this year: not summed",
-                                       f"indicator of unknown kind ({column}): merged units not combined"))
-            notes.append(pd.DataFrame({"unit_id": bad[bad].index.get_level_values(0),
-                                       "year": bad[bad].index.get_level_values(1),
-                                       "indicator": column, "note": reason}))
+            incomplete = (n_present[bad] >= 0) & (n_present[bad] < n_expected[bad])
+            reason = np.where(n_present[bad] < 0, "share not combined: the weight is missing for a part",
+                              np.where(incomplete, "not every merged part has a value this year: set missing, "
+                                                   "not a partial sum",
+                                       f"indicator of unknown kind ({column}): merged parts not combined"))
+            lacking = frame.loc[frame["expected"] & ~frame["present"]]
+            absent = pd.Series(grid["old_id"].to_numpy()[(frame["expected"] & ~frame["present"]).to_numpy()],
+                               index=lacking.index).groupby(level=[0, 1]).agg(";".join)
+            where = bad[bad].index
+            notes.append(pd.DataFrame({
+                "unit_id": where.get_level_values(0), "year": where.get_level_values(1), "indicator": column,
+                "note": reason,
+                "missing_parts": np.where(incomplete, absent.reindex(where).fillna("").to_numpy(dtype=object), ""),
+            }))
     combined = pd.DataFrame(out)
     combined.index.names = ["unit_id", "year"]
-    result = pd.concat([single, combined[values.columns]])
-    note_frame = pd.concat(notes, ignore_index=True) if notes else pd.DataFrame(
-        columns=["unit_id", "year", "indicator", "note"])
-    return result, note_frame
+    result_frame = pd.concat([single, combined[values.columns]])
+    note_frame = pd.concat(notes, ignore_index=True) if notes else pd.DataFrame(columns=note_columns)
+    return result_frame, note_frame
+
+
+def _parts_expected(history: CodeHistory, codes: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Whether each code stood for a unit in each year, so that a merged unit needs its value then.
+
+    A code stands in the years its history rows are valid (``start <= y <
+    end``), and also in the year it ended when it was folded into a unit that
+    already existed (莱芜市 into 济南市, 崇文区 into 东城区): that year's
+    yearbooks may still report it on its own, so the successor's value alone
+    may lack it. Codes the history does not know are always expected.
+    """
+    table = history.table
+    succession = history.edges[history.edges["kind"] == "successor"]
+    to_start = table["start"].to_numpy()[succession["to_row"].to_numpy()]
+    from_code = table["code"].to_numpy()[succession["from_row"].to_numpy()]
+    folded = succession[(to_start < succession["year"].to_numpy()) & (from_code != succession["to_code"].to_numpy())]
+    absorbed = np.zeros(len(table), dtype=bool)
+    absorbed[folded["from_row"].to_numpy()] = True
+    query = pd.DataFrame({"code": np.asarray(codes, dtype=object), "year": np.asarray(years, dtype=np.int64),
+                          "q": np.arange(len(codes))})
+    rows = pd.DataFrame({"code": table["code"].to_numpy(), "start": table["start"].to_numpy(),
+                         "end": table["end"].to_numpy(), "absorbed": absorbed})
+    hits = query.merge(rows, on="code", how="inner")
+    valid = (hits["start"] <= hits["year"]) & ((hits["year"] < hits["end"])
+                                               | ((hits["year"] == hits["end"]) & hits["absorbed"]))
+    expected = ~query["code"].isin(rows["code"]).to_numpy()
+    expected[hits.loc[valid, "q"].to_numpy()] = True
+    return expected
+
+
+def _noted(ledger: Ledger, notes: pd.DataFrame, names: pd.Series, old_names: pd.Series, vintage: int) -> Ledger:
+    """``ledger`` with a tally of the merged values left missing and one warning per unit and reason."""
+    if notes.empty:
+        return ledger
+    tally = f"values of merged units left missing (harmonised to {vintage})"
+    lines = []
+    for (unit, note), rows in notes.groupby(["unit_id", "note"], sort=True):  # one line per merged unit and reason
+        years = sorted(set(int(y) for y in rows["year"]))
+        parts = sorted({p for cell in rows["missing_parts"] for p in str(cell).split(";") if p})
+        lacking = ", ".join(f"{p} {old_names.get(p, '')}".strip() for p in parts)
+        lines.append(f"harmonised to {vintage}: {unit} {names.get(unit, '')}: {note} "
+                     f"({len(rows)} value(s): {', '.join(sorted(set(rows['indicator'])))} in "
+                     f"{', '.join(map(str, years))}" + (f"; no value from {lacking}" if lacking else "") + ")")
+    tallies = {**ledger.tallies, tally: int(ledger.tallies.get(tally, 0)) + len(notes)}
+    return replace(ledger, tallies=tallies, warnings=(*ledger.warnings, *lines))
 
 
 def _panel_breaks(history: CodeHistory, mapping: pd.DataFrame, ids: pd.Index, new_id: np.ndarray, vintage: int,
