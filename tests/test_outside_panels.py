@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification import list_standards
 from shrinkwatch.ingest import CANONICAL_INDICATORS, ingest
 
@@ -45,27 +47,154 @@ def test_names_that_vary_across_years_or_are_missing(tmp_path):
     assert units.loc["140200", "name"] == "140200" and units.loc["140200", "name_variants"] is None
 
 
+YEARS = list(range(2014, 2021))
+#: population, then real GDP (None: no series); cn-2025 at its defaults looks at 2017-2020 (n = 3)
+SEED_UNITS = {
+    "a": ([100, 99, 98, 97, 96, 95, 94], 1.01),     # falls every year, GDP +1 %/yr
+    "b": ([100, 101, 102, 103, 104, 105, 106], 1.08),
+    "c": ([100, 99, 98, 97, 96, 95, 94], 1.09),     # falls, but GDP grows faster than the benchmark
+    "d": ([100, 101, 102, 103, 104, 103, 102], 1.01),  # two years of decline only
+    "e": ([100, 99, 98, 97, 96, 95, 94], None),     # no GDP
+    "f": ([100, 99, 98, 97, 96, 95, 94], 1.02),
+}
+
+
+def _seed_panel(builtup=None, **meta):
+    from conftest import panel_of
+
+    rows = {}
+    for unit, (population, growth) in SEED_UNITS.items():
+        rows[unit] = {"pop_resident": [1000.0 * v for v in population]}
+        if growth is not None:
+            rows[unit]["gdp_real"] = [10.0 * growth ** i for i in range(len(YEARS))]
+        if builtup is not None and unit in builtup:
+            rows[unit]["builtup_km2"] = builtup[unit]
+    return panel_of(rows, YEARS, **({"id": "seed"} | meta))
+
+
+def _by_hand(benchmark=0.05, n=3):
+    """Criterion (a) and (b) per unit, computed here from SEED_UNITS: (a) a fall in each of the last n years,
+    (b) real GDP's annual rate over the window below the benchmark (None where there is no GDP)."""
+    decline, slow = {}, {}
+    for unit, (population, growth) in SEED_UNITS.items():
+        decline[unit] = all(population[-k] < population[-k - 1] for k in range(1, n + 1))
+        slow[unit] = None if growth is None else (growth ** n) ** (1 / n) - 1 < benchmark
+    return decline, slow
+
+
+def test_cn_2025_without_built_up_data_gives_verdicts_on_population_and_gdp():
+    """Issue 10 item 6: with no built-up area for any unit, the seed's standard gives verdicts on (a) and (b) and
+    reports the land criterion as not assessed, with the units it would decide; it no longer makes every unit
+    that passes (a) and (b) insufficient data."""
+    from shrinkwatch import identify
+
+    panel = _seed_panel()
+    decline, slow = _by_hand()
+    expected = {u: "insufficient_data" if decline[u] and slow[u] is None
+                else "shrinking" if decline[u] and slow[u] else "not_shrinking" for u in SEED_UNITS}
+    assert expected == {"a": "shrinking", "b": "not_shrinking", "c": "not_shrinking", "d": "not_shrinking",
+                        "e": "insufficient_data", "f": "shrinking"}
+    for combine in ("all", "population_plus_any"):
+        result = identify(panel, "cn-2025", {"gdp_benchmark": "5", "combine": combine}, lang="en")
+        table = result.table
+        assert table["status"].to_dict() == expected, combine
+        assert table["land_pass"].isna().all() and result.criteria_not_assessed() == ["land"]
+        # the units whose verdict land would decide: under `all` those passing (a) and (b) (land could fail them),
+        # under population_plus_any those passing (a) but not (b) (land could make them shrink)
+        hinge = {u for u in SEED_UNITS if decline[u] and slow[u] is not None
+                 and (slow[u] if combine == "all" else not slow[u])}
+        assert set(table.index[table["land_decides"]]) == hinge == ({"a", "f"} if combine == "all" else {"c"})
+        assert result.criteria_set_aside == {"land": len(hinge)}
+        assert table.loc["a", "reason"].startswith("Shrinking (population and GDP; land not assessed: no builtup_km2")
+    # the strict reading, on request: every unit land would decide is insufficient data
+    strict = identify(panel, "cn-2025", {"gdp_benchmark": "5", "land_missing": "insufficient_data"}).table
+    assert strict["status"].to_dict() == {"a": "insufficient_data", "b": "not_shrinking", "c": "not_shrinking",
+                                          "d": "not_shrinking", "e": "insufficient_data", "f": "insufficient_data"}
+    assert "land_decides" not in strict.columns
+    # a built-up column with no value at both ends of the window is no built-up data either
+    empty = _seed_panel(builtup={u: [np.nan] * 7 for u in SEED_UNITS})
+    assert identify(empty, "cn-2025", {"gdp_benchmark": "5"}).table["status"].to_dict() == expected
+    zh = identify(panel, "cn-2025", {"gdp_benchmark": "5"}, lang="zh").table
+    assert zh.loc["a", "reason"].startswith("判定为收缩（无builtup_km2数据，用地条件未评估：按人口与经济两项判定）")
+    with pytest.raises(OptionError, match="land_missing.*not_assessed, insufficient_data"):
+        identify(panel, "cn-2025", {"land_missing": "ignore"})
+
+
+def test_cn_2025_with_built_up_data_for_some_units_is_strict():
+    """Built-up area for a (shrinking with the population) and c (growing while the population falls) only: land
+    is assessed, and a unit without it whose verdict depends on it (f) is insufficient data."""
+    from shrinkwatch import identify
+
+    builtup = {"a": [10, 10, 10, 10, 9.8, 9.6, 9.4], "c": [10, 10, 10, 10, 10.5, 11, 11.5]}
+    panel = _seed_panel(builtup=builtup)
+    decline, slow = _by_hand()
+    # (c) by hand over 2017-2020: land grew while the population fell
+    land = {u: (builtup[u][-1] > builtup[u][-4]) if u in builtup else None for u in SEED_UNITS}
+    assert land == {"a": False, "b": None, "c": True, "d": None, "e": None, "f": None}
+
+    def kleene_and(*terms):
+        return False if False in terms else None if None in terms else True
+
+    def kleene_or(*terms):
+        return True if True in terms else None if None in terms else False
+
+    status = {None: "insufficient_data", True: "shrinking", False: "not_shrinking"}
+    for combine in ("all", "population_plus_any"):
+        result = identify(panel, "cn-2025", {"gdp_benchmark": "5", "combine": combine})
+        verdicts = {u: kleene_and(decline[u], slow[u], land[u]) if combine == "all"
+                    else kleene_and(decline[u], kleene_or(slow[u], land[u])) for u in SEED_UNITS}
+        assert result.table["status"].to_dict() == {u: status[v] for u, v in verdicts.items()}, combine
+        assert result.criteria_set_aside == {} and result.criteria_not_assessed() == []
+        assert "land_decides" not in result.table.columns
+    assert identify(panel, "cn-2025", {"gdp_benchmark": "5"}).table.loc["f", "status"] == "insufficient_data"
+
+
 def test_a_criterion_no_unit_can_be_judged_on_is_named_in_the_headline(tmp_path):
-    """The seed's standard on a panel without built-up area: the land criterion is named as not assessed in the
-    headline, summary.json and the command's output, never left to a bare '0 shrinking'."""
+    """The seed's standard on a panel without built-up area: the land criterion is named as not assessed, with the
+    units it would decide and the fix, in the headline, summary.json and the output of run and identify."""
     import json
 
-    from shrinkwatch import Panel, run
+    from shrinkwatch import run
 
-    years = list(range(2014, 2021))
-    falling, rising = [100 - i for i in range(7)], [100 + i for i in range(7)]
-    population = Panel.from_series({"a": falling, "b": rising}, years=years)
-    gdp = Panel.from_series({"a": [10 * 1.01 ** i for i in range(7)], "b": [10 * 1.08 ** i for i in range(7)]},
-                            years=years, indicator="gdp_real")
-    panel = Panel(population.units, population.values.join(gdp.values), {"id": "no-land"})
+    panel = _seed_panel()
     out = run(panel, "cn-2025", {"gdp_benchmark": "5"}, out_dir=tmp_path / "out", analysis=False)
     summary = json.loads(out["summary.json"].read_text(encoding="utf-8"))
+    assert summary["counts"]["shrinking"] == 2 and summary["counts"]["insufficient_data"] == 1
     assert summary["criteria_not_assessed"] == ["land"]
+    [detail] = summary["criteria_not_assessed_detail"]
+    assert detail["criterion"] == "land" and detail["verdicts"] == "given without it"
+    assert detail["units_it_would_decide"] == 2 and detail["label"].startswith("land-population elasticity")
+    assert "add builtup_km2" in detail["remedy"] and "combine" in detail["remedy"]
     html = out["report.html"].read_text(encoding="utf-8")
-    assert "Not assessed for any unit: land (land-population elasticity" in html
-    result = run_cli("run", "--dataset", str(_panel_file(panel, tmp_path)), "--standard", "cn-2025",
-                     "--set", "gdp_benchmark=5", "--no-analysis", "--out", str(tmp_path / "cli"))
-    assert result.returncode == 0 and "not assessed for any unit (the dataset lacks what they need): land" in result.stdout
+    assert ("Not assessed for any unit: land (land-population elasticity (built-up area vs population)): the dataset "
+            "has none of its data, so the verdicts rest on the other criteria; it would decide 2 of the 5 units with "
+            "a verdict. To assess it: add builtup_km2") in html
+    path = _panel_file(panel, tmp_path)
+    result = run_cli("run", "--dataset", str(path), "--standard", "cn-2025", "--set", "gdp_benchmark=5",
+                     "--no-analysis", "--out", str(tmp_path / "cli"))
+    assert result.returncode == 0
+    assert ("not assessed for any unit (the dataset lacks its data): land (land-population elasticity (built-up area "
+            "vs population)): verdicts given without it; it would decide 2 unit(s). To assess it: add builtup_km2") \
+        in result.stdout
+    strict = run(panel, "cn-2025", {"gdp_benchmark": "5", "land_missing": "insufficient_data"},
+                 out_dir=tmp_path / "strict", analysis=False)
+    strict_summary = json.loads(strict["summary.json"].read_text(encoding="utf-8"))
+    assert strict_summary["criteria_not_assessed_detail"][0]["units_it_would_decide"] is None
+    assert strict_summary["criteria_not_assessed_detail"][0]["verdicts"] == "insufficient data where it is needed"
+    assert "units that depend on it are insufficient data. To assess it: add builtup_km2" in \
+        strict["report.html"].read_text(encoding="utf-8")
+    identified = run_cli("identify", "--dataset", str(path), "--standard", "cn-2025", "--set", "gdp_benchmark=5",
+                         "-o", str(tmp_path / "t.csv"))
+    assert identified.returncode == 0 and "it would decide 2 unit(s)" in identified.stderr
+
+
+def test_standards_show_documents_what_cn_2025_does_without_built_up_data():
+    done = run_cli("standards", "show", "cn-2025")
+    assert done.returncode == 0
+    assert ("land_missing (str, default 'not_assessed' one of ['not_assessed', 'insufficient_data']): When no unit "
+            "has built-up area") in done.stdout
+    assert "land_missing = not_assessed (the default) gives verdicts on (a) and (b)" in done.stdout
+    assert "    without its data: add builtup_km2 to the panel" in done.stdout
 
 
 def _panel_file(panel, tmp_path):

@@ -224,6 +224,8 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
         console.print("criteria:")
         for key, crit in std.criteria.items():
             console.print(f"  {key}: {crit.label}")
+            if crit.remedy:
+                console.print(f"    without its data: {crit.remedy}")
     for ref in std.references:
         console.print(f"  ref: {ref}")
 
@@ -285,6 +287,10 @@ def identify(
     )
     for note in result.notes:
         err_console.print(f"note: {note}")
+    from shrinkwatch.report.labels import not_assessed  # the report layer is loaded above for the table writer
+
+    for item in not_assessed(result, std):
+        err_console.print(_not_assessed_line(item.as_dict()))
 
 
 # ---------------------------------------------------------------- run
@@ -329,11 +335,21 @@ def run(
     )
     for note in summary.get("notes", []):
         console.print(f"note: {note}")
-    if summary.get("criteria_not_assessed"):
-        console.print("not assessed for any unit (the dataset lacks what they need): "
-                      + ", ".join(summary["criteria_not_assessed"]) + "; see the report's headline")
+    for item in summary.get("criteria_not_assessed_detail", []):
+        console.print(_not_assessed_line(item))
     for name, path in outputs.items():
         console.print(f"  {name}: {path}")
+
+
+def _not_assessed_line(item: dict[str, Any]) -> str:
+    """One line for a criterion no unit could be judged on (an entry of summary.json's ``criteria_not_assessed_detail``)."""
+    named = f"{item['criterion']} ({item['label']})" if item.get("label") else item["criterion"]
+    if item.get("units_it_would_decide") is not None:
+        done = f"verdicts given without it; it would decide {item['units_it_would_decide']} unit(s)"
+    else:
+        done = "units that depend on it are insufficient data"
+    return f"not assessed for any unit (the dataset lacks its data): {named}: {done}. To assess it: " + (
+        item.get("remedy") or "add the data") + "."
 
 
 # ---------------------------------------------------------------- explain (typology + recommend)

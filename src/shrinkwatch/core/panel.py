@@ -192,6 +192,9 @@ class Identification:
     standard_source: str = ""
     #: what the engine decided for the user and the report must say (a substitute indicator...)
     notes: tuple[str, ...] = ()
+    #: criteria the verdicts were given without, because the panel has none of their data (e.g. cn-2025's land
+    #: criterion without built-up area), each with the number of units with a verdict that it would decide
+    criteria_set_aside: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "panel_meta", _as_meta(self.panel_meta))
@@ -236,8 +239,9 @@ class Identification:
         ['land']
         """
         return [criterion for criterion in self.criteria
-                if f"{criterion}_pass" in self.table.columns and len(self.table)
-                and bool(self.table[f"{criterion}_pass"].isna().all())]
+                if criterion in self.criteria_set_aside
+                or (f"{criterion}_pass" in self.table.columns and len(self.table)
+                    and bool(self.table[f"{criterion}_pass"].isna().all()))]
 
     def counts_by(self, column: str) -> pd.DataFrame:
         """Counts of each status by ``column`` (kind, parent_name, region...).

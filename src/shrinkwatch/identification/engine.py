@@ -217,6 +217,9 @@ def identify(
         columns[f"{name}_pass"] = pd.arrays.BooleanArray(passed > 0, np.isnan(passed))
     for name, column_values in evaluation.facts.items():
         columns[name] = column_values
+    for name, decides in evaluation.set_aside.items():
+        # the verdict was given without this criterion (no data for any unit): would it decide this unit?
+        columns[f"{name}_decides"] = np.asarray(decides, dtype=bool)
     columns["reason"] = reason
     table = pd.DataFrame(columns, index=units.index, copy=False)
     broken = boundary_change_mask(panel, params)
@@ -229,6 +232,8 @@ def identify(
         table.loc[broken, "severity"] = ""
         for name in evaluation.criteria:
             table.loc[broken, f"{name}_pass"] = pd.NA
+        for name in evaluation.set_aside:
+            table.loc[broken, f"{name}_decides"] = False
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
     table["via_stable_cluster"] = False
     table["stable_cluster"] = ""
@@ -257,6 +262,7 @@ def identify(
         description=std.describe(resolved, language),
         standard_source=std.source,
         notes=notes,
+        criteria_set_aside={name: int(table[f"{name}_decides"].sum()) for name in evaluation.set_aside},
     )
 
 

@@ -179,6 +179,10 @@ class Evaluation(Generic[C]):
     ``pattern`` the pattern of change (see :mod:`shrinkwatch.identification.indicators`);
     ``context`` what the kernel's :meth:`Kernel.reasons` needs besides (the rule's
     own frozen dataclass, such as :class:`~shrinkwatch.identification.rules.peak_loss.PeakLossContext`).
+    ``set_aside`` names the criteria the verdict was given without because the
+    panel has none of their data (as the rule's parameters allow), each with the
+    units whose verdict it would decide (the verdict differs between the
+    criterion met and not met).
     """
 
     verdict: Tri
@@ -187,6 +191,7 @@ class Evaluation(Generic[C]):
     facts: dict[str, np.ndarray]
     pattern: np.ndarray
     context: C
+    set_aside: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 P = TypeVar("P", bound=RuleParameters)

@@ -86,12 +86,15 @@ def _exact_int(value: Any) -> int:
 
 
 class Criterion(BaseModel):
-    """A criterion reported per unit as ``<name>_value`` and ``<name>_pass``."""
+    """A criterion reported per unit as ``<name>_value`` and ``<name>_pass``; ``remedy`` says what to do when a
+    panel lacks its data (shown where a report names it as not assessed, and by ``standards show``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     label: str
     label_zh: str = ""
+    remedy: str = ""
+    remedy_zh: str = ""
 
 
 class IndicatorSpec(BaseModel):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
+from shrinkwatch.core.errors import ShrinkWatchError
+from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.schema import Standard
 
-__all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "not_assessed_sentence"]
+__all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "not_assessed_sentence",
+           "not_assessed", "NotAssessed"]
 
 
 def unit_label(panel_meta: PanelMeta) -> str:
@@ -55,8 +61,56 @@ def parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
     return parent
 
 
+@dataclass(frozen=True)
+class NotAssessed:
+    """A criterion no unit could be judged on: ``set_aside`` when the verdicts were given without it (the rule
+    allows that when the panel has none of its data), with the units with a verdict that it would decide;
+    otherwise the units that depend on it are insufficient data. ``remedy`` says what to do."""
+
+    criterion: str
+    label: str
+    set_aside: bool
+    units_it_would_decide: int | None
+    remedy: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"criterion": self.criterion, "label": self.label,
+                "verdicts": "given without it" if self.set_aside else "insufficient data where it is needed",
+                "units_it_would_decide": self.units_it_would_decide, "remedy": self.remedy}
+
+    def sentence(self, units_with_data: int, standard_id: str) -> str:
+        named = f"{self.criterion} ({self.label})" if self.label else self.criterion
+        if self.set_aside:
+            said = (f"the dataset has none of its data, so the verdicts rest on the other criteria; it would decide "
+                    f"{self.units_it_would_decide:,} of the {units_with_data:,} units with a verdict")
+        else:
+            said = "the dataset lacks what it needs, so units that depend on it are insufficient data"
+        remedy = self.remedy or (f"add the data, or choose settings that do not need it "
+                                 f"(`shrinkwatch standards show {standard_id}` lists them)")
+        return f"Not assessed for any unit: {named}: {said}. To assess it: {remedy}."
+
+
+def not_assessed(identification: Identification, standard: Standard | None) -> list[NotAssessed]:
+    """The criteria no unit could be judged on (:meth:`Identification.criteria_not_assessed`), with their labels,
+    what the verdicts did without them and the standard's remedy (``standard`` default: the identification's)."""
+    missing = identification.criteria_not_assessed()
+    if missing and standard is None:
+        try:  # the standard the identification was made with, for its labels and remedies
+            standard = load_standard(identification.standard_source or identification.standard_id)
+        except ShrinkWatchError:
+            standard = None
+    out = []
+    for criterion in missing:
+        spec = standard.criteria.get(criterion) if standard is not None else None
+        decides = identification.criteria_set_aside.get(criterion)
+        out.append(NotAssessed(criterion=criterion, label=spec.label if spec else "", set_aside=decides is not None,
+                               units_it_would_decide=decides, remedy=spec.remedy if spec else ""))
+    return out
+
+
 def not_assessed_sentence(identification: Identification, standard: Standard) -> str:
-    """A sentence naming the criteria no unit could be judged on, and what to do; empty when there are none.
+    """Sentences naming the criteria no unit could be judged on, what the verdicts did without them and what to do;
+    empty when there are none.
 
     Examples
     --------
@@ -68,11 +122,5 @@ def not_assessed_sentence(identification: Identification, standard: Standard) ->
     >>> not_assessed_sentence(ident, load_standard("cn-2025")).split(":")[1]
     ' land (land-population elasticity (built-up area vs population))'
     """
-    missing = identification.criteria_not_assessed()
-    if not missing:
-        return ""
-    names = ", ".join(f"{c} ({standard.criteria[c].label})" if c in standard.criteria else c for c in missing)
-    return (f" Not assessed for any unit: {names}: the dataset lacks what {'it needs' if len(missing) == 1 else 'they need'}"
-            f", so units that depend on {'it' if len(missing) == 1 else 'them'} are insufficient data. Add the data, "
-            f"or choose settings that do not need {'it' if len(missing) == 1 else 'them'} "
-            f"(`shrinkwatch standards show {standard.id}` lists them).")
+    with_data = identification.counts()["units_with_data"]
+    return "".join(" " + item.sentence(with_data, standard.id) for item in not_assessed(identification, standard))

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
-from shrinkwatch.report.labels import unit_label
+from shrinkwatch.identification.schema import Standard
+from shrinkwatch.report.labels import not_assessed, unit_label
 from shrinkwatch.report.outputs import jsonable
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
@@ -51,9 +52,11 @@ def analysis_summary(analysis: Analysis) -> dict[str, Any]:
 
 
 def summary(identification: Identification, analysis: Analysis | None = None,
-            ledger: Ledger | None = None) -> dict[str, Any]:
+            ledger: Ledger | None = None, standard: Standard | None = None) -> dict[str, Any]:
     """The headline numbers as a JSON-ready dict (``summary.json``), with the analysis results where given;
-    ``ledger`` is the panel's (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports."""
+    ``ledger`` is the panel's (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports;
+    ``standard`` (default: the identification's, loaded again) labels the criteria not assessed and gives their
+    remedy."""
     meta = identification.panel_meta
     counts = identification.counts()
     out: dict[str, Any] = {
@@ -73,6 +76,7 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "via_stable_cluster": _via_stable_cluster(identification),
         "criteria_not_assessed": identification.criteria_not_assessed(),
         "notes": list(identification.notes),
+        "criteria_not_assessed_detail": [item.as_dict() for item in not_assessed(identification, standard)],
         "ledger": _ledger_counts(ledger),
         "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -30,7 +30,9 @@ __all__ = ["China2025Parameters", "China2025Context", "China2025"]
 class China2025Parameters(WindowParameters):
     """``n`` years of population decline; real GDP growth (``gdp_indicator``) below ``gdp_benchmark``
     (auto, national, aggregate or a rate in %/yr); built-up area (``land_indicator``) growing while the
-    population falls, or faster than ``elasticity_threshold`` times it; ``combine`` the criteria."""
+    population falls, or faster than ``elasticity_threshold`` times it; ``combine`` the criteria;
+    ``land_missing`` what a panel without any built-up data gets: ``not_assessed`` (verdicts on
+    population and GDP, the land criterion reported as not assessed) or ``insufficient_data``."""
 
     n: int
     gdp_indicator: str
@@ -38,6 +40,7 @@ class China2025Parameters(WindowParameters):
     land_indicator: str
     elasticity_threshold: float
     combine: Literal["all", "population_plus_any"]
+    land_missing: Literal["not_assessed", "insufficient_data"]
 
     lookback_fields = ("n",)
 
@@ -46,7 +49,8 @@ class China2025Parameters(WindowParameters):
 class China2025Context:
     """The window from ``start_year`` to the evaluation ``year``; the GDP benchmark rate ``bench`` and where it
     came from (``bench_source``); per unit the population and built-up area changes over the window; whether
-    the panel has a GDP series (``gdp_present``) and the land indicator (``land_present``)."""
+    the panel has a GDP series (``gdp_present``) and the land indicator (``land_present``), and whether the
+    land criterion was set aside for want of any built-up data (``land_set_aside``)."""
 
     year: int
     start_year: int
@@ -56,6 +60,7 @@ class China2025Context:
     land_change: np.ndarray
     gdp_present: bool
     land_present: bool
+    land_set_aside: bool = False
 
 
 class China2025(Kernel[China2025Parameters, China2025Context]):
@@ -171,8 +176,23 @@ class China2025(Kernel[China2025Parameters, China2025Context]):
         paradox = (land_change > 0) & (pop_change < 0)
         outpacing = (pop_change > 0) & (e > params.elasticity_threshold)
         land = Tri.of(paradox | outpacing, known)
-        combine = params.combine
-        verdict = tri_and(decline, gdp, land) if combine == "all" else tri_and(decline, tri_or(gdp, land))
+
+        def combined(land: Tri) -> Tri:
+            return tri_and(decline, gdp, land) if params.combine == "all" else tri_and(decline, tri_or(gdp, land))
+
+        # No unit has built-up area at both ends of the window: the land criterion cannot be assessed for any
+        # unit. By default the verdict rests on population and GDP ((a) and (b) under either combine rule) and
+        # the units whose verdict the land criterion would decide are counted; land_missing =
+        # "insufficient_data" keeps the strict reading. Built-up data for some units only is always strict.
+        set_aside: dict[str, np.ndarray] = {}
+        land_set_aside = not known.any() and params.land_missing == "not_assessed"
+        if land_set_aside:
+            verdict = tri_and(decline, gdp)
+            everywhere = np.ones(self.n, dtype=bool)
+            met, not_met = combined(Tri.of(everywhere, everywhere)), combined(Tri.of(~everywhere, everywhere))
+            set_aside["land"] = met.known & not_met.known & (met.yes != not_met.yes)
+        else:
+            verdict = combined(land)
         return Evaluation(
             verdict=verdict,
             annual_rate=self.rate(population, start, column),
@@ -185,7 +205,8 @@ class China2025(Kernel[China2025Parameters, China2025Context]):
             context=China2025Context(year=year, start_year=int(population.years[start]), bench=bench,
                                      bench_source=bench_source, pop_change=pop_change, land_change=land_change,
                                      gdp_present=gdp_grid is not None or growth_grid is not None,
-                                     land_present=land_grid is not None),
+                                     land_present=land_grid is not None, land_set_aside=land_set_aside),
+            set_aside=set_aside,
         )
 
     def reasons(self, evaluation: Evaluation[China2025Context], params: China2025Parameters, lang: str) -> Text:
@@ -203,19 +224,26 @@ class China2025(Kernel[China2025Parameters, China2025Context]):
         state = as_text(tapio_state(ctx.pop_change, ctx.land_change))
         if lang == "zh":
             rule_note = "三项均需满足" if params.combine == "all" else "人口条件加任一其他条件"
+            if ctx.land_set_aside:
+                rule_note = f"无{land_col}数据，用地条件未评估：按人口与经济两项判定"
             a = f"{pop_name}截至{year}年连续下降" + fixed(run, 0) + f"年（需{n}年，" + mark(decline, lang) + "）"
             b = (f"{start}–{year}年实际GDP年均增长" + fixed(gdp_rate * 100, 2, signed=True)
                  + f"%，基准{bench}%（" + mark(gdp, lang) + "）") if ctx.gdp_present else \
                 f"数据集无{gdp_col}或gdp_real_growth（" + mark(gdp, lang) + "）"
             c = ("建成区变化" + dl + "%、人口变化" + dp + "%，弹性" + fixed(e, 2) + "（" + mark(land, lang) + "）") \
-                if ctx.land_present else f"数据集无{land_col}（" + mark(land, lang) + "）"
+                if ctx.land_present and not ctx.land_set_aside else \
+                (f"用地条件未评估（数据集无{land_col}）" if ctx.land_set_aside
+                 else f"数据集无{land_col}（" + mark(land, lang) + "）")
             return verdict_sentence(evaluation.verdict, [a, b, c], lang, rule_note)
         rule_note = "all three criteria" if params.combine == "all" else "population plus any other criterion"
+        if ctx.land_set_aside:
+            rule_note = f"population and GDP; land not assessed: no {land_col} data"
         a = f"{pop_name} declined " + fixed(run, 0) + f" consecutive yr to {year} ({n} needed: " + mark(decline, lang) + ")"
         b = (f"real GDP {start}-{year} " + fixed(gdp_rate * 100, 2, signed=True) + f"%/yr vs {source} benchmark "
              f"{bench}%/yr (" + mark(gdp, lang) + ")") if ctx.gdp_present else \
             f"no {gdp_col} or gdp_real_growth in the dataset (" + mark(gdp, lang) + ")"
         c = ("built-up area " + dl + "% vs population " + dp + "%, elasticity " + fixed(e, 2) + ", " + state
-             + " (" + mark(land, lang) + ")") if ctx.land_present else \
-            f"no {land_col} in the dataset (" + mark(land, lang) + ")"
+             + " (" + mark(land, lang) + ")") if ctx.land_present and not ctx.land_set_aside else \
+            (f"land criterion not assessed (no {land_col} for any unit in the window)" if ctx.land_set_aside
+             else f"no {land_col} in the dataset (" + mark(land, lang) + ")")
         return verdict_sentence(evaluation.verdict, [a, b, c], lang, rule_note)
