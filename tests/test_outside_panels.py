@@ -255,13 +255,16 @@ def _expected_cn_2025(frame, code_column="cityid_gb", n=3):
     last = max(_YEARS)
     first = last - n
     window = pop.loc[:, first:last]
-    falls = (window.diff(axis=1).iloc[:, 1:] < 0).all(axis=1) & window.notna().all(axis=1)
+    changes = window.diff(axis=1).iloc[:, 1:]
+    falls = (changes < 0).all(axis=1) & window.notna().all(axis=1)
+    rose = (changes >= 0).any(axis=1)  # a known year without a fall: (a) fails whatever the missing years hold
     both = rgdp[[first, last]].dropna()
     bench = (both[last].sum() / both[first].sum()) ** (1 / n) - 1
     rate = (rgdp[last] / rgdp[first]) ** (1 / n) - 1
-    shrinking = falls & (rate < bench)
-    known = window.notna().all(axis=1) & rgdp[[first, last]].notna().all(axis=1)
-    expected = np.where(~known, "insufficient_data", np.where(shrinking, "shrinking", "not_shrinking"))
+    gdp_known = rgdp[[first, last]].notna().all(axis=1)
+    shrinking = falls & gdp_known & (rate < bench)
+    failed = rose | (gdp_known & ~(rate < bench))
+    expected = np.where(shrinking, "shrinking", np.where(failed, "not_shrinking", "insufficient_data"))
     return dict(zip(pop.index.astype(str).str.zfill(6), expected))
 
 
@@ -305,7 +308,9 @@ def test_outside_stata_panel_needs_no_workaround(tmp_path):
     expected = _expected_cn_2025(frame)
     assert verdicts.to_dict() == expected
     assert list(expected.values()).count("shrinking") >= 2  # the case is not trivial
-    assert expected["371200"] == "insufficient_data"
+    # 莱芜's 2017 figure is missing, but its population rose 2015-2016: (a) fails whatever 2017 holds (a known rise
+    # in the window is a no, as for every rule), so it is not shrinking, not insufficient data
+    assert expected["371200"] == "not_shrinking"
 
 
 def test_outside_panel_with_an_unknown_code_column_takes_one_map(tmp_path):
