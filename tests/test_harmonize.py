@@ -382,10 +382,13 @@ def test_an_ingested_panel_says_which_side_of_a_transfer_a_unit_was_on(data_dir)
     index = pd.MultiIndex.from_product([["512000", "510100"], [2015, 2017]], names=["unit_id", "year"])
     values = pd.DataFrame({"pop_resident": [3.6e6, 2.6e6, 14.6e6, 16.0e6]}, index=index)
     panel = harmonize.to_vintage(Panel(units, values, {"id": "sichuan"}), 2020, data_dir=data_dir)
-    table = identify(panel, "census-decline", lang="en").table
+    table = identify(panel, "census-decline", lang="en", stable_clusters=False).table
     assert table["status"].tolist() == ["boundary_change", "boundary_change"]
     assert "transfer_out (2016)" in table.loc["512000", "reason"]
     assert "transfer_in (2016)" in table.loc["510100", "reason"]
+    # by default the two are judged together as one stable cluster: (3.6 + 14.6) -> (2.6 + 16.0) million, a rise
+    clustered = identify(panel, "census-decline", lang="en").table
+    assert clustered["status"].tolist() == ["not_shrinking", "not_shrinking"]
 
 
 def test_boundary_break_mask_on_the_prefecture_census(census_panel, data_dir):
