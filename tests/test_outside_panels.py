@@ -313,6 +313,61 @@ def test_outside_stata_panel_needs_no_workaround(tmp_path):
     assert expected["371200"] == "not_shrinking"
 
 
+@pytest.mark.slow  # reads the GB/T code history and the prefecture crosswalk
+def test_outside_panel_on_the_2020_vintage_never_sums_a_merged_unit_with_a_part_missing(tmp_path, data_dir):
+    """`ingest --vintage 2020`: 莱芜 is folded into 济南 (2019). 莱芜 lacks its 2017 population, so 济南's 2017 value
+    on the 2020 map is missing (with a ledger note), never 济南 alone; the other years are the sums; the verdicts
+    are the seed's, computed here from the frame with 莱芜 folded in by hand."""
+    import pandas as pd
+
+    frame = _outside_frame()
+    source = _write_stata(frame, tmp_path / "prefectures.dta")
+    result = run_cli("ingest", str(source), "-o", str(tmp_path / "v.parquet"), "--vintage", "2020",
+                     "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    from shrinkwatch import read_panel
+
+    panel = read_panel(tmp_path / "v.parquet")
+    assert "371200" not in panel.units.index
+    jinan = panel.wide("pop_registered").loc["370100"]
+    by_code = frame.set_index(["cityid_gb", "year"])["pop"]
+    assert pd.isna(jinan[2017])
+    assert jinan[2016] == pytest.approx((by_code[(370100, 2016)] + by_code[(371200, 2016)]) * 1e4)
+    assert any("莱芜" in w and "2017" in w for w in panel.ledger.warnings)
+    # the seed's verdicts on the 2020 map, computed independently: 莱芜 folded into 济南 by hand
+    folded = frame.assign(cityid_gb=frame["cityid_gb"].replace({371200: 370100}))
+    summed = folded.groupby(["cityid_gb", "year"], as_index=False).agg(
+        pop=("pop", lambda s: s.sum(min_count=len(s)) if s.notna().all() else float("nan")),
+        rgdp=("rgdp", lambda s: s.sum(min_count=len(s)) if s.notna().all() else float("nan")))
+    out = run_cli("identify", "--dataset", str(tmp_path / "v.parquet"), "--standard", "cn-2025",
+                  "-o", str(tmp_path / "verdicts.csv"))
+    assert out.returncode == 0, out.stderr
+    verdicts = pd.read_csv(tmp_path / "verdicts.csv", dtype={"unit_id": str}).set_index("unit_id")["status"]
+    assert verdicts.to_dict() == _expected_cn_2025(summed)
+
+
+def test_outside_excel_panel_with_yearbook_headers_needs_no_workaround(tmp_path):
+    """The same panel as an Excel workbook with yearbook headers (units in brackets, a title row above the header):
+    no --map at all, and the seed's verdicts computed here."""
+    import pandas as pd
+
+    frame = _outside_frame()
+    headed = frame.rename(columns={"year": "年份", "prefecture": "地级市", "provname_py": "省份",
+                                   "pop": "年末户籍人口(万人)", "gdp": "地区生产总值(当年价格)(亿元)",
+                                   "rgdp": "实际GDP(亿元)", "gdpgrowth": "GDP增长率(名义)"})
+    path = tmp_path / "prefectures.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame([["表3 地级市主要指标 2008-2017"]]).to_excel(writer, index=False, header=False)
+        headed.to_excel(writer, index=False, startrow=2)
+    result = ingest(path)
+    assert result.ledger.rows_rejected == 0 and result.ledger.rows_read == len(frame)
+    assert set(result.panel.indicators) == {"pop_registered", "gdp", "gdp_real"}
+    from shrinkwatch import identify
+
+    verdicts = identify(result.panel, "cn-2025").table["status"]
+    assert verdicts.to_dict() == _expected_cn_2025(frame)
+
+
 def test_outside_panel_with_an_unknown_code_column_takes_one_map(tmp_path):
     """A code column whose values are not codes (a panel id 1..n) is not guessed: the ingest says no unit id, and
     one --map CODE=unit_id on the real code column (stored under a name nothing recognises) takes it."""
