@@ -59,7 +59,7 @@ def resolve_for_panel(std: Standard, panel: Panel, settings: dict[str, Any] | No
     >>> panel = Panel.from_series({"a": [3, 2]}, years=[2010, 2020], indicator="pop_registered")
     >>> values, notes = resolve_for_panel(load_standard("census-decline"), panel, None)
     >>> values["indicator"], notes[0][:60]
-    ('pop_registered', 'population indicator: pop_registered (registered (户籍) popula')
+    ('pop_registered', 'population indicator: pop_registered (registered (hukou) popul')
     """
     values = std.resolve(settings)
     notes: list[str] = []
@@ -74,8 +74,8 @@ def resolve_for_panel(std: Standard, panel: Panel, settings: dict[str, Any] | No
         if substitute is None:
             continue
         values[key] = substitute
-        described = {"pop_registered": ("registered (户籍) population", "户籍人口"),
-                     "pop_resident": ("resident (常住) population", "常住人口")}
+        described = {"pop_registered": ("registered (hukou) population", "户籍人口"),
+                     "pop_resident": ("resident population", "常住人口")}
         if lang == "zh":
             notes.append(f"人口指标：面板没有{described[wanted][1]}（{wanted}），改用{described[substitute][1]}"
                          f"（{substitute}）；如需其他指标请用 --set {key}=...")
