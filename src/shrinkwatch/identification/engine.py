@@ -59,7 +59,7 @@ def resolve_for_panel(std: Standard, panel: Panel, settings: dict[str, Any] | No
     >>> panel = Panel.from_series({"a": [3, 2]}, years=[2010, 2020], indicator="pop_registered")
     >>> values, notes = resolve_for_panel(load_standard("census-decline"), panel, None)
     >>> values["indicator"], notes[0][:60]
-    ('pop_registered', 'population indicator: pop_registered (registered (hukou) popul')
+    ('pop_registered', 'population indicator: pop_registered (registered (hukou) pop')
     """
     values = std.resolve(settings)
     notes: list[str] = []
