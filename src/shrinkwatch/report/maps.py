@@ -492,7 +492,7 @@ def _legend_swatch(kind: str, color: str, x: float, y: float, hatch_id: str) -> 
 
 
 def _china_inset(context: MapContext, crs: str, units: gpd.GeoDataFrame, box: tuple[float, float, float, float],
-                 simplify_px: float, lang: str, not_in_panel: np.ndarray) -> str:
+                 simplify_px: float, lang: str, not_in_panel: set[str]) -> str:
     """The South China Sea islands and the maritime boundary in a framed box (x, y, width, height in px)."""
     region = shapely.segmentize(shapely.box(105.5, 2.5, 124.0, 24.6), 0.25)
     to_map = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
@@ -511,7 +511,7 @@ def _china_inset(context: MapContext, crs: str, units: gpd.GeoDataFrame, box: tu
     tolerance = simplify_px / scale
     areas = np.asarray(context.areas.to_crs(crs).geometry.values)
     inside = shapely.intersects(areas, region_p)
-    fills = np.where(not_in_panel, NO_DATA_COLOR, CONTEXT_FILL)[inside]
+    fills = np.where(np.isin(context.areas.index.astype(str), list(not_in_panel)), NO_DATA_COLOR, CONTEXT_FILL)[inside]
     d = _path_strings(_simplified(shapely.intersection(areas[inside], region_p), tolerance), view)
     parts.append(_elements('<path class="inset-area" d="', d, '" fill="', fills, '" stroke="#999" stroke-width="0.3"/>'))
     unit_geoms = np.asarray(units.geometry.values)
@@ -522,9 +522,8 @@ def _china_inset(context: MapContext, crs: str, units: gpd.GeoDataFrame, box: tu
                                '" stroke="#555" stroke-width="0.3"/>'))
     if context.lines is not None and len(context.lines):
         lines = np.asarray(context.lines.to_crs(crs).values)
-        d = "".join(_path_strings(lines, view, closed=False))
-        parts.append(f'<path class="maritime" d="{d}" fill="none" stroke="#333" stroke-width="1.1" '
-                     f'stroke-dasharray="5 2"/>')
+        parts.append(f'<path class="maritime" d="{"".join(_path_strings(lines, view, closed=False))}" fill="none" '
+                     f'stroke="#333" stroke-width="1.1" stroke-dasharray="5 2"/>')
     parts.append("</g>")
     parts.append(f'<text x="{x + width - 4}" y="{y + height - 5}" font-size="10" text-anchor="end">'
                  f'{html.escape(map_text("scs", lang))}</text></g>')
@@ -746,12 +745,13 @@ def choropleth_svg(
     parts.append("</g>")
     parts.append(f'<rect class="map-frame" x="{pad}" y="{top}" width="{width - 2 * pad}" height="{map_height:.1f}" '
                  f'fill="none" stroke="#999" stroke-width="0.6"/>')
-    if china_inset:
+    if china_inset and context is not None:
         inset_w = _INSET_SHARE * (width - 2 * pad)
         inset_h = inset_w * _INSET_ASPECT
         frame_w = gpd.GeoDataFrame({"fill": polygons["fill"].to_numpy()}, geometry=polygons.geometry.values, crs=crs)
         parts.append(_china_inset(context, crs, frame_w, (width - pad - inset_w - 1, top + map_height - inset_h - 1,
-                                                          inset_w, inset_h), simplify_px, lang, not_in_panel))
+                                                          inset_w, inset_h), simplify_px, lang,
+                                  set(areas.index.astype(str)[not_in_panel]) if areas is not None else set()))
     for inset in insets:
         moved = np.asarray(frame.geometry.values)[state == inset.state]
         if not len(moved):

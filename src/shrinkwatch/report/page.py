@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
