@@ -60,7 +60,7 @@ def test_to_dict_and_from_dict_round_trip():
     meta = PanelMeta(id="toy", census_years=(2010, 2020), basemap=Basemap("x.json", "land"),
                      units_of={"pop_resident": "persons"})
     data = meta.to_dict()
-    assert data["basemap"] == {"path": "x.json", "layer": "land"} and set(data) == set(PanelMeta.field_names())
+    assert data["basemap"] == {"path": "x.json", "layer": "land", "lines": None} and set(data) == set(PanelMeta.field_names())
     back = PanelMeta.from_dict(data)
     assert back.census_years == (2010, 2020) and back.basemap == meta.basemap and back.units_of == meta.units_of
 

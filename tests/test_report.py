@@ -73,7 +73,8 @@ def test_report_is_self_contained_and_complete(run_outputs):
     assert "<link" not in page and "@import" not in page
     # the map: one shape per unit with geometry
     svg = page[page.index('<svg'):page.index('</svg>')]
-    assert svg.count('class="unit"') == 369
+    assert len(re.findall(r'class="unit(?: shrinking)?"', svg)) == 369
+    assert svg.count('class="unit shrinking"') == 156  # the verdict is on the map
     # every shrinking and every insufficient-data unit is listed
     table = pd.read_csv(out / "results.csv", dtype={"unit_id": str})
     for unit_id in table.loc[table["status"] != "not_shrinking", "unit_id"]:
@@ -96,7 +97,7 @@ def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     first_map = dom.stdout[dom.stdout.index('class="map"'):]
     first_map = first_map[:first_map.index("</svg>")]
-    assert first_map.count('class="unit"') == 369
+    assert len(re.findall(r'class="unit(?: shrinking)?"', first_map)) == 369
     shot = tmp_path / "report.png"
     subprocess.run([chromium, *flags, "--window-size=1200,2000", f"--screenshot={shot}", (out / "report.html").as_uri()],
                    capture_output=True, timeout=120)

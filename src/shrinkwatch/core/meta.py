@@ -47,6 +47,8 @@ class Basemap:
     path: str
     #: layer of the file (None: the first)
     layer: str | None = None
+    #: a line layer drawn with the outlines (None: none); China: the maritime boundary of the South China Sea
+    lines: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +168,8 @@ class PanelMeta:
             raise DataError("panel meta: former_units must have the columns unit_id, year and indicator columns; "
                             f"got {list(former.columns)}")
         if isinstance(self.basemap, Mapping):
-            object.__setattr__(self, "basemap", Basemap(str(self.basemap["path"]), self.basemap.get("layer")))
+            object.__setattr__(self, "basemap", Basemap(str(self.basemap["path"]), self.basemap.get("layer"),
+                                                         self.basemap.get("lines")))
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

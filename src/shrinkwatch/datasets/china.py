@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["PROVINCES", "province_table", "prefecture_kind", "KIND_LABELS"]
+from shrinkwatch.core import Basemap
+
+__all__ = ["PROVINCES", "province_table", "prefecture_kind", "KIND_LABELS", "BOUNDARY_FILES", "china_basemap"]
+
+#: The province outlines and the maritime boundary under the data directory (registered as ``cn-boundaries``).
+BOUNDARY_FILES = ("china/boundaries/cnmaps_amap_province_simplified.geojson",
+                  "china/boundaries/cnmaps_amap_maritime_100000.geojson")
+
+
+def china_basemap(data_dir: Path) -> Basemap | None:
+    """The outlines a map of China is drawn with (provinces incl. Taiwan; the maritime boundary), or None
+    when ``data_dir`` lacks them (the report then says so under the map)."""
+    provinces, maritime = (Path(data_dir) / name for name in BOUNDARY_FILES)
+    if not provinces.is_file():
+        return None
+    return Basemap(path=str(provinces), layer=None, lines=str(maritime) if maritime.is_file() else None)
 
 # province code prefix (PP) -> (English name, economic region); DOMAIN.md, four regions.
 PROVINCES: dict[str, tuple[str, str]] = {

