@@ -25,6 +25,9 @@ class PeakLossParameters(WindowParameters):
     decline_window: int
 
     lookback_fields = ("peak_window", "decline_window")
+    #: the peak is the highest value of the panel's years in the last ``peak_window`` (identify reads it so in
+    #: any year); the recent declines need their whole ``decline_window``
+    needed_fields = ("decline_window",)
 
 
 @dataclass(frozen=True)
