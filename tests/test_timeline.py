@@ -152,6 +152,29 @@ def test_no_later_data_leaks_into_an_earlier_year(standard, settings):
                                                                                       if y > cut]])
 
 
+@pytest.mark.parametrize("standard, settings", [
+    ("census-decline", {"min_loss": 0.01}),
+    ("consecutive-decline", {"n": 3, "min_annual_loss": 0.005}),
+    ("peak-loss", {"peak_window": 6, "peak_ratio": 0.95, "decline_window": 4, "decline_years": 2}),
+    ("peak-loss", {}),
+    ("scirn", {"window": 4, "min_loss_years": 2, "min_population": 900}),
+])
+def test_every_year_equals_identify_on_a_panel_with_gaps(standard, settings):
+    """The one-pass paths (census-decline, consecutive-decline, peak-loss's sliding windows) and the per-year
+    path (scirn) give identify's status with the year set to each as-of year."""
+    rng = np.random.default_rng(11)
+    years = list(range(1990, 2006))
+    values = 1000 * np.exp(np.cumsum(rng.normal(-0.003, 0.03, size=(120, len(years))), axis=1))
+    values[rng.random(values.shape) < 0.07] = np.nan
+    panel = Panel.from_series({f"u{i:03d}": row for i, row in enumerate(values)}, years=years)
+    result = timeline(panel, standard, settings)
+    assert len(result.years) >= 8
+    for year in result.years:
+        expected = identify(panel, standard, {**settings, result.as_of_field: year}).table["status"].tolist()
+        assert result.status[year].astype(str).tolist() == expected, year
+    assert result.counts["shrinking"].sum() > 0 and result.counts["not_shrinking"].sum() > 0
+
+
 def test_census_panel_compares_each_census_with_the_one_before():
     panel = Panel.from_series({"a": [100, 90, 95], "b": [100, 110, 100], "c": [np.nan, 50, 40]},
                               years=[2000, 2010, 2020], census_years=(2000, 2010, 2020))
