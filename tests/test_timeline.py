@@ -6,14 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_cli
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identification import identify
 from shrinkwatch.identification.timeline import CHANGES, spells, timeline
 
-STATUSES = ("shrinking", "not_shrinking", "insufficient_data", "boundary_change")
-
+from conftest import run_cli
 
 # ---------------------------------------------------------------- independent references
 

@@ -150,7 +150,8 @@ class RuleParameters:
         """This setting evaluated as of ``year`` (:attr:`as_of_field` set to it)."""
         if not self.as_of_field:  # pragma: no cover - every rule declares one
             raise OptionError(f"{type(self).__name__} has no evaluation year to set")
-        return dataclasses.replace(self, **{self.as_of_field: int(year)})
+        changes: dict[str, Any] = {self.as_of_field: int(year)}
+        return dataclasses.replace(self, **changes)
 
     def first_year_needed(self, panel: Panel, years: Sequence[int] | None = None) -> int:
         """The earliest year a verdict of this setting needs (the start of its compared years, not clipped to

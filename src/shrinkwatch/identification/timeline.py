@@ -175,7 +175,8 @@ def as_of_years(panel: Panel, params: RuleParameters) -> tuple[list[int], tuple[
         notes.append(f"as-of years end in {observed[-1]}, the last observed year: {last} and the years after it "
                      f"are projections (from {panel.meta.projected_from}), never an as-of year")
         last = observed[-1]
-    chosen, too_early = [], []
+    chosen: list[int] = []
+    too_early: list[int] = []
     for year in observed:  # a few dozen years at most; each test is one subtraction
         if year > last:
             break
