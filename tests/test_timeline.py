@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,6 +86,9 @@ def test_hand_made_spells_onset_and_recoveries():
     assert counts.loc[2015, "exited_to_no_verdict"] == 1 and counts.loc[2016, "insufficient_data"] == 1
     assert counts.loc[2017, "entered_from_no_verdict"] == 1
     assert counts["entered"].iloc[0] is pd.NA  # no year before the first
+    summary = json.loads(json.dumps(result.as_dict()))
+    assert summary["years"][0] == 2011 and summary["counts"][0]["entered"] is None
+    assert summary["counts"][3]["exited"] == 1 and summary["currently_shrinking"] == 1
 
 
 def test_random_panel_against_a_per_unit_reference():
