@@ -118,6 +118,15 @@ def test_analysis_sections_in_the_seed_article_order(run_outputs):
 
 
 @pytest.mark.slow
+def test_two_censuses_give_a_one_line_status_over_time(run_outputs):
+    out, _ = run_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="status-over-time"'):]
+    section = section[:section.index("</section>")]
+    assert "allows 1 as-of year(s) (2020)" in section and "<svg" not in section
+
+
+@pytest.mark.slow
 def test_summary_has_headline_statistics(run_outputs):
     out, _ = run_outputs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -172,9 +181,12 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     assert summary["counts"]["units_total"] == units
     assert parent in summary["by_parent"]
     page = paths["report.html"].read_text(encoding="utf-8")
-    for section in ("sensitivity", "distribution", "spatial-clusters", "expansion-paradox", "drivers", "types",
-                    "recommendations"):
+    for section in ("sensitivity", "status-over-time", "distribution", "spatial-clusters", "expansion-paradox",
+                    "drivers", "types", "recommendations"):
         assert f'<section id="{section}"' in page, section
+    over_time = page[page.index('<section id="status-over-time"'):]
+    over_time = over_time[:over_time.index("</section>")]
+    assert "<svg" in over_time and "Units per status and changes, by as-of year" in over_time  # annual: full section
     assert summary["spatial-clusters"]["available"] is True and summary["spatial-clusters"]["moran"]["p_sim"] < 0.05
     models = summary["drivers"]["models"]
     assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"]

@@ -491,6 +491,45 @@ def sensitivity(
     )
 
 
+# ---------------------------------------------------------------- timeline (issue 12)
+
+@app.command()
+def timeline(
+    dataset: str = DatasetOption,
+    standard: Optional[str] = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="CSV of the unit x year status table: one row per unit (its onset "
+                                               "year, current spell, spells, recoveries), one column per as-of year."),
+    stable_clusters: bool = StableOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Status through time: the standard as of every year the panel allows; counts, entries and exits per year."""
+    from shrinkwatch.identification import load_standard
+    from shrinkwatch.identification.timeline import CHANGES
+    from shrinkwatch.identification.timeline import timeline as status_timeline
+
+    standard, overrides = standard_and_settings(dataset, standard, settings)
+    std = load_standard(standard)
+    std.resolve(overrides)  # reject bad settings before loading data
+    panel = load_panel(dataset, data_dir)
+    result = status_timeline(panel, std, overrides, stable_clusters=stable_clusters)
+    if output is not None:
+        _write_table(result.wide(), output, "csv")
+    counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
+    console.print(f"{result.standard_id} as of each year {result.years[0]}-{result.years[-1]} "
+                  f"({len(result.years)} as-of years, {len(result.status):,} units)")
+    console.print(counts.astype(object).where(counts.notna(), "-").to_string())
+    console.print("; ".join(f"{name}: {meaning}" for name, meaning in CHANGES.items()))
+    current = result.units["onset_year"].dropna()
+    if len(current):
+        console.print(f"{len(current):,} units shrinking as of {result.years[-1]}; median onset year "
+                      f"{int(current.median())}, {int((current == result.years[-1]).sum()):,} started in "
+                      f"{result.years[-1]}")
+    for note in result.notes:
+        err_console.print(f"note: {note}")
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: Optional[list[str]] = None) -> None:

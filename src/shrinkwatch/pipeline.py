@@ -81,15 +81,18 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
 def _analyse(identification: Identification, panel: Panel, say: Callable[[str], None], *,
              seed: int = 0, resources: str | os.PathLike[str] | None = None,
              vary: dict[str, list[Any]] | None = None, standard: Any = None,
-             user_grid: bool = False, stable_clusters: bool = True) -> Analysis:
-    """Every analysis of the report, in the seed article's order: the sensitivity sweep, distribution,
-    clusters, paradox, drivers, types and transformation paths."""
+             user_grid: bool = False, stable_clusters: bool = True,
+             settings: dict[str, Any] | None = None) -> Analysis:
+    """Every analysis of the report, in the seed article's order: the sensitivity sweep, the status over time
+    (``settings``: the run's, so that census-decline compares each year with its own census before),
+    distribution, clusters, paradox, drivers, types and transformation paths."""
     from shrinkwatch.analysis.analyse import (
         analyse,  # deferred: the CLI starts without the analysis stack
     )
     from shrinkwatch.analysis.recommend import recommendations_for  # deferred: as above
     from shrinkwatch.analysis.typology import classify  # deferred: as above
     from shrinkwatch.identification.sensitivity import sweep  # deferred: as above
+    from shrinkwatch.identification.timeline import timeline  # deferred: as above
 
     swept = None
     if vary and not user_grid:
@@ -99,12 +102,20 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
                       {k: v for k, v in identification.parameters.items() if k not in vary},
                       stable_clusters=stable_clusters)
+    say("status over time: the standard as of every year the panel allows")
+    status, timeline_error = None, {}
+    try:
+        status = timeline(panel, identification.standard_id if standard is None else standard, settings,
+                          stable_clusters=stable_clusters)
+    except (OptionError, DataError) as error:  # a window longer than the panel: the report says so
+        timeline_error = {"timeline": str(error)}
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
     typology = classify(panel, identification, seed=seed, resources=resources)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
-    return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths)
+    return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths, timeline=status,
+                   errors={**analysis.errors, **timeline_error})
 
 
 def run(
@@ -169,7 +180,8 @@ def run(
         result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary), stable_clusters=stable_clusters) if analysis else None)
+                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings)
+                    if analysis else None)
         say(f"writing report to {out_dir}")
         write_report(result, panel, outputs.folder, analysed)
         if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further

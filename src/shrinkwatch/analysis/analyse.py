@@ -50,6 +50,7 @@ from shrinkwatch.analysis.typology import Typology
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import ShrinkWatchError
 from shrinkwatch.identification.sensitivity import SensitivityResult
+from shrinkwatch.identification.timeline import Timeline
 
 __all__ = [
     "DistributionResult",
@@ -82,8 +83,8 @@ __all__ = [
 class Analysis:
     """All analysis results for one identification; ``errors`` holds why a part is unavailable.
 
-    ``sensitivity`` (the sweep over the standard's grid), ``typology`` and
-    ``recommendations`` are None unless the caller ran them
+    ``sensitivity`` (the sweep over the standard's grid), ``typology``,
+    ``recommendations`` and ``timeline`` (the status as of every year) are None unless the caller ran them
     (:func:`shrinkwatch.run` does; add them with :func:`dataclasses.replace`).
     """
 
@@ -100,6 +101,7 @@ class Analysis:
     sensitivity: SensitivityResult | None = None
     typology: Typology | None = None
     recommendations: RecommendationResult | None = None
+    timeline: Timeline | None = None
 
 
 def analyse(

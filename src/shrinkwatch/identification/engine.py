@@ -32,7 +32,7 @@ from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 from shrinkwatch.identification.text import as_text, pick
 
-__all__ = ["identify", "boundary_change_mask", "resolve_for_panel", "StableGeography"]
+__all__ = ["identify", "boundary_change_mask", "resolve_for_panel", "StableGeography", "Judged", "judge"]
 
 #: Columns of the units table copied into every identification.
 _UNIT_COLUMNS = ("name", "name_en", "parent_id", "parent_name", "kind", "region", "country")
@@ -137,6 +137,32 @@ class StableGeography:
             return None
         found, kernel = built
         return _mapped(found, kernel.verdict(params))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A setting's verdicts after boundary changes: ``verdict`` (none for a unit whose compared years straddle a
+    break, its stable cluster's for a unit judged via one), ``broken`` the units left ``boundary_change`` and
+    ``via`` those judged via their stable cluster (both None when no unit has a break in the compared years)."""
+
+    verdict: Tri
+    broken: np.ndarray | None
+    via: np.ndarray | None
+
+
+def judge(panel: Panel, params: RuleParameters, verdict: Tri, geography: StableGeography | None) -> Judged:
+    """The kernel's ``verdict`` of ``params`` as :func:`identify` states it: no verdict across a boundary break
+    (``boundary_change``), the stable cluster's verdict for its members (``geography``; None: no clusters).
+    :func:`~shrinkwatch.identification.sensitivity.sweep` and the status timeline judge through it."""
+    broken = boundary_change_mask(panel, params)
+    if broken is None:
+        return Judged(verdict, None, None)
+    yes, no = verdict.yes & ~broken, verdict.no & ~broken
+    stable = geography.verdict(params) if geography is not None else None
+    if stable is None:
+        return Judged(Tri(yes, no), broken, None)
+    return Judged(Tri(np.where(stable.via, stable.verdict.yes, yes), np.where(stable.via, stable.verdict.no, no)),
+                  broken & ~stable.via, stable.via)
 
 
 def _mapped(found: StableClusters, cluster_verdict: Tri) -> StableVerdict:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -142,6 +142,23 @@ class RuleParameters:
         """The years a setting compares: a boundary break inside them voids the verdict."""
         raise NotImplementedError
 
+    #: The field holding the year a setting is evaluated in (0: the latest observed year); a status
+    #: timeline (:mod:`shrinkwatch.identification.timeline`) sets it to each "as of" year in turn.
+    as_of_field: ClassVar[str] = ""
+
+    def as_of(self, year: int) -> typing.Self:
+        """This setting evaluated as of ``year`` (:attr:`as_of_field` set to it)."""
+        if not self.as_of_field:  # pragma: no cover - every rule declares one
+            raise OptionError(f"{type(self).__name__} has no evaluation year to set")
+        changes: dict[str, Any] = {self.as_of_field: int(year)}
+        return dataclasses.replace(self, **changes)
+
+    def first_year_needed(self, panel: Panel, years: Sequence[int] | None = None) -> int:
+        """The earliest year a verdict of this setting needs (the start of its compared years, not clipped to
+        the panel): a status timeline starts at the first year whose verdict has all of it in the panel.
+        ``years``: the panel's years, if already known."""
+        return self.comparison_window(panel)[0]
+
 
 @dataclass(frozen=True)
 class WindowParameters(RuleParameters):
@@ -150,6 +167,11 @@ class WindowParameters(RuleParameters):
 
     #: The fields whose largest value is the years the rule reads before ``year`` (none: the whole panel).
     lookback_fields: ClassVar[tuple[str, ...]] = ()
+    #: The fields whose largest value is the years a verdict needs before ``year`` to be the rule's verdict as
+    #: written (None: :attr:`lookback_fields`); a window read "up to" its length, such as peak-loss's peak
+    #: window, is left out.
+    needed_fields: ClassVar[tuple[str, ...] | None] = None
+    as_of_field = "year"
 
     year: int
 
@@ -164,6 +186,14 @@ class WindowParameters(RuleParameters):
         end = evaluation_year(panel, self.year)
         start = end - self.lookback if self.lookback is not None else int(years[0])
         return max(start, int(years[0])), end
+
+    def first_year_needed(self, panel: Panel, years: Sequence[int] | None = None) -> int:
+        """``year`` minus the largest of :attr:`needed_fields` (the first panel year without any)."""
+        fields = self.lookback_fields if self.needed_fields is None else self.needed_fields
+        end = int(self.year) or evaluation_year(panel, 0)
+        if fields:
+            return end - max(int(getattr(self, name)) for name in fields)
+        return int((panel_years(panel) if years is None else years)[0])
 
 
 #: The type of a rule's :attr:`Evaluation.context`.
@@ -211,15 +241,15 @@ def evaluation_year(panel: Panel, year: int, key: str = "year") -> int:
 
 
 
-def default_start_year(panel: Panel, end_year: int) -> int:
+def default_start_year(panel: Panel, end_year: int, years: Sequence[int] | None = None) -> int:
     """The earlier year of an intercensal comparison when none is given.
 
     A panel of census years (``meta.census_years``) compares the census
     before ``end_year`` with it (2000 and 2010 on a decennial series); any
-    other panel compares its first year.
+    other panel compares its first year (``years``: the panel's years, if already known).
     """
     census = sorted(int(y) for y in panel.meta.census_years if int(y) < int(end_year))
-    return census[-1] if census else int(panel_years(panel)[0])
+    return census[-1] if census else int((panel_years(panel) if years is None else years)[0])
 
 
 
@@ -353,6 +383,18 @@ class Kernel(Generic[P, C]):
     def verdict(self, params: P) -> Tri:
         """Only the verdict (sensitivity sweeps); default: the full evaluation's."""
         return self.evaluate(params).verdict
+
+    def verdicts_as_of(self, params: P, years: Sequence[int]) -> Tri:
+        """The verdicts of ``params`` as of each of ``years``: units x years, column ``j`` the verdict of
+        ``params.as_of(years[j])``, which reads no year after ``years[j]``.
+
+        Default: :meth:`verdict` once per year (each over all units at once); a rule whose state holds every
+        year already (decline runs, two compared columns) overrides it with one pass over all years.
+        """
+        verdicts = [self.verdict(params.as_of(year)) for year in years]
+        if not verdicts:
+            return Tri(np.zeros((self.n, 0), dtype=bool), np.zeros((self.n, 0), dtype=bool))
+        return Tri(np.column_stack([v.yes for v in verdicts]), np.column_stack([v.no for v in verdicts]))
 
     def reasons(self, evaluation: Evaluation[C], params: P, lang: str) -> Text:  # pragma: no cover - abstract
         """One sentence per unit explaining ``evaluation``."""

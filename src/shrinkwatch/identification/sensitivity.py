@@ -30,7 +30,7 @@ import pandas as pd
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.engine import StableGeography, boundary_change_mask, resolve_for_panel
+from shrinkwatch.identification.engine import StableGeography, judge, resolve_for_panel
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
@@ -285,18 +285,14 @@ def sweep(
         verdict = kernel.verdict(params)
         yes, no = verdict.yes, verdict.no
         n_broken = 0
-        if has_breaks:  # a comparison across a boundary break has no verdict (see engine.identify)
-            broken = boundary_change_mask(panel, params)
-            if broken is not None:
-                yes, no = yes & ~broken, no & ~broken
-                stable = geography.verdict(params) if geography is not None else None
-                if stable is not None:  # members of a stable cluster take its verdict (see engine.identify)
-                    yes = np.where(stable.via, stable.verdict.yes, yes)
-                    no = np.where(stable.via, stable.verdict.no, no)
-                    broken = broken & ~stable.via
-                    via_count += stable.via
-                n_broken = int(np.count_nonzero(broken))
-                broken_count += broken
+        if has_breaks:  # no verdict across a boundary break, a stable cluster's for its members (engine.identify)
+            judged = judge(panel, params, verdict, geography)
+            yes, no = judged.verdict.yes, judged.verdict.no
+            if judged.via is not None:
+                via_count += judged.via
+            if judged.broken is not None:
+                n_broken = int(np.count_nonzero(judged.broken))
+                broken_count += judged.broken
         shrinking_count += yes
         not_count += no
         rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken))

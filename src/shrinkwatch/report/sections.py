@@ -27,6 +27,7 @@ from shrinkwatch.report.charts import (
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import parent_labels
 from shrinkwatch.report.maps import LISA_MEANINGS, cluster_map_svg, significance_map_svg
+from shrinkwatch.report.timeline import timeline_parts
 
 if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads onl
     from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_section", "spatial_section",
-           "paradox_section", "drivers_section", "typology_section", "recommendations_section"]
+           "paradox_section", "drivers_section", "typology_section", "recommendations_section", "timeline_section"]
 
 #: LISA units listed per cluster in the report (smallest pseudo p first).
 SHOWN_PER_CLUSTER = 60
@@ -69,6 +70,13 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en") -> Secti
         borderline=borderline[["name", "parent_name", "shrinking", "evaluable", "share"]].head(60),
     )
     return Section(id="sensitivity", title="Sensitivity to the standard", html=body)
+
+
+def timeline_section(analysis: Analysis, *, lang: str = "en") -> Section:
+    """Status over time (:mod:`shrinkwatch.report.timeline`): counts per as-of year, entries and exits, or a
+    one-line note where the panel allows too few as-of years."""
+    title, body = timeline_parts(analysis.timeline, analysis.errors.get("timeline"), lang=lang)
+    return Section(id="status-over-time", title=title, html=body)
 
 
 def distribution_section(analysis: Analysis, panel: Panel) -> Section:
@@ -182,9 +190,12 @@ def recommendations_section(result: RecommendationResult, lang: str = "en") -> S
 
 
 def analysis_sections(analysis: Analysis, panel: Panel, *, lang: str = "en") -> list[Section]:
-    """The sections in the seed article's order: sensitivity, distribution, spatial clusters, expansion paradox,
-    drivers, types and transformation paths (the first and the last two where the analysis has them)."""
+    """The sections in the seed article's order: sensitivity, status over time, distribution, spatial clusters,
+    expansion paradox, drivers, types and transformation paths (the first two and the last two where the
+    analysis has them)."""
     sections = [] if analysis.sensitivity is None else [sensitivity_section(analysis.sensitivity, lang=lang)]
+    if analysis.timeline is not None or "timeline" in analysis.errors:
+        sections.append(timeline_section(analysis, lang=lang))
     sections += [distribution_section(analysis, panel), spatial_section(analysis, panel),
                  paradox_section(analysis.paradox), drivers_section(analysis.drivers, analysis.decomposition)]
     if analysis.typology is not None:

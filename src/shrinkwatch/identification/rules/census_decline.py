@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -24,10 +25,16 @@ class CensusDeclineParameters(RuleParameters):
     start_year: int
     end_year: int
 
+    as_of_field = "end_year"
+
     def comparison_window(self, panel: Panel) -> tuple[int, int]:
         """``start_year`` and ``end_year``, with their defaults."""
         end = self.end_year or evaluation_year(panel, 0)
         return self.start_year or default_start_year(panel, end), end
+
+    def first_year_needed(self, panel: Panel, years: Sequence[int] | None = None) -> int:
+        """``start_year``, or the census before ``end_year`` (the panel's first year without one)."""
+        return self.start_year or default_start_year(panel, self.end_year or evaluation_year(panel, 0), years)
 
 
 @dataclass(frozen=True)
@@ -47,18 +54,42 @@ class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
     rule = "census_decline"
     parameters = CensusDeclineParameters
 
-    def evaluate(self, params: CensusDeclineParameters) -> Evaluation[CensusDeclineContext]:
-        grid, indicator = self.grid(params.indicator), params.indicator
+    def _compared(self, params: CensusDeclineParameters) -> tuple[int, int, int, int]:
+        """The compared years ``t1`` < ``t2`` and their columns."""
+        grid = self.grid(params.indicator)
         t2 = params.end_year or int(self._observed[-1])
-        t1 = params.start_year or default_start_year(self.panel, t2)
+        t1 = params.start_year or default_start_year(self.panel, t2, self._years)
         c1, c2 = grid.column(t1, "start_year"), grid.column(t2, "end_year")
         if t2 <= t1:
             raise OptionError(f"parameters start_year={t1} and end_year={t2}: end_year must be after start_year")
-        before, after = grid.values[:, c1], grid.values[:, c2]
+        return t1, t2, c1, c2
+
+    @staticmethod
+    def _decline(before: np.ndarray, after: np.ndarray, min_loss: float) -> tuple[Tri, np.ndarray]:
+        """The verdict (any shape) and which values allow one (both known, the earlier above 0)."""
         evaluable = np.isfinite(before) & np.isfinite(after) & (before > 0)
+        return Tri.of(after < before * (1.0 - min_loss), evaluable), evaluable
+
+    def verdict(self, params: CensusDeclineParameters) -> Tri:
+        _, _, c1, c2 = self._compared(params)
+        values = self.grid(params.indicator).values
+        return self._decline(values[:, c1], values[:, c2], params.min_loss)[0]
+
+    def verdicts_as_of(self, params: CensusDeclineParameters, years: Sequence[int]) -> Tri:
+        """Every as-of year at once: the columns of each year's two compared years, gathered in one step."""
+        pairs = [self._compared(params.as_of(year)) for year in years]
+        values = self.grid(params.indicator).values
+        first = np.array([pair[2] for pair in pairs], dtype=np.intp)
+        last = np.array([pair[3] for pair in pairs], dtype=np.intp)
+        return self._decline(values[:, first], values[:, last], params.min_loss)[0]
+
+    def evaluate(self, params: CensusDeclineParameters) -> Evaluation[CensusDeclineContext]:
+        grid, indicator = self.grid(params.indicator), params.indicator
+        t1, t2, c1, c2 = self._compared(params)
+        before, after = grid.values[:, c1], grid.values[:, c2]
+        verdict, evaluable = self._decline(before, after, params.min_loss)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = np.where(evaluable, after / np.where(before > 0, before, 1.0) - 1.0, np.nan)
-        verdict = Tri.of(after < before * (1.0 - params.min_loss), evaluable)
         return Evaluation(
             verdict=verdict,
             annual_rate=annual_rate(before, after, t2 - t1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -46,6 +47,14 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDecline
         grid = self.grid(indicator)
         _, column = self.column(grid, params.year)
         return self.consecutive(indicator, column, params.n, params.min_annual_loss)
+
+    def verdicts_as_of(self, params: ConsecutiveDeclineParameters, years: Sequence[int]) -> Tri:
+        """Every as-of year at once, from the cached run lengths (as :meth:`Kernel.consecutive`, column-wise)."""
+        grid = self.grid(params.indicator)
+        columns = np.array([self.column(grid, year)[1] for year in years], dtype=np.intp)
+        _, runs, no_count = self.declines(params.indicator, params.min_annual_loss)
+        n = params.n
+        return Tri(runs[:, columns] >= n, no_count[:, columns + 1] - no_count[:, np.maximum(columns - n + 1, 0)] > 0)
 
     def evaluate(self, params: ConsecutiveDeclineParameters) -> Evaluation[ConsecutiveDeclineContext]:
         indicator = params.indicator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -25,6 +26,9 @@ class PeakLossParameters(WindowParameters):
     decline_window: int
 
     lookback_fields = ("peak_window", "decline_window")
+    #: the peak is the highest value of the panel's years in the last ``peak_window`` (identify reads it so in
+    #: any year); the recent declines need their whole ``decline_window``
+    needed_fields = ("decline_window",)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,34 @@ class PeakLossRule(Kernel[PeakLossParameters, PeakLossContext]):
 
     def verdict(self, params: PeakLossParameters) -> Tri:
         return self._parts(params)[0]
+
+    def verdicts_as_of(self, params: PeakLossParameters, years: Sequence[int]) -> Tri:
+        """Every as-of year at once: the peak and the runs of declines as maxima over sliding windows of the
+        whole grid (what :meth:`_parts` reads per year, column by column)."""
+        k, window = params.decline_years, params.decline_window
+        if k > window:
+            raise OptionError(f"parameter 'decline_years': {k} consecutive declines cannot fit in "
+                              f"decline_window = {window} years")
+        grid = self.grid(params.indicator)
+        columns = np.array([self.column(grid, year)[1] for year in years], dtype=np.intp)
+        values = grid.values
+        peak = _sliding(values, params.peak_window, np.fmax)[:, columns]  # NaN only where the window has no value
+        current = values[:, columns]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(peak > 0, current / peak, np.nan)
+        gaps = np.concatenate([np.zeros((self.n, 1), dtype=np.int32),
+                               np.cumsum(np.isnan(values) & grid.in_panel[None, :], axis=1, dtype=np.int32)], axis=1)
+        complete = gaps[:, columns + 1] == gaps[:, np.maximum(columns - params.peak_window + 1, 0)]
+        over = ratio <= params.peak_ratio
+        peak_verdict = Tri(over, ~over & complete & np.isfinite(ratio))
+        _, runs, no_count = self.declines(params.indicator)
+        ends = window - k + 1  # the run may end in any of the last window - k + 1 years
+        longest = _sliding(runs, ends, np.maximum)[:, columns]
+        every = np.arange(values.shape[1])
+        unblocked = ~(no_count[:, every + 1] - no_count[:, np.maximum(every - k + 1, 0)] > 0)
+        yes = longest >= k
+        recent = Tri(yes, ~_sliding(unblocked, ends, np.logical_or)[:, columns] & ~yes)
+        return tri_or(peak_verdict, recent)
 
     def _parts(self, params: PeakLossParameters) -> tuple[Tri, Tri, Tri, np.ndarray, np.ndarray, int, int]:
         indicator = params.indicator
@@ -117,3 +149,17 @@ class PeakLossRule(Kernel[PeakLossParameters, PeakLossContext]):
                  + mark(peak, lang) + ")")
         second = f"longest run of declines in the last {w} years " + runs + f" yr ({k} needed: " + mark(recent, lang) + ")"
         return verdict_sentence(evaluation.verdict, [first, second], lang, "either criterion")
+
+
+def _sliding(matrix: np.ndarray, width: int, combine: np.ufunc) -> np.ndarray:
+    """``combine`` (a maximum) over the ``width`` columns ending at each column, clipped at the first, by
+    doubling: log2(width) whole-matrix steps."""
+    out = np.array(matrix, copy=True)
+    span = 1
+    while span * 2 <= width:
+        out[:, span:] = combine(out[:, span:], out[:, :-span])
+        span *= 2
+    rest = width - span
+    if rest > 0:
+        out[:, rest:] = combine(out[:, rest:], out[:, :-rest].copy())
+    return out

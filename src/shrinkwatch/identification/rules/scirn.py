@@ -84,6 +84,22 @@ class Scirn(Kernel[ScirnParameters, ScirnContext]):
         grid, year, column, start = self._window(params)
         loss_years, first, loss = self._loss(indicator, start, column, params.min_loss_years)
         size = Tri.of(first >= params.min_population, np.isfinite(first))
+        employment, jobs_change, structural, verdict = self._verdict(params, start, column, size, loss)
+        return Evaluation(
+            verdict=verdict,
+            annual_rate=self.rate(grid, start, column),
+            criteria={"size": (first, size), "loss": (loss_years, loss), "structural": (jobs_change, structural)},
+            facts={"evaluation_year": np.full(self.n, year), "window_start": np.full(self.n, int(grid.years[start]))},
+            pattern=self.pattern(indicator, column),
+            context=ScirnContext(year=year, start_year=int(grid.years[start]),
+                                 employment_present=employment is not None,
+                                 net_change=window_growth(grid, start, column)),
+        )
+
+    def _verdict(self, params: ScirnParameters, start: int, column: int, size: Tri,
+                 loss: Tri) -> tuple[YearGrid | None, np.ndarray, Tri, Tri]:
+        """The employment grid (None: not used or not in the panel), the employment change, the structural
+        signal and the verdict of size, loss and the signal as ``structural`` combines them."""
         mode = params.structural
         employment = self.optional_grid(params.employment_indicator) if mode != "ignore" else None
         if employment is not None:
@@ -100,24 +116,14 @@ class Scirn(Kernel[ScirnParameters, ScirnContext]):
             verdict = tri_and(size, loss, Tri(structural.yes | waived, structural.no))
         else:
             verdict = tri_and(size, loss)
-        return Evaluation(
-            verdict=verdict,
-            annual_rate=self.rate(grid, start, column),
-            criteria={"size": (first, size), "loss": (loss_years, loss), "structural": (jobs_change, structural)},
-            facts={"evaluation_year": np.full(self.n, year), "window_start": np.full(self.n, int(grid.years[start]))},
-            pattern=self.pattern(indicator, column),
-            context=ScirnContext(year=year, start_year=int(grid.years[start]),
-                                 employment_present=employment is not None,
-                                 net_change=window_growth(grid, start, column)),
-        )
+        return employment, jobs_change, structural, verdict
 
     def verdict(self, params: ScirnParameters) -> Tri:
-        if params.structural == "ignore":
-            indicator = params.indicator
-            _, _, column, start = self._window(params)
-            _, first, loss = self._loss(indicator, start, column, params.min_loss_years)
-            return tri_and(Tri.of(first >= params.min_population, np.isfinite(first)), loss)
-        return self.evaluate(params).verdict
+        """The verdict without the evaluation's pattern and facts (sweeps, status timelines)."""
+        _, _, column, start = self._window(params)
+        _, first, loss = self._loss(params.indicator, start, column, params.min_loss_years)
+        size = Tri.of(first >= params.min_population, np.isfinite(first))
+        return self._verdict(params, start, column, size, loss)[3]
 
     def reasons(self, evaluation: Evaluation[ScirnContext], params: ScirnParameters, lang: str) -> Text:
         ctx = evaluation.context
