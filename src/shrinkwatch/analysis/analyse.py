@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shrinkwatch.analysis.distribution import DistributionResult, distribution
+from shrinkwatch.forecast.engine import ForecastResult
 from shrinkwatch.analysis.drivers import (
     CAUSAL_WORDS,
     CVFit,
@@ -100,6 +101,8 @@ class Analysis:
     sensitivity: SensitivityResult | None = None
     typology: Typology | None = None
     recommendations: RecommendationResult | None = None
+    #: the forecasts' watchlist and their backtest skill (the report's "Early warning"); set by ``run``
+    early_warning: ForecastResult | None = None
 
 
 def analyse(
