@@ -344,9 +344,10 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
 
 
 def _mase_scale(history: History, origin: int) -> np.ndarray:
-    levels = np.exp(history.log_values[:, : origin + 1])
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(np.abs(np.diff(levels, axis=1)), axis=1)
+    changes = np.abs(np.diff(np.exp(history.log_values[:, : origin + 1]), axis=1))
+    known = np.isfinite(changes)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a unit without two consecutive values has no scale
+        return np.where(known, changes, 0.0).sum(axis=1) / known.sum(axis=1)
 
 
 def _score(forecaster: Forecaster, rule: StatusRule, panel: Panel, origins: list[int], steps: int, level: float,
