@@ -106,10 +106,10 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
     say("forecasting: early warning")
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
-    if isinstance(warning, str):
-        warning, errors["early_warning"] = None, warning
-    return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths, early_warning=warning,
-                   errors=errors)
+    if isinstance(warning, str):  # why there is no forecast: the report says so
+        errors["early_warning"] = warning
+    return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths,
+                   early_warning=None if isinstance(warning, str) else warning, errors=errors)
 
 
 def _early_warning(identification: Identification, panel: Panel, standard: Any, seed: int) -> Any:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shrinkwatch.analysis.distribution import DistributionResult, distribution
-from shrinkwatch.forecast.engine import ForecastResult
 from shrinkwatch.analysis.drivers import (
     CAUSAL_WORDS,
     CVFit,
@@ -50,6 +49,7 @@ from shrinkwatch.analysis.spatial import (
 from shrinkwatch.analysis.typology import Typology
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import ShrinkWatchError
+from shrinkwatch.forecast.engine import ForecastResult
 from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = [

@@ -404,14 +404,14 @@ def _score(forecaster: Forecaster, rule: StatusRule, panel: Panel, origins: list
         a, lo, hi = (np.concatenate(x) for x in zip(*parts))
         cover_rows.append({"horizon": horizon, "n": len(a), "nominal": 100.0 * level,
                            "coverage": coverage(a, lo, hi)})
-    for horizon, parts in sorted(status_parts.items()):
-        truth, probability, persistence, base = (np.concatenate(x) for x in zip(*parts))
-        outcome_rate = float(truth.mean()) if len(truth) else np.nan
+    for horizon, scored in sorted(status_parts.items()):
+        outcome, probability, persistence, base = (np.concatenate(x) for x in zip(*scored))
+        outcome_rate = float(outcome.mean()) if len(outcome) else np.nan
         for predictor, p in (("forecast", probability), ("persistence", persistence.astype(float)),
                              ("base_rate", base)):
-            precision, recall = precision_recall(p >= 0.5, truth)
-            status_rows.append({"horizon": horizon, "predictor": predictor, "n": len(truth),
-                                "brier": brier(p, truth) if len(truth) else np.nan,
+            precision, recall = precision_recall(p >= 0.5, outcome)
+            status_rows.append({"horizon": horizon, "predictor": predictor, "n": len(outcome),
+                                "brier": brier(p, outcome) if len(outcome) else np.nan,
                                 "precision": precision, "recall": recall, "observed_share": outcome_rate})
     return BacktestResult(
         dataset=panel.id, standard_id=rule.standard.id, origins=tuple(int(history.years[o]) for o in origins),

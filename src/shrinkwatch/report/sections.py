@@ -19,6 +19,7 @@ from markupsafe import Markup
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.forecast.engine import DRAWS
 from shrinkwatch.report.charts import (
     distribution_chart_svg,
     driver_importance_svg,
@@ -233,8 +234,6 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
         body = render("section-early-warning.html.j2", paragraphs=[str(text["unavailable"]).format(why=why)],
                       skill=None, watchlist=None)
         return Section(id="early-warning", title=str(text["title"]), html=body)
-    from shrinkwatch.forecast.engine import DRAWS  # deferred: the forecast stage loads only with an analysis
-
     fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": DRAWS,
               "standard": result.standard_id}
     paragraphs = [str(text["intro"]).format(**fields)]
