@@ -98,7 +98,7 @@ def brier(probability: np.ndarray, outcome: np.ndarray) -> float:
 
     Examples
     --------
-    >>> brier(np.array([0.9, 0.2, 0.5]), np.array([1, 0, 1]))
+    >>> round(brier(np.array([0.9, 0.2, 0.5]), np.array([1, 0, 1])), 6)
     0.1
     """
     return float(np.mean((np.asarray(probability, dtype=np.float64) - np.asarray(outcome, dtype=np.float64)) ** 2))
