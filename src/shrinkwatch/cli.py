@@ -530,6 +530,84 @@ def timeline(
         err_console.print(f"note: {note}")
 
 
+# ---------------------------------------------------------------- forecast, backtest
+
+@app.command("forecast")
+def forecast_command(
+    dataset: str = DatasetOption,
+    standard: Optional[str] = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    horizon: Optional[int] = typer.Option(None, "--horizon", help="Years ahead (default 10; 20 on a decennial "
+                                          "census series); a multiple of the panel's step."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of per-unit forecasts, intervals and "
+                                          "probabilities (default: stdout)."),
+    paths_output: Optional[Path] = typer.Option(None, "--paths-output", help="CSV of every method's forecast per "
+                                                "unit and year."),
+    seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Forecast every unit's population with intervals and its probability of meeting the standard; print the
+    watchlist (units not shrinking now, most likely to be)."""
+    from shrinkwatch.forecast import forecast
+    from shrinkwatch.identification import load_standard
+
+    standard, overrides = standard_and_settings(dataset, standard, settings)
+    load_standard(standard).resolve(overrides)
+    panel = load_panel(dataset, data_dir)
+    result = forecast(panel, standard, overrides, horizon=horizon, seed=seed)
+    _write_table(result.units, output, "csv")
+    if paths_output is not None:
+        _write_table(result.paths.set_index("unit_id"), paths_output, "csv")
+    err_console.print(f"origin {result.origin_year}, horizon {result.horizon} years, {result.standard_id}: "
+                      f"{int(result.units['probability'].notna().sum()):,} of {len(result.units):,} units with a "
+                      f"probability; watchlist (not shrinking now):")
+    for unit_id, row in result.watchlist.head(10).iterrows():
+        err_console.print(f"  {unit_id}  {row['name']}: {row['probability']:.0%}", markup=False)
+    if result.skill is not None:
+        verdict = "beat" if result.beats_baselines else "do not beat"
+        err_console.print(f"backtest at {result.horizon} years: the probabilities {verdict} persistence and the base "
+                          "rate on the Brier score (" + ", ".join(f"{r.predictor} {r.brier:.3f}"
+                                                                   for r in result.skill.itertuples()) + ")")
+
+
+@app.command("backtest")
+def backtest_command(
+    dataset: str = DatasetOption,
+    standard: Optional[str] = StandardOption,
+    settings: Optional[list[str]] = SetOption,
+    out_dir: Path = typer.Option(..., "-o", "--out", help="Folder for accuracy.csv, coverage.csv, shelf_life.csv "
+                                 "and status.csv."),
+    origins: Optional[str] = typer.Option(None, "--origins", help="Origin years, comma-separated (default: the "
+                                          "dataset's own, or the last three before the final year)."),
+    max_horizon: Optional[int] = typer.Option(None, "--max-horizon", help="Longest horizon scored, years."),
+    seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Score the forecasts by rolling origin (MAPE, MedAPE, MALPE, MASE, interval coverage, shelf life, and the
+    status probabilities' Brier score against persistence and the base rate)."""
+    from shrinkwatch.forecast import backtest
+    from shrinkwatch.identification import load_standard
+    from shrinkwatch.report import write_csv
+
+    try:
+        years = [int(x) for x in origins.split(",") if x.strip()] if origins else None
+    except ValueError:
+        raise OptionError(f"--origins {origins!r}: expected years separated by commas, such as 2013,2014") from None
+    standard, overrides = standard_and_settings(dataset, standard, settings)
+    load_standard(standard).resolve(overrides)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir}: exists and is not a folder")
+    panel = load_panel(dataset, data_dir)
+    result = backtest(panel, standard, overrides, origins=years, max_horizon=max_horizon, seed=seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in result.tables().items():
+        write_csv(table, out_dir / f"{name}.csv", index=False)
+    err_console.print(f"origins {', '.join(map(str, result.origins))}; wrote {', '.join(result.tables())} to {out_dir}")
+    for horizon in sorted(set(result.accuracy["horizon"])):
+        err_console.print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                           for k, v in result.comparison(int(horizon)).items()), markup=False)
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -114,8 +114,32 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     say("typing shrinking units and matching transformation paths")
     typology = classify(panel, identification, seed=seed, resources=resources)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
+    say("forecasting: early warning")
+    warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
+    if isinstance(warning, str):  # why there is no forecast: the report says so
+        errors["early_warning"] = warning
     return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths, timeline=status,
-                   errors={**analysis.errors, **timeline_error})
+                   early_warning=None if isinstance(warning, str) else warning,
+                   errors={**errors, **timeline_error})
+
+
+def _early_warning(identification: Identification, panel: Panel, standard: Any, seed: int) -> Any:
+    """The report's forecast (watchlist and its backtest skill), or why there is none (a rule the forecasts
+    cannot decide, too few observed years). A census series is forecast two steps ahead, an annual one five
+    years."""
+    from shrinkwatch.forecast import forecast  # deferred: the CLI starts without the analysis stack
+
+    try:
+        return forecast(panel, identification.standard_id if standard is None else standard,
+                        dict(identification.parameters), seed=seed,
+                        horizon=5 if _annual(panel) else None)  # annual: five years, which a decade can backtest
+    except (DataError, OptionError) as error:
+        return str(error)
+
+
+def _annual(panel: Panel) -> bool:
+    years = panel.observed_years
+    return len(years) > 1 and min(b - a for a, b in zip(years, years[1:])) == 1
 
 
 def run(

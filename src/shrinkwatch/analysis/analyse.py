@@ -49,6 +49,7 @@ from shrinkwatch.analysis.spatial import (
 from shrinkwatch.analysis.typology import Typology
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import ShrinkWatchError
+from shrinkwatch.forecast.engine import ForecastResult
 from shrinkwatch.identification.sensitivity import SensitivityResult
 from shrinkwatch.identification.timeline import Timeline
 
@@ -102,6 +103,8 @@ class Analysis:
     typology: Typology | None = None
     recommendations: RecommendationResult | None = None
     timeline: Timeline | None = None
+    #: the forecasts' watchlist and their backtest skill (the report's "Early warning"); set by ``run``
+    early_warning: ForecastResult | None = None
 
 
 def analyse(

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.forecast.engine import DRAWS
 from shrinkwatch.report.charts import (
     distribution_chart_svg,
     driver_importance_svg,
@@ -35,10 +36,12 @@ if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads onl
     from shrinkwatch.analysis.paradox import ParadoxResult
     from shrinkwatch.analysis.recommend import RecommendationResult
     from shrinkwatch.analysis.typology import Typology
+    from shrinkwatch.forecast import ForecastResult
     from shrinkwatch.identification.sensitivity import SensitivityResult
 
 __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_section", "spatial_section",
-           "paradox_section", "drivers_section", "typology_section", "recommendations_section", "timeline_section"]
+           "paradox_section", "drivers_section", "typology_section", "recommendations_section", "timeline_section",
+           "early_warning_section"]
 
 #: LISA units listed per cluster in the report (smallest pseudo p first).
 SHOWN_PER_CLUSTER = 60
@@ -189,6 +192,73 @@ def recommendations_section(result: RecommendationResult, lang: str = "en") -> S
     return Section(id="recommendations", title=title, html=body)
 
 
+#: Every sentence and heading of the early-warning section, by language.
+EARLY_WARNING_TEXT = {
+    "en": {
+        "title": "Early warning",
+        "intro": "Each unit's population was forecast {horizon} years ahead of {origin} by a random walk, linear and "
+                 "log-linear trends, a damped trend and a gradient-boosting panel model, and their combination; "
+                 "{level:.0%} intervals come from the past errors of the unit's size peers. The probability is the "
+                 "share of {draws} simulated paths that meet the standard {standard} within {horizon} years.",
+        "beats": "In the backtest at {horizon} years the probabilities beat both persistence (shrinking now, "
+                 "shrinking then) and the base rate on the Brier score:",
+        "fails": "The forecasts do not beat the baselines on this dataset: in the backtest at {horizon} years the "
+                 "probabilities' Brier score is not below both persistence's and the base rate's, so the list "
+                 "below is shown for reference, not as a warning.",
+        "no_skill": "The forecasts do not beat the baselines on this dataset: it has no earlier origin that can "
+                    "be scored at {horizon} years, so the probabilities are untested.",
+        "watchlist": "Units not shrinking in {origin}, most likely to meet the standard within {horizon} years:",
+        "empty": "No unit that is not shrinking now has a probability.",
+        "unavailable": "No forecast: {why}",
+        "columns": {"name": "unit", "parent_name": "parent", "probability": "probability", "lower": "interval low",
+                    "upper": "interval high", "predictor": "predictor", "n": "units scored", "brier": "Brier score",
+                    "precision": "precision", "recall": "recall", "observed_share": "observed share shrinking"},
+    },
+    "zh": {
+        "title": "预警",
+        "intro": "以随机游走、线性与对数线性趋势、阻尼趋势、梯度提升面板模型及其组合，预测各单元自{origin}年起{horizon}年"
+                 "的人口；{level:.0%}预测区间由规模相近单元以往的预测误差校准。概率为{draws}条模拟路径中在{horizon}年内"
+                 "达到标准{standard}的比例。",
+        "beats": "在{horizon}年期回测中，概率预测的Brier分数优于延续法（现在收缩、届时仍收缩）和基准率：",
+        "fails": "在本数据集上预测未能胜过基准：{horizon}年期回测中概率预测的Brier分数并未同时低于延续法和基准率，"
+                 "下表仅供参考，不作预警。",
+        "no_skill": "在本数据集上预测未能胜过基准：没有可在{horizon}年期回测的更早起点，概率未经检验。",
+        "watchlist": "{origin}年未收缩、{horizon}年内最可能达到收缩标准的单元：",
+        "empty": "没有当前未收缩且有概率的单元。",
+        "unavailable": "无法预测：{why}",
+        "columns": {"name": "单元", "parent_name": "上级", "probability": "概率", "lower": "区间下限",
+                    "upper": "区间上限", "predictor": "预测方法", "n": "评分单元数", "brier": "Brier分数",
+                    "precision": "精确率", "recall": "召回率", "observed_share": "实际收缩比例"},
+    },
+}
+
+
+def early_warning_section(result: ForecastResult | None, *, lang: str = "en", why: str = "") -> Section:
+    """The watchlist with its probabilities and the backtest skill behind them, or the plain statement that the
+    forecasts do not beat the baselines (or why there is no forecast)."""
+    _check_lang(lang)
+    text = EARLY_WARNING_TEXT[lang]
+    columns: dict[str, str] = text["columns"]  # type: ignore[assignment]
+    if result is None:
+        body = render("section-early-warning.html.j2", paragraphs=[str(text["unavailable"]).format(why=why)],
+                      skill=None, watchlist=None)
+        return Section(id="early-warning", title=str(text["title"]), html=body)
+    fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": DRAWS,
+              "standard": result.standard_id}
+    paragraphs = [str(text["intro"]).format(**fields)]
+    if result.skill is None or result.skill.empty:
+        paragraphs.append(str(text["no_skill"]).format(**fields))
+    else:
+        paragraphs.append(str(text["beats" if result.beats_baselines else "fails"]).format(**fields))
+    skill = None if result.skill is None else result.skill[
+        ["predictor", "n", "brier", "precision", "recall", "observed_share"]].rename(columns=columns)
+    shown = result.watchlist[["name", "parent_name", "probability", "lower", "upper"]]
+    watchlist = shown.rename(columns=columns) if len(shown) else None
+    paragraphs.append(str(text["watchlist" if watchlist is not None else "empty"]).format(**fields))
+    body = render("section-early-warning.html.j2", paragraphs=paragraphs, skill=skill, watchlist=watchlist)
+    return Section(id="early-warning", title=str(text["title"]), html=body)
+
+
 def analysis_sections(analysis: Analysis, panel: Panel, *, lang: str = "en") -> list[Section]:
     """The sections in the seed article's order: sensitivity, status over time, distribution, spatial clusters,
     expansion paradox, drivers, types and transformation paths (the first two and the last two where the
@@ -202,4 +272,7 @@ def analysis_sections(analysis: Analysis, panel: Panel, *, lang: str = "en") -> 
         sections.append(typology_section(analysis.typology, lang=lang))
     if analysis.recommendations is not None:
         sections.append(recommendations_section(analysis.recommendations, lang=lang))
+    if analysis.early_warning is not None or "early_warning" in analysis.errors:
+        sections.append(early_warning_section(analysis.early_warning, lang=lang,
+                                              why=analysis.errors.get("early_warning", "")))
     return sections

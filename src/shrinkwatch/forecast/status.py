@@ -1,0 +1,130 @@
+"""A standard's status at any year, on the real panel and on simulated population paths.
+
+"Shrinking at year t" is the standard with its evaluation year (``year``, or ``end_year`` for the
+intercensal rule) set to t and everything else as resolved for the panel; an intercensal comparison
+whose earlier year is left to its default keeps the default the panel gives it (the census before t on
+a census series, else the panel's first year), written out explicitly so that a simulated panel,
+which holds only the years the rule reads, compares the same years.
+
+Simulated paths are judged by the rule's own kernel: the units x draws paths become the units of one
+panel and :meth:`~shrinkwatch.identification.kernel.Kernel.verdict` evaluates them all at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shrinkwatch.core import Panel
+from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.meta import PanelMeta
+from shrinkwatch.identification.catalogue import load_standard
+from shrinkwatch.identification.engine import boundary_change_mask, resolve_for_panel
+from shrinkwatch.identification.indicators import Tri
+from shrinkwatch.identification.kernel import Kernel, RuleParameters, WindowParameters, default_start_year
+from shrinkwatch.identification.rules import kernel_class
+from shrinkwatch.identification.schema import Standard
+
+__all__ = ["StatusRule", "status_rule", "FORECASTABLE_RULES"]
+
+#: Rules judged on the population indicator alone, unit by unit: a forecast of population decides them.
+#: (cn-2025 needs GDP and built-up area, composite-index normalises across units: neither is forecast.)
+FORECASTABLE_RULES = ("census_decline", "consecutive_decline", "peak_loss", "scirn")
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    """A standard resolved for a panel, able to judge any year: ``values`` the resolved parameters,
+    ``year_field`` the parameter that holds the evaluation year."""
+
+    standard: Standard
+    values: dict[str, Any]
+    year_field: str
+    notes: tuple[str, ...]
+    panel_first_year: int
+    census_years: tuple[int, ...]
+
+    @property
+    def indicator(self) -> str:
+        return str(self.values["indicator"])
+
+    def kernel(self, panel: Panel) -> Kernel[Any, Any]:
+        return kernel_class(self.standard.rule)(panel, self.standard)
+
+    def parameters_at(self, kernel: Kernel[Any, Any], year: int) -> RuleParameters:
+        """The rule's parameters judging ``year``, with an intercensal start year written out as the real
+        panel's default (the census before ``year``, else the panel's first year)."""
+        values = {**self.values, self.year_field: int(year)}
+        if "start_year" in values and int(values["start_year"]) == 0:
+            skeleton = Panel.from_series({"_": [np.nan]}, years=[self.panel_first_year],
+                                         census_years=self.census_years)
+            values["start_year"] = default_start_year(skeleton, int(year))
+        return kernel.parameters_of(values)
+
+    def first_year(self, kernel: Kernel[Any, Any], years: list[int]) -> int:
+        """The earliest year the rule reads when judging any of ``years``."""
+        starts = []
+        for year in years:
+            params = self.parameters_at(kernel, year)
+            if isinstance(params, WindowParameters):
+                lookback = params.lookback
+                starts.append(int(year) - (lookback if lookback is not None else 10_000))
+            else:
+                starts.append(int(getattr(params, "start_year", year)))
+        return min(starts)
+
+    def status(self, panel: Panel, year: int, kernel: Kernel[Any, Any] | None = None) -> Tri:
+        """The three-valued status of every unit of the real ``panel`` in ``year`` (a comparison across a
+        boundary break is undecided)."""
+        kernel = kernel if kernel is not None else self.kernel(panel)
+        params = self.parameters_at(kernel, year)
+        verdict = kernel.verdict(params)
+        broken = boundary_change_mask(panel, params)
+        if broken is not None:
+            verdict = Tri(verdict.yes & ~broken, verdict.no & ~broken)
+        return verdict
+
+    def simulated(self, history_years: np.ndarray, history_levels: np.ndarray, target_years: list[int],
+                  paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Judge simulated paths: ``history_levels`` (units x history years) followed by ``paths`` (units x draws
+        x targets, populations). Returns ``yes`` and ``known`` (units x draws x targets)."""
+        n_units, draws, n_targets = paths.shape
+        years = [int(y) for y in history_years] + [int(y) for y in target_years]
+        levels = np.concatenate([np.repeat(history_levels[:, None, :], draws, axis=1), paths], axis=2)
+        ids = pd.RangeIndex(n_units * draws, name="unit_id")
+        index = pd.MultiIndex.from_product([ids, years], names=["unit_id", "year"])
+        values = pd.DataFrame({self.indicator: levels.reshape(-1)}, index=index)
+        units = pd.DataFrame({"name": np.zeros(len(ids), dtype=np.int8)}, index=ids)
+        simulated = Panel(units, values, PanelMeta(id="simulated", census_years=self.census_years))
+        kernel = self.kernel(simulated)
+        yes = np.zeros((n_units, draws, n_targets), dtype=bool)
+        known = np.zeros_like(yes)
+        for j, year in enumerate(target_years):
+            verdict = kernel.verdict(self.parameters_at(kernel, year))
+            yes[:, :, j] = verdict.yes.reshape(n_units, draws)
+            known[:, :, j] = verdict.known.reshape(n_units, draws)
+        return yes, known
+
+
+def status_rule(panel: Panel, standard: str | Standard, settings: dict[str, Any] | None = None) -> StatusRule:
+    """The standard resolved for ``panel`` as a :class:`StatusRule`; a rule the forecasts cannot decide is an
+    OptionError naming the ones they can."""
+    std = load_standard(standard)
+    if std.rule not in FORECASTABLE_RULES:
+        raise OptionError(f"--standard {std.id}: its rule {std.rule!r} is not judged on population alone, so "
+                          f"population forecasts cannot decide it; use a standard of rule "
+                          f"{', '.join(FORECASTABLE_RULES)}")
+    values, notes = resolve_for_panel(std, panel, settings)
+    if std.rule == "scirn" and values.get("structural") == "require":
+        raise OptionError(f"--standard {std.id}: structural = 'require' needs employment, which is not forecast; "
+                          "use structural=if_available or ignore")
+    fields = {f.name for f in dataclasses.fields(kernel_class(std.rule).parameters)}
+    year_field = "end_year" if "end_year" in fields else "year"
+    if year_field not in fields:  # pragma: no cover - every forecastable rule has one
+        raise OptionError(f"rule {std.rule!r} has no evaluation year")
+    return StatusRule(standard=std, values=dict(values), year_field=year_field, notes=tuple(notes),
+                      panel_first_year=int(panel.years[0]), census_years=tuple(panel.meta.census_years))
