@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from shrinkwatch.analysis.spatial import LISA_MEANINGS  # what each class means: relative to the mean rate
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 
@@ -244,13 +245,6 @@ LISA_COLORS: dict[str, str] = {
     "LL": "#b2182b",  # low rate among low rates: the shrinkage clusters
     "not significant": "#e0e0e0",
     "excluded": "#ffffff",
-}
-#: What each significant LISA cluster means, in words.
-LISA_MEANINGS: dict[str, str] = {
-    "HH": "high annual rate, neighbours high",
-    "LL": "low annual rate, neighbours low (clustered decline)",
-    "HL": "high annual rate, neighbours low",
-    "LH": "low annual rate, neighbours high",
 }
 
 
