@@ -182,7 +182,77 @@ def test_lisa_equals_esda_on_the_same_weights(census_panel, census_identificatio
     np.testing.assert_array_equal(used["cluster"].to_numpy(), expected)
     assert sum(result.counts.values()) == len(census_identification)
     assert result.counts["excluded"] == 11
-    assert result.counts["LL"] > 0  # the Northeast's clustered decline
+    assert result.counts["LL"] > 0  # the Northeast: below-average growth next to below-average growth
+
+
+def _growing_west_panel() -> tuple[Panel, Identification]:
+    """8 x 8 squares; the rate rises west to east and all units grow except two in the south-west corner."""
+    geoms, ids, rates = [], [], []
+    for row in range(8):
+        for col in range(8):
+            geoms.append(shapely.box(col, row, col + 1, row + 1))
+            ids.append(f"g{row}{col}")
+            rates.append(0.3 * col + 0.05 * row + 0.1)
+    rates[0], rates[1] = -0.4, -0.2  # g00 and g01 shrink
+    index = pd.Index(ids, name="unit_id")
+    units = gpd.GeoDataFrame({"name": ids}, geometry=geoms, index=index, crs="EPSG:3857")
+    panel = Panel.from_series({unit: [1.0, 1.0] for unit in ids}, [2010, 2020], units=units, id="west")
+    status = ["shrinking" if r < 0 else "not_shrinking" for r in rates]
+    return panel, _toy_identification(index, status, rates)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_growing_units_in_low_low_clusters_are_never_called_decline():
+    """LISA's low is below the mean rate: the low-low cluster holds growing units, and the words say so."""
+    from esda.moran import Moran_Local
+
+    from shrinkwatch.report.findings import key_findings
+
+    panel, identification = _growing_west_panel()
+    bundle = analyze.analyse(identification, panel, seed=0, permutations=99)
+    local = bundle.lisa
+    # the LL class computed here with esda on the same weights, and shrinking ∩ LL from the hand-made statuses
+    y = identification.table["annual_rate"].reindex(list(local.weights.ids)).to_numpy()
+    direct = Moran_Local(y, local.weights.graph, transformation="r", permutations=99, seed=0, n_jobs=1)
+    low_low = [unit for unit, q, p in zip(local.weights.ids, direct.q, direct.p_sim) if q == 3 and p <= 0.05]
+    shrinking = set(identification.table.index[identification.table["status"] == "shrinking"])
+    growing_low_low = [unit for unit in low_low if unit not in shrinking]
+    assert growing_low_low, "the case needs growing units in a low-low cluster"
+    assert local.mean == pytest.approx(float(np.mean(y)))
+    assert local.shrinking_in("LL") == (len(shrinking & set(low_low)), len(low_low), len(shrinking))
+    sentence = next(f for f in key_findings(identification, bundle) if "below-average growth" in f)
+    assert (f"{len(shrinking & set(low_low))} of the {len(shrinking)} shrinking units sit in significant clusters "
+            "of below-average growth") in sentence
+    assert f"those clusters hold {len(low_low)} units, {len(growing_low_low)} of them not shrinking" in sentence
+    section = report_sections.spatial_section(bundle, panel).html
+    words = " ".join(key_findings(identification, bundle)) + section + cluster_map_svg(local, panel)
+    assert "decline" not in words.lower()
+    assert "below-average growth next to below-average growth" in section
+    assert f"LL: below-average growth next to below-average growth ({len(low_low)} units, " in section
+    assert "not_shrinking" in section  # each listed unit's status is shown beside its rate
+
+
+@pytest.mark.slow
+def test_un_low_low_finding_counts_shrinking_units(data_dir):
+    """On the UN agglomerations most low-low units grow: the finding counts the shrinking ones."""
+    from shrinkwatch import identify, load
+    from shrinkwatch.datasets import standard_for
+    from shrinkwatch.report.findings import low_low_finding
+
+    panel = load("world-wup2018", data_dir)
+    identification = identify(panel, *standard_for("world-wup2018"))
+    result = analyze.lisa(identification, panel)  # the report's settings: 999 permutations, seed 0
+    table = result.table
+    low_low = table["cluster"] == "LL"
+    shrinking = identification.table["status"].reindex(table.index) == "shrinking"
+    n_both, n_low_low, n_shrinking = int((low_low & shrinking).sum()), int(low_low.sum()), int(shrinking.sum())
+    assert result.shrinking_in("LL") == (n_both, n_low_low, n_shrinking)
+    # measured: 396 low-low units, 383 of them growing; all 13 shrinking agglomerations (1950-2018) among them
+    assert (n_both, n_low_low, n_shrinking) == (13, 396, 13)
+    assert int((table.loc[low_low, "annual_rate"] > 0).sum()) == 383
+    assert low_low_finding(result).startswith(
+        "13 of the 13 shrinking units sit in significant clusters of below-average growth")
+    assert "those clusters hold 396 units, 383 of them not shrinking" in low_low_finding(result)
 
 
 def test_seeds_make_results_reproducible_and_leave_global_state_alone(census_panel, census_identification):

@@ -122,10 +122,12 @@ def test_summary_has_headline_statistics(run_outputs):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     moran = summary["spatial-clusters"]["moran"]
     assert moran["n"] == 358 and moran["n_excluded"] == 11 and moran["permutations"] == 999
-    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # decline clusters (the Northeast)
+    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # similar rates cluster (the Northeast)
     lisa = summary["spatial-clusters"]["lisa"]["counts"]
     assert lisa["excluded"] == 11 and sum(lisa.values()) == 369
-    assert lisa["LL"] > 0  # a significant cluster of decline
+    assert lisa["LL"] > 0  # a significant cluster of below-average growth
+    spatial = summary["spatial-clusters"]["lisa"]
+    assert 0 < spatial["shrinking_in"]["LL"] <= lisa["LL"] and spatial["meanings"]["LL"].startswith("below-average")
     assert summary["expansion-paradox"]["available"] is False
     models = summary["drivers"]["models"]
     assert set(models) == {"ols_hc3", "lightgbm", "baseline_training_mean"}

@@ -46,9 +46,9 @@ SHOWN_PER_CLUSTER = 60
 
 #: What the LISA classes are, said under the counts (one place, for translation).
 LISA_TEXT: dict[str, str] = {
-    "classes": ("High and low are relative to the mean annual rate of the {n:,} units analysed ({mean:+.2f} %/yr), "
-                "not growth and decline: LL marks units whose rate, and whose neighbours' mean rate, are both "
-                "below that mean. Shrinking units (under the standard) in each class: {shrinking}."),
+    "classes": ("High and low are relative to the mean annual rate of the {n:,} units analysed ({mean:+.2f} %/yr): "
+                "LL marks units whose rate, and whose neighbours' mean rate, are both below that mean; such a unit "
+                "may still be growing. Shrinking units (under the standard) in each class: {shrinking}."),
     "heading": "{label}: {meaning} ({units:,} units, {shrinking:,} of them shrinking)",
 }
 
