@@ -195,7 +195,8 @@ def test_severity_bands_boundaries():
         ([10, 9, 9, 9], "episodic"),
         ([10, 9, 10, 11], "recovering"),
         ([10, 11, 12, 12], "none"),
-        ([10, 9, NAN, 8], "continuous"),
+        ([10, 9, NAN, 8], "single period"),  # the gap leaves one known period (10 -> 9)
+        ([10, 9, 8, NAN, 7], "continuous"),
         ([10, 11, NAN, 10], "single period"),  # gaps are not bridged: only 10 -> 11 is a known period
         ([NAN, NAN, NAN, 8], ""),
         ([10, 9], "single period"),  # a single (census) period: no pattern through time

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
@@ -26,7 +27,6 @@ from shrinkwatch.report.charts import (
 )
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import parent_labels
-from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.report.maps import cluster_map_svg
 
 if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads only where an analysis is run
