@@ -24,6 +24,14 @@ LOW_LOW_TEXT: dict[str, str] = {
 }
 
 
+#: How the driver finding opens (one place, for translation): the predictors' timing comes first.
+DRIVER_FINDING_TEXT: dict[str, str] = {
+    "lead": ("Among predictors measured at the start of the period ({start}), the {start}-{end} annual rate is most "
+             "strongly associated with "),
+    "lead_no_period": "The annual rate is most strongly associated with ",
+}
+
+
 def low_low_finding(lisa: LisaResult) -> str:
     """How many shrinking units sit in LISA low-low clusters, against all units in those clusters.
 
@@ -62,7 +70,10 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
     if drivers.available and drivers.importance is not None and len(drivers.importance):
         top_predictor = str(drivers.importance.idxmax())
         fit, base = drivers.gbm_cv, drivers.baseline_cv
-        findings.append(f"The annual rate is most strongly associated with {top_predictor.replace('_', ' ')}"
+        note = drivers.feature_notes.get(top_predictor)
+        lead = (DRIVER_FINDING_TEXT["lead"].format(start=drivers.period[0], end=drivers.period[1])
+                if drivers.period is not None else DRIVER_FINDING_TEXT["lead_no_period"])
+        findings.append(lead + top_predictor.replace('_', ' ') + (f" ({note})" if note else "")
                         + (f" (gradient boosting, out-of-sample R² {fit.r2:.2f} against {base.r2:.2f} for the "
                            "baseline)" if fit is not None and base is not None else "")
                         + "; these are associations, not causes.")
