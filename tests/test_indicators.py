@@ -195,10 +195,13 @@ def test_severity_bands_boundaries():
         ([10, 9, 9, 9], "episodic"),
         ([10, 9, 10, 11], "recovering"),
         ([10, 11, 12, 12], "none"),
-        ([10, 9, NAN, 8], "continuous"),
-        ([10, 11, NAN, 10], "none"),  # gaps are not bridged: only 10 -> 11 is a known period
+        ([10, 9, NAN, 8], "single period"),  # the gap leaves one known period (10 -> 9)
+        ([10, 9, 8, NAN, 7], "continuous"),
+        ([10, 11, NAN, 10], "single period"),  # gaps are not bridged: only 10 -> 11 is a known period
         ([NAN, NAN, NAN, 8], ""),
-        ([10, 9], "continuous"),  # a single (census) period
+        ([10, 9], "single period"),  # a single (census) period: no pattern through time
+        ([10, 11], "single period"),
+        ([10, 9, 8], "continuous"),  # two periods, both declines
     ],
 )
 def test_pattern_definitions(series, expected):
@@ -273,4 +276,4 @@ def test_strictly_increasing_series_has_no_decline_and_pattern_none(values):
     series = np.sort(np.array(values))[None, :]
     flags = decline_flags(series)
     assert not flags.yes.any()
-    assert pattern_of(series).tolist() == ["none"]
+    assert pattern_of(series).tolist() == ["none" if series.shape[1] > 2 else "single period"]

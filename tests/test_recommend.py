@@ -89,7 +89,7 @@ def test_hand_made_unit_matches_the_builtin_rules_exactly():
     unit = pd.DataFrame(
         {"name": ["Testville"], "status": ["shrinking"], "severity": ["severe"], "annual_rate": [-1.83],
          "pattern": ["continuous"], "region": ["Northeast"], "country": ["China"],
-         "types": ["old industrial base"], "trigger_old_industrial_base": ["region=Northeast"],
+         "types": ["old industrial base"], "trigger_old_industrial_base": ["share_industry 2010 = 48.0% >= 75% quantile 40.0%"],
          "share_65plus": [16.0], "share_0_14": [12.0], "urban_share": [60.0]},
         index=_index("u1"),
     )
@@ -99,11 +99,11 @@ def test_hand_made_unit_matches_the_builtin_rules_exactly():
         "smart-shrinkage-plan": "severity=severe",
         "right-size-land-and-districts": "severity=severe",
         "accept-smaller-city": "pattern=continuous; severity=severe",
-        "old-industrial-restructuring": "type=old industrial base (region=Northeast)",
+        "old-industrial-restructuring": "type=old industrial base (share_industry 2010 = 48.0% >= 75% quantile 40.0%)",
         "monitor-shrinking": "status=shrinking",
         "northeast-collaboration": "country=China; region=Northeast",
         "aged-society-services": "share_65plus=16.0%",
-        "industrial-heritage": "type=old industrial base (region=Northeast); severity=severe",
+        "industrial-heritage": "type=old industrial base (share_industry 2010 = 48.0% >= 75% quantile 40.0%); severity=severe",
         "low-fertility-family-support": "share_0_14=12.0%",
     }
     order = {"high": 0, "medium": 1, "low": 2}
@@ -111,6 +111,31 @@ def test_hand_made_unit_matches_the_builtin_rules_exactly():
     assert (rows["unit_id"] == "u1").all() and (rows["name"] == "Testville").all()
     zh = recommend(unit, lang="zh")
     assert zh.loc[zh["recommendation_id"] == "right-size-land-and-districts", "title"].item().startswith("瘦身强体")
+
+
+def test_two_census_panel_gets_no_pattern_and_no_every_period_rule():
+    """Two censuses are one period: a severe loss between them is 'single period', not 'continuous',
+    and the rule about decline in every period stays silent; three censuses with two declines get it."""
+    from shrinkwatch import identify
+
+    from conftest import panel_of
+
+    two = panel_of({"a": {"pop_resident": [1000.0, 700.0]}, "b": {"pop_resident": [1000.0, 1100.0]}},
+                   [2000, 2010], id="two")
+    three = panel_of({"a": {"pop_resident": [1000.0, 800.0, 600.0]}, "b": {"pop_resident": [1000.0, 1100.0, 1200.0]}},
+                     [2000, 2010, 2020], id="three")
+    table2 = identify(two, "census-decline").table
+    assert table2.loc["a", "status"] == "shrinking" and table2.loc["a", "severity"] == "severe"
+    assert table2["pattern"].tolist() == ["single period", "single period"]
+    rows2 = recommend(table2)
+    assert "accept-smaller-city" not in set(rows2["recommendation_id"])
+    assert not rows2["text"].str.contains("every (?:observed )?period").any()
+    table3 = identify(three, "census-decline").table
+    assert table3.loc["a", "pattern"] == "continuous" and table3.loc["a", "severity"] == "severe"
+    rows3 = recommend(table3)
+    accepted = rows3[rows3["recommendation_id"] == "accept-smaller-city"]
+    assert accepted["unit_id"].tolist() == ["a"]
+    assert accepted["triggered_by"].item() == "pattern=continuous; severity=severe"
 
 
 def test_operators_and_missing_columns_on_a_custom_knowledge_base(tmp_path):
@@ -197,8 +222,13 @@ def test_real_census_recommendations(census_panel, census_identification):
     assert shrinking.loc[shrinking["recommendation_id"] == "monitor-shrinking", "unit_id"].nunique() == int(
         (status == "shrinking").sum())
     harbin = rows[rows["unit_id"] == "230100"].set_index("recommendation_id")["triggered_by"]
-    assert harbin["old-industrial-restructuring"] == "type=old industrial base (region=Northeast)"
     assert harbin["smart-shrinkage-plan"] == "severity=moderate"
+    # two censuses are one period: no pattern, so no rule about every period; no industry data, so no
+    # old-industrial rule (the Northeast is a region, not evidence of industry)
+    assert (profiles["pattern"].isin(["single period", ""])).all()
+    assert not set(rows["recommendation_id"]) & {"accept-smaller-city", "diagnose-new-decline",
+                                                  "old-industrial-restructuring", "industrial-heritage"}
+    assert not rows["text"].str.contains("every observed period|every period").any()
     result = RecommendationResult(rows=rows, profiles=profiles)
     summary = result.as_dict()
     assert summary["denominators"]["shrinking"] == int((status == "shrinking").sum())
@@ -214,11 +244,12 @@ def test_profile_of_harbin(census_panel, census_identification):
     harbin = profile(census_panel, census_identification, "230100", typology=typology, drivers=False, lang="en")
     assert harbin.status == "shrinking" and harbin.severity == "moderate"
     assert harbin.annual_rate == pytest.approx(-0.6, abs=0.01)
-    assert ("old industrial base", "region=Northeast") in harbin.types
+    assert not [name for name, _ in harbin.types if name == "old industrial base"]
+    assert harbin.pattern == "single period"
     assert harbin.criteria[0][0] == "decline" and harbin.criteria[0][2] is True
-    assert "old-industrial-restructuring" in set(harbin.recommendations["recommendation_id"])
+    assert "old-industrial-restructuring" not in set(harbin.recommendations["recommendation_id"])
     text = harbin.to_text()
-    assert "Verdict: shrinking" in text and "triggered by: type=old industrial base" in text
+    assert "Verdict: shrinking" in text and "Pattern: single period" in text
     with pytest.raises(UnknownIdError, match="near matches: 230100 哈尔滨市"):
         profile(census_panel, census_identification, "23010", typology=typology, drivers=False)
 
@@ -231,9 +262,10 @@ def test_cli_explain_harbin():
     out = result.stdout
     assert "哈尔滨市 (230100)" in out
     assert "Verdict: shrinking" in out and "-5.89%" in out
-    assert "Types:\n  old industrial base: region=Northeast" in out
+    assert "Pattern: single period" in out and "old industrial base: region" not in out
+    assert "'old industrial base' not assessed: the panel has no industry indicator" in out
     assert "Drivers:\n  driver contributions: not requested" in out
-    assert "Recommendations:" in out and "[high] Restructure the old industrial base" in out
+    assert "Recommendations:" in out and "[high] Adopt a smart-shrinkage plan" in out
     assert "triggered by: severity=moderate" in out
 
 

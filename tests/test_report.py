@@ -132,10 +132,12 @@ def test_summary_has_headline_statistics(run_outputs):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     moran = summary["spatial-clusters"]["moran"]
     assert moran["n"] == 358 and moran["n_excluded"] == 11 and moran["permutations"] == 999
-    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # decline clusters (the Northeast)
+    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # similar rates cluster (the Northeast)
     lisa = summary["spatial-clusters"]["lisa"]["counts"]
     assert lisa["excluded"] == 11 and sum(lisa.values()) == 369
-    assert lisa["LL"] > 0  # a significant cluster of decline
+    assert lisa["LL"] > 0  # a significant cluster of below-average growth
+    spatial = summary["spatial-clusters"]["lisa"]
+    assert 0 < spatial["shrinking_in"]["LL"] <= lisa["LL"] and spatial["meanings"]["LL"].startswith("below-average")
     assert summary["expansion-paradox"]["available"] is False
     models = summary["drivers"]["models"]
     assert set(models) == {"ols_hc3", "lightgbm", "baseline_training_mean"}
@@ -204,6 +206,14 @@ def test_key_findings_restate_computed_numbers(run_outputs):
     assert "from 46 to 156" in findings  # the sensitivity range over min_loss 0..0.10
     assert "no built-up area data" in findings
     assert "associations, not causes" in findings
+    assert "Among predictors measured at the start of the period (2010), the 2010-2020 annual rate" in findings
+    # the cluster finding counts shrinking units among the low-low units, from the summary's numbers
+    lisa = json.loads((out / "summary.json").read_text(encoding="utf-8"))["spatial-clusters"]["lisa"]
+    both, members = lisa["shrinking_in"]["LL"], lisa["counts"]["LL"]
+    assert (f"{both} of the 156 shrinking units sit in significant clusters of below-average growth"
+            in findings)
+    assert f"those clusters hold {members} units, {members - both} of them not shrinking" in findings
+    assert "decline" not in findings.lower().replace("population decline", "")
 
 
 def test_default_sensitivity_grid_drops_settings_the_panel_cannot_take(tmp_path):

@@ -10,7 +10,7 @@ from shapely.geometry import box
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
-from shrinkwatch import DataError, identify
+from shrinkwatch import DataError, OptionError, identify
 from shrinkwatch.analysis.features import FEATURES
 from shrinkwatch.analysis.resource_cities import read_resource_table
 from shrinkwatch.analysis.typology import Typology, classify
@@ -126,21 +126,70 @@ def test_peripheral_and_shadow_on_known_geography(toy):
     assert "adjacent" in table.loc["G", "trigger_shadow_of_growing_core"]
     assert "distance 50 km" in table.loc["A", "trigger_shadow_of_growing_core"]
     assert "+1.84%/yr" in table.loc["A", "trigger_shadow_of_growing_core"]  # (1200/1000)^(1/10) - 1
-    # old industrial base: the Northeast of China only, not a US region of the same name
-    assert {u for u, t in has.items() if "old industrial base" in t} == {"C", "A", "E", "D", "B", "G"}
+    # old industrial base: every unit is in China's Northeast, but the panel has no industry indicator,
+    # so the type is not assessed (a region is not evidence), and no unit has it
+    assert not any("old industrial base" in t for t in has.values())
+    assert "old industrial base" not in result.assessed and "old industrial base" not in result.type_counts()
+    assert any("'old industrial base' not assessed" in note and "share_industry" in note for note in result.notes)
     assert "peripheral: distance to C 400 km > 75% quantile 278 km" in table.loc["B", "type_triggers"]
     assert any("largest population" in note for note in result.notes)
 
 
 def test_capital_table_and_user_old_industrial_units(toy):
     panel, identification = toy
-    result = classify(panel, identification, capitals={"P": "E"}, old_industrial_units=["Q2"],
-                      old_industrial_regions={})
+    result = classify(panel, identification, capitals={"P": "E"}, old_industrial_units=["Q2"])
     table = result.table
     assert table.loc["A", "capital_id"] == "E" and table.loc["A", "capital_basis"] == "capital table"
     assert table.loc["Q2", "capital_basis"].startswith("largest")
     assert table.loc[table["types"].str.contains("old industrial base"), "types"].index.tolist() == ["Q2"]
     assert table.loc["Q2", "trigger_old_industrial_base"] == "listed by the user"
+
+
+def test_old_industrial_base_needs_its_industry_indicator_not_a_region():
+    """Industry shares at the start (2010) decide; the region says nothing. Threshold computed here."""
+    shares = {"ne_low": 20.0, "ne_high": 55.0, "s_high": 60.0, "s_mid": 40.0, "w_low": 25.0, "w_none": np.nan}
+    regions = {"ne_low": "Northeast", "ne_high": "Northeast", "s_high": "South", "s_mid": "South",
+               "w_low": "West", "w_none": "West"}
+    ids = list(shares)
+    units = pd.DataFrame({"name": ids, "parent_id": "P", "country": "China", "region": [regions[u] for u in ids]},
+                         index=pd.Index(ids, name="unit_id"))
+    rows = {u: {"pop_resident": [1000.0, 900.0], "share_industry": [shares[u], 30.0]} for u in ids}
+    panel = panel_of(rows, [2010, 2020], units=units, id="industry")
+    result = classify(panel, identify(panel, "census-decline"), seed=0, industry_quantile=0.5)
+    known = [v for v in shares.values() if not np.isnan(v)]
+    threshold = float(np.quantile(known, 0.5))  # 40.0: the 2010 values, not the 2020 ones (all 30)
+    expected = {u for u, v in shares.items() if not np.isnan(v) and v >= threshold}
+    table = result.table
+    typed = {u for u, t in table["types"].items() if "old industrial base" in t.split(";")}
+    assert typed == expected == {"ne_high", "s_high", "s_mid"}
+    assert "ne_low" not in typed  # in the Northeast, but little industry
+    assert table.loc["s_high", "trigger_old_industrial_base"] == "share_industry 2010 = 60.0% >= 50% quantile 40.0%"
+    assert table.loc["w_none", "trigger_old_industrial_base"] == ""
+    assert "old industrial base" in result.assessed
+    assert result.type_counts()["old industrial base"] == 3
+    assert any("1 unit(s) have no share_industry in 2010" in note for note in result.notes)
+
+
+def test_industry_share_header_is_ingested_as_the_typology_indicator(tmp_path):
+    """A yearbook column '第二产业比重' (a percent 0-100) becomes share_industry; a value over 100 is rejected."""
+    from shrinkwatch.ingest import ingest
+
+    path = tmp_path / "yearbook.csv"
+    path.write_text("城市代码,城市,年份,常住人口,第二产业比重\n"
+                    "110000,甲市,2010,1000,48.5\n110000,甲市,2020,900,41.0\n"
+                    "120000,乙市,2010,800,130\n", encoding="utf-8")
+    result = ingest(path)
+    panel = result.panel
+    assert "share_industry" in panel.indicators
+    assert panel.wide("share_industry").loc["110000", 2010] == pytest.approx(48.5)
+    rejected = result.ledger.rejected
+    assert len(rejected) == 1 and rejected["column"].iloc[0] == "第二产业比重" and "130" in str(rejected["value"].iloc[0])
+
+
+def test_old_industrial_quantile_is_checked(toy):
+    panel, identification = toy
+    with pytest.raises(OptionError, match="industry_quantile"):
+        classify(panel, identification, industry_quantile=1.5)
 
 
 # ---------------------------------------------------------------- resource table
@@ -195,14 +244,14 @@ def test_resource_table_ambiguous_name(toy):
 
 # ---------------------------------------------------------------- real data
 
-def test_every_heilongjiang_shrinking_unit_is_an_old_industrial_base(census_typology):
+def test_census_panel_has_no_industry_indicator_so_no_old_industrial_base(census_typology):
+    """The prefecture census has no industry data: the Northeast is not typed by its region."""
     table = census_typology.table
-    heilongjiang = table[(table["parent_id"] == "230000") & (table["status"] == "shrinking")]
-    assert len(heilongjiang) == 13
-    assert heilongjiang["types"].str.split(";").map(lambda t: "old industrial base" in t).all()
-    assert (heilongjiang["trigger_old_industrial_base"] == "region=Northeast").all()
-    outside = table[table["region"] != "Northeast"]
-    assert not outside["types"].str.contains("old industrial base").any()
+    assert table["share_industry_start"].isna().all()
+    assert not table["types"].str.contains("old industrial base").any()
+    northeast = table[(table["region"] == "Northeast") & (table["status"] == "shrinking")]
+    assert len(northeast) > 0 and (northeast["trigger_old_industrial_base"] == "").all()
+    assert "old industrial base" not in census_typology.assessed
 
 
 def test_section_summary_counts(census_typology):
@@ -211,12 +260,11 @@ def test_section_summary_counts(census_typology):
     assert section.id == "types" and "<table>" in section.html
     assert summary["k"] == census_typology.k
     assert sum(summary["clusters"].values()) == int(census_typology.table["cluster"].notna().sum())
-    assert set(summary["types"]) == {"old industrial base", "peripheral", "shadow of growing core"}
-    assert summary["types_not_assessed"] == ["resource-based", "resource-exhausted"]
+    assert set(summary["types"]) == {"peripheral", "shadow of growing core"}
+    assert summary["types_not_assessed"] == ["old industrial base", "resource-based", "resource-exhausted"]
     assert "not assessed" in section.html
     shrinking = census_typology.table[census_typology.table["status"] == "shrinking"]
     assert summary["shrinking_units"] == len(shrinking)
-    assert summary["types"]["old industrial base"] == int(shrinking["region"].eq("Northeast").sum())
     assert "<script" not in section.html
 
 

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -35,6 +36,30 @@ CAUSAL_WORDS = ("cause", "caused", "causes", "causal", "effect", "impact", "driv
                 "leads to", "due to", "because", "results in", "determines")
 
 _US_COMPONENTS = ("natural_increase", "net_domestic_migration", "net_international_migration")
+_EQUAL_AREA = "EPSG:8857"  # Equal Earth: areas for the density at the start
+
+#: Column prefixes of the start-of-period predictors, by what they measure.
+DRIVER_PREFIX = {"size": "log10_population_start", "density": "log10_density_start", "earlier": "annual_rate_"}
+
+#: The sentences of the driver models that say what is measured when (one place, for translation).
+DRIVER_TEXT: dict[str, str] = {
+    "log10_population_start": "log10 of the population in {start}",
+    "log10_density_start": "log10 of the population per km² in {start} (area in the Equal Earth projection)",
+    "earlier_rate": "average annual change {earlier}-{start} (%/yr), before the outcome period",
+    "family_census": "demographic structure at the start of the period (census)",
+    "family_start": "{what} at the start of the period",
+    "family_size": "population size",
+    "family_density": "density",
+    "family_earlier": "earlier growth",
+    "timing": ("Every predictor is measured at the start of the outcome period ({start}) or before it; none is "
+               "measured over {start}-{end}, the period of the annual rate, so no predictor contains the "
+               "outcome's own change."),
+    "left_out_components": ("The components of change summed over {start}-{end} (natural increase, domestic and "
+                            "international migration) add up to the outcome by construction and are not "
+                            "predictors; the decomposition checks that accounting."),
+    "left_out_change": ("Changes over {start}-{end} ({names}) are not predictors: they are measured over the "
+                        "same years as the outcome."),
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,11 @@ class DriverResult:
         Mean absolute contribution per predictor, largest first.
     summary
         Plain-language, associational summary.
+    period
+        The outcome period (start year, end year) of the annual rate.
+    timing
+        When the predictors are measured (at the start of ``period`` or before), and which
+        measures of the outcome period the panel has but the models leave out.
     """
 
     available: bool
@@ -100,15 +130,19 @@ class DriverResult:
     importance: pd.Series | None = field(default=None, repr=False)
     summary: str = ""
     seed: int = 0
+    period: tuple[int, int] | None = None
+    timing: str = ""
 
     def as_dict(self) -> dict[str, object]:
         if not self.available:
             return {"available": False, "message": self.message}
+        assert self.period is not None
         assert self.ols_cv is not None and self.gbm_cv is not None and self.baseline_cv is not None
         assert self.importance is not None
         return {
             "available": True, "target": self.target, "n_used": self.n_used, "n_excluded": self.n_excluded,
-            "predictors": list(self.predictors), "n_folds": self.n_folds, "seed": self.seed,
+            "predictors": list(self.predictors), "predictors_measured_in": self.period[0],
+            "outcome_period": list(self.period), "n_folds": self.n_folds, "seed": self.seed,
             "ols_r2_in_sample": round(float(self.ols_r2_in_sample or 0.0), 4),
             "models": {"ols_hc3": self.ols_cv.as_dict(), "lightgbm": self.gbm_cv.as_dict(),
                        "baseline_training_mean": self.baseline_cv.as_dict()},
@@ -175,13 +209,39 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", str(text)).strip("_").lower() or "x"
 
 
+def _population_indicator(identification: "Identification", panel: "Panel") -> str:
+    population = str(identification.parameters.get("indicator", "pop_resident"))
+    if population not in panel.indicators:
+        population = "pop_resident" if "pop_resident" in panel.indicators else ""
+    return population
+
+
+def _area_km2(panel: "Panel", index: pd.Index) -> pd.Series | None:
+    """Each unit's area in km² (Equal Earth), or None when the units are not all polygons with a CRS."""
+    units = panel.units
+    if not isinstance(units, gpd.GeoDataFrame) or "geometry" not in units.columns or units.crs is None:
+        return None
+    geometry = units.geometry.reindex(index)
+    present = geometry.notna() & ~geometry.is_empty
+    if not present.any() or not geometry[present].geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        return None
+    area = geometry[present].to_crs(_EQUAL_AREA).area / 1e6
+    return area.reindex(index)
+
+
 def driver_features(identification: "Identification", panel: "Panel") -> tuple[pd.DataFrame, dict[str, str], str]:
     """The predictor table for a panel, its notes, and which family of predictors it is.
 
-    China census-like panels (age shares, urban population, household size,
-    sex ratio), US components-of-change panels, or, for panels with population
-    only, size and earlier-period growth. Rows are all units; missing values
-    stay NaN (the caller reports and excludes them).
+    Every predictor is measured at the start of the outcome period (the
+    identification's start year) or before it, never over the period of the
+    outcome: a change measured over the same years as the annual rate (the
+    change in the 65+ share 2010-2020, the components of change summed over
+    2010-2019) shares the outcome's change and says little about what came
+    first. The predictors: the population (log10) and, for polygons, the
+    density at the start; the growth of the interval before the start where the
+    panel has it; census age shares, urban share, household size and sex ratio
+    at the start where the panel has them; the region. Rows are all units;
+    missing values stay NaN (the caller reports and excludes them).
     """
     start, end = _period(identification, panel)
     index = identification.table.index
@@ -193,13 +253,26 @@ def driver_features(identification: "Identification", panel: "Panel") -> tuple[p
     def level(indicator: str, year: int) -> pd.Series:
         return panel.wide(indicator, [year])[year].reindex(index)
 
+    population = _population_indicator(identification, panel)
+    if population and start in panel.years:
+        size = level(population, start)
+        features["log10_population_start"] = np.log10(size.where(size > 0))
+        notes["log10_population_start"] = DRIVER_TEXT["log10_population_start"].format(start=start)
+        area = _area_km2(panel, index)
+        if area is not None:
+            features["log10_density_start"] = np.log10(size.where(size > 0) / area.where(area > 0))
+            notes["log10_density_start"] = DRIVER_TEXT["log10_density_start"].format(start=start)
+        earlier = start - 10
+        if earlier in panel.years:
+            before = level(population, earlier)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate = (np.power(size / before.where(before > 0), 1.0 / 10.0) - 1.0) * 100.0
+            features[f"annual_rate_{earlier}_{start}"] = rate
+            notes[f"annual_rate_{earlier}_{start}"] = DRIVER_TEXT["earlier_rate"].format(earlier=earlier, start=start)
     if {"share_65plus", "share_0_14"} <= columns:
-        family = "demographic structure (census)"
+        family = DRIVER_TEXT["family_census"]
         features["share_65plus_start"] = level("share_65plus", start)
         notes["share_65plus_start"] = f"share aged 65+ in {start} (%)"
-        features["share_65plus_change"] = level("share_65plus", end) - level("share_65plus", start)
-        notes["share_65plus_change"] = (f"change in the 65+ share {start}-{end} (percentage points; "
-                                        "measured over the same period as the population change)")
         features["share_0_14_start"] = level("share_0_14", start)
         notes["share_0_14_start"] = f"share aged 0-14 in {start} (%)"
         if {"pop_urban", "pop_resident"} <= columns:
@@ -211,40 +284,28 @@ def driver_features(identification: "Identification", panel: "Panel") -> tuple[p
         if "sex_ratio" in columns:
             features["sex_ratio_start"] = level("sex_ratio", start)
             notes["sex_ratio_start"] = f"males per 100 females in {start}"
-    elif set(_US_COMPONENTS) <= columns:
-        family = "components of population change"
-        population = "pop_resident"
-        base = level(population, start)
-        years = [y for y in panel.years if start < y <= end]
-        for component in _US_COMPONENTS:
-            total = panel.wide(component, years).reindex(index).sum(axis=1, min_count=len(years))
-            name = f"{component}_rate"
-            features[name] = total / base / max(end - start, 1) * 100.0
-            notes[name] = (f"{component.replace('_', ' ')} summed over {start + 1}-{end}, per {start} population, "
-                           "per year (%)")
     else:
-        family = "size and earlier growth"
-        population = str(identification.parameters.get("indicator", "pop_resident"))
-        if population not in columns:
-            population = "pop_resident" if "pop_resident" in columns else ""
-        if not population:
-            return pd.DataFrame(index=index), {}, "none"
-        size = level(population, start)
-        features["log10_population_start"] = np.log10(size.where(size > 0))
-        notes["log10_population_start"] = f"log10 of the population in {start}"
-        earlier = start - 10
-        if earlier in panel.years:
-            before = level(population, earlier)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate = (np.power(size / before.where(before > 0), 1.0 / 10.0) - 1.0) * 100.0
-            features[f"annual_rate_{earlier}_{start}"] = rate
-            notes[f"annual_rate_{earlier}_{start}"] = f"average annual change {earlier}-{start} (%/yr)"
+        measured = [DRIVER_TEXT["family_" + key] for key in ("size", "density", "earlier")
+                    if any(column.startswith(DRIVER_PREFIX[key]) for column in features.columns)]
+        family = DRIVER_TEXT["family_start"].format(what=", ".join(measured))
+    if features.shape[1] == 0:
+        return pd.DataFrame(index=index), {}, "none"
     if region is not None and region.astype("string").nunique(dropna=False) > 1:
         dummies, levels, reference = _dummies(region, "region")
         for column in dummies.columns:
             features[column] = dummies[column]
             notes[column] = f"in region {levels[column]} rather than {reference} (the reference region)"
     return features, notes, family
+
+
+def _left_out(panel: "Panel", start: int, end: int) -> list[str]:
+    """Sentences naming the panel's outcome-period measures that are deliberately not predictors."""
+    left = []
+    if set(_US_COMPONENTS) <= set(panel.indicators):
+        left.append(DRIVER_TEXT["left_out_components"].format(start=start, end=end))
+    if "share_65plus" in panel.indicators:
+        left.append(DRIVER_TEXT["left_out_change"].format(start=start, end=end, names="the change in the 65+ share"))
+    return left
 
 
 def _cv_folds(n: int, n_folds: int, seed: int) -> np.ndarray:
@@ -325,6 +386,8 @@ def drivers(
         Units with insufficient data or a missing predictor are excluded and listed.
     """
     features, notes, family = driver_features(identification, panel)
+    start, end = _period(identification, panel)
+    timing = " ".join([DRIVER_TEXT["timing"].format(start=start, end=end), *_left_out(panel, start, end)])
     table = identification.table
     target = pd.to_numeric(table["annual_rate"], errors="coerce").astype(float)
     target.index = features.index
@@ -332,8 +395,9 @@ def drivers(
     if features.shape[1] == 0:
         return DriverResult(available=False, dataset=dataset, target="annual_rate", n_used=0,
                             n_excluded=len(table), excluded={},
-                            message=f"Dataset {dataset!r} has no indicator besides population to relate the "
-                                    "annual rate to: no driver model.", seed=int(seed))
+                            message=f"Dataset {dataset!r} has no predictor measured at the start of the period "
+                                    "(not even the population) to relate the annual rate to: no driver model.",
+                            seed=int(seed))
     excluded: dict[str, str] = {}
     insufficient = table["status"].eq("insufficient_data").to_numpy()
     missing = features.isna() | ~np.isfinite(features.astype(float))
@@ -399,7 +463,7 @@ def drivers(
         coefficients=coefficients, ols_r2_in_sample=float(ols_all.rsquared), ols_cv=fits["ols_hc3"],
         gbm_cv=fits["lightgbm"], baseline_cv=fits["baseline_training_mean"], n_folds=k,
         folds=pd.Series(folds, index=X.index, name="fold"), contributions=contributions,
-        importance=importance, seed=int(seed),
+        importance=importance, seed=int(seed), period=(start, end), timing=timing,
     )
     summary = _summary_text(family, result_kwargs, panel)
     return DriverResult(**result_kwargs, summary=summary)  # type: ignore[arg-type]
@@ -414,7 +478,8 @@ def _summary_text(family: str, r: dict, panel: "Panel") -> str:  # type: ignore[
     base: CVFit = r["baseline_cv"]
     parts = [
         f"Predictors ({family}) were related to the average annual population change rate (%/yr) of "
-        f"{r['n_used']} units ({r['n_excluded']} excluded for missing data)."
+        f"{r['n_used']} units ({r['n_excluded']} excluded for missing data).",
+        r["timing"],
     ]
     significant = coefficients.drop(index="const", errors="ignore")
     significant = significant[significant["p"] < 0.05].sort_values("p")
@@ -440,11 +505,7 @@ def _summary_text(family: str, r: dict, panel: "Panel") -> str:  # type: ignore[
     )
     top = ", ".join(f"{name} ({value:.3f} %/yr)" for name, value in importance.head(3).items())
     parts.append(f"Largest mean absolute contributions in the boosted model: {top}.")
-    if family == "components of population change":
-        parts.append("These components add up to each unit's population change by construction, so a near-perfect "
-                     "fit is an accounting identity; what matters is how much of the variation each component "
-                     "accounts for.")
-    if family == "size and earlier growth" and panel.meta.projected_from is not None:
+    if "log10_population_start" in importance.index and panel.meta.projected_from is not None:
         parts.append("The units were selected by their size at the end of the observed period (the UN file lists "
                      "agglomerations of 300,000+ in 2018), so small start-year populations go with fast growth "
                      "partly by construction of the sample.")

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shrinkwatch.analysis.resource_cities import RESOURCE_TYPES
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core.errors import DataError, UnknownIdError
+from shrinkwatch.identification.indicators import PATTERNS
 
 __all__ = [
     "FIELDS",
@@ -45,7 +46,7 @@ TAPIO_STATES = (
 #: Fields a condition may test: kind ("category", "number" or "set"), allowed values, unit for display.
 FIELDS: dict[str, dict[str, Any]] = {
     "severity": {"kind": "category", "choices": ("mild", "moderate", "severe", "none")},
-    "pattern": {"kind": "category", "choices": ("continuous", "episodic", "new", "recovering")},
+    "pattern": {"kind": "category", "choices": PATTERNS},
     "tapio_state": {"kind": "category", "choices": TAPIO_STATES},
     "region": {"kind": "category"},
     "kind": {"kind": "category"},

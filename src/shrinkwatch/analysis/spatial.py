@@ -41,10 +41,46 @@ __all__ = [
     "moran",
     "lisa",
     "LISA_LABELS",
+    "LISA_MEANINGS",
+    "lisa_meaning",
 ]
 
-#: esda quadrant code -> label (rate of the unit / rate of its neighbours).
+#: esda quadrant code -> label (rate of the unit / mean rate of its neighbours).
 LISA_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+#: What each LISA class means, by language. Local Moran compares a unit's rate, and the mean rate of its
+#: neighbours, with the mean rate of all units analysed: "high" and "low" are above and below that mean,
+#: not growth and decline (when the mean is positive, a low-low unit may well be growing).
+LISA_MEANINGS_BY_LANG: dict[str, dict[str, str]] = {
+    "en": {
+        "HH": "above-average growth next to above-average growth",
+        "LL": "below-average growth next to below-average growth",
+        "HL": "above-average growth next to below-average growth",
+        "LH": "below-average growth next to above-average growth",
+    },
+    "zh": {
+        "HH": "增长高于平均，邻近单元也高于平均",
+        "LL": "增长低于平均，邻近单元也低于平均",
+        "HL": "增长高于平均，邻近单元低于平均",
+        "LH": "增长低于平均，邻近单元高于平均",
+    },
+}
+#: The English meanings (the map legend and the report's cluster headings).
+LISA_MEANINGS: dict[str, str] = LISA_MEANINGS_BY_LANG["en"]
+
+
+def lisa_meaning(label: str, lang: str = "en") -> str:
+    """What a LISA class (``HH``, ``LL``, ``HL``, ``LH``) means, in ``lang`` (``"en"`` or ``"zh"``).
+
+    Examples
+    --------
+    >>> lisa_meaning("LL")
+    'below-average growth next to below-average growth'
+    """
+    if lang not in LISA_MEANINGS_BY_LANG:
+        raise OptionError(f"lang: expected one of {', '.join(LISA_MEANINGS_BY_LANG)}, got {lang!r}")
+    if label not in LISA_MEANINGS_BY_LANG[lang]:
+        raise OptionError(f"LISA class: expected one of HH, LL, HL, LH, got {label!r}")
+    return LISA_MEANINGS_BY_LANG[lang][label]
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: a global equal-area projection
 _EQUAL_AREA_PACIFIC = "+proj=eqearth +lon_0=180 +datum=WGS84 +units=m +no_defs"  # the same, centred on 180 degrees
 
@@ -478,25 +514,46 @@ class LisaResult(_Inference):
     """Local Moran's I (LISA) per unit with cluster labels at ``alpha``.
 
     ``table`` is indexed by ``unit_id`` (all units of the identification) with
-    ``name``, the variable, ``local_I``, ``quadrant`` (HH/LH/LL/HL), ``p_sim``
-    and ``cluster``: the quadrant where ``p_sim <= alpha``, ``"not significant"``
-    otherwise, ``"excluded"`` for units not analysed. ``counts`` counts the
-    clusters. p-values are not adjusted for multiple testing.
+    ``name``, ``status`` (the identification's verdict), the variable,
+    ``local_I``, ``quadrant`` (HH/LH/LL/HL), ``p_sim`` and ``cluster``: the
+    quadrant where ``p_sim <= alpha``, ``"not significant"`` otherwise,
+    ``"excluded"`` for units not analysed. ``counts`` counts the clusters.
+    p-values are not adjusted for multiple testing.
+
+    High and low are relative to ``mean``, the mean of the variable over the
+    analysed units (:data:`LISA_MEANINGS`): an ``LL`` unit grows more slowly
+    than that mean, as do its neighbours on average; it is not necessarily
+    shrinking. :meth:`shrinking_in` counts the shrinking units of a class.
     """
 
     table: pd.DataFrame = field(repr=False)
     counts: dict[str, int]
     alpha: float
+    mean: float
+
+    def shrinking_in(self, label: str = "LL") -> tuple[int, int, int]:
+        """(shrinking units in significant ``label`` clusters, all units in them, shrinking units analysed).
+
+        Shrinking is the identification's verdict (``status == "shrinking"``); analysed
+        units are those not ``"excluded"``.
+        """
+        shrinking = self.table["status"].eq("shrinking").to_numpy()
+        cluster = self.table["cluster"].to_numpy()
+        members = cluster == label
+        analysed = cluster != "excluded"
+        return int((members & shrinking).sum()), int(members.sum()), int((analysed & shrinking).sum())
 
     def as_dict(self) -> dict[str, object]:
+        shrinking = {label: self.shrinking_in(label)[0] for label in ("HH", "LL", "HL", "LH")}
         return {"alpha": self.alpha, "permutations": self.permutations, "seed": self.seed, "n": self.n,
                 "n_excluded": self.n_excluded, "counts": dict(self.counts), "variable": self.variable,
-                "weights": self.weights_description}
+                "mean": round(self.mean, 6), "meanings": dict(LISA_MEANINGS), "shrinking_in": shrinking,
+                "shrinking_analysed": self.shrinking_in("LL")[2], "weights": self.weights_description}
 
 
 def lisa(identification: Identification, panel: Panel, settings: SpatialSettings | None = None, *,
          weights: SpatialWeights | None = None, **options: Unpack[SpatialOptions]) -> LisaResult:
-    """Local Moran's I clusters (HH, LL, HL, LH) of the annual rate.
+    """Local Moran's I clusters (HH, LL, HL, LH) of the annual rate, high and low relative to its mean.
 
     Parameters are those of :func:`moran`; here ``alpha`` of the settings
     counts too: a unit is in a cluster when its conditional-permutation pseudo
@@ -523,6 +580,7 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     cluster = quadrant.where(p_sim <= float(alpha), "not significant")
     table = pd.DataFrame(index=pd.Index([str(i) for i in identification.table.index], name="unit_id"))
     table["name"] = identification.table["name"].to_numpy()
+    table["status"] = identification.table["status"].astype(str).to_numpy()
     table[variable] = pd.to_numeric(identification.table[variable], errors="coerce").to_numpy()
     table["local_I"] = pd.Series(local.Is, index=y.index)
     table["quadrant"] = quadrant
@@ -533,6 +591,6 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     order = ["HH", "LL", "HL", "LH", "not significant", "excluded"]
     counts = {label: int((table["cluster"] == label).sum()) for label in order}
     return LisaResult(
-        table=table, counts=counts, alpha=float(alpha), permutations=permutations, seed=seed,
+        table=table, counts=counts, alpha=float(alpha), mean=float(y.mean()), permutations=permutations, seed=seed,
         **_inference_fields(sw, excluded, variable, int(len(y))),
     )

@@ -11,7 +11,9 @@ Two complementary views of the units an identification found shrinking:
   cluster is named after the two features of its centre with the largest
   absolute z-score, with their direction relative to the other shrinking units ("faster ageing, faster loss").
 * **Rule-based types** (``types``, with the values that triggered each):
-  ``old industrial base`` (China's Northeast, or units the user names),
+  ``old industrial base`` (a high share of industry, ``share_industry``, at the
+  start of the period, or units the user names; never a region alone: without
+  the indicator the type is not assessed),
   ``peripheral`` (far from the parent's capital), ``shadow of growing core``
   (a shrinking unit near a growing capital of the same parent), and
   ``resource-based`` / ``resource-exhausted`` (from a user-supplied table, see
@@ -56,8 +58,21 @@ TYPE_NAMES: dict[str, str] = {
     "resource-exhausted": "资源枯竭型城市",
 }
 
-#: Default regions counted as old industrial bases, by country.
-OLD_INDUSTRIAL_REGIONS: dict[str, tuple[str, ...]] = {"China": ("Northeast",)}
+#: The indicator behind the ``old industrial base`` type: share of industry (the secondary
+#: sector) in employment or GDP, percent. A panel without it does not assess the type.
+INDUSTRY_INDICATOR = "share_industry"
+
+#: The notes the rule-based types print (one place, for translation).
+TYPE_TEXT: dict[str, str] = {
+    "industry_missing": ("'old industrial base' not assessed: the panel has no industry indicator "
+                         "({indicator}, the share of industry in employment or GDP); a region is not evidence "
+                         "of an industrial base"),
+    "industry_too_few": ("'old industrial base' not assessed: only {n} unit(s) have {indicator} in {year}"),
+    "industry_rule": ("'old industrial base': {indicator} in {year} (the start of the period) at or above its "
+                      "{quantile:.0%} quantile over the {n} units with a value ({threshold:.1f}%)"),
+    "industry_gaps": ("'old industrial base': {n} unit(s) have no {indicator} in {year} and were not assessed "
+                      "for this type"),
+}
 
 K_RANGE = (2, 6)
 N_INIT = 10
@@ -284,14 +299,50 @@ def _distances_to_capital(
     return distance, adjacent
 
 
+def _old_industrial(
+    panel: Panel, index: pd.Index, quantile: float
+) -> tuple[pd.Series, pd.Series, pd.Series, bool, list[str]]:
+    """Members, trigger text, start-year values, whether assessed, and notes of the ``old industrial base`` type.
+
+    The evidence is :data:`INDUSTRY_INDICATOR` (share of industry in employment
+    or GDP, %) in the first panel year that has it (the start of the period):
+    a unit is an old industrial base when that share is at or above the
+    ``quantile`` of all units with a value. A region is not evidence: without
+    the indicator the type is not assessed.
+    """
+    members = pd.Series(False, index=index)
+    trigger = pd.Series("", index=index, dtype=object)
+    values = pd.Series(np.nan, index=index, dtype=float)
+    if INDUSTRY_INDICATOR not in panel.indicators:
+        return members, trigger, values, False, [TYPE_TEXT["industry_missing"].format(indicator=INDUSTRY_INDICATOR)]
+    wide = panel.wide(INDUSTRY_INDICATOR).reindex(index)
+    years = [year for year in wide.columns if wide[year].notna().any()]
+    year = years[0]
+    values = wide[year].astype(float)
+    known = values.dropna()
+    if len(known) < 2:
+        return members, trigger, values, False, [TYPE_TEXT["industry_too_few"].format(
+            indicator=INDUSTRY_INDICATOR, year=year, n=len(known))]
+    threshold = float(np.quantile(known.to_numpy(), quantile))
+    members = (values >= threshold).fillna(False).astype(bool)
+    trigger = (f"{INDUSTRY_INDICATOR} {year} = " + values.map("{:.1f}%".format)
+               + f" >= {quantile:.0%} quantile {threshold:.1f}%").where(members, "")
+    notes = [TYPE_TEXT["industry_rule"].format(indicator=INDUSTRY_INDICATOR, year=year, quantile=quantile,
+                                               threshold=threshold, n=len(known))]
+    if len(known) < len(index):
+        notes.append(TYPE_TEXT["industry_gaps"].format(indicator=INDUSTRY_INDICATOR, year=year,
+                                                       n=len(index) - len(known)))
+    return members, trigger, values, True, notes
+
+
 def _rule_types(
     panel: Panel,
     identification: Identification,
     *,
     resources: pd.DataFrame | None,
     capitals: Mapping[str, str] | None,
-    old_industrial_regions: Mapping[str, Sequence[str]],
     old_industrial_units: Iterable[str] | None,
+    industry_quantile: float,
     peripheral_quantile: float,
     shadow_distance_km: float,
     core_min_growth: float,
@@ -305,14 +356,11 @@ def _rule_types(
     members: dict[str, pd.Series] = {name: pd.Series(False, index=index) for name in TYPE_NAMES}
     triggers: dict[str, pd.Series] = {name: pd.Series("", index=index, dtype=object) for name in TYPE_NAMES}
 
-    # old industrial base: region (by country) or a user list
-    region = units["region"].astype("string")
-    country = units["country"].astype("string")
-    old = pd.Series(False, index=index)
-    for country_name, regions in old_industrial_regions.items():
-        hit = (country == country_name).fillna(False) & region.isin(list(regions)).fillna(False)
-        old |= hit.astype(bool)
-    triggers["old industrial base"] = ("region=" + region.fillna("")).where(old, "")
+    # old industrial base: an industry indicator at the start of the period, or a user list; never a region
+    old, old_trigger, old_values, old_assessed, old_notes = _old_industrial(panel, index, industry_quantile)
+    notes += old_notes
+    out["share_industry_start"] = old_values
+    triggers["old industrial base"] = old_trigger
     if old_industrial_units is not None:
         listed = pd.Index([str(u) for u in old_industrial_units])
         missing = listed.difference(index.astype(str))
@@ -321,6 +369,7 @@ def _rule_types(
         user = pd.Series(index.astype(str).isin(listed), index=index)
         triggers["old industrial base"] = triggers["old industrial base"].where(~user | old, "listed by the user")
         old |= user
+        old_assessed = True
     members["old industrial base"] = old
 
     # capitals: a table, else the largest unit of each parent
@@ -418,7 +467,7 @@ def _rule_types(
     out.insert(1, "type_triggers", described)
     for name in TYPE_NAMES:
         out[f"trigger_{name.replace(' ', '_').replace('-', '_')}"] = triggers[name]
-    assessed = ["old industrial base"]
+    assessed = ["old industrial base"] if old_assessed else []
     if has_geometry:
         assessed += ["peripheral", "shadow of growing core"]
     if resources is not None:
@@ -435,8 +484,8 @@ def classify(
     seed: int = 0,
     resources: str | Path | pd.DataFrame | None = None,
     capitals: Mapping[str, str] | None = None,
-    old_industrial_regions: Mapping[str, Sequence[str]] | None = None,
     old_industrial_units: Iterable[str] | None = None,
+    industry_quantile: float = 0.75,
     peripheral_quantile: float = 0.75,
     shadow_distance_km: float = 150.0,
     core_min_growth: float = 0.0,
@@ -461,11 +510,16 @@ def classify(
     capitals
         ``parent_id -> unit_id`` of each parent's capital; parents not listed
         (or all, when None) use their most populous unit.
-    old_industrial_regions
-        ``country -> regions`` counted as old industrial bases (default:
-        China's Northeast).
     old_industrial_units
-        Unit ids the user counts as old industrial bases, in addition.
+        Unit ids the user counts as old industrial bases, in addition to
+        those the industry indicator finds (and the only ones when the panel
+        has no industry indicator).
+    industry_quantile
+        A unit is an old industrial base when its ``share_industry`` in the
+        first panel year with that indicator is at or above this quantile of
+        all units' values. Without the indicator (and without
+        ``old_industrial_units``) the type is not assessed: a region alone is
+        not evidence.
     peripheral_quantile
         A unit is peripheral when its centroid's distance to its capital is
         above this quantile of the distances of all non-capital units (in
@@ -496,11 +550,13 @@ def classify(
     >>> from shrinkwatch.identification import identify
     >>> panel = datasets.load("cn-prefecture-census")
     >>> result = classify(panel, identify(panel), seed=0)
-    >>> result.k, result.type_counts()["old industrial base"]
-    (2, 33)
+    >>> result.k, "old industrial base" in result.type_counts()  # no industry indicator: not assessed
+    (2, False)
     """
     if not 0.0 < peripheral_quantile < 1.0:
         raise OptionError(f"peripheral_quantile: expected a number between 0 and 1, got {peripheral_quantile!r}")
+    if not 0.0 < industry_quantile < 1.0:
+        raise OptionError(f"industry_quantile: expected a number between 0 and 1, got {industry_quantile!r}")
     if not shadow_distance_km > 0:
         raise OptionError(f"shadow_distance_km: expected a positive distance, got {shadow_distance_km!r}")
     low, high = k_range
@@ -551,8 +607,8 @@ def classify(
         capitals = provincial_capitals(panel.units.index, panel.units["parent_id"]) or None
     types, type_notes, assessed = _rule_types(
         panel, identification, resources=resource_table, capitals=capitals,
-        old_industrial_regions=OLD_INDUSTRIAL_REGIONS if old_industrial_regions is None else old_industrial_regions,
-        old_industrial_units=old_industrial_units, peripheral_quantile=peripheral_quantile,
+        old_industrial_units=old_industrial_units, industry_quantile=industry_quantile,
+        peripheral_quantile=peripheral_quantile,
         shadow_distance_km=shadow_distance_km, core_min_growth=core_min_growth, crs=crs,
     )
     out = pd.concat([out, types], axis=1)
@@ -567,7 +623,7 @@ def classify(
         criterion=criterion,
         seed=seed,
         notes=tuple(notes + type_notes),
-        parameters={"peripheral_quantile": peripheral_quantile, "shadow_distance_km": shadow_distance_km,
+        parameters={"industry_quantile": industry_quantile, "peripheral_quantile": peripheral_quantile, "shadow_distance_km": shadow_distance_km,
                     "core_min_growth": core_min_growth, "k_range": (low, high), "seed": seed,
                     "capitals": "table" if capitals is not None else "largest population",
                     "resources": resource_table is not None},

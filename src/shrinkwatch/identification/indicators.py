@@ -25,9 +25,12 @@ peak loss
 pattern
     Over the panel's periods (consecutive panel years up to the evaluation
     year, e.g. 2010-2011, ... or the single 2010-2020 census period), with the
-    periods whose ends are both observed ("known" periods):
+    periods whose ends are both observed ("known" periods). A pattern needs at
+    least two known periods; one period (two censuses, say) says nothing about
+    how change runs through time:
 
-    - ``continuous``: every known period is a decline;
+    - ``single period``: exactly one known period (a decline or not);
+    - ``continuous``: every known period (two or more) is a decline;
     - ``new``: the latest known period is a decline, and the declines form one
       run that ends there, preceded by at least one period without decline;
     - ``recovering``: the latest known period is a growth and an earlier one
@@ -482,7 +485,7 @@ def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
 
 
 #: Pattern names (see the module docstring for the exact definitions).
-PATTERNS = ("continuous", "episodic", "new", "recovering", "none")
+PATTERNS = ("continuous", "episodic", "new", "recovering", "none", "single period")
 
 
 def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
@@ -490,7 +493,13 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
 
     ``periods`` holds only the panel years to consider, in order (for a census
     panel: the two census years). ``flags``: :func:`decline_flags` of
-    ``periods`` if already computed. See the module docstring.
+    ``periods`` if already computed. See the module docstring: a unit with
+    a single known period gets ``"single period"``, never ``"continuous"``.
+
+    Examples
+    --------
+    >>> pattern_of(np.array([[100.0, 90.0, 80.0], [100.0, 90.0, np.nan]])).tolist()
+    ['continuous', 'single period']
     """
     values = np.asarray(periods, dtype=float)
     n_units = values.shape[0]
@@ -508,14 +517,16 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     # the declines form one run at the end iff the first decline follows the last steady period
     first_down = np.argmax(down, axis=1)
     last_steady = last_column - np.argmax(steady[:, ::-1], axis=1)
+    single = known.sum(axis=1) == 1
     return np.select(
         [
             ~any_known,
+            single,
             ~any_down,
             last_down & ~any_steady,
             last_down & (first_down > last_steady),
             last_up,
         ],
-        np.array(["", "none", "continuous", "new", "recovering"], dtype=object),
+        np.array(["", "single period", "none", "continuous", "new", "recovering"], dtype=object),
         default="episodic",
     ).astype(object)

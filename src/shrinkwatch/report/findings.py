@@ -9,8 +9,39 @@ from shrinkwatch.report.labels import unit_label
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
+    from shrinkwatch.analysis.spatial import LisaResult
 
-__all__ = ["key_findings"]
+__all__ = ["key_findings", "low_low_finding"]
+
+#: The sentences about LISA low-low clusters (one place, for translation). LISA's "low" is below the
+#: mean rate of the analysed units, not a decline: the sentence counts the shrinking units among them.
+LOW_LOW_TEXT: dict[str, str] = {
+    "some": ("{shrinking:,} of the {analysed:,} shrinking units sit in significant clusters of below-average "
+             "growth (LISA low-low at alpha = {alpha:g}: the unit and its neighbours below the mean rate of "
+             "{mean:+.2f} %/yr); those clusters hold {members:,} units, {growing:,} of them not shrinking."),
+    "none_shrinking": ("No unit is shrinking; {members:,} units sit in significant clusters of below-average growth "
+                       "(LISA low-low at alpha = {alpha:g}, below the mean rate of {mean:+.2f} %/yr)."),
+}
+
+
+#: How the driver finding opens (one place, for translation): the predictors' timing comes first.
+DRIVER_FINDING_TEXT: dict[str, str] = {
+    "lead": ("Among predictors measured at the start of the period ({start}), the {start}-{end} annual rate is most "
+             "strongly associated with "),
+    "lead_no_period": "The annual rate is most strongly associated with ",
+}
+
+
+def low_low_finding(lisa: LisaResult) -> str:
+    """How many shrinking units sit in LISA low-low clusters, against all units in those clusters.
+
+    A low-low unit grows more slowly than the mean of the analysed units, and so do its
+    neighbours on average; it need not be shrinking, so the sentence counts shrinking ∩ low-low.
+    """
+    shrinking, members, analysed = lisa.shrinking_in("LL")
+    values = {"shrinking": shrinking, "members": members, "analysed": analysed, "growing": members - shrinking,
+              "alpha": lisa.alpha, "mean": lisa.mean}
+    return LOW_LOW_TEXT["some" if analysed else "none_shrinking"].format(**values)
 
 
 def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
@@ -26,8 +57,7 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
     if moran is not None and lisa is not None:
         statistic = f"Moran's I = {moran.I:.2f} (pseudo p = {moran.p_sim:.3f}, {moran.permutations} permutations)"
         if moran.p_sim <= 0.05 and moran.I > 0:
-            findings.append(f"Change is spatially clustered: {statistic}; {lisa.counts.get('LL', 0)} units sit in "
-                            "significant low-low clusters of decline.")
+            findings.append(f"Change is spatially clustered: {statistic}. " + low_low_finding(lisa))
         else:
             findings.append(f"No spatial clustering distinguishable from chance at the 5% level: {statistic}.")
     paradox = analysis.paradox
@@ -40,7 +70,10 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
     if drivers.available and drivers.importance is not None and len(drivers.importance):
         top_predictor = str(drivers.importance.idxmax())
         fit, base = drivers.gbm_cv, drivers.baseline_cv
-        findings.append(f"The annual rate is most strongly associated with {top_predictor.replace('_', ' ')}"
+        note = drivers.feature_notes.get(top_predictor)
+        lead = (DRIVER_FINDING_TEXT["lead"].format(start=drivers.period[0], end=drivers.period[1])
+                if drivers.period is not None else DRIVER_FINDING_TEXT["lead_no_period"])
+        findings.append(lead + top_predictor.replace('_', ' ') + (f" ({note})" if note else "")
                         + (f" (gradient boosting, out-of-sample R² {fit.r2:.2f} against {base.r2:.2f} for the "
                            "baseline)" if fit is not None and base is not None else "")
                         + "; these are associations, not causes.")

@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 from pyproj import CRS, Proj, Transformer
 
+from shrinkwatch.analysis.spatial import LISA_MEANINGS  # what each class means: relative to the mean rate
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataDirectoryNotFoundError, DataError, OptionError
 from shrinkwatch.datasets.china import china_basemap
@@ -822,13 +823,6 @@ LISA_COLORS: dict[str, str] = {
     "HL": "#F4ADA8",
     "not significant": "#EEEEEE",
     "excluded": "#464646",
-}
-#: What each significant LISA cluster means, in words.
-LISA_MEANINGS: dict[str, str] = {
-    "HH": "high annual rate, neighbours high",
-    "LL": "low annual rate, neighbours low (clustered decline)",
-    "HL": "high annual rate, neighbours low",
-    "LH": "low annual rate, neighbours high",
 }
 #: The significance map's classes, GeoDa's (``AbstractClusterMap.cpp``): p cutoff and colour, from the
 #: weakest; a class finer than 1 / (permutations + 1) cannot occur and is not shown (GeoDa issue #474).

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
@@ -27,7 +28,7 @@ from shrinkwatch.report.charts import (
 )
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import parent_labels
-from shrinkwatch.report.maps import LISA_MEANINGS, cluster_map_svg, significance_map_svg
+from shrinkwatch.report.maps import cluster_map_svg, significance_map_svg
 from shrinkwatch.report.timeline import timeline_parts
 
 if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads only where an analysis is run
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # the analysis stack (esda, libpysal, scikit-learn) loads onl
     from shrinkwatch.analysis.drivers import DecompositionResult, DriverResult
     from shrinkwatch.analysis.paradox import ParadoxResult
     from shrinkwatch.analysis.recommend import RecommendationResult
+    from shrinkwatch.analysis.spatial import LisaResult
     from shrinkwatch.analysis.typology import Typology
     from shrinkwatch.forecast import ForecastResult
     from shrinkwatch.identification.sensitivity import SensitivityResult
@@ -45,6 +47,14 @@ __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_
 
 #: LISA units listed per cluster in the report (smallest pseudo p first).
 SHOWN_PER_CLUSTER = 60
+
+#: What the LISA classes are, said under the counts (one place, for translation).
+LISA_TEXT: dict[str, str] = {
+    "classes": ("High and low are relative to the mean annual rate of the {n:,} units analysed ({mean:+.2f} %/yr): "
+                "LL marks units whose rate, and whose neighbours' mean rate, are both below that mean; such a unit "
+                "may still be growing. Shrinking units (under the standard) in each class: {shrinking}."),
+    "heading": "{label}: {meaning} ({units:,} units, {shrinking:,} of them shrinking)",
+}
 
 
 @dataclass(frozen=True)
@@ -106,11 +116,21 @@ def _lisa_clusters(analysis: Analysis, panel: Panel) -> list[dict[str, object]]:
         members = table[table["cluster"] == label].sort_values(["p_sim", local.variable])
         if not len(members):
             continue
-        columns = [c for c in ("name", "parent", local.variable, "local_I", "p_sim") if c in members.columns]
-        clusters.append({"label": label, "meaning": LISA_MEANINGS[label], "units": len(members),
+        columns = [c for c in ("name", "parent", "status", local.variable, "local_I", "p_sim") if c in members.columns]
+        shrinking = local.shrinking_in(label)[0]
+        clusters.append({"label": label, "units": len(members),
+                         "heading": LISA_TEXT["heading"].format(label=label, meaning=lisa_meaning(label),
+                                                                units=len(members), shrinking=shrinking),
                          "table": members[columns].head(SHOWN_PER_CLUSTER),
                          "more": max(len(members) - SHOWN_PER_CLUSTER, 0)})
     return clusters
+
+
+def _lisa_note(local: LisaResult) -> str:
+    """The sentence saying what high and low mean, with the shrinking units of each class."""
+    shrinking = ", ".join(f"{label} {local.shrinking_in(label)[0]:,} of {local.counts.get(label, 0):,}"
+                          for label in ("HH", "LL", "HL", "LH"))
+    return LISA_TEXT["classes"].format(n=local.n, mean=local.mean, shrinking=shrinking)
 
 
 def spatial_section(analysis: Analysis, panel: Panel) -> Section:
@@ -123,6 +143,7 @@ def spatial_section(analysis: Analysis, panel: Panel) -> Section:
         body = render("section-spatial.html.j2", available=True, m=m, local=local,
                       cluster_map=Markup(cluster_map_svg(local, panel)),
                       significance_map=Markup(significance_map_svg(local, panel)), clusters=_lisa_clusters(analysis, panel),
+                      lisa_note=_lisa_note(local),
                       formats={local.variable: "{:.2f}", "local_I": "{:.3f}", "p_sim": "{:.3f}"})
     return Section(id="spatial-clusters", title="Spatial clusters", html=body)
 
