@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification
-from shrinkwatch.report.labels import unit_label
+from shrinkwatch.report.labels import column_label, format_number, format_p, unit_label
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -24,7 +24,7 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
                         f"shrinking under every setting, {robustness['borderline']:,} only under some.")
     moran, lisa = analysis.moran, analysis.lisa
     if moran is not None and lisa is not None:
-        statistic = f"Moran's I = {moran.I:.2f} (pseudo p = {moran.p_sim:.3f}, {moran.permutations} permutations)"
+        statistic = f"Moran's I = {moran.I:.2f} ({format_p(moran.p_sim, prefix='pseudo p')}, {moran.permutations:,} permutations)"
         if moran.p_sim <= 0.05 and moran.I > 0:
             findings.append(f"Change is spatially clustered: {statistic}; {lisa.counts.get('LL', 0)} units sit in "
                             "significant low-low clusters of decline.")
@@ -40,8 +40,8 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
     if drivers.available and drivers.importance is not None and len(drivers.importance):
         top_predictor = str(drivers.importance.idxmax())
         fit, base = drivers.gbm_cv, drivers.baseline_cv
-        findings.append(f"The annual rate is most strongly associated with {top_predictor.replace('_', ' ')}"
-                        + (f" (gradient boosting, out-of-sample R² {fit.r2:.2f} against {base.r2:.2f} for the "
+        findings.append(f"The annual rate is most strongly associated with {column_label(top_predictor)}"
+                        + (f" (gradient boosting, out-of-sample R² {format_number(fit.r2)} against {format_number(base.r2)} for the "
                            "baseline)" if fit is not None and base is not None else "")
                         + "; these are associations, not causes.")
     return findings
