@@ -169,7 +169,9 @@ def _style(cjk: bool = False) -> Iterator[None]:
 
     fallback = _cjk_family() if cjk else None
     family = ["DejaVu Sans", *([fallback] if fallback else [])]
+    # names come from input files: "$...$" in a name is text, never mathtext
     with matplotlib.rc_context({"svg.hashsalt": "shrinkwatch", "svg.fonttype": "none", "font.family": family,
+                                "text.parse_math": False,
                                 "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
                                 "axes.spines.top": False, "axes.spines.right": False}), \
             warnings.catch_warnings():

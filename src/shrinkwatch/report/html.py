@@ -115,20 +115,21 @@ TABLE_SCRIPT = r"""
     if (n !== "" && n !== "\u2013" && !isNaN(Number(n))) return Number(n);
     return t.toLowerCase();
   }
+  function missing(k) { return k === "" || k === "\u2013"; }
   function compare(a, b) {
     var an = typeof a === "number", bn = typeof b === "number";
     if (an && bn) return a - b;
     if (an) return -1;
     if (bn) return 1;
-    if (a === "\u2013" || a === "") return b === "\u2013" || b === "" ? 0 : 1;
-    if (b === "\u2013" || b === "") return -1;
     return a < b ? -1 : a > b ? 1 : 0;
   }
   function sortTable(table, column, descending) {
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     var keyed = rows.map(function (row, i) { return [key(row.cells[column]), i, row]; });
-    keyed.sort(function (x, y) {
+    keyed.sort(function (x, y) {  // missing values last in either direction, ties in their first order
+      var mx = missing(x[0]), my = missing(y[0]);
+      if (mx || my) return mx && my ? x[1] - y[1] : (mx ? 1 : -1);
       var c = compare(x[0], y[0]);
       if (descending) c = -c;
       return c !== 0 ? c : x[1] - y[1];

@@ -19,7 +19,7 @@ from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.identification.schema import Standard
 
 __all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "not_assessed_sentence",
-           "COLUMN_LABELS", "STATUS_LABELS", "INDICATOR_LABELS", "column_label", "status_label", "plain_text",
+           "COLUMN_LABELS", "STATUS_LABELS", "column_label", "status_label", "plain_text",
            "format_p", "format_number", "number_formatter", "is_fraction"]
 
 #: Column name -> what a reader sees as its header (English). The one place for table headers.
@@ -70,9 +70,6 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
            "robust": "稳健", "borderline": "临界", "never": "从不"},
 }
 
-#: Indicator columns by their plain name (a subset of :data:`COLUMN_LABELS`, for sentences and axes).
-INDICATOR_LABELS = {k: COLUMN_LABELS["en"][k] for k in ("pop_resident", "pop_hukou", "gdp", "builtup_km2")}
-
 
 def _labels(lang: str) -> dict[str, str]:
     return COLUMN_LABELS.get(lang, {}) if lang != "en" else COLUMN_LABELS["en"]
@@ -120,16 +117,21 @@ def plain_text(text: str, lang: str = "en") -> str:
     --------
     >>> plain_text("a one-unit higher share_65plus_change is associated (p = 1.57e-64); p = 0.0246")
     'a one-unit higher change in the share aged 65+ (points) is associated (p < 0.001); p = 0.025'
+    >>> plain_text("a benchmark (meta.benchmark, meta.parent_totals), not units; 2019 on (meta.projected_from = 2019)")
+    'a benchmark, not units; 2019 on'
     >>> plain_text("0 island(s) linked to their 1 nearest unit(s); 2 connected component(s); k-means, n_init=10, random_state=0")
     '0 islands linked to their 1 nearest unit; 2 connected components; k-means, best of 10 starts, seed 0'
     """
     text = re.sub(r"\bp = ([0-9.]+(?:e[-+]?[0-9]+)?)\b", lambda m: format_p(float(m.group(1))), text)
+    text = _CODE_REFERENCE.sub("", text).replace("units['note']", "the units' notes")
     text = re.sub(r"\bn_init=(\d+)", r"best of \1 starts", text)
     text = re.sub(r"\brandom_state=(\d+)", r"seed \1", text)
     text = _COUNTED.sub(_plural, text).replace("(s)", "s")
     return _SNAKE.sub(lambda m: column_label(m.group(0), lang), text)
 
 
+#: A parenthesis that only names fields of the code (``(meta.benchmark, meta.parent_totals)``): left out.
+_CODE_REFERENCE = re.compile(r"\s*\((?:meta\.\w+(?: = [^,)]*)?(?:, )?)+\)")
 _COUNTED = re.compile(r"\b(\d[\d,]*)((?:\s+[A-Za-z-]+){0,2}?)\s+([A-Za-z]+)\(s\)")
 
 

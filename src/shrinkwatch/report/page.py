@@ -30,6 +30,7 @@ from shrinkwatch.report.html import TEMPLATES, frame_html, table_text
 from shrinkwatch.report.labels import (
     column_label,
     display_names,
+    format_number,
     is_fraction,
     not_assessed_sentence,
     number_formatter,
@@ -229,7 +230,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
 
     tips = (display_names(table, panel) + " (" + parent_display(table, panel) + "): "
             + table["status"].map(status_label) + ", "
-            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f} %/yr")).to_numpy()
+            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else format_number(v, "{:+.2f}") + " %/yr")).to_numpy()
     map_layer = None
     if "geometry" in panel.units.columns:
         map_layer = choropleth_svg(
@@ -250,7 +251,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
            "units they exchanged it with, as stable clusters (each member gets its cluster's verdict; the reason "
            "names the members)." if via else "")
         + not_assessed_sentence(identification, std)
-        + "".join(f" Note: {note}." for note in identification.notes)
+        + "".join(f" Note: {plain_text(note)}." for note in identification.notes)
     )
     sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
                 "publisher_url": meta.publisher_url}] + list(meta.extra_sources)
@@ -298,7 +299,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
         insufficient_html=frame_html(missing_listing, index=False),
         sections=sections,
         sources_html=frame_html(sources_table, index=False),
-        notes=list(meta.notes),
+        notes=[plain_text(n) for n in meta.notes],
         ledger=_ledger_counts(panel.ledger),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,

@@ -204,7 +204,8 @@ def paradox_section(result: ParadoxResult) -> Section:
         counts_both = pd.DataFrame({"shrinking units": pd.Series(result.state_counts_shrinking),
                                     "all units": pd.Series(result.state_counts_all)}).fillna(0).astype(int)
         counts_both.index.name = "Tapio state"
-    body = render("section-paradox.html.j2", result=result, counts_all=counts_all, counts_both=counts_both)
+    body = render("section-paradox.html.j2", result=result, message=plain_text(result.message), counts_all=counts_all,
+                  counts_both=counts_both)
     return Section(id="expansion-paradox", title="Expansion paradox", html=body)
 
 
