@@ -186,16 +186,17 @@ def figure_svg(figure: Figure, *, tight: bool = False, standalone: bool = False)
     (the charts here are laid out tight already).
     """
     buffer = io.StringIO()
-    with _style(_needs_cjk(t.get_text() for t in figure.findobj(_text_type()))):
+    with _style(_needs_cjk(_texts(figure))):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight" if tight else None)
     text = re.sub(r"font-family: [^;\"]+", "font-family: " + FONT_STACK.replace('"', "'"), buffer.getvalue())
     return text if standalone else _inline(text)
 
 
-def _text_type() -> type:
+def _texts(figure: Figure) -> list[str]:
+    """Every string drawn on ``figure``."""
     from matplotlib.text import Text  # heavy: loaded only when a chart is drawn
 
-    return Text
+    return [t.get_text() for t in figure.findobj(Text) if isinstance(t, Text)]
 
 
 def _inline(text: str) -> str:
@@ -218,7 +219,7 @@ def write_figures(charts: Sequence[Chart], folder: Path, *, note: str = "", dpi:
         svg = folder / f"{chart.name}.svg"
         svg.write_text(chart.standalone_svg, encoding="utf-8")
         png = folder / f"{chart.name}.png"
-        with _style(_needs_cjk(t.get_text() for t in chart.figure.findobj(_text_type()))):
+        with _style(_needs_cjk(_texts(chart.figure))):
             chart.figure.savefig(png, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
         caption = folder / f"{chart.name}.txt"
         caption.write_text(chart.caption + (f"\n\n{note}" if note else "") + "\n", encoding="utf-8")

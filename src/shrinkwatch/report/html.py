@@ -10,7 +10,7 @@ which is :func:`frame_html`.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import jinja2
 import numpy as np
@@ -41,7 +41,7 @@ def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
 
 
-def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[str, Format] | None = None,
+def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: Mapping[str, Format] | None = None,
                index: bool = True, floats: str | None = None, *, fold: int | None = FOLD_ROWS,
                lang: str = "en", caption: str = "") -> Markup:
     """An escaped, sortable HTML table; ``formats`` maps a column to a format spec such as ``'{:,.0f}'``
@@ -62,10 +62,10 @@ def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[s
     '<table class="sortable"><thead><tr><th class="">ID</th><th class="num">with data</th></tr></thead><tbody><tr><td class="">&lt;b&gt;</td><td class="num" data-v="-0.001">0.00</td></tr></tbody></table>'
     """
     data = frame.reset_index() if index else frame
-    formats = dict(formats or {})
+    specs: dict[str, Format] = dict(formats or {})
     if floats is not None:
-        formats = {**{c: floats for c in data.columns if pd.api.types.is_float_dtype(data[c])}, **formats}
-    numeric = set(numeric) | set(formats)
+        specs = {**{c: floats for c in data.columns if pd.api.types.is_float_dtype(data[c])}, **specs}
+    numeric = set(numeric) | set(specs)
     head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(column_label(c, lang))}</th>'
                    for c in data.columns)
     rows = []
@@ -76,8 +76,8 @@ def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: dict[s
             sort_key = ""
             if _is_missing(value):
                 text = "–"
-            elif column in formats:
-                spec = formats[column]
+            elif column in specs:
+                spec = specs[column]
                 text = spec(value) if callable(spec) else format_number(value, spec)
                 if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
                     sort_key = f' data-v="{float(value):.10g}"'

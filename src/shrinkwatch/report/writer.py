@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification, Panel
-from shrinkwatch.report.outputs import write_csv
 from shrinkwatch.report.charts import write_figures
+from shrinkwatch.report.outputs import write_csv
 from shrinkwatch.report.page import render_report
 from shrinkwatch.report.summary import summary
 from shrinkwatch.report.xlsx import write_xlsx
