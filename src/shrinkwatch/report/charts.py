@@ -325,9 +325,11 @@ def rate_histogram(rates: np.ndarray, threshold: float, *, indicator: str = "pop
         axis.bar(centres, heights, width=width * 0.95, color=list(colours), edgecolor="white", linewidth=0.3)
         axis.axvline(threshold, color="#111111", linestyle="--", linewidth=1.4)
         shown = f"{threshold:+.2f}".replace("+0.00", "0").replace("-0.00", "0")
-        axis.annotate(words["hist_threshold"].format(value=shown), (threshold, float(heights.max())),
-                      xytext=(-6, 0), textcoords="offset points", ha="right", va="top", fontsize=9,
-                      fontweight="bold")
+        top = float(heights.max()) * 1.18  # headroom: the label sits above the tallest bar
+        axis.set_ylim(0, top)
+        axis.annotate(words["hist_threshold"].format(value=shown), (threshold, top), xytext=(-6, -4),
+                      textcoords="offset points", ha="right", va="top", fontsize=9, fontweight="bold",
+                      bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         axis.set_xlabel(words["hist_x"])
         axis.set_ylabel(words["hist_y"])
         axis.set_xlim(edges[0], edges[-1])

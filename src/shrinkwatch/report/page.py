@@ -61,7 +61,7 @@ TRENDS_SHOWN = 12
 
 #: The words this module adds to the page, per language.
 _TEXT = {"en": {
-    "not_drawn": "{n:,} units are not drawn (no geometry)",
+    "not_drawn": "Not drawn on the map (no geometry): {n:,}",
     "trend_note": "The {n} shrinking units with the fastest average annual loss, each on its own scale; "
                   "the shaded years are the compared window.",
     "no_trends": "Population trends are drawn only for annual data; this dataset compares {years} years, "
