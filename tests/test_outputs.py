@@ -39,7 +39,7 @@ def _hostile_panel() -> Panel:
 def _assert_set_matches_manifest(folder):
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     listed = set(manifest["files"])
-    assert listed == {p.name for p in folder.iterdir()} - {MANIFEST}
+    assert listed == {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {MANIFEST}
     for name, entry in manifest["files"].items():
         assert _sha256(folder / name) == entry["sha256"], name
     return manifest
@@ -48,7 +48,9 @@ def _assert_set_matches_manifest(folder):
 def test_a_run_is_one_set_with_a_manifest(tmp_path):
     out = tmp_path / "out"
     paths = run(_hostile_panel(), out_dir=out, analysis=False)
-    assert sorted(paths) == ["manifest.json", "report.html", "results.csv", "results.xlsx", "summary.json"]
+    assert sorted(p for p in paths if "/" not in p) == ["manifest.json", "report.html", "results.csv", "results.xlsx",
+                                                        "summary.json"]
+    assert {p for p in paths if "/" in p} == {f"figures/annual-change-histogram.{ext}" for ext in ("svg", "png", "txt")}
     manifest = _assert_set_matches_manifest(out)
     assert manifest["dataset"]["id"] == "hostile" and len(manifest["dataset"]["fingerprint"]) == 64
     assert manifest["standard"]["id"] == "census-decline"

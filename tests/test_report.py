@@ -166,6 +166,35 @@ def test_sensitivity_section_and_csvs(run_outputs):
     assert summary["sensitivity"]["count_max"] == 156 and summary["sensitivity"]["combinations"] == 11
 
 
+@pytest.mark.slow
+def test_report_text_is_plain_and_charts_read_well(run_outputs):
+    """No internal names, exponent p-values or negative zeros in what a reader sees; the sensitivity chart is
+    full width, in %, with the report's setting marked; the histogram shows the threshold; two censuses draw
+    no trend lines; every figure is in figures/ and in the manifest."""
+    from test_report_readable import leaks
+
+    out, _ = run_outputs
+    page = (out / "report.html").read_text(encoding="utf-8")
+    sheets = set(pd.ExcelFile(out / "results.xlsx").sheet_names)  # pointed to by name
+    assert not leaks(page, allowed=sheets), leaks(page, allowed=sheets)
+    assert "pseudo p = 0.001" in page and "p &lt; 0.001" in page  # Moran's permutation p and the OLS p-values
+    section = page[page.index('<section id="sensitivity"'):page.index('<section id="distribution"')]
+    chart = section[section.index("<svg"):section.index("</svg>")]
+    assert 'class="chart"' in chart and float(re.search(r'width="([0-9.]+)pt"', chart).group(1)) >= 700
+    assert "minimum loss (%)" in chart and "this report (0 %): 43.6 %, 156 units" in chart
+    map_section = page[page.index('<section id="map"'):page.index('<section id="parents"')]
+    assert "shrinking below 0 %/yr" in map_section and "358 units with data" in map_section
+    assert "Population trends are drawn only for annual data" in page
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    figures = {name for name in manifest if name.startswith("figures/")}
+    for name in ("annual-change-histogram", "sensitivity", "shrinking-by-region", "shrinking-by-parent-name",
+                 "driver-contributions"):
+        assert {f"figures/{name}.{ext}" for ext in ("svg", "png", "txt")} <= figures, name
+    assert not any("population-trends" in name for name in figures)  # two censuses: no trend lines
+    # all 33 provinces are drawn, not a silent top 30
+    assert "by province: the" not in page and page.count("浙江省 Zhejiang") >= 2
+
+
 def test_run_rejects_a_bad_grid_before_loading(tmp_path):
     result = run_cli("run", "--vary", "nope=1,2", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "unknown parameter 'nope'" in result.stderr
@@ -193,6 +222,12 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     models = summary["drivers"]["models"]
     assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"]
     assert "no built-up area data" in page  # neither source has built-up area: said plainly
+    # annual data: trend lines of the fastest-shrinking units, runs of decline in the shrinking list
+    assert "figures/population-trends.svg" in paths and "longest run of declines (years)" in page
+    from test_report_readable import leaks
+
+    sheets = set(pd.ExcelFile(paths["results.xlsx"]).sheet_names)
+    assert not leaks(page, allowed=sheets), leaks(page, allowed=sheets)
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification import identify
 from shrinkwatch.identification.sensitivity import parse_vary, sweep
-from shrinkwatch.report.charts import sensitivity_chart_svg
+from shrinkwatch.report.charts import sensitivity_chart
 
 from conftest import run_cli
 
@@ -66,9 +66,10 @@ def test_sweep_errors_name_the_parameter(toy_panel):
 
 def test_chart_is_an_svg_with_one_panel_per_parameter(toy_panel):
     result = sweep(toy_panel, "peak-loss", {"peak_ratio": [0.8, 0.9, 1.0], "decline_years": [1, 2, 3]})
-    svg = sensitivity_chart_svg(result)
+    svg = sensitivity_chart(result).svg()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
-    assert svg.count("peak_ratio") >= 1 and svg.count("decline_years") >= 1
+    assert svg.count("peak ratio") >= 1 and svg.count("years of decline") >= 1  # plain names, as text
+    assert "peak_ratio" not in svg
 
 
 @pytest.fixture(scope="module")

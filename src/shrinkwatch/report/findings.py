@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification
-from shrinkwatch.report.labels import unit_label
+from shrinkwatch.report.labels import column_label, format_number, format_p, unit_label
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -55,7 +55,7 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
                         f"shrinking under every setting, {robustness['borderline']:,} only under some.")
     moran, lisa = analysis.moran, analysis.lisa
     if moran is not None and lisa is not None:
-        statistic = f"Moran's I = {moran.I:.2f} (pseudo p = {moran.p_sim:.3f}, {moran.permutations} permutations)"
+        statistic = f"Moran's I = {moran.I:.2f} ({format_p(moran.p_sim, prefix='pseudo p')}, {moran.permutations:,} permutations)"
         if moran.p_sim <= 0.05 and moran.I > 0:
             findings.append(f"Change is spatially clustered: {statistic}. " + low_low_finding(lisa))
         else:
@@ -73,8 +73,8 @@ def _analysis_findings(analysis: Analysis, with_data: int) -> list[str]:
         note = drivers.feature_notes.get(top_predictor)
         lead = (DRIVER_FINDING_TEXT["lead"].format(start=drivers.period[0], end=drivers.period[1])
                 if drivers.period is not None else DRIVER_FINDING_TEXT["lead_no_period"])
-        findings.append(lead + top_predictor.replace('_', ' ') + (f" ({note})" if note else "")
-                        + (f" (gradient boosting, out-of-sample R² {fit.r2:.2f} against {base.r2:.2f} for the "
+        findings.append(lead + column_label(top_predictor) + (f" ({note})" if note else "")
+                        + (f" (gradient boosting, out-of-sample R² {format_number(fit.r2)} against {format_number(base.r2)} for the "
                            "baseline)" if fit is not None and base is not None else "")
                         + "; these are associations, not causes.")
     return findings

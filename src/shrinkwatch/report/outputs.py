@@ -123,7 +123,8 @@ class OutputSet:
 
     def commit(self, run_info: Mapping[str, Any]) -> dict[str, Path]:
         """Write ``manifest.json`` and swap the set into place; returns each file's final path."""
-        names = sorted(p.name for p in self.folder.iterdir() if p.is_file() and p.name != MANIFEST)
+        names = sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*")
+                       if p.is_file() and p.name != MANIFEST)  # a run's subfolders (figures/) are in its set
         try:
             version = metadata.version("shrinkwatch")
         except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
@@ -192,7 +193,8 @@ def _foreign_files(folder: Path) -> list[str]:
             ours = set(json.loads(manifest.read_text(encoding="utf-8")).get("files", {})) | {MANIFEST}
         except (OSError, ValueError, AttributeError):
             ours = set()
-    return [name for name in present if name not in ours]
+    folders = {name.split("/", 1)[0] for name in ours if "/" in name}  # figures/ and its files are ours
+    return [name for name in present if name not in ours and name not in folders]
 
 
 def _recover(target: Path) -> None:

@@ -8,8 +8,10 @@ the undecided units, then the analysis sections and the sources.
 from __future__ import annotations
 
 import datetime as _dt
+import html as _html
+from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,14 +22,23 @@ from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.datasets.china import KIND_LABELS
 from shrinkwatch.identification import load_standard
 from shrinkwatch.identification.rules import kernel_class
+from shrinkwatch.identification.schema import Standard
 from shrinkwatch.identification.text import indicator_name
+from shrinkwatch.report.charts import Chart, rate_histogram, trend_multiples
+from shrinkwatch.report.facts import UnitFacts, unit_facts
 from shrinkwatch.report.findings import key_findings
-from shrinkwatch.report.html import TEMPLATES, frame_html
+from shrinkwatch.report.html import TEMPLATES, frame_html, table_text
 from shrinkwatch.report.labels import (
+    column_label,
     display_names,
+    format_number,
+    is_fraction,
     not_assessed_sentence,
+    number_formatter,
     parent_display,
     parent_labels,
+    plain_text,
+    status_label,
     unit_label,
 )
 from shrinkwatch.report.maps import (
@@ -43,10 +54,25 @@ from shrinkwatch.report.summary import _ledger_counts
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "render_report", "Page", "TRENDS_SHOWN"]
 
 _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
                   "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
+#: How many of the fastest-shrinking units the trend small multiples draw.
+TRENDS_SHOWN = 12
+
+#: The words this module adds to the page, per language.
+_TEXT = {"en": {
+    "not_drawn": "Not drawn on the map (no geometry): {n:,}",
+    "trend_note": "The {n} shrinking units with the fastest average annual loss, each on its own scale; "
+                  "the shaded years are the compared window.",
+    "no_trends": "Population trends are drawn only for annual data; this dataset compares {years} years, "
+                 "so each unit has its start and end values only (in the list below).",
+    "runs_note": " Runs count consecutive years of decline within {period}.",
+    "figure_note": "Source: {source}. Standard: {standard} ({id} v{version}); {parameters}. Made with ShrinkWatch "
+                   "{software} on {date}.",
+    "yes": "yes", "no": "no",
+}}
 
 
 def _compared_years(identification: Identification, panel: Panel, rule: str) -> tuple[int, int] | None:
@@ -91,10 +117,24 @@ def _severity_pattern_html(table: pd.DataFrame) -> Markup:
     return Markup("".join(str(p) for p in parts))
 
 
-def _short_list(ids: list[str], limit: int = 12) -> str:
-    if len(ids) <= limit:
-        return ", ".join(ids)
-    return f"{len(ids)} units, e.g. " + ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
+def _missing_geometry(ids: list[str], table: pd.DataFrame, panel: Panel) -> Markup:
+    """The units without geometry as a folded list of names (never a bare list of ids)."""
+    if not ids:
+        return Markup("")
+    known = [i for i in ids if i in table.index]
+    names = display_names(table.loc[known], panel) if known else pd.Series(dtype="string")
+    items = "".join(f"<li>{_html.escape(str(names.get(i, i)))} ({_html.escape(str(i))})</li>" for i in ids)
+    summary = _html.escape(_TEXT["en"]["not_drawn"].format(n=len(ids)))
+    return Markup(f'<details class="ids"><summary>{summary}</summary><ul class="ids">{items}</ul></details>')
+
+
+@dataclass(frozen=True)
+class Page:
+    """The rendered report: its ``html`` and the ``charts`` drawn on it (exported to ``figures/``)."""
+
+    html: str
+    charts: tuple[Chart, ...]
+    figure_note: str
 
 
 def render_html(identification: Identification, panel: Panel, analysis: Analysis | None = None) -> str:
@@ -103,10 +143,69 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
     With ``analysis``, the page also has its sections (:func:`shrinkwatch.report.sections.analysis_sections`)
     and key findings.
     """
-    sections = analysis_sections(analysis, panel) if analysis is not None else []
+    return render_report(identification, panel, analysis).html
+
+
+def _with_facts(listing: pd.DataFrame, facts: UnitFacts, ids: pd.Index) -> pd.DataFrame:
+    """``listing`` (rows in ``ids`` order) with the populations at start and end and, on annual data, the runs."""
+    for column in ("population_start", "population_end", "longest_run", "latest_run"):
+        if column in facts.table.columns:
+            listing[column] = facts.table[column].reindex(ids).to_numpy()
+    return listing
+
+
+def _rate_threshold(identification: Identification, window: tuple[int, int] | None) -> float:
+    """The standard's threshold as an average annual rate (%/yr): a total loss over the window converted,
+    an annual loss as it is, else 0 (any decline)."""
+    parameters = identification.parameters
+    if "min_annual_loss" in parameters:
+        return -float(parameters["min_annual_loss"]) * 100
+    if "min_loss" in parameters and window is not None and window[1] > window[0]:
+        return float(((1 - float(parameters["min_loss"])) ** (1 / (window[1] - window[0])) - 1) * 100)
+    return 0.0
+
+
+def _page_charts(identification: Identification, panel: Panel, facts: UnitFacts, period: str) -> dict[str, Chart]:
+    """The histogram of annual rates and, on annual data, the trends of the fastest-shrinking units."""
+    table = identification.table
+    indicator = column_label(facts.indicator)
+    charts: dict[str, Chart] = {}
+    rates = pd.to_numeric(table["annual_rate"], errors="coerce").to_numpy(dtype=float) if "annual_rate" in table else None
+    with_data = table["status"].isin(["shrinking", "not_shrinking"]).to_numpy()
+    if rates is not None and np.isfinite(rates[with_data]).any():
+        charts["histogram"] = rate_histogram(rates[with_data], _rate_threshold(identification, facts.window),
+                                             indicator=indicator, period=period, bins=RATE_BINS)
+    shrinking = table[table["status"] == "shrinking"]
+    if facts.series is not None and facts.window is not None and len(shrinking):
+        worst = pd.to_numeric(shrinking["annual_rate"], errors="coerce").dropna().sort_values().head(TRENDS_SHOWN)
+        names = display_names(table, panel)
+        charts["trends"] = trend_multiples(facts.series.loc[worst.index], worst, names, window=facts.window,
+                                           projected_from=facts.projected_from, indicator=indicator)
+    return charts
+
+
+def _parameter_text(parameters: dict[str, Any], std: Standard) -> str:
+    """The run's parameters in words: ``minimum loss 0 %, indicator population, first year 2010``."""
+    parts = []
+    for key, value in parameters.items():
+        if is_fraction(std, key, [value]):
+            shown = f"{float(value) * 100:g} %"
+        elif isinstance(value, str):
+            shown = column_label(value)
+        else:
+            shown = str(value)
+        parts.append(f"{column_label(key)} {shown}")
+    return ", ".join(parts)
+
+
+def render_report(identification: Identification, panel: Panel, analysis: Analysis | None = None) -> Page:
+    """The report page and its charts (:class:`Page`); :func:`render_html` is its HTML alone."""
     meta = identification.panel_meta
     table = identification.table
     std = load_standard(identification.standard_source or identification.standard_id)
+    facts = unit_facts(identification, panel)
+    sections = (analysis_sections(analysis, panel, parameters=identification.parameters, standard=std, facts=facts)
+                if analysis is not None else [])
     counts = identification.counts()
     label = unit_label(meta)
     share = counts["shrinking"] / counts["units_with_data"] if counts["units_with_data"] else None
@@ -128,25 +227,25 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
     map_caption = (f"{indicator_name(indicator, 'en').capitalize()}, average annual change"
                    + (f" {period}" if period else "") + f", {std.name} ({identification.standard_id})")
 
-    # shrinking list with both populations
+    kinds = table["kind"].astype("string").map(lambda k: KIND_LABELS.get(str(k), str(k).replace("_", " "))
+                                               if not pd.isna(k) else k)
     shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
-    pop_columns = [c for c in table.columns if c.startswith(f"{indicator}_") and c[len(indicator) + 1:].isdigit()]
     listing = pd.DataFrame({"unit_id": shrinking.index, "name": display_names(shrinking, panel).to_numpy(),
                             "parent": parent_display(shrinking, panel).to_numpy(),
-                            "kind": shrinking["kind"].to_numpy()})
-    for column in pop_columns:
-        listing[column] = shrinking[column].to_numpy()
-    listing["annual_rate_%"] = shrinking["annual_rate"].to_numpy()
+                            "kind": kinds.reindex(shrinking.index).to_numpy()})
+    listing = _with_facts(listing, facts, shrinking.index)
+    listing["annual_rate"] = shrinking["annual_rate"].to_numpy()
     listing["severity"] = shrinking["severity"].to_numpy()
     insufficient = table[table["status"].isin(["insufficient_data", "boundary_change"])]
     missing_listing = pd.DataFrame({"unit_id": insufficient.index, "name": display_names(insufficient, panel).to_numpy(),
                                     "parent": parent_display(insufficient, panel).to_numpy(),
-                                    "status": insufficient["status"].str.replace("_", " ").to_numpy(),
+                                    "status": insufficient["status"].map(status_label).to_numpy(),
                                     "reason": insufficient["reason"].to_numpy()})
+    charts = _page_charts(identification, panel, facts, period)
 
     tips = (display_names(table, panel) + " (" + parent_display(table, panel) + "): "
-            + table["status"].str.replace("_", " ") + ", "
-            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f} %/yr")).to_numpy()
+            + table["status"].map(status_label) + ", "
+            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else format_number(v, "{:+.2f}") + " %/yr")).to_numpy()
     map_layer = None
     if "geometry" in panel.units.columns:
         map_layer = choropleth_svg(
@@ -169,12 +268,13 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
            "units they exchanged it with, as stable clusters (each member gets its cluster's verdict; the reason "
            "names the members)." if via else "")
         + not_assessed_sentence(identification, std)
-        + "".join(f" Note: {note}." for note in identification.notes)
+        + "".join(f" Note: {plain_text(note)}." for note in identification.notes)
     )
     sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
                 "publisher_url": meta.publisher_url}] + list(meta.extra_sources)
     sources_table = pd.DataFrame(sources, columns=["id", "licence", "citation", "publisher_url"]).rename(
         columns={"id": "dataset", "publisher_url": "publisher"})
+    text = _TEXT["en"]
     toc = [("findings", "Key findings"), ("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
            ("regions", "By region"), ("list", "Shrinking units"), ("insufficient", "Insufficient data")]
     toc += [(s.id, s.title) for s in sections] + [("sources", "Sources")]
@@ -183,12 +283,13 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
     except metadata.PackageNotFoundError:  # pragma: no cover
         version = "dev"
 
-    return TEMPLATES.get_template("report.html.j2").render(
+    parameter_text = _parameter_text(dict(identification.parameters), std)
+    page = TEMPLATES.get_template("report.html.j2").render(
         title=f"Shrinking {label}: {meta.title or meta.id}",
         dataset_title=meta.title,
         standard=std,
-        description=std.describe(identification.parameters, "en"),
-        description_zh=std.describe(identification.parameters, "zh") if std.summary_zh else "",
+        description=plain_text(std.describe(identification.parameters, "en")),
+        description_zh=plain_text(std.describe(identification.parameters, "zh"), "zh") if std.summary_zh else "",
         unit_definition=meta.unit_definition or label,
         unit_label=label,
         counts=counts,
@@ -201,19 +302,31 @@ def render_html(identification: Identification, panel: Panel, analysis: Analysis
         by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
         parent_label=by_parent.index.name,
         map_svg=Markup(map_layer.svg) if map_layer else Markup("<p>This dataset has no geometry.</p>"),
-        map_missing=_short_list(map_layer.units_without_geometry) if map_layer else "",
-        indicator_label=indicator.replace("_", " "),
+        map_missing=_missing_geometry(map_layer.units_without_geometry, table, panel) if map_layer else "",
+        indicator_label=column_label(indicator),
         period=period,
         map_caption=map_caption,
-        shrinking_html=frame_html(listing, index=False,
-                                  formats={**{c: "{:,.0f}" for c in pop_columns}, "annual_rate_%": "{:+.2f}"}),
+        histogram=Markup(charts["histogram"].svg()) if "histogram" in charts else "",
+        trends=Markup(charts["trends"].svg()) if "trends" in charts else "",
+        trend_note=(text["trend_note"].format(n=min(TRENDS_SHOWN, counts["shrinking"])) if "trends" in charts
+                    else text["no_trends"].format(years=len(meta.census_years) or 2) if counts["shrinking"] else ""),
+        runs_note=text["runs_note"].format(period=period) if facts.annual else "",
+        shrinking_html=frame_html(listing, index=False, formats={
+            "population_start": number_formatter("{:,.0f}"), "population_end": number_formatter("{:,.0f}"),
+            "longest_run": "{:,.0f}", "latest_run": "{:,.0f}", "annual_rate": "{:+.2f}"}),
         insufficient_html=frame_html(missing_listing, index=False),
         sections=sections,
         sources_html=frame_html(sources_table, index=False),
-        notes=list(meta.notes),
+        notes=[plain_text(n) for n in meta.notes],
         ledger=_ledger_counts(panel.ledger),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,
-        parameters=", ".join(f"{k}={v}" for k, v in identification.parameters.items()),
+        parameters=parameter_text,
         toc=toc,
+        table_text=table_text(),
     )
+    all_charts = tuple(charts.values()) + tuple(c for section in sections for c in section.charts)
+    note = text["figure_note"].format(
+        source=meta.citation or meta.title or meta.id, standard=std.name, id=std.id, version=std.version,
+        parameters=parameter_text, software=version, date=_dt.date.today().isoformat())
+    return Page(html=page, charts=all_charts, figure_note=note)

@@ -140,7 +140,7 @@ def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
             for label in (axis.title, axis.xaxis.label, axis.yaxis.label):
                 label.set_fontfamily(cjk[0])
     figure.tight_layout()
-    return figure_svg(figure, text_as_paths=True, tight=False)
+    return figure_svg(figure, tight=False)
 
 
 def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "en") -> tuple[str, Markup]:

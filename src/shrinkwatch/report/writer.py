@@ -1,4 +1,5 @@
-"""Write the report's four files: ``report.html``, ``results.csv``, ``results.xlsx`` and ``summary.json``."""
+"""Write the report's files: ``report.html``, ``results.csv``, ``results.xlsx``, ``summary.json`` and the
+figures of the page in ``figures/`` (SVG, PNG and a caption each)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification, Panel
+from shrinkwatch.report.charts import write_figures
 from shrinkwatch.report.outputs import write_csv
-from shrinkwatch.report.page import render_html
+from shrinkwatch.report.page import render_report
 from shrinkwatch.report.summary import summary
 from shrinkwatch.report.xlsx import write_xlsx
 
@@ -20,7 +22,10 @@ __all__ = ["write_report"]
 
 def write_report(identification: Identification, panel: Panel, out_dir: Path,
                  analysis: Analysis | None = None) -> dict[str, Path]:
-    """Write ``report.html``, ``results.csv``, ``results.xlsx`` and ``summary.json`` into ``out_dir``.
+    """Write ``report.html``, ``results.csv``, ``results.xlsx``, ``summary.json`` and ``figures/`` into ``out_dir``.
+
+    ``figures/`` holds every chart of the page as ``<name>.svg``, ``<name>.png`` (200 dpi) and ``<name>.txt``
+    (its caption, the source and the standard); the returned mapping names them ``figures/<file>``.
 
     ``out_dir`` is written as it is; :func:`shrinkwatch.pipeline.run` hands in the staging folder of an
     :func:`~shrinkwatch.report.outputs.output_set`, so the files land as one set. Text cells of the CSV
@@ -32,7 +37,10 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.xlsx", "summary.json")}
-    paths["report.html"].write_text(render_html(identification, panel, analysis), encoding="utf-8")
+    page = render_report(identification, panel, analysis)
+    paths["report.html"].write_text(page.html, encoding="utf-8")
+    for path in write_figures(page.charts, out_dir / "figures", note=page.figure_note):
+        paths[f"figures/{path.name}"] = path
     write_csv(identification.table.drop(columns=["geometry"], errors="ignore"), paths["results.csv"])
     write_xlsx(identification, paths["results.xlsx"], analysis, ledger=panel.ledger)
     paths["summary.json"].write_text(json.dumps(summary(identification, analysis, ledger=panel.ledger),
