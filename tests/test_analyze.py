@@ -229,7 +229,7 @@ def test_growing_units_in_low_low_clusters_are_never_called_decline():
     assert "decline" not in words.lower()
     assert "below-average growth next to below-average growth" in section
     assert f"LL: below-average growth next to below-average growth ({len(low_low)} units, " in section
-    assert "not_shrinking" in section  # each listed unit's status is shown beside its rate
+    assert "not shrinking</td>" in section  # each listed unit's status is shown beside its rate, in words
 
 
 @pytest.mark.slow
