@@ -64,7 +64,7 @@ def test_run_on_a_ucdb_file_and_bad_schema(tmp_path, raw, data_dir):
     done = run_cli("run", "--dataset", str(data_dir / UCDB), "--out", str(out))
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["expansion-paradox"]["builtup_present"] is True
+    assert summary["expansion_paradox"]["builtup_present"] is True
     assert "weak decoupling" in (out / "report.html").read_text(encoding="utf-8")
     broken = raw.drop(columns=["B15"])
     path = tmp_path / "broken.gpkg"

@@ -157,28 +157,31 @@ COLUMNS: dict[str, Column] = {
     "longest_run_end": Column("last year of the longest run of decline", "year", "year"),
     "peak": Column("highest population of the series", "persons", "number"),
     "peak_year": Column("year of the peak", "year", "year"),
-    "gdp_benchmark_rate": Column("benchmark growth of real GDP the unit is compared with", _PCT_YEAR, "rate",
-                                 "gdp_benchmark_rate_pct"),
-    "population_change": Column("relative change of population over the window", "fraction", "frac",
+    "gdp_benchmark_rate": Column("benchmark annual growth of real GDP the unit is compared with", _PCT_YEAR, "rate",
+                                 "gdp_benchmark_rate_pct", 100.0),
+    "population_change": Column("relative change of population over the window, P(end) / P(start) - 1", "fraction",
+                                "frac",
                                 "population_change_frac"),
     "land_change": Column("relative change of built-up area over the window", "fraction", "frac",
                           "land_change_frac"),
     "tapio_state": Column("Tapio decoupling state of built-up area against population"),
     "index_class": Column("class of the composite index (1 = least, 5 = most shrinkage)", "", "count"),
     # criterion values of the built-in rules (a user's rule gets the pattern's definition)
-    "decline_value": Column("population lost between the compared years as a fraction of the first "
-                            "(negative: a gain); compared with min_loss", "fraction", "frac", "decline_value_frac"),
+    "decline_value": Column("relative change of population between the compared years, P(end) / P(start) - 1 "
+                            "(-0.05: a 5 % loss); shrinking when below -min_loss", "fraction", "frac",
+                            "decline_value_frac"),
     "decline_run_value": Column("consecutive years of decline ending at the evaluation year", "years", "count"),
     "peak_loss_value": Column("population at the evaluation year as a fraction of the peak", "fraction", "frac",
                               "peak_loss_value_frac"),
     "recent_declines_value": Column("longest run of declines in the recent window", "years", "count"),
     "size_value": Column("population at the start of the window", "persons", "number"),
     "loss_value": Column("years of decline in the window", "years", "count"),
-    "structural_value": Column("structural criterion's value (share of the population aged 65+ or as the "
-                               "standard says)", "as the standard says", "number"),
+    "structural_value": Column("relative change of employment over the window, E(end) / E(start) - 1 (empty "
+                               "without employment data)", "fraction", "frac", "structural_value_frac"),
     "index_value": Column("composite shrinkage index (0 = least, 1 = most)", "index 0-1", "stat"),
     "population_value": Column("consecutive years of population decline", "years", "count"),
-    "gdp_value": Column("real GDP annual growth over the window", _PCT_YEAR, "rate", "gdp_value_pct"),
+    "gdp_value": Column("average annual growth of real GDP over the window", _PCT_YEAR, "rate", "gdp_value_pct",
+                        100.0),
     "land_value": Column("land-population elasticity (built-up area change / population change)", "ratio",
                          "stat"),
     # LISA
@@ -215,6 +218,14 @@ COLUMNS: dict[str, Column] = {
     "household_size": Column("persons per household in the last year", "persons", "number"),
     "sex_ratio": Column("males per 100 females in the last year", "males per 100 females", "number"),
     "recommendation_id": Column("id of the recommendation in the knowledge base"),
+    # demographic components (US counties); names shortened to Stata's 32 characters
+    "natural_increase_per_1000": Column("births minus deaths over the period per 1,000 start population",
+                                        "per 1,000 inhabitants", "number"),
+    "net_domestic_migration_per_1000": Column("net domestic migration over the period per 1,000 start population",
+                                              "per 1,000 inhabitants", "number"),
+    "net_international_migration_per_1000": Column("net international migration over the period per 1,000 start "
+                                                   "population", "per 1,000 inhabitants", "number",
+                                                   "net_intl_migration_per_1000"),
 }
 
 _Pattern = tuple[re.Pattern[str], Callable[[re.Match[str], Mapping[str, str]], Column]]
