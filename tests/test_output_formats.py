@@ -19,10 +19,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import run_cli
 from shrinkwatch.core import Panel
 from shrinkwatch.report.columns import UNDOCUMENTED, column_spec
 from shrinkwatch.report.summary import SCHEMA_PATH, SCHEMA_VERSION, summary_schema
+
+from conftest import run_cli
 
 #: A Stata variable name (and a tidy column name for pandas, R and SQL): at most 32 characters.
 STATA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
@@ -253,7 +254,7 @@ def test_a_failing_chromium_leaves_no_pdf_and_a_reason(tmp_path, monkeypatch, sc
 
 def check_pdf_pages(pdf: Path, title: str, folder: Path) -> int:
     """Render every page to PNG: more than one page, the title on the first, no blank page."""
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
     document = pdfium.PdfDocument(str(pdf))
     pages = len(document)
     assert pages > 1

@@ -9,8 +9,9 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import panel_of, run_cli
 from test_output_formats import check_pdf_pages, check_summary, check_workbook, refused
+
+from conftest import panel_of, run_cli
 
 
 # the full China run (999 permutations, cross-validated models): every test that reads it is slow

@@ -74,7 +74,7 @@ def _spatial(analysis: Analysis) -> dict[str, Any]:
                 "moran": None, "lisa": None}
     moran = analysis.moran.as_dict()
     renamed = {"I": "moran_i", "expected_I": "expected_moran_i"}
-    lisa = analysis.lisa.as_dict()
+    lisa: dict[str, Any] = dict(analysis.lisa.as_dict())
     lisa["counts"] = {_LISA_KEYS.get(str(k), _snake(str(k))): int(v) for k, v in lisa["counts"].items()}
     return {"available": True, "message": None, "moran": {renamed.get(k, k): v for k, v in moran.items()},
             "lisa": lisa}
@@ -97,7 +97,7 @@ def _paradox(analysis: Analysis) -> dict[str, Any]:
 
 
 def _drivers(analysis: Analysis) -> dict[str, Any]:
-    raw = analysis.drivers.as_dict()
+    raw: dict[str, Any] = dict(analysis.drivers.as_dict())
     fields = ("target", "n_used", "n_excluded", "predictors", "n_folds", "seed", "ols_r2_in_sample")
     out: dict[str, Any] = {"available": bool(raw["available"]), "message": raw.get("message")}
     out.update({field: raw.get(field) for field in fields})
