@@ -432,8 +432,8 @@ def test_section_text_is_html_escaped():
     assert "&lt;b&gt;&amp;" in sections[0].html
     assert "<b>&" not in sections[0].html
     summary = analysis_summary(bundle)
-    assert summary["expansion-paradox"]["paradox_share"] == pytest.approx(0.6667, abs=1e-4)
-    assert summary["spatial-clusters"]["available"] is False  # no geometry: said plainly
+    assert summary["expansion_paradox"]["paradox_share_pct"] == pytest.approx(66.67, abs=1e-2)
+    assert summary["spatial_clusters"]["available"] is False  # no geometry: said plainly
     assert "No spatial statistics" in sections[1].html
 
 

@@ -23,6 +23,7 @@ from shrinkwatch import datasets, identify, run
 from shrinkwatch.core.errors import ChecksumError, DataDirectoryNotFoundError, DataError, NothingUsableError
 from shrinkwatch.datasets import registry
 from shrinkwatch.datasets.eu_urban_audit import load_urban_audit, match_damaged_names
+from test_output_formats import check_summary, check_workbook
 
 from conftest import run_cli
 
@@ -217,6 +218,8 @@ def test_eu_run_end_to_end(eu, eu_rows, tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["standard"]["id"] == "consecutive-decline" and summary["standard"]["parameters"]["year"] == 2016
     assert summary["ledger"] == {"rows_read": 53500, "accepted": 52000, "rejected": 1500}
+    check_summary(out / "summary.json")
+    check_workbook(out / "results.xlsx")  # consecutive-decline's columns and the 1,500 rejected rows documented
 
     cities = _city_rows(eu_rows)
     total: dict[str, dict[int, int]] = defaultdict(dict)

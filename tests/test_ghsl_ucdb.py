@@ -11,6 +11,7 @@ from shrinkwatch import identify, load
 from shrinkwatch.analysis.analyse import expansion_paradox
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.datasets.ghsl_ucdb import read_ucdb
+from test_output_formats import check_summary, check_workbook
 
 from conftest import run_cli
 
@@ -64,7 +65,9 @@ def test_run_on_a_ucdb_file_and_bad_schema(tmp_path, raw, data_dir):
     done = run_cli("run", "--dataset", str(data_dir / UCDB), "--out", str(out))
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["expansion-paradox"]["builtup_present"] is True
+    assert summary["expansion_paradox"]["builtup_present"] is True
+    check_summary(out / "summary.json")  # the paradox with built-up data: numbers, Tapio states as records
+    check_workbook(out / "results.xlsx")  # the tapio sheet documented
     assert "weak decoupling" in (out / "report.html").read_text(encoding="utf-8")
     broken = raw.drop(columns=["B15"])
     path = tmp_path / "broken.gpkg"

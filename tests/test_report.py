@@ -9,6 +9,8 @@ import subprocess
 import pandas as pd
 import pytest
 
+from test_output_formats import check_pdf_pages, check_summary, check_workbook, refused
+
 from conftest import panel_of, run_cli
 
 
@@ -37,12 +39,14 @@ def test_summary_counts_agree(run_outputs):
     assert summary["counts"] == {"units_total": 369, "units_with_data": 358, "shrinking": 156,
                                  "not_shrinking": 202, "insufficient_data": 11, "boundary_change": 0}
     for key in ("by_kind", "by_parent", "by_region"):
-        groups = summary[key].values()
+        groups = summary[key]
         assert sum(g["shrinking"] for g in groups) == 156
         assert sum(g["units"] for g in groups) == 369
         assert sum(g["insufficient_data"] for g in groups) == 11
-    assert summary["by_parent"]["黑龙江省"]["shrinking"] == 13
-    assert summary["by_kind"]["prefecture"]["units"] == 7
+    by_parent = {g["parent_name"]: g for g in summary["by_parent"]}
+    assert by_parent["黑龙江省"]["shrinking"] == 13 and by_parent["黑龙江省"]["share_shrinking_pct"] == 100.0
+    assert {g["kind"]: g for g in summary["by_kind"]}["prefecture"]["units"] == 7
+    assert summary["share_shrinking_pct"] == pytest.approx(100 * 156 / 358, abs=1e-4)
     assert len(summary["insufficient_data_units"]) == 11
 
 
@@ -105,6 +109,38 @@ def test_report_renders_in_a_real_browser(run_outputs, chromium, tmp_path):
 
 
 @pytest.mark.slow
+def test_report_prints_to_pdf_page_by_page(run_outputs, chromium, tmp_path):
+    """The real report printed with its print stylesheet: many pages, the title first, none blank."""
+    if chromium is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    from shrinkwatch.report.pdf import write_pdf
+
+    out, _ = run_outputs
+    outcome = write_pdf(out / "report.html", tmp_path / "report.pdf")
+    assert outcome.written, outcome.reason
+    pages = check_pdf_pages(tmp_path / "report.pdf", "Shrinking prefecture-level units", tmp_path)
+    assert pages >= 10  # a page per section at least, and the 156 shrinking units in full (no scroll box)
+    import pypdfium2
+
+    text = "".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(str(tmp_path / "report.pdf")))
+    assert "Key findings" in text and "Data sources and licences" in text
+
+
+@pytest.mark.slow
+def test_real_run_outputs_validate(run_outputs):
+    """summary.json of the China census run (every analysis) against its schema; the workbook documented."""
+    out, _ = run_outputs
+    summary = check_summary(out / "summary.json")
+    assert summary["analysis"] is True and summary["expansion_paradox"]["paradox_share_pct"] is None
+    assert sum(summary["spatial_clusters"]["lisa"]["counts"].values()) == 369
+    refused(summary, lambda d: d["spatial_clusters"]["lisa"]["counts"].update({"HH": 3}), "HH")
+    refused(summary, lambda d: d["expansion_paradox"].update(paradox_share_pct="no built-up data"),
+            "paradox_share_pct")
+    book = check_workbook(out / "results.xlsx")
+    assert {"sensitivity_units", "lisa_clusters", "types", "recommendations"} <= set(book.sheetnames)
+
+
+@pytest.mark.slow
 def test_analysis_sections_in_the_seed_article_order(run_outputs):
     out, _ = run_outputs
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -130,15 +166,15 @@ def test_two_censuses_give_a_one_line_status_over_time(run_outputs):
 def test_summary_has_headline_statistics(run_outputs):
     out, _ = run_outputs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    moran = summary["spatial-clusters"]["moran"]
+    moran = summary["spatial_clusters"]["moran"]
     assert moran["n"] == 358 and moran["n_excluded"] == 11 and moran["permutations"] == 999
-    assert moran["I"] > 0.2 and moran["p_sim"] <= 0.01  # similar rates cluster (the Northeast)
-    lisa = summary["spatial-clusters"]["lisa"]["counts"]
+    assert moran["moran_i"] > 0.2 and moran["p_sim"] <= 0.01  # similar rates cluster (the Northeast)
+    lisa = summary["spatial_clusters"]["lisa"]["counts"]
     assert lisa["excluded"] == 11 and sum(lisa.values()) == 369
-    assert lisa["LL"] > 0  # a significant cluster of below-average growth
-    spatial = summary["spatial-clusters"]["lisa"]
-    assert 0 < spatial["shrinking_in"]["LL"] <= lisa["LL"] and spatial["meanings"]["LL"].startswith("below-average")
-    assert summary["expansion-paradox"]["available"] is False
+    assert lisa["low_low"] > 0  # a significant cluster of below-average growth
+    spatial = summary["spatial_clusters"]["lisa"]
+    assert 0 < spatial["shrinking_in"]["low_low"] <= lisa["low_low"] and spatial["meanings"]["low_low"].startswith("below-average")
+    assert summary["expansion_paradox"]["available"] is False
     models = summary["drivers"]["models"]
     assert set(models) == {"ols_hc3", "lightgbm", "baseline_training_mean"}
     # out-of-sample fit reported next to the baseline, and the models beat it
@@ -210,7 +246,7 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     paths = run(dataset, out_dir=tmp_path, data_dir=data_dir)
     summary = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
     assert summary["counts"]["units_total"] == units
-    assert parent in summary["by_parent"]
+    assert parent in {g["parent_name"] for g in summary["by_parent"]}
     page = paths["report.html"].read_text(encoding="utf-8")
     for section in ("sensitivity", "status-over-time", "distribution", "spatial-clusters", "expansion-paradox",
                     "drivers", "types", "recommendations"):
@@ -218,7 +254,9 @@ def test_run_on_us_counties_and_un_cities_has_every_section(tmp_path, data_dir, 
     over_time = page[page.index('<section id="status-over-time"'):]
     over_time = over_time[:over_time.index("</section>")]
     assert "<svg" in over_time and "Units per status and changes, by as-of year" in over_time  # annual: full section
-    assert summary["spatial-clusters"]["available"] is True and summary["spatial-clusters"]["moran"]["p_sim"] < 0.05
+    assert summary["spatial_clusters"]["available"] is True and summary["spatial_clusters"]["moran"]["p_sim"] < 0.05
+    check_summary(paths["summary.json"])  # the JSON Schema, on the real run
+    check_workbook(paths["results.xlsx"])  # every column of every sheet documented, headers frozen, filters on
     models = summary["drivers"]["models"]
     assert models["ols_hc3"]["cv_r2"] > models["baseline_training_mean"]["cv_r2"]
     assert "no built-up area data" in page  # neither source has built-up area: said plainly

@@ -313,6 +313,8 @@ def run(
     force: bool = typer.Option(False, "--force", help="Write into a folder that holds files ShrinkWatch did not write "
                                                       "(they are kept; same-named ones are replaced)."),
     stable_clusters: bool = StableOption,
+    pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="Also print the report to report.pdf with headless "
+                             "Chromium (about 5-10 s more; skipped with a note when Chromium is missing)."),
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
@@ -323,7 +325,7 @@ def run(
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
-                           stable_clusters=stable_clusters, progress=lambda m: err_console.print(f"• {m}"))
+                           stable_clusters=stable_clusters, pdf=pdf, progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]
     console.print(

@@ -157,6 +157,7 @@ def run(
     vary: dict[str, list[Any]] | None = None,
     force: bool = False,
     stable_clusters: bool = True,
+    pdf: bool = False,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
 
@@ -169,7 +170,9 @@ def run(
     ``stable_clusters`` (default) judges units
     that exchanged territory between the compared years as their stable clusters, in the identification
     and in the sensitivity sweep alike (:func:`shrinkwatch.harmonize.stable_clusters`); False leaves them
-    ``boundary_change``.
+    ``boundary_change``. ``pdf`` adds ``report.pdf``, the page printed by headless Chromium
+    (:func:`shrinkwatch.report.pdf.write_pdf`); without Chromium, or when it fails, the run still succeeds,
+    says why through ``progress`` and records it in the manifest (``pdf``).
 
     Examples
     --------
@@ -184,6 +187,7 @@ def run(
     from shrinkwatch.report import (  # deferred: matplotlib and the templates load only for a run
         output_set,
         write_csv,
+        write_pdf,
         write_report,
     )
 
@@ -212,11 +216,17 @@ def run(
             for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
                                 ("sensitivity_units", analysed.sensitivity.units)):
                 write_csv(table, outputs.path(f"{name}.csv"), index=not isinstance(table.index, pd.RangeIndex))
+        printed: dict[str, Any] = {"requested": bool(pdf)}
+        if pdf:
+            outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"))
+            say(f"printed report.pdf in {outcome.seconds:.1f} s" if outcome.written
+                else f"report.pdf skipped: {outcome.reason}")
+            printed.update(written=outcome.written, skipped_reason=outcome.reason or None)
         return outputs.commit({
             "dataset": {"id": panel.id, "fingerprint": panel_fingerprint(panel),
                         "source_files": list(panel.meta.source_files)},
             "standard": {"id": result.standard_id, "source": result.standard_source,
                          "parameters": dict(result.parameters)},
             "analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
-            "stable_clusters": bool(stable_clusters),
+            "stable_clusters": bool(stable_clusters), "pdf": printed,
         })

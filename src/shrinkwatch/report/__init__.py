@@ -12,6 +12,8 @@ nothing below this layer builds HTML or figures.
 - :mod:`~shrinkwatch.report.labels`: unit and place names as the report shows them
 - :mod:`~shrinkwatch.report.xlsx`, :mod:`~shrinkwatch.report.summary`: ``results.xlsx`` and ``summary.json``
 - :mod:`~shrinkwatch.report.writer`: all four files
+- :mod:`~shrinkwatch.report.pdf`: ``report.pdf``, the page printed by headless Chromium (``run --pdf``)
+- :mod:`~shrinkwatch.report.columns`: the data dictionary of ``results.xlsx`` (its README sheet)
 - :mod:`~shrinkwatch.report.outputs`: a run's files as one set with its manifest, atomic single files,
   cells that cannot become formulas
 """
@@ -19,9 +21,10 @@ nothing below this layer builds HTML or figures.
 from shrinkwatch.report.findings import key_findings
 from shrinkwatch.report.outputs import csv_text, inert_cells, output_set, write_atomically, write_csv
 from shrinkwatch.report.page import render_html
+from shrinkwatch.report.pdf import write_pdf
 from shrinkwatch.report.summary import summary
 from shrinkwatch.report.writer import write_report
 from shrinkwatch.report.xlsx import write_xlsx
 
 __all__ = ["key_findings", "render_html", "summary", "write_report", "write_xlsx", "output_set", "inert_cells",
-           "csv_text", "write_csv", "write_atomically"]
+           "csv_text", "write_csv", "write_atomically", "write_pdf"]

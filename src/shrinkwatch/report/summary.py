@@ -1,9 +1,13 @@
-"""``summary.json``: the headline numbers, and each analysis result's own ``as_dict()``."""
+"""``summary.json``: the headline numbers and the analysis results, in a versioned layout with a JSON Schema
+(``resources/schemas/summary.schema.json``)."""
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pandas as pd
 
@@ -15,39 +19,148 @@ from shrinkwatch.report.outputs import jsonable
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
 
-__all__ = ["summary", "analysis_summary"]
+__all__ = ["summary", "analysis_summary", "SCHEMA_VERSION", "SCHEMA_PATH", "summary_schema"]
+
+#: Version of the layout of ``summary.json`` (``schema_version``); the JSON Schema is :data:`SCHEMA_PATH`.
+#: A new field raises the minor number, a renamed or removed one the major.
+SCHEMA_VERSION = "1.0.0"
+#: The JSON Schema (draft 2020-12) that every ``summary.json`` validates against, shipped with the package.
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "summary.schema.json"
+
+#: LISA classes as field names (rate of the unit / of its neighbours: High or Low).
+_LISA_KEYS = {"HH": "high_high", "LL": "low_low", "HL": "high_low", "LH": "low_high",
+              "not significant": "not_significant", "excluded": "excluded"}
+_COUNT_FIELDS = ("units", "with_data", "shrinking", "not_shrinking", "insufficient_data", "boundary_change")
 
 
-def _counts_dict(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def summary_schema() -> dict[str, Any]:
+    """The JSON Schema of ``summary.json`` (:data:`SCHEMA_PATH`)."""
+    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def _percent(fraction: Any, digits: int = 4) -> float | None:
+    """A fraction as percent (None stays None: no denominator)."""
+    return None if fraction is None or pd.isna(fraction) else round(float(fraction) * 100.0, digits)
+
+
+def _groups(table: pd.DataFrame, key: str) -> list[dict[str, Any]]:
+    """Counts by group as records: ``{key: group, units, with_data, ..., share_shrinking_pct}``."""
+    return [{key: str(group), **{field: int(getattr(row, field)) for field in _COUNT_FIELDS},
+             "share_shrinking_pct": _percent(row.share_shrinking)}
+            for group, row in zip(table.index, table.itertuples(index=False))]
+
+
+def _records(counts: Mapping[Any, Any], key: str, value: str) -> list[dict[str, Any]]:
+    """A mapping keyed by data (a type, a path, a predictor) as records ``{key: ..., value: ...}``."""
+    return [{key: str(k), value: jsonable(v)} for k, v in counts.items()]
+
+
+def _snake(label: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_")
+
+
+def _distribution(analysis: Analysis) -> dict[str, Any]:
+    raw = analysis.distribution.as_dict(groupings=("region",))  # by parent is in the headline
+    out: dict[str, Any] = {"totals": raw["totals"]}
+    for key, rows in raw.items():
+        if key.startswith("by_"):
+            out[key] = [{("share_shrinking_pct" if k == "share_shrinking" else k):
+                         (_percent(v) if k == "share_shrinking" else v) for k, v in row.items()} for row in rows]
+    return out
+
+
+def _spatial(analysis: Analysis) -> dict[str, Any]:
+    if analysis.moran is None or analysis.lisa is None:
+        return {"available": False, "message": analysis.errors.get("spatial", "spatial statistics unavailable"),
+                "moran": None, "lisa": None}
+    moran = analysis.moran.as_dict()
+    renamed = {"I": "moran_i", "expected_I": "expected_moran_i"}
+    lisa: dict[str, Any] = dict(analysis.lisa.as_dict())
+    lisa["counts"] = {_LISA_KEYS.get(str(k), _snake(str(k))): int(v) for k, v in lisa["counts"].items()}
+    return {"available": True, "message": None, "moran": {renamed.get(k, k): v for k, v in moran.items()},
+            "lisa": lisa}
+
+
+def _paradox(analysis: Analysis) -> dict[str, Any]:
+    paradox = analysis.paradox
+    on = paradox.available
     return {
-        str(k): {"units": int(r.units), "with_data": int(r.with_data), "shrinking": int(r.shrinking),
-                 "not_shrinking": int(r.not_shrinking), "insufficient_data": int(r.insufficient_data),
-                 "boundary_change": int(r.boundary_change),
-                 "share_shrinking": None if pd.isna(r.share_shrinking) else float(r.share_shrinking)}
-        for k, r in table.iterrows()
+        "available": bool(on), "builtup_present": bool(paradox.builtup_present), "message": paradox.message,
+        "start_year": paradox.start_year if on else None, "end_year": paradox.end_year if on else None,
+        "population_indicator": paradox.population_indicator if on else None,
+        "paradox_share_pct": _percent(paradox.share, 2) if on else None,
+        "numerator_builtup_grew": paradox.n_grew if on else None,
+        "denominator_shrinking_with_builtup": paradox.denominator if on else None,
+        "shrinking_units": paradox.n_shrinking if on else None,
+        "shrinking_without_builtup": paradox.n_shrinking_without_builtup if on else None,
+        "tapio_states_of_shrinking_units": _records(paradox.state_counts_shrinking, "state", "units") if on else [],
     }
 
 
-def analysis_summary(analysis: Analysis) -> dict[str, Any]:
-    """Each analysis result's ``as_dict()`` under the id of its report section, in the report's order."""
-    out: dict[str, Any] = {}
-    if analysis.sensitivity is not None:
-        out["sensitivity"] = analysis.sensitivity.as_dict()
-    out["distribution"] = analysis.distribution.as_dict(groupings=("region",))  # by parent is in the headline
-    if analysis.moran is not None and analysis.lisa is not None:
-        out["spatial-clusters"] = {"available": True, "moran": analysis.moran.as_dict(),
-                                   "lisa": analysis.lisa.as_dict()}
-    else:
-        out["spatial-clusters"] = {"available": False,
-                                   "message": analysis.errors.get("spatial", "spatial statistics unavailable")}
-    out["expansion-paradox"] = analysis.paradox.as_dict()
-    out["drivers"] = analysis.drivers.as_dict()
-    if analysis.decomposition is not None:
-        out["drivers"]["decomposition"] = analysis.decomposition.as_dict()
-    if analysis.typology is not None:
-        out["types"] = analysis.typology.as_dict()
-    if analysis.recommendations is not None:
-        out["recommendations"] = analysis.recommendations.as_dict()
+def _drivers(analysis: Analysis) -> dict[str, Any]:
+    raw: dict[str, Any] = dict(analysis.drivers.as_dict())
+    fields = ("target", "n_used", "n_excluded", "predictors", "n_folds", "seed", "ols_r2_in_sample")
+    out: dict[str, Any] = {"available": bool(raw["available"]), "message": raw.get("message")}
+    out.update({field: raw.get(field) for field in fields})
+    models = raw.get("models")
+    # the target is the annual rate (percent per year): its errors are in the same unit
+    out["models"] = None if models is None else {
+        name: {"model": m["model"], "cv_r2": m["cv_r2"], "cv_rmse_pct": m["cv_rmse"], "r2_folds": m["r2_folds"],
+               "rmse_folds_pct": m["rmse_folds"]} for name, m in models.items()}
+    importance = raw.get("importance_lightgbm")
+    out["importance_lightgbm"] = None if importance is None else _records(importance, "predictor",
+                                                                          "mean_abs_contribution_pct")
+    decomposition = analysis.decomposition
+    out["decomposition"] = None if decomposition is None else {
+        "exact": bool(decomposition.exact), "migration_exact": bool(decomposition.migration_exact),
+        "county_years_checked": int(decomposition.n_checked),
+        "max_abs_gap_persons": float(decomposition.max_abs_gap)}
+    return out
+
+
+def _types(analysis: Analysis) -> dict[str, Any] | None:
+    if analysis.typology is None:
+        return None
+    raw = analysis.typology.as_dict()
+    return {
+        "k": raw["k"], "silhouette": [{"k": int(k), "silhouette": v} for k, v in raw["silhouette"].items()],
+        "criterion": raw["criterion"], "features": raw["features"],
+        "clusters": _records(raw["clusters"], "cluster", "units"),
+        "types": _records(raw["types"], "type", "units"),
+        "types_all_units": _records(raw["types_all_units"], "type", "units"),
+        "types_not_assessed": raw["types_not_assessed"], "shrinking_units": raw["shrinking_units"],
+        "notes": raw["notes"],
+    }
+
+
+def _recommendations(analysis: Analysis) -> dict[str, Any] | None:
+    if analysis.recommendations is None:
+        return None
+    raw = analysis.recommendations.as_dict()
+    return {
+        "by_recommendation": _records(raw["by_recommendation"], "recommendation_id", "units"),
+        "by_path": _records(raw["by_path"], "path", "units"),
+        "by_priority": _records(raw["by_priority"], "priority", "recommendations"),
+        "units_with_recommendations": raw["units_with_recommendations"],
+        "denominators": raw["denominators"],
+    }
+
+
+def analysis_summary(analysis: Analysis | None) -> dict[str, Any]:
+    """Each analysis result under the id of its report section (snake_case), in the report's order; None for
+    an analysis that was not run (``analysis`` None: all of them)."""
+    if analysis is None:
+        return {key: None for key in ("sensitivity", "distribution", "spatial_clusters", "expansion_paradox",
+                                      "drivers", "types", "recommendations")}
+    out: dict[str, Any] = {
+        "sensitivity": analysis.sensitivity.as_dict() if analysis.sensitivity is not None else None,
+        "distribution": _distribution(analysis),
+        "spatial_clusters": _spatial(analysis),
+        "expansion_paradox": _paradox(analysis),
+        "drivers": _drivers(analysis),
+        "types": _types(analysis),
+        "recommendations": _recommendations(analysis),
+    }
     return {key: jsonable(value) for key, value in out.items()}
 
 
@@ -56,10 +169,18 @@ def summary(identification: Identification, analysis: Analysis | None = None,
     """The headline numbers as a JSON-ready dict (``summary.json``), with the analysis results where given;
     ``ledger`` is the panel's (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports;
     ``standard`` (default: the identification's, loaded again) labels the criteria not assessed and gives their
-    remedy."""
+    remedy.
+
+    The layout is versioned (``schema_version``, :data:`SCHEMA_VERSION`) and described by the JSON Schema
+    :data:`SCHEMA_PATH`: snake_case keys, one type per field (a number or null, never a word where a number
+    belongs), units in the names (``share_shrinking_pct``); groups keyed by data (parents, types, paths) are
+    lists of records.
+    """
     meta = identification.panel_meta
     counts = identification.counts()
     out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "dataset": meta.id,
         "dataset_title": meta.title,
         "unit_label": unit_label(meta),
@@ -67,10 +188,11 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "standard": {"id": identification.standard_id, "parameters": jsonable(identification.parameters),
                      "description": identification.description},
         "counts": counts,
-        "share_shrinking": (counts["shrinking"] / counts["units_with_data"]) if counts["units_with_data"] else None,
-        "by_kind": _counts_dict(identification.counts_by("kind")),
-        "by_parent": _counts_dict(identification.counts_by("parent_name")),
-        "by_region": _counts_dict(identification.counts_by("region")),
+        "share_shrinking_pct": _percent(counts["shrinking"] / counts["units_with_data"]
+                                        if counts["units_with_data"] else None),
+        "by_kind": _groups(identification.counts_by("kind"), "kind"),
+        "by_parent": _groups(identification.counts_by("parent_name"), "parent_name"),
+        "by_region": _groups(identification.counts_by("region"), "region"),
         "insufficient_data_units": identification.insufficient.index.astype(str).tolist(),
         "boundary_change_units": identification.boundary_changes.index.astype(str).tolist(),
         "via_stable_cluster": _via_stable_cluster(identification),
@@ -78,10 +200,9 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "notes": list(identification.notes),
         "criteria_not_assessed_detail": [item.as_dict() for item in not_assessed(identification, standard)],
         "ledger": _ledger_counts(ledger),
-        "generated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "analysis": analysis is not None,
     }
-    if analysis is not None:
-        out.update(analysis_summary(analysis))
+    out.update(analysis_summary(analysis))
     return out
 
 

@@ -1,13 +1,16 @@
-"""``results.xlsx``: the verdicts, the counts, the standard, the analyses' per-unit tables and the rejected rows."""
+"""``results.xlsx``: the verdicts, a README sheet (the data dictionary), the counts, the standard, the analyses'
+per-unit tables and the rejected rows; ready for Excel and Stata (frozen headers, filters, units in the names)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
+from shrinkwatch.report.columns import NUMBER_FORMATS, Column, column_spec, sheet_description, with_name
 from shrinkwatch.report.outputs import inert_cells
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
@@ -41,15 +44,126 @@ def _sheet_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return inert_cells(out)
 
 
+@dataclass(frozen=True)
+class _Sheet:
+    """A sheet as written: its table (index as columns, names with their units, values in those units)
+    and each column's :class:`~shrinkwatch.report.columns.Column`."""
+
+    frame: pd.DataFrame
+    specs: tuple[Column, ...]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Ids as text cells (``01001`` keeps its zero; ``110100.0`` from a float column becomes ``110100``)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.notna() & values.eq(values.round())
+        text = values.astype(object).where(values.isna(), values.astype("string"))
+        text[whole] = values[whole].astype("int64").astype(str)
+        return text.astype(object).where(values.notna(), None)
+    return values.astype("string").astype(object).where(values.notna(), None)
+
+
+def _prepare(name: str, frame: pd.DataFrame, index: bool, units_of: Mapping[str, str],
+             parameters: frozenset[str]) -> _Sheet:
+    """``frame`` ready for sheet ``name``: the index as columns, each column renamed to carry its unit
+    (:mod:`~shrinkwatch.report.columns`), scaled to that unit, ids as text."""
+    data = frame.drop(columns=["geometry"], errors="ignore")
+    data = data.reset_index() if index else data.reset_index(drop=True)
+    specs: list[Column] = []
+    columns: dict[str, pd.Series] = {}
+    for column in data.columns:
+        spec = with_name(column_spec(name, str(column), units_of, parameters), str(column))
+        values = data[column]
+        if spec.kind == "id":
+            values = _as_text(values)
+        elif spec.scale != 1.0 and pd.api.types.is_numeric_dtype(values.dtype):
+            values = values * spec.scale
+        columns[spec.name or str(column)] = values
+        specs.append(spec)
+    return _Sheet(_sheet_ready(pd.DataFrame(columns, index=data.index)), tuple(specs))
+
+
+def _parameters(parameters: Mapping[str, Any]) -> pd.DataFrame:
+    """The standard's parameters with typed values: numbers as numbers, a list as text."""
+    kinds = {bool: "true/false", int: "integer", float: "number", str: "text"}
+    values: list[Any] = []
+    types: list[str] = []
+    for value in parameters.values():
+        if isinstance(value, (list, tuple, set)):
+            values.append("; ".join(map(str, value)))
+            types.append("list")
+        else:
+            values.append(value.item() if hasattr(value, "item") else value)
+            types.append(kinds.get(type(values[-1]), "text"))
+            if types[-1] == "text":
+                values[-1] = str(values[-1])
+    return pd.DataFrame({"parameter": list(parameters), "value": pd.Series(values, dtype=object), "type": types})
+
+
+def _readme(sheets: Mapping[str, _Sheet]) -> pd.DataFrame:
+    """One row per sheet (``column`` empty: what the sheet holds) and per column of it, with the
+    definition and unit; then the naming conventions."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, sheet in sheets.items():
+        rows.append((name, "", sheet_description(name), ""))
+        rows.extend((name, spec.name or "", spec.definition, spec.unit) for spec in sheet.specs)
+    rows.extend(("(all sheets)", f"*{suffix}", meaning, unit) for suffix, meaning, unit in _CONVENTIONS)
+    return pd.DataFrame(rows, columns=["sheet", "column", "definition", "unit"])
+
+
+_CONVENTIONS = (
+    ("_pct", "a percentage (0-100); for a rate, percent per year", "percent"),
+    ("_pp", "a difference of two percentages", "percentage points"),
+    ("_frac", "a fraction (0.05 = 5 %)", "fraction"),
+    ("_km", "a distance", "km"),
+    ("_id", "a code, stored as text so that leading zeros stay", ""),
+)
+_README_SPECS = (Column("sheet of this workbook", name="sheet"),
+                 Column("column of the sheet (empty: the sheet itself)", name="column"),
+                 Column("what it holds", name="definition"),
+                 Column("its unit (empty: text, a code or TRUE/FALSE)", name="unit"))
+
+
+def _widths(frame: pd.DataFrame) -> list[float]:
+    """A width per column from its header and longest value (first 2,000 rows), 8 to 60 characters."""
+    head = frame.head(2000)
+    widths = []
+    for column in frame.columns:
+        values = head[column]
+        longest = values.dropna().astype(str).str.len().max() if values.notna().any() else 0
+        widths.append(float(min(max(len(str(column)) + 2, int(longest or 0) + 2, 8), 60)))
+    return widths
+
+
+def _format_sheet(writer: pd.ExcelWriter, name: str, sheet: _Sheet) -> None:
+    """Frozen header, an autofilter over the table, widths, and a number format per column by its kind."""
+    book, worksheet = writer.book, writer.sheets[name]
+    rows, columns = sheet.frame.shape
+    worksheet.freeze_panes(1, 0)
+    if columns:
+        worksheet.autofilter(0, 0, max(rows, 1), columns - 1)
+    formats: dict[str, Any] = {}
+    for position, (spec, width) in enumerate(zip(sheet.specs, _widths(sheet.frame))):
+        number_format = NUMBER_FORMATS.get(spec.kind, "General")
+        if number_format not in formats:
+            formats[number_format] = book.add_format({"num_format": number_format})
+        worksheet.set_column(position, position, width, formats[number_format])
+    worksheet.ignore_errors({"number_stored_as_text": "A1:XFD1048576"})  # ids are text on purpose
+
+
 def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
                ledger: Ledger | None = None) -> Path:
-    """An Excel workbook: results, counts by kind / parent / region, insufficient data, the units judged as
-    stable clusters (``stable_clusters``, when any), the standard's parameters,
-    the analyses' per-unit tables (:func:`analysis_tables`) and the rejected input rows of ``ledger`` (the
-    panel's) with file, sheet, row, column, value and reason. Text is written as text, never as a formula or
-    a link, whatever it starts with."""
+    """An Excel workbook: results, a ``README`` sheet defining every column of every sheet with its unit, counts
+    by kind / parent / region, insufficient data, the units judged as stable clusters (``stable_clusters``, when
+    any), the standard's parameters (typed values), the analyses' per-unit tables (:func:`analysis_tables`) and
+    the rejected input rows of ``ledger`` (the panel's) with file, sheet, row, column, value and reason.
+
+    Every sheet has a frozen header row, an autofilter, column widths and a number format per column
+    (:data:`~shrinkwatch.report.columns.NUMBER_FORMATS`); a quantity has one unit, named in its column
+    (``annual_rate_pct``, ``share_shrinking_pct``: :mod:`~shrinkwatch.report.columns`); codes are text. Text
+    is written as text, never as a formula or a link, whatever it starts with."""
     sheets: dict[str, tuple[pd.DataFrame, bool]] = {
-        "results": (identification.table.reset_index(), False),
+        "results": (identification.table, True),
         "by_kind": (identification.counts_by("kind"), True),
         "by_parent": (identification.counts_by("parent_name"), True),
         "by_region": (identification.counts_by("region"), True),
@@ -61,13 +175,18 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
                                                ["name", "parent_name", "status", "stable_cluster", "reason"]], True)
     if len(identification.boundary_changes):
         sheets["boundary_change"] = (identification.boundary_changes[["name", "parent_name", "reason"]], True)
-    sheets["standard"] = (pd.DataFrame({"parameter": list(identification.parameters),
-                                        "value": [str(v) for v in identification.parameters.values()]}), False)
+    sheets["standard"] = (_parameters(identification.parameters), False)
     for name, frame in (analysis_tables(analysis) if analysis is not None else {}).items():
         sheets[name[:31]] = (frame, not isinstance(frame.index, pd.RangeIndex))
     sheets["rejected_rows"] = ((ledger if ledger is not None else Ledger()).rejected, False)
+    units_of = identification.panel_meta.units_of
+    parameters = frozenset(identification.parameters)
+    prepared = {name: _prepare(name, frame, index, units_of, parameters) for name, (frame, index) in sheets.items()}
+    ordered = {"results": prepared.pop("results"), "README": _Sheet(pd.DataFrame(), _README_SPECS), **prepared}
+    ordered["README"] = _Sheet(_readme(ordered), _README_SPECS)  # lists itself and every sheet in workbook order
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-        for name, (frame, index) in sheets.items():
-            _sheet_ready(frame).to_excel(writer, sheet_name=name, index=index)
+        for name, sheet in ordered.items():
+            sheet.frame.to_excel(writer, sheet_name=name, index=False)
+            _format_sheet(writer, name, sheet)
     return path

@@ -1,0 +1,290 @@
+"""results.xlsx ready for Excel and Stata, summary.json against its JSON Schema, report.pdf (issue 11 items 7, 8).
+
+The hand-made panel has three US-style county codes with leading zeros and known answers: 01001 loses
+10 % (shrinking), 01003 gains, 01005 loses 5 % (shrinking), 02013 has no 2010 value (insufficient data);
+so 2 of 3 units with data are shrinking (66.67 %), and Alabama (01) has 2 of 3.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from shrinkwatch.core import Panel
+from shrinkwatch.report.columns import UNDOCUMENTED, column_spec
+from shrinkwatch.report.summary import SCHEMA_PATH, SCHEMA_VERSION, summary_schema
+
+from conftest import run_cli
+
+#: A Stata variable name (and a tidy column name for pandas, R and SQL): at most 32 characters.
+STATA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _hand_panel() -> Panel:
+    units = pd.DataFrame({"name": ["Autauga", "Baldwin", "Barbour", "Aleutians East"],
+                          "parent_id": ["01", "01", "01", "02"], "parent_name": ["Alabama"] * 3 + ["Alaska"],
+                          "kind": ["county"] * 4, "region": ["South"] * 3 + ["West"]},
+                         index=pd.Index(["01001", "01003", "01005", "02013"], name="unit_id"))
+    return Panel.from_series({"01001": [1000.0, 900.0], "01003": [1000.0, 1100.0], "01005": [1000.0, 950.0],
+                              "02013": [np.nan, 500.0]}, years=[2010, 2020], units=units, id="hand-counties",
+                             title="Hand-made counties", units_of={"pop_resident": "persons"})
+
+
+@pytest.fixture(scope="module")
+def hand_run(tmp_path_factory) -> dict[str, Path]:
+    from shrinkwatch import run
+
+    return run(_hand_panel(), "census-decline", out_dir=tmp_path_factory.mktemp("hand"), analysis=False)
+
+
+# ---------------------------------------------------------------- checks shared with the real runs
+
+def check_workbook(path: Path) -> openpyxl.Workbook:
+    """Every sheet: frozen header, autofilter over all columns, widths, Stata-valid names; README defines each."""
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:2] == ["results", "README"]
+    assert [c.value for c in book["README"][1]] == ["sheet", "column", "definition", "unit"]
+    documented = {(s, c): (d, u) for s, c, d, u in book["README"].iter_rows(min_row=2, values_only=True)}
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        assert sheet.freeze_panes == "A2", sheet.title
+        last = openpyxl.utils.get_column_letter(len(header))
+        assert sheet.auto_filter.ref == f"A1:{last}{max(sheet.max_row, 2)}", sheet.title
+        assert (sheet.title, None) in documented, f"README does not describe the sheet {sheet.title}"
+        for position, name in enumerate(header, start=1):
+            assert STATA_NAME.match(str(name)), (sheet.title, name)
+            assert sheet.column_dimensions[openpyxl.utils.get_column_letter(position)].width >= 8, (sheet.title, name)
+            definition, _ = documented.get((sheet.title, name), (None, None))
+            assert definition and definition != UNDOCUMENTED, f"README: no definition of {sheet.title}.{name}"
+    return book
+
+
+def check_summary(path: Path) -> dict:
+    """summary.json validates against the shipped schema; every key is snake_case."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(summary_schema(),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:10])
+
+    def keys(value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield key
+                yield from keys(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from keys(inner)
+
+    assert [k for k in keys(document) if not SNAKE.match(k)] == []
+    assert document["schema_version"] == SCHEMA_VERSION
+    return document
+
+
+# ---------------------------------------------------------------- results.xlsx
+
+def test_workbook_opens_ready_for_excel_and_stata(hand_run):
+    book = check_workbook(hand_run["results.xlsx"])
+    results = book["results"]
+    header = [c.value for c in results[1]]
+    assert "annual_rate_pct" in header and "decline_value_frac" in header and "annual_rate" not in header
+    rows = {r[0].value: dict(zip(header, r)) for r in results.iter_rows(min_row=2)}
+    # ids are text: the zero stays, and Excel is told not to flag them
+    assert set(rows) == {"01001", "01003", "01005", "02013"} and rows["01001"]["unit_id"].data_type == "s"
+    assert rows["01001"]["parent_id"].value == "01"
+    # the rate in percent per year, computed here: (900/1000)^(1/10) - 1
+    rate = rows["01001"]["annual_rate_pct"]
+    assert rate.value == pytest.approx(100 * ((900 / 1000) ** 0.1 - 1), abs=1e-3) and rate.number_format == "0.00"
+    assert rows["01001"]["decline_value_frac"].value == pytest.approx(-0.1) and \
+        rows["01001"]["decline_value_frac"].number_format == "0.0000"
+    assert rows["01001"]["pop_resident_2010"].data_type == "n" and rows["01001"]["start_year"].value == 2010
+    assert rows["02013"]["annual_rate_pct"].value is None  # insufficient data: empty, never 0
+    # shares in percent, like the rate: 2 of 3 in Alabama
+    by_parent = book["by_parent"]
+    header = [c.value for c in by_parent[1]]
+    shares = {r[0].value: dict(zip(header, r)) for r in by_parent.iter_rows(min_row=2)}
+    assert shares["Alabama"]["share_shrinking_pct"].value == pytest.approx(200 / 3, abs=0.01)
+    assert shares["Alabama"]["share_shrinking_pct"].number_format == "0.00"
+    assert shares["Alaska"]["share_shrinking_pct"].value is None  # no unit with data: no share
+    # the README states the unit of each quantity
+    readme = {(r[0], r[1]): r[3] for r in book["README"].iter_rows(min_row=2, values_only=True)}
+    assert readme[("results", "annual_rate_pct")] == "percent per year"
+    assert readme[("by_parent", "share_shrinking_pct")] == "percent"
+    assert readme[("results", "pop_resident_2010")] == "persons"
+
+
+def test_parameters_are_typed_values(hand_run):
+    book = openpyxl.load_workbook(hand_run["results.xlsx"])
+    rows = {r[0]: (r[1], r[2]) for r in book["standard"].iter_rows(min_row=2, values_only=True)}
+    assert rows["start_year"] == (2010, "integer") and rows["end_year"] == (2020, "integer")
+    assert isinstance(rows["min_loss"][0], (int, float)) and rows["min_loss"] == (0, "number")
+    assert rows["indicator"] == ("pop_resident", "text")
+
+
+def test_a_column_nobody_documented_says_so():
+    """The fallback is visible, never a made-up definition (the real runs below must never hit it)."""
+    assert column_spec("results", "mystery_column").definition == UNDOCUMENTED
+    assert column_spec("types", "cluster").kind == "count" and column_spec("lisa_clusters", "cluster").kind == "text"
+
+
+@pytest.mark.slow
+def test_every_built_in_standard_has_its_columns_documented(data_dir):
+    """Each rule's own columns (criterion values and flags, runs, peaks, scores) have a definition and unit."""
+    from shrinkwatch import identify, list_standards, load
+
+    panel = load("us-county-est", data_dir)
+    standards = [s.id for s in list_standards()]
+    assert len(standards) >= 6
+    for standard in standards:
+        table = identify(panel, standard).table
+        missing = [c for c in table.columns if c != "geometry"
+                   and column_spec("results", c, panel.meta.units_of).definition == UNDOCUMENTED]
+        assert missing == [], (standard, missing)
+
+
+# ---------------------------------------------------------------- summary.json
+
+def test_summary_validates_and_states_its_units(hand_run):
+    document = check_summary(hand_run["summary.json"])
+    assert document["share_shrinking_pct"] == pytest.approx(200 / 3, abs=1e-3)
+    assert document["analysis"] is False and document["drivers"] is None and document["sensitivity"] is None
+    alabama = next(g for g in document["by_parent"] if g["parent_name"] == "Alabama")
+    assert alabama == {"parent_name": "Alabama", "units": 3, "with_data": 3, "shrinking": 2, "not_shrinking": 1,
+                       "insufficient_data": 0, "boundary_change": 0, "share_shrinking_pct": pytest.approx(200 / 3, abs=0.01)}
+    assert next(g for g in document["by_parent"] if g["parent_name"] == "Alaska")["share_shrinking_pct"] is None
+
+
+def test_schema_is_valid_draft_2020_12_and_shipped_with_the_package():
+    from importlib.resources import files
+
+    shipped = files("shrinkwatch") / "resources" / "schemas" / "summary.schema.json"
+    assert shipped.is_file() and Path(str(shipped)) == SCHEMA_PATH
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def _messages(errors) -> str:
+    """Every message and path of ``errors`` and of the errors under them (a oneOf names its branches')."""
+    out = []
+    for error in errors:
+        out.append(f"{list(error.absolute_path)} {error.message[:300]}")
+        out.append(_messages(error.context or []))
+    return "\n".join(out)
+
+
+def refused(document: dict, damage, where: str) -> None:
+    """``document`` validates; damaged, it does not, and an error names ``where``."""
+    validator = jsonschema.Draft202012Validator(summary_schema())
+    assert not list(validator.iter_errors(document))
+    broken = copy.deepcopy(document)
+    damage(broken)
+    errors = list(validator.iter_errors(broken))
+    assert errors, f"the schema accepted a summary with {where} damaged"
+    assert where in _messages(errors), _messages(errors)
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda d: d.update(share_shrinking_pct="no data"), "share_shrinking_pct"),
+    (lambda d: d.update({"share-shrinking": 1.0}), "share-shrinking"),
+    (lambda d: d.pop("schema_version"), "schema_version"),
+    (lambda d: d.update(schema_version="2.0.0"), "schema_version"),
+    (lambda d: d["counts"].update(shrinking=-1), "shrinking"),
+    (lambda d: d["by_parent"][0].update(share_shrinking_pct=150.0), "share_shrinking_pct"),
+    (lambda d: d["by_parent"][0].update(shrinking="2"), "shrinking"),
+    (lambda d: d["by_parent"][0].update(region="South"), "region"),
+    (lambda d: d.update(drivers={"available": False}), "drivers"),
+])
+def test_schema_refuses_a_damaged_summary(hand_run, damage, where):
+    """A word where a number belongs, a hyphenated key, a missing or foreign version, a negative count, a share
+    above 100, a count as text, a stray field, half an analysis: each is refused, and the error names the field."""
+    refused(json.loads(hand_run["summary.json"].read_text(encoding="utf-8")), damage, where)
+
+
+# ---------------------------------------------------------------- report.pdf
+
+def test_run_without_chromium_succeeds_and_says_why(tmp_path):
+    """--pdf with no Chromium: the run succeeds, no PDF, the reason printed and kept in the manifest."""
+    from shrinkwatch import write_panel
+
+    panel_file = write_panel(_hand_panel(), tmp_path / "hand.parquet")
+    done = run_cli("run", "--dataset", str(panel_file), "--standard", "census-decline", "--no-analysis", "--pdf",
+                   "--out", str(tmp_path / "out"), env={"SHRINKWATCH_CHROMIUM": str(tmp_path / "no-chromium")})
+    assert done.returncode == 0, done.stderr
+    assert f"report.pdf skipped: SHRINKWATCH_CHROMIUM={tmp_path / 'no-chromium'} is not a program" in done.stderr
+    assert not (tmp_path / "out" / "report.pdf").exists() and "report.pdf" not in done.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["pdf"]["requested"] is True and manifest["pdf"]["written"] is False
+    assert "no-chromium" in manifest["pdf"]["skipped_reason"] and "report.pdf" not in manifest["files"]
+
+
+def test_no_pdf_is_the_default(hand_run):
+    assert "report.pdf" not in hand_run
+    manifest = json.loads(hand_run["manifest.json"].read_text(encoding="utf-8"))
+    assert manifest["pdf"] == {"requested": False}
+
+
+@pytest.mark.parametrize("script, reason", [
+    ("echo 'renderer crashed: out of memory' >&2; exit 3", "Chromium failed (exit 3): renderer crashed: out of memory"),
+    ("for a in \"$@\"; do case $a in --print-to-pdf=*) printf 'not a pdf' > \"${a#--print-to-pdf=}\";; esac; done",
+     "Chromium exited without writing a PDF"),
+])
+def test_a_failing_chromium_leaves_no_pdf_and_a_reason(tmp_path, monkeypatch, script, reason):
+    from shrinkwatch.report.pdf import write_pdf
+
+    fake = tmp_path / "chromium"
+    fake.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SHRINKWATCH_CHROMIUM", str(fake))
+    (tmp_path / "report.html").write_text("<h1>x</h1>", encoding="utf-8")
+    outcome = write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
+    assert not outcome.written and outcome.reason == reason
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def check_pdf_pages(pdf: Path, title: str, folder: Path) -> int:
+    """Render every page to PNG: more than one page, the title on the first, no blank page."""
+    import pypdfium2 as pdfium
+    document = pdfium.PdfDocument(str(pdf))
+    pages = len(document)
+    assert pages > 1
+    first = document[0].get_textpage().get_text_range()
+    assert " ".join(title.split()) in " ".join(first.split())
+    for number in range(pages):
+        png = folder / f"page-{number + 1:03d}.png"
+        document[number].render(scale=0.5).to_pil().convert("L").save(png)
+        from PIL import Image
+
+        pixels = np.asarray(Image.open(png))
+        inked = float((pixels < 200).mean())
+        assert inked > 0.002, f"page {number + 1} of {pages} is blank ({inked:.4%} inked)"
+        assert math.isfinite(inked)
+    return pages
+
+
+@pytest.mark.slow
+def test_run_with_pdf_prints_every_page(tmp_path, chromium):
+    if chromium is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    from shrinkwatch import write_panel
+
+    panel_file = write_panel(_hand_panel(), tmp_path / "hand.parquet")
+    done = run_cli("run", "--dataset", str(panel_file), "--standard", "census-decline", "--pdf",
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "out" / "report.pdf"
+    assert "printed report.pdf" in done.stderr and str(pdf) in done.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["pdf"] == {"requested": True, "written": True, "skipped_reason": None}
+    assert manifest["files"]["report.pdf"]["bytes"] == pdf.stat().st_size
+    check_pdf_pages(pdf, "Hand-made counties", tmp_path)
