@@ -150,6 +150,8 @@ COLUMNS: dict[str, Column] = {
     "evaluation_year": Column("year the standard judged", "year", "year"),
     "window_start": Column("first year of the standard's window", "year", "year"),
     "uses_projection": Column("TRUE when a compared year is a projection", "", "flag"),
+    "land_decides": Column("TRUE when the land criterion, not assessed for any unit, would decide this unit's verdict "
+                           "(cn-2025 without built-up data)", "", "flag"),
     "via_stable_cluster": Column("TRUE when the verdict is that of the unit's stable cluster", "", "flag"),
     "stable_cluster": Column("id of the stable cluster the unit was judged as (empty when none)", "", "id"),
     "latest_run": Column("consecutive years of decline ending at the evaluation year", "years", "count"),

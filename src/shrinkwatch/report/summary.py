@@ -77,6 +77,9 @@ def _spatial(analysis: Analysis) -> dict[str, Any]:
     renamed = {"I": "moran_i", "expected_I": "expected_moran_i"}
     lisa: dict[str, Any] = dict(analysis.lisa.as_dict())
     lisa["counts"] = {_LISA_KEYS.get(str(k), _snake(str(k))): int(v) for k, v in lisa["counts"].items()}
+    for key in ("meanings", "shrinking_in"):
+        lisa[key] = {_LISA_KEYS.get(str(k), _snake(str(k))): v for k, v in lisa[key].items()}
+    lisa["mean_rate_pct"] = lisa.pop("mean")  # the annual rate is in percent per year
     return {"available": True, "message": None, "moran": {renamed.get(k, k): v for k, v in moran.items()},
             "lisa": lisa}
 
@@ -99,7 +102,8 @@ def _paradox(analysis: Analysis) -> dict[str, Any]:
 
 def _drivers(analysis: Analysis) -> dict[str, Any]:
     raw: dict[str, Any] = dict(analysis.drivers.as_dict())
-    fields = ("target", "n_used", "n_excluded", "predictors", "n_folds", "seed", "ols_r2_in_sample")
+    fields = ("target", "n_used", "n_excluded", "predictors", "predictors_measured_in", "outcome_period", "n_folds",
+              "seed", "ols_r2_in_sample")
     out: dict[str, Any] = {"available": bool(raw["available"]), "message": raw.get("message")}
     out.update({field: raw.get(field) for field in fields})
     models = raw.get("models")
