@@ -1,0 +1,70 @@
+"""Message catalogues: every user-visible sentence, in English and Chinese, looked up by key.
+
+The catalogues are ``resources/messages/en.toml`` and ``resources/messages/zh.toml``:
+tables of keys (``[report]``, ``[cli]``, ``[explain]``...) whose values are
+:meth:`str.format` templates. :func:`message` picks one for a language; both
+catalogues must hold the same keys with the same placeholders
+(``tests/test_messages.py`` checks it), so a report in either language is whole.
+A module may keep a small ``{"en": ..., "zh": ...}`` table of its own while its
+strings move here; :func:`message` is the one place new text goes.
+
+Examples
+--------
+>>> message("common.status.not_shrinking", "zh")
+'未收缩'
+>>> message("common.count_of", "en", n=3, total=10)
+'3 of 10'
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from shrinkwatch.core.errors import OptionError
+
+__all__ = ["LANGUAGES", "message", "catalogue", "check_language", "placeholders"]
+
+#: The languages every catalogue covers.
+LANGUAGES = ("en", "zh")
+
+
+def check_language(lang: str, option: str = "--lang") -> str:
+    """``lang`` if it is one of :data:`LANGUAGES`, else an :class:`OptionError` naming ``option``."""
+    if lang not in LANGUAGES:
+        raise OptionError(f"{option}: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return lang
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalogue(lang: str) -> dict[str, str]:
+    """Every message of ``lang`` by dotted key (``report.headline.title``), read once."""
+    check_language(lang)
+    text = resources.files("shrinkwatch").joinpath(f"resources/messages/{lang}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{field}`` names a template uses."""
+    return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+def message(key: str, lang: str, /, **fields: Any) -> str:
+    """The message ``key`` in ``lang``, formatted with ``fields``; a missing key is a bug (KeyError)."""
+    template = catalogue(lang)[key]
+    return template.format(**fields) if fields else template
