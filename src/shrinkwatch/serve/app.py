@@ -181,13 +181,30 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
     return {k: renamed.get(k, 0) for k in order}
 
 
-async def _ask(request: Request, dataset: str, standard: str | None, lang: str | None,
-               stable_clusters: bool = True) -> Ask:
+async def _load(request: Request, dataset: str) -> Loaded:
+    """The dataset a request names, loaded (in a worker thread, within the time limit) unless it is already."""
     ws = _workspace(request)
     ref = ws.ref(dataset)
+    loaded = ws.already_loaded(ref)
+    if loaded is None:
+        loaded = await _compute(request, lambda: ws.load(ref), f"loading dataset {dataset!r}")
+    return loaded
+
+
+async def _ask(request: Request, dataset: str, standard: str | None, lang: str | None,
+               stable_clusters: bool = True) -> Ask:
     settings = _settings(request)
-    loaded = await _compute(request, lambda: ws.load(ref), f"loading dataset {dataset!r}")
-    return ws.ask(loaded, standard, settings, lang, stable_clusters)
+    loaded = await _load(request, dataset)
+    return _workspace(request).ask(loaded, standard, settings, lang, stable_clusters)
+
+
+async def _answer(request: Request, key: tuple[Any, ...], render: Callable[[], Rendered], what: str) -> Response:
+    """The rendered answer under ``key``: from the cache at once, else rendered in a worker thread."""
+    cache = _workspace(request).rendered
+    rendered = cache.get(key)
+    if rendered is None:
+        rendered = await _compute(request, lambda: cache.get_or_compute(key, render), what)
+    return _respond(request, rendered)
 
 
 def _head(ask: Ask, ident: Any) -> dict[str, Any]:
@@ -266,9 +283,7 @@ async def identify(request: Request, dataset: str = DatasetQuery, standard: str 
         return _rendered(_feature_collection(_head(ask, ident), _unit_frame(ident.table), ws.geometry(ask.loaded)),
                          "application/geo+json")
 
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(("identify", format, *ask.key), render),
-                              "identify")
-    return _respond(request, rendered)
+    return await _answer(request, ("identify", format, *ask.key), render, "identify")
 
 
 def _feature_collection(head: dict[str, Any], frame: pd.DataFrame, geometry: np.ndarray) -> str:
@@ -286,7 +301,7 @@ def _feature_collection(head: dict[str, Any], frame: pd.DataFrame, geometry: np.
 @api.get("/geometry", summary="The units' outlines (or points) in EPSG:4326, simplified for the web")
 async def geometry(request: Request, dataset: str = DatasetQuery) -> Response:
     ws = _workspace(request)
-    loaded: Loaded = await _compute(request, lambda: ws.load(ws.ref(dataset)), f"loading dataset {dataset!r}")
+    loaded = await _load(request, dataset)
 
     def render() -> Rendered:
         columns = [c for c in ("name", "name_en", "parent_name") if c in loaded.panel.units.columns]
@@ -295,16 +310,14 @@ async def geometry(request: Request, dataset: str = DatasetQuery) -> Response:
         return _rendered(_feature_collection({"dataset": loaded.key}, frame, ws.geometry(loaded)),
                          "application/geo+json")
 
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(("geometry", loaded.fingerprint), render),
-                              "geometry")
-    return _respond(request, rendered)
+    return await _answer(request, ("geometry", loaded.fingerprint), render, "geometry")
 
 
 @api.get("/context", summary="Layers drawn with the units: provinces, Taiwan and the South China Sea lines for "
                              "China; states for the US")
 async def context(request: Request, dataset: str = DatasetQuery) -> Response:
     ws = _workspace(request)
-    loaded: Loaded = await _compute(request, lambda: ws.load(ws.ref(dataset)), f"loading dataset {dataset!r}")
+    loaded = await _load(request, dataset)
 
     def render() -> Rendered:
         features = ",".join('{"type":"Feature","geometry":%s,"properties":%s}'
@@ -312,9 +325,7 @@ async def context(request: Request, dataset: str = DatasetQuery) -> Response:
         return _rendered(_splice({"type": "FeatureCollection", "dataset": loaded.key}, features=f"[{features}]"),
                          "application/geo+json")
 
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(("context", loaded.fingerprint), render),
-                              "context layers")
-    return _respond(request, rendered)
+    return await _answer(request, ("context", loaded.fingerprint), render, "context layers")
 
 
 @api.get("/units/{unit_id}", summary="One unit's profile (what `shrinkwatch explain` prints), with its population "
@@ -334,8 +345,7 @@ async def unit(request: Request, unit_id: str, dataset: str = DatasetQuery, stan
 
     key = ("unit", unit_id, forecast if forecast != "auto" or ws.cached_forecast(ask, None) is None else "true",
            *ask.key)
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(key, render), f"the profile of {unit_id!r}")
-    return _respond(request, rendered)
+    return await _answer(request, key, render, f"the profile of {unit_id!r}")
 
 
 def _population_indicator(ask: Ask) -> str | None:
@@ -425,8 +435,7 @@ async def sensitivity(request: Request, dataset: str = DatasetQuery, standard: s
         return _rendered(_splice(head, counts=_records(counts), units=_records(units)), "application/json")
 
     key = ("sensitivity", tuple((k, tuple(map(str, v))) for k, v in grid.items()), *ask.key)
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(key, render), "the sensitivity sweep")
-    return _respond(request, rendered)
+    return await _answer(request, key, render, "the sensitivity sweep")
 
 
 @api.get("/timeline", summary="The status of every unit as of every year: counts, entries and exits per year")
@@ -447,9 +456,7 @@ async def timeline(request: Request, dataset: str = DatasetQuery, standard: str 
         return _rendered(_splice(head, counts=_records(counts), status=status_json, units=_records(units)),
                          "application/json")
 
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(("timeline", *ask.key), render),
-                              "the timeline")
-    return _respond(request, rendered)
+    return await _answer(request, ("timeline", *ask.key), render, "the timeline")
 
 
 @api.get("/forecast", summary="Every unit's population forecast, its interval and its probability of meeting the "
@@ -473,9 +480,7 @@ async def forecast(request: Request, dataset: str = DatasetQuery, standard: str 
                 "notes": list(result.notes)}
         return _rendered(_splice(head, watchlist=_records(watch), units=_records(units)), "application/json")
 
-    rendered = await _compute(request, lambda: ws.rendered.get_or_compute(("forecast", horizon, *ask.key), render),
-                              "the forecast")
-    return _respond(request, rendered)
+    return await _answer(request, ("forecast", horizon, *ask.key), render, "the forecast")
 
 
 @api.post("/panels", status_code=201, summary="Upload a table (CSV, TSV, Excel, Parquet, Stata) and ingest it "

@@ -66,7 +66,7 @@ def background(settings: ServeSettings | None = None, workspace: Workspace | Non
     """A real server (uvicorn, HTTP on a socket) on a free loopback port in a thread, stopped on exit."""
     settings = settings or ServeSettings()
     app = create_app(settings, workspace)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -12,6 +12,7 @@ registered dataset once; a panel file again when its size or modification time c
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -103,24 +104,30 @@ class Workspace:
     def ref(self, dataset: str) -> DatasetRef:
         return self.resolver.resolve(dataset)
 
-    def load(self, ref: DatasetRef) -> Loaded:
-        """The panel ``ref`` names, loaded once (a panel file again when it changed on disk)."""
+    @staticmethod
+    def _panel_key(ref: DatasetRef) -> tuple[Hashable, ...]:
         if ref.kind == "panel":
             assert ref.path is not None
             stat = ref.path.stat()
-            key: tuple[Hashable, ...] = ("panel", str(ref.path), stat.st_mtime_ns, stat.st_size)
-            source = str(ref.path)
-        else:
-            key, source = ("registered", ref.key), ref.key
+            return ("panel", str(ref.path), stat.st_mtime_ns, stat.st_size)
+        return ("registered", ref.key)
+
+    def load(self, ref: DatasetRef) -> Loaded:
+        """The panel ``ref`` names, loaded once (a panel file again when it changed on disk)."""
+        source = str(ref.path) if ref.kind == "panel" else ref.key
 
         def read() -> Loaded:
             panel = load_any(source, self.settings.data_dir)
             return Loaded(ref, panel, panel_fingerprint(panel))
 
-        loaded = self.panels.get_or_compute(key, read)
+        loaded = self.panels.get_or_compute(self._panel_key(ref), read)
         with self._lock:
             self._loaded[ref.key] = loaded
         return loaded
+
+    def already_loaded(self, ref: DatasetRef) -> Loaded | None:
+        """The panel ``ref`` names if it is loaded and unchanged on disk (never loads)."""
+        return self.panels.get(self._panel_key(ref))  # type: ignore[no-any-return]
 
     def loaded(self, key: str) -> Loaded | None:
         """The panel loaded under ``key`` so far, without loading it."""
@@ -197,18 +204,35 @@ class Workspace:
     def typology(self, ask: Ask) -> Typology:
         return self.cached(("typology", *ask.key), lambda: classify(ask.panel, self.identification(ask), seed=0))
 
+    def states(self, ask: Ask) -> pd.DataFrame | None:
+        """Each unit's Tapio state where the panel has built-up data (None without), computed once."""
+        return self.cached(("states", *ask.key),  # type: ignore[no-any-return]
+                           lambda: analysis_columns(ask.panel, self.identification(ask)))
+
     def recommendations(self, ask: Ask) -> pd.DataFrame:
         """Every unit's transformation paths (the rules matched once for the whole identification)."""
         def build() -> pd.DataFrame:
             ident = self.identification(ask)
-            profiles = profile_table(ident, self.typology(ask), analysis_columns(ask.panel, ident))
-            return recommend(profiles, lang=ask.lang)
+            return recommend(profile_table(ident, self.typology(ask), self.states(ask)), lang=ask.lang)
         return self.cached(("recommendations", *ask.key), build)  # type: ignore[no-any-return]
 
     def profile(self, ask: Ask, unit_id: str) -> UnitProfile:
-        """What ``shrinkwatch explain`` prints about one unit (without the driver models, which take seconds)."""
-        return profile(ask.panel, self.identification(ask), unit_id, typology=self.typology(ask), lang=ask.lang,
-                       drivers=False, recommendations=self.recommendations(ask))
+        """What ``shrinkwatch explain`` prints about one unit (without the driver models, which take seconds).
+
+        The identification, typology, Tapio states and recommendations of the whole panel are computed once per
+        question; :func:`~shrinkwatch.analysis.unit_profile.profile` then gets the unit's rows of each, so that a
+        profile costs milliseconds instead of a join over every unit."""
+        ident = self.identification(ask)
+        typology = self.typology(ask)
+        if unit_id not in ident.table.index:  # the engine's own error, with near matches
+            return profile(ask.panel, ident, unit_id, typology=typology, lang=ask.lang, drivers=False)
+        rows = [unit_id]
+        states = self.states(ask)
+        extra = (states.reindex(rows) if states is not None else
+                 pd.DataFrame({"tapio_state": pd.array([pd.NA], dtype="string")}, index=pd.Index(rows, name="unit_id")))
+        return profile(ask.panel, dataclasses.replace(ident, table=ident.table.loc[rows]), unit_id,
+                       typology=dataclasses.replace(typology, table=typology.table.reindex(rows)), extra=extra,
+                       lang=ask.lang, drivers=False, recommendations=self.recommendations(ask))
 
     def check_sweep(self, ask: Ask, vary: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """``vary`` checked against the standard and this server's limit on the number of settings."""
@@ -221,11 +245,12 @@ class Workspace:
         return checked
 
     def sweep(self, ask: Ask, vary: dict[str, list[Any]]) -> SensitivityResult:
-        checked = self.check_sweep(ask, vary)
-        grid = tuple((key, tuple(values)) for key, values in checked.items())
-        base = {key: value for key, value in ask.overrides.items() if key not in checked}
-        return self.cached(("sweep", grid, *ask.key), lambda: sweep(
-            ask.panel, ask.standard, checked, base, stable_clusters=ask.stable_clusters))
+        def compute() -> SensitivityResult:
+            checked = self.check_sweep(ask, vary)
+            base = {key: value for key, value in ask.overrides.items() if key not in checked}
+            return sweep(ask.panel, ask.standard, checked, base, stable_clusters=ask.stable_clusters)
+        grid = tuple((key, tuple(map(str, values))) for key, values in vary.items())
+        return self.cached(("sweep", grid, *ask.key), compute)  # type: ignore[no-any-return]
 
     def robustness(self, ask: Ask) -> SensitivityResult | None:
         """The sweep over the standard's own grid (what ``explain`` prints as robustness), None without one."""
