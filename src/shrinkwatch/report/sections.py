@@ -363,7 +363,7 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
     text = EARLY_WARNING_TEXT[lang]
     columns: dict[str, str] = text["columns"]  # type: ignore[assignment]
     if result is None:
-        body = render("section-early-warning.html.j2", paragraphs=[str(text["unavailable"]).format(why=why)],
+        body = render("section-early-warning.html.j2", paragraphs=[str(text["unavailable"]).format(why=plain_text(why))],
                       skill=None, watchlist=None)
         return Section(id="early-warning", title=str(text["title"]), html=body)
     fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": DRAWS,

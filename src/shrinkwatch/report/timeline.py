@@ -49,7 +49,7 @@ TEXT: dict[str, dict[str, str]] = {
         "exited_heading": "Left the shrinking list in {last} ({n:,})",
         "spells_heading": "Longest current spells ({n:,} units shrinking as of {last}; up to {shown} shown)",
         "more": "{more:,} more are in the timeline table (shrinkwatch timeline -o FILE).",
-        "too_few": "Status over time: this dataset allows {n} as-of year(s) ({years}) under {standard}; a status "
+        "too_few": "Status over time: this dataset allows {n} as-of {year_word} ({years}) under {standard}; a status "
                    "over time needs at least {minimum}. {why}",
         "unavailable": "Status over time: not available: {error}",
         "chart_title": "{standard}: units per status as of each year",
@@ -153,7 +153,8 @@ def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "e
     last = result.years[-1]
     if len(result.years) < MIN_YEARS:
         note = words["too_few"].format(n=len(result.years), years=", ".join(map(str, result.years)),
-                                       standard=result.standard_id, minimum=MIN_YEARS, why=" ".join(result.notes))
+                                       standard=result.standard_id, minimum=MIN_YEARS, why=" ".join(result.notes),
+                                       year_word="year" if len(result.years) == 1 else "years")
         return words["title"], render("section-timeline.html.j2", note=note.strip())
     units = result.units
     onset = units["onset_year"]
