@@ -552,7 +552,7 @@ def timeline(
             recorded = record_run(recorder, kind="timeline", panel=panel, results=timeline_periods(result, panel),
                                   standard=std, parameters=result.parameters,
                                   options={"stable_clusters": bool(stable_clusters)})
-        err_console.print(f"recorded run {recorded.run_id} in the run store {recorder.label}")
+        err_console.print(_say("recorded", run_id=recorded.run_id, store=recorder.label))
     if output is not None:
         _write_table(result.wide(), output, "csv")
     counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
@@ -649,21 +649,13 @@ def backtest_command(
 
 # ---------------------------------------------------------------- monitor (issue 12: the run store)
 
-#: Every line the monitor commands print (one place, for the message catalogue to come).
-MONITOR_TEXT = {
-    "no_store": "no runs recorded yet: there is no run store at {store} (every `shrinkwatch run` records one)",
-    "runs": "run store {store}: {shown} of {total} runs, newest first",
-    "empty": "no runs recorded yet in the run store {store}",
-    "run": "run {run_id} ({created}, {kind}, {dataset}, {standard})",
-    "against": "{b}\n  against {a}",
-    "counts": "{compared:,} units in both runs: {entered} entered the shrinking set, {left} left it, "
-              "{more_severe} became more severe, {less_severe} less severe",
-    "by": "by {column}:",
-    "units": "units:",
-    "unit": "unit {unit_id} {name} ({parent}, {region}): {verdicts} verdicts in {runs} runs",
-    "latest_reason": "latest reason: {reason}",
-    "format": "--format: expected text, csv or json, got {fmt!r}",
-}
+def _say(key: str, **fields: object) -> str:
+    """A line of the monitor commands (``monitor.*`` in the message catalogues)."""
+    from shrinkwatch.core.messages import message
+
+    return message(f"monitor.{key}", "en", **fields)
+
+
 FormatOption = typer.Option("text", "--format", "-f", help="text, csv or json.")
 
 
@@ -676,7 +668,7 @@ def _monitor_store(store: Optional[str]):  # noqa: ANN202 - a Store
 
 def _check_format(fmt: str) -> None:
     if fmt not in ("text", "csv", "json"):
-        raise OptionError(MONITOR_TEXT["format"].format(fmt=fmt))
+        raise OptionError(f"--format: expected text, csv or json, got {fmt!r}")
 
 
 def _when(created) -> str:  # noqa: ANN001 - a timestamp
@@ -699,7 +691,7 @@ def monitor_runs(
     _check_format(fmt)
     target = resolve_target(store)
     if "://" not in target and not Path(target).expanduser().exists():
-        console.print(MONITOR_TEXT["no_store"].format(store=target))
+        console.print(_say("no_store", store=target))
         return
     with _monitor_store(store) as opened:
         every = opened.runs()
@@ -710,9 +702,9 @@ def monitor_runs(
         _write_table(out, None, fmt)
         return
     if not total:
-        console.print(MONITOR_TEXT["empty"].format(store=opened.label))
+        console.print(_say("empty", store=opened.label))
         return
-    console.print(MONITOR_TEXT["runs"].format(store=opened.label, shown=len(table), total=total))
+    console.print(_say("runs", store=opened.label, shown=len(table), total=total))
     shown = table.assign(created=table["created"].map(_when),
                          standard=[f"{s} ({_settings(p)})" for s, p in zip(table["standard_id"], table["parameters"])])
     columns = ["run_id", "created", "kind", "dataset_id", "units", "shrinking", "not_shrinking", "insufficient_data",
@@ -743,20 +735,20 @@ def monitor_diff(
         return
 
     def describe(record) -> str:  # noqa: ANN001 - a RunRecord
-        return MONITOR_TEXT["run"].format(run_id=record.run_id, created=_when(record.created), kind=record.kind,
+        return _say("run", run_id=record.run_id, created=_when(record.created), kind=record.kind,
                                           dataset=record.dataset_id,
                                           standard=f"{record.standard_id} ({_settings(record.parameters)})")
 
-    console.print(MONITOR_TEXT["against"].format(a=describe(a), b=describe(b)))
-    console.print(MONITOR_TEXT["counts"].format(**diff.counts()))
+    console.print(_say("against", a=describe(a), b=describe(b)))
+    console.print(_say("counts", **diff.counts()))
     for note in diff.notes:
-        console.print(f"note: {note}")
+        console.print(_say("note", note=note))
     if diff.changes.empty:
         return
     for column, label in (("region", "region"), ("parent_name", "parent")):
-        console.print(MONITOR_TEXT["by"].format(column=label))
+        console.print(_say("by", column=label))
         console.print(diff.by(column).to_string())
-    console.print(MONITOR_TEXT["units"])
+    console.print(_say("units"))
     console.print(diff.changes.drop(columns=["parent_id"]).to_string())
 
 
@@ -776,7 +768,7 @@ def monitor_unit(
         _write_table(out.set_index("run_id"), None, fmt)
         return
     last = history.iloc[-1]
-    console.print(MONITOR_TEXT["unit"].format(unit_id=unit_id, name=last["name"], parent=last["parent_name"],
+    console.print(_say("unit", unit_id=unit_id, name=last["name"], parent=last["parent_name"],
                                               region=last["region"], verdicts=len(history),
                                               runs=history["run_id"].nunique()))
     shown = history.assign(created=history["created"].map(_when),
@@ -785,7 +777,7 @@ def monitor_unit(
     columns = ["run_id", "created", "kind", "dataset_id", "period", "status", "severity", "annual_rate", "standard"]
     console.print(shown[columns].to_string(index=False))
     if isinstance(last["reason"], str) and last["reason"]:
-        console.print(MONITOR_TEXT["latest_reason"].format(reason=last["reason"]))
+        console.print(_say("latest_reason", reason=last["reason"]))
 
 
 # ---------------------------------------------------------------- entry point

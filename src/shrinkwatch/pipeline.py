@@ -16,6 +16,7 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError, StoreError
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.panelfile import panel_fingerprint, read_panel
 from shrinkwatch.identification import identify, load_standard
 
@@ -267,4 +268,4 @@ def _record(store: Any, run_id: str, panel: Panel, result: Identification, std: 
         raise type(error)(f"{error} (the run's files are written, in {options['out']}; the run is not recorded)") from None
     finally:
         store.close()
-    say(f"recorded run {run_id} in the run store {store.label}")
+    say(message("monitor.recorded", "en", run_id=run_id, store=store.label))

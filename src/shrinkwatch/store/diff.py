@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.identification.indicators import SEVERITY_BANDS
 from shrinkwatch.report.outputs import jsonable
 from shrinkwatch.store.records import RunRecord
@@ -20,17 +21,6 @@ __all__ = ["CHANGES", "RunDiff", "diff_runs"]
 CHANGES = ("entered", "left", "more_severe", "less_severe")
 #: Severity bands from mildest to most severe (the ESPON bands of ``identification.indicators``).
 SEVERITY_ORDER = tuple(name for name, _, _ in SEVERITY_BANDS)
-#: Every sentence this module adds to a diff (one place, for the message catalogue to come).
-TEXT = {
-    "other_data": "the runs saw different data: {a} ({fa}) and {b} ({fb}); a unit may have changed because its "
-                  "data did",
-    "other_standard": "the runs used different standards or parameters: {a} and {b}",
-    "other_software": "the runs were made by different ShrinkWatch versions: {a} and {b}",
-    "only": "{only_a:,} units are only in run {a} and {only_b:,} only in run {b}; they are not compared",
-    "period": "timeline/forecast runs are compared at their last period: {a} and {b}",
-}
-
-
 @dataclass(frozen=True)
 class RunDiff:
     """Run ``b`` against run ``a``: one row per unit (in both) that changed, indexed by ``unit_id``.
@@ -81,9 +71,9 @@ class RunDiff:
         })
 
 
-def diff_runs(a: RunRecord, b: RunRecord, *, flagged: str = "shrinking") -> RunDiff:
+def diff_runs(a: RunRecord, b: RunRecord, *, flagged: str = "shrinking", lang: str = "en") -> RunDiff:
     """Compare run ``b`` with run ``a`` unit by unit (at each run's last period); ``flagged`` is the
-    status whose set units enter and leave."""
+    status whose set units enter and leave; the notes are in ``lang`` (``store.diff.*`` in the catalogues)."""
     if not len(a.units) or not len(b.units):
         empty = a.run_id if not len(a.units) else b.run_id
         raise DataError(f"run {empty} has no units to compare")
@@ -112,16 +102,16 @@ def diff_runs(a: RunRecord, b: RunRecord, *, flagged: str = "shrinking") -> RunD
     only_b = int((~right_table.index.isin(left_table.index)).sum())
     notes = []
     if a.dataset_fingerprint != b.dataset_fingerprint:
-        notes.append(TEXT["other_data"].format(a=a.dataset_id, fa=a.dataset_fingerprint[:12], b=b.dataset_id,
+        notes.append(message("store.diff.other_data", lang, a=a.dataset_id, fa=a.dataset_fingerprint[:12], b=b.dataset_id,
                                                fb=b.dataset_fingerprint[:12]))
     if (a.standard_id, a.parameters) != (b.standard_id, b.parameters):
-        notes.append(TEXT["other_standard"].format(a=_standard(a), b=_standard(b)))
+        notes.append(message("store.diff.other_standard", lang, a=_standard(a), b=_standard(b)))
     if a.software_version != b.software_version:
-        notes.append(TEXT["other_software"].format(a=a.software_version, b=b.software_version))
+        notes.append(message("store.diff.other_software", lang, a=a.software_version, b=b.software_version))
     if only_a or only_b:
-        notes.append(TEXT["only"].format(only_a=only_a, only_b=only_b, a=a.run_id, b=b.run_id))
+        notes.append(message("store.diff.only", lang, only_a=only_a, only_b=only_b, a=a.run_id, b=b.run_id))
     if period_a or period_b:
-        notes.append(TEXT["period"].format(a=period_a or "-", b=period_b or "-"))
+        notes.append(message("store.diff.period", lang, a=period_a or "-", b=period_b or "-"))
     return RunDiff(a.run_id, b.run_id, period_a, period_b, changed, common=len(joined), only_a=only_a,
                    only_b=only_b, notes=tuple(notes))
 
