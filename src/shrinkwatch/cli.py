@@ -32,8 +32,8 @@ class _Commands(TyperGroup):
 
     A user error (:class:`~shrinkwatch.core.errors.ShrinkWatchError`) prints its message and exits
     with its code (2 options and ids, 3 missing data, 4 checksum, 5 nothing usable in the input,
-    6 output cannot be written); an operating-system error on a file exits 6; anything unexpected
-    prints one line naming the error and the file holding the full traceback, and exits 1
+    6 output cannot be written, 7 run store unusable, 8 run store busy); an operating-system error on a
+    file exits 6; anything unexpected prints one line naming the error and the file holding the full traceback, and exits 1
     (``shrinkwatch --debug ...`` or ``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in
     the group (not only in :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a
     terminal sees.
@@ -83,6 +83,8 @@ app = typer.Typer(
 data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True,
                        rich_markup_mode=None)
 standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True, rich_markup_mode=None)
+monitor_app = typer.Typer(help="The run store: recorded runs, what changed between two, a unit across runs.",
+                          no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.callback()
@@ -94,6 +96,7 @@ def _global_options(
 
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
+app.add_typer(monitor_app, name="monitor")
 
 # markup off: names, paths and messages are data, and a "[/x]" in them must print as it is
 console = Console(highlight=False, soft_wrap=True, markup=False)
@@ -108,6 +111,18 @@ LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or z
 StableOption = typer.Option(True, "--stable-clusters/--no-stable-clusters",
                             help="Judge units that exchanged territory between the compared years as their stable "
                                  "clusters (default), or leave them 'boundary_change'.")
+StoreOption = typer.Option(None, "--store", metavar="PATH|URL",
+                           help="Run store: a DuckDB file or a postgresql:// URL (default: $SHRINKWATCH_STORE, "
+                                "else shrinkwatch.duckdb in the user's data folder).")
+NoStoreOption = typer.Option(False, "--no-store", help="Do not record this run in the run store.")
+
+
+def store_target(store: Optional[str], no_store: bool) -> str | bool:
+    """What ``--store``/``--no-store`` ask for: False (record nothing), a path or URL, or True (the default
+    store). Every command that records a run (``run``, ``timeline``, ``forecast``) passes this on."""
+    if no_store and store:
+        raise OptionError("--store and --no-store: give one of them, not both")
+    return False if no_store else (store or True)
 
 
 def standard_and_settings(dataset: str, standard: Optional[str],
@@ -316,8 +331,11 @@ def run(
     pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="Also print the report to report.pdf with headless "
                              "Chromium (about 5-10 s more; skipped with a note when Chromium is missing)."),
     data_dir: Optional[Path] = DataDirOption,
+    store: Optional[str] = StoreOption,
+    no_store: bool = NoStoreOption,
 ) -> None:
-    """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
+    """Run the whole path: load, identify, analyse, and write the report and tables as one set; record the run
+    in the run store (see `shrinkwatch monitor`)."""
     from shrinkwatch import pipeline
     from shrinkwatch.identification.sensitivity import parse_vary
 
@@ -325,7 +343,8 @@ def run(
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
-                           stable_clusters=stable_clusters, pdf=pdf, progress=lambda m: err_console.print(f"• {m}"))
+                           stable_clusters=stable_clusters, pdf=pdf, store=store_target(store, no_store),
+                           progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
     c = summary["counts"]
     console.print(
@@ -505,8 +524,11 @@ def timeline(
                                                "year, current spell, spells, recoveries), one column per as-of year."),
     stable_clusters: bool = StableOption,
     data_dir: Optional[Path] = DataDirOption,
+    store: Optional[str] = StoreOption,
+    no_store: bool = NoStoreOption,
 ) -> None:
-    """Status through time: the standard as of every year the panel allows; counts, entries and exits per year."""
+    """Status through time: the standard as of every year the panel allows; counts, entries and exits per year.
+    The statuses are recorded in the run store (kind timeline, one period per as-of year)."""
     from shrinkwatch.identification import load_standard
     from shrinkwatch.identification.timeline import CHANGES
     from shrinkwatch.identification.timeline import timeline as status_timeline
@@ -514,8 +536,23 @@ def timeline(
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)  # reject bad settings before loading data
+    target = store_target(store, no_store)
+    recorder = None
+    if target is not False:
+        from shrinkwatch.store import Store
+
+        recorder = Store(None if target is True else target)
+        recorder.schema_version()  # a bad store fails before any data is read
     panel = load_panel(dataset, data_dir)
     result = status_timeline(panel, std, overrides, stable_clusters=stable_clusters)
+    if recorder is not None:
+        from shrinkwatch.store import record_run, timeline_periods
+
+        with recorder:
+            recorded = record_run(recorder, kind="timeline", panel=panel, results=timeline_periods(result, panel),
+                                  standard=std, parameters=result.parameters,
+                                  options={"stable_clusters": bool(stable_clusters)})
+        err_console.print(_say("recorded", run_id=recorded.run_id, store=recorder.label))
     if output is not None:
         _write_table(result.wide(), output, "csv")
     counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
@@ -608,6 +645,139 @@ def backtest_command(
     for horizon in sorted(set(result.accuracy["horizon"])):
         err_console.print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in result.comparison(int(horizon)).items()), markup=False)
+
+
+# ---------------------------------------------------------------- monitor (issue 12: the run store)
+
+def _say(key: str, **fields: object) -> str:
+    """A line of the monitor commands (``monitor.*`` in the message catalogues)."""
+    from shrinkwatch.core.messages import message
+
+    return message(f"monitor.{key}", "en", **fields)
+
+
+FormatOption = typer.Option("text", "--format", "-f", help="text, csv or json.")
+
+
+def _monitor_store(store: Optional[str]):  # noqa: ANN202 - a Store
+    """The run store the monitor commands read; a file that does not exist is an error, not a new store."""
+    from shrinkwatch.store import Store
+
+    return Store(store, create=False)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "csv", "json"):
+        raise OptionError(f"--format: expected text, csv or json, got {fmt!r}")
+
+
+def _when(created) -> str:  # noqa: ANN001 - a timestamp
+    return created.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _settings(parameters: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in parameters.items())
+
+
+@monitor_app.command("runs")
+def monitor_runs(
+    store: Optional[str] = StoreOption,
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show the newest N runs."),
+    fmt: str = FormatOption,
+) -> None:
+    """List the recorded runs, newest first: id, time, kind, dataset, standard and counts."""
+    from shrinkwatch.store import resolve_target
+
+    _check_format(fmt)
+    target = resolve_target(store)
+    if "://" not in target and not Path(target).expanduser().exists():
+        console.print(_say("no_store", store=target))
+        return
+    with _monitor_store(store) as opened:
+        every = opened.runs()
+    total, table = len(every), every.head(limit)
+    if fmt != "text":
+        out = table.assign(created=table["created"].map(lambda t: t.isoformat()),
+                           parameters=table["parameters"].map(lambda p: json.dumps(p, ensure_ascii=False)))
+        _write_table(out, None, fmt)
+        return
+    if not total:
+        console.print(_say("empty", store=opened.label))
+        return
+    console.print(_say("runs", store=opened.label, shown=len(table), total=total))
+    shown = table.assign(created=table["created"].map(_when),
+                         standard=[f"{s} ({_settings(p)})" for s, p in zip(table["standard_id"], table["parameters"])])
+    columns = ["run_id", "created", "kind", "dataset_id", "units", "shrinking", "not_shrinking", "insufficient_data",
+               "boundary_change", "standard"]
+    console.print(shown.reset_index()[columns].to_string(index=False))
+
+
+@monitor_app.command("diff")
+def monitor_diff(
+    run_a: str = typer.Argument(..., help="The earlier run's id (see `monitor runs`)."),
+    run_b: str = typer.Argument(..., help="The later run's id."),
+    store: Optional[str] = StoreOption,
+    fmt: str = FormatOption,
+) -> None:
+    """What changed from RUN_A to RUN_B: units that entered or left the shrinking set or changed severity,
+    counted by region and by parent."""
+    from shrinkwatch.store import diff_runs
+
+    _check_format(fmt)
+    with _monitor_store(store) as opened:
+        a, b = opened.read(run_a), opened.read(run_b)
+    diff = diff_runs(a, b)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(diff.as_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        _write_table(diff.changes, None, "csv")
+        return
+
+    def describe(record) -> str:  # noqa: ANN001 - a RunRecord
+        return _say("run", run_id=record.run_id, created=_when(record.created), kind=record.kind,
+                                          dataset=record.dataset_id,
+                                          standard=f"{record.standard_id} ({_settings(record.parameters)})")
+
+    console.print(_say("against", a=describe(a), b=describe(b)))
+    console.print(_say("counts", **diff.counts()))
+    for note in diff.notes:
+        console.print(_say("note", note=note))
+    if diff.changes.empty:
+        return
+    for column, label in (("region", "region"), ("parent_name", "parent")):
+        console.print(_say("by", column=label))
+        console.print(diff.by(column).to_string())
+    console.print(_say("units"))
+    console.print(diff.changes.drop(columns=["parent_id"]).to_string())
+
+
+@monitor_app.command("unit")
+def monitor_unit(
+    unit_id: str = typer.Argument(..., help="Unit id as in the results (for example 230100)."),
+    store: Optional[str] = StoreOption,
+    fmt: str = FormatOption,
+) -> None:
+    """One unit's verdicts across the recorded runs, oldest first."""
+    _check_format(fmt)
+    with _monitor_store(store) as opened:
+        history = opened.unit_history(unit_id)
+    if fmt != "text":
+        out = history.assign(created=history["created"].map(lambda t: t.isoformat()),
+                             parameters=history["parameters"].map(lambda p: json.dumps(p, ensure_ascii=False)))
+        _write_table(out.set_index("run_id"), None, fmt)
+        return
+    last = history.iloc[-1]
+    console.print(_say("unit", unit_id=unit_id, name=last["name"], parent=last["parent_name"],
+                                              region=last["region"], verdicts=len(history),
+                                              runs=history["run_id"].nunique()))
+    shown = history.assign(created=history["created"].map(_when),
+                           standard=[f"{s} ({_settings(p)})" for s, p in zip(history["standard_id"],
+                                                                           history["parameters"])])
+    columns = ["run_id", "created", "kind", "dataset_id", "period", "status", "severity", "annual_rate", "standard"]
+    console.print(shown[columns].to_string(index=False))
+    if isinstance(last["reason"], str) and last["reason"]:
+        console.print(_say("latest_reason", reason=last["reason"]))
 
 
 # ---------------------------------------------------------------- entry point
