@@ -159,7 +159,7 @@ def test_two_censuses_give_a_one_line_status_over_time(run_outputs):
     page = (out / "report.html").read_text(encoding="utf-8")
     section = page[page.index('<section id="status-over-time"'):]
     section = section[:section.index("</section>")]
-    assert "allows 1 as-of year(s) (2020)" in section and "<svg" not in section
+    assert "allows 1 as-of year (2020)" in section and "<svg" not in section
 
 
 @pytest.mark.slow
@@ -282,7 +282,7 @@ def test_key_findings_restate_computed_numbers(run_outputs):
     assert "Among predictors measured at the start of the period (2010), the 2010-2020 annual rate" in findings
     # the cluster finding counts shrinking units among the low-low units, from the summary's numbers
     lisa = json.loads((out / "summary.json").read_text(encoding="utf-8"))["spatial_clusters"]["lisa"]
-    both, members = lisa["shrinking_in"]["LL"], lisa["counts"]["LL"]
+    both, members = lisa["shrinking_in"]["low_low"], lisa["counts"]["low_low"]
     assert (f"{both} of the 156 shrinking units sit in significant clusters of below-average growth"
             in findings)
     assert f"those clusters hold {members} units, {members - both} of them not shrinking" in findings

@@ -336,6 +336,7 @@ EARLY_WARNING_TEXT = {
         "columns": {"name": "unit", "parent_name": "parent", "probability": "probability", "lower": "interval low",
                     "upper": "interval high", "predictor": "predictor", "n": "units scored", "brier": "Brier score",
                     "precision": "precision", "recall": "recall", "observed_share": "observed share shrinking"},
+        "predictors": {"forecast": "forecast probabilities", "persistence": "persistence", "base_rate": "base rate"},
     },
     "zh": {
         "title": "预警",
@@ -352,6 +353,7 @@ EARLY_WARNING_TEXT = {
         "columns": {"name": "单元", "parent_name": "上级", "probability": "概率", "lower": "区间下限",
                     "upper": "区间上限", "predictor": "预测方法", "n": "评分单元数", "brier": "Brier分数",
                     "precision": "精确率", "recall": "召回率", "observed_share": "实际收缩比例"},
+        "predictors": {"forecast": "预测概率", "persistence": "延续法", "base_rate": "基准率"},
     },
 }
 
@@ -374,7 +376,8 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
     else:
         paragraphs.append(str(text["beats" if result.beats_baselines else "fails"]).format(**fields))
     skill = None if result.skill is None else result.skill[
-        ["predictor", "n", "brier", "precision", "recall", "observed_share"]].rename(columns=columns)
+        ["predictor", "n", "brier", "precision", "recall", "observed_share"]].assign(
+        predictor=lambda t: t["predictor"].map(text["predictors"]).fillna(t["predictor"])).rename(columns=columns)
     shown = result.watchlist[["name", "parent_name", "probability", "lower", "upper"]]
     watchlist = shown.rename(columns=columns) if len(shown) else None
     paragraphs.append(str(text["watchlist" if watchlist is not None else "empty"]).format(**fields))
