@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numba
 import numpy as np
@@ -447,7 +447,7 @@ def pixel_trends(values: ArrayLike, years: ArrayLike, *, min_valid: int = DEFAUL
     outputs = [np.empty(n_pixels) for _ in range(6)]
     n_valid = np.empty(n_pixels, dtype=np.int32)
     status = np.empty(n_pixels, dtype=np.int8)
-    kernel = _trend_parallel if parallel else _trend_serial
+    kernel: Callable[..., None] = _trend_parallel if parallel else _trend_serial
     kernel(flat, t, int(min_valid), *outputs, n_valid, status)
     slope, p, z, tau, s, var_s = (out.reshape(pixel_shape) for out in outputs)
     return PixelTrends(slope=slope, p=p, z=z, tau=tau, s=s, var_s=var_s, n_valid=n_valid.reshape(pixel_shape),
