@@ -238,30 +238,31 @@ def _pixels(values: Any, t: Any, min_valid: int, sample_pairs: Any, start: int, 
             for q in range(_N_SAMPLE):
                 i = sample_pairs[n, q, 0]
                 j = sample_pairs[n, q, 1]
-                v = (xv[j] - xv[i]) / (tv[j] - tv[i])
-                r = q - 1
-                while r >= 0 and sample[r] > v:
-                    sample[r + 1] = sample[r]
-                    r -= 1
-                sample[r + 1] = v
-            low_pivot = sample[_N_SAMPLE // 2 - _BRACKET]
-            high_pivot = sample[_N_SAMPLE // 2 + _BRACKET]
-        # S and the tied pairs (a loop the compiler vectorises), then the slopes inside the bracket
+                sample[q] = (xv[j] - xv[i]) / (tv[j] - tv[i])
+            # the pivots are the sample's values of rank middle -+ _BRACKET (ranks by counting: no branches)
+            for q in range(_N_SAMPLE):
+                v = sample[q]
+                rank = 0
+                for u in range(_N_SAMPLE):
+                    w = sample[u]
+                    rank += 1 if (w < v) | ((w == v) & (u < q)) else 0
+                if rank == _N_SAMPLE // 2 - _BRACKET:
+                    low_pivot = v
+                elif rank == _N_SAMPLE // 2 + _BRACKET:
+                    high_pivot = v
+        # one pass over the pairs: S, the tied pairs, and the slopes inside the bracket
         score = 0
         tied = 0
-        for i in range(n - 1):
-            xi = xv[i]
-            for j in range(i + 1, n):
-                d = xv[j] - xi
-                score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
-                tied += 1 if d == 0 else 0
         below = 0
         inside = 0
         for i in range(n - 1):
             xi = xv[i]
             ti = tv[i]
             for j in range(i + 1, n):
-                pair_slope = (xv[j] - xi) / (tv[j] - ti)
+                d = xv[j] - xi
+                score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
+                tied += 1 if d == 0 else 0
+                pair_slope = d / (tv[j] - ti)
                 below += 1 if pair_slope < low_pivot else 0
                 kept[inside] = pair_slope
                 inside += 1 if (pair_slope >= low_pivot) & (pair_slope <= high_pivot) else 0
