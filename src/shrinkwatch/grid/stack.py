@@ -43,6 +43,7 @@ import xarray as xr
 from rasterio.enums import Resampling
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.grid.compute import compute
 
 __all__ = ["KINDS", "RESAMPLING", "FILL_VALUES", "Stack", "open_stack", "year_from_name", "crs_label",
            "pixel_area_km2", "stack_from_array"]
@@ -254,8 +255,6 @@ class Stack:
 
     def totals(self, scheduler: str | None = None) -> pd.Series:
         """The sum of every layer over the whole stack (NaN skipped), by year."""
-        from shrinkwatch.grid.compute import compute
-
         (sums,) = compute([self.data.sum(dim=("y", "x"), skipna=True, min_count=1)], scheduler)
         return pd.Series(np.asarray(sums, dtype=np.float64), index=pd.Index(self.years, name="year"), name="total")
 

@@ -41,9 +41,10 @@ import shapely
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.datasets import REGISTRY, load
 from shrinkwatch.grid.compute import Engine, engine
 from shrinkwatch.grid.stack import Stack
-from shrinkwatch.grid.trend import DEFAULT_MIN_VALID, PixelTrends, pixel_trends, trend_block
+from shrinkwatch.grid.trend import BLOCK_FIELDS, DEFAULT_MIN_VALID, PixelTrends, pixel_trends, trend_block
 from shrinkwatch.ingest.headers import aliases
 
 __all__ = ["PATTERNS", "Zones", "ZonalResult", "Cells", "read_zones", "zone_cells", "stack_trends", "zonal_panel",
@@ -148,8 +149,6 @@ def read_zones(source: str | Path | gpd.GeoDataFrame | Panel, id_field: str | No
         except Exception as error:  # pyogrio raises its own DataSourceError and others
             raise DataError(_MESSAGES["zones_read"].format(source=source, error=error)) from None
     else:
-        from shrinkwatch.datasets import REGISTRY, load  # deferred: the registry loads with a dataset id only
-
         if str(source) not in REGISTRY:
             raise DataError(_MESSAGES["zones_missing"].format(source=source))
         panel = load(str(source), data_dir)
@@ -293,8 +292,6 @@ def stack_trends(stack: Stack, running: Engine | None = None, *, min_valid: int 
     years = np.asarray(stack.years, dtype=np.float64)
     valid = min(DEFAULT_MIN_VALID, len(years)) if min_valid is None else min_valid
     data = stack.data.data.rechunk({0: -1, 1: block, 2: block})
-    from shrinkwatch.grid.trend import BLOCK_FIELDS  # the layer count of trend_block's output
-
     out = data.map_blocks(trend_block, years=years, min_valid=valid, dtype="float64",
                           chunks=((len(BLOCK_FIELDS),), *data.chunks[1:]))
     if running is None:
@@ -431,11 +428,11 @@ def zonal_panel(stack: Stack, zones: Zones, *, indicator: str = "pop_resident", 
                                                                                    zones=zones.source),
         source_files=tuple(stack.sources) + ((zones.source,) if Path(zones.source).exists() else ()),
         unit_definition=_MESSAGES["unit_definition"].format(zones=zones.source, stat=stat, stack=stack_name),
-        units_of={indicator: unit_label}, notes=tuple(notes),
-        **({} if base is None else {"language": base.language, "country": base.country, "vintage": base.vintage,
-                                    "basemap": base.basemap, "unit_label": base.unit_label,
-                                    "parent_label": base.parent_label, "licence": base.licence,
-                                    "citation": base.citation, "extra_sources": base.extra_sources}))
+        units_of={indicator: unit_label}, notes=tuple(notes))
+    if base is not None:  # zones from a registered dataset: its language, country and basemap carry over
+        meta = dataclasses.replace(meta, language=base.language, country=base.country, vintage=base.vintage,
+                                   basemap=base.basemap, unit_label=base.unit_label, parent_label=base.parent_label,
+                                   licence=base.licence, citation=base.citation, extra_sources=base.extra_sources)
     panel = Panel(units, values, meta, ledger)
     return ZonalResult(panel, stats, trends, running.description)
 
