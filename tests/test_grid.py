@@ -391,7 +391,7 @@ def test_local_setting_starts_a_distributed_local_cluster(worldpop, neiba):
 
 def test_unreachable_cluster_is_a_clear_error():
     with pytest.raises(OptionError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        with engine("tcp://127.0.0.1:9"):
+        with engine("tcp://127.0.0.1:9", timeout="1s"):
             pass
 
 

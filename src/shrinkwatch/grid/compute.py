@@ -76,12 +76,13 @@ class Engine:
 
 
 @contextmanager
-def engine(scheduler: str | None = None, *, workers: int | None = None, processes: bool = True) -> Iterator[Engine]:
+def engine(scheduler: str | None = None, *, workers: int | None = None, processes: bool = True,
+           timeout: str = "10s") -> Iterator[Engine]:
     """The engine of ``scheduler`` (see the module docstring) for the duration of the ``with`` block.
 
     ``workers`` and ``processes`` shape a ``local`` cluster (default: one worker per core, in
     processes); a cluster started here is closed on leaving the block, an existing one is only
-    disconnected from.
+    disconnected from (``timeout``: how long to try to reach it).
     """
     setting = resolve_scheduler(scheduler)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -100,7 +101,7 @@ def engine(scheduler: str | None = None, *, workers: int | None = None, processe
                          client)
         return
     try:
-        client = Client(setting, timeout="10s")
+        client = Client(setting, timeout=timeout)
     except (OSError, TimeoutError) as error:
         raise OptionError(_MESSAGES["connect"].format(address=setting, error=error)) from None
     try:
