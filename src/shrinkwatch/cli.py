@@ -85,6 +85,8 @@ data_app = typer.Typer(help="The dataset registry and the data directory.", no_a
 standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True, rich_markup_mode=None)
 monitor_app = typer.Typer(help="The run store: recorded runs, what changed between two, a unit across runs.",
                           no_args_is_help=True, rich_markup_mode=None)
+grid_app = typer.Typer(help="Raster stacks: per-pixel trends, zonal statistics into a panel, GHSL built-up area.",
+                       no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.callback()
@@ -97,6 +99,7 @@ def _global_options(
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(grid_app, name="grid")
 
 # markup off: names, paths and messages are data, and a "[/x]" in them must print as it is
 console = Console(highlight=False, soft_wrap=True, markup=False)
@@ -149,7 +152,7 @@ def data_list() -> None:
     from shrinkwatch import datasets
 
     for ds in datasets.list_datasets():
-        kind = "panel" if ds.loadable else "reference"
+        kind = "panel" if ds.loadable else ("raster" if ds.raster else "reference")
         console.print(f"{ds.id}  ({kind}, {ds.licence})\n    {ds.title}")
 
 
@@ -177,7 +180,8 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
         root = None
     for f in ds.files:
         present = "present" if root is not None and (root / f.path).is_file() else "missing"
-        console.print(f"  file:        {f.path} [{present}]\n               sha256 {f.sha256}\n               from {f.url}")
+        console.print(f"  file:        {f.path} [{present}]\n               {datasets.checksum_state(f, root)}"
+                      f"\n               from {f.url}")
     for note in ds.notes:
         console.print(f"  note:        {note}")
 
@@ -203,7 +207,9 @@ def data_verify(
     """Check the files of registered datasets in the data directory against their sha256."""
     from shrinkwatch import datasets
 
-    for dataset_id in dataset_ids or [ds.id for ds in datasets.list_datasets()]:
+    # by default every dataset but the global rasters with no registered sha256 (fetched only by id)
+    everything = [ds.id for ds in datasets.list_datasets() if not (ds.raster and not all(f.pinned for f in ds.files))]
+    for dataset_id in dataset_ids or everything:
         for path in datasets.verify(dataset_id, data_dir):
             console.print(f"ok       {path}")
     console.print("checksums verified.")
@@ -778,6 +784,189 @@ def monitor_unit(
     console.print(shown[columns].to_string(index=False))
     if isinstance(last["reason"], str) and last["reason"]:
         console.print(_say("latest_reason", reason=last["reason"]))
+
+
+# ---------------------------------------------------------------- grid (issue 14: raster stacks)
+
+StackArgument = typer.Argument(..., metavar="STACK...", help="GeoTIFFs (one per year; the year from the name "
+                               "or --years), one multi-band GeoTIFF with --years, a NetCDF file or a Zarr store.")
+YearsOption = typer.Option(None, "--years", help="Years in file (or band) order, comma-separated: 2000,2005,...")
+KindOption = typer.Option("count", "--kind", help="What the values measure: count (people, m2 per pixel), mean "
+                          "(a density or radiance) or category.")
+ReprojectOption = typer.Option(False, "--reproject", help="Resample rasters on other grids onto the first one's "
+                               "grid (sum for counts, average for means, mode for categories) instead of refusing them.")
+VariableOption = typer.Option(None, "--variable", help="NetCDF/Zarr variable (when there are several).")
+CrsOption = typer.Option(None, "--crs", help="CRS of rasters that declare none (e.g. EPSG:4326).")
+SchedulerOption = typer.Option(None, "--scheduler", envvar="SHRINKWATCH_COMPUTE_SCHEDULER",
+                               help="compute.scheduler: threads (default, in this process), local (a Dask "
+                                    "LocalCluster) or tcp://host:port (an existing Dask cluster).")
+ZonesOption = typer.Option(..., "--zones", help="Polygons: a vector file (GeoPackage, GeoJSON, shapefile...) or a "
+                           "registered dataset id whose units have outlines (cn-prefecture-census).")
+IdFieldOption = typer.Option(None, "--id-field", help="Column of the zones holding the unit id (default: the "
+                             "dataset's unit_id, else the row number).")
+NameFieldOption = typer.Option(None, "--name-field", help="Column of the zones holding the unit name.")
+MinCoverageOption = typer.Option(0.95, "--min-coverage", help="Least share of a polygon valid pixels must cover for a "
+                                 "unit-year to get a value (else insufficient data).")
+
+_GRID_TEXT = {
+    "opened": "opened {n} layer(s), {first}-{last}: {grid}",
+    "engine": "computing on {engine}",
+    "trend": "{assessed} pixel(s) assessed, {insufficient} insufficient data; {decline} in significant decline "
+             "(p < {alpha:g}), {rise} in significant rise",
+    "wrote": "wrote {path}",
+    "panel": "wrote {path}: {units} unit(s), {years} year(s) {first}-{last}, indicator(s) {indicators}",
+    "patterns": "patterns: {counts}",
+    "suffix": "-o {path}: the panel file must end in .parquet",
+    "out_dir": "-o {path}: is a file; give a folder for the trend rasters",
+    "years": "--years: expected whole years separated by commas, got {value!r}",
+}
+
+
+def _grid_years(value: Optional[str]) -> Optional[list[int]]:
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise OptionError(_GRID_TEXT["years"].format(value=value)) from None
+
+
+def _grid_stack(stack: list[Path], years: Optional[str], kind: str, reproject: bool, variable: Optional[str],
+                crs: Optional[str]):  # noqa: ANN202 - a Stack
+    from shrinkwatch.grid.stack import open_stack
+
+    opened = open_stack(stack, _grid_years(years), kind=kind, variable=variable, reproject=reproject, crs=crs)
+    err_console.print(f"• {_GRID_TEXT['opened'].format(n=len(opened.years), first=opened.years[0], last=opened.years[-1], grid=opened.grid_text())}")
+    for note in opened.notes:
+        err_console.print(f"note: {note}")
+    return opened
+
+
+def _write_grid_panel(result, output: Path) -> None:  # noqa: ANN001 - a ZonalResult
+    from shrinkwatch.core.panelfile import write_panel
+    from shrinkwatch.report import write_csv
+
+    panel = result.panel
+    write_panel(panel, output)
+    stem = output.name.rsplit(".", 1)[0]
+    write_csv(panel.ledger.to_frame(), output.with_name(stem + ".ledger.csv"), index=False)
+    write_csv(result.stats, output.with_name(stem + ".zonal.csv"), index=False)
+    console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
+    console.print(_GRID_TEXT["panel"].format(path=output, units=len(panel.units), years=len(panel.years),
+                                             first=panel.years[0], last=panel.years[-1],
+                                             indicators=", ".join(panel.indicators)))
+    if "spatial_pattern" in panel.units.columns:
+        counts = panel.units["spatial_pattern"].value_counts()
+        console.print(_GRID_TEXT["patterns"].format(counts=", ".join(f"{k} {v}" for k, v in counts.items())))
+    for note in panel.meta.notes:
+        console.print(f"note: {note}")
+
+
+@grid_app.command("trend")
+def grid_trend(
+    stack: list[Path] = StackArgument,
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for slope.tif, p.tif, z.tif, decline.tif."),
+    years: Optional[str] = YearsOption,
+    kind: str = KindOption,
+    reproject: bool = ReprojectOption,
+    variable: Optional[str] = VariableOption,
+    crs: Optional[str] = CrsOption,
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Kendall test."),
+    min_valid: Optional[int] = typer.Option(None, "--min-valid", help="Fewest valid years a pixel needs (default 8, "
+                                            "or every year of a shorter stack)."),
+    scheduler: Optional[str] = SchedulerOption,
+) -> None:
+    """Per-pixel Mann-Kendall test and Theil-Sen slope of a stack, written as GeoTIFFs."""
+    from shrinkwatch.grid.compute import engine
+    from shrinkwatch.grid.rasters import write_trends
+    from shrinkwatch.grid.zonal import stack_trends
+
+    if output.exists() and not output.is_dir():
+        raise OutputError(_GRID_TEXT["out_dir"].format(path=output))
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+    with engine(scheduler) as running:
+        err_console.print(f"• {_GRID_TEXT['engine'].format(engine=running.description)}")
+        trends = stack_trends(opened, running, min_valid=min_valid)
+    paths = write_trends(trends, opened, output, alpha)
+    decline = int(trends.significant_decline(alpha).sum())
+    rise = int(((~trends.insufficient) & (trends.s > 0) & (trends.p < alpha)).sum())
+    console.print(_GRID_TEXT["trend"].format(assessed=int((~trends.insufficient).sum()),
+                                             insufficient=int(trends.insufficient.sum()), decline=decline,
+                                             rise=rise, alpha=alpha))
+    for path in paths:
+        console.print(_GRID_TEXT["wrote"].format(path=path))
+
+
+@grid_app.command("zonal")
+def grid_zonal(
+    stack: list[Path] = StackArgument,
+    zones: str = ZonesOption,
+    output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet); PANEL.ledger.csv and "
+                                "PANEL.zonal.csv (sum, mean, count, covered share per unit and year) beside it."),
+    id_field: Optional[str] = IdFieldOption,
+    name_field: Optional[str] = NameFieldOption,
+    indicator: str = typer.Option("pop_resident", "--indicator", help="Canonical indicator the values are."),
+    stat: Optional[str] = typer.Option(None, "--stat", help="sum (default for counts) or mean (default for --kind mean)."),
+    years: Optional[str] = YearsOption,
+    kind: str = KindOption,
+    reproject: bool = ReprojectOption,
+    variable: Optional[str] = VariableOption,
+    crs: Optional[str] = CrsOption,
+    min_coverage: float = MinCoverageOption,
+    trend: bool = typer.Option(True, "--trend/--no-trend", help="Add each unit's share of pixels in significant "
+                               "decline and its core/periphery pattern (stacks of 3+ years)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Kendall tests."),
+    core_radius: float = typer.Option(0.5, "--core-radius", help="Core: within this share of the unit's equivalent "
+                                      "radius of its population-weighted centre."),
+    scheduler: Optional[str] = SchedulerOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Exact zonal statistics of a stack over polygons, written as a panel file for identify and run."""
+    from shrinkwatch.grid.compute import resolve_scheduler
+    from shrinkwatch.grid.zonal import read_zones, zonal_panel
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    resolve_scheduler(scheduler)  # a bad setting fails before any reading
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+    polygons = read_zones(zones, id_field, name_field, data_dir)
+    result = zonal_panel(opened, polygons, indicator=indicator, stat=stat, min_coverage=min_coverage, trend=trend,
+                         alpha=alpha, core_radius=core_radius, scheduler=scheduler,
+                         progress=lambda m: err_console.print(f"• {m}"))
+    _write_grid_panel(result, output)
+
+
+@grid_app.command("builtup")
+def grid_builtup(
+    stack: list[Path] = typer.Argument(..., metavar="RASTER...", help="One GHSL 'epoch first built' raster, or "
+                                       "GHS-BUILT-S surfaces (one per epoch)."),
+    zones: str = ZonesOption,
+    output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet)."),
+    id_field: Optional[str] = IdFieldOption,
+    name_field: Optional[str] = NameFieldOption,
+    mode: str = typer.Option("auto", "--mode", help="epoch (first-built epochs), surface (m2 per cell per epoch), or "
+                             "auto (one raster: epoch; several: surface)."),
+    years: Optional[str] = YearsOption,
+    min_coverage: float = MinCoverageOption,
+    scheduler: Optional[str] = SchedulerOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Built-up km2 per unit and epoch from GHSL (builtup_km2), beside the zones' dataset's own indicators."""
+    from shrinkwatch.grid.builtup import MODES, builtup_panel
+    from shrinkwatch.grid.compute import resolve_scheduler
+    from shrinkwatch.grid.zonal import read_zones
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    if mode not in MODES:
+        raise OptionError(f"--mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    resolve_scheduler(scheduler)
+    one = len(stack) == 1 and mode != "surface"
+    opened = _grid_stack(stack, years or ("2030" if one else None), "category" if one else "count", False, None, None)
+    polygons = read_zones(zones, id_field, name_field, data_dir)
+    result = builtup_panel(opened, polygons, mode=mode, min_coverage=min_coverage, scheduler=scheduler,
+                           source_panel=polygons.panel, progress=lambda m: err_console.print(f"• {m}"))
+    _write_grid_panel(result, output)
 
 
 # ---------------------------------------------------------------- entry point
