@@ -40,6 +40,7 @@ title_zh = "t"
 text = "x"
 text_zh = "x"
 rationale = "why"
+rationale_zh = "理由"
 '''
 
 
@@ -151,6 +152,7 @@ title_zh = "fast"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "annual_rate", op = "<", value = -1.0 },
               { field = "types", op = "not contains", value = "peripheral" }]
 [[rules]]
@@ -162,6 +164,7 @@ title_zh = "p"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "tapio_state", op = "==", value = "strong negative decoupling" }]
 [[rules]]
 id = "watch"
@@ -173,6 +176,7 @@ title_zh = "w"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "severity", op = "in", value = ["none"] }]
 ''', encoding="utf-8")
     kb = load_knowledge_base(path)

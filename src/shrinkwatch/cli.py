@@ -24,6 +24,7 @@ from typer._click.exceptions import ClickException  # typer bundles click; usage
 from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, OutputError, ShrinkWatchError
+from shrinkwatch.core.messages import check_language, message
 
 __all__ = ["app", "main"]
 
@@ -396,12 +397,12 @@ def explain(
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
-    if lang is not None and lang not in ("en", "zh"):
-        raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
+    if lang is not None:
+        check_language(lang)
     panel = load_panel(dataset, data_dir)
     result = identify(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
     unit_profile = profile(panel, result, unit, resources=resources, seed=seed,
-                           lang=lang or panel.language, drivers=with_drivers)
+                           lang=lang or panel.language, drivers=with_drivers, standard=std)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
     console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language, stable_clusters),
                   markup=False, soft_wrap=True)
@@ -418,14 +419,12 @@ def _robustness_line(panel, std, result, unit_id: str, lang: str, stable_cluster
     try:
         swept = sweep(panel, std, grid, base, stable_clusters=stable_clusters)
     except ShrinkWatchError as error:
-        return f"Robustness: not assessed ({error})"
+        return message("cli.explain.robustness_failed", lang, error=error)
     row = swept.units.loc[unit_id]
     settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in grid.items())
-    if lang == "zh":
-        return (f"稳健性：在 {int(row['evaluable'])} 个可判定的参数组合中有 {int(row['shrinking'])} 个判定为收缩"
-                f"（{row['robustness']}；{settings}）")
-    return (f"Robustness: shrinking under {int(row['shrinking'])} of {int(row['evaluable'])} decidable settings "
-            f"of the standard ({row['robustness']}; {settings})")
+    robustness = row["robustness"] if lang == "en" else message(f"analysis.robustness.{row['robustness']}", lang)
+    return message("cli.explain.robustness", lang, shrinking=int(row["shrinking"]), evaluable=int(row["evaluable"]),
+                   robustness=robustness, settings=settings)
 
 
 # ---------------------------------------------------------------- ingest (issue 4: user panels)
