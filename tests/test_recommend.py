@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -264,7 +266,7 @@ def test_cli_explain_harbin():
                      "--no-drivers")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "哈尔滨市 (230100)" in out
+    assert "Harbin (230100), Heilongjiang" in out and not re.search(r"[\u4e00-\u9fff]", out)
     assert "Verdict: shrinking" in out and "-5.89%" in out
     assert "Pattern: single period" in out and "old industrial base: region" not in out
     assert "'old industrial base' not assessed: the panel has no industry indicator" in out

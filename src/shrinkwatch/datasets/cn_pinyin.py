@@ -146,7 +146,7 @@ def _syllables(text: str) -> list[str]:
         while end < len(text) and not any(text.startswith(p, end) for p in phrases):
             end += 1
         chunk = text[start:end]
-        readings = lazy_pinyin(chunk, style=Style.NORMAL, v_to_u=True, errors=lambda s: list(s))
+        readings = lazy_pinyin(chunk, style=Style.NORMAL, v_to_u=True, errors="default")
         if len(readings) == len(chunk):  # one reading per character: apply the place-name readings
             readings = [CHARACTER_READINGS.get(char, reading) for char, reading in zip(chunk, readings)]
         out.extend(readings)
