@@ -574,7 +574,7 @@ def timeline(
             recorded = record_run(recorder, kind="timeline", panel=panel, results=timeline_periods(result, panel),
                                   standard=std, parameters=result.parameters,
                                   options={"stable_clusters": bool(stable_clusters)})
-        err_console.print(_say("recorded", run_id=recorded.run_id, store=recorder.label))
+        err_console.print(message("monitor.recorded", lang, run_id=recorded.run_id, store=recorder.label))
     if output is not None:
         _write_table(result.wide(), output, "csv", lang)
     counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
@@ -685,8 +685,6 @@ def backtest_command(
 
 def _say(key: str, **fields: object) -> str:
     """A line of the monitor commands (``monitor.*`` in the message catalogues)."""
-    from shrinkwatch.core.messages import message
-
     return message(f"monitor.{key}", "en", **fields)
 
 
