@@ -24,6 +24,7 @@ from typer._click.exceptions import ClickException  # typer bundles click; usage
 from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, OutputError, ShrinkWatchError
+from shrinkwatch.core.messages import check_language, message
 
 __all__ = ["app", "main"]
 
@@ -110,7 +111,9 @@ DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Da
 StandardOption = typer.Option(None, "--standard", "-s", help="Standard id or a path to a .toml file "
                               "(default: the dataset's own, see `data info`; census-decline for most).")
 SetOption = typer.Option(None, "--set", help="Override a standard parameter: key=value (repeatable).")
-LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or zh (default: the dataset's).")
+LangOption = typer.Option(None, "--lang", help="Language of the reasons and the printed summary: en or zh "
+                          "(default: the dataset's).")
+SummaryLangOption = typer.Option("en", "--lang", help="Language of the printed summary: en or zh.")
 StableOption = typer.Option(True, "--stable-clusters/--no-stable-clusters",
                             help="Judge units that exchanged territory between the compared years as their stable "
                                  "clusters (default), or leave them 'boundary_change'.")
@@ -253,7 +256,7 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
 
 # ---------------------------------------------------------------- identify
 
-def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN001
+def _write_table(table, output: Optional[Path], fmt: str, lang: str = "en") -> None:  # noqa: ANN001
     """A table as CSV (cells that cannot become formulas), JSON or Parquet, to stdout or atomically to a file."""
     from shrinkwatch.report import csv_text, write_atomically, write_csv
 
@@ -269,7 +272,7 @@ def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN0
         write_atomically(output, lambda partial: partial.write_text(text, encoding="utf-8"))
     else:
         write_atomically(output, lambda partial: out.to_parquet(partial, index=False))
-    err_console.print(f"wrote {len(out)} rows to {output}")
+    err_console.print(message("cli.wrote_rows", lang, n=len(out), path=output))
 
 
 @app.command()
@@ -291,27 +294,28 @@ def identify(
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
     if fmt == "parquet" and output is None:
         raise OptionError("--format parquet needs -o FILE")
+    if lang is not None:
+        check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
     result = identify_panel(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
-    _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
+    said = lang or panel.language
+    _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt, said)
     counts = result.counts()
     via = int(result.table["via_stable_cluster"].sum())
-    err_console.print(
-        f"{counts['shrinking']} shrinking of {counts['units_with_data']} units with data "
-        f"({counts['insufficient_data']} insufficient data, "
-        + (f"{counts['boundary_change']} boundary change, " if counts["boundary_change"] else "")
-        + (f"{via} judged as stable clusters, " if via else "")
-        + f"{counts['units_total']} total)"
-    )
+    err_console.print(message(
+        "cli.identify.summary", said, shrinking=counts["shrinking"], with_data=counts["units_with_data"],
+        insufficient=counts["insufficient_data"], total=counts["units_total"],
+        boundary=message("cli.identify.boundary", said, n=counts["boundary_change"]) if counts["boundary_change"] else "",
+        clusters=message("cli.identify.clusters", said, n=via) if via else ""))
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(message("cli.note", said, text=note))
     from shrinkwatch.report.labels import not_assessed  # the report layer is loaded above for the table writer
 
     for item in not_assessed(result, std):
-        err_console.print(_not_assessed_line(item.as_dict()))
+        err_console.print(_not_assessed_line(item.as_dict(), said, std))
 
 
 # ---------------------------------------------------------------- run
@@ -345,6 +349,8 @@ def run(
     from shrinkwatch import pipeline
     from shrinkwatch.identification.sensitivity import parse_vary
 
+    if lang is not None:
+        check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
@@ -352,31 +358,42 @@ def run(
                            stable_clusters=stable_clusters, pdf=pdf, store=store_target(store, no_store),
                            progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
+    manifest = json.loads(outputs["manifest.json"].read_text(encoding="utf-8"))
+    said = lang or manifest.get("language") or "en"
     c = summary["counts"]
-    console.print(
-        f"{c['shrinking']} of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
-        f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
-        + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "")
-        + (f"; {summary['via_stable_cluster']} judged as stable clusters" if summary.get("via_stable_cluster") else "")
-        + ")."
-    )
+    console.print(message(
+        "cli.run.summary", said, shrinking=c["shrinking"], with_data=c["units_with_data"],
+        unit_label=summary["unit_label"] if said == "en" else message("cli.run.units", said),
+        standard=summary["standard"]["id"], insufficient=c["insufficient_data"],
+        boundary=message("cli.run.boundary", said, n=c["boundary_change"]) if c.get("boundary_change") else "",
+        clusters=(message("cli.run.clusters", said, n=summary["via_stable_cluster"])
+                  if summary.get("via_stable_cluster") else "")))
     for note in summary.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(message("cli.note", said, text=note))
+    std = None
+    if summary.get("criteria_not_assessed_detail"):
+        from shrinkwatch.identification import load_standard  # the standard's labels and remedies in the language
+
+        std = load_standard(standard)
     for item in summary.get("criteria_not_assessed_detail", []):
-        console.print(_not_assessed_line(item))
+        console.print(_not_assessed_line(item, said, std))
     for name, path in outputs.items():
-        console.print(f"  {name}: {path}")
+        console.print(message("cli.run.file", said, name=name, path=path))
 
 
-def _not_assessed_line(item: dict[str, Any]) -> str:
-    """One line for a criterion no unit could be judged on (an entry of summary.json's ``criteria_not_assessed_detail``)."""
-    named = f"{item['criterion']} ({item['label']})" if item.get("label") else item["criterion"]
+def _not_assessed_line(item: dict[str, Any], lang: str = "en", std: Any = None) -> str:
+    """One line for a criterion no unit could be judged on (an entry of summary.json's ``criteria_not_assessed_detail``),
+    in ``lang``: the label and remedy come from the standard ``std`` when it has them in that language."""
+    spec = std.criteria.get(item["criterion"]) if std is not None else None
+    label = spec.label_for(lang) if spec is not None else item.get("label")
+    remedy = spec.remedy_for(lang) if spec is not None else item.get("remedy")
+    named = f"{item['criterion']} ({label})" if label else item["criterion"]
     if item.get("units_it_would_decide") is not None:
-        done = f"verdicts given without it; it would decide {item['units_it_would_decide']} unit(s)"
+        done = message("cli.not_assessed.set_aside", lang, n=item["units_it_would_decide"])
     else:
-        done = "units that depend on it are insufficient data"
-    return f"not assessed for any unit (the dataset lacks its data): {named}: {done}. To assess it: " + (
-        item.get("remedy") or "add the data") + "."
+        done = message("cli.not_assessed.insufficient", lang)
+    return message("cli.not_assessed.line", lang, named=named, done=done,
+                   remedy=remedy or message("cli.not_assessed.remedy", lang))
 
 
 # ---------------------------------------------------------------- explain (typology + recommend)
@@ -402,12 +419,12 @@ def explain(
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
-    if lang is not None and lang not in ("en", "zh"):
-        raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
+    if lang is not None:
+        check_language(lang)
     panel = load_panel(dataset, data_dir)
     result = identify(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
     unit_profile = profile(panel, result, unit, resources=resources, seed=seed,
-                           lang=lang or panel.language, drivers=with_drivers)
+                           lang=lang or panel.language, drivers=with_drivers, standard=std)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
     console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language, stable_clusters),
                   markup=False, soft_wrap=True)
@@ -424,14 +441,12 @@ def _robustness_line(panel, std, result, unit_id: str, lang: str, stable_cluster
     try:
         swept = sweep(panel, std, grid, base, stable_clusters=stable_clusters)
     except ShrinkWatchError as error:
-        return f"Robustness: not assessed ({error})"
+        return message("cli.explain.robustness_failed", lang, error=error)
     row = swept.units.loc[unit_id]
     settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in grid.items())
-    if lang == "zh":
-        return (f"稳健性：在 {int(row['evaluable'])} 个可判定的参数组合中有 {int(row['shrinking'])} 个判定为收缩"
-                f"（{row['robustness']}；{settings}）")
-    return (f"Robustness: shrinking under {int(row['shrinking'])} of {int(row['evaluable'])} decidable settings "
-            f"of the standard ({row['robustness']}; {settings})")
+    robustness = row["robustness"] if lang == "en" else message(f"analysis.robustness.{row['robustness']}", lang)
+    return message("cli.explain.robustness", lang, shrinking=int(row["shrinking"]), evaluable=int(row["evaluable"]),
+                   robustness=robustness, settings=settings)
 
 
 # ---------------------------------------------------------------- ingest (issue 4: user panels)
@@ -450,6 +465,7 @@ def ingest_command(
         None, "--projected-from", metavar="YEAR",
         help="The files hold projections from YEAR on: those years may lie after the current year (up to 2100) "
              "and rules judge the years before YEAR only. Without it a year after the current year is rejected."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
@@ -457,6 +473,7 @@ def ingest_command(
     from shrinkwatch import ingest as ingest_module
     from shrinkwatch.report import write_csv
 
+    check_language(lang)
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
     ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
@@ -477,9 +494,10 @@ def ingest_command(
     ingest_module.write_panel(panel, output)
     write_csv(panel.ledger.to_frame(), ledger_path, index=False)
     console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
-    console.print(f"wrote {output}: {len(panel.units)} units, years {panel.years[0] if panel.years else '-'}"
-                  f"-{panel.years[-1] if panel.years else '-'}, indicators {', '.join(panel.indicators)}")
-    console.print(f"ledger: {ledger_path}")
+    console.print(message("cli.ingest.wrote", lang, path=output, units=len(panel.units),
+                          first=panel.years[0] if panel.years else "-", last=panel.years[-1] if panel.years else "-",
+                          indicators=", ".join(panel.indicators)))
+    console.print(message("cli.ingest.ledger", lang, path=ledger_path))
 
 
 # ---------------------------------------------------------------- sensitivity (issue 3)
@@ -493,12 +511,14 @@ def sensitivity(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of counts per combination (default: stdout)."),
     units_output: Optional[Path] = typer.Option(None, "--units-output", help="CSV of per-unit shares and robustness."),
     stable_clusters: bool = StableOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
     from shrinkwatch.identification import load_standard
     from shrinkwatch.identification import sensitivity as sens
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = sens.parse_vary(vary)
     std = load_standard(standard)
@@ -506,16 +526,16 @@ def sensitivity(
     sens.check_grid(std, grid)  # reject bad keys and values before loading data
     panel = load_panel(dataset, data_dir)
     result = sens.sweep(panel, std, grid, overrides, stable_clusters=stable_clusters)
-    _write_table(result.counts.set_index(list(grid)), output, "csv")
+    _write_table(result.counts.set_index(list(grid)), output, "csv", lang)
     if units_output is not None:
-        _write_table(result.units, units_output, "csv")
+        _write_table(result.units, units_output, "csv", lang)
     counts, summary = result.counts["shrinking"], result.summary()
-    err_console.print(
-        f"{result.combinations} combinations: {counts.min()}-{counts.max()} shrinking (median {counts.median():g}); "
-        f"units robust {summary['robust']}, borderline {summary['borderline']}, never {summary['never']}, "
-        f"insufficient data {summary['insufficient_data']}"
-        + (f", boundary change {summary['boundary_change']}" if summary.get("boundary_change") else "")
-    )
+    err_console.print(message(
+        "cli.sensitivity.summary", lang, combinations=result.combinations, low=counts.min(), high=counts.max(),
+        median=f"{counts.median():g}", robust=summary["robust"], borderline=summary["borderline"],
+        never=summary["never"], insufficient=summary["insufficient_data"],
+        boundary=(message("cli.sensitivity.boundary", lang, n=summary["boundary_change"])
+                  if summary.get("boundary_change") else "")))
 
 
 # ---------------------------------------------------------------- timeline (issue 12)
@@ -529,6 +549,7 @@ def timeline(
                                           help="CSV of the unit x year status table: one row per unit (its onset "
                                                "year, current spell, spells, recoveries), one column per as-of year."),
     stable_clusters: bool = StableOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
     store: Optional[str] = StoreOption,
     no_store: bool = NoStoreOption,
@@ -539,6 +560,7 @@ def timeline(
     from shrinkwatch.identification.timeline import CHANGES
     from shrinkwatch.identification.timeline import timeline as status_timeline
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)  # reject bad settings before loading data
@@ -558,21 +580,28 @@ def timeline(
             recorded = record_run(recorder, kind="timeline", panel=panel, results=timeline_periods(result, panel),
                                   standard=std, parameters=result.parameters,
                                   options={"stable_clusters": bool(stable_clusters)})
-        err_console.print(_say("recorded", run_id=recorded.run_id, store=recorder.label))
+        err_console.print(message("monitor.recorded", lang, run_id=recorded.run_id, store=recorder.label))
     if output is not None:
-        _write_table(result.wide(), output, "csv")
+        _write_table(result.wide(), output, "csv", lang)
     counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
-    console.print(f"{result.standard_id} as of each year {result.years[0]}-{result.years[-1]} "
-                  f"({len(result.years)} as-of years, {len(result.status):,} units)")
-    console.print(counts.astype(object).where(counts.notna(), "-").to_string())
-    console.print("; ".join(f"{name}: {meaning}" for name, meaning in CHANGES.items()))
+    console.print(message("cli.timeline.header", lang, standard=result.standard_id, first=result.years[0],
+                          last=result.years[-1], years=len(result.years), units=f"{len(result.status):,}"))
+    shown = counts.astype(object).where(counts.notna(), "-")
+    if lang != "en":  # the columns in words: statuses and changes
+        words = {**{s: message(f"common.status.{s}", lang) for s in ("shrinking", "not_shrinking",
+                                                                     "insufficient_data", "boundary_change")},
+                 **{c: message(f"cli.timeline.changes.{c}", lang).split("：")[0] for c in CHANGES},
+                 "units_with_data": message("cli.timeline.with_data", lang)}
+        shown = shown.rename(columns=words).rename_axis(index=message("cli.timeline.year", lang))
+    console.print(shown.to_string())
+    console.print("; ".join(message(f"cli.timeline.changes.{name}", lang) for name in CHANGES))
     current = result.units["onset_year"].dropna()
     if len(current):
-        console.print(f"{len(current):,} units shrinking as of {result.years[-1]}; median onset year "
-                      f"{int(current.median())}, {int((current == result.years[-1]).sum()):,} started in "
-                      f"{result.years[-1]}")
+        console.print(message("cli.timeline.current", lang, n=f"{len(current):,}", year=result.years[-1],
+                              median=int(current.median()),
+                              started=f"{int((current == result.years[-1]).sum()):,}"))
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(message("cli.note", lang, text=note))
 
 
 # ---------------------------------------------------------------- forecast, backtest
@@ -589,6 +618,7 @@ def forecast_command(
     paths_output: Optional[Path] = typer.Option(None, "--paths-output", help="CSV of every method's forecast per "
                                                 "unit and year."),
     seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Forecast every unit's population with intervals and its probability of meeting the standard; print the
@@ -596,23 +626,24 @@ def forecast_command(
     from shrinkwatch.forecast import forecast
     from shrinkwatch.identification import load_standard
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     load_standard(standard).resolve(overrides)
     panel = load_panel(dataset, data_dir)
     result = forecast(panel, standard, overrides, horizon=horizon, seed=seed)
-    _write_table(result.units, output, "csv")
+    _write_table(result.units, output, "csv", lang)
     if paths_output is not None:
-        _write_table(result.paths.set_index("unit_id"), paths_output, "csv")
-    err_console.print(f"origin {result.origin_year}, horizon {result.horizon} years, {result.standard_id}: "
-                      f"{int(result.units['probability'].notna().sum()):,} of {len(result.units):,} units with a "
-                      f"probability; watchlist (not shrinking now):")
+        _write_table(result.paths.set_index("unit_id"), paths_output, "csv", lang)
+    err_console.print(message("cli.forecast.summary", lang, origin=result.origin_year, horizon=result.horizon,
+                              standard=result.standard_id, with_p=f"{int(result.units['probability'].notna().sum()):,}",
+                              units=f"{len(result.units):,}"))
     for unit_id, row in result.watchlist.head(10).iterrows():
-        err_console.print(f"  {unit_id}  {row['name']}: {row['probability']:.0%}", markup=False)
+        err_console.print(message("cli.forecast.watch", lang, unit_id=unit_id, name=row["name"],
+                                  p=row["probability"]), markup=False)
     if result.skill is not None:
-        verdict = "beat" if result.beats_baselines else "do not beat"
-        err_console.print(f"backtest at {result.horizon} years: the probabilities {verdict} persistence and the base "
-                          "rate on the Brier score (" + ", ".join(f"{r.predictor} {r.brier:.3f}"
-                                                                   for r in result.skill.itertuples()) + ")")
+        verdict = message("cli.forecast.beat" if result.beats_baselines else "cli.forecast.not_beat", lang)
+        err_console.print(message("cli.forecast.skill", lang, horizon=result.horizon, verdict=verdict,
+                                  scores=", ".join(f"{r.predictor} {r.brier:.3f}" for r in result.skill.itertuples())))
 
 
 @app.command("backtest")
@@ -626,6 +657,7 @@ def backtest_command(
                                           "dataset's own, or the last three before the final year)."),
     max_horizon: Optional[int] = typer.Option(None, "--max-horizon", help="Longest horizon scored, years."),
     seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Score the forecasts by rolling origin (MAPE, MedAPE, MALPE, MASE, interval coverage, shelf life, and the
@@ -634,6 +666,7 @@ def backtest_command(
     from shrinkwatch.identification import load_standard
     from shrinkwatch.report import write_csv
 
+    check_language(lang)
     try:
         years = [int(x) for x in origins.split(",") if x.strip()] if origins else None
     except ValueError:
@@ -647,7 +680,8 @@ def backtest_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in result.tables().items():
         write_csv(table, out_dir / f"{name}.csv", index=False)
-    err_console.print(f"origins {', '.join(map(str, result.origins))}; wrote {', '.join(result.tables())} to {out_dir}")
+    err_console.print(message("cli.backtest.summary", lang, origins=", ".join(map(str, result.origins)),
+                              tables=", ".join(result.tables()), out=out_dir))
     for horizon in sorted(set(result.accuracy["horizon"])):
         err_console.print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in result.comparison(int(horizon)).items()), markup=False)
@@ -657,8 +691,6 @@ def backtest_command(
 
 def _say(key: str, **fields: object) -> str:
     """A line of the monitor commands (``monitor.*`` in the message catalogues)."""
-    from shrinkwatch.core.messages import message
-
     return message(f"monitor.{key}", "en", **fields)
 
 
