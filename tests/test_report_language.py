@@ -182,7 +182,7 @@ def test_china_map_has_taiwan_and_the_verdicts_in_chinese(china_zh):
     summary = json.loads((china_zh / "summary.json").read_text(encoding="utf-8"))
     assert svg.count('class="unit shrinking"') == summary["counts"]["shrinking"]  # verdict outlines (hatched)
     assert "台湾省：不在本数据中（无数据）" in svg  # Taiwan drawn, as a province outside the panel
-    assert "南海诸岛" in svg and "斜线：按census-decline判定为收缩" in svg and "低于 -1 %/年（严重）" in svg
+    assert "南海诸岛" in svg and "斜线：按 census-decline 判定为收缩" in svg and "低于 -1 %/年（严重）" in svg
 
 
 @pytest.mark.slow
