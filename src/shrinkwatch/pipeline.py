@@ -83,7 +83,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
              seed: int = 0, resources: str | os.PathLike[str] | None = None,
              vary: dict[str, list[Any]] | None = None, standard: Any = None,
              user_grid: bool = False, stable_clusters: bool = True,
-             settings: dict[str, Any] | None = None) -> Analysis:
+             settings: dict[str, Any] | None = None, lang: str = "en") -> Analysis:
     """Every analysis of the report, in the seed article's order: the sensitivity sweep, the status over time
     (``settings``: the run's, so that census-decline compares each year with its own census before),
     distribution, clusters, paradox, drivers, types and transformation paths."""
@@ -114,7 +114,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
     typology = classify(panel, identification, seed=seed, resources=resources)
-    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
+    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
     say("forecasting: early warning")
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
     if isinstance(warning, str):  # why there is no forecast: the report says so
@@ -213,19 +213,20 @@ def run(
         panel = load_any(dataset, data_dir)
         say(f"identifying with {std.id} ({len(panel.units):,} units)")
         result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
+        lang = lang or panel.language  # one language for the reasons, the report and the figures
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings)
+                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings, lang=lang)
                     if analysis else None)
         say(f"writing report to {out_dir}")
-        write_report(result, panel, outputs.folder, analysed)
+        write_report(result, panel, outputs.folder, analysed, lang=lang)
         if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
             for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
                                 ("sensitivity_units", analysed.sensitivity.units)):
                 write_csv(table, outputs.path(f"{name}.csv"), index=not isinstance(table.index, pd.RangeIndex))
         printed: dict[str, Any] = {"requested": bool(pdf)}
         if pdf:
-            outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"))
+            outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"), lang=lang)
             say(f"printed report.pdf in {outcome.seconds:.1f} s" if outcome.written
                 else f"report.pdf skipped: {outcome.reason}")
             printed.update(written=outcome.written, skipped_reason=outcome.reason or None)
