@@ -44,14 +44,19 @@ def main() -> None:
     parser.add_argument("--dataset", default="cn-prefecture-census")
     args = parser.parse_args()
     out = tempfile.mkdtemp(prefix="bench_run_")
-    core = [sys.executable, "-m", "shrinkwatch", "run", "--dataset", args.dataset, "--out", out, "--no-analysis"]
-    full = [sys.executable, "-m", "shrinkwatch", "run", "--dataset", args.dataset, "--out", out]
+    # every run records, as a user's does, into a store of the benchmark's own
+    store = ["--store", os.path.join(tempfile.mkdtemp(prefix="bench_store_"), "runs.duckdb")]
+    core = [sys.executable, "-m", "shrinkwatch", "run", "--dataset", args.dataset, "--out", out, "--no-analysis",
+            *store]
+    full = [sys.executable, "-m", "shrinkwatch", "run", "--dataset", args.dataset, "--out", out, *store]
+    bare = [*core[:-2], "--no-store"]
     if args.data_dir:
         core += ["--data-dir", args.data_dir]
         full += ["--data-dir", args.data_dir]
+        bare += ["--data-dir", args.data_dir]
     subprocess.run(full, check=True, capture_output=True)  # warm the OS file cache once, like any second run
     commands = {"floor (import pandas+geopandas)": FLOOR, "run --no-analysis (load, identify, report)": core,
-                "run (with all analysis sections)": full}
+                "run --no-analysis --no-store": bare, "run (with all analysis sections)": full}
     times: dict[str, list[float]] = {name: [] for name in commands}
     memory: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeat):

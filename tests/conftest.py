@@ -22,11 +22,13 @@ indicator is built with :meth:`Panel.from_series` directly.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,13 @@ import pytest
 from shrinkwatch.core import Panel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every `run` records into the run store: the tests' runs go to a store of their own, never to the user's data
+# folder (SHRINKWATCH_STORE), and the default location itself resolves inside a temporary folder (XDG_DATA_HOME).
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="shrinkwatch-tests-"))
+os.environ["SHRINKWATCH_STORE"] = str(_TEST_HOME / "store" / "shrinkwatch.duckdb")
+os.environ["XDG_DATA_HOME"] = str(_TEST_HOME / "data-home")
+atexit.register(shutil.rmtree, _TEST_HOME, ignore_errors=True)
 
 
 def _shared_data() -> Path:

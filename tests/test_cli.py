@@ -28,7 +28,7 @@ def test_identify_csv_to_stdout(data_dir):
                    "reason", "decline_value", "decline_pass"):
         assert column in table.columns
     assert len(table) == 369 and (table["status"] == "shrinking").sum() == 156
-    assert "156 shrinking of 358" in result.stderr
+    assert "有数据的 358 个单元中 156 个收缩" in result.stderr  # the summary in the panel's language by default
 
 
 @pytest.mark.parametrize("fmt", ["json", "parquet", "csv"])
@@ -124,7 +124,7 @@ def test_a_users_own_standard_file(tmp_path, data_dir):
     path.write_text(block, encoding="utf-8")
     result = run_cli("identify", "--standard", str(path), "-o", str(tmp_path / "r.csv"), "--data-dir", str(data_dir))
     assert result.returncode == 0, result.stderr
-    assert "98 shrinking of 358" in result.stderr
+    assert "有数据的 358 个单元中 98 个收缩" in result.stderr
     # the whole run, report included, works with a standard that is not built in
     out = tmp_path / "out"
     done = run_cli("run", "--standard", str(path), "--no-analysis", "--out", str(out), "--data-dir", str(data_dir))

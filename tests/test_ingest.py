@@ -551,7 +551,7 @@ def test_report_shows_the_ingest_ledger_counts(tmp_path):
     panel_path = tmp_path / "panel.parquet"
     assert run_cli("ingest", str(source), "-o", str(panel_path)).returncode == 0
 
-    paths = run(str(panel_path), "census-decline", out_dir=tmp_path / "out", analysis=False)
+    paths = run(str(panel_path), "census-decline", out_dir=tmp_path / "out", analysis=False, lang="en")
     summary = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
     assert summary["ledger"] == {"rows_read": 12, "accepted": 10, "rejected": 2}
     assert summary["counts"]["shrinking"] == 2  # 伊春, 鹤岗

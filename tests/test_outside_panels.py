@@ -300,7 +300,7 @@ def test_outside_stata_panel_needs_no_workaround(tmp_path):
     out = run_cli("identify", "--dataset", str(tmp_path / "p.parquet"), "--standard", "cn-2025",
                   "-o", str(tmp_path / "verdicts.csv"))
     assert out.returncode == 0, out.stderr
-    note = next(line for line in out.stderr.splitlines() if line.startswith("note:"))
+    note = next(line for line in out.stderr.splitlines() if line.startswith("注："))  # the console speaks zh too
     assert "pop_registered" in note and "pop_resident" in note  # the substitute is said, in the panel's language
     import pandas as pd
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -40,6 +42,7 @@ title_zh = "t"
 text = "x"
 text_zh = "x"
 rationale = "why"
+rationale_zh = "理由"
 '''
 
 
@@ -151,6 +154,7 @@ title_zh = "fast"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "annual_rate", op = "<", value = -1.0 },
               { field = "types", op = "not contains", value = "peripheral" }]
 [[rules]]
@@ -162,6 +166,7 @@ title_zh = "p"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "tapio_state", op = "==", value = "strong negative decoupling" }]
 [[rules]]
 id = "watch"
@@ -173,6 +178,7 @@ title_zh = "w"
 text = "x"
 text_zh = "x"
 rationale = "r"
+rationale_zh = "理由"
 conditions = [{ field = "severity", op = "in", value = ["none"] }]
 ''', encoding="utf-8")
     kb = load_knowledge_base(path)
@@ -260,7 +266,7 @@ def test_cli_explain_harbin():
                      "--no-drivers")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "哈尔滨市 (230100)" in out
+    assert "Harbin (230100), Heilongjiang" in out and not re.search(r"[\u4e00-\u9fff]", out)
     assert "Verdict: shrinking" in out and "-5.89%" in out
     assert "Pattern: single period" in out and "old industrial base: region" not in out
     assert "'old industrial base' not assessed: the panel has no industry indicator" in out

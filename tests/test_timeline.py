@@ -286,7 +286,7 @@ def test_report_section_shows_counts_or_says_why_not():
     assert "Entered the shrinking list in 2015 (1)" in body and "&lt;script&gt;" in body and "<script>" not in body
     short = Panel.from_series({"a": [3, 2]}, years=[2010, 2020], census_years=(2010, 2020))
     _, note = timeline_parts(timeline(short, "census-decline"), None)
-    assert "allows 1 as-of year(s) (2020)" in note and "<svg" not in note
+    assert "allows 1 as-of year (2020)" in note and "<svg" not in note
     _, error = timeline_parts(None, "no year the standard can be evaluated as of")
     assert "not available: no year" in error
     title_zh, body_zh = timeline_parts(timeline(panel, "consecutive-decline", {"n": 1}), None, lang="zh")

@@ -23,6 +23,8 @@ from shrinkwatch.core.errors import NothingUsableError as NothingUsableError
 from shrinkwatch.core.errors import OptionError as OptionError
 from shrinkwatch.core.errors import OutputError as OutputError
 from shrinkwatch.core.errors import ShrinkWatchError as ShrinkWatchError
+from shrinkwatch.core.errors import StoreBusyError as StoreBusyError
+from shrinkwatch.core.errors import StoreError as StoreError
 from shrinkwatch.core.errors import UnknownIdError as UnknownIdError
 
 if TYPE_CHECKING:

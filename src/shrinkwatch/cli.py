@@ -24,6 +24,7 @@ from typer._click.exceptions import ClickException  # typer bundles click; usage
 from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, OutputError, ShrinkWatchError
+from shrinkwatch.core.messages import check_language, message
 
 __all__ = ["app", "main"]
 
@@ -32,8 +33,8 @@ class _Commands(TyperGroup):
 
     A user error (:class:`~shrinkwatch.core.errors.ShrinkWatchError`) prints its message and exits
     with its code (2 options and ids, 3 missing data, 4 checksum, 5 nothing usable in the input,
-    6 output cannot be written); an operating-system error on a file exits 6; anything unexpected
-    prints one line naming the error and the file holding the full traceback, and exits 1
+    6 output cannot be written, 7 run store unusable, 8 run store busy); an operating-system error on a
+    file exits 6; anything unexpected prints one line naming the error and the file holding the full traceback, and exits 1
     (``shrinkwatch --debug ...`` or ``SHRINKWATCH_DEBUG=1`` lets the traceback through). Living in
     the group (not only in :func:`main`) means Typer's ``CliRunner`` sees exactly what a user in a
     terminal sees.
@@ -83,6 +84,10 @@ app = typer.Typer(
 data_app = typer.Typer(help="The dataset registry and the data directory.", no_args_is_help=True,
                        rich_markup_mode=None)
 standards_app = typer.Typer(help="Identification standards.", no_args_is_help=True, rich_markup_mode=None)
+monitor_app = typer.Typer(help="The run store: recorded runs, what changed between two, a unit across runs.",
+                          no_args_is_help=True, rich_markup_mode=None)
+grid_app = typer.Typer(help="Raster stacks: per-pixel trends, zonal statistics into a panel, GHSL built-up area.",
+                       no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.callback()
@@ -94,6 +99,8 @@ def _global_options(
 
 app.add_typer(data_app, name="data")
 app.add_typer(standards_app, name="standards")
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(grid_app, name="grid")
 
 # markup off: names, paths and messages are data, and a "[/x]" in them must print as it is
 console = Console(highlight=False, soft_wrap=True, markup=False)
@@ -104,10 +111,24 @@ DatasetOption = typer.Option("cn-prefecture-census", "--dataset", "-d", help="Da
 StandardOption = typer.Option(None, "--standard", "-s", help="Standard id or a path to a .toml file "
                               "(default: the dataset's own, see `data info`; census-decline for most).")
 SetOption = typer.Option(None, "--set", help="Override a standard parameter: key=value (repeatable).")
-LangOption = typer.Option(None, "--lang", help="Language of the reasons: en or zh (default: the dataset's).")
+LangOption = typer.Option(None, "--lang", help="Language of the reasons and the printed summary: en or zh "
+                          "(default: the dataset's).")
+SummaryLangOption = typer.Option("en", "--lang", help="Language of the printed summary: en or zh.")
 StableOption = typer.Option(True, "--stable-clusters/--no-stable-clusters",
                             help="Judge units that exchanged territory between the compared years as their stable "
                                  "clusters (default), or leave them 'boundary_change'.")
+StoreOption = typer.Option(None, "--store", metavar="PATH|URL",
+                           help="Run store: a DuckDB file or a postgresql:// URL (default: $SHRINKWATCH_STORE, "
+                                "else shrinkwatch.duckdb in the user's data folder).")
+NoStoreOption = typer.Option(False, "--no-store", help="Do not record this run in the run store.")
+
+
+def store_target(store: Optional[str], no_store: bool) -> str | bool:
+    """What ``--store``/``--no-store`` ask for: False (record nothing), a path or URL, or True (the default
+    store). Every command that records a run (``run``, ``timeline``, ``forecast``) passes this on."""
+    if no_store and store:
+        raise OptionError("--store and --no-store: give one of them, not both")
+    return False if no_store else (store or True)
 
 
 def standard_and_settings(dataset: str, standard: Optional[str],
@@ -134,7 +155,7 @@ def data_list() -> None:
     from shrinkwatch import datasets
 
     for ds in datasets.list_datasets():
-        kind = "panel" if ds.loadable else "reference"
+        kind = "panel" if ds.loadable else ("raster" if ds.raster else "reference")
         console.print(f"{ds.id}  ({kind}, {ds.licence})\n    {ds.title}")
 
 
@@ -162,7 +183,8 @@ def data_info(dataset_id: str = typer.Argument(..., help="Dataset id."),
         root = None
     for f in ds.files:
         present = "present" if root is not None and (root / f.path).is_file() else "missing"
-        console.print(f"  file:        {f.path} [{present}]\n               sha256 {f.sha256}\n               from {f.url}")
+        console.print(f"  file:        {f.path} [{present}]\n               {datasets.checksum_state(f, root)}"
+                      f"\n               from {f.url}")
     for note in ds.notes:
         console.print(f"  note:        {note}")
 
@@ -188,7 +210,9 @@ def data_verify(
     """Check the files of registered datasets in the data directory against their sha256."""
     from shrinkwatch import datasets
 
-    for dataset_id in dataset_ids or [ds.id for ds in datasets.list_datasets()]:
+    # by default every dataset but the global rasters with no registered sha256 (fetched only by id)
+    everything = [ds.id for ds in datasets.list_datasets() if not (ds.raster and not all(f.pinned for f in ds.files))]
+    for dataset_id in dataset_ids or everything:
         for path in datasets.verify(dataset_id, data_dir):
             console.print(f"ok       {path}")
     console.print("checksums verified.")
@@ -232,7 +256,7 @@ def standards_show(standard: str = typer.Argument(..., help="Standard id or .tom
 
 # ---------------------------------------------------------------- identify
 
-def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN001
+def _write_table(table, output: Optional[Path], fmt: str, lang: str = "en") -> None:  # noqa: ANN001
     """A table as CSV (cells that cannot become formulas), JSON or Parquet, to stdout or atomically to a file."""
     from shrinkwatch.report import csv_text, write_atomically, write_csv
 
@@ -248,7 +272,7 @@ def _write_table(table, output: Optional[Path], fmt: str) -> None:  # noqa: ANN0
         write_atomically(output, lambda partial: partial.write_text(text, encoding="utf-8"))
     else:
         write_atomically(output, lambda partial: out.to_parquet(partial, index=False))
-    err_console.print(f"wrote {len(out)} rows to {output}")
+    err_console.print(message("cli.wrote_rows", lang, n=len(out), path=output))
 
 
 @app.command()
@@ -270,27 +294,28 @@ def identify(
         raise OptionError(f"--format: expected csv, json or parquet, got {fmt!r}")
     if fmt == "parquet" and output is None:
         raise OptionError("--format parquet needs -o FILE")
+    if lang is not None:
+        check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
     panel = load_panel(dataset, data_dir)
     result = identify_panel(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
-    _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt)
+    said = lang or panel.language
+    _write_table(result.table.drop(columns=["geometry"], errors="ignore"), output, fmt, said)
     counts = result.counts()
     via = int(result.table["via_stable_cluster"].sum())
-    err_console.print(
-        f"{counts['shrinking']} shrinking of {counts['units_with_data']} units with data "
-        f"({counts['insufficient_data']} insufficient data, "
-        + (f"{counts['boundary_change']} boundary change, " if counts["boundary_change"] else "")
-        + (f"{via} judged as stable clusters, " if via else "")
-        + f"{counts['units_total']} total)"
-    )
+    err_console.print(message(
+        "cli.identify.summary", said, shrinking=counts["shrinking"], with_data=counts["units_with_data"],
+        insufficient=counts["insufficient_data"], total=counts["units_total"],
+        boundary=message("cli.identify.boundary", said, n=counts["boundary_change"]) if counts["boundary_change"] else "",
+        clusters=message("cli.identify.clusters", said, n=via) if via else ""))
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(message("cli.note", said, text=note))
     from shrinkwatch.report.labels import not_assessed  # the report layer is loaded above for the table writer
 
     for item in not_assessed(result, std):
-        err_console.print(_not_assessed_line(item.as_dict()))
+        err_console.print(_not_assessed_line(item.as_dict(), said, std))
 
 
 # ---------------------------------------------------------------- run
@@ -316,42 +341,59 @@ def run(
     pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="Also print the report to report.pdf with headless "
                              "Chromium (about 5-10 s more; skipped with a note when Chromium is missing)."),
     data_dir: Optional[Path] = DataDirOption,
+    store: Optional[str] = StoreOption,
+    no_store: bool = NoStoreOption,
 ) -> None:
-    """Run the whole path: load, identify, analyse, and write the report and tables as one set."""
+    """Run the whole path: load, identify, analyse, and write the report and tables as one set; record the run
+    in the run store (see `shrinkwatch monitor`)."""
     from shrinkwatch import pipeline
     from shrinkwatch.identification.sensitivity import parse_vary
 
+    if lang is not None:
+        check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = parse_vary(vary) if vary else None
     outputs = pipeline.run(dataset, standard, overrides, out_dir=out, lang=lang, data_dir=data_dir,
                            analysis=analysis, seed=seed, resources=resources, vary=grid, force=force,
-                           stable_clusters=stable_clusters, pdf=pdf, progress=lambda m: err_console.print(f"• {m}"))
+                           stable_clusters=stable_clusters, pdf=pdf, store=store_target(store, no_store),
+                           progress=lambda m: err_console.print(f"• {m}"))
     summary = json.loads(outputs["summary.json"].read_text(encoding="utf-8"))
+    manifest = json.loads(outputs["manifest.json"].read_text(encoding="utf-8"))
+    said = lang or manifest.get("language") or "en"
     c = summary["counts"]
-    console.print(
-        f"{c['shrinking']} of {c['units_with_data']} {summary['unit_label']} with data are shrinking "
-        f"under {summary['standard']['id']} ({c['insufficient_data']} insufficient data"
-        + (f", {c['boundary_change']} boundary change" if c.get("boundary_change") else "")
-        + (f"; {summary['via_stable_cluster']} judged as stable clusters" if summary.get("via_stable_cluster") else "")
-        + ")."
-    )
+    console.print(message(
+        "cli.run.summary", said, shrinking=c["shrinking"], with_data=c["units_with_data"],
+        unit_label=summary["unit_label"] if said == "en" else message("cli.run.units", said),
+        standard=summary["standard"]["id"], insufficient=c["insufficient_data"],
+        boundary=message("cli.run.boundary", said, n=c["boundary_change"]) if c.get("boundary_change") else "",
+        clusters=(message("cli.run.clusters", said, n=summary["via_stable_cluster"])
+                  if summary.get("via_stable_cluster") else "")))
     for note in summary.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(message("cli.note", said, text=note))
+    std = None
+    if summary.get("criteria_not_assessed_detail"):
+        from shrinkwatch.identification import load_standard  # the standard's labels and remedies in the language
+
+        std = load_standard(standard)
     for item in summary.get("criteria_not_assessed_detail", []):
-        console.print(_not_assessed_line(item))
+        console.print(_not_assessed_line(item, said, std))
     for name, path in outputs.items():
-        console.print(f"  {name}: {path}")
+        console.print(message("cli.run.file", said, name=name, path=path))
 
 
-def _not_assessed_line(item: dict[str, Any]) -> str:
-    """One line for a criterion no unit could be judged on (an entry of summary.json's ``criteria_not_assessed_detail``)."""
-    named = f"{item['criterion']} ({item['label']})" if item.get("label") else item["criterion"]
+def _not_assessed_line(item: dict[str, Any], lang: str = "en", std: Any = None) -> str:
+    """One line for a criterion no unit could be judged on (an entry of summary.json's ``criteria_not_assessed_detail``),
+    in ``lang``: the label and remedy come from the standard ``std`` when it has them in that language."""
+    spec = std.criteria.get(item["criterion"]) if std is not None else None
+    label = spec.label_for(lang) if spec is not None else item.get("label")
+    remedy = spec.remedy_for(lang) if spec is not None else item.get("remedy")
+    named = f"{item['criterion']} ({label})" if label else item["criterion"]
     if item.get("units_it_would_decide") is not None:
-        done = f"verdicts given without it; it would decide {item['units_it_would_decide']} unit(s)"
+        done = message("cli.not_assessed.set_aside", lang, n=item["units_it_would_decide"])
     else:
-        done = "units that depend on it are insufficient data"
-    return f"not assessed for any unit (the dataset lacks its data): {named}: {done}. To assess it: " + (
-        item.get("remedy") or "add the data") + "."
+        done = message("cli.not_assessed.insufficient", lang)
+    return message("cli.not_assessed.line", lang, named=named, done=done,
+                   remedy=remedy or message("cli.not_assessed.remedy", lang))
 
 
 # ---------------------------------------------------------------- explain (typology + recommend)
@@ -377,12 +419,12 @@ def explain(
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)
-    if lang is not None and lang not in ("en", "zh"):
-        raise OptionError(f"--lang: expected 'en' or 'zh', got {lang!r}")
+    if lang is not None:
+        check_language(lang)
     panel = load_panel(dataset, data_dir)
     result = identify(panel, std, overrides, lang=lang, stable_clusters=stable_clusters)
     unit_profile = profile(panel, result, unit, resources=resources, seed=seed,
-                           lang=lang or panel.language, drivers=with_drivers)
+                           lang=lang or panel.language, drivers=with_drivers, standard=std)
     console.print(unit_profile.to_text(), markup=False, soft_wrap=True)
     console.print(_robustness_line(panel, std, result, unit_profile.unit_id, lang or panel.language, stable_clusters),
                   markup=False, soft_wrap=True)
@@ -399,14 +441,12 @@ def _robustness_line(panel, std, result, unit_id: str, lang: str, stable_cluster
     try:
         swept = sweep(panel, std, grid, base, stable_clusters=stable_clusters)
     except ShrinkWatchError as error:
-        return f"Robustness: not assessed ({error})"
+        return message("cli.explain.robustness_failed", lang, error=error)
     row = swept.units.loc[unit_id]
     settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in grid.items())
-    if lang == "zh":
-        return (f"稳健性：在 {int(row['evaluable'])} 个可判定的参数组合中有 {int(row['shrinking'])} 个判定为收缩"
-                f"（{row['robustness']}；{settings}）")
-    return (f"Robustness: shrinking under {int(row['shrinking'])} of {int(row['evaluable'])} decidable settings "
-            f"of the standard ({row['robustness']}; {settings})")
+    robustness = row["robustness"] if lang == "en" else message(f"analysis.robustness.{row['robustness']}", lang)
+    return message("cli.explain.robustness", lang, shrinking=int(row["shrinking"]), evaluable=int(row["evaluable"]),
+                   robustness=robustness, settings=settings)
 
 
 # ---------------------------------------------------------------- ingest (issue 4: user panels)
@@ -425,6 +465,7 @@ def ingest_command(
         None, "--projected-from", metavar="YEAR",
         help="The files hold projections from YEAR on: those years may lie after the current year (up to 2100) "
              "and rules judge the years before YEAR only. Without it a year after the current year is rejected."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Read yearbook-style files into a panel file, with a ledger of every row (PANEL.ledger.csv)."""
@@ -432,6 +473,7 @@ def ingest_command(
     from shrinkwatch import ingest as ingest_module
     from shrinkwatch.report import write_csv
 
+    check_language(lang)
     if output.suffix.lower() not in (".parquet", ".pq"):
         raise OptionError(f"-o {output}: the panel file must end in .parquet")
     ledger_path = output.with_name(output.name.rsplit(".", 1)[0] + ".ledger.csv")
@@ -452,9 +494,10 @@ def ingest_command(
     ingest_module.write_panel(panel, output)
     write_csv(panel.ledger.to_frame(), ledger_path, index=False)
     console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
-    console.print(f"wrote {output}: {len(panel.units)} units, years {panel.years[0] if panel.years else '-'}"
-                  f"-{panel.years[-1] if panel.years else '-'}, indicators {', '.join(panel.indicators)}")
-    console.print(f"ledger: {ledger_path}")
+    console.print(message("cli.ingest.wrote", lang, path=output, units=len(panel.units),
+                          first=panel.years[0] if panel.years else "-", last=panel.years[-1] if panel.years else "-",
+                          indicators=", ".join(panel.indicators)))
+    console.print(message("cli.ingest.ledger", lang, path=ledger_path))
 
 
 # ---------------------------------------------------------------- sensitivity (issue 3)
@@ -468,12 +511,14 @@ def sensitivity(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV of counts per combination (default: stdout)."),
     units_output: Optional[Path] = typer.Option(None, "--units-output", help="CSV of per-unit shares and robustness."),
     stable_clusters: bool = StableOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Sweep a standard's parameters: the count per combination and each unit's robustness."""
     from shrinkwatch.identification import load_standard
     from shrinkwatch.identification import sensitivity as sens
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     grid = sens.parse_vary(vary)
     std = load_standard(standard)
@@ -481,16 +526,16 @@ def sensitivity(
     sens.check_grid(std, grid)  # reject bad keys and values before loading data
     panel = load_panel(dataset, data_dir)
     result = sens.sweep(panel, std, grid, overrides, stable_clusters=stable_clusters)
-    _write_table(result.counts.set_index(list(grid)), output, "csv")
+    _write_table(result.counts.set_index(list(grid)), output, "csv", lang)
     if units_output is not None:
-        _write_table(result.units, units_output, "csv")
+        _write_table(result.units, units_output, "csv", lang)
     counts, summary = result.counts["shrinking"], result.summary()
-    err_console.print(
-        f"{result.combinations} combinations: {counts.min()}-{counts.max()} shrinking (median {counts.median():g}); "
-        f"units robust {summary['robust']}, borderline {summary['borderline']}, never {summary['never']}, "
-        f"insufficient data {summary['insufficient_data']}"
-        + (f", boundary change {summary['boundary_change']}" if summary.get("boundary_change") else "")
-    )
+    err_console.print(message(
+        "cli.sensitivity.summary", lang, combinations=result.combinations, low=counts.min(), high=counts.max(),
+        median=f"{counts.median():g}", robust=summary["robust"], borderline=summary["borderline"],
+        never=summary["never"], insufficient=summary["insufficient_data"],
+        boundary=(message("cli.sensitivity.boundary", lang, n=summary["boundary_change"])
+                  if summary.get("boundary_change") else "")))
 
 
 # ---------------------------------------------------------------- timeline (issue 12)
@@ -504,32 +549,59 @@ def timeline(
                                           help="CSV of the unit x year status table: one row per unit (its onset "
                                                "year, current spell, spells, recoveries), one column per as-of year."),
     stable_clusters: bool = StableOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
+    store: Optional[str] = StoreOption,
+    no_store: bool = NoStoreOption,
 ) -> None:
-    """Status through time: the standard as of every year the panel allows; counts, entries and exits per year."""
+    """Status through time: the standard as of every year the panel allows; counts, entries and exits per year.
+    The statuses are recorded in the run store (kind timeline, one period per as-of year)."""
     from shrinkwatch.identification import load_standard
     from shrinkwatch.identification.timeline import CHANGES
     from shrinkwatch.identification.timeline import timeline as status_timeline
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)  # reject bad settings before loading data
+    target = store_target(store, no_store)
+    recorder = None
+    if target is not False:
+        from shrinkwatch.store import Store
+
+        recorder = Store(None if target is True else target)
+        recorder.schema_version()  # a bad store fails before any data is read
     panel = load_panel(dataset, data_dir)
     result = status_timeline(panel, std, overrides, stable_clusters=stable_clusters)
+    if recorder is not None:
+        from shrinkwatch.store import record_run, timeline_periods
+
+        with recorder:
+            recorded = record_run(recorder, kind="timeline", panel=panel, results=timeline_periods(result, panel),
+                                  standard=std, parameters=result.parameters,
+                                  options={"stable_clusters": bool(stable_clusters)})
+        err_console.print(message("monitor.recorded", lang, run_id=recorded.run_id, store=recorder.label))
     if output is not None:
-        _write_table(result.wide(), output, "csv")
+        _write_table(result.wide(), output, "csv", lang)
     counts = result.counts.drop(columns=[] if result.counts["boundary_change"].any() else ["boundary_change"])
-    console.print(f"{result.standard_id} as of each year {result.years[0]}-{result.years[-1]} "
-                  f"({len(result.years)} as-of years, {len(result.status):,} units)")
-    console.print(counts.astype(object).where(counts.notna(), "-").to_string())
-    console.print("; ".join(f"{name}: {meaning}" for name, meaning in CHANGES.items()))
+    console.print(message("cli.timeline.header", lang, standard=result.standard_id, first=result.years[0],
+                          last=result.years[-1], years=len(result.years), units=f"{len(result.status):,}"))
+    shown = counts.astype(object).where(counts.notna(), "-")
+    if lang != "en":  # the columns in words: statuses and changes
+        words = {**{s: message(f"common.status.{s}", lang) for s in ("shrinking", "not_shrinking",
+                                                                     "insufficient_data", "boundary_change")},
+                 **{c: message(f"cli.timeline.changes.{c}", lang).split("：")[0] for c in CHANGES},
+                 "units_with_data": message("cli.timeline.with_data", lang)}
+        shown = shown.rename(columns=words).rename_axis(index=message("cli.timeline.year", lang))
+    console.print(shown.to_string())
+    console.print("; ".join(message(f"cli.timeline.changes.{name}", lang) for name in CHANGES))
     current = result.units["onset_year"].dropna()
     if len(current):
-        console.print(f"{len(current):,} units shrinking as of {result.years[-1]}; median onset year "
-                      f"{int(current.median())}, {int((current == result.years[-1]).sum()):,} started in "
-                      f"{result.years[-1]}")
+        console.print(message("cli.timeline.current", lang, n=f"{len(current):,}", year=result.years[-1],
+                              median=int(current.median()),
+                              started=f"{int((current == result.years[-1]).sum()):,}"))
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(message("cli.note", lang, text=note))
 
 
 # ---------------------------------------------------------------- forecast, backtest
@@ -546,6 +618,7 @@ def forecast_command(
     paths_output: Optional[Path] = typer.Option(None, "--paths-output", help="CSV of every method's forecast per "
                                                 "unit and year."),
     seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Forecast every unit's population with intervals and its probability of meeting the standard; print the
@@ -553,23 +626,24 @@ def forecast_command(
     from shrinkwatch.forecast import forecast
     from shrinkwatch.identification import load_standard
 
+    check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
     load_standard(standard).resolve(overrides)
     panel = load_panel(dataset, data_dir)
     result = forecast(panel, standard, overrides, horizon=horizon, seed=seed)
-    _write_table(result.units, output, "csv")
+    _write_table(result.units, output, "csv", lang)
     if paths_output is not None:
-        _write_table(result.paths.set_index("unit_id"), paths_output, "csv")
-    err_console.print(f"origin {result.origin_year}, horizon {result.horizon} years, {result.standard_id}: "
-                      f"{int(result.units['probability'].notna().sum()):,} of {len(result.units):,} units with a "
-                      f"probability; watchlist (not shrinking now):")
+        _write_table(result.paths.set_index("unit_id"), paths_output, "csv", lang)
+    err_console.print(message("cli.forecast.summary", lang, origin=result.origin_year, horizon=result.horizon,
+                              standard=result.standard_id, with_p=f"{int(result.units['probability'].notna().sum()):,}",
+                              units=f"{len(result.units):,}"))
     for unit_id, row in result.watchlist.head(10).iterrows():
-        err_console.print(f"  {unit_id}  {row['name']}: {row['probability']:.0%}", markup=False)
+        err_console.print(message("cli.forecast.watch", lang, unit_id=unit_id, name=row["name"],
+                                  p=row["probability"]), markup=False)
     if result.skill is not None:
-        verdict = "beat" if result.beats_baselines else "do not beat"
-        err_console.print(f"backtest at {result.horizon} years: the probabilities {verdict} persistence and the base "
-                          "rate on the Brier score (" + ", ".join(f"{r.predictor} {r.brier:.3f}"
-                                                                   for r in result.skill.itertuples()) + ")")
+        verdict = message("cli.forecast.beat" if result.beats_baselines else "cli.forecast.not_beat", lang)
+        err_console.print(message("cli.forecast.skill", lang, horizon=result.horizon, verdict=verdict,
+                                  scores=", ".join(f"{r.predictor} {r.brier:.3f}" for r in result.skill.itertuples())))
 
 
 @app.command("backtest")
@@ -583,6 +657,7 @@ def backtest_command(
                                           "dataset's own, or the last three before the final year)."),
     max_horizon: Optional[int] = typer.Option(None, "--max-horizon", help="Longest horizon scored, years."),
     seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Score the forecasts by rolling origin (MAPE, MedAPE, MALPE, MASE, interval coverage, shelf life, and the
@@ -591,6 +666,7 @@ def backtest_command(
     from shrinkwatch.identification import load_standard
     from shrinkwatch.report import write_csv
 
+    check_language(lang)
     try:
         years = [int(x) for x in origins.split(",") if x.strip()] if origins else None
     except ValueError:
@@ -604,10 +680,325 @@ def backtest_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in result.tables().items():
         write_csv(table, out_dir / f"{name}.csv", index=False)
-    err_console.print(f"origins {', '.join(map(str, result.origins))}; wrote {', '.join(result.tables())} to {out_dir}")
+    err_console.print(message("cli.backtest.summary", lang, origins=", ".join(map(str, result.origins)),
+                              tables=", ".join(result.tables()), out=out_dir))
     for horizon in sorted(set(result.accuracy["horizon"])):
         err_console.print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                            for k, v in result.comparison(int(horizon)).items()), markup=False)
+
+
+# ---------------------------------------------------------------- monitor (issue 12: the run store)
+
+def _say(key: str, **fields: object) -> str:
+    """A line of the monitor commands (``monitor.*`` in the message catalogues)."""
+    return message(f"monitor.{key}", "en", **fields)
+
+
+FormatOption = typer.Option("text", "--format", "-f", help="text, csv or json.")
+
+
+def _monitor_store(store: Optional[str]):  # noqa: ANN202 - a Store
+    """The run store the monitor commands read; a file that does not exist is an error, not a new store."""
+    from shrinkwatch.store import Store
+
+    return Store(store, create=False)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "csv", "json"):
+        raise OptionError(f"--format: expected text, csv or json, got {fmt!r}")
+
+
+def _when(created) -> str:  # noqa: ANN001 - a timestamp
+    return created.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _settings(parameters: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in parameters.items())
+
+
+@monitor_app.command("runs")
+def monitor_runs(
+    store: Optional[str] = StoreOption,
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Show the newest N runs."),
+    fmt: str = FormatOption,
+) -> None:
+    """List the recorded runs, newest first: id, time, kind, dataset, standard and counts."""
+    from shrinkwatch.store import resolve_target
+
+    _check_format(fmt)
+    target = resolve_target(store)
+    if "://" not in target and not Path(target).expanduser().exists():
+        console.print(_say("no_store", store=target))
+        return
+    with _monitor_store(store) as opened:
+        every = opened.runs()
+    total, table = len(every), every.head(limit)
+    if fmt != "text":
+        out = table.assign(created=table["created"].map(lambda t: t.isoformat()),
+                           parameters=table["parameters"].map(lambda p: json.dumps(p, ensure_ascii=False)))
+        _write_table(out, None, fmt)
+        return
+    if not total:
+        console.print(_say("empty", store=opened.label))
+        return
+    console.print(_say("runs", store=opened.label, shown=len(table), total=total))
+    shown = table.assign(created=table["created"].map(_when),
+                         standard=[f"{s} ({_settings(p)})" for s, p in zip(table["standard_id"], table["parameters"])])
+    columns = ["run_id", "created", "kind", "dataset_id", "units", "shrinking", "not_shrinking", "insufficient_data",
+               "boundary_change", "standard"]
+    console.print(shown.reset_index()[columns].to_string(index=False))
+
+
+@monitor_app.command("diff")
+def monitor_diff(
+    run_a: str = typer.Argument(..., help="The earlier run's id (see `monitor runs`)."),
+    run_b: str = typer.Argument(..., help="The later run's id."),
+    store: Optional[str] = StoreOption,
+    fmt: str = FormatOption,
+) -> None:
+    """What changed from RUN_A to RUN_B: units that entered or left the shrinking set or changed severity,
+    counted by region and by parent."""
+    from shrinkwatch.store import diff_runs
+
+    _check_format(fmt)
+    with _monitor_store(store) as opened:
+        a, b = opened.read(run_a), opened.read(run_b)
+    diff = diff_runs(a, b)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(diff.as_dict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        _write_table(diff.changes, None, "csv")
+        return
+
+    def describe(record) -> str:  # noqa: ANN001 - a RunRecord
+        return _say("run", run_id=record.run_id, created=_when(record.created), kind=record.kind,
+                                          dataset=record.dataset_id,
+                                          standard=f"{record.standard_id} ({_settings(record.parameters)})")
+
+    console.print(_say("against", a=describe(a), b=describe(b)))
+    console.print(_say("counts", **diff.counts()))
+    for note in diff.notes:
+        console.print(_say("note", note=note))
+    if diff.changes.empty:
+        return
+    for column, label in (("region", "region"), ("parent_name", "parent")):
+        console.print(_say("by", column=label))
+        console.print(diff.by(column).to_string())
+    console.print(_say("units"))
+    console.print(diff.changes.drop(columns=["parent_id"]).to_string())
+
+
+@monitor_app.command("unit")
+def monitor_unit(
+    unit_id: str = typer.Argument(..., help="Unit id as in the results (for example 230100)."),
+    store: Optional[str] = StoreOption,
+    fmt: str = FormatOption,
+) -> None:
+    """One unit's verdicts across the recorded runs, oldest first."""
+    _check_format(fmt)
+    with _monitor_store(store) as opened:
+        history = opened.unit_history(unit_id)
+    if fmt != "text":
+        out = history.assign(created=history["created"].map(lambda t: t.isoformat()),
+                             parameters=history["parameters"].map(lambda p: json.dumps(p, ensure_ascii=False)))
+        _write_table(out.set_index("run_id"), None, fmt)
+        return
+    last = history.iloc[-1]
+    console.print(_say("unit", unit_id=unit_id, name=last["name"], parent=last["parent_name"],
+                                              region=last["region"], verdicts=len(history),
+                                              runs=history["run_id"].nunique()))
+    shown = history.assign(created=history["created"].map(_when),
+                           standard=[f"{s} ({_settings(p)})" for s, p in zip(history["standard_id"],
+                                                                           history["parameters"])])
+    columns = ["run_id", "created", "kind", "dataset_id", "period", "status", "severity", "annual_rate", "standard"]
+    console.print(shown[columns].to_string(index=False))
+    if isinstance(last["reason"], str) and last["reason"]:
+        console.print(_say("latest_reason", reason=last["reason"]))
+
+
+# ---------------------------------------------------------------- grid (issue 14: raster stacks)
+
+StackArgument = typer.Argument(..., metavar="STACK...", help="GeoTIFFs (one per year; the year from the name "
+                               "or --years), one multi-band GeoTIFF with --years, a NetCDF file or a Zarr store.")
+YearsOption = typer.Option(None, "--years", help="Years in file (or band) order, comma-separated: 2000,2005,...")
+KindOption = typer.Option("count", "--kind", help="What the values measure: count (people, m2 per pixel), mean "
+                          "(a density or radiance) or category.")
+ReprojectOption = typer.Option(False, "--reproject", help="Resample rasters on other grids onto the first one's "
+                               "grid (sum for counts, average for means, mode for categories) instead of refusing them.")
+VariableOption = typer.Option(None, "--variable", help="NetCDF/Zarr variable (when there are several).")
+CrsOption = typer.Option(None, "--crs", help="CRS of rasters that declare none (e.g. EPSG:4326).")
+SchedulerOption = typer.Option(None, "--scheduler", envvar="SHRINKWATCH_COMPUTE_SCHEDULER",
+                               help="compute.scheduler: threads (default, in this process), local (a Dask "
+                                    "LocalCluster) or tcp://host:port (an existing Dask cluster).")
+ZonesOption = typer.Option(..., "--zones", help="Polygons: a vector file (GeoPackage, GeoJSON, shapefile...) or a "
+                           "registered dataset id whose units have outlines (cn-prefecture-census).")
+IdFieldOption = typer.Option(None, "--id-field", help="Column of the zones holding the unit id (default: the "
+                             "dataset's unit_id, else the row number).")
+NameFieldOption = typer.Option(None, "--name-field", help="Column of the zones holding the unit name.")
+MinCoverageOption = typer.Option(0.95, "--min-coverage", help="Least share of a polygon valid pixels must cover for a "
+                                 "unit-year to get a value (else insufficient data).")
+
+_GRID_TEXT = {
+    "opened": "opened {n} layer(s), {first}-{last}: {grid}",
+    "engine": "computing on {engine}",
+    "trend": "{assessed} pixel(s) assessed, {insufficient} insufficient data; {decline} in significant decline "
+             "(p < {alpha:g}), {rise} in significant rise",
+    "wrote": "wrote {path}",
+    "panel": "wrote {path}: {units} unit(s), {years} year(s) {first}-{last}, indicator(s) {indicators}",
+    "patterns": "patterns: {counts}",
+    "suffix": "-o {path}: the panel file must end in .parquet",
+    "out_dir": "-o {path}: is a file; give a folder for the trend rasters",
+    "years": "--years: expected whole years separated by commas, got {value!r}",
+}
+
+
+def _grid_years(value: Optional[str]) -> Optional[list[int]]:
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise OptionError(_GRID_TEXT["years"].format(value=value)) from None
+
+
+def _grid_stack(stack: list[Path], years: Optional[str], kind: str, reproject: bool, variable: Optional[str],
+                crs: Optional[str]):  # noqa: ANN202 - a Stack
+    from shrinkwatch.grid.stack import open_stack
+
+    opened = open_stack(stack, _grid_years(years), kind=kind, variable=variable, reproject=reproject, crs=crs)
+    err_console.print(f"• {_GRID_TEXT['opened'].format(n=len(opened.years), first=opened.years[0], last=opened.years[-1], grid=opened.grid_text())}")
+    for note in opened.notes:
+        err_console.print(f"note: {note}")
+    return opened
+
+
+def _write_grid_panel(result, output: Path) -> None:  # noqa: ANN001 - a ZonalResult
+    from shrinkwatch.core.panelfile import write_panel
+    from shrinkwatch.report import write_csv
+
+    panel = result.panel
+    write_panel(panel, output)
+    stem = output.name.rsplit(".", 1)[0]
+    write_csv(panel.ledger.to_frame(), output.with_name(stem + ".ledger.csv"), index=False)
+    write_csv(result.stats, output.with_name(stem + ".zonal.csv"), index=False)
+    console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
+    console.print(_GRID_TEXT["panel"].format(path=output, units=len(panel.units), years=len(panel.years),
+                                             first=panel.years[0], last=panel.years[-1],
+                                             indicators=", ".join(panel.indicators)))
+    if "spatial_pattern" in panel.units.columns:
+        counts = panel.units["spatial_pattern"].value_counts()
+        console.print(_GRID_TEXT["patterns"].format(counts=", ".join(f"{k} {v}" for k, v in counts.items())))
+    for note in panel.meta.notes:
+        console.print(f"note: {note}")
+
+
+@grid_app.command("trend")
+def grid_trend(
+    stack: list[Path] = StackArgument,
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for slope.tif, p.tif, z.tif, decline.tif."),
+    years: Optional[str] = YearsOption,
+    kind: str = KindOption,
+    reproject: bool = ReprojectOption,
+    variable: Optional[str] = VariableOption,
+    crs: Optional[str] = CrsOption,
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Kendall test."),
+    min_valid: Optional[int] = typer.Option(None, "--min-valid", help="Fewest valid years a pixel needs (default 8, "
+                                            "or every year of a shorter stack)."),
+    scheduler: Optional[str] = SchedulerOption,
+) -> None:
+    """Per-pixel Mann-Kendall test and Theil-Sen slope of a stack, written as GeoTIFFs."""
+    from shrinkwatch.grid.compute import engine
+    from shrinkwatch.grid.rasters import write_trends
+    from shrinkwatch.grid.zonal import stack_trends
+
+    if output.exists() and not output.is_dir():
+        raise OutputError(_GRID_TEXT["out_dir"].format(path=output))
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+    with engine(scheduler) as running:
+        err_console.print(f"• {_GRID_TEXT['engine'].format(engine=running.description)}")
+        trends = stack_trends(opened, running, min_valid=min_valid)
+    paths = write_trends(trends, opened, output, alpha)
+    decline = int(trends.significant_decline(alpha).sum())
+    rise = int(((~trends.insufficient) & (trends.s > 0) & (trends.p < alpha)).sum())
+    console.print(_GRID_TEXT["trend"].format(assessed=int((~trends.insufficient).sum()),
+                                             insufficient=int(trends.insufficient.sum()), decline=decline,
+                                             rise=rise, alpha=alpha))
+    for path in paths:
+        console.print(_GRID_TEXT["wrote"].format(path=path))
+
+
+@grid_app.command("zonal")
+def grid_zonal(
+    stack: list[Path] = StackArgument,
+    zones: str = ZonesOption,
+    output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet); PANEL.ledger.csv and "
+                                "PANEL.zonal.csv (sum, mean, count, covered share per unit and year) beside it."),
+    id_field: Optional[str] = IdFieldOption,
+    name_field: Optional[str] = NameFieldOption,
+    indicator: str = typer.Option("pop_resident", "--indicator", help="Canonical indicator the values are."),
+    stat: Optional[str] = typer.Option(None, "--stat", help="sum (default for counts) or mean (default for --kind mean)."),
+    years: Optional[str] = YearsOption,
+    kind: str = KindOption,
+    reproject: bool = ReprojectOption,
+    variable: Optional[str] = VariableOption,
+    crs: Optional[str] = CrsOption,
+    min_coverage: float = MinCoverageOption,
+    trend: bool = typer.Option(True, "--trend/--no-trend", help="Add each unit's share of pixels in significant "
+                               "decline and its core/periphery pattern (stacks of 3+ years)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Kendall tests."),
+    core_radius: float = typer.Option(0.5, "--core-radius", help="Core: within this share of the unit's equivalent "
+                                      "radius of its population-weighted centre."),
+    scheduler: Optional[str] = SchedulerOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Exact zonal statistics of a stack over polygons, written as a panel file for identify and run."""
+    from shrinkwatch.grid.compute import resolve_scheduler
+    from shrinkwatch.grid.zonal import read_zones, zonal_panel
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    resolve_scheduler(scheduler)  # a bad setting fails before any reading
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+    polygons = read_zones(zones, id_field, name_field, data_dir)
+    result = zonal_panel(opened, polygons, indicator=indicator, stat=stat, min_coverage=min_coverage, trend=trend,
+                         alpha=alpha, core_radius=core_radius, scheduler=scheduler,
+                         progress=lambda m: err_console.print(f"• {m}"))
+    _write_grid_panel(result, output)
+
+
+@grid_app.command("builtup")
+def grid_builtup(
+    stack: list[Path] = typer.Argument(..., metavar="RASTER...", help="One GHSL 'epoch first built' raster, or "
+                                       "GHS-BUILT-S surfaces (one per epoch)."),
+    zones: str = ZonesOption,
+    output: Path = typer.Option(..., "-o", "--output", help="Panel file to write (.parquet)."),
+    id_field: Optional[str] = IdFieldOption,
+    name_field: Optional[str] = NameFieldOption,
+    mode: str = typer.Option("auto", "--mode", help="epoch (first-built epochs), surface (m2 per cell per epoch), or "
+                             "auto (one raster: epoch; several: surface)."),
+    years: Optional[str] = YearsOption,
+    min_coverage: float = MinCoverageOption,
+    scheduler: Optional[str] = SchedulerOption,
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Built-up km2 per unit and epoch from GHSL (builtup_km2), beside the zones' dataset's own indicators."""
+    from shrinkwatch.grid.builtup import MODES, builtup_panel
+    from shrinkwatch.grid.compute import resolve_scheduler
+    from shrinkwatch.grid.zonal import read_zones
+
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    if mode not in MODES:
+        raise OptionError(f"--mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    resolve_scheduler(scheduler)
+    one = len(stack) == 1 and mode != "surface"
+    opened = _grid_stack(stack, years or ("2030" if one else None), "category" if one else "count", False, None, None)
+    polygons = read_zones(zones, id_field, name_field, data_dir)
+    result = builtup_panel(opened, polygons, mode=mode, min_coverage=min_coverage, scheduler=scheduler,
+                           source_panel=polygons.panel, progress=lambda m: err_console.print(f"• {m}"))
+    _write_grid_panel(result, output)
 
 
 # ---------------------------------------------------------------- serve (issue 13)

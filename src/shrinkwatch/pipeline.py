@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from shrinkwatch.core import Identification, Panel
-from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.errors import DataError, OptionError, StoreError
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.panelfile import panel_fingerprint, read_panel
 from shrinkwatch.identification import identify, load_standard
 
@@ -82,7 +83,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
              seed: int = 0, resources: str | os.PathLike[str] | None = None,
              vary: dict[str, list[Any]] | None = None, standard: Any = None,
              user_grid: bool = False, stable_clusters: bool = True,
-             settings: dict[str, Any] | None = None) -> Analysis:
+             settings: dict[str, Any] | None = None, lang: str = "en") -> Analysis:
     """Every analysis of the report, in the seed article's order: the sensitivity sweep, the status over time
     (``settings``: the run's, so that census-decline compares each year with its own census before),
     distribution, clusters, paradox, drivers, types and transformation paths."""
@@ -113,7 +114,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
     typology = classify(panel, identification, seed=seed, resources=resources)
-    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
+    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
     say("forecasting: early warning")
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
     if isinstance(warning, str):  # why there is no forecast: the report says so
@@ -158,6 +159,7 @@ def run(
     force: bool = False,
     stable_clusters: bool = True,
     pdf: bool = False,
+    store: str | os.PathLike[str] | bool | None = None,
 ) -> dict[str, Path]:
     """Load, identify, analyse and report; returns the written files by name.
 
@@ -173,6 +175,10 @@ def run(
     ``boundary_change``. ``pdf`` adds ``report.pdf``, the page printed by headless Chromium
     (:func:`shrinkwatch.report.pdf.write_pdf`); without Chromium, or when it fails, the run still succeeds,
     says why through ``progress`` and records it in the manifest (``pdf``).
+    ``store`` records the run in the run store (:mod:`shrinkwatch.store`) under the manifest's run id:
+    a path or a ``postgresql://`` URL, or True for ``$SHRINKWATCH_STORE`` or else the user's data folder;
+    None or False (the default here; the ``run`` command records unless ``--no-store``) records nothing.
+    The store is opened before any data is read, so a bad one fails first.
 
     Examples
     --------
@@ -201,32 +207,66 @@ def run(
         )
 
         check_grid(std, vary)
+    recorder = _open_store(store)
     with output_set(Path(out_dir), force=force) as outputs:  # a folder of someone else's files: refused first
         say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
         panel = load_any(dataset, data_dir)
         say(f"identifying with {std.id} ({len(panel.units):,} units)")
         result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
+        lang = lang or panel.language  # one language for the reasons, the report and the figures
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings)
+                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings, lang=lang)
                     if analysis else None)
         say(f"writing report to {out_dir}")
-        write_report(result, panel, outputs.folder, analysed)
+        write_report(result, panel, outputs.folder, analysed, lang=lang)
         if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
             for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
                                 ("sensitivity_units", analysed.sensitivity.units)):
                 write_csv(table, outputs.path(f"{name}.csv"), index=not isinstance(table.index, pd.RangeIndex))
         printed: dict[str, Any] = {"requested": bool(pdf)}
         if pdf:
-            outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"))
+            outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"), lang=lang)
             say(f"printed report.pdf in {outcome.seconds:.1f} s" if outcome.written
                 else f"report.pdf skipped: {outcome.reason}")
             printed.update(written=outcome.written, skipped_reason=outcome.reason or None)
-        return outputs.commit({
+        options = {"analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
+                   "stable_clusters": bool(stable_clusters)}
+        written = outputs.commit({
             "dataset": {"id": panel.id, "fingerprint": panel_fingerprint(panel),
                         "source_files": list(panel.meta.source_files)},
             "standard": {"id": result.standard_id, "source": result.standard_source,
                          "parameters": dict(result.parameters)},
-            "analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
-            "stable_clusters": bool(stable_clusters), "pdf": printed,
+            **options, "pdf": printed,
         })
+        if recorder is not None:
+            _record(recorder, outputs.run_id, panel, result, std,
+                    {**options, "vary": grid, "out": str(Path(out_dir).resolve())}, say)
+        return written
+
+
+def _open_store(store: str | os.PathLike[str] | bool | None) -> Any:
+    """The run store to record into (checked and migrated now, before any data is read), or None."""
+    if store is None or store is False:
+        return None
+    from shrinkwatch.store import (
+        Store,  # deferred: SQLAlchemy and the database driver load only for a recorded run
+    )
+
+    opened = Store(None if store is True else store)
+    opened.schema_version()
+    return opened
+
+
+def _record(store: Any, run_id: str, panel: Panel, result: Identification, std: Any, options: dict[str, Any],
+            say: Callable[[str], None]) -> None:
+    """Record the finished run under its manifest's run id; a store that fails now says the files are written."""
+    from shrinkwatch.store import record_run  # deferred: as in _open_store
+
+    try:
+        record_run(store, kind="run", panel=panel, results=result, standard=std, run_id=run_id, options=options)
+    except StoreError as error:
+        raise type(error)(f"{error} (the run's files are written, in {options['out']}; the run is not recorded)") from None
+    finally:
+        store.close()
+    say(message("monitor.recorded", "en", run_id=run_id, store=store.label))

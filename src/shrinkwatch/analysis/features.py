@@ -16,6 +16,7 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = ["Feature", "FEATURES", "MIN_FEATURE_COVERAGE", "select_features"]
 
@@ -119,7 +120,8 @@ FEATURES: dict[str, Feature] = {
 
 
 def select_features(
-    panel: Panel, identification: Identification, rows: pd.Index, requested: Sequence[str] | None
+    panel: Panel, identification: Identification, rows: pd.Index, requested: Sequence[str] | None, *,
+    lang: str = "en",
 ) -> tuple[pd.DataFrame, list[str]]:
     """The feature values of every unit of the identification, keeping the features fit to cluster ``rows``.
 
@@ -139,7 +141,7 @@ def select_features(
     -------
     tuple of (pandas.DataFrame, list of str)
         One column per feature kept, indexed like ``identification.table``,
-        and the notes on features left out.
+        and the notes on features left out (in ``lang``).
     """
     notes: list[str] = []
     keys = list(requested) if requested is not None else list(FEATURES)
@@ -157,7 +159,7 @@ def select_features(
         subset = values.loc[rows]
         coverage = float(subset.notna().mean()) if len(subset) else 0.0
         if len(subset) and (coverage < MIN_FEATURE_COVERAGE or float(np.nanstd(subset.to_numpy())) == 0.0):
-            notes.append(f"feature {key} left out: {coverage:.0%} coverage or no variation among shrinking units")
+            notes.append(message("analysis.typology.feature_left_out", lang, key=key, coverage=coverage))
             continue
         columns[key] = values
     return pd.DataFrame(columns, index=identification.table.index), notes

@@ -3,8 +3,11 @@
 The knowledge base (``resources/knowledge.toml``, or a user's file) is data: a
 list of rules, each with a *scope* (the status it applies to), *conditions*
 on the columns of a profile table (severity, pattern, Tapio state, rule-based
-types, annual rate, age structure...), a recommendation in English and
-Chinese, a priority, a rationale and references to international practice.
+types, annual rate, age structure...), a recommendation, a priority, a rationale
+and references to international practice, each text in English (``title``) and Chinese
+(``title_zh``): the English holds no Chinese characters and no Chinese text is empty.
+``Rule.title_for(lang)``, ``text_for``, ``rationale_for``, ``Reference.title_for``/``note_for``,
+:func:`path_label` and :func:`priority_label` give them in one language.
 It is validated on load; an unknown key, an unknown field or an operator that
 does not fit its field is an error naming the rule. The rules are matched to
 units by :func:`shrinkwatch.analysis.recommend.recommend`.
@@ -12,6 +15,7 @@ units by :func:`shrinkwatch.analysis.recommend.recommend`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources as _resources
 from pathlib import Path
@@ -22,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shrinkwatch.analysis.resource_cities import RESOURCE_TYPES
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core.errors import DataError, UnknownIdError
+from shrinkwatch.core.messages import check_language, message
 from shrinkwatch.identification.indicators import PATTERNS
 
 __all__ = [
@@ -33,6 +38,10 @@ __all__ = [
     "Condition",
     "Reference",
     "Rule",
+    "path_label",
+    "priority_label",
+    "field_label",
+    "value_label",
     "KnowledgeBase",
     "load_knowledge_base",
 ]
@@ -81,6 +90,50 @@ PATHS = (
 PRIORITIES = ("high", "medium", "low")
 
 
+def _key(word: str) -> str:
+    return word.replace(" ", "_").replace("-", "_")
+
+
+#: Fields whose values have words in the catalogue, and the catalogue table holding them.
+_VALUE_TABLES = {"status": "analysis.status", "severity": "analysis.severity", "pattern": "analysis.patterns",
+                 "tapio_state": "analysis.tapio", "types": "analysis.types", "region": "analysis.regions",
+                 "country": "analysis.countries"}
+
+
+def field_label(field: str, lang: str) -> str:
+    """A profile column (``severity``, ``share_65plus``...) in words in ``lang``; an unknown column keeps its name.
+
+    English keeps the column names (``severity=severe`` in ``triggered_by``), Chinese has words (``严重程度``).
+    """
+    try:
+        return message(f"analysis.fields.{field}", lang)
+    except KeyError:
+        return field
+
+
+def value_label(field: str, value: object, lang: str) -> str:
+    """A category value of a profile column in words in ``lang`` (``pattern`` ``single period`` -> ``单一时期``);
+    a value the catalogue does not know (a user's region name, a cluster label) is returned as it is."""
+    table = _VALUE_TABLES.get(field)
+    text = str(value)
+    if table is None:
+        return text
+    try:
+        return message(f"{table}.{_key(text)}", lang)
+    except KeyError:
+        return text
+
+
+def path_label(path: str, lang: str) -> str:
+    """A transformation path (one of :data:`PATHS`) in words in ``lang`` (catalogue ``analysis.paths``)."""
+    return message(f"analysis.paths.{_key(path)}", lang) if path in PATHS else path
+
+
+def priority_label(priority: str, lang: str) -> str:
+    """A priority (one of :data:`PRIORITIES`) in words in ``lang`` (catalogue ``analysis.priorities``)."""
+    return message(f"analysis.priorities.{priority}", lang) if priority in PRIORITIES else priority
+
+
 class Condition(BaseModel):
     """One test on one column of the profile table."""
 
@@ -117,15 +170,45 @@ class Condition(BaseModel):
         return self
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def _bilingual(model: BaseModel, fields: tuple[str, ...]) -> None:
+    """Each field has its Chinese twin ``<field>_zh``: the English one holds no Chinese (or Japanese) characters,
+    the Chinese one is not empty."""
+    for name in fields:
+        english, chinese = getattr(model, name), getattr(model, f"{name}_zh")
+        if _CJK.search(english):
+            raise ValueError(f"{name}: the English text holds Chinese characters ({english!r}); "
+                             f"put the Chinese in {name}_zh")
+        if not chinese.strip():
+            raise ValueError(f"{name}_zh: empty; every text needs its Chinese")
+
+
 class Reference(BaseModel):
-    """International or national practice cited as evidence."""
+    """International or national practice cited as evidence, in English and Chinese."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
+    title_zh: str
     note: str
+    note_zh: str
     url: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Reference":
+        _bilingual(self, ("title", "note"))
+        return self
+
+    def title_for(self, lang: str) -> str:
+        """The title in ``lang`` (``"en"`` or ``"zh"``)."""
+        return self.title_zh if check_language(lang, "lang") == "zh" else self.title
+
+    def note_for(self, lang: str) -> str:
+        """The note in ``lang``."""
+        return self.note_zh if check_language(lang, "lang") == "zh" else self.note
 
 
 class Rule(BaseModel):
@@ -142,11 +225,25 @@ class Rule(BaseModel):
     text: str
     text_zh: str
     rationale: str
+    rationale_zh: str
     references: list[str] = []
     conditions: list[Condition] = []
 
+    def title_for(self, lang: str) -> str:
+        """The title in ``lang`` (``"en"`` or ``"zh"``)."""
+        return self.title_zh if check_language(lang, "lang") == "zh" else self.title
+
+    def text_for(self, lang: str) -> str:
+        """The recommendation in ``lang``."""
+        return self.text_zh if check_language(lang, "lang") == "zh" else self.text
+
+    def rationale_for(self, lang: str) -> str:
+        """Why it applies, in ``lang``."""
+        return self.rationale_zh if check_language(lang, "lang") == "zh" else self.rationale
+
     @model_validator(mode="after")
     def _check(self) -> "Rule":
+        _bilingual(self, ("title", "text", "rationale"))
         if self.path not in PATHS:
             raise ValueError(f"path {self.path!r} is not one of {', '.join(PATHS)}")
         if self.scope != "shrinking" and self.path not in ("monitoring", "data collection"):

@@ -28,11 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.analysis.knowledge import FIELDS, PRIORITIES, Condition, KnowledgeBase, load_knowledge_base
+from shrinkwatch.analysis.knowledge import (
+    FIELDS,
+    PRIORITIES,
+    Condition,
+    KnowledgeBase,
+    field_label,
+    load_knowledge_base,
+    value_label,
+)
 from shrinkwatch.analysis.paradox import ParadoxResult, expansion_paradox
 from shrinkwatch.analysis.typology import Typology
 from shrinkwatch.core import STATUSES, Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = [
     "profile_table",
@@ -102,23 +111,31 @@ def _mask(table: pd.DataFrame, condition: Condition) -> pd.Series:
     return ~inside & present
 
 
-def _shown(table: pd.DataFrame, condition: Condition) -> pd.Series:
-    """``field=value`` for the triggered_by column, with a type's own trigger where known."""
+def _shown(table: pd.DataFrame, condition: Condition, lang: str = "en") -> pd.Series:
+    """``field=value`` for the triggered_by column in ``lang``, with a type's own trigger where known."""
     column = table[condition.field]
     spec = FIELDS[condition.field]
+    field = field_label(condition.field, lang)
     if spec["kind"] == "number":
-        fmt = spec.get("format", "{}")
-        return condition.field + "=" + pd.to_numeric(column, errors="coerce").map(
-            lambda v: fmt.format(v) if pd.notna(v) else "NA")
+        key = {"{:.2f}%/yr": "rate", "{:.1f}%": "percent", "{:+.1f} pp": "points", "{:,.0f} km": "km"}.get(
+            spec.get("format", ""), "number")
+        return field + "=" + pd.to_numeric(column, errors="coerce").map(
+            lambda v: message(f"analysis.formats.{key}", lang, value=v) if pd.notna(v) else "NA")
     if spec["kind"] == "set":
         name = str(condition.value)
         detail_column = f"trigger_{name.replace(' ', '_').replace('-', '_')}"
-        label = f"type={name}" if condition.op == "contains" else f"type not {name}"
+        shown = value_label("types", name, lang)
+        label = (f"{field_label('type', lang)}={shown}" if condition.op == "contains"
+                 else message("analysis.fields.type_not", lang, name=shown))
         if condition.op == "contains" and detail_column in table.columns:
             detail = table[detail_column].astype("string").fillna("")
             return pd.Series(label, index=table.index).where(detail == "", label + " (" + detail + ")")
         return pd.Series(label, index=table.index)
-    return condition.field + "=" + column.astype("string").fillna("NA")
+    values = column.astype("string")
+    if lang != "en":
+        words = {v: value_label(condition.field, v, lang) for v in values.dropna().unique()}
+        values = values.map(words).astype("string")
+    return field + "=" + values.fillna("NA")
 
 
 def recommend(
@@ -139,7 +156,7 @@ def recommend(
         A :class:`KnowledgeBase`, a path to a TOML file, or None for the
         built-in one.
     lang
-        ``"en"`` or ``"zh"`` for ``title`` and ``text``.
+        ``"en"`` or ``"zh"`` for ``title``, ``text``, ``rationale`` and ``triggered_by``.
 
     Returns
     -------
@@ -180,12 +197,13 @@ def recommend(
             continue
         chosen = profiles.index[mask.to_numpy()]
         if rule.conditions:
-            parts = [_shown(profiles.loc[chosen], c) for c in rule.conditions]
+            parts = [_shown(profiles.loc[chosen], c, lang) for c in rule.conditions]
             triggered = parts[0]
             for part in parts[1:]:
                 triggered = triggered + "; " + part
         else:
-            triggered = pd.Series(f"status={rule.scope}", index=chosen)
+            triggered = pd.Series(f"{field_label('status', lang)}={value_label('status', rule.scope, lang)}",
+                                  index=chosen)
         blocks.append(pd.DataFrame({
             "unit_id": chosen.astype(str),
             "name": names.loc[chosen].to_numpy(),
@@ -193,9 +211,9 @@ def recommend(
             "recommendation_id": rule.id,
             "path": rule.path,
             "priority": rule.priority,
-            "title": rule.title_zh if lang == "zh" else rule.title,
-            "text": rule.text_zh if lang == "zh" else rule.text,
-            "rationale": rule.rationale,
+            "title": rule.title_for(lang),
+            "text": rule.text_for(lang),
+            "rationale": rule.rationale_for(lang),
             "references": "; ".join(rule.references),
             "triggered_by": triggered.to_numpy(),
             "_unit_order": position.loc[chosen].to_numpy(),

@@ -27,6 +27,7 @@ import shapely
 from libpysal.graph import Graph
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import LANGUAGES, message
 
 if TYPE_CHECKING:
     from shrinkwatch.core import Identification, Panel
@@ -51,19 +52,8 @@ LISA_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 #: neighbours, with the mean rate of all units analysed: "high" and "low" are above and below that mean,
 #: not growth and decline (when the mean is positive, a low-low unit may well be growing).
 LISA_MEANINGS_BY_LANG: dict[str, dict[str, str]] = {
-    "en": {
-        "HH": "above-average growth next to above-average growth",
-        "LL": "below-average growth next to below-average growth",
-        "HL": "above-average growth next to below-average growth",
-        "LH": "below-average growth next to above-average growth",
-    },
-    "zh": {
-        "HH": "增长高于平均，邻近单元也高于平均",
-        "LL": "增长低于平均，邻近单元也低于平均",
-        "HL": "增长高于平均，邻近单元低于平均",
-        "LH": "增长低于平均，邻近单元高于平均",
-    },
-}
+    lang: {label: message(f"analysis.lisa.{label}", lang) for label in ("HH", "LL", "HL", "LH")} for lang in LANGUAGES
+}  # the catalogue's analysis.lisa messages
 #: The English meanings (the map legend and the report's cluster headings).
 LISA_MEANINGS: dict[str, str] = LISA_MEANINGS_BY_LANG["en"]
 

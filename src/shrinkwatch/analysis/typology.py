@@ -41,10 +41,12 @@ from shrinkwatch.analysis.features import FEATURES, select_features
 from shrinkwatch.analysis.resource_cities import read_resource_table
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError, UnknownIdError
+from shrinkwatch.core.messages import check_language, message
 from shrinkwatch.datasets.china import provincial_capitals
 
 __all__ = [
     "TYPE_NAMES",
+    "type_label",
     "Typology",
     "classify",
 ]
@@ -62,17 +64,25 @@ TYPE_NAMES: dict[str, str] = {
 #: sector) in employment or GDP, percent. A panel without it does not assess the type.
 INDUSTRY_INDICATOR = "share_industry"
 
-#: The notes the rule-based types print (one place, for translation).
-TYPE_TEXT: dict[str, str] = {
-    "industry_missing": ("'old industrial base' not assessed: the panel has no industry indicator "
-                         "({indicator}, the share of industry in employment or GDP); a region is not evidence "
-                         "of an industrial base"),
-    "industry_too_few": ("'old industrial base' not assessed: only {n} unit(s) have {indicator} in {year}"),
-    "industry_rule": ("'old industrial base': {indicator} in {year} (the start of the period) at or above its "
-                      "{quantile:.0%} quantile over the {n} units with a value ({threshold:.1f}%)"),
-    "industry_gaps": ("'old industrial base': {n} unit(s) have no {indicator} in {year} and were not assessed "
-                      "for this type"),
-}
+#: The notes and triggers the rule-based types print are the catalogue's ``analysis.typology`` messages.
+
+
+def type_label(name: str, lang: str) -> str:
+    """A rule-based type (a key of :data:`TYPE_NAMES`) in ``lang`` (catalogue ``analysis.types``)."""
+    return message(f"analysis.types.{name.replace(' ', '_').replace('-', '_')}", lang) if name in TYPE_NAMES else name
+
+
+def _each(mask: pd.Series, key: str, lang: str, **columns: Any) -> pd.Series:
+    """The message ``key`` for each unit where ``mask`` holds (fields from aligned ``columns`` or constants), else
+    ""; formatted for the hits only (the types' members, a few hundred units at most)."""
+    out = pd.Series("", index=mask.index, dtype=object)
+    hits = mask.fillna(False).astype(bool).to_numpy()
+    if hits.any():
+        rows = {k: (v[hits].tolist() if isinstance(v, pd.Series) else [v] * int(hits.sum()))
+                for k, v in columns.items()}
+        out[hits] = [message(key, lang, **dict(zip(rows, values))) for values in zip(*rows.values())]
+    return out
+
 
 K_RANGE = (2, 6)
 N_INIT = 10
@@ -300,7 +310,7 @@ def _distances_to_capital(
 
 
 def _old_industrial(
-    panel: Panel, index: pd.Index, quantile: float
+    panel: Panel, index: pd.Index, quantile: float, lang: str = "en"
 ) -> tuple[pd.Series, pd.Series, pd.Series, bool, list[str]]:
     """Members, trigger text, start-year values, whether assessed, and notes of the ``old industrial base`` type.
 
@@ -314,24 +324,25 @@ def _old_industrial(
     trigger = pd.Series("", index=index, dtype=object)
     values = pd.Series(np.nan, index=index, dtype=float)
     if INDUSTRY_INDICATOR not in panel.indicators:
-        return members, trigger, values, False, [TYPE_TEXT["industry_missing"].format(indicator=INDUSTRY_INDICATOR)]
+        return members, trigger, values, False, [message("analysis.typology.industry_missing", lang,
+                                                         indicator=INDUSTRY_INDICATOR)]
     wide = panel.wide(INDUSTRY_INDICATOR).reindex(index)
     years = [year for year in wide.columns if wide[year].notna().any()]
     year = years[0]
     values = wide[year].astype(float)
     known = values.dropna()
     if len(known) < 2:
-        return members, trigger, values, False, [TYPE_TEXT["industry_too_few"].format(
-            indicator=INDUSTRY_INDICATOR, year=year, n=len(known))]
+        return members, trigger, values, False, [message("analysis.typology.industry_too_few", lang,
+                                                         indicator=INDUSTRY_INDICATOR, year=year, n=len(known))]
     threshold = float(np.quantile(known.to_numpy(), quantile))
     members = (values >= threshold).fillna(False).astype(bool)
-    trigger = (f"{INDUSTRY_INDICATOR} {year} = " + values.map("{:.1f}%".format)
-               + f" >= {quantile:.0%} quantile {threshold:.1f}%").where(members, "")
-    notes = [TYPE_TEXT["industry_rule"].format(indicator=INDUSTRY_INDICATOR, year=year, quantile=quantile,
-                                               threshold=threshold, n=len(known))]
+    trigger = _each(members, "analysis.typology.industry_trigger", lang, indicator=INDUSTRY_INDICATOR, year=year,
+                    value=values, quantile=quantile, threshold=threshold)
+    notes = [message("analysis.typology.industry_rule", lang, indicator=INDUSTRY_INDICATOR, year=year,
+                     quantile=quantile, threshold=threshold, n=len(known))]
     if len(known) < len(index):
-        notes.append(TYPE_TEXT["industry_gaps"].format(indicator=INDUSTRY_INDICATOR, year=year,
-                                                       n=len(index) - len(known)))
+        notes.append(message("analysis.typology.industry_gaps", lang, indicator=INDUSTRY_INDICATOR, year=year,
+                             n=len(index) - len(known)))
     return members, trigger, values, True, notes
 
 
@@ -347,6 +358,7 @@ def _rule_types(
     shadow_distance_km: float,
     core_min_growth: float,
     crs: Any,
+    lang: str = "en",
 ) -> tuple[pd.DataFrame, list[str], tuple[str, ...]]:
     table = identification.table
     units = panel.units.reindex(table.index)
@@ -357,7 +369,7 @@ def _rule_types(
     triggers: dict[str, pd.Series] = {name: pd.Series("", index=index, dtype=object) for name in TYPE_NAMES}
 
     # old industrial base: an industry indicator at the start of the period, or a user list; never a region
-    old, old_trigger, old_values, old_assessed, old_notes = _old_industrial(panel, index, industry_quantile)
+    old, old_trigger, old_values, old_assessed, old_notes = _old_industrial(panel, index, industry_quantile, lang)
     notes += old_notes
     out["share_industry_start"] = old_values
     triggers["old industrial base"] = old_trigger
@@ -367,7 +379,7 @@ def _rule_types(
         if len(missing):
             raise UnknownIdError(f"old_industrial_units: unknown unit id(s) {', '.join(missing[:5])}")
         user = pd.Series(index.astype(str).isin(listed), index=index)
-        triggers["old industrial base"] = triggers["old industrial base"].where(~user | old, "listed by the user")
+        triggers["old industrial base"] = triggers["old industrial base"].where(~user | old, message("analysis.typology.listed", lang))
         old |= user
         old_assessed = True
     members["old industrial base"] = old
@@ -378,19 +390,18 @@ def _rule_types(
     ranked = pd.DataFrame({"parent": parent, "pop": population}).dropna()
     largest = ranked.sort_values(["parent", "pop"], ascending=[True, False], kind="mergesort").groupby("parent").head(1)
     capital_of = {str(p): str(u) for u, p in largest["parent"].items()}
-    capital_basis = {p: f"largest {basis}" for p in capital_of}
+    capital_basis = {p: message("analysis.typology.largest", lang, basis=basis) for p in capital_of}
     if capitals is not None:
         for parent_id, unit_id in capitals.items():
             if str(unit_id) not in index:
                 raise UnknownIdError(f"capitals: {parent_id!r} -> {unit_id!r} is not a unit of the panel")
             capital_of[str(parent_id)] = str(unit_id)
-            capital_basis[str(parent_id)] = "capital table"
+            capital_basis[str(parent_id)] = message("analysis.typology.capital_table", lang)
         uncovered = sorted(set(parent.dropna()) - {str(p) for p in capitals})
         if uncovered:
-            notes.append(f"capitals: {len(uncovered)} parent(s) not in the capital table use their largest unit")
+            notes.append(message("analysis.typology.capitals_uncovered", lang, n=len(uncovered)))
     else:
-        notes.append(f"capital of each parent = its unit with the largest population ({basis}); "
-                     "no capital table was given")
+        notes.append(message("analysis.typology.capitals_largest", lang, basis=basis))
     capital_id = parent.map(capital_of)
     out["capital_id"] = capital_id
     out["capital_name"] = capital_id.map(units["name"].astype("string")) if "name" in units else pd.NA
@@ -415,10 +426,9 @@ def _rule_types(
             peripheral = (distance > threshold).fillna(False) & ~is_capital
             members["peripheral"] = peripheral
             cap_name = out["capital_name"].fillna(out["capital_id"]).astype(str)
-            triggers["peripheral"] = (
-                "distance to " + cap_name + " " + distance.round(0).map("{:,.0f}".format) + " km > "
-                + f"{peripheral_quantile:.0%} quantile {threshold:,.0f} km"
-            ).where(peripheral, "")
+            triggers["peripheral"] = _each(peripheral, "analysis.typology.peripheral", lang, capital=cap_name,
+                                           distance=distance.round(0), quantile=peripheral_quantile,
+                                           threshold=threshold)
         # the shadow of a growing core: shrinking, near (or adjacent to) a growing capital
         rates = table["annual_rate"].astype(float)
         core_rate = capital_id.map(rates)
@@ -429,14 +439,13 @@ def _rule_types(
         near = (distance <= shadow_distance_km).fillna(False) | adjacent.fillna(False).astype(bool)
         shadow = (table["status"] == "shrinking") & ~is_capital & (core_rate > core_min_growth).fillna(False) & near
         members["shadow of growing core"] = shadow
-        how = np.where(adjacent.fillna(False).astype(bool), "adjacent, ", "")
-        triggers["shadow of growing core"] = (
-            "core " + out["capital_name"].fillna(out["capital_id"]).astype(str) + " "
-            + core_rate.map("{:+.2f}%/yr".format) + "; " + how + "distance "
-            + distance.round(0).map("{:,.0f}".format) + f" km (limit {shadow_distance_km:,.0f} km)"
-        ).where(shadow, "")
+        how = pd.Series(np.where(adjacent.fillna(False).astype(bool), message("analysis.typology.adjacent", lang), ""),
+                        index=index)
+        triggers["shadow of growing core"] = _each(
+            shadow, "analysis.typology.shadow", lang, capital=out["capital_name"].fillna(out["capital_id"]).astype(str),
+            rate=core_rate, adjacent=how, distance=distance.round(0), limit=shadow_distance_km)
     else:
-        notes.append("the panel has no geometry: 'peripheral' and 'shadow of growing core' were not assessed")
+        notes.append(message("analysis.typology.no_geometry", lang))
 
     # resource-based / resource-exhausted: a user table only
     out["resource_type"] = pd.Series(pd.NA, index=index, dtype="string")
@@ -453,7 +462,7 @@ def _rule_types(
             "exhausted_batch=" + out["exhausted_batch"].astype("string").fillna("")
         ).where(exhausted, "")
     else:
-        notes.append("no resource table was given: resource-based and resource-exhausted types not assessed")
+        notes.append(message("analysis.typology.no_resources", lang))
 
     types = pd.Series("", index=index, dtype=object)
     described = pd.Series("", index=index, dtype=object)
@@ -462,7 +471,7 @@ def _rule_types(
         sep = np.where(types == "", "", ";")
         types = types.where(~hit, types + sep + name)
         dsep = np.where(described == "", "", "; ")
-        described = described.where(~hit, described + dsep + name + ": " + triggers[name].astype(str))
+        described = described.where(~hit, described + dsep + type_label(name, lang) + ": " + triggers[name].astype(str))
     out.insert(0, "types", types)
     out.insert(1, "type_triggers", described)
     for name in TYPE_NAMES:
@@ -492,6 +501,7 @@ def classify(
     features: Sequence[str] | None = None,
     k_range: tuple[int, int] = K_RANGE,
     crs: Any = None,
+    lang: str = "en",
 ) -> Typology:
     """Cluster the shrinking units and assign rule-based types to every unit.
 
@@ -540,6 +550,9 @@ def classify(
         A projected CRS for distances; default: a Lambert azimuthal equal-area
         projection centred on each parent.
 
+    lang
+        ``"en"`` or ``"zh"``: the language of the notes, the criterion and the type triggers.
+
     Returns
     -------
     Typology
@@ -569,10 +582,11 @@ def classify(
     resource_table = read_resource_table(resources, panel.units) if resources is not None else None
 
     shrinking = table.index[table["status"] == "shrinking"]
-    profiles, notes = select_features(panel, identification, shrinking, features)
+    check_language(lang, "lang")
+    profiles, notes = select_features(panel, identification, shrinking, features, lang=lang)
     complete = profiles.loc[shrinking].dropna()
     if len(complete) < len(shrinking):
-        notes.append(f"{len(shrinking) - len(complete)} shrinking unit(s) lack a feature and were not clustered")
+        notes.append(message("analysis.typology.not_clustered", lang, n=len(shrinking) - len(complete)))
     out = table[[c for c in ("name", "parent_id", "parent_name", "region", "status", "annual_rate", "severity")
                  if c in table.columns]].copy()
     out["cluster"] = pd.array([pd.NA] * len(out), dtype="Int64")
@@ -600,7 +614,7 @@ def classify(
         )
         centres.index.name = "cluster"
     else:
-        notes.append(f"only {len(complete)} shrinking unit(s) with complete profiles: no clusters")
+        notes.append(message("analysis.typology.no_clusters", lang, n=len(complete)))
     for column in profiles.columns:
         out[column] = profiles[column]
     if capitals is None and panel.meta.country == "China" and "parent_id" in panel.units.columns:
@@ -609,11 +623,10 @@ def classify(
         panel, identification, resources=resource_table, capitals=capitals,
         old_industrial_units=old_industrial_units, industry_quantile=industry_quantile,
         peripheral_quantile=peripheral_quantile,
-        shadow_distance_km=shadow_distance_km, core_min_growth=core_min_growth, crs=crs,
+        shadow_distance_km=shadow_distance_km, core_min_growth=core_min_growth, crs=crs, lang=lang,
     )
     out = pd.concat([out, types], axis=1)
-    criterion = (f"k in {low}..{high} with the highest mean silhouette on z-scored features "
-                 f"(ties to the smaller k); k-means, n_init={N_INIT}, random_state={seed}")
+    criterion = message("analysis.typology.criterion", lang, low=low, high=high, n_init=N_INIT, seed=seed)
     return Typology(
         table=out,
         centres=centres,

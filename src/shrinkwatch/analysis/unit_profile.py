@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,16 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.analysis.drivers import drivers as driver_models
-from shrinkwatch.analysis.knowledge import KnowledgeBase
+from shrinkwatch.analysis.knowledge import KnowledgeBase, field_label, path_label, priority_label, value_label
 from shrinkwatch.analysis.recommend import analysis_columns, profile_table, recommend
-from shrinkwatch.analysis.typology import TYPE_NAMES, Typology, classify
+from shrinkwatch.analysis.typology import Typology, classify, type_label
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import ShrinkWatchError, UnknownIdError
+from shrinkwatch.core.messages import check_language, message
+from shrinkwatch.identification.catalogue import load_standard
+from shrinkwatch.identification.schema import Standard
 
-__all__ = ["UnitProfile", "profile"]
+__all__ = ["UnitProfile", "profile", "predictor_label"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,9 @@ class UnitProfile:
     notes
         Typology notes (how capitals were chosen, what was not assessed).
     lang
-        The language of the recommendation texts and cluster label.
+        The language of the recommendation texts, cluster label, notes and drivers note.
+    criterion_labels
+        Each criterion's label in ``lang`` (from the standard), by criterion key.
     """
 
     unit_id: str
@@ -76,59 +82,87 @@ class UnitProfile:
     recommendations: pd.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
     lang: str = "en"
+    criterion_labels: dict[str, str] = field(default_factory=dict)
 
     def to_text(self, lang: str | None = None) -> str:
-        """The profile as plain text (what ``shrinkwatch explain`` prints); default: the profile's language."""
-        zh = (lang or self.lang) == "zh"
-        lines = [f"{self.name} ({self.unit_id})" + (f", {self.parent_name}" if self.parent_name else "")]
-        verdict = {"shrinking": "收缩", "not_shrinking": "未收缩", "insufficient_data": "数据不足"}
-        lines.append(f"{'判定' if zh else 'Verdict'}: {verdict[self.status] if zh else self.status} "
-                     f"({'标准' if zh else 'standard'} {self.standard_id})")
+        """The profile as plain text (what ``shrinkwatch explain`` prints) in the catalogue's ``explain`` words;
+        default: the profile's language. The values that came from the analysis (reason, recommendation texts,
+        cluster label, notes, drivers note) are in the language the profile was made in."""
+        lang = check_language(lang or self.lang, "lang")
+
+        def say(key: str, **fields: Any) -> str:
+            return message(f"explain.{key}", lang, **fields)
+
+        lines = [say("header_parent", name=self.name, unit_id=self.unit_id, parent=self.parent_name)
+                 if self.parent_name else say("header", name=self.name, unit_id=self.unit_id)]
+        lines.append(say("verdict", status=value_label("status", self.status, lang) if lang != "en" else self.status,
+                         standard=self.standard_id))
         lines.append(f"  {self.reason}")
         if self.criteria:
-            lines.append("判定条件:" if zh else "Criteria:")
+            lines.append(say("criteria"))
             for name, value, passed in self.criteria:
-                shown = "NA" if value is None else f"{value:.6g}"
-                mark = "NA" if passed is None else (("通过" if zh else "pass") if passed else ("未通过" if zh else "fail"))
-                lines.append(f"  {name}: value={shown} -> {mark}")
-        rate = "NA" if self.annual_rate is None else f"{self.annual_rate:+.2f}%/yr"
-        lines.append(f"{'年均变化率' if zh else 'Annual rate'}: {rate}")
-        lines.append(f"{'严重程度' if zh else 'Severity'}: {self.severity or 'NA'}")
+                shown = say("missing") if value is None else f"{value:.6g}"
+                mark = say("missing") if passed is None else say("pass" if passed else "fail")
+                label = self.criterion_labels.get(name, name)
+                lines.append(say("criterion", name=label, value=shown, result=mark))
+        rate = say("missing") if self.annual_rate is None else say("rate", rate=self.annual_rate)
+        lines.append(say("annual_rate", rate=rate))
+        lines.append(say("severity", severity=value_label("severity", self.severity, lang) if self.severity
+                         else say("missing")))
         if self.pattern is not None:
-            lines.append(f"{'模式' if zh else 'Pattern'}: {self.pattern}")
+            lines.append(say("pattern", pattern=value_label("pattern", self.pattern, lang)))
         if self.tapio_state is not None:
-            lines.append(f"{'Tapio 脱钩状态' if zh else 'Tapio state'}: {self.tapio_state}")
-        lines.append("类型:" if zh else "Types:")
+            lines.append(say("tapio", state=value_label("tapio_state", self.tapio_state, lang)))
+        lines.append(say("types"))
         if self.types:
             for name, trigger in self.types:
-                lines.append(f"  {TYPE_NAMES.get(name, name) if zh else name}: {trigger}")
+                lines.append(say("item", name=type_label(name, lang), value=trigger))
         else:
-            lines.append("  （无）" if zh else "  (none of the rule-based types)")
+            lines.append(say("no_types"))
         if self.cluster is not None:
-            lines.append(f"{'聚类' if zh else 'Cluster'}: {self.cluster} \"{self.cluster_label}\"")
+            lines.append(say("cluster", cluster=self.cluster, label=self.cluster_label))
         elif self.status == "shrinking":
-            lines.append("聚类: 未参与（缺少特征值）" if zh else "Cluster: not clustered (a feature is missing)")
+            lines.append(say("not_clustered"))
         if self.features:
-            shown = ", ".join(f"{k}={v:.2f}" for k, v in self.features.items())
-            lines.append(f"{'特征' if zh else 'Profile'}: {shown}")
-        lines.append("驱动因素:" if zh else "Drivers:")
+            shown = ", ".join(say("feature", name=field_label(k, lang), value=v) for k, v in self.features.items())
+            lines.append(say("profile", values=shown))
+        lines.append(say("drivers_heading"))
         if self.drivers is not None and len(self.drivers):
             for row in self.drivers.itertuples(index=False):
-                lines.append(f"  {row[0]}: {row[1]:+.3f}%/yr")
+                lines.append(say("item", name=predictor_label(str(row[0]), lang),
+                                 value=say("contribution", value=row[1])))
             lines.append(f"  ({self.drivers_note})")
         else:
             lines.append(f"  {self.drivers_note}")
-        lines.append("建议:" if zh else "Recommendations:")
+        lines.append(say("recommendations"))
         if len(self.recommendations):
             for row in self.recommendations.itertuples(index=False):
-                lines.append(f"  [{row.priority}] {row.title} ({row.recommendation_id}; {row.path})")
+                lines.append(say("recommendation", priority=priority_label(row.priority, lang), title=row.title,
+                                 id=row.recommendation_id, path=path_label(row.path, lang)))
                 lines.append(f"      {row.text}")
-                lines.append(f"      {'触发' if zh else 'triggered by'}: {row.triggered_by}")
+                lines.append(say("triggered", what=row.triggered_by))
         else:
-            lines.append("  （无）" if zh else "  (none)")
+            lines.append(say("none"))
         for note in self.notes:
-            lines.append(f"note: {note}")
+            lines.append(say("note", text=note))
         return "\n".join(lines)
+
+
+def predictor_label(name: str, lang: str) -> str:
+    """A driver model's predictor in ``lang``: ``region_northeast`` -> ``地区=东北``, a start-of-period feature
+    (``share_65plus_start``) by its feature's words; English keeps the column name."""
+    if lang == "en":
+        return name
+    if name.startswith("region_"):
+        region = name.removeprefix("region_").replace("_", " ").title()
+        return f"{field_label('region', lang)}={value_label('region', region, lang)}"
+    earlier = re.fullmatch(r"annual_rate_(\d{4})_(\d{4})", name)
+    if earlier:
+        return f"{earlier[1]}-{earlier[2]} {field_label('annual_rate', lang)}"
+    key = name.removesuffix("_start")
+    if key.startswith("log10_"):
+        return f"log10 {field_label(key.removeprefix('log10_'), lang)}"
+    return field_label(key, lang)
 
 
 def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str]:
@@ -145,17 +179,19 @@ def _near_matches(table: pd.DataFrame, unit_id: str, limit: int = 5) -> list[str
     return unique
 
 
-def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: int) -> tuple[pd.DataFrame | None, str]:
+def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: int,
+             lang: str = "en") -> tuple[pd.DataFrame | None, str]:
     """Per-unit driver contributions from :func:`shrinkwatch.analysis.drivers.drivers`, when available."""
     try:
         result = driver_models(identification, panel, seed=seed)
     except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
-        return None, f"driver contributions: not available ({error})"
+        return None, message("explain.drivers.not_available", lang, why=error)
     contributions = result.contributions
     if not result.available or contributions is None:
-        return None, f"driver contributions: not available ({result.message or 'no model'})"
+        return None, message("explain.drivers.not_available", lang,
+                             why=result.message or message("explain.drivers.no_model", lang))
     if unit_id not in contributions.index:
-        return None, "driver contributions: this unit was not in the driver model (a predictor is missing)"
+        return None, message("explain.drivers.not_in_model", lang)
     row = pd.to_numeric(contributions.loc[unit_id], errors="coerce")
     baseline = float(row.get("expected_value", np.nan))
     row = row.drop(labels=["expected_value"], errors="ignore").dropna()
@@ -163,11 +199,22 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
     frame = frame.reindex(frame["contribution"].abs().sort_values(ascending=False, kind="mergesort").index)
     fit = getattr(result, "gbm_cv", None)
     base = getattr(result, "baseline_cv", None)
-    fit_text = (f"; cross-validated R² {fit.r2:.2f} vs baseline {base.r2:.2f}" if fit is not None and base is not None
+    fit_text = (message("explain.drivers.fit", lang, r2=fit.r2, baseline=base.r2) if fit is not None and base is not None
                 else "")
-    note = (f"LightGBM contributions (pred_contrib, %/yr) to the modelled annual rate, from "
-            f"shrinkwatch.analysis.analyse.drivers; model mean {baseline:+.2f}%/yr{fit_text}; associations, not causes")
+    note = message("explain.drivers.note", lang, mean=baseline, fit=fit_text)
     return frame.reset_index(drop=True), note
+
+
+def _criterion_labels(identification: Identification, standard: Standard | None, lang: str) -> dict[str, str]:
+    """Each criterion's label in ``lang``; English keeps the criterion keys (``decline``)."""
+    if lang == "en":
+        return {}
+    if standard is None:
+        try:
+            standard = load_standard(identification.standard_id)
+        except ShrinkWatchError:  # a user's standard file that is not at hand: the keys stand
+            return {}
+    return {key: standard.criteria[key].label_for(lang) for key in identification.criteria if key in standard.criteria}
 
 
 def _optional(value: Any) -> Any:
@@ -192,6 +239,7 @@ def profile(
     seed: int = 0,
     lang: str = "en",
     drivers: bool = True,
+    standard: Standard | None = None,
     recommendations: pd.DataFrame | None = None,
 ) -> UnitProfile:
     """The full profile of one unit: verdict, criteria, types, cluster, drivers, recommendations.
@@ -218,6 +266,8 @@ def profile(
         ``"en"`` or ``"zh"``.
     drivers
         Ask :mod:`shrinkwatch.analysis.analyse` for per-unit driver contributions.
+    standard
+        The standard applied, for its criteria's labels in ``lang`` (default: the built-in one of that id, if any).
     recommendations
         :func:`~shrinkwatch.analysis.recommend.recommend` already run over every unit (in ``lang``): the unit's
         rows are taken from it (a server profiling many units of one identification matches the rules once).
@@ -232,8 +282,9 @@ def profile(
         near = _near_matches(table, unit_id)
         hint = f"; near matches: {', '.join(near)}" if near else ""
         raise UnknownIdError(f"unknown unit {unit_id!r} in dataset {panel.id!r}{hint}")
+    check_language(lang, "lang")
     if typology is None:
-        typology = classify(panel, identification, seed=seed, resources=resources)
+        typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
     if extra is None or "tapio_state" not in extra.columns:
         states = analysis_columns(panel, identification)
         if states is not None:
@@ -255,13 +306,15 @@ def profile(
     cluster = _optional(row.get("cluster"))
     label_column = "cluster_label_zh" if lang == "zh" else "cluster_label"
     features = {f: float(row[f]) for f in typology.features if _optional(row.get(f)) is not None}
-    driver_frame, driver_note = (_drivers(panel, identification, unit_id, seed) if drivers
-                                 else (None, "driver contributions: not requested"))
+    driver_frame, driver_note = (_drivers(panel, identification, unit_id, seed, lang) if drivers
+                                 else (None, message("explain.drivers.not_requested", lang)))
+    english = lang == "en" and _optional(row.get("name_en")) is not None
+    parent_en = _optional(panel.units["parent_name_en"].get(unit_id)) if "parent_name_en" in panel.units else None
     rate = _optional(row.get("annual_rate"))
     return UnitProfile(
         unit_id=unit_id,
-        name=str(_optional(row.get("name")) or unit_id),
-        parent_name=_optional(row.get("parent_name")),
+        name=str((_optional(row.get("name_en")) if english else None) or _optional(row.get("name")) or unit_id),
+        parent_name=(parent_en if english and parent_en else _optional(row.get("parent_name"))),
         standard_id=identification.standard_id,
         description=identification.description,
         status=str(row["status"]),
@@ -280,4 +333,5 @@ def profile(
         recommendations=recs,
         notes=typology.notes,
         lang=lang,
+        criterion_labels=_criterion_labels(identification, standard, lang),
     )

@@ -15,6 +15,8 @@ __all__ = [
     "OptionError",
     "NothingUsableError",
     "OutputError",
+    "StoreError",
+    "StoreBusyError",
 ]
 
 
@@ -62,3 +64,16 @@ class OutputError(ShrinkWatchError, OSError):
     not write, or the output would replace an input."""
 
     exit_code = 6
+
+
+class StoreError(ShrinkWatchError):
+    """The run store cannot be used: the file is not a ShrinkWatch store, its schema is newer than this
+    ShrinkWatch, the server cannot be reached, or a run id is already recorded."""
+
+    exit_code = 7
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the run store's single-writer lock for longer than the wait allows."""
+
+    exit_code = 8

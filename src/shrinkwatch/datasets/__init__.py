@@ -7,12 +7,14 @@ from shrinkwatch.datasets.registry import (
     REGISTRY,
     DataFile,
     Dataset,
+    checksum_state,
     data_dir_candidates,
     dataset_paths,
     fetch,
     get_dataset,
     list_datasets,
     load,
+    recorded_sha256,
     register,
     resolve_data_dir,
     sha256_of,
@@ -23,5 +25,5 @@ from shrinkwatch.datasets.registry import (
 __all__ = [
     "DataFile", "Dataset", "REGISTRY", "ENV_VAR", "register", "get_dataset", "list_datasets",
     "resolve_data_dir", "data_dir_candidates", "dataset_paths", "verify", "fetch", "load", "sha256_of",
-    "DEFAULT_STANDARD", "standard_for",
+    "DEFAULT_STANDARD", "standard_for", "checksum_state", "recorded_sha256",
 ]

@@ -15,6 +15,7 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
 from shrinkwatch.datasets.china import china_basemap, prefecture_kind, province_table
+from shrinkwatch.datasets.cn_pinyin import romanize
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -74,7 +75,7 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
     units = pd.DataFrame(
         {
             "name": table["city"].str.strip().to_numpy(),
-            "name_en": pd.NA,
+            "name_en": romanize(table["city"].str.strip()).to_numpy(),
             "parent_id": table["province_code"].str.strip().to_numpy(),
             "parent_name": table["province"].str.strip().to_numpy(),
             "parent_name_en": prefix.map(province_table()["province_en"]).fillna("").to_numpy(),

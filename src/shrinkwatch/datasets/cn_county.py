@@ -32,6 +32,7 @@ from shrinkwatch.datasets.cn_codes import (
 )
 from shrinkwatch.datasets.cn_county_sheets import COUNTY_KINDS, classify_rows, county_kind, read_census_sheet
 from shrinkwatch.datasets.cn_crosswalk import boundary_breaks, territory_links
+from shrinkwatch.datasets.cn_pinyin import romanize
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -526,7 +527,7 @@ def _units_table(new_coded: pd.DataFrame) -> pd.DataFrame:
     parent_name = new_coded["prefecture"]
     units = pd.DataFrame({
         "name": new_coded["name"].to_numpy(),
-        "name_en": pd.NA,
+        "name_en": romanize(new_coded["name"], parent_name).to_numpy(),
         "parent_id": parent_code.to_numpy(),
         "parent_name": parent_name.to_numpy(),
         "province": new_coded["province"].to_numpy(),

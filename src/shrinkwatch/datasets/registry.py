@@ -38,6 +38,8 @@ __all__ = [
     "fetch",
     "load",
     "sha256_of",
+    "recorded_sha256",
+    "checksum_state",
     "DEFAULT_STANDARD",
     "standard_for",
 ]
@@ -53,11 +55,19 @@ class DataFile:
     """One published file: where it lives in the data directory, its checksum, its origin."""
 
     path: str
+    #: the file's sha256; "" = not known in advance (a large release no one could fetch when it was
+    #: registered): unverified until its first fetch, which records the sha256 in the data directory
+    #: (``<file>.sha256``); every later use is verified against that record (``data info`` says which)
     sha256: str
     url: str
     #: how to get the file when ``url`` cannot give it byte for byte (an extraction from a
     #: publisher's database): ``fetch`` says this instead of downloading; "" = ``url`` is the file
     manual: str = ""
+
+    @property
+    def pinned(self) -> bool:
+        """The sha256 is registered (else it is recorded at first fetch)."""
+        return bool(self.sha256)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class Dataset:
     default_standard: str = DEFAULT_STANDARD
     #: settings of ``default_standard`` used with it (the user's ``--set`` wins key by key)
     default_settings: tuple[tuple[str, Any], ...] = ()
+    #: rasters for ``shrinkwatch grid`` (not a panel, not reference tables)
+    raster: bool = False
 
     @property
     def loadable(self) -> bool:
@@ -417,6 +429,161 @@ register(Dataset(
 ))
 
 
+# ---- rasters for shrinkwatch.grid ----
+# Global sources: too large to pin here (no one could fetch them when they were registered), so their
+# sha256 is recorded at the first fetch and verified on every later use (DataFile.sha256 == "").
+GHSL_EPOCHS = tuple(range(1975, 2031, 5))
+_GHSL = "https://jeodpp.jrc.ec.europa.eu/ftp/jrc-opendata/GHSL"
+
+
+def _ghsl_file(product: str, epoch: int) -> DataFile:
+    name = f"GHS_{product}_E{epoch}_GLOBE_R2023A_54009_1000"
+    return DataFile(f"grids/ghsl_r2023a/{name}_V1_0.zip", "",
+                    f"{_GHSL}/GHS_{product}_GLOBE_R2023A/{name}/V1-0/{name}_V1_0.zip")
+
+
+_GHSL_NOTES = (
+    "World Mollweide (ESRI:54009), 1 km, global; one zip per epoch (1975-2030, every 5 years; 2025 and 2030 are "
+    "projections), read in place by `shrinkwatch grid` (the year comes from the E<epoch> in the name).",
+    "No sha256 is registered: the first `data fetch` records each file's sha256 beside it (<file>.sha256) and every "
+    "later use verifies it (`data info` says which files are verified). Fetched only when asked for by id.",
+)
+
+register(Dataset(
+    id="ghsl-built-s",
+    title="GHS-BUILT-S R2023A: built-up surface grid, 1 km, global, epochs 1975-2030",
+    files=tuple(_ghsl_file("BUILT_S", epoch) for epoch in GHSL_EPOCHS),
+    licence="CC BY 4.0 (European Commission, Joint Research Centre)",
+    citation="Pesaresi, M., Politis, P. (2023). GHS-BUILT-S R2023A - GHS built-up surface grid, derived from "
+             "Sentinel2 composite and Landsat, multitemporal (1975-2030). European Commission, Joint Research Centre "
+             "(JRC). doi:10.2905/9F06F36F-4B11-47EC-ABB0-4F8B7B1D72EA",
+    publisher_url="https://human-settlement.emergency.copernicus.eu/download.php?ds=bu",
+    description="Square metres of built-up surface per 1 km cell, every 5 years 1975-2030. "
+                "`shrinkwatch grid builtup FILES... --zones ZONES` gives builtup_km2 per unit and epoch.",
+    notes=_GHSL_NOTES,
+    raster=True,
+))
+
+register(Dataset(
+    id="ghsl-pop",
+    title="GHS-POP R2023A: population grid, 1 km, global, epochs 1975-2030",
+    files=tuple(_ghsl_file("POP", epoch) for epoch in GHSL_EPOCHS),
+    licence="CC BY 4.0 (European Commission, Joint Research Centre)",
+    citation="Schiavina, M., Freire, S., Carioli, A., MacManus, K. (2023). GHS-POP R2023A - GHS population grid "
+             "multitemporal (1975-2030). European Commission, Joint Research Centre (JRC). "
+             "doi:10.2905/2FF68A52-5B5B-4A22-8F40-C41DA8332CFE",
+    publisher_url="https://human-settlement.emergency.copernicus.eu/download.php?ds=pop",
+    description="Residents per 1 km cell, every 5 years 1975-2030 (disaggregated from census units with the "
+                "built-up surface). `shrinkwatch grid zonal FILES... --zones ZONES` gives pop_resident per unit.",
+    notes=_GHSL_NOTES,
+    raster=True,
+))
+
+_WORLDPOP = "https://data.worldpop.org/GIS/Population/Global_2000_2020_1km"
+register(Dataset(
+    id="worldpop-cn",
+    title="WorldPop population counts, China, 1 km, annual 2000-2020 (unconstrained, UN-adjusted: no)",
+    files=tuple(DataFile(f"grids/worldpop_cn/chn_ppp_{year}_1km_Aggregated.tif", "",
+                         f"{_WORLDPOP}/{year}/CHN/chn_ppp_{year}_1km_Aggregated.tif") for year in range(2000, 2021)),
+    licence="CC BY 4.0",
+    citation="WorldPop (www.worldpop.org - School of Geography and Environmental Science, University of "
+             "Southampton; Department of Geography and Geosciences, University of Louisville; Departement de "
+             "Geographie, Universite de Namur) and Center for International Earth Science Information Network "
+             "(CIESIN), Columbia University (2018). Global High Resolution Population Denominators Project. "
+             "doi:10.5258/SOTON/WP00647",
+    publisher_url="https://hub.worldpop.org/geodata/listing?id=75",
+    description="Estimated residents per 30 arc-second cell (about 1 km), China, every year 2000-2020, EPSG:4326, "
+                "float32 with nodata -99999. `shrinkwatch grid zonal FILES... --zones cn-prefecture-census`.",
+    notes=("Pixel areas shrink with latitude on this geographic grid; shrinkwatch.grid weights by the true "
+           "pixel area.",
+           "No sha256 is registered: the first `data fetch` records each file's sha256 beside it and every later "
+           "use verifies it. Fetched only when asked for by id."),
+    raster=True,
+))
+
+# Clips shipped with the data directory (pinned): the real-data tests of shrinkwatch.grid.
+_WORLDPOP_DR_SHA256 = {
+    2000: "0d973cf49448d4ca70b180789ef79f4437d5786ce1004c7982a4e5b4661f533c",
+    2001: "c16a8dc0755157aa193f650fab8901292c884bbf44e5bf0d5615585eabd20903",
+    2002: "5420ff480301a1559cd0760c5db811b3d1e72643de95408955e78527e1bbc5eb",
+    2003: "9bdd55c0a4daeb323b22335fe25775b294c47da9aaf91f551ac04427ac0dd4db",
+    2004: "e6e24fd39e45d137fd4023a866050f62a486cce9b073e7ec66f75d58e2fcf9fd",
+    2005: "266f3e0ebfc062cfabbad084440856dad582240d797be74006ef39b2e9b79ada",
+    2006: "0316b6f0e7dd49745f5f062c503aaba626cd4f3ebed137b38e2330ebfd6f79eb",
+    2007: "378a00ad66c5b18045d96da304f4ef7a56cd6e3733a2d7ad70035d36de3f7a9e",
+    2008: "d39da49271edc99fcded0d0783c5a95c552d37a76e4ae312cd4de3b1f6dba8d0",
+    2009: "db53f6b00a9fbc630476fd253f2be46d51457c4bebc8ff5d8d1969064d6e9ab4",
+    2010: "a137e16481982a3df6ce04abe66f93af970b070193c877004548021ee9da43cb",
+    2011: "9ded010b929b44f06dbaf266d08f521c44b5c872933f90be62c371b3020baf74",
+    2012: "2aa7bcebd3e555f9660acf2f7371d257682c230180d209bc09563c26d629e592",
+    2013: "9ab1d8478ece11073a465cecff76111f5dba99bed7e63f218fcb3258d1a9c308",
+    2014: "e017985b11554f1f1035b0d8c33a1c980c6ac8ccf370a3517baa9416484dc451",
+    2015: "3bd323816a4d2be37184b003399bfa45f2c8ce65c03f153a223a7ee491c41328",
+    2016: "6aa6ad6ea2335657fc968940b55f056774c8ef0db7a776fc00eacc64a1052fdb",
+    2017: "15448b2d5cc6c29eab01b5c185b61483a909a064254b01cc7171fbe4c3965118",
+    2018: "8fbdec52a9cb45625ab5101ed3e3921370f1f9c39dc7c0bab9bc51701468f8de",
+    2019: "195bb806bab5a4aeb80a4a699f8bd4d6dcebf687d766bb734c99bfd85c031cd8",
+    2020: "2b1ee2ab2fa011c6a3d91945eefe789a7adde9a98f61a83e2e0829167192699e",
+}
+register(Dataset(
+    id="grid-worldpop-dr",
+    title="WorldPop 1 km population, 2000-2020: clip of the Sierra de Neiba (Dominican Republic)",
+    files=tuple(DataFile(f"grids/worldpop_dr/ppp_{year}_1km_Aggregated.tif", digest,
+                         f"{_WORLDPOP}/{year}/DOM/dom_ppp_{year}_1km_Aggregated.tif")
+                for year, digest in sorted(_WORLDPOP_DR_SHA256.items()))
+    + (DataFile("grids/worldpop_dr/sierra_de_neiba_478140.gpkg",
+                "d81852968d05d89c2ef6e362f8192a8b87ecb234f29b5b76e323618bf7de172a",
+                "https://www.protectedplanet.net/478140"),),
+    licence="CC BY 4.0 (WorldPop); protected-area outline: WDPA terms of use",
+    citation="WorldPop and CIESIN (2018). Global High Resolution Population Denominators Project. "
+             "doi:10.5258/SOTON/WP00647. Outline: WDPA 478140 (Sierra de Neiba).",
+    publisher_url="https://hub.worldpop.org/geodata/listing?id=75",
+    description="57 x 15 pixels (EPSG:4326, float32, nodata -3.4e38), 2000-2020, and the protected area's polygon; "
+                "the clip's total rises to 2009 and then falls.",
+    raster=True,
+))
+
+register(Dataset(
+    id="grid-ghsl-built-dc",
+    title="GHS-BUILT 'epoch first built', 100 m: Washington DC - Baltimore",
+    files=(
+        DataFile("grids/ghsl_built_dc/GHSL.tif", "61e0336c442db7138a7f6c113882e40edfc5dd7cce6d0c02475a91b203eaecd3",
+                 "https://human-settlement.emergency.copernicus.eu/download.php?ds=bu"),
+        DataFile("grids/ghsl_built_dc/AOI_GHSL.geojson", "eeaf86f089491861647d9d2cedd56e63d1f896df7c2cda32e1a27907d14d7b5b",
+                 "https://human-settlement.emergency.copernicus.eu/download.php?ds=bu"),
+    ),
+    licence="CC BY 4.0 (European Commission, Joint Research Centre)",
+    citation="European Commission, Joint Research Centre (2023). GHSL Data Package 2023 (GHS-BUILT-S R2023A). "
+             "doi:10.2760/098587",
+    publisher_url="https://ghsl.jrc.ec.europa.eu/",
+    description="uint16 epoch in which each 100 m cell was first built (1975-2030), 65535 = never built, World "
+                "Mollweide (ESRI:54009); the area of interest as GeoJSON. `shrinkwatch grid builtup GHSL.tif "
+                "--zones AOI_GHSL.geojson` gives the built km2 at every epoch.",
+    raster=True,
+))
+
+register(Dataset(
+    id="grid-ntl-stp",
+    title="Nighttime lights of Sao Tome and Principe: DMSP-OLS 1992 and VIIRS DNB January 2014",
+    files=(
+        DataFile("grids/ntl_stp/NL_STP_OLS.Y_1992_STABLE_LIGHTS.tif",
+                 "1e4367b56eac6c0223adfcc3dfbbeb403236614abaf0c60c8a98b4a14a375032",
+                 "https://eogdata.mines.edu/products/dmsp/"),
+        DataFile("grids/ntl_stp/NL_STP_VIIRS.M_201401_VCMCFG.tif",
+                 "062d42b898eff24780c4aef9145550bbfb439d8727300ba51c23f628797c4205",
+                 "https://eogdata.mines.edu/products/vnl/"),
+    ),
+    licence="NOAA / Earth Observation Group (Colorado School of Mines) terms",
+    citation="Earth Observation Group, Payne Institute for Public Policy, Colorado School of Mines: DMSP-OLS stable "
+             "lights 1992; VIIRS DNB monthly composite 2014-01 (vcmcfg).",
+    publisher_url="https://eogdata.mines.edu/products/",
+    description="Two sensors on two grids (30 and 15 arc-seconds), EPSG:4326, float32, nodata -3.4e38: a stack of "
+                "them needs --reproject.",
+    raster=True,
+))
+# ---- end of rasters ----
+
+
 def list_datasets() -> list[Dataset]:
     """All registered datasets, sorted by id."""
     return [REGISTRY[k] for k in sorted(REGISTRY)]
@@ -526,14 +693,50 @@ def verify(dataset: Dataset | str, data_dir: str | os.PathLike[str] | None = Non
     ds = get_dataset(dataset) if isinstance(dataset, str) else dataset
     paths = dataset_paths(ds, data_dir)
     for data_file, path in zip(ds.files, paths):
+        expected = data_file.sha256 or recorded_sha256(path)
         actual = sha256_of(path)
-        if actual != data_file.sha256:
+        if expected is None:  # unpinned and put in place by hand: recorded now, verified from now on
+            _record_sha256(path, actual)
+            continue
+        if actual != expected:
+            where = "registered" if data_file.pinned else f"recorded at first fetch in {_record_path(path)}"
             raise ChecksumError(
                 f"checksum mismatch for {path} (dataset {ds.id!r}): expected sha256 "
-                f"{data_file.sha256}, got {actual}. The file is damaged or a different "
+                f"{expected} ({where}), got {actual}. The file is damaged or a different "
                 f"release; fetch it again with `shrinkwatch data fetch {ds.id}`."
             )
     return paths
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The sha256 recorded beside ``path`` at its first fetch (``<file>.sha256``, sha256sum format), or None."""
+    record = _record_path(Path(path))
+    if not record.is_file():
+        return None
+    text = record.read_text(encoding="utf-8").split()
+    return text[0] if text and len(text[0]) == 64 else None
+
+
+def _record_sha256(path: Path, digest: str) -> None:
+    _record_path(path).write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+
+
+def checksum_state(data_file: DataFile, root: Path | None) -> str:
+    """How a file's checksum is known, for ``data info``: registered, recorded at first fetch, or unverified.
+
+    >>> checksum_state(DataFile("a.tif", "", "https://example.org/a.tif"), None)
+    'unverified: no sha256 is registered; the first fetch records it in the data directory'
+    """
+    if data_file.pinned:
+        return f"sha256 {data_file.sha256} (registered)"
+    recorded = recorded_sha256(root / data_file.path) if root is not None else None
+    if recorded is None:
+        return "unverified: no sha256 is registered; the first fetch records it in the data directory"
+    return f"sha256 {recorded} (recorded at first fetch; verified on every use)"
 
 
 def fetch(
@@ -562,9 +765,13 @@ def fetch(
     for ds in datasets:
         for data_file in ds.files:
             destination = target / data_file.path
-            if destination.is_file() and sha256_of(destination) == data_file.sha256:
+            expected = data_file.sha256 or (recorded_sha256(destination) if destination.is_file() else None)
+            if destination.is_file() and expected is not None and sha256_of(destination) == expected:
                 say(f"ok       {data_file.path}")
                 written.append(destination)
+                continue
+            if not dataset_ids and ds.raster and not data_file.pinned:  # large global rasters: by id only
+                say(f"skipped  {data_file.path} (dataset {ds.id!r}: fetched only when asked for by id)")
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             partial = destination.with_name(destination.name + ".part")
@@ -577,7 +784,8 @@ def fetch(
             elif data_file.manual:
                 how = (f"{data_file.path} (dataset {ds.id!r}) cannot be downloaded as shipped: {data_file.manual} "
                        f"Put it at {destination} yourself, or copy it from a mirror with "
-                       f"`shrinkwatch data fetch {ds.id} --from MIRROR_DIR`; its sha256 must be {data_file.sha256}.")
+                       f"`shrinkwatch data fetch {ds.id} --from MIRROR_DIR`"
+                       + (f"; its sha256 must be {data_file.sha256}." if data_file.pinned else "."))
                 if not dataset_ids:  # fetching everything: the others still come
                     say(f"skipped  {how}")
                     continue
@@ -594,6 +802,12 @@ def fetch(
                         "Offline? Use `shrinkwatch data fetch --from MIRROR_DIR`."
                     ) from None
             actual = sha256_of(partial)
+            if not data_file.pinned:  # first fetch of an unpinned file: its sha256 is recorded and verified later
+                partial.replace(destination)
+                _record_sha256(destination, actual)
+                say(f"recorded sha256 {actual} of {data_file.path} (first fetch; verified on every later use)")
+                written.append(destination)
+                continue
             if actual != data_file.sha256:
                 partial.unlink(missing_ok=True)
                 raise ChecksumError(

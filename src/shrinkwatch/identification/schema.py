@@ -96,6 +96,14 @@ class Criterion(BaseModel):
     remedy: str = ""
     remedy_zh: str = ""
 
+    def label_for(self, lang: str) -> str:
+        """The label in ``lang`` (``"en"`` or ``"zh"``; the English one when a user's standard has no Chinese)."""
+        return self.label_zh if lang == "zh" and self.label_zh else self.label
+
+    def remedy_for(self, lang: str) -> str:
+        """What to do without the criterion's data, in ``lang``."""
+        return self.remedy_zh if lang == "zh" and self.remedy_zh else self.remedy
+
 
 class IndicatorSpec(BaseModel):
     """One indicator of a composite index (``[[indicators]]`` in the TOML).
@@ -152,6 +160,14 @@ class Standard(BaseModel):
                 )
             params[key] = self.parameters[key].coerce(key, value)
         return params
+
+    def name_for(self, lang: str) -> str:
+        """The name in ``lang`` (``"en"`` or ``"zh"``; the English one when a user's standard has no Chinese)."""
+        return self.name_zh if lang == "zh" and self.name_zh else self.name
+
+    def summary_for(self, lang: str) -> str:
+        """The rule in words in ``lang``."""
+        return self.summary_zh if lang == "zh" and self.summary_zh else self.summary
 
     def describe(self, params: dict[str, Any] | None = None, lang: str = "en") -> str:
         """The standard in words, with the parameter values in force."""

@@ -21,6 +21,7 @@ from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger, ledger_frame
 from shrinkwatch.datasets.china import PROVINCES
+from shrinkwatch.datasets.cn_pinyin import romanize
 from shrinkwatch.ingest.cells import clean_key, pad_codes, parse_cells, scientific_codes
 from shrinkwatch.ingest.headers import (
     CANONICAL_INDICATORS,
@@ -528,7 +529,7 @@ def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                         f"year's non-empty name; all are in the unit column name_variants): {listing}")
     units = pd.DataFrame(index=pd.Index(attributes.index.astype(str), name="unit_id"))
     units["name"] = attributes["name"].fillna(pd.Series(attributes.index, index=attributes.index)).to_numpy()
-    units["name_en"] = pd.NA
+    units["name_en"] = romanize(units["name"], attributes["parent_name"]).to_numpy()
     units["parent_id"] = attributes["parent_id"].to_numpy()
     units["parent_name"] = attributes["parent_name"].to_numpy()
     units["kind"] = pd.NA

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import catalogue
 from shrinkwatch.report.labels import column_label, is_fraction
 
 if TYPE_CHECKING:
@@ -417,6 +418,8 @@ def distribution_chart(result: DistributionResult, column: str = "region", *, to
     total = len(table)
     table = table.tail(top)
     group = result.labels.get(column, column_label(column, lang))
+    if lang != "en":  # the analysis names its groups in English ("province"): the catalogue's word, else the column's
+        group = catalogue(lang).get(f"report.page.parent_word.{group}") or column_label(column, lang)
     truncated = total > len(table)
     names = tick_labels or {}
     labels = [names.get(str(i)) or str(i) for i in table.index]

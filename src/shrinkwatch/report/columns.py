@@ -215,6 +215,9 @@ COLUMNS: dict[str, Column] = {
     "share_65plus_change": Column("change of the 65+ share over the period", "percentage points", "pp",
                                   "share_65plus_change_pp"),
     "share_0_14": Column("share aged 0-14 in the last year", "percent", "pct", "share_0_14_pct"),
+    "share_industry_start": Column("share of industry (secondary sector) in employment or GDP in the first year with "
+                                   "data: the old-industrial-base type's evidence", "percent", "pct",
+                                   "share_industry_start_pct"),
     "urban_share": Column("urban share of the resident population in the last year", "percent", "pct",
                           "urban_share_pct"),
     "household_size": Column("persons per household in the last year", "persons", "number"),

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from shrinkwatch.core.messages import check_language, message
 from shrinkwatch.report.labels import column_label, format_number, status_label
 
 __all__ = ["TEMPLATES", "TABLE_SCRIPT", "FOLD_ROWS", "frame_html", "render", "escape", "table_text"]
@@ -27,12 +28,6 @@ escape = html.escape
 #: Tables longer than this fold into a ``<details>`` element that names their row count.
 FOLD_ROWS = 25
 
-#: What the page says about tables, in one place per language.
-_TEXT = {
-    "en": {"fold": "Show the table ({rows:,} rows; click a header to sort, type to filter)",
-           "filter": "Filter rows", "shown": "{shown} of {total} rows"},
-    "zh": {"fold": "展开表格（{rows:,} 行；点击表头排序，输入文字筛选）", "filter": "筛选", "shown": "{shown} / {total} 行"},
-}
 
 Format = str | Callable[[Any], str]
 
@@ -85,7 +80,7 @@ def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: Mappin
                 text = str(value)
                 sort_key = f' data-v="{float(value):.10g}"'
             elif isinstance(value, (bool, np.bool_)):
-                text = _TEXT_BOOL.get(lang, _TEXT_BOOL["en"])[bool(value)]
+                text = message("report.value.yes" if value else "report.value.no", lang)
             else:
                 text = status_label(value, lang) if isinstance(value, str) else str(value)
             cells.append(f'<td class="{"num" if column in numeric else ""}"{sort_key}>{html.escape(text)}</td>')
@@ -93,13 +88,11 @@ def frame_html(frame: pd.DataFrame, numeric: Iterable[str] = (), formats: Mappin
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     table = f'<table class="sortable">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     if fold is not None and len(data) > fold:
-        summary = _TEXT.get(lang, _TEXT["en"])["fold"].format(rows=len(data))
+        summary = message("report.table.fold", lang, rows=len(data))
         return Markup(f'<details class="fold"><summary>{html.escape(summary)}</summary>'
                       f'<div class="scroll">{table}</div></details>')
     return Markup(table)
 
-
-_TEXT_BOOL = {"en": {True: "yes", False: "no"}, "zh": {True: "是", False: "否"}}
 
 #: The page's one script: sort a table on a header click (numbers as numbers, by the raw ``data-v``
 #: value where a cell has one) and filter its rows with a text box. No network, no library.
@@ -187,7 +180,7 @@ TABLE_SCRIPT = r"""
 
 def table_text(lang: str = "en") -> dict[str, str]:
     """The words the table script shows (placeholder and row counter), for the page's data attributes."""
-    return _TEXT.get(lang, _TEXT["en"])
+    return {key: message(f"report.table.{key}", lang) for key in ("filter", "shown")}
 
 
 #: The report's templates, loaded once from the package; autoescaped, and an undefined name is an error.
@@ -200,6 +193,16 @@ TEMPLATES.globals["table"] = frame_html
 TEMPLATES.globals["table_script"] = Markup(TABLE_SCRIPT)
 
 
-def render(template: str, **context: Any) -> Markup:
-    """A template of ``report/templates`` rendered with ``context``, as safe HTML."""
-    return Markup(TEMPLATES.get_template(template).render(**context))
+def render(template: str, lang: str = "en", **context: Any) -> Markup:
+    """A template of ``report/templates`` rendered with ``context``, as safe HTML, in ``lang``: the template's
+    ``t(key, **fields)`` is :func:`~shrinkwatch.core.messages.message` of ``report.<key>`` in ``lang`` and its
+    ``table`` writes headers and statuses in ``lang``."""
+    check_language(lang, "lang")
+
+    def t(key: str, **fields: Any) -> str:
+        return message(f"report.{key}", lang, **fields)
+
+    def table(frame: pd.DataFrame, *args: Any, **kwargs: Any) -> Markup:
+        return frame_html(frame, *args, lang=lang, **kwargs)
+
+    return Markup(TEMPLATES.get_template(template).render(t=t, table=table, lang=lang, **context))

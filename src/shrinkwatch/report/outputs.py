@@ -33,7 +33,7 @@ from shrinkwatch.core.errors import OutputError
 from shrinkwatch.datasets.registry import sha256_of
 
 __all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically",
-           "jsonable"]
+           "jsonable", "software_version"]
 
 #: Name of the file that lists a run's outputs; its presence marks a folder as ShrinkWatch's.
 MANIFEST = "manifest.json"
@@ -108,6 +108,15 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
+def software_version() -> str:
+    """The installed ShrinkWatch version (``dev`` when running from a source tree): the manifest's and the run
+    store's."""
+    try:
+        return metadata.version("shrinkwatch")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "dev"
+
+
 class OutputSet:
     """The files of one run, staged beside ``target`` and moved into place together by :meth:`commit`."""
 
@@ -125,14 +134,10 @@ class OutputSet:
         """Write ``manifest.json`` and swap the set into place; returns each file's final path."""
         names = sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*")
                        if p.is_file() and p.name != MANIFEST)  # a run's subfolders (figures/) are in its set
-        try:
-            version = metadata.version("shrinkwatch")
-        except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-            version = "dev"
         manifest = {
             "run_id": self.run_id,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "software": {"name": "shrinkwatch", "version": version},
+            "software": {"name": "shrinkwatch", "version": software_version()},
             **{key: jsonable(value) for key, value in run_info.items()},
             "files": {name: {"sha256": sha256_of(self.folder / name), "bytes": (self.folder / name).stat().st_size}
                       for name in names},

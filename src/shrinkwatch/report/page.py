@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html as _html
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -19,33 +20,35 @@ from markupsafe import Markup
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.datasets.china import KIND_LABELS
+from shrinkwatch.core.messages import catalogue, check_language, message
 from shrinkwatch.identification import load_standard
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
-from shrinkwatch.identification.text import indicator_name
 from shrinkwatch.report.charts import Chart, rate_histogram, trend_multiples
 from shrinkwatch.report.facts import UnitFacts, unit_facts
 from shrinkwatch.report.findings import key_findings
 from shrinkwatch.report.html import TEMPLATES, frame_html, table_text
 from shrinkwatch.report.labels import (
+    analysis_prose,
     column_label,
     display_names,
     format_number,
     is_fraction,
+    kind_label,
     not_assessed_sentence,
     number_formatter,
     parent_display,
     parent_labels,
     plain_text,
+    region_label,
     status_label,
     unit_label,
 )
 from shrinkwatch.report.maps import (
     NO_DATA_COLOR,
-    RATE_BINS,
     choropleth_svg,
     map_context,
+    rate_bins,
     rate_colors,
 )
 from shrinkwatch.report.sections import analysis_sections
@@ -54,25 +57,20 @@ from shrinkwatch.report.summary import _ledger_counts
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
 
-__all__ = ["render_html", "render_report", "Page", "TRENDS_SHOWN"]
+__all__ = ["render_html", "render_report", "Page", "TRENDS_SHOWN", "HTML_LANG"]
+
+#: The page's ``<html lang>`` per report language.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
 
 _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "not_shrinking": "{:,}",
                   "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
 #: How many of the fastest-shrinking units the trend small multiples draw.
 TRENDS_SHOWN = 12
 
-#: The words this module adds to the page, per language.
-_TEXT = {"en": {
-    "not_drawn": "Not drawn on the map (no geometry): {n:,}",
-    "trend_note": "The {n} shrinking units with the fastest average annual loss, each on its own scale; "
-                  "the shaded years are the compared window.",
-    "no_trends": "Population trends are drawn only for annual data; this dataset compares {years} years, "
-                 "so each unit has its start and end values only (in the list below).",
-    "runs_note": " Runs count consecutive years of decline within {period}.",
-    "figure_note": "Source: {source}. Standard: {standard} ({id} v{version}); {parameters}. Made with ShrinkWatch "
-                   "{software} on {date}.",
-    "yes": "yes", "no": "no",
-}}
+
+def _say(key: str, lang: str, **fields: Any) -> str:
+    """The page's message ``report.page.<key>`` in ``lang``."""
+    return message(f"report.page.{key}", lang, **fields)
 
 
 def _compared_years(identification: Identification, panel: Panel, rule: str) -> tuple[int, int] | None:
@@ -100,31 +98,30 @@ def _map_labels(table: pd.DataFrame, names: pd.Series, how_many: int = 5) -> np.
     return labels
 
 
-def _severity_pattern_html(table: pd.DataFrame) -> Markup:
+def _severity_pattern_html(table: pd.DataFrame, lang: str = "en") -> Markup:
     """Shrinking units by ESPON severity band and by pattern of change."""
     shrinking = table[table["status"] == "shrinking"]
     if shrinking.empty:
         return Markup("")
     severity_counts = shrinking["severity"].value_counts().reindex(["severe", "moderate", "mild"], fill_value=0)
-    frame = pd.DataFrame({"severity (ESPON band of the annual rate)": severity_counts.index,
-                          "shrinking units": severity_counts.to_numpy()})
-    parts = [frame_html(frame, index=False, formats={"shrinking units": "{:,}"})]
+    frame = pd.DataFrame({"severity_band": severity_counts.index, "shrinking_units": severity_counts.to_numpy()})
+    parts = [frame_html(frame, index=False, formats={"shrinking_units": "{:,}"}, lang=lang)]
     if "pattern" in shrinking.columns and shrinking["pattern"].nunique() > 1:
         pattern_counts = shrinking["pattern"].value_counts()
-        parts.append(frame_html(pd.DataFrame({"pattern of change": pattern_counts.index,
-                                              "shrinking units": pattern_counts.to_numpy()}),
-                                index=False, formats={"shrinking units": "{:,}"}))
+        parts.append(frame_html(pd.DataFrame({"pattern": pattern_counts.index,
+                                              "shrinking_units": pattern_counts.to_numpy()}),
+                                index=False, formats={"shrinking_units": "{:,}"}, lang=lang))
     return Markup("".join(str(p) for p in parts))
 
 
-def _missing_geometry(ids: list[str], table: pd.DataFrame, panel: Panel) -> Markup:
+def _missing_geometry(ids: list[str], table: pd.DataFrame, panel: Panel, lang: str = "en") -> Markup:
     """The units without geometry as a folded list of names (never a bare list of ids)."""
     if not ids:
         return Markup("")
     known = [i for i in ids if i in table.index]
-    names = display_names(table.loc[known], panel) if known else pd.Series(dtype="string")
+    names = display_names(table.loc[known], panel, lang) if known else pd.Series(dtype="string")
     items = "".join(f"<li>{_html.escape(str(names.get(i, i)))} ({_html.escape(str(i))})</li>" for i in ids)
-    summary = _html.escape(_TEXT["en"]["not_drawn"].format(n=len(ids)))
+    summary = _html.escape(_say("not_drawn", lang, n=len(ids)))
     return Markup(f'<details class="ids"><summary>{summary}</summary><ul class="ids">{items}</ul></details>')
 
 
@@ -137,13 +134,14 @@ class Page:
     figure_note: str
 
 
-def render_html(identification: Identification, panel: Panel, analysis: Analysis | None = None) -> str:
-    """The report as one self-contained HTML string (inline CSS and SVG, no external assets).
+def render_html(identification: Identification, panel: Panel, analysis: Analysis | None = None,
+                lang: str = "en") -> str:
+    """The report as one self-contained HTML string (inline CSS and SVG, no external assets), in ``lang``.
 
     With ``analysis``, the page also has its sections (:func:`shrinkwatch.report.sections.analysis_sections`)
     and key findings.
     """
-    return render_report(identification, panel, analysis).html
+    return render_report(identification, panel, analysis, lang=lang).html
 
 
 def _with_facts(listing: pd.DataFrame, facts: UnitFacts, ids: pd.Index) -> pd.DataFrame:
@@ -165,168 +163,202 @@ def _rate_threshold(identification: Identification, window: tuple[int, int] | No
     return 0.0
 
 
-def _page_charts(identification: Identification, panel: Panel, facts: UnitFacts, period: str) -> dict[str, Chart]:
+def _page_charts(identification: Identification, panel: Panel, facts: UnitFacts, period: str,
+                 lang: str = "en") -> dict[str, Chart]:
     """The histogram of annual rates and, on annual data, the trends of the fastest-shrinking units."""
     table = identification.table
-    indicator = column_label(facts.indicator)
+    indicator = column_label(facts.indicator, lang)
     charts: dict[str, Chart] = {}
     rates = pd.to_numeric(table["annual_rate"], errors="coerce").to_numpy(dtype=float) if "annual_rate" in table else None
     with_data = table["status"].isin(["shrinking", "not_shrinking"]).to_numpy()
     if rates is not None and np.isfinite(rates[with_data]).any():
         charts["histogram"] = rate_histogram(rates[with_data], _rate_threshold(identification, facts.window),
-                                             indicator=indicator, period=period, bins=RATE_BINS)
+                                             indicator=indicator, period=period, bins=rate_bins(lang), lang=lang)
     shrinking = table[table["status"] == "shrinking"]
     if facts.series is not None and facts.window is not None and len(shrinking):
         worst = pd.to_numeric(shrinking["annual_rate"], errors="coerce").dropna().sort_values().head(TRENDS_SHOWN)
-        names = display_names(table, panel)
+        names = display_names(table, panel, lang)
         charts["trends"] = trend_multiples(facts.series.loc[worst.index], worst, names, window=facts.window,
-                                           projected_from=facts.projected_from, indicator=indicator)
+                                           projected_from=facts.projected_from, indicator=indicator, lang=lang)
     return charts
 
 
-def _parameter_text(parameters: dict[str, Any], std: Standard) -> str:
+def _parameter_text(parameters: dict[str, Any], std: Standard, lang: str = "en") -> str:
     """The run's parameters in words: ``minimum loss 0 %, indicator population, first year 2010``."""
     parts = []
     for key, value in parameters.items():
         if is_fraction(std, key, [value]):
             shown = f"{float(value) * 100:g} %"
         elif isinstance(value, str):
-            shown = column_label(value)
+            shown = column_label(value, lang)
         else:
             shown = str(value)
-        parts.append(f"{column_label(key)} {shown}")
-    return ", ".join(parts)
+        parts.append(f"{column_label(key, lang)} {shown}")
+    return message("report.page.list_separator", lang).join(parts)
 
 
-def render_report(identification: Identification, panel: Panel, analysis: Analysis | None = None) -> Page:
-    """The report page and its charts (:class:`Page`); :func:`render_html` is its HTML alone."""
+def _description(std: Standard, parameters: dict[str, Any], lang: str) -> str:
+    """The standard in words, in ``lang``, with its parameters named in words (``indicator`` -> "指标")."""
+    text = plain_text(std.describe(parameters, lang), lang)
+    for key in sorted(parameters, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w.])", column_label(key, lang), text)
+    return text
+
+
+def _headline(identification: Identification, std: Standard, counts: dict[str, int], share: float | None,
+              label: str, lang: str) -> str:
+    """The headline sentence: the count, the units without a verdict, stable clusters, criteria not assessed, notes."""
+    table = identification.table
+    via = int(table["via_stable_cluster"].sum()) if "via_stable_cluster" in table.columns else 0
+    name = std.name_zh if lang == "zh" and std.name_zh else std.name.lower()
+    text = _say("headline", lang, standard=name, id=identification.standard_id, shrinking=counts["shrinking"],
+                with_data=counts["units_with_data"], units=label,
+                share=_say("headline_share", lang, share=share) if share is not None else "",
+                insufficient=counts["insufficient_data"])
+    if counts["boundary_change"]:
+        text += _say("headline_boundary", lang, n=counts["boundary_change"])
+    text += _say("headline_end", lang)
+    if via:
+        text += _say("headline_clusters", lang, n=via, units=label)
+    text += not_assessed_sentence(identification, std, lang)
+    notes = (analysis_prose(note, lang) for note in identification.notes)
+    return text + "".join(_say("headline_note", lang, note=note) for note in notes if note)
+
+
+def render_report(identification: Identification, panel: Panel, analysis: Analysis | None = None,
+                  lang: str = "en") -> Page:
+    """The report page and its charts (:class:`Page`) in ``lang`` (``"en"`` or ``"zh"``: every heading, sentence,
+    table header, legend and chart label; ``<html lang>`` follows); :func:`render_html` is its HTML alone."""
+    check_language(lang, "lang")
     meta = identification.panel_meta
     table = identification.table
     std = load_standard(identification.standard_source or identification.standard_id)
     facts = unit_facts(identification, panel)
-    sections = (analysis_sections(analysis, panel, parameters=identification.parameters, standard=std, facts=facts)
-                if analysis is not None else [])
+    sections = (analysis_sections(analysis, panel, lang=lang, parameters=identification.parameters, standard=std,
+                                  facts=facts) if analysis is not None else [])
     counts = identification.counts()
-    label = unit_label(meta)
+    label = unit_label(meta, lang)
     share = counts["shrinking"] / counts["units_with_data"] if counts["units_with_data"] else None
 
     kind_table = identification.counts_by("kind")
-    kind_table.index = [KIND_LABELS.get(str(k), str(k).replace("_", " ")) for k in kind_table.index]
+    none = message("report.value.none", lang)  # what counts_by calls a missing group
+    kind_table.index = [none if k == "(none)" else kind_label(k, lang) for k in kind_table.index]
     kind_table.index.name = "kind"
 
     decorated = table.copy()
-    decorated["parent_display"] = parent_display(table, panel)
+    decorated["parent_display"] = parent_display(table, panel, lang)
     parent_ident = Identification(decorated, identification.standard_id, identification.parameters, meta)
     by_parent = parent_ident.counts_by("parent_display")
-    by_parent.index.name = str(meta.parent_label or ("province" if meta.country == "China" else "parent"))
+    by_parent.index = [none if p == "(none)" else p for p in by_parent.index]
+    parent_word = (meta.parent_label or ("province" if meta.country == "China" else "parent"))
+    by_parent.index.name = message(f"report.page.parent_word.{parent_word}", lang) if \
+        f"report.page.parent_word.{parent_word}" in catalogue(lang) else str(parent_word)
     by_region = identification.counts_by("region")
+    by_region.index = [none if r == "(none)" else region_label(r, lang) for r in by_region.index]
+    by_region.index.name = "region"
 
     indicator = str(identification.parameters.get("indicator", "pop_resident"))
     years = _compared_years(identification, panel, std.rule)
     period = f"{years[0]}–{years[1]}" if years else ""
-    map_caption = (f"{indicator_name(indicator, 'en').capitalize()}, average annual change"
-                   + (f" {period}" if period else "") + f", {std.name} ({identification.standard_id})")
+    map_caption = _say("map_caption", lang, indicator=column_label(indicator, lang),
+                       period=_say("map_caption_period", lang, period=period) if period else "",
+                       standard=std.name_zh if lang == "zh" and std.name_zh else std.name,
+                       id=identification.standard_id)
 
-    kinds = table["kind"].astype("string").map(lambda k: KIND_LABELS.get(str(k), str(k).replace("_", " "))
-                                               if not pd.isna(k) else k)
+    kinds = table["kind"].astype("string").map(lambda k: kind_label(k, lang) if not pd.isna(k) else k)
     shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
-    listing = pd.DataFrame({"unit_id": shrinking.index, "name": display_names(shrinking, panel).to_numpy(),
-                            "parent": parent_display(shrinking, panel).to_numpy(),
+    listing = pd.DataFrame({"unit_id": shrinking.index, "name": display_names(shrinking, panel, lang).to_numpy(),
+                            "parent": parent_display(shrinking, panel, lang).to_numpy(),
                             "kind": kinds.reindex(shrinking.index).to_numpy()})
     listing = _with_facts(listing, facts, shrinking.index)
     listing["annual_rate"] = shrinking["annual_rate"].to_numpy()
     listing["severity"] = shrinking["severity"].to_numpy()
     insufficient = table[table["status"].isin(["insufficient_data", "boundary_change"])]
-    missing_listing = pd.DataFrame({"unit_id": insufficient.index, "name": display_names(insufficient, panel).to_numpy(),
-                                    "parent": parent_display(insufficient, panel).to_numpy(),
-                                    "status": insufficient["status"].map(status_label).to_numpy(),
+    missing_listing = pd.DataFrame({"unit_id": insufficient.index,
+                                    "name": display_names(insufficient, panel, lang).to_numpy(),
+                                    "parent": parent_display(insufficient, panel, lang).to_numpy(),
+                                    "status": insufficient["status"].map(lambda v: status_label(v, lang)).to_numpy(),
                                     "reason": insufficient["reason"].to_numpy()})
-    charts = _page_charts(identification, panel, facts, period)
+    charts = _page_charts(identification, panel, facts, period, lang)
 
-    tips = (display_names(table, panel) + " (" + parent_display(table, panel) + "): "
-            + table["status"].map(status_label) + ", "
-            + table["annual_rate"].map(lambda v: "–" if pd.isna(v) else format_number(v, "{:+.2f}") + " %/yr")).to_numpy()
+    rate_words = table["annual_rate"].map(lambda v: "–" if pd.isna(v) else _say(
+        "rate_tip", lang, rate=format_number(v, "{:+.2f}")))
+    names = display_names(table, panel, lang)
+    tips = (names + _say("tip_parent_open", lang) + parent_display(table, panel, lang) + _say("tip_parent_close", lang)
+            + table["status"].map(lambda v: status_label(v, lang)) + _say("tip_separator", lang) + rate_words).to_numpy()
     map_layer = None
     if "geometry" in panel.units.columns:
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
-            country=meta.country, legend=[(c, l) for _, _, c, l in RATE_BINS] + [(NO_DATA_COLOR, "no verdict (insufficient data or boundary change)")],
+            country=meta.country, legend=[(c, lbl) for _, _, c, lbl in rate_bins(lang)]
+            + [(NO_DATA_COLOR, _say("no_verdict_legend", lang))],
             title=map_caption, caption=map_caption, context=map_context(meta),
             shrinking=(table["status"] == "shrinking").to_numpy(), standard=identification.standard_id,
-            labels=_map_labels(table, display_names(table, panel)),
+            labels=_map_labels(table, names), lang=lang,
         )
 
-    via = int(table["via_stable_cluster"].sum()) if "via_stable_cluster" in table.columns else 0
-    headline = (
-        f"Under {std.name.lower()} ({identification.standard_id}), {counts['shrinking']:,} of "
-        f"{counts['units_with_data']:,} {label} with data are shrinking"
-        + (f" ({share:.1%})" if share is not None else "")
-        + f"; {counts['insufficient_data']:,} lack the data to tell"
-        + (f" and {counts['boundary_change']} changed boundaries between the compared years (no verdict)"
-           if counts["boundary_change"] else "") + "."
-        + (f" {via:,} {label} that exchanged territory between the compared years are judged together with the "
-           "units they exchanged it with, as stable clusters (each member gets its cluster's verdict; the reason "
-           "names the members)." if via else "")
-        + not_assessed_sentence(identification, std)
-        + "".join(f" Note: {plain_text(note)}." for note in identification.notes)
-    )
+    headline = _headline(identification, std, counts, share, label, lang)
     sources = [{"id": meta.id, "licence": meta.licence, "citation": meta.citation,
                 "publisher_url": meta.publisher_url}] + list(meta.extra_sources)
     sources_table = pd.DataFrame(sources, columns=["id", "licence", "citation", "publisher_url"]).rename(
         columns={"id": "dataset", "publisher_url": "publisher"})
-    text = _TEXT["en"]
-    toc = [("findings", "Key findings"), ("standard", "Standard"), ("headline", "Headline"), ("map", "Map"), ("parents", "By parent"),
-           ("regions", "By region"), ("list", "Shrinking units"), ("insufficient", "Insufficient data")]
-    toc += [(s.id, s.title) for s in sections] + [("sources", "Sources")]
+    toc = [(key, _say(f"toc.{key}", lang)) for key in ("findings", "standard", "headline", "map", "parents",
+                                                      "regions", "list", "insufficient")]
+    toc += [(s.id, s.title) for s in sections] + [("sources", _say("toc.sources", lang))]
     try:
         version = metadata.version("shrinkwatch")
     except metadata.PackageNotFoundError:  # pragma: no cover
         version = "dev"
 
-    parameter_text = _parameter_text(dict(identification.parameters), std)
+    parameter_text = _parameter_text(dict(identification.parameters), std, lang)
+    words = catalogue(lang)
+    dataset_title = words.get(f"report.dataset.{meta.id}") or (
+        meta.title if meta.title and (lang == "en") != bool(re.search(r"[\u4e00-\u9fff]", meta.title)) else meta.id)
     page = TEMPLATES.get_template("report.html.j2").render(
-        title=f"Shrinking {label}: {meta.title or meta.id}",
-        dataset_title=meta.title,
+        t=lambda key, **fields: message(f"report.{key}", lang, **fields),
+        html_lang=HTML_LANG[lang],
+        title=_say("title", lang, units=label, dataset=dataset_title),
+        dataset_title=dataset_title,
         standard=std,
-        description=plain_text(std.describe(identification.parameters, "en")),
-        description_zh=plain_text(std.describe(identification.parameters, "zh"), "zh") if std.summary_zh else "",
-        unit_definition=meta.unit_definition or label,
+        standard_name=std.name_zh if lang == "zh" and std.name_zh else std.name,
+        description=_description(std, identification.parameters, lang),
+        unit_definition=meta.unit_definition if lang == "en" and meta.unit_definition else label,
         unit_label=label,
         counts=counts,
         share_shrinking=share,
         headline=headline,
-        findings=key_findings(identification, analysis, parent_labels(panel)),
-        profile_html=_severity_pattern_html(table),
-        by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS),
-        by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS),
-        by_region_html=frame_html(by_region, formats=_COUNT_FORMATS),
+        findings=key_findings(identification, analysis, parent_labels(panel, lang), lang=lang),
+        profile_html=_severity_pattern_html(table, lang),
+        by_kind_html=frame_html(kind_table, formats=_COUNT_FORMATS, lang=lang),
+        by_parent_html=frame_html(by_parent, formats=_COUNT_FORMATS, lang=lang),
+        by_region_html=frame_html(by_region, formats=_COUNT_FORMATS, lang=lang),
         parent_label=by_parent.index.name,
-        map_svg=Markup(map_layer.svg) if map_layer else Markup("<p>This dataset has no geometry.</p>"),
-        map_missing=_missing_geometry(map_layer.units_without_geometry, table, panel) if map_layer else "",
-        indicator_label=column_label(indicator),
+        map_svg=Markup(map_layer.svg) if map_layer else Markup(f"<p>{_html.escape(_say('no_geometry', lang))}</p>"),
+        map_missing=_missing_geometry(map_layer.units_without_geometry, table, panel, lang) if map_layer else "",
         period=period,
         map_caption=map_caption,
         histogram=Markup(charts["histogram"].svg()) if "histogram" in charts else "",
         trends=Markup(charts["trends"].svg()) if "trends" in charts else "",
-        trend_note=(text["trend_note"].format(n=min(TRENDS_SHOWN, counts["shrinking"])) if "trends" in charts
-                    else text["no_trends"].format(years=len(meta.census_years) or 2) if counts["shrinking"] else ""),
-        runs_note=text["runs_note"].format(period=period) if facts.annual else "",
+        trend_note=(_say("trend_note", lang, n=min(TRENDS_SHOWN, counts["shrinking"])) if "trends" in charts
+                    else _say("no_trends", lang, years=len(meta.census_years) or 2) if counts["shrinking"] else ""),
+        runs_note=_say("runs_note", lang, period=period) if facts.annual else "",
         shrinking_html=frame_html(listing, index=False, formats={
             "population_start": number_formatter("{:,.0f}"), "population_end": number_formatter("{:,.0f}"),
-            "longest_run": "{:,.0f}", "latest_run": "{:,.0f}", "annual_rate": "{:+.2f}"}),
-        insufficient_html=frame_html(missing_listing, index=False),
+            "longest_run": "{:,.0f}", "latest_run": "{:,.0f}", "annual_rate": "{:+.2f}"}, lang=lang),
+        insufficient_html=frame_html(missing_listing, index=False, lang=lang),
         sections=sections,
-        sources_html=frame_html(sources_table, index=False),
-        notes=[plain_text(n) for n in meta.notes],
+        sources_html=frame_html(sources_table, index=False, lang=lang),
+        notes=[n for n in (analysis_prose(note, lang) for note in meta.notes) if n],
         ledger=_ledger_counts(panel.ledger),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,
         parameters=parameter_text,
         toc=toc,
-        table_text=table_text(),
+        table_text=table_text(lang),
     )
     all_charts = tuple(charts.values()) + tuple(c for section in sections for c in section.charts)
-    note = text["figure_note"].format(
-        source=meta.citation or meta.title or meta.id, standard=std.name, id=std.id, version=std.version,
-        parameters=parameter_text, software=version, date=_dt.date.today().isoformat())
+    note = _say("figure_note", lang,
+                source=meta.citation or meta.title or meta.id, standard=std.name_zh if lang == "zh" and std.name_zh
+                else std.name, id=std.id, version=std.version,
+                parameters=parameter_text, software=version, date=_dt.date.today().isoformat())
     return Page(html=page, charts=all_charts, figure_note=note)

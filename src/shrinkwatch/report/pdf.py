@@ -17,24 +17,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shrinkwatch.core.messages import LANGUAGES, catalogue, message
+
 __all__ = ["PdfOutcome", "find_chromium", "write_pdf", "CHROMIUM_ENV", "PDF_MESSAGES"]
 
 #: Environment variable naming the Chromium (or Chrome) program to print with.
 CHROMIUM_ENV = "SHRINKWATCH_CHROMIUM"
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
-#: What the run says about the PDF (one place for the translations to come).
-PDF_MESSAGES = {
-    "en": {
-        "no_chromium": "no Chromium found (looked for {names} on PATH); install chromium or name it in "
-                       f"{CHROMIUM_ENV}",
-        "bad_env": f"{CHROMIUM_ENV}={{value}} is not a program that can be run",
-        "timeout": "Chromium did not finish printing within {seconds:.0f} s",
-        "failed": "Chromium failed (exit {code}){detail}",
-        "not_pdf": "Chromium exited without writing a PDF{detail}",
-        "cannot_start": "Chromium could not be started: {error}",
-    },
-}
+#: What the run says about the PDF, per language: the catalogues' ``[report.pdf]``.
+PDF_MESSAGES: dict[str, dict[str, str]] = {
+    lang: {key.removeprefix("report.pdf."): text for key, text in catalogue(lang).items()
+           if key.startswith("report.pdf.")} for lang in LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -51,10 +45,10 @@ class PdfOutcome:
 
 
 def _say(key: str, lang: str = "en", **values: object) -> str:
-    return PDF_MESSAGES.get(lang, PDF_MESSAGES["en"])[key].format(**values)
+    return message(f"report.pdf.{key}", lang, env=CHROMIUM_ENV, **values)
 
 
-def find_chromium() -> tuple[str | None, str]:
+def find_chromium(lang: str = "en") -> tuple[str | None, str]:
     """The Chromium program to print with and, when there is none, why (``SHRINKWATCH_CHROMIUM`` first).
 
     Examples
@@ -68,12 +62,12 @@ def find_chromium() -> tuple[str | None, str]:
     configured = os.environ.get(CHROMIUM_ENV)
     if configured:
         found = shutil.which(configured)
-        return (found, "") if found else (None, _say("bad_env", value=configured))
+        return (found, "") if found else (None, _say("bad_env", lang, value=configured))
     for name in _NAMES:
         found = shutil.which(name)
         if found:
             return found, ""
-    return None, _say("no_chromium", names=", ".join(_NAMES))
+    return None, _say("no_chromium", lang, names=", ".join(_NAMES))
 
 
 def _detail(stderr: str) -> str:
@@ -82,10 +76,10 @@ def _detail(stderr: str) -> str:
     return f": {lines[-1][-300:]}" if lines else ""
 
 
-def write_pdf(html: Path, pdf: Path, timeout: float = 180.0) -> PdfOutcome:
+def write_pdf(html: Path, pdf: Path, timeout: float = 180.0, *, lang: str = "en") -> PdfOutcome:
     """Print ``html`` to ``pdf`` with headless Chromium (no header or footer lines, a throwaway profile);
-    a failure leaves no file and returns the reason instead of raising."""
-    program, reason = find_chromium()
+    a failure leaves no file and returns the reason (in ``lang``) instead of raising."""
+    program, reason = find_chromium(lang)
     if program is None:
         return PdfOutcome(None, reason)
     started = time.perf_counter()
@@ -101,7 +95,7 @@ def write_pdf(html: Path, pdf: Path, timeout: float = 180.0) -> PdfOutcome:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                        errors="replace", start_new_session=True)
         except OSError as error:
-            return PdfOutcome(None, _say("cannot_start", error=error.strerror or error))
+            return PdfOutcome(None, _say("cannot_start", lang, error=error.strerror or error))
         try:
             _, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -111,12 +105,12 @@ def write_pdf(html: Path, pdf: Path, timeout: float = 180.0) -> PdfOutcome:
                 process.kill()
             process.communicate()
             pdf.unlink(missing_ok=True)
-            return PdfOutcome(None, _say("timeout", seconds=timeout), time.perf_counter() - started)
+            return PdfOutcome(None, _say("timeout", lang, seconds=timeout), time.perf_counter() - started)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         pdf.unlink(missing_ok=True)
-        return PdfOutcome(None, _say("failed", code=process.returncode, detail=_detail(stderr)), seconds)
+        return PdfOutcome(None, _say("failed", lang, code=process.returncode, detail=_detail(stderr)), seconds)
     if not pdf.is_file() or pdf.read_bytes()[:5] != b"%PDF-":
         pdf.unlink(missing_ok=True)
-        return PdfOutcome(None, _say("not_pdf", detail=_detail(stderr)), seconds)
+        return PdfOutcome(None, _say("not_pdf", lang, detail=_detail(stderr)), seconds)
     return PdfOutcome(pdf, "", seconds)

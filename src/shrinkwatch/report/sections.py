@@ -20,7 +20,7 @@ from markupsafe import Markup
 from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
-from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import check_language, message
 from shrinkwatch.forecast.engine import DRAWS
 from shrinkwatch.report.charts import (
     Chart,
@@ -31,13 +31,17 @@ from shrinkwatch.report.charts import (
 from shrinkwatch.report.facts import UnitFacts
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import (
+    analysis_prose,
     column_label,
     display_names,
+    format_number,
     format_p,
     is_fraction,
     number_formatter,
+    parent_display,
     parent_labels,
     plain_text,
+    region_label,
     status_label,
 )
 from shrinkwatch.report.maps import cluster_map_svg, significance_map_svg
@@ -61,23 +65,12 @@ __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_
 #: LISA units listed per cluster in the report (smallest pseudo p first).
 SHOWN_PER_CLUSTER = 60
 
-#: What the LISA classes are, said under the counts (one place, for translation).
-LISA_TEXT: dict[str, str] = {
-    "classes": ("High and low are relative to the mean annual rate of the {n:,} units analysed ({mean:+.2f} %/yr): "
-                "LL marks units whose rate, and whose neighbours' mean rate, are both below that mean; such a unit "
-                "may still be growing. Shrinking units (under the standard) in each class: {shrinking}."),
-    "heading": "{label}: {meaning} ({units:,} units, {shrinking:,} of them shrinking)",
-}
 
-#: The words this module adds to the sections, per language.
-_TEXT = {"en": {
-    "more_lisa": "… and {more:,} more {label} units (smallest pseudo p first); all {units:,} are in results.xlsx, "
-                 "sheet lisa_clusters.",
-    "islands": "{n:,} units without a shared boundary (islands), linked to their nearest unit",
-    "single": "{n:,} units with a single neighbour",
-    "excluded": "{n:,} units left out of the models (missing data): show them",
-    "this_report": "this report",
-}}
+def _say(key: str, lang: str, **fields: Any) -> str:
+    """The sections' message ``report.sections.<key>`` in ``lang``."""
+    return message(f"report.sections.{key}", lang, **fields)
+
+
 
 _POPULATION_FORMATS = {"population_start": number_formatter("{:,.0f}"), "population_end": number_formatter("{:,.0f}"),
                        "longest_run": "{:,.0f}", "latest_run": "{:,.0f}"}
@@ -117,8 +110,7 @@ def _folded_names(names: list[str], summary: str) -> Markup:
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in ("en", "zh"):
-        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
+    check_language(lang, "lang")
 
 
 def sensitivity_section(result: SensitivityResult, *, lang: str = "en", chosen: dict[str, Any] | None = None,
@@ -136,51 +128,56 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en", chosen: 
     is_chosen = np.ones(len(counts), dtype=bool)
     for key in result.vary:
         is_chosen &= (counts[key] == chosen[key]).to_numpy() if key in chosen else False
-    counts[_TEXT["en"]["this_report"]] = np.where(is_chosen, "◀", "")
+    counts["this_report"] = np.where(is_chosen, "◀", "")
     shown = counts if len(counts) <= 40 else counts.iloc[np.linspace(0, len(counts) - 1, 40).astype(int)]
     borderline = result.units[result.units["robustness"] == "borderline"].sort_values("share", ascending=False)
     border = borderline[["name", "parent_name", "shrinking", "evaluable", "share"]].rename(
-        columns={"shrinking": "settings shrinking", "evaluable": "settings decidable"})
+        columns={"shrinking": "settings_shrinking", "evaluable": "settings_decidable"})
     border = _facts_columns(border, facts)
     chart = sensitivity_chart(result, chosen, standard=standard, lang=lang)
-    varied = "; ".join(f"{column_label(k)} = " + ", ".join(
+    varied = "; ".join(f"{column_label(k, lang)} = " + ", ".join(
         f"{float(v) * 100:g} %" if is_fraction(standard, k, [v]) else str(v) for v in values)
         for k, values in result.vary.items())
     body = render(
-        "section-sensitivity.html.j2", result=result, classes=result.summary(), settings=varied,
+        "section-sensitivity.html.j2", lang, result=result, classes=result.summary(), settings=varied,
         chart=Markup(chart.svg()), shown=shown, formats=formats, n_borderline=len(borderline),
         borderline=border, border_formats={"share": "{:.0%}", **_POPULATION_FORMATS},
     )
-    return Section(id="sensitivity", title="Sensitivity to the standard", html=body, charts=(chart,))
+    return Section(id="sensitivity", title=_say("sensitivity.title", lang), html=body, charts=(chart,))
 
 
-def timeline_section(analysis: Analysis, *, lang: str = "en") -> Section:
+def timeline_section(analysis: Analysis, *, lang: str = "en", panel: Panel | None = None) -> Section:
     """Status over time (:mod:`shrinkwatch.report.timeline`): counts per as-of year, entries and exits, or a
     one-line note where the panel allows too few as-of years."""
-    title, body = timeline_parts(analysis.timeline, analysis.errors.get("timeline"), lang=lang)
+    title, body = timeline_parts(analysis.timeline, analysis.errors.get("timeline"), lang=lang, panel=panel)
     return Section(id="status-over-time", title=title, html=body)
 
 
-def distribution_section(analysis: Analysis, panel: Panel) -> Section:
+def distribution_section(analysis: Analysis, panel: Panel, lang: str = "en") -> Section:
     """Counts and shares of shrinking units, charted by region and by parent (every group, or a stated top 40)."""
     result = analysis.distribution
     totals = result.totals
     share = totals["shrinking"] / totals["units_with_data"] if totals["units_with_data"] else float("nan")
-    charts = [distribution_chart(result, column,
-                                 tick_labels=parent_labels(panel) if column == "parent_name" else None)
+    regions = {str(r): region_label(r, lang) for r in result.tables["region"].index} if "region" in result.tables \
+        else {}
+    charts = [distribution_chart(result, column, lang=lang,
+                                 tick_labels=parent_labels(panel, lang) if column == "parent_name" else regions)
               for column in ("region", "parent_name") if column in result.tables]
-    body = render("section-distribution.html.j2", totals=totals, share=share,
+    body = render("section-distribution.html.j2", lang, totals=totals, share=share,
                   charts=[Markup(c.svg()) for c in charts])
-    return Section(id="distribution", title="Distribution", html=body, charts=tuple(charts))
+    return Section(id="distribution", title=_say("distribution.title", lang), html=body, charts=tuple(charts))
 
 
-def _lisa_clusters(analysis: Analysis, panel: Panel, facts: UnitFacts | None = None) -> list[dict[str, object]]:
+def _lisa_clusters(analysis: Analysis, panel: Panel, facts: UnitFacts | None = None,
+                   lang: str = "en") -> list[dict[str, object]]:
     """Per significant cluster label: its members in display order (smallest pseudo p first), with populations."""
     assert analysis.lisa is not None
     local = analysis.lisa
     table = local.table.copy()
     if "parent_name" in panel.units.columns:
-        table.insert(1, "parent", panel.units["parent_name"].reindex(table.index).astype("string").to_numpy())
+        table.insert(1, "parent", parent_display(panel.units.reindex(table.index), panel, lang).to_numpy())
+    if "name" in table.columns:
+        table["name"] = display_names(table, panel, lang).to_numpy()
     clusters = []
     for label in ("LL", "LH", "HL", "HH"):
         members = table[table["cluster"] == label].sort_values(["p_sim", local.variable])
@@ -191,94 +188,137 @@ def _lisa_clusters(analysis: Analysis, panel: Panel, facts: UnitFacts | None = N
         more = max(len(members) - SHOWN_PER_CLUSTER, 0)
         shrinking = local.shrinking_in(label)[0]
         clusters.append({"label": label, "units": len(members),
-                         "heading": LISA_TEXT["heading"].format(label=label, meaning=lisa_meaning(label),
-                                                                units=len(members), shrinking=shrinking),
+                         "heading": _say("spatial.heading", lang, label=label, meaning=lisa_meaning(label, lang),
+                                         units=len(members), shrinking=shrinking),
                          "table": shown,
-                         "more": _TEXT["en"]["more_lisa"].format(more=more, label=label, units=len(members))
+                         "more": _say("spatial.more", lang, more=more, label=label, units=len(members),
+                                      sheet="lisa_clusters")
                          if more else ""})
     return clusters
 
 
-def _lisa_note(local: LisaResult) -> str:
+def _lisa_note(local: LisaResult, lang: str = "en") -> str:
     """The sentence saying what high and low mean, with the shrinking units of each class."""
-    shrinking = ", ".join(f"{label} {local.shrinking_in(label)[0]:,} of {local.counts.get(label, 0):,}"
-                          for label in ("HH", "LL", "HL", "LH"))
-    return LISA_TEXT["classes"].format(n=local.n, mean=local.mean, shrinking=shrinking)
+    shrinking = message("report.page.list_separator", lang).join(
+        _say("spatial.class_count", lang, label=label, n=local.shrinking_in(label)[0], of=local.counts.get(label, 0))
+        for label in ("HH", "LL", "HL", "LH"))
+    return _say("spatial.classes", lang, n=local.n, mean=local.mean, shrinking=shrinking)
 
 
-def spatial_section(analysis: Analysis, panel: Panel, facts: UnitFacts | None = None) -> Section:
+def spatial_section(analysis: Analysis, panel: Panel, facts: UnitFacts | None = None, lang: str = "en") -> Section:
     """Global Moran's I, the LISA cluster and significance maps and the units of each significant cluster."""
     m, local = analysis.moran, analysis.lisa
     if m is None or local is None:
-        body = render("section-spatial.html.j2", available=False,
-                      message=plain_text(analysis.errors.get("spatial", "spatial statistics unavailable")))
+        error = analysis_prose(analysis.errors.get("spatial", ""), lang)
+        body = render("section-spatial.html.j2", lang, available=False,
+                      message=error or _say("spatial.unavailable", lang))
     else:
-        names = display_names(panel.units, panel) if "name" in panel.units.columns else pd.Series(dtype="string")
+        names = display_names(panel.units, panel, lang) if "name" in panel.units.columns else pd.Series(dtype="string")
         islands = _folded_names([f"{names.get(u, u)} ({u})" for u in m.islands],
-                                _TEXT["en"]["islands"].format(n=len(m.islands))) if m.islands else Markup("")
+                                _say("spatial.islands", lang, n=len(m.islands))) if m.islands else Markup("")
         single = _folded_names([f"{names.get(u, u)} ({u})" for u in m.single_neighbour],
-                               _TEXT["en"]["single"].format(n=len(m.single_neighbour))) if m.single_neighbour else Markup("")
-        body = render("section-spatial.html.j2", available=True, m=m, local=local,
-                      weights=plain_text(m.weights_description), p_text=format_p(m.p_sim, prefix="pseudo p"),
+                               _say("spatial.single", lang, n=len(m.single_neighbour))) if m.single_neighbour \
+            else Markup("")
+        weights = analysis_prose(m.weights_description, lang) or _say(
+            "spatial.weights_fallback", lang, n=m.n, islands=len(m.islands), single=len(m.single_neighbour))
+        if m.I > m.expected_I and m.p_sim <= 0.05:
+            verdict = _say("spatial.positive", lang)
+        elif m.p_sim > 0.05:
+            verdict = _say("spatial.random", lang)
+        else:
+            verdict = _say("spatial.negative", lang)
+        body = render("section-spatial.html.j2", lang, available=True, m=m, local=local, verdict=verdict,
+                      weights=weights, p_text=format_p(m.p_sim, prefix=_say("spatial.pseudo_p", lang)),
                       islands=islands, single=single,
-                      cluster_map=Markup(cluster_map_svg(local, panel)),
-                      significance_map=Markup(significance_map_svg(local, panel)),
-                      clusters=_lisa_clusters(analysis, panel, facts), lisa_note=_lisa_note(local),
+                      counts=message("report.page.list_separator", lang).join(
+                          f"{status_label(label, lang)} {count:,}" for label, count in local.counts.items()),
+                      cluster_map=Markup(cluster_map_svg(local, panel, lang=lang)),
+                      significance_map=Markup(significance_map_svg(local, panel, lang=lang)),
+                      clusters=_lisa_clusters(analysis, panel, facts, lang), lisa_note=_lisa_note(local, lang),
                       formats={local.variable: "{:+.2f}", "local_I": "{:.3f}", "p_sim": _p_cell, **_POPULATION_FORMATS})
-    return Section(id="spatial-clusters", title="Spatial clusters", html=body)
+    return Section(id="spatial-clusters", title=_say("spatial.title", lang), html=body)
 
 
-def paradox_section(result: ParadoxResult) -> Section:
+def _paradox_message(result: ParadoxResult, lang: str) -> str:
+    """The paradox in the analysis's words where they are in ``lang``, else in the report's, from the same numbers."""
+    said = analysis_prose(result.message, lang)
+    if said:
+        return said
+    if result.available and result.share is not None:
+        return _say("paradox.share", lang, grew=result.n_grew, of=result.denominator, share=result.share,
+                    start=result.start_year, end=result.end_year)
+    if not result.builtup_present:
+        return _say("paradox.no_builtup", lang)
+    return _say("paradox.unavailable", lang)
+
+
+def paradox_section(result: ParadoxResult, lang: str = "en") -> Section:
     """The share of shrinking units whose built-up area grew, and the Tapio states, or why there is none."""
     counts_all = counts_both = None
     if result.state_counts_all and not result.state_counts_shrinking:
-        counts_all = pd.DataFrame({"all units": pd.Series(result.state_counts_all)}).astype(int)
-        counts_all.index.name = "Tapio state"
+        counts_all = pd.DataFrame({"all_units": pd.Series(result.state_counts_all)}).astype(int)
+        counts_all.index.name = "tapio_state"
     if result.state_counts_shrinking:
-        counts_both = pd.DataFrame({"shrinking units": pd.Series(result.state_counts_shrinking),
-                                    "all units": pd.Series(result.state_counts_all)}).fillna(0).astype(int)
-        counts_both.index.name = "Tapio state"
-    body = render("section-paradox.html.j2", result=result, message=plain_text(result.message), counts_all=counts_all,
-                  counts_both=counts_both)
-    return Section(id="expansion-paradox", title="Expansion paradox", html=body)
+        counts_both = pd.DataFrame({"shrinking_units": pd.Series(result.state_counts_shrinking),
+                                    "all_units": pd.Series(result.state_counts_all)}).fillna(0).astype(int)
+        counts_both.index.name = "tapio_state"
+    body = render("section-paradox.html.j2", lang, result=result, message=_paradox_message(result, lang),
+                  counts_all=counts_all, counts_both=counts_both)
+    return Section(id="expansion-paradox", title=_say("paradox.title", lang), html=body)
+
+
+def _drivers_summary(result: DriverResult, lang: str) -> str:
+    """The driver models in the analysis's words where they are in ``lang``, else in the report's, from the fit."""
+    said = analysis_prose(result.summary or result.message or "", lang)
+    if said or not result.available or result.gbm_cv is None or result.baseline_cv is None:
+        return said or _say("drivers.unavailable", lang)
+    top = column_label(str(result.importance.idxmax()), lang) if result.importance is not None and \
+        len(result.importance) else ""
+    return _say("drivers.summary", lang, n=result.n_units if hasattr(result, "n_units") else "",
+                folds=result.n_folds, r2=format_number(result.gbm_cv.r2), base=format_number(result.baseline_cv.r2),
+                top=top)
 
 
 def drivers_section(result: DriverResult, decomposition: DecompositionResult | None = None,
-                    panel: Panel | None = None) -> Section:
+                    panel: Panel | None = None, lang: str = "en") -> Section:
     """Out-of-sample fit of each model against the baseline, OLS coefficients and LightGBM contributions."""
     context: dict[str, object] = {"result": result, "decomposition": decomposition,
-                                  "summary": plain_text(result.summary or result.message or ""),
-                                  "decomposition_text": plain_text(decomposition.message) if decomposition else ""}
+                                  "summary": _drivers_summary(result, lang),
+                                  "decomposition_text": analysis_prose(decomposition.message, lang)
+                                  if decomposition else ""}
     charts: tuple[Chart, ...] = ()
     if result.available:
         assert result.ols_cv and result.gbm_cv and result.baseline_cv and result.coefficients is not None
         context["fit"] = pd.DataFrame(
             [[cv.r2, cv.rmse] for cv in (result.ols_cv, result.gbm_cv, result.baseline_cv)],
-            index=pd.Index(["OLS (HC3 robust SE)", "gradient boosting (LightGBM)", "baseline: training-fold mean"],
-                           name="model"),
-            columns=[f"out-of-sample R² ({result.n_folds}-fold CV)", "out-of-sample RMSE (%/yr)"],
+            index=pd.Index([_say(f"drivers.{m}", lang) for m in ("ols", "gbm", "baseline")], name="model"),
+            columns=[_say("drivers.r2", lang, folds=result.n_folds), _say("drivers.rmse", lang)],
         )
         coefficients = result.coefficients.copy()
-        coefficients.insert(0, "meaning", [result.feature_notes.get(str(t), "intercept" if t == "const" else "")
-                                           for t in coefficients.index])
-        coefficients.index = pd.Index(["intercept" if t == "const" else column_label(t) for t in coefficients.index],
-                                      name="predictor")
+        meanings = [analysis_prose(result.feature_notes.get(str(t), ""), lang) for t in coefficients.index]
+        if any(meanings):  # the analysis's notes in the report's language; none: no column of blanks
+            coefficients.insert(0, "meaning", [_say("drivers.intercept", lang) if t == "const" else m
+                                               for t, m in zip(coefficients.index, meanings)])
+        coefficients.index = pd.Index([_say("drivers.intercept", lang) if t == "const" else column_label(t, lang)
+                                       for t in coefficients.index], name="predictor")
         context["coefficients"] = coefficients
         context["coefficient_formats"] = {c: "{:.4f}" for c in coefficients.columns
                                           if c not in ("meaning", "p") and pd.api.types.is_float_dtype(coefficients[c])}
         if "p" in coefficients.columns:
             context["coefficient_formats"]["p"] = _p_cell  # type: ignore[index]
-        chart = driver_importance_chart(result)
+        chart = driver_importance_chart(result, lang=lang)
         charts = (chart,)
         context["chart"] = Markup(chart.svg())
-        names = (display_names(panel.units, panel) if panel is not None and "name" in panel.units.columns
+        names = (display_names(panel.units, panel, lang) if panel is not None and "name" in panel.units.columns
                  else pd.Series(dtype="string"))
         excluded = pd.DataFrame({"unit_id": list(result.excluded),
                                  "name": [names.get(u, "") for u in result.excluded],
-                                 "reason": [plain_text(str(w)) for w in result.excluded.values()]})
+                                 "reason": [analysis_prose(str(w), lang) or _say("drivers.missing_data", lang)
+                                            for w in result.excluded.values()]})
         context["excluded_html"] = excluded
-        context["excluded_summary"] = _TEXT["en"]["excluded"].format(n=len(excluded))
-    return Section(id="drivers", title="Drivers", html=render("section-drivers.html.j2", **context), charts=charts)
+        context["excluded_summary"] = _say("drivers.excluded", lang, n=len(excluded))
+    return Section(id="drivers", title=_say("drivers.title", lang),
+                   html=render("section-drivers.html.j2", lang, **context), charts=charts)
 
 
 def typology_section(typology: Typology, lang: str = "en") -> Section:
@@ -292,27 +332,41 @@ def typology_section(typology: Typology, lang: str = "en") -> Section:
     label_column = "label_zh" if lang == "zh" else "label"
     centres = typology.centres.reset_index()
     clusters = centres[["cluster", label_column, "units", *typology.features]].rename(columns={label_column: "label"})
-    clusters["label"] = clusters["label"].astype(str).map(plain_text)
+    clusters["label"] = clusters["label"].astype(str).map(lambda v: plain_text(v, lang))
     types = pd.DataFrame({
         "type": [TYPE_NAMES[t] if lang == "zh" else t for t in TYPE_NAMES],
-        "shrinking units": [type_counts.get(t, "not assessed") for t in TYPE_NAMES],
+        "shrinking_units": [type_counts.get(t, _say("types.not_assessed", lang)) for t in TYPE_NAMES],
         "share": [type_counts[t] / n_shrinking if t in type_counts and n_shrinking else np.nan for t in TYPE_NAMES],
     })
-    body = render("section-types.html.j2", typology=typology, n_shrinking=n_shrinking, clusters=clusters,
-                  criterion=plain_text(typology.criterion), notes=[plain_text(n) for n in typology.notes],
-                  features=", ".join(column_label(f) for f in typology.features),
+    silhouette = message("report.page.list_separator", lang).join(
+        f"{k}: {v:.3f}" for k, v in typology.silhouette.items())
+    body = render("section-types.html.j2", lang, typology=typology, n_shrinking=n_shrinking, clusters=clusters,
+                  criterion=analysis_prose(typology.criterion, lang), silhouette=silhouette,
+                  notes=[n for n in (analysis_prose(n, lang) for n in typology.notes) if n],
+                  features=message("report.page.list_separator", lang).join(
+                      column_label(f, lang) for f in typology.features),
                   feature_formats={f: "{:.2f}" for f in typology.features}, types=types)
-    return Section(id="types", title="类型" if lang == "zh" else "Types of shrinking city", html=body)
+    return Section(id="types", title=_say("types.title", lang), html=body)
 
 
-def recommendations_section(result: RecommendationResult, lang: str = "en") -> Section:
+def recommendations_section(result: RecommendationResult, lang: str = "en", panel: Panel | None = None) -> Section:
     """How many units each transformation path applies to, with examples, against the units of each status."""
     _check_lang(lang)
-    body = render("section-recommendations.html.j2",
-                  denominators={status_label(k): v for k, v in result.denominators.items()},
-                  rows=result.by_recommendation())
-    title = "转型路径与政策建议" if lang == "zh" else "Transformation paths and recommendations"
-    return Section(id="recommendations", title=title, html=body)
+    rows = result.by_recommendation()
+    if lang != "en":  # the ids are English code words; the titles say the same in the report's language
+        rows = rows.drop(columns="recommendation_id")
+    if "examples" in rows.columns and panel is not None and lang == "en" and "name_en" in panel.units.columns:
+        english = dict(zip(panel.units["name"].astype(str), panel.units["name_en"].astype("string").fillna("")))
+        rows["examples"] = rows["examples"].astype(str).map(
+            lambda names: ", ".join(english.get(n, "") or n for n in names.split(", ")))
+    elif "examples" in rows.columns and lang == "zh":
+        rows["examples"] = rows["examples"].astype(str).str.replace(", ", "、", regex=False)
+    body = render("section-recommendations.html.j2", lang,
+                  denominators=message("report.page.list_separator", lang).join(
+                      _say("recommendations.denominator", lang, n=v, status=status_label(k, lang))
+                      for k, v in result.denominators.items()),
+                  rows=rows)
+    return Section(id="recommendations", title=_say("recommendations.title", lang), html=body)
 
 
 #: Every sentence and heading of the early-warning section, by language.
@@ -336,6 +390,7 @@ EARLY_WARNING_TEXT = {
         "columns": {"name": "unit", "parent_name": "parent", "probability": "probability", "lower": "interval low",
                     "upper": "interval high", "predictor": "predictor", "n": "units scored", "brier": "Brier score",
                     "precision": "precision", "recall": "recall", "observed_share": "observed share shrinking"},
+        "predictors": {"forecast": "forecast probabilities", "persistence": "persistence", "base_rate": "base rate"},
     },
     "zh": {
         "title": "预警",
@@ -352,19 +407,21 @@ EARLY_WARNING_TEXT = {
         "columns": {"name": "单元", "parent_name": "上级", "probability": "概率", "lower": "区间下限",
                     "upper": "区间上限", "predictor": "预测方法", "n": "评分单元数", "brier": "Brier分数",
                     "precision": "精确率", "recall": "召回率", "observed_share": "实际收缩比例"},
+        "predictors": {"forecast": "预测概率", "persistence": "延续法", "base_rate": "基准率"},
     },
 }
 
 
-def early_warning_section(result: ForecastResult | None, *, lang: str = "en", why: str = "") -> Section:
+def early_warning_section(result: ForecastResult | None, *, lang: str = "en", why: str = "",
+                          panel: Panel | None = None) -> Section:
     """The watchlist with its probabilities and the backtest skill behind them, or the plain statement that the
     forecasts do not beat the baselines (or why there is no forecast)."""
     _check_lang(lang)
     text = EARLY_WARNING_TEXT[lang]
     columns: dict[str, str] = text["columns"]  # type: ignore[assignment]
     if result is None:
-        body = render("section-early-warning.html.j2", paragraphs=[str(text["unavailable"]).format(why=why)],
-                      skill=None, watchlist=None)
+        body = render("section-early-warning.html.j2", lang, paragraphs=[str(text["unavailable"]).format(
+                      why=analysis_prose(why, lang) or _say("early_warning.why", lang))], skill=None, watchlist=None)
         return Section(id="early-warning", title=str(text["title"]), html=body)
     fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": DRAWS,
               "standard": result.standard_id}
@@ -374,11 +431,16 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
     else:
         paragraphs.append(str(text["beats" if result.beats_baselines else "fails"]).format(**fields))
     skill = None if result.skill is None else result.skill[
-        ["predictor", "n", "brier", "precision", "recall", "observed_share"]].rename(columns=columns)
-    shown = result.watchlist[["name", "parent_name", "probability", "lower", "upper"]]
+        ["predictor", "n", "brier", "precision", "recall", "observed_share"]].assign(
+        predictor=lambda t: t["predictor"].map(text["predictors"]).fillna(t["predictor"])).rename(columns=columns)
+    shown = result.watchlist[["name", "parent_name", "probability", "lower", "upper"]].copy()
+    if panel is not None and len(shown):
+        if shown.index.isin(panel.units.index).all():
+            shown["name"] = display_names(shown, panel, lang).to_numpy()
+            shown["parent_name"] = parent_display(shown, panel, lang).to_numpy()
     watchlist = shown.rename(columns=columns) if len(shown) else None
     paragraphs.append(str(text["watchlist" if watchlist is not None else "empty"]).format(**fields))
-    body = render("section-early-warning.html.j2", paragraphs=paragraphs, skill=skill, watchlist=watchlist)
+    body = render("section-early-warning.html.j2", lang, paragraphs=paragraphs, skill=skill, watchlist=watchlist)
     return Section(id="early-warning", title=str(text["title"]), html=body)
 
 
@@ -393,14 +455,15 @@ def analysis_sections(analysis: Analysis, panel: Panel, *, lang: str = "en", par
     sections = [] if analysis.sensitivity is None else [
         sensitivity_section(analysis.sensitivity, lang=lang, chosen=parameters, standard=standard, facts=facts)]
     if analysis.timeline is not None or "timeline" in analysis.errors:
-        sections.append(timeline_section(analysis, lang=lang))
-    sections += [distribution_section(analysis, panel), spatial_section(analysis, panel, facts),
-                 paradox_section(analysis.paradox), drivers_section(analysis.drivers, analysis.decomposition, panel)]
+        sections.append(timeline_section(analysis, lang=lang, panel=panel))
+    sections += [distribution_section(analysis, panel, lang), spatial_section(analysis, panel, facts, lang),
+                 paradox_section(analysis.paradox, lang),
+                 drivers_section(analysis.drivers, analysis.decomposition, panel, lang)]
     if analysis.typology is not None:
         sections.append(typology_section(analysis.typology, lang=lang))
     if analysis.recommendations is not None:
-        sections.append(recommendations_section(analysis.recommendations, lang=lang))
+        sections.append(recommendations_section(analysis.recommendations, lang=lang, panel=panel))
     if analysis.early_warning is not None or "early_warning" in analysis.errors:
         sections.append(early_warning_section(analysis.early_warning, lang=lang,
-                                              why=analysis.errors.get("early_warning", "")))
+                                              why=analysis.errors.get("early_warning", ""), panel=panel))
     return sections

@@ -12,13 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from markupsafe import Markup
 
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.report.charts import figure_svg
 from shrinkwatch.report.html import render
+from shrinkwatch.report.labels import analysis_prose, display_names, parent_display
 
 if TYPE_CHECKING:
+    from shrinkwatch.core import Panel
     from shrinkwatch.identification.timeline import Timeline
 
 __all__ = ["MIN_YEARS", "TEXT", "timeline_chart_svg", "timeline_parts"]
@@ -49,7 +52,7 @@ TEXT: dict[str, dict[str, str]] = {
         "exited_heading": "Left the shrinking list in {last} ({n:,})",
         "spells_heading": "Longest current spells ({n:,} units shrinking as of {last}; up to {shown} shown)",
         "more": "{more:,} more are in the timeline table (shrinkwatch timeline -o FILE).",
-        "too_few": "Status over time: this dataset allows {n} as-of year(s) ({years}) under {standard}; a status "
+        "too_few": "Status over time: this dataset allows {n} as-of {year_word} ({years}) under {standard}; a status "
                    "over time needs at least {minimum}. {why}",
         "unavailable": "Status over time: not available: {error}",
         "chart_title": "{standard}: units per status as of each year",
@@ -66,7 +69,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "收缩状态的演变",
-        "intro": "按{standard}逐年判定（{first}—{last}年，共{n}个判定年份），每次只用截至当年的数据，即当年监测所得的结论。",
+        "intro": "按 {standard} 逐年判定（{first}—{last}年，共{n}个判定年份），每次只用截至当年的数据，即当年监测所得的结论。",
         "now": "截至{last}年，{shrinking:,}个单元处于收缩状态，其中{started:,}个始于{last}年；收缩起始年份的中位数为{median}年。",
         "none_now": "截至{last}年，没有单元处于收缩状态。",
         "spell_note": "收缩期指单元连续被判定为收缩的判定年份；无法判定的年份（数据不足或行政区划调整）不中断收缩期，只有被判定为未收缩的年份才结束收缩期（即恢复）。起始年份为当前收缩期的第一年。",
@@ -76,7 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "exited_heading": "{last}年退出收缩名单（{n:,}个）",
         "spells_heading": "当前收缩期最长的单元（截至{last}年共{n:,}个收缩单元，最多列出{shown}个）",
         "more": "另有{more:,}个见逐年状态表（shrinkwatch timeline -o 文件）。",
-        "too_few": "收缩状态的演变：本数据集在{standard}下只有{n}个判定年份（{years}），至少需要{minimum}个。{why}",
+        "too_few": "收缩状态的演变：本数据集在 {standard} 下只有 {n} 个判定年份（{years}），至少需要 {minimum} 个。{why}",
         "unavailable": "收缩状态的演变：无法计算：{error}",
         "chart_title": "{standard}：各年判定的状态单元数",
         "chart_changes": "收缩名单相对上一年的变化",
@@ -143,18 +146,32 @@ def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
     return figure_svg(figure, tight=False)
 
 
-def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "en") -> tuple[str, Markup]:
+def _named(frame: pd.DataFrame, panel: Panel | None, lang: str) -> pd.DataFrame:
+    """``frame`` (indexed by unit id) with its ``name`` and ``parent_name`` as the report in ``lang`` shows them."""
+    if panel is None or not len(frame) or not frame.index.isin(panel.units.index).all():
+        return frame
+    out = frame.copy()
+    if "name" in out.columns:
+        out["name"] = display_names(out, panel, lang).to_numpy()
+    if "parent_name" in out.columns:
+        out["parent_name"] = parent_display(out, panel, lang).to_numpy()
+    return out
+
+
+def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "en",
+                   panel: Panel | None = None) -> tuple[str, Markup]:
     """The section's title and body: the full section with at least :data:`MIN_YEARS` as-of years, else a
     one-line note saying why there is none."""
     words = _text(lang)
     if result is None:
-        return words["title"], render("section-timeline.html.j2", note=words["unavailable"].format(
-            error=error or "-"))
+        return words["title"], render("section-timeline.html.j2", lang, note=words["unavailable"].format(
+            error=analysis_prose(error or "", lang) or "-"))
     last = result.years[-1]
     if len(result.years) < MIN_YEARS:
         note = words["too_few"].format(n=len(result.years), years=", ".join(map(str, result.years)),
-                                       standard=result.standard_id, minimum=MIN_YEARS, why=" ".join(result.notes))
-        return words["title"], render("section-timeline.html.j2", note=note.strip())
+                                       standard=result.standard_id, minimum=MIN_YEARS, why=" ".join(analysis_prose(n, lang) for n in result.notes),
+                                       year_word="year" if len(result.years) == 1 else "years")
+        return words["title"], render("section-timeline.html.j2", lang, note=note.strip())
     units = result.units
     onset = units["onset_year"]
     current = units[onset.notna()]
@@ -171,17 +188,18 @@ def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "e
     if not counts["boundary_change"].any():
         counts = counts.drop(columns="boundary_change")
     lists = [
-        (words["entered_heading"].format(last=last, n=len(entered)), entered.head(SHOWN),
+        (words["entered_heading"].format(last=last, n=len(entered)), _named(entered.head(SHOWN), panel, lang),
          max(len(entered) - SHOWN, 0)),
-        (words["exited_heading"].format(last=last, n=len(exited)), exited.head(SHOWN), max(len(exited) - SHOWN, 0)),
-        (words["spells_heading"].format(last=last, n=len(current), shown=SHOWN), longest[spell_columns].head(SHOWN),
-         max(len(longest) - SHOWN, 0)),
+        (words["exited_heading"].format(last=last, n=len(exited)), _named(exited.head(SHOWN), panel, lang),
+         max(len(exited) - SHOWN, 0)),
+        (words["spells_heading"].format(last=last, n=len(current), shown=SHOWN),
+         _named(longest[spell_columns].head(SHOWN), panel, lang), max(len(longest) - SHOWN, 0)),
     ]
     body = render(
-        "section-timeline.html.j2", note=None, words=words,
+        "section-timeline.html.j2", lang, note=None, words=words,
         intro=words["intro"].format(standard=result.standard_id, first=result.years[0], last=last,
                                     n=len(result.years)),
-        summary=summary, notes=result.notes, chart=Markup(timeline_chart_svg(result, lang=lang)),
+        summary=summary, notes=[n for n in (analysis_prose(n, lang) for n in result.notes) if n], chart=Markup(timeline_chart_svg(result, lang=lang)),
         counts=counts, count_formats={c: "{:,}" for c in counts.columns},
         lists=[(heading, frame, words["more"].format(more=more) if more else "") for heading, frame, more in lists
                if len(frame)],

@@ -21,7 +21,7 @@ __all__ = ["write_report"]
 
 
 def write_report(identification: Identification, panel: Panel, out_dir: Path,
-                 analysis: Analysis | None = None) -> dict[str, Path]:
+                 analysis: Analysis | None = None, *, lang: str = "en") -> dict[str, Path]:
     """Write ``report.html``, ``results.csv``, ``results.xlsx``, ``summary.json`` and ``figures/`` into ``out_dir``.
 
     ``figures/`` holds every chart of the page as ``<name>.svg``, ``<name>.png`` (200 dpi) and ``<name>.txt``
@@ -33,11 +33,12 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
 
     ``analysis`` (from :func:`shrinkwatch.analysis.analyse.analyse`, with the sweep, typology and
     recommendations added) gives the page its analysis sections, the workbook their per-unit
-    tables and ``summary.json`` their numbers.
+    tables and ``summary.json`` their numbers. ``lang`` (``"en"`` or ``"zh"``) is the language of the page and
+    the figures; the CSV, the workbook and ``summary.json`` keep their column names and keys (a schema).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.xlsx", "summary.json")}
-    page = render_report(identification, panel, analysis)
+    page = render_report(identification, panel, analysis, lang=lang)
     paths["report.html"].write_text(page.html, encoding="utf-8")
     for path in write_figures(page.charts, out_dir / "figures", note=page.figure_note):
         paths[f"figures/{path.name}"] = path

@@ -359,12 +359,11 @@ def _population_indicator(ask: Ask) -> str | None:
 def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, Any]:
     found = ws.profile(ask, unit_id)  # an unknown unit: UnknownIdError (404) with near matches
     units = ask.panel.units
-    zh = ask.lang == "zh"
     criteria = []
     for name, value, passed in found.criteria:
         spec = ask.standard.criteria.get(name)
-        label = (spec.label_zh or spec.label) if spec is not None and zh else (spec.label if spec else name)
-        criteria.append({"name": name, "label": label, "value": value, "pass": passed})
+        criteria.append({"name": name, "label": spec.label_for(ask.lang) if spec is not None else name,
+                         "value": value, "pass": passed})
     indicator = _population_indicator(ask)
     series: list[dict[str, Any]] = []
     if indicator is not None:
@@ -395,9 +394,9 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
                         "priority": r.priority, "path": r.path}
                        for r in found.recommendations.itertuples(index=False)]
     return {
-        "unit_id": found.unit_id, "name": found.name,
+        "unit_id": found.unit_id, "name": _plain(units.at[unit_id, "name"]) if "name" in units.columns else found.name,
         "name_en": _plain(units.at[unit_id, "name_en"]) if "name_en" in units.columns else None,
-        "parent_name": found.parent_name, "dataset": ask.loaded.key, "standard": found.standard_id,
+        "display_name": found.name, "parent_name": found.parent_name, "dataset": ask.loaded.key, "standard": found.standard_id,
         "description": found.description, "status": found.status, "reason": found.reason,
         "annual_rate": found.annual_rate, "severity": found.severity, "pattern": found.pattern,
         "tapio_state": found.tapio_state, "criteria": criteria, "indicator": indicator, "series": series,

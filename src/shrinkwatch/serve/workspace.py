@@ -225,14 +225,15 @@ class Workspace:
         ident = self.identification(ask)
         typology = self.typology(ask)
         if unit_id not in ident.table.index:  # the engine's own error, with near matches
-            return profile(ask.panel, ident, unit_id, typology=typology, lang=ask.lang, drivers=False)
+            return profile(ask.panel, ident, unit_id, typology=typology, lang=ask.lang, drivers=False,
+                           standard=ask.standard)
         rows = [unit_id]
         states = self.states(ask)
         extra = (states.reindex(rows) if states is not None else
                  pd.DataFrame({"tapio_state": pd.array([pd.NA], dtype="string")}, index=pd.Index(rows, name="unit_id")))
         return profile(ask.panel, dataclasses.replace(ident, table=ident.table.loc[rows]), unit_id,
                        typology=dataclasses.replace(typology, table=typology.table.reindex(rows)), extra=extra,
-                       lang=ask.lang, drivers=False, recommendations=self.recommendations(ask))
+                       lang=ask.lang, drivers=False, standard=ask.standard, recommendations=self.recommendations(ask))
 
     def check_sweep(self, ask: Ask, vary: dict[str, list[Any]]) -> dict[str, list[Any]]:
         """``vary`` checked against the standard and this server's limit on the number of settings."""

@@ -1,0 +1,464 @@
+"""Per-pixel trend kernel: Mann-Kendall test (tie-corrected) and Theil-Sen slope, compiled with Numba.
+
+One pass per chunk: for every pixel the kernel gathers its valid years, counts the signs of
+all pairs (Mann-Kendall S), builds the pair slopes in a per-thread buffer and takes their
+median by quickselect (Theil-Sen), counts ties for the variance of S, and writes z, the
+two-sided p value and Kendall's tau. Pixels are spread over cores with ``numba.prange``.
+
+Definitions (per pixel, over its ``n`` valid years ``t_1 < ... < t_n`` with values ``x``):
+
+- ``S = sum_{i<j} sign(x_j - x_i)``; ``tau = S / (n(n-1)/2)``
+- ``var(S) = [n(n-1)(2n+5) - sum_g t_g(t_g-1)(2t_g+5)] / 18`` over groups ``g`` of tied values
+- ``z = (S-1)/sqrt(var)`` if ``S > 0``, ``(S+1)/sqrt(var)`` if ``S < 0``, else ``0``
+- ``p = 2 (1 - Phi(|z|)) = erfc(|z| / sqrt 2)`` (two-sided)
+- ``slope = median_{i<j} (x_j - x_i) / (t_j - t_i)`` in value units per year; the years may be
+  irregular (GHSL epochs every five years), so the slope is per year, not per step.
+
+These are the formulas of ``pymannkendall.original_test`` and ``scipy.stats.theilslopes``
+(``tests/test_grid_trend.py`` checks the kernel against both on generated series).
+
+A value is valid when it is finite: NaN (and +-inf, which no raster means as a value) is a
+missing year. A pixel with fewer than ``min_valid`` valid years is *insufficient*: every
+statistic is NaN and ``status`` is ``INSUFFICIENT``, never a "no trend" answer. A pixel whose
+valid values are all equal is assessed (``S = 0``, ``z = 0``, ``p = 1``, ``slope = 0``) and
+flagged ``NO_VARIATION`` so that "never changed" (a pixel that was never built up, say) can be
+told apart from "changed without a trend".
+
+How to call it
+--------------
+``pixel_trends(values, years, *, min_valid=8, axis=0, parallel=True) -> PixelTrends``
+
+- ``values``: a float array (float32 or float64; integers are taken as float64) with the
+  year axis at ``axis`` and any pixel shape around it: ``(years,)``, ``(years, n_pixels)``,
+  ``(years, y, x)``, or ``(y, x, years)`` with ``axis=-1`` (what ``xarray.apply_ufunc`` hands
+  over when ``year`` is the core dimension).
+- ``years``: one number per position of the year axis, strictly increasing (need not be
+  evenly spaced).
+- ``min_valid``: fewest valid years a pixel needs (at least 3, at most ``len(years)``).
+- ``parallel``: spread pixels over Numba's threads. Inside Dask workers that already run one
+  task per core, pass ``parallel=False`` (what ``trend_block`` does by default).
+
+``PixelTrends`` holds arrays of the pixel shape (the input shape without the year axis):
+``slope``, ``p``, ``z``, ``tau``, ``s``, ``var_s`` (float64, NaN where insufficient),
+``n_valid`` (int32, the count of valid years, also for insufficient pixels) and ``status``
+(int8: ``ASSESSED``, ``INSUFFICIENT``, ``NO_VARIATION``); ``insufficient`` is the boolean mask,
+``significant_decline(alpha)`` the boolean decline mask (``S < 0`` and ``p < alpha`` among
+assessed pixels), and ``decline_code(alpha)`` the same as a uint8 raster whose
+``DECLINE_NODATA`` (255) marks insufficient pixels, so a written mask never reads
+"insufficient" as "no decline".
+
+For Dask, ``trend_block(block, years, *, min_valid=8, axis=0, parallel=False)`` returns one
+float64 array ``(len(BLOCK_FIELDS), *pixel_shape)`` whose layers follow ``BLOCK_FIELDS``;
+``PixelTrends.from_block(array, years, min_valid)`` turns it back into a ``PixelTrends``.
+The year axis must be a single chunk::
+
+    stack = stack.rechunk({0: -1})
+    out = stack.map_blocks(trend_block, years=years, min_valid=8, dtype="float64",
+                           chunks=((len(BLOCK_FIELDS),), *stack.chunks[1:]))
+
+>>> import numpy as np
+>>> result = pixel_trends(np.array([[1.0, np.nan], [2.0, np.nan], [4.0, 3.0], [3.0, np.nan]]),
+...                       np.array([2000, 2005, 2010, 2015]), min_valid=3)
+>>> round(float(result.slope[0]), 4), int(result.s[0]), result.status.tolist()
+(0.1667, 4, [0, 1])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from shrinkwatch.core.errors import DataError, OptionError
+
+__all__ = [
+    "ASSESSED",
+    "BLOCK_FIELDS",
+    "DECLINE_NODATA",
+    "DEFAULT_MIN_VALID",
+    "INSUFFICIENT",
+    "NO_VARIATION",
+    "STATUS_LABELS",
+    "PixelTrends",
+    "pixel_trends",
+    "trend_block",
+]
+
+#: Default fewest valid years for a pixel to be assessed.
+DEFAULT_MIN_VALID = 8
+#: ``status`` codes.
+ASSESSED, INSUFFICIENT, NO_VARIATION = 0, 1, 2
+#: What each status code means (every user-visible string of this module is here).
+STATUS_LABELS = {
+    "en": {ASSESSED: "assessed", INSUFFICIENT: "insufficient data (too few valid years)",
+           NO_VARIATION: "assessed: no variation (all valid years equal)"},
+    "zh": {ASSESSED: "已评估", INSUFFICIENT: "数据不足（有效年份过少）", NO_VARIATION: "已评估：无变化（各有效年份数值相同）"},
+}
+#: Value of ``decline_code`` for insufficient pixels (0 = no significant decline, 1 = significant decline).
+DECLINE_NODATA = 255
+#: Layers of the ``trend_block`` array, in order.
+BLOCK_FIELDS = ("slope", "p", "z", "tau", "s", "var_s", "n_valid", "status")
+
+_MESSAGES = {
+    "no_year_axis": "values has {ndim} dimension(s); axis={axis} is not one of them",
+    "years_shape": "years must be one-dimensional with one entry per position of the year axis "
+                   "({expected}); got shape {shape}",
+    "years_order": "years must be finite and strictly increasing; got {years}",
+    "dtype": "values must be a real numeric array (float32, float64 or integer); got dtype {dtype}",
+    "min_valid": "min_valid must be an integer from 3 to the number of years ({n_years}); got {value!r}",
+    "alpha": "alpha must be a number between 0 and 1 (exclusive); got {value!r}",
+    "block_layers": "a trend block has {expected} layers ({fields}); got shape {shape}",
+}
+
+# Pixels per task of the parallel loop: buffers are allocated once per block, not per pixel.
+_BLOCK = 2048
+# The Theil-Sen median's bracket: a sample of pair slopes, the ranks either side of its middle
+# taken as the bracket (about +-2 standard deviations of the sample median's rank), and the
+# fewest pairs for which bracketing pays.
+_N_SAMPLE = 15
+_BRACKET = 3
+_MIN_PAIRS_TO_BRACKET = 4 * _N_SAMPLE
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _select(a: Any, hi: int, k: int) -> float:  # pragma: no cover - compiled
+    """Reorder ``a[0:hi+1]`` so that ``a[k]`` is its k-th smallest (quickselect); return it.
+
+    Everything left of ``k`` ends up ``<= a[k]`` and everything right of it ``>=``. The
+    partition is Lomuto's without branches (the pair slopes of a noisy series defeat branch
+    prediction); when the pivot is the smallest value left, its copies are gathered in one
+    more pass, so that runs of equal slopes (flat stretches, ties) stay linear.
+    """
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        # median of three as the pivot, moved to a[hi]
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[mid] < a[hi]:
+            a[mid], a[hi] = a[hi], a[mid]
+        pivot = a[hi]
+        store = lo
+        for i in range(lo, hi):
+            v = a[i]
+            a[i] = a[store]
+            a[store] = v
+            store += 1 if v < pivot else 0
+        a[hi] = a[store]
+        a[store] = pivot
+        if k == store:
+            return pivot
+        if k < store:
+            hi = store - 1
+        elif store > lo:
+            lo = store + 1
+        else:  # the pivot is the smallest: skip all its copies at once
+            same = store + 1
+            for i in range(store + 1, hi + 1):
+                v = a[i]
+                a[i] = a[same]
+                a[same] = v
+                same += 1 if v == pivot else 0
+            if k < same:
+                return pivot
+            lo = same
+    return a[k]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _sample_pairs(n_years: int) -> Any:  # pragma: no cover - compiled
+    """For each count ``n`` of valid years with enough pairs, ``_N_SAMPLE`` pairs ``(i, j)``
+    evenly spaced in pair order (``[n, q, 0]`` is ``i``, ``[n, q, 1]`` is ``j``)."""
+    table = np.zeros((n_years + 1, _N_SAMPLE, 2), dtype=np.int64)
+    for n in range(n_years + 1):
+        m = n * (n - 1) // 2
+        if m < _MIN_PAIRS_TO_BRACKET:
+            continue
+        q = 0
+        index = 0
+        for i in range(n - 1):
+            for j in range(i + 1, n):
+                if q < _N_SAMPLE and index == (q * m) // _N_SAMPLE:
+                    table[n, q, 0] = i
+                    table[n, q, 1] = j
+                    q += 1
+                index += 1
+    return table
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pixels(values: Any, t: Any, min_valid: int, sample_pairs: Any, start: int, stop: int,
+            slope: Any, p: Any, z: Any, tau: Any, s: Any, var_s: Any,
+            n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
+    """The trend of pixels ``start..stop-1`` of ``values`` (pixels x years).
+
+    The Theil-Sen median is found without keeping every pair slope: two pivots bracketing the
+    median are read off a sorted sample of ``_N_SAMPLE`` pair slopes, the pass over the pairs
+    (which also counts S) counts the slopes below the bracket and keeps those inside it, and
+    the median is selected among those few. If the median falls outside the bracket (a rare
+    sample), the pass is repeated keeping every slope.
+    """
+    n_years = values.shape[1]
+    xv = np.empty(n_years)
+    tv = np.empty(n_years)
+    sv = np.empty(n_years)
+    kept = np.empty(max(n_years * (n_years - 1) // 2, 1))
+    sample = np.empty(_N_SAMPLE)
+    nan = np.nan
+    for px in range(start, stop):
+        n = 0
+        for k in range(n_years):
+            v = float(values[px, k])
+            if math.isfinite(v):
+                xv[n] = v
+                tv[n] = t[k]
+                n += 1
+        n_valid[px] = n
+        if n < min_valid:
+            slope[px] = nan
+            p[px] = nan
+            z[px] = nan
+            tau[px] = nan
+            s[px] = nan
+            var_s[px] = nan
+            status[px] = 1
+            continue
+        m = n * (n - 1) // 2
+        half = m // 2
+        first = half if m % 2 == 1 else half - 1  # the median is kept[first] (and the next one if m is even)
+        low_pivot = -np.inf
+        high_pivot = np.inf
+        if m >= _MIN_PAIRS_TO_BRACKET:
+            for q in range(_N_SAMPLE):
+                i = sample_pairs[n, q, 0]
+                j = sample_pairs[n, q, 1]
+                sample[q] = (xv[j] - xv[i]) / (tv[j] - tv[i])
+            # the pivots are the sample's values of rank middle -+ _BRACKET (ranks by counting: no branches)
+            for q in range(_N_SAMPLE):
+                v = sample[q]
+                rank = 0
+                for u in range(_N_SAMPLE):
+                    w = sample[u]
+                    rank += 1 if (w < v) | ((w == v) & (u < q)) else 0
+                if rank == _N_SAMPLE // 2 - _BRACKET:
+                    low_pivot = v
+                elif rank == _N_SAMPLE // 2 + _BRACKET:
+                    high_pivot = v
+        # one pass over the pairs: S, the tied pairs, and the slopes inside the bracket
+        score = 0
+        tied = 0
+        below = 0
+        inside = 0
+        for i in range(n - 1):
+            xi = xv[i]
+            ti = tv[i]
+            for j in range(i + 1, n):
+                d = xv[j] - xi
+                score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
+                tied += 1 if d == 0 else 0
+                pair_slope = d / (tv[j] - ti)
+                below += 1 if pair_slope < low_pivot else 0
+                kept[inside] = pair_slope
+                inside += 1 if (pair_slope >= low_pivot) & (pair_slope <= high_pivot) else 0
+        if below > first or half >= below + inside:  # the median is outside the bracket: keep every slope
+            inside = 0
+            for i in range(n - 1):
+                for j in range(i + 1, n):
+                    kept[inside] = (xv[j] - xv[i]) / (tv[j] - tv[i])
+                    inside += 1
+            below = 0
+        k = first - below
+        med = _select(kept, inside - 1, k)
+        if m % 2 == 0:  # the next one up is the smallest of those right of k
+            upper = kept[k + 1]
+            for q in range(k + 2, inside):
+                if kept[q] < upper:
+                    upper = kept[q]
+            med = 0.5 * (med + upper)
+        # ties: sum over groups of equal values of t(t-1)(2t+5); only a series with tied pairs needs the sort
+        tie_sum = 0.0
+        if tied == m:
+            tie_sum = n * (n - 1.0) * (2.0 * n + 5.0)
+        elif tied > 0:
+            for i in range(n):  # insertion sort of the valid values, then the runs of equal values
+                v = xv[i]
+                j = i - 1
+                while j >= 0 and sv[j] > v:
+                    sv[j + 1] = sv[j]
+                    j -= 1
+                sv[j + 1] = v
+            run = 1
+            for i in range(1, n + 1):
+                if i < n and sv[i] == sv[i - 1]:
+                    run += 1
+                else:
+                    if run > 1:
+                        tie_sum += run * (run - 1.0) * (2.0 * run + 5.0)
+                    run = 1
+        var = (n * (n - 1.0) * (2.0 * n + 5.0) - tie_sum) / 18.0
+        if score > 0:
+            zz = (score - 1.0) / math.sqrt(var)
+        elif score < 0:
+            zz = (score + 1.0) / math.sqrt(var)
+        else:
+            zz = 0.0
+        slope[px] = med
+        z[px] = zz
+        p[px] = math.erfc(abs(zz) / math.sqrt(2.0))
+        tau[px] = score / (0.5 * n * (n - 1.0))
+        s[px] = score
+        var_s[px] = var
+        status[px] = 2 if tied == m else 0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+def _trend_parallel(values: Any, t: Any, min_valid: int, slope: Any, p: Any, z: Any, tau: Any, s: Any,
+                    var_s: Any, n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
+    n_pixels = values.shape[0]
+    sample_pairs = _sample_pairs(values.shape[1])
+    n_blocks = (n_pixels + _BLOCK - 1) // _BLOCK
+    for b in numba.prange(n_blocks):
+        _pixels(values, t, min_valid, sample_pairs, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
+                slope, p, z, tau, s, var_s, n_valid, status)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _trend_serial(values: Any, t: Any, min_valid: int, slope: Any, p: Any, z: Any, tau: Any, s: Any,
+                  var_s: Any, n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
+    n_pixels = values.shape[0]
+    sample_pairs = _sample_pairs(values.shape[1])
+    for b in range((n_pixels + _BLOCK - 1) // _BLOCK):  # the parallel driver's blocks: one compiled _pixels
+        _pixels(values, t, min_valid, sample_pairs, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
+                slope, p, z, tau, s, var_s, n_valid, status)
+
+
+@dataclass(frozen=True)
+class PixelTrends:
+    """Per-pixel Mann-Kendall / Theil-Sen results, each array of the pixel shape.
+
+    ``slope`` is in value units per year; ``s``, ``var_s``, ``z``, ``p``, ``tau`` are the
+    Mann-Kendall statistics; all are NaN where ``status == INSUFFICIENT``. ``n_valid`` counts
+    each pixel's valid years. ``years`` and ``min_valid`` record what was asked.
+    """
+
+    slope: NDArray[np.float64]
+    p: NDArray[np.float64]
+    z: NDArray[np.float64]
+    tau: NDArray[np.float64]
+    s: NDArray[np.float64]
+    var_s: NDArray[np.float64]
+    n_valid: NDArray[np.int32]
+    status: NDArray[np.int8]
+    years: NDArray[np.float64]
+    min_valid: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.slope.shape)
+
+    @property
+    def insufficient(self) -> NDArray[np.bool_]:
+        """True where a pixel had fewer than ``min_valid`` valid years."""
+        return np.asarray(self.status == INSUFFICIENT)
+
+    def significant_decline(self, alpha: float = 0.05) -> NDArray[np.bool_]:
+        """True where the Mann-Kendall test finds a decrease (``S < 0``) at two-sided level ``alpha``.
+
+        False for insufficient pixels too: read ``insufficient`` (or write ``decline_code``)
+        so that those are not taken for "no decline".
+        """
+        alpha = _check_alpha(alpha)
+        with np.errstate(invalid="ignore"):
+            return np.asarray((self.status != INSUFFICIENT) & (self.s < 0) & (self.p < alpha))
+
+    def decline_code(self, alpha: float = 0.05) -> NDArray[np.uint8]:
+        """uint8 raster: 1 significant decline, 0 none, ``DECLINE_NODATA`` (255) insufficient data."""
+        code = self.significant_decline(alpha).astype(np.uint8)
+        code[self.insufficient] = DECLINE_NODATA
+        return code
+
+    def to_block(self) -> NDArray[np.float64]:
+        """The ``BLOCK_FIELDS`` layers stacked into one float64 array ``(len(BLOCK_FIELDS), *shape)``."""
+        return np.stack([np.asarray(getattr(self, name), dtype=np.float64) for name in BLOCK_FIELDS])
+
+    @classmethod
+    def from_block(cls, block: ArrayLike, years: ArrayLike, min_valid: int = DEFAULT_MIN_VALID) -> PixelTrends:
+        """The inverse of ``to_block`` (the array ``trend_block`` returns)."""
+        array = np.asarray(block, dtype=np.float64)
+        if array.ndim < 1 or array.shape[0] != len(BLOCK_FIELDS):
+            raise DataError(_MESSAGES["block_layers"].format(
+                expected=len(BLOCK_FIELDS), fields=", ".join(BLOCK_FIELDS), shape=array.shape))
+        layers = dict(zip(BLOCK_FIELDS, array))
+        return cls(slope=layers["slope"], p=layers["p"], z=layers["z"], tau=layers["tau"], s=layers["s"],
+                   var_s=layers["var_s"], n_valid=layers["n_valid"].astype(np.int32),
+                   status=layers["status"].astype(np.int8), years=np.asarray(years, dtype=np.float64),
+                   min_valid=int(min_valid))
+
+
+def _check_alpha(alpha: float) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise OptionError(_MESSAGES["alpha"].format(value=alpha))
+    return float(alpha)
+
+
+def _prepare(values: ArrayLike, years: ArrayLike, min_valid: int,
+             axis: int) -> tuple[NDArray[Any], NDArray[np.float64], tuple[int, ...]]:
+    """``values`` as a (pixels, years) float array (a view where the layout allows), years, pixel shape."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biu":
+        array = array.astype(np.float64)
+    elif array.dtype not in (np.float32, np.float64):
+        if array.dtype.kind == "f":  # float16, longdouble: no compiled variant
+            array = array.astype(np.float64)
+        else:
+            raise DataError(_MESSAGES["dtype"].format(dtype=array.dtype))
+    if not -array.ndim <= axis < array.ndim or array.ndim == 0:
+        raise DataError(_MESSAGES["no_year_axis"].format(ndim=array.ndim, axis=axis))
+    n_years = array.shape[axis]
+    t = np.asarray(years)
+    if t.ndim != 1 or t.shape[0] != n_years:
+        raise DataError(_MESSAGES["years_shape"].format(expected=n_years, shape=t.shape))
+    if t.dtype.kind not in "biuf":
+        raise DataError(_MESSAGES["years_order"].format(years=t.tolist()[:10]))
+    t = t.astype(np.float64)
+    if not np.isfinite(t).all() or (np.diff(t) <= 0).any():
+        raise DataError(_MESSAGES["years_order"].format(years=t.tolist()))
+    if (isinstance(min_valid, bool) or not isinstance(min_valid, (int, np.integer))
+            or not 3 <= min_valid <= n_years):
+        raise OptionError(_MESSAGES["min_valid"].format(n_years=n_years, value=min_valid))
+    moved = np.moveaxis(array, axis, -1)
+    pixel_shape = moved.shape[:-1]
+    flat = moved.reshape(-1, n_years)  # a view for (..., years) C order and for (years, ...) C order
+    if not (flat.flags.c_contiguous or flat.flags.f_contiguous):
+        flat = np.ascontiguousarray(flat)
+    return flat, t, pixel_shape
+
+
+def pixel_trends(values: ArrayLike, years: ArrayLike, *, min_valid: int = DEFAULT_MIN_VALID, axis: int = 0,
+                 parallel: bool = True) -> PixelTrends:
+    """Mann-Kendall (tie-corrected) and Theil-Sen per pixel; see the module docstring."""
+    flat, t, pixel_shape = _prepare(values, years, min_valid, axis)
+    n_pixels = flat.shape[0]
+    outputs = [np.empty(n_pixels) for _ in range(6)]
+    n_valid = np.empty(n_pixels, dtype=np.int32)
+    status = np.empty(n_pixels, dtype=np.int8)
+    kernel: Callable[..., None] = _trend_parallel if parallel else _trend_serial
+    kernel(flat, t, int(min_valid), *outputs, n_valid, status)
+    slope, p, z, tau, s, var_s = (out.reshape(pixel_shape) for out in outputs)
+    return PixelTrends(slope=slope, p=p, z=z, tau=tau, s=s, var_s=var_s, n_valid=n_valid.reshape(pixel_shape),
+                       status=status.reshape(pixel_shape), years=t, min_valid=int(min_valid))
+
+
+def trend_block(block: ArrayLike, years: ArrayLike, *, min_valid: int = DEFAULT_MIN_VALID, axis: int = 0,
+                parallel: bool = False) -> NDArray[np.float64]:
+    """``pixel_trends`` of one chunk as one float64 array ``(len(BLOCK_FIELDS), *pixel_shape)``, for Dask.
+
+    Serial by default: Dask already runs one task per worker thread.
+    """
+    return pixel_trends(block, years, min_valid=min_valid, axis=axis, parallel=parallel).to_block()

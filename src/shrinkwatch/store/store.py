@@ -1,0 +1,339 @@
+"""The run store: where every run is recorded, in an embedded DuckDB file or on a PostgreSQL server.
+
+One code path (SQLAlchemy 2 Core) serves both: DuckDB through the ``duckdb-engine`` dialect, PostgreSQL
+through ``psycopg`` (``pip install 'shrinkwatch[postgresql]'``). Where the store is:
+
+1. ``--store PATH|URL`` (the ``target`` argument), else
+2. ``$SHRINKWATCH_STORE``, else
+3. ``shrinkwatch.duckdb`` in the user's data folder (``platformdirs.user_data_dir("shrinkwatch")``).
+
+A run is written in one transaction, so a process killed while writing leaves no part of its run.
+DuckDB lets one process at a time open a file for writing and holds an operating-system lock on it
+while open; the store opens the file only for the length of one transaction (no connection pool),
+and a second process that finds it locked waits and tries again with growing pauses, up to
+``$SHRINKWATCH_STORE_TIMEOUT`` seconds (default 30), then fails with :class:`StoreBusyError`
+("store is busy: PATH is locked by another process"). PostgreSQL takes concurrent writers itself;
+migrations there hold an advisory lock so that two processes never create the tables twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from shrinkwatch.core.errors import OptionError, StoreBusyError, StoreError, UnknownIdError
+from shrinkwatch.core.panel import STATUSES
+from shrinkwatch.report.outputs import software_version
+from shrinkwatch.store.records import TEXT_COLUMNS, RunRecord, period_key
+from shrinkwatch.store.schema import MIGRATIONS, OWN_TABLES, SCHEMA_VERSION, now, tables
+
+__all__ = ["ENV", "TIMEOUT_ENV", "Store", "default_location", "resolve_target"]
+
+#: The environment variable naming the store (a path or a postgresql:// URL).
+ENV = "SHRINKWATCH_STORE"
+#: The environment variable giving how many seconds to wait for a busy DuckDB store.
+TIMEOUT_ENV = "SHRINKWATCH_STORE_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_POSTGRES = ("postgresql", "postgres", "postgresql+psycopg")
+_ADVISORY_KEY = 0x5348524B  # "SHRK": the migration lock on a PostgreSQL server
+_BATCH = "shrinkwatch_units_batch"
+
+
+def default_location() -> Path:
+    """``shrinkwatch.duckdb`` in the user's data folder (``~/.local/share/shrinkwatch`` on Linux)."""
+    import platformdirs  # deferred: only a run that records without --store asks for the folder
+
+    return Path(platformdirs.user_data_dir("shrinkwatch", appauthor=False)) / "shrinkwatch.duckdb"
+
+
+def resolve_target(target: str | os.PathLike[str] | None = None) -> str:
+    """Where the store is: ``target``, else ``$SHRINKWATCH_STORE``, else :func:`default_location`."""
+    if target is not None and str(target).strip():
+        return str(target)
+    return os.environ.get(ENV, "").strip() or str(default_location())
+
+
+def _timeout() -> float:
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise OptionError(f"${TIMEOUT_ENV}: expected a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise OptionError(f"${TIMEOUT_ENV}: expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
+class Store:
+    """A run store at ``target`` (a file path or a ``postgresql://`` URL; see the module docstring).
+
+    ``create=False`` refuses a DuckDB file that does not exist yet (the ``monitor`` commands read,
+    they do not make stores). The tables are created or migrated on first use. Use as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | None = None, *, timeout: float | None = None,
+                 create: bool = True) -> None:
+        text = resolve_target(target)
+        self.timeout = _timeout() if timeout is None else float(timeout)
+        scheme = _SCHEME.match(text)
+        if scheme is not None:
+            if scheme.group(1).lower() not in _POSTGRES:
+                raise OptionError(f"--store {scheme.group(0)}...: expected a file path or a postgresql:// URL, "
+                                  f"got a {scheme.group(1)}:// URL")
+            try:
+                given = sa.make_url(text)
+            except sa.exc.ArgumentError:
+                raise OptionError(f"--store {scheme.group(0)}...: not a valid PostgreSQL URL; expected "
+                                  "postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+            url = given.set(drivername="postgresql+psycopg")
+            self.backend = "postgresql"
+            self.label = given.render_as_string(hide_password=True)  # never print a password
+            self.path: Path | None = None
+            try:
+                import psycopg  # noqa: F401  # deferred: the PostgreSQL driver is an optional extra
+            except ImportError:
+                raise StoreError(f"--store {self.label}: PostgreSQL needs its driver: "
+                                 "pip install 'shrinkwatch[postgresql]'") from None
+            self._engine = sa.create_engine(url, poolclass=NullPool)
+        else:
+            path = Path(text).expanduser()
+            self.backend, self.label, self.path = "duckdb", str(path), path
+            if path.is_dir():
+                raise StoreError(f"--store {path}: is a folder; give a file for the run store "
+                                 "(for example shrinkwatch.duckdb)")
+            if not path.exists():
+                if not create:
+                    raise StoreError(f"no run store at {path} yet: `shrinkwatch run` records every run there "
+                                     f"(or give --store / ${ENV})")
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise StoreError(f"--store {path}: cannot create its folder: {error.strerror or error}") from None
+            # no pool: the file (and DuckDB's lock on it) is held only for the length of a transaction
+            self._engine = sa.create_engine(sa.URL.create("duckdb", database=str(path)), poolclass=NullPool)
+        self._ready = False
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.label!r})"
+
+    # ------------------------------------------------------------ connections
+
+    def _connect(self) -> sa.Connection:
+        """A connection; a locked DuckDB file is tried again with growing pauses until the timeout."""
+        deadline = time.monotonic() + self.timeout
+        pause = 0.02
+        while True:
+            try:
+                return self._engine.connect()
+            except sa.exc.DBAPIError as error:
+                message = str(error.orig) if error.orig is not None else str(error)
+                if isinstance(error.orig, duckdb.IOException) and "could not set lock" in message.lower():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise StoreBusyError(f"store is busy: {self.label} is locked by another process "
+                                             f"(waited {self.timeout:g} s; ${TIMEOUT_ENV} sets the wait)") from None
+                    time.sleep(min(pause, remaining))
+                    pause = min(pause * 2, 0.5)
+                    continue
+                raise self._unusable(message) from None
+
+    def _unusable(self, message: str, connecting: bool = True) -> StoreError:
+        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        first = re.sub(r"^\(?[\w.]+(Exception|Error)\)?:?\s*", "", first)
+        if self.backend == "duckdb" and connecting:
+            if "not a valid DuckDB database" in first or "Is a directory" in first:
+                return StoreError(f"--store {self.label}: not a ShrinkWatch run store (not a DuckDB file)")
+            return StoreError(f"--store {self.label}: cannot open the run store: {first}")
+        if connecting:
+            return StoreError(f"--store {self.label}: cannot reach the run store: {first}")
+        return StoreError(f"--store {self.label}: the run store refused the transaction (nothing was written): {first}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One transaction on a ready store (tables created or migrated): committed at the end of the
+        block, rolled back on any error."""
+        connection = self._connect()
+        try:
+            with connection.begin():
+                if not self._ready:
+                    self._migrate(connection)
+                yield connection
+            self._ready = True
+        except sa.exc.DBAPIError as error:
+            raise self._unusable(str(error.orig) if error.orig is not None else str(error), connecting=False) from None
+        finally:
+            connection.close()
+
+    def _migrate(self, connection: sa.Connection) -> None:
+        if self.backend == "postgresql":  # two processes must not create the tables at once
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+        present = set(connection.execute(sa.text(  # cheaper than sa.inspect, the same in both databases
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")).scalars())
+        if "store_schema" in present:
+            version = connection.execute(sa.text("SELECT max(version) FROM store_schema")).scalar() or 0
+        else:
+            clash = sorted(present & set(OWN_TABLES)) if self.backend == "postgresql" else sorted(present)
+            if clash:
+                raise StoreError(f"--store {self.label}: holds tables that are not a ShrinkWatch run store "
+                                 f"({', '.join(clash)}); give another file or database")
+            tables()["store_schema"].create(connection)
+            version = 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"--store {self.label}: the run store has schema version {version}; this ShrinkWatch "
+                             f"reads up to version {SCHEMA_VERSION}: upgrade ShrinkWatch")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](connection)
+            connection.execute(tables()["store_schema"].insert(),
+                               [{"version": step, "applied": now(), "software_version": software_version()}])
+
+    def schema_version(self) -> int:
+        with self.transaction() as connection:
+            return int(connection.execute(sa.text("SELECT max(version) FROM store_schema")).scalar() or 0)
+
+    # ------------------------------------------------------------ writing
+
+    def record(self, record: RunRecord) -> None:
+        """Write ``record`` in one transaction; a run id already in the store is refused."""
+        current = tables()
+        runs, units = current["runs"], current["run_units"]
+        header = record.header()
+        row = {**header, "source_files": _dumps(list(record.source_files)), "parameters": _dumps(record.parameters),
+               "options": _dumps(record.options)}
+        frame = record.units.reset_index()
+        frame.insert(0, "run_id", record.run_id)
+        frame["detail"] = [_dumps(detail) for detail in frame["detail"]]
+        frame["annual_rate"] = frame["annual_rate"].astype("Float64")  # NaN is NULL in both databases
+        frame = frame[[c.name for c in units.columns]]
+        with self.transaction() as connection:
+            if connection.execute(sa.select(runs.c.run_id).where(runs.c.run_id == record.run_id)).first():
+                raise StoreError(f"run {record.run_id} is already recorded in {self.label}")
+            connection.execute(runs.insert(), [row])
+            _insert_frame(connection, units, frame)
+
+    # ------------------------------------------------------------ reading
+
+    def read(self, run_id: str) -> RunRecord:
+        """The record of ``run_id``, exactly as it was written."""
+        current = tables()
+        runs, units = current["runs"], current["run_units"]
+        with self.transaction() as connection:
+            row = connection.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+            if row is None:
+                raise self._unknown_run(connection, run_id)
+            result = connection.execute(sa.select(units).where(units.c.run_id == run_id).order_by(units.c.position))
+            frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+        frame = frame.drop(columns=["run_id"]).set_index(["unit_id", "period"])
+        frame["detail"] = [json.loads(text) for text in frame["detail"]]
+        header = dict(row)
+        return RunRecord(**{**header, "source_files": tuple(json.loads(header["source_files"])),
+                            "parameters": json.loads(header["parameters"]),
+                            "options": json.loads(header["options"])}, units=frame)
+
+    def _unknown_run(self, connection: sa.Connection, run_id: str) -> UnknownIdError:
+        runs = tables()["runs"]
+        recent = connection.execute(sa.select(runs.c.run_id).order_by(runs.c.created.desc()).limit(5)).scalars().all()
+        listing = f"the latest: {', '.join(recent)}" if recent else "the store has no runs yet"
+        return UnknownIdError(f"run {run_id!r} is not in the run store {self.label} ({listing}; "
+                              "see `shrinkwatch monitor runs`)")
+
+    def runs(self, limit: int | None = None) -> pd.DataFrame:
+        """The recorded runs, newest first: id, kind, time, dataset, standard, parameters and, for the
+        run's last period, how many units it judged and how many of each status."""
+        current = tables()
+        runs, units = current["runs"], current["run_units"]
+        columns = ["run_id", "kind", "created", "software_version", "dataset_id", "dataset_fingerprint",
+                   "standard_id", "standard_version", "parameters"]
+        query = sa.select(*[runs.c[c] for c in columns]).order_by(runs.c.created.desc(), runs.c.run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.transaction() as connection:
+            listed = pd.DataFrame(connection.execute(query).all(), columns=columns)
+            grouped = sa.select(units.c.run_id, units.c.period, units.c.status, sa.func.count().label("n"))
+            if limit is not None:
+                grouped = grouped.where(units.c.run_id.in_(listed["run_id"].tolist()))
+            counted = connection.execute(grouped.group_by(units.c.run_id, units.c.period, units.c.status))
+            counts = pd.DataFrame(counted.all(), columns=["run_id", "period", "status", "n"])
+        last = counts.groupby("run_id")["period"].agg(lambda p: max(p, key=period_key)) if len(counts) else None
+        statuses = list(STATUSES)
+        table = listed.set_index("run_id")
+        counts = counts[counts["run_id"].isin(table.index)]
+        table["periods"] = counts.groupby("run_id")["period"].nunique() if len(counts) else 0
+        if last is not None:
+            counts = counts[counts["period"] == counts["run_id"].map(last)]
+        wide = counts.pivot_table(index="run_id", columns="status", values="n", aggfunc="sum", fill_value=0)
+        table["units"] = wide.sum(axis=1) if len(wide) else 0
+        for status in statuses:
+            table[status] = wide[status] if status in wide.columns else 0
+        table[["periods", "units", *statuses]] = table[["periods", "units", *statuses]].fillna(0).astype("int64")
+        table["parameters"] = [json.loads(text) for text in table["parameters"]]
+        table["created"] = pd.to_datetime(table["created"], utc=True)
+        return table
+
+    def unit_history(self, unit_id: str) -> pd.DataFrame:
+        """Every verdict on ``unit_id`` across the recorded runs, oldest first (one row per run and period)."""
+        current = tables()
+        runs, units = current["runs"], current["run_units"]
+        query = (sa.select(runs.c.run_id, runs.c.kind, runs.c.created, runs.c.dataset_id, runs.c.standard_id,
+                           runs.c.parameters, units.c.period, *[units.c[c] for c in TEXT_COLUMNS], units.c.annual_rate)
+                 .join_from(units, runs, units.c.run_id == runs.c.run_id)
+                 .where(units.c.unit_id == str(unit_id))
+                 .order_by(runs.c.created, runs.c.run_id, units.c.position))
+        with self.transaction() as connection:
+            result = connection.execute(query)
+            table = pd.DataFrame(result.all(), columns=list(result.keys()))
+            if table.empty:
+                known = connection.execute(sa.select(sa.func.count(sa.distinct(units.c.unit_id)))).scalar() or 0
+                example = connection.execute(sa.select(units.c.unit_id).limit(1)).scalar()
+                raise UnknownIdError(f"unit {unit_id!r} is in no run recorded in {self.label} ("
+                                     + (f"{known:,} units are, such as {example}; ids are as in results.csv)"
+                                        if known else "the store has no runs yet)"))
+        table["parameters"] = [json.loads(text) for text in table["parameters"]]
+        table["created"] = pd.to_datetime(table["created"], utc=True)
+        return table
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _insert_frame(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` in the open transaction: DuckDB reads the frame itself (one
+    statement, columnar; row-by-row inserts cost 250 us a row), PostgreSQL gets batched VALUES."""
+    if not len(frame):
+        return
+    if connection.dialect.name == "duckdb":
+        raw = connection.connection.driver_connection
+        raw.register(_BATCH, frame)  # type: ignore[union-attr]
+        try:
+            names = ", ".join(f'"{c}"' for c in frame.columns)
+            connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {_BATCH}')
+        finally:
+            raw.unregister(_BATCH)  # type: ignore[union-attr]
+        return
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    connection.execute(table.insert(), records)
+
