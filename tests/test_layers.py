@@ -43,7 +43,7 @@ def test_layers_contract_catches_an_upward_import(tmp_path):
         (package / f"{sub}.py").parent.mkdir(parents=True, exist_ok=True)
         (package / f"{sub}.py").write_text("")
     (package / "__init__.py").write_text("")
-    for layer in ("report", "analysis", "forecast", "identification", "harmonize", "ingest", "datasets", "core"):
+    for layer in ("serve", "report", "analysis", "forecast", "identification", "harmonize", "ingest", "datasets", "core"):
         (package / layer).mkdir()
         (package / layer / "__init__.py").write_text("")
     (package / "core" / "panel.py").write_text(

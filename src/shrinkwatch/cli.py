@@ -610,6 +610,42 @@ def backtest_command(
                                            for k, v in result.comparison(int(horizon)).items()), markup=False)
 
 
+# ---------------------------------------------------------------- serve (issue 13)
+
+@app.command("serve")
+def serve_command(
+    datasets: Optional[list[str]] = typer.Option(None, "--dataset", "-d", help="Dataset id or panel file (.parquet) "
+                                                 "to load at start (repeatable); any registered dataset is also "
+                                                 "loaded on first request."),
+    panels: Optional[list[Path]] = typer.Option(None, "--panels", help="Folder whose panel files requests may name "
+                                                "(repeatable); nothing outside it is opened."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond loopback needs --token."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="SHRINKWATCH_TOKEN",
+                                        help="Every request must carry it ('Authorization: Bearer TOKEN', or open the "
+                                             "page once with ?token=TOKEN); at least 16 characters."),
+    store: Optional[str] = typer.Option(None, "--store", help="The run store /api/runs reads (default: "
+                                        "$SHRINKWATCH_STORE, else the user's data folder)."),
+    allow_upload: bool = typer.Option(False, "--allow-upload", help="Accept POST /api/panels: a table ingested "
+                                      "into the first --panels folder (off: the server is read-only)."),
+    max_upload: float = typer.Option(20.0, "--max-upload", min=0.001, help="Largest upload, MB."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds one request may compute before it is "
+                                     "answered 503 (the result is still cached when it finishes)."),
+    max_sweep: int = typer.Option(10_000, "--max-sweep", help="Most settings one /api/sensitivity request sweeps."),
+    cors: Optional[list[str]] = typer.Option(None, "--cors", help="Let this origin's pages read the API, such as "
+                                             "http://localhost:3000 (repeatable; default: none)."),
+    data_dir: Optional[Path] = DataDirOption,
+) -> None:
+    """Serve the API and the dashboard: explore standards, thresholds and units live in a browser."""
+    from shrinkwatch.serve import ServeSettings, serve
+
+    settings = ServeSettings(host=host, port=port, token=token, datasets=tuple(datasets or ()),
+                             panel_dirs=tuple(panels or ()), data_dir=data_dir, store=store, allow_upload=allow_upload,
+                             max_upload_bytes=int(max_upload * 2**20), time_limit=time_limit, max_sweep=max_sweep,
+                             cors_origins=tuple(cors or ()))
+    serve(settings, say=lambda message: err_console.print(message))
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: Optional[list[str]] = None) -> None:

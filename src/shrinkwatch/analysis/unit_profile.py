@@ -192,6 +192,7 @@ def profile(
     seed: int = 0,
     lang: str = "en",
     drivers: bool = True,
+    recommendations: pd.DataFrame | None = None,
 ) -> UnitProfile:
     """The full profile of one unit: verdict, criteria, types, cluster, drivers, recommendations.
 
@@ -217,6 +218,9 @@ def profile(
         ``"en"`` or ``"zh"``.
     drivers
         Ask :mod:`shrinkwatch.analysis.analyse` for per-unit driver contributions.
+    recommendations
+        :func:`~shrinkwatch.analysis.recommend.recommend` already run over every unit (in ``lang``): the unit's
+        rows are taken from it (a server profiling many units of one identification matches the rules once).
 
     Returns
     -------
@@ -236,7 +240,8 @@ def profile(
             extra = states if extra is None else extra.join(states, how="outer")
     profiles = profile_table(identification, typology, extra)
     row = profiles.loc[unit_id]
-    recs = recommend(profiles.loc[[unit_id]], knowledge, lang=lang)
+    recs = (recommend(profiles.loc[[unit_id]], knowledge, lang=lang) if recommendations is None
+            else recommendations[recommendations["unit_id"] == unit_id].reset_index(drop=True))
     criteria = []
     for name in identification.criteria:
         value = _optional(row.get(f"{name}_value"))
