@@ -40,6 +40,8 @@ from fastapi.responses import Response
 from pyproj import CRS, Transformer
 
 from shrinkwatch.core import Panel
+from shrinkwatch.datasets.registry import REGISTRY
+from shrinkwatch.pipeline import load_any
 from shrinkwatch.report.maps import (  # the report's conventions, reused: one projection per country, its insets
     _INSET_ASPECT,
     _INSET_SHARE,
@@ -271,13 +273,9 @@ def _packed(raw: bytes) -> tuple[bytes, bytes]:
 @functools.lru_cache(maxsize=4)
 def _registered_geometry(dataset: str) -> tuple[bytes, bytes]:
     """Without the app's workspace (the router alone): a registered dataset's map, computed once."""
-    from shrinkwatch.datasets.registry import REGISTRY  # the registry only when the router runs without the app
-
     found = REGISTRY.get(dataset)
     if found is None or not found.loadable:
         raise HTTPException(404, detail=f"unknown dataset {dataset!r}; the ids are listed by GET /api/datasets")
-    from shrinkwatch.pipeline import load_any  # the pipeline only when the router runs without the app
-
     return _packed(display_geometry(load_any(dataset), dataset).as_json())
 
 

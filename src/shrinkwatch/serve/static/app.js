@@ -27,7 +27,8 @@
     selected: null, sort: { key: "annual_rate", dir: 1 }, request: 0, map: null, mapReady: null,
     markers: [], runs: [],
   };
-  const T = window.swDashboard = { version: 0, idle: false, firstRenderMs: null, errors: 0, profileVersion: 0 };
+  const T = window.swDashboard = { version: 0, idle: false, firstRenderMs: null, errors: 0, profileVersion: 0, marks: {} };
+  const stamp = (name) => { if (!(name in T.marks)) T.marks[name] = Math.round(performance.now()); };
 
   const $ = (id) => document.getElementById(id);
 
@@ -251,10 +252,16 @@
     map.touchZoomRotate.disableRotation();
     S.map = map;
     // the screen point of a unit's centre (tests click the map there)
-    T.pointOf = (id) => { const b = S.bboxes.get(String(id)); if (!b) return null; const p = map.project([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]); return [p.x, p.y]; };
+    T.pointOf = (id) => {
+      const b = S.bboxes.get(String(id));
+      if (!b) return null;
+      const p = map.project([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
+      const r = map.getContainer().getBoundingClientRect();
+      return [r.left + p.x, r.top + p.y];
+    };
     S.mapReady = new Promise((resolve) => map.on("load", resolve));
     map.on("idle", () => {
-      if (T.pendingVersion !== undefined && T.pendingVersion === T.version) {
+      if (S.geometryDone && T.pendingVersion !== undefined && T.pendingVersion === T.version) {
         T.idle = true;
         if (T.firstRenderMs === null) T.firstRenderMs = performance.now();
         mark();
@@ -290,7 +297,7 @@
 
   function installGeometry(geo) {
     const map = S.map;
-    for (const id of ["units-selected", "units-verdict", "units-line", "units-fill", "units-point", "context-fill", "context-outline", "context-maritime", "context-frame"]) {
+    for (const id of ["units-line", "units-fill", "units-point", "context-fill", "context-outline", "context-maritime", "context-frame"]) {
       if (map.getLayer(id)) map.removeLayer(id);
     }
     for (const id of ["units", "context"]) if (map.getSource(id)) map.removeSource(id);
@@ -300,27 +307,27 @@
     map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.2 });
     map.addLayer({ id: "context-fill", type: "fill", source: "context", filter: ["==", ["get", "layer"], "area"],
       paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-outline-color": "#c8c8c8" } });
-    map.addLayer({ id: "units-fill", type: "fill", source: "units", filter: ["==", ["geometry-type"], "Polygon"],
-      paint: { "fill-color": fillColorRate(), "fill-opacity": 1 } });
-    map.addLayer({ id: "units-line", type: "line", source: "units", filter: ["==", ["geometry-type"], "Polygon"],
-      paint: { "line-color": "#ffffff", "line-width": 0.3 } });
-    map.addLayer({ id: "units-point", type: "circle", source: "units", filter: ["==", ["geometry-type"], "Point"],
-      paint: { "circle-radius": ["case", ["boolean", ["feature-state", "shrinking"], false], 5, 3.5],
-        "circle-color": fillColorRate(), "circle-stroke-color": "#111",
-        "circle-stroke-width": ["case", ["boolean", ["feature-state", "shrinking"], false], 1.4, 0.3] } });
+    const polygons = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
+    const points = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
+    const shrinking = ["boolean", ["feature-state", "shrinking"], false];
+    const selected = ["boolean", ["feature-state", "selected"], false];
+    map.addLayer({ id: "units-fill", type: "fill", source: "units", filter: polygons,
+      paint: { "fill-color": fillColorRate(), "fill-outline-color": "#ffffff" } });
+    map.addLayer({ id: "units-point", type: "circle", source: "units", filter: points,
+      paint: { "circle-radius": ["case", selected, 7, shrinking, 5, 3.5], "circle-color": fillColorRate(),
+        "circle-stroke-color": ["case", selected, "#ffb000", "#111"],
+        "circle-stroke-width": ["case", selected, 3, shrinking, 1.4, 0.3] } });
     map.addLayer({ id: "context-outline", type: "line", source: "context", filter: ["==", ["get", "layer"], "area"],
       paint: { "line-color": "#404040", "line-width": ["interpolate", ["linear"], ["zoom"], 2, 0.8, 7, 2] } });
-    map.addLayer({ id: "units-verdict", type: "line", source: "units", filter: ["==", ["geometry-type"], "Polygon"],
-      paint: { "line-color": "#111111",
-        "line-width": ["interpolate", ["linear"], ["zoom"], 2, ["case", ["boolean", ["feature-state", "shrinking"], false], 0.5, 0],
-          7, ["case", ["boolean", ["feature-state", "shrinking"], false], 2, 0]],
-        "line-opacity": ["case", ["boolean", ["feature-state", "shrinking"], false], 1, 0] } });
+    // one line layer for the verdict (outlined) and the selected unit: each line layer is tessellated anew
+    map.addLayer({ id: "units-line", type: "line", source: "units", filter: polygons,
+      paint: { "line-color": ["case", selected, "#ffb000", shrinking, "#111111", "rgba(0,0,0,0)"],
+        "line-width": ["interpolate", ["linear"], ["zoom"], 2, ["case", selected, 3, shrinking, 0.5, 0],
+          7, ["case", selected, 4, shrinking, 2, 0]] } });
     map.addLayer({ id: "context-maritime", type: "line", source: "context", filter: ["==", ["get", "layer"], "maritime"],
       paint: { "line-color": "#333333", "line-width": 1.1, "line-dasharray": [4, 2] } });
     map.addLayer({ id: "context-frame", type: "line", source: "context", filter: ["==", ["get", "layer"], "inset_frame"],
       paint: { "line-color": "#555555", "line-width": 0.9 } });
-    map.addLayer({ id: "units-selected", type: "line", source: "units",
-      paint: { "line-color": "#ffb000", "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 0] } });
     for (const f of geo.context.features) {
       if (f.properties.layer !== "inset_label") continue;
       const node = el("div", { class: "inset-label", "data-key": f.properties.label_key });
@@ -533,6 +540,7 @@
         getJSON("/api/timeline?" + query({ lang: "en" })).catch(() => null),
       ]);
       if (mine !== S.request) return;
+      stamp("identify_received");
       hideError();
       S.result = result;
       S.byId = new Map(result.units.map((u) => [u.unit_id, u]));
@@ -562,22 +570,32 @@
     T.idle = false;
     busy(true, "loading");
     S.geometry = null;
+    S.geometryDone = false;
     S.selected = null;
     clear($("profile-body"));
     $("profile-hint").hidden = false;
     const dataset = S.dataset;
-    try {
-      const geo = await getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset));
-      await S.mapReady;
-      if (dataset !== S.dataset) return;
-      S.geometry = geo;
-      geo.country = geo.crs.indexOf("lon_0=105") >= 0 ? "China" : geo.crs === "EPSG:5070" ? "United States" : null;
-      installGeometry(geo);
-      updateScale();
-    } catch (error) {
-      showError(error.message);
-    }
-    await recompute();
+    const drawn = (async () => {
+      try {
+        stamp("geometry_asked");
+        const geo = await getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset));
+        stamp("geometry_received");
+        await S.mapReady;
+        stamp("map_loaded");
+        if (dataset !== S.dataset) return;
+        S.geometry = geo;
+        installGeometry(geo);
+        stamp("geometry_installed");
+        updateScale();
+        if (S.result) paintUnits();
+      } catch (error) {
+        showError(error.message);
+      } finally {
+        if (dataset === S.dataset) { S.geometryDone = true; S.map.triggerRepaint(); }
+      }
+    })();
+    // the verdicts are asked for at the same time as the outlines
+    await Promise.all([drawn, recompute()]);
   }
 
   // ------------------------------------------------------------------ the timeline
@@ -724,7 +742,7 @@
   }
 
   function seriesChart(series, forecast) {
-    const W = 320, H = 170, L = 52, R = 8, Tp = 8, B = 22;
+    const W = 320, H = 170, L = 64, R = 18, Tp = 8, B = 22;
     const pts = series.filter((d) => d.value !== null && d.value !== undefined && isFinite(d.value));
     const xs = pts.map((d) => d.year), ys = pts.map((d) => d.value);
     const f = forecast && forecast.years && forecast.years.length ? forecast : null;
@@ -912,6 +930,7 @@
     $("runs-compare").addEventListener("click", compareRuns);
     for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
 
+    stamp("started");
     await waitForMapLibre();
     createMap();
     await loadDataset();
