@@ -26,13 +26,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import TOY_SERIES, TOY_YEARS, run_cli
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.panelfile import write_panel
 from shrinkwatch.serve import ServeSettings, background, check_bind
 from shrinkwatch.serve.cache import ResultCache
 from shrinkwatch.serve.security import is_loopback
+
+from conftest import TOY_SERIES, TOY_YEARS, run_cli
 
 US = "us-county-est"
 TOKEN = "t0ken-for-the-tests-only-0123456789"
