@@ -83,7 +83,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
              seed: int = 0, resources: str | os.PathLike[str] | None = None,
              vary: dict[str, list[Any]] | None = None, standard: Any = None,
              user_grid: bool = False, stable_clusters: bool = True,
-             settings: dict[str, Any] | None = None) -> Analysis:
+             settings: dict[str, Any] | None = None, lang: str = "en") -> Analysis:
     """Every analysis of the report, in the seed article's order: the sensitivity sweep, the status over time
     (``settings``: the run's, so that census-decline compares each year with its own census before),
     distribution, clusters, paradox, drivers, types and transformation paths."""
@@ -113,8 +113,8 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
-    typology = classify(panel, identification, seed=seed, resources=resources)
-    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox)
+    typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
+    paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
     say("forecasting: early warning")
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
     if isinstance(warning, str):  # why there is no forecast: the report says so
@@ -215,7 +215,8 @@ def run(
         result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings)
+                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings,
+                             lang=lang or panel.language)
                     if analysis else None)
         say(f"writing report to {out_dir}")
         write_report(result, panel, outputs.folder, analysed)
