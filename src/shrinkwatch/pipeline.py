@@ -113,7 +113,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
     analysis = analyse(identification, panel, seed=seed)
     say("typing shrinking units and matching transformation paths")
-    typology = classify(panel, identification, seed=seed, resources=resources)
+    typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
     say("forecasting: early warning")
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
@@ -216,7 +216,8 @@ def run(
         lang = lang or panel.language  # one language for the reasons, the report and the figures
         grid = vary if vary else dict(std.sensitivity)
         analysed = (_analyse(result, panel, say, seed=seed, resources=resources, vary=grid, standard=std,
-                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings, lang=lang)
+                             user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings,
+                             lang=lang or panel.language)
                     if analysis else None)
         say(f"writing report to {out_dir}")
         write_report(result, panel, outputs.folder, analysed, lang=lang)
