@@ -47,14 +47,10 @@ from shrinkwatch.core.panelfile import write_panel
 from shrinkwatch.identification.sensitivity import parse_vary
 from shrinkwatch.ingest import IngestError, ingest
 from shrinkwatch.report import csv_text, write_csv, write_xlsx
+from shrinkwatch.serve.dashboard import router as dashboard_router
 from shrinkwatch.serve.security import Guard, Refusal, ServeSettings
 from shrinkwatch.serve.workspace import Ask, Loaded, Workspace, upload_target
 from shrinkwatch.store import resolve_target
-
-try:
-    from shrinkwatch.serve.dashboard import router as dashboard_router
-except ModuleNotFoundError:  # the dashboard (serve/dashboard.py and serve/static/) is built beside the API
-    dashboard_router = None
 
 __all__ = ["create_app", "RESERVED", "UNIT_FIELDS"]
 
@@ -626,8 +622,7 @@ def create_app(settings: ServeSettings | None = None, workspace: Workspace | Non
     app.include_router(api)
     app.add_api_route("/docs", _docs, include_in_schema=False, methods=["GET"])
     app.mount("/docs/swagger", StaticFiles(directory=_SWAGGER), name="swagger")
-    if dashboard_router is not None:
-        app.include_router(dashboard_router)
+    app.include_router(dashboard_router)
     _install_errors(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET"],

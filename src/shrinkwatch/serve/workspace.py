@@ -345,7 +345,10 @@ class Workspace:
 def _simplified(geoms: np.ndarray, tolerance: float = GEOMETRY_TOLERANCE) -> np.ndarray:
     """GeoJSON text of each geometry, simplified (topology kept) and snapped to :data:`GEOMETRY_GRID`."""
     geoms = np.asarray(geoms, dtype=object)
-    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))
+    missing = np.asarray(shapely.is_missing(geoms), dtype=bool)
+    filled = geoms.copy()
+    filled[missing] = None
+    present = ~missing & ~np.asarray(shapely.is_empty(filled), dtype=bool)
     out = np.full(len(geoms), None, dtype=object)
     if present.any():
         simple = shapely.set_precision(shapely.simplify(geoms[present], tolerance, preserve_topology=True),
