@@ -29,9 +29,13 @@ import pytest
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.panelfile import write_panel
+from shrinkwatch.identification import identify, load_standard
 from shrinkwatch.serve import ServeSettings, background, check_bind
 from shrinkwatch.serve.cache import ResultCache
 from shrinkwatch.serve.security import is_loopback
+from shrinkwatch.store import record_run
+
+from conftest import TOY_SERIES, TOY_YEARS, run_cli
 
 from conftest import TOY_SERIES, TOY_YEARS, run_cli
 
@@ -77,12 +81,17 @@ def served(tmp_path_factory) -> dict[str, Path]:
     (folder / "escape.parquet").symlink_to(outside / "secret.parquet")
     (folder / "passwd.parquet").symlink_to("/etc/passwd")
     (folder / "notes.txt").write_text("not a panel")
-    return {"folder": folder, "outside": outside}
+    store = root / "runs.duckdb"  # two recorded runs of the toy: min_loss 0.02, then 0
+    toy = _toy_panel()
+    runs = [record_run(store, kind="run", panel=toy, standard=load_standard("census-decline"),
+                       results=identify(toy, "census-decline", {"min_loss": value})).run_id for value in (0.02, 0.0)]
+    return {"folder": folder, "outside": outside, "store": store, "runs": runs}
 
 
 @pytest.fixture(scope="module")
 def server(served):
-    with background(ServeSettings(panel_dirs=(served["folder"],), max_sweep=2000)) as running:
+    settings = ServeSettings(panel_dirs=(served["folder"],), max_sweep=2000, store=str(served["store"]))
+    with background(settings) as running:
         yield running
 
 
@@ -209,6 +218,26 @@ def test_timeline_sensitivity_and_unit_profile_on_the_toy(client):
     assert unknown.status_code == 404 and "steady_fall" in unknown.json()["detail"]
 
 
+def test_unit_profiles_equal_the_explain_profile_of_the_whole_panel(client, served):
+    """The server profiles a unit from per-question tables; the answer is what `explain`'s profile() says on the
+    whole identification."""
+    from shrinkwatch.analysis.unit_profile import profile
+    from shrinkwatch.core.panelfile import read_panel
+
+    panel = read_panel(served["folder"] / "long.parquet")
+    ident = identify(panel, "census-decline")
+    for unit in panel.units.index:
+        expected = profile(panel, ident, unit, drivers=False)
+        got = client.get(f"/api/units/{unit}", params={"dataset": "long.parquet", "standard": "census-decline"}).json()
+        assert (got["status"], got["reason"], got["severity"]) == (expected.status, expected.reason, expected.severity)
+        assert [(c["name"], c["value"], c["pass"]) for c in got["criteria"]] == list(expected.criteria)
+        assert [(t["type"], t["trigger"]) for t in got["types"]] == list(expected.types)
+        assert (got["cluster"], got["cluster_label"]) == (expected.cluster, expected.cluster_label)
+        assert [r["id"] for r in got["recommendations"]] == expected.recommendations["recommendation_id"].tolist()
+    assert any(client.get(f"/api/units/{u}", params={"dataset": "long.parquet"}).json()["recommendations"]
+               for u in ("fall_1", "fall_2", "fall_3"))
+
+
 def test_forecast_endpoint_and_its_refusal_on_two_censuses(client):
     answer = client.get("/api/forecast", params={"dataset": "long.parquet", "standard": "census-decline",
                                                  "horizon": 5})
@@ -247,6 +276,32 @@ def test_datasets_standards_and_health(client, served):
     assert set(standards) == {s.id for s in list_standards()}
     min_loss = {p["key"]: p for p in standards["census-decline"]["parameters"]}["min_loss"]
     assert (min_loss["type"], min_loss["default"], min_loss["min"], min_loss["max"]) == ("float", 0.0, 0.0, 1.0)
+
+
+def test_runs_and_their_diff_from_the_run_store(client, served, tmp_path):
+    first, second = served["runs"]
+    listed = client.get("/api/runs").json()
+    assert [run["run_id"] for run in listed] == [second, first]  # newest first
+    by_id = {run["run_id"]: run for run in listed}
+    assert by_id[first]["counts"]["shrinking"] == 1 and by_id[second]["counts"]["shrinking"] == 3
+    assert by_id[first]["parameters"]["min_loss"] == 0.02 and by_id[first]["dataset"] == "toy"
+    diff = client.get(f"/api/runs/{first}/diff/{second}")
+    assert diff.status_code == 200, diff.text
+    body = diff.json()
+    # the units losing more than 0 % but not more than 2 % between 2010 and 2015: slow_fall (0.5 %), blip (1 %)
+    entered = {u["unit_id"] for u in body["entered"]}
+    expected = {u for u, s in TOY_SERIES.items() if not np.isnan(s[0]) and s[-1] < s[0] and s[-1] >= s[0] * 0.98}
+    assert entered == expected == {"slow_fall", "blip"}
+    assert body["left"] == [] and body["changed_severity"] == []
+    assert body["by_parent"][0]["parent_name"] == "Toyland" and body["by_parent"][0]["entered"] == 2
+    backwards = client.get(f"/api/runs/{second}/diff/{first}").json()
+    assert {u["unit_id"] for u in backwards["left"]} == expected
+    unknown = client.get(f"/api/runs/{first}/diff/nope")
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
+    assert client.get(f"/api/runs/{first}/diff/..%2F..%2Fetc").status_code in (404, 422)
+    with background(ServeSettings(store=str(tmp_path / "none.duckdb"))) as running:
+        assert httpx.get(running.url + "/api/runs").json() == []  # no store yet: none is made
+        assert not (tmp_path / "none.duckdb").exists()
 
 
 # ---------------------------------------------------------------- a name that is code stays data

@@ -29,6 +29,7 @@ import anyio
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -39,6 +40,7 @@ from shrinkwatch.core.errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
     ShrinkWatchError,
+    StoreError,
     UnknownIdError,
 )
 from shrinkwatch.core.panelfile import write_panel
@@ -48,6 +50,7 @@ from shrinkwatch.report import csv_text, write_csv, write_xlsx
 from shrinkwatch.serve.dashboard import router as dashboard_router
 from shrinkwatch.serve.security import Guard, Refusal, ServeSettings
 from shrinkwatch.serve.workspace import Ask, Loaded, Workspace, upload_target
+from shrinkwatch.store import resolve_target
 
 __all__ = ["create_app", "RESERVED", "UNIT_FIELDS"]
 
@@ -478,6 +481,36 @@ async def forecast(request: Request, dataset: str = DatasetQuery, standard: str 
     return await _answer(request, ("forecast", horizon, *ask.key), render, "the forecast")
 
 
+@api.get("/runs", summary="The runs recorded in the run store, newest first (with each run's counts)")
+async def runs(request: Request, limit: int = Query(100, ge=1, le=10_000)) -> Response:
+    ws = _workspace(request)
+    listed = await _compute(request, lambda: ws.runs(limit), "reading the run store")
+    return Response(_dumps(listed), media_type="application/json")
+
+
+def _run_id() -> Any:
+    """A run id path parameter (one object per parameter: FastAPI must not share them)."""
+    return Path_(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$", description="A run id (GET /api/runs).")
+
+
+@api.get("/runs/{run_a}/diff/{run_b}", summary="What changed from one recorded run to another: units that entered "
+                                                "or left the shrinking set or changed severity, by parent and region")
+async def run_diff(request: Request, run_a: str = _run_id(), run_b: str = _run_id(),
+                   lang: str = Query("en", pattern="^(en|zh)$")) -> Response:
+    ws = _workspace(request)
+
+    def render() -> Rendered:
+        found = ws.diff(run_a, run_b, lang).as_dict()
+        units = found.pop("units")
+        grouped = {"entered": [u for u in units if u["change"] == "entered"],
+                   "left": [u for u in units if u["change"] == "left"],
+                   "changed_severity": [u for u in units if u["change"] in ("more_severe", "less_severe")]}
+        return _rendered(_dumps({**found, **grouped}), "application/json")
+
+    store = resolve_target(ws.settings.store)  # runs never change once recorded: the diff is cached
+    return await _answer(request, ("diff", store, run_a, run_b, lang), render, "the run diff")
+
+
 @api.post("/panels", status_code=201, summary="Upload a table (CSV, TSV, Excel, Parquet, Stata) and ingest it "
                                               "into a panel file of the served folder (only with --allow-upload)")
 async def upload(request: Request, name: str = Query(..., description="The file's name, such as yearbook.xlsx; "
@@ -543,7 +576,7 @@ def _docs(request: Request) -> HTMLResponse:
 def _status_of(error: ShrinkWatchError) -> int:
     if isinstance(error, (UnknownIdError, DataDirectoryNotFoundError)):
         return 404
-    if isinstance(error, ChecksumError):
+    if isinstance(error, (ChecksumError, StoreError)):
         return 503
     return 422
 

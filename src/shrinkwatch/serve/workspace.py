@@ -40,6 +40,7 @@ from shrinkwatch.pipeline import load_any
 from shrinkwatch.report.maps import map_context
 from shrinkwatch.serve.cache import ResultCache
 from shrinkwatch.serve.security import DatasetRef, DatasetResolver, Refusal, ServeSettings
+from shrinkwatch.store import RunDiff, Store, diff_runs, resolve_target
 
 __all__ = ["Workspace", "Loaded", "Ask", "GEOMETRY_TOLERANCE", "GEOMETRY_GRID"]
 
@@ -277,6 +278,34 @@ class Workspace:
         if indicator not in loaded.panel.indicators:
             raise OptionError(f"indicator {indicator!r} is not in dataset {loaded.key!r}")
         return self.cached(("series", loaded.fingerprint, indicator), lambda: loaded.panel.wide(indicator))
+
+    # ------------------------------------------------------------ the run store (read only)
+
+    def _store_exists(self) -> bool:
+        target = resolve_target(self.settings.store)
+        return "://" in target or Path(target).expanduser().exists()
+
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        """The recorded runs, newest first (none when there is no store yet: the server never creates one)."""
+        if not self._store_exists():
+            return []
+        with Store(self.settings.store, create=False) as store:
+            table = store.runs(limit)
+        statuses = ("shrinking", "not_shrinking", "insufficient_data", "boundary_change")
+        return [{"run_id": str(run_id), "time": row["created"].isoformat(), "kind": row["kind"],
+                 "dataset": row["dataset_id"], "fingerprint": row["dataset_fingerprint"],
+                 "standard": row["standard_id"], "standard_version": row["standard_version"],
+                 "parameters": row["parameters"], "periods": int(row["periods"]),
+                 "counts": {"units": int(row["units"]), **{s: int(row[s]) for s in statuses}}}
+                for run_id, row in table.iterrows()]
+
+    def diff(self, run_a: str, run_b: str, lang: str = "en") -> RunDiff:
+        """What changed from run ``run_a`` to run ``run_b`` (a run that is not recorded: UnknownIdError)."""
+        if not self._store_exists():
+            raise Refusal(404, f"no run store at {resolve_target(self.settings.store)} (--store): no runs to compare")
+        with Store(self.settings.store, create=False) as store:
+            a, b = store.read(run_a), store.read(run_b)
+        return diff_runs(a, b, lang=lang)
 
     # ------------------------------------------------------------ geometry
 
