@@ -264,6 +264,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
                        period=_say("map_caption_period", lang, period=period) if period else "",
                        standard=std.name_zh if lang == "zh" and std.name_zh else std.name,
                        id=identification.standard_id)
+    map_caption = map_caption[:1].upper() + map_caption[1:]  # "Population, ..." (Chinese has no case)
 
     kinds = table["kind"].astype("string").map(lambda k: kind_label(k, lang) if not pd.isna(k) else k)
     shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
