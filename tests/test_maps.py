@@ -241,7 +241,7 @@ def test_china_map_has_taiwan_the_inset_and_heavier_province_lines(china_map, ce
     table = census_identification.table
     assert shrinking_ids == set(table.index[table["status"] == "shrinking"].astype(str))
     assert len(shrinking_ids) == census_identification.counts()["shrinking"] == 156
-    assert "Resident population, average annual change 2010–2020" in svg
+    assert "Population, average annual change 2010–2020" in svg
     assert 'class="scale-bar"' in svg and "Albers equal-area conic" in svg
     labels = re.findall(r'<text class="label"[^>]*>([^<]+)</text>', svg)
     assert 3 <= len(labels) <= 5
