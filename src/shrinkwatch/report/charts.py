@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.core.messages import catalogue
+from shrinkwatch.core.messages import catalogue, check_language
 from shrinkwatch.report.labels import column_label, is_fraction
 
 if TYPE_CHECKING:
@@ -111,9 +111,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def _text(lang: str) -> dict[str, str]:
-    if lang not in _TEXT:
-        raise OptionError(f"lang: expected one of {', '.join(_TEXT)}, got {lang!r}")
-    return _TEXT[lang]
+    return _TEXT[check_language(lang, "lang")]
 
 
 @dataclass(frozen=True)

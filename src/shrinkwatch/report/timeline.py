@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import check_language
 from shrinkwatch.report.charts import figure_svg
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import analysis_prose, display_names, parent_display
@@ -97,9 +97,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def _text(lang: str) -> dict[str, str]:
-    if lang not in TEXT:
-        raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
-    return TEXT[lang]
+    return TEXT[check_language(lang, "lang")]
 
 
 def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
