@@ -37,8 +37,6 @@ from shrinkwatch.store import record_run
 
 from conftest import TOY_SERIES, TOY_YEARS, run_cli
 
-from conftest import TOY_SERIES, TOY_YEARS, run_cli
-
 US = "us-county-est"
 TOKEN = "t0ken-for-the-tests-only-0123456789"
 HOSTILE_NAME = '<script>alert("x")</script>'
