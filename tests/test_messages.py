@@ -37,3 +37,18 @@ def test_message_formats_and_refuses_an_unknown_language():
     with pytest.raises(KeyError):
         message("common.no_such_key", "en")
     assert LANGUAGES == ("en", "zh")
+
+
+def test_every_canonical_indicator_has_a_label_in_each_language():
+    """A report names indicators in plain words (``share_industry`` is never shown as "share industry"): each
+    canonical indicator of the alias table has its own label in both catalogues, Chinese in Chinese."""
+    import tomllib
+    from importlib.resources import files
+
+    from shrinkwatch.report.labels import COLUMN_LABELS
+
+    aliases = tomllib.loads(files("shrinkwatch").joinpath("resources/aliases.toml").read_text(encoding="utf-8"))
+    for indicator in aliases["indicators"]:
+        assert indicator in COLUMN_LABELS["en"] and indicator in COLUMN_LABELS["zh"], indicator
+        chinese = COLUMN_LABELS["zh"][indicator]
+        assert re.search(r"[\u4e00-\u9fff]", chinese) or chinese == "GDP", (indicator, chinese)

@@ -89,7 +89,7 @@ def region_label(region: object, lang: str = "en") -> str:
     return catalogue(lang).get(f"report.region.{text}", text)
 
 
-_SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_SNAKE = re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![A-Za-z0-9_])")  # next to CJK too
 
 
 def plain_text(text: str, lang: str = "en") -> str:
