@@ -131,6 +131,18 @@ def store_target(store: Optional[str], no_store: bool) -> str | bool:
     return False if no_store else (store or True)
 
 
+def _recorder(target: str | bool):  # noqa: ANN202 - a Store or None
+    """The run store a command records into (:func:`store_target`), checked and migrated before any data is read
+    so that a bad store fails first; None for --no-store."""
+    if target is False:
+        return None
+    from shrinkwatch.store import Store
+
+    recorder = Store(None if target is True else target)
+    recorder.schema_version()
+    return recorder
+
+
 def standard_and_settings(dataset: str, standard: Optional[str],
                           settings: Optional[list[str]]) -> tuple[str, dict]:
     """The standard (``--standard``, else the dataset's default) and the settings (``--set`` over the default's)."""
@@ -564,13 +576,7 @@ def timeline(
     standard, overrides = standard_and_settings(dataset, standard, settings)
     std = load_standard(standard)
     std.resolve(overrides)  # reject bad settings before loading data
-    target = store_target(store, no_store)
-    recorder = None
-    if target is not False:
-        from shrinkwatch.store import Store
-
-        recorder = Store(None if target is True else target)
-        recorder.schema_version()  # a bad store fails before any data is read
+    recorder = _recorder(store_target(store, no_store))
     panel = load_panel(dataset, data_dir)
     result = status_timeline(panel, std, overrides, stable_clusters=stable_clusters)
     if recorder is not None:
@@ -620,17 +626,28 @@ def forecast_command(
     seed: int = typer.Option(0, "--seed", help="Random state of the boosted model."),
     lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
+    store: Optional[str] = StoreOption,
+    no_store: bool = NoStoreOption,
 ) -> None:
     """Forecast every unit's population with intervals and its probability of meeting the standard; print the
-    watchlist (units not shrinking now, most likely to be)."""
+    watchlist (units not shrinking now, most likely to be). The forecast is recorded in the run store (kind
+    forecast: every unit's forecasts, intervals and probabilities per year, and the watchlist)."""
     from shrinkwatch.forecast import forecast
     from shrinkwatch.identification import load_standard
 
     check_language(lang)
     standard, overrides = standard_and_settings(dataset, standard, settings)
-    load_standard(standard).resolve(overrides)
+    std = load_standard(standard)
+    std.resolve(overrides)
+    recorder = _recorder(store_target(store, no_store))
     panel = load_panel(dataset, data_dir)
-    result = forecast(panel, standard, overrides, horizon=horizon, seed=seed)
+    result = forecast(panel, std, overrides, horizon=horizon, seed=seed)
+    if recorder is not None:
+        from shrinkwatch.store import forecast_parts, record_run
+
+        with recorder:
+            recorded = record_run(recorder, kind="forecast", panel=panel, standard=std, **forecast_parts(result, panel))
+        err_console.print(message("monitor.recorded", lang, run_id=recorded.run_id, store=recorder.label))
     _write_table(result.units, output, "csv", lang)
     if paths_output is not None:
         _write_table(result.paths.set_index("unit_id"), paths_output, "csv", lang)
@@ -747,6 +764,8 @@ def monitor_runs(
                          standard=[f"{s} ({_settings(p)})" for s, p in zip(table["standard_id"], table["parameters"])])
     columns = ["run_id", "created", "kind", "dataset_id", "units", "shrinking", "not_shrinking", "insufficient_data",
                "boundary_change", "standard"]
+    if (table["kind"] == "forecast").any():  # the units on a forecast's watchlist
+        columns.insert(-1, "watchlist")
     console.print(shown.reset_index()[columns].to_string(index=False))
 
 
@@ -790,6 +809,17 @@ def monitor_diff(
     console.print(diff.changes.drop(columns=["parent_id"]).to_string())
 
 
+def _forecast_text(row) -> str:  # noqa: ANN001 - a row of Store.unit_history
+    """``12,345 [11,000-13,500] in 2030`` for a forecast's row, "" for other kinds."""
+    import pandas as pd  # deferred: the CLI starts without pandas
+
+    if pd.isna(row.forecast_year):
+        return ""
+    def number(value: float) -> str:
+        return "-" if pd.isna(value) else f"{value:,.0f}"
+    return f"{number(row.forecast)} [{number(row.lower)}-{number(row.upper)}] in {int(row.forecast_year)}"
+
+
 @monitor_app.command("unit")
 def monitor_unit(
     unit_id: str = typer.Argument(..., help="Unit id as in the results (for example 230100)."),
@@ -813,6 +843,13 @@ def monitor_unit(
                            standard=[f"{s} ({_settings(p)})" for s, p in zip(history["standard_id"],
                                                                            history["parameters"])])
     columns = ["run_id", "created", "kind", "dataset_id", "period", "status", "severity", "annual_rate", "standard"]
+    if history["forecast_year"].notna().any():  # a forecast's: the combined forecast, interval, probability, rank
+        import pandas as pd  # deferred: the CLI starts without pandas
+
+        shown = shown.assign(forecast=[_forecast_text(r) for r in history.itertuples()],
+                             probability=history["probability"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}"),
+                             watch_rank=history["watch_rank"].map(lambda r: "" if pd.isna(r) else str(int(r))))
+        columns[-1:-1] = ["forecast", "probability", "watch_rank"]
     console.print(shown[columns].to_string(index=False))
     if isinstance(last["reason"], str) and last["reason"]:
         console.print(_say("latest_reason", reason=last["reason"]))

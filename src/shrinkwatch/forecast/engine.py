@@ -208,7 +208,8 @@ class ForecastResult:
     forecast, the interval and the probabilities of meeting the standard in that year and by then.
     ``watchlist``: units not shrinking now, highest probability first. ``skill``: the status backtest at
     ``horizon`` (:attr:`BacktestResult.status` rows) that says whether the probabilities beat persistence
-    and the base rate.
+    and the base rate. ``parameters``: the standard's resolved parameters, judging the origin year; ``draws`` and
+    ``seed`` as given to :func:`forecast`.
     """
 
     dataset: str
@@ -221,6 +222,9 @@ class ForecastResult:
     watchlist: pd.DataFrame
     skill: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    draws: int = DRAWS
+    seed: int = 0
 
     @property
     def beats_baselines(self) -> bool:
@@ -340,7 +344,8 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
         notes.append(f"{history.not_positive:,} zero or negative values of {history.indicator} are not used "
                      "(no growth rate can be taken from them)")
     return ForecastResult(dataset=panel.id, standard_id=rule.standard.id, origin_year=origin_year, horizon=horizon,
-                          level=level, units=units, paths=paths, watchlist=watchlist, skill=table, notes=tuple(notes))
+                          level=level, units=units, paths=paths, watchlist=watchlist, skill=table, notes=tuple(notes),
+                          parameters={**rule.values, rule.year_field: origin_year}, draws=draws, seed=seed)
 
 
 def _mase_scale(history: History, origin: int) -> np.ndarray:

@@ -18,8 +18,10 @@ Build a typed record from the objects the command already has and write it in on
 column (``annual_rate``, ``severity`` and ``reason`` where there are such; every other column is kept
 in the unit's ``detail``). ``store_target`` is ``--store`` (None: ``$SHRINKWATCH_STORE``, else the
 user's data folder). The CLI's ``StoreOption``/``NoStoreOption`` and ``cli.store_target`` give a
-command the same options as ``run``. ``run`` and ``timeline`` record (:func:`timeline_periods` turns a
-timeline into one unit table per as-of year); ``forecast`` does not yet.
+command the same options as ``run``. ``run``, ``timeline`` and ``forecast`` record (:func:`timeline_periods`
+turns a timeline into one unit table per as-of year; :func:`forecast_parts` a
+:class:`~shrinkwatch.forecast.ForecastResult` into the arguments of a ``forecast`` record, with its
+forecasts per unit and year and its watchlist in tables of their own).
 """
 
 from __future__ import annotations
@@ -28,12 +30,20 @@ import os
 from typing import Any
 
 from shrinkwatch.store.diff import CHANGES, RunDiff, diff_runs
-from shrinkwatch.store.records import KINDS, RunRecord, build_record, new_run_id, timeline_periods, unit_rows
+from shrinkwatch.store.records import (
+    KINDS,
+    RunRecord,
+    build_record,
+    forecast_parts,
+    new_run_id,
+    timeline_periods,
+    unit_rows,
+)
 from shrinkwatch.store.schema import SCHEMA_VERSION
 from shrinkwatch.store.store import ENV, TIMEOUT_ENV, Store, default_location, resolve_target
 
 __all__ = ["CHANGES", "ENV", "KINDS", "SCHEMA_VERSION", "TIMEOUT_ENV", "RunDiff", "RunRecord", "Store",
-           "build_record", "default_location", "diff_runs", "new_run_id", "record_run", "resolve_target",
+           "build_record", "default_location", "diff_runs", "forecast_parts", "new_run_id", "record_run", "resolve_target",
            "timeline_periods", "unit_rows"]
 
 

@@ -11,6 +11,10 @@ Versions
 2. Runs get a ``kind`` (``run``, ``timeline``, ``forecast``; the runs of a version-1 store are all
    ``run``) and unit rows a ``period`` (``""`` for a run; a year or a label for a timeline's or a
    forecast's rows), which joins the key: a timeline holds one status per unit and year.
+3. A forecast's numbers get tables of their own: ``forecast_values`` (one row per run, unit and target
+   year: the years ahead, every method's forecast, the interval and the probabilities of meeting the
+   standard in that year and by then) and ``forecast_watchlist`` (one row per run and rank: the unit and
+   its probability). A version-2 store gains them empty: its forecast runs keep their unit rows.
 
 How to add a version: define its tables below as :func:`tables` does, write ``_to_vN(conn)`` that
 changes a version N-1 store into it with portable DDL (``ALTER TABLE ... ADD COLUMN``, or build
@@ -25,12 +29,17 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "OWN_TABLES", "tables", "schema_table"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "OWN_TABLES", "FORECAST_METHODS", "FORECAST_BOUNDS", "tables", "schema_table"]
 
 #: The version this ShrinkWatch writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The tables a store owns (a database that holds other tables of these names is refused).
-OWN_TABLES = ("store_schema", "runs", "run_units")
+OWN_TABLES = ("store_schema", "runs", "run_units", "forecast_values", "forecast_watchlist")
+#: The forecast methods whose values ``forecast_values`` keeps, one DOUBLE column each
+#: (:data:`shrinkwatch.forecast.METHODS`; a test checks that they are the same).
+FORECAST_METHODS = ("random_walk", "linear", "loglinear", "damped", "boosted", "combined")
+#: The other numbers of a forecast row: the interval and the probabilities of meeting the standard.
+FORECAST_BOUNDS = ("lower", "upper", "probability_in_year", "probability_by_year")
 
 
 def schema_table(metadata: sa.MetaData) -> sa.Table:
@@ -83,11 +92,33 @@ def _units_table(metadata: sa.MetaData, version: int, name: str = "run_units") -
     )
 
 
+def _forecast_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    values = sa.Table(
+        "forecast_values", metadata,
+        sa.Column("run_id", sa.Text, primary_key=True),
+        sa.Column("unit_id", sa.Text, primary_key=True),
+        sa.Column("year", sa.BigInteger, primary_key=True, autoincrement=False),  # the target year
+        sa.Column("horizon", sa.BigInteger, nullable=False),  # years ahead of the origin
+        *[sa.Column(name, sa.Double) for name in (*FORECAST_METHODS, *FORECAST_BOUNDS)],
+    )
+    watchlist = sa.Table(
+        "forecast_watchlist", metadata,
+        sa.Column("run_id", sa.Text, primary_key=True),
+        sa.Column("rank", sa.BigInteger, primary_key=True, autoincrement=False),  # 1 = most likely to shrink
+        sa.Column("unit_id", sa.Text, nullable=False),
+        sa.Column("probability", sa.Double),
+    )
+    return {"forecast_values": values, "forecast_watchlist": watchlist}
+
+
 def tables(version: int = SCHEMA_VERSION) -> dict[str, sa.Table]:
     """The store's tables as they are at ``version``."""
     metadata = sa.MetaData()
-    return {"store_schema": schema_table(metadata), "runs": _runs_table(metadata, version),
-            "run_units": _units_table(metadata, version)}
+    out = {"store_schema": schema_table(metadata), "runs": _runs_table(metadata, version),
+           "run_units": _units_table(metadata, version)}
+    if version >= 3:
+        out.update(_forecast_tables(metadata))
+    return out
 
 
 def _unit_index(table: sa.Table) -> sa.Index:
@@ -116,8 +147,15 @@ def _to_v2(conn: sa.Connection) -> None:
     _unit_index(tables(2)["run_units"]).create(conn)
 
 
+def _to_v3(conn: sa.Connection) -> None:
+    current = tables(3)
+    for name in ("forecast_values", "forecast_watchlist"):
+        current[name].create(conn)
+    sa.Index("forecast_values_by_unit", current["forecast_values"].c.unit_id).create(conn)
+
+
 #: version -> the step that brings a store at the version before it there.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _to_v1, 2: _to_v2}
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _to_v1, 2: _to_v2, 3: _to_v3}
 
 
 def now() -> _dt.datetime:

@@ -228,11 +228,15 @@ class Store:
         frame["detail"] = [_dumps(detail) for detail in frame["detail"]]
         frame["annual_rate"] = frame["annual_rate"].astype("Float64")  # NaN is NULL in both databases
         frame = frame[[c.name for c in units.columns]]
+        forecasts = _forecast_frame(record)
+        watchlist = _watchlist_frame(record)
         with self.transaction() as connection:
             if connection.execute(sa.select(runs.c.run_id).where(runs.c.run_id == record.run_id)).first():
                 raise StoreError(f"run {record.run_id} is already recorded in {self.label}")
             connection.execute(runs.insert(), [row])
             _insert_frame(connection, units, frame)
+            _insert_frame(connection, current["forecast_values"], forecasts)
+            _insert_frame(connection, current["forecast_watchlist"], watchlist)
 
     # ------------------------------------------------------------ reading
 
@@ -246,12 +250,19 @@ class Store:
                 raise self._unknown_run(connection, run_id)
             result = connection.execute(sa.select(units).where(units.c.run_id == run_id).order_by(units.c.position))
             frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+            values, watch = current["forecast_values"], current["forecast_watchlist"]
+            result = connection.execute(sa.select(values).where(values.c.run_id == run_id))  # ordered on reading
+            forecasts = pd.DataFrame(result.all(), columns=list(result.keys()))
+            result = connection.execute(sa.select(watch).where(watch.c.run_id == run_id).order_by(watch.c.rank))
+            watchlist = pd.DataFrame(result.all(), columns=list(result.keys()))
         frame = frame.drop(columns=["run_id"]).set_index(["unit_id", "period"])
         frame["detail"] = [json.loads(text) for text in frame["detail"]]
         header = dict(row)
         return RunRecord(**{**header, "source_files": tuple(json.loads(header["source_files"])),
                             "parameters": json.loads(header["parameters"]),
-                            "options": json.loads(header["options"])}, units=frame)
+                            "options": json.loads(header["options"])}, units=frame,
+                         forecasts=forecasts.drop(columns=["run_id"]).set_index(["unit_id", "year"]),
+                         watchlist=watchlist.drop(columns=["run_id"]).set_index("rank"))
 
     def _unknown_run(self, connection: sa.Connection, run_id: str) -> UnknownIdError:
         runs = tables()["runs"]
@@ -262,7 +273,8 @@ class Store:
 
     def runs(self, limit: int | None = None) -> pd.DataFrame:
         """The recorded runs, newest first: id, kind, time, dataset, standard, parameters and, for the
-        run's last period, how many units it judged and how many of each status."""
+        run's last period, how many units it judged and how many of each status (a forecast's: the status at
+        its origin); ``watchlist`` the units on a forecast's watchlist (0 for other kinds)."""
         current = tables()
         runs, units = current["runs"], current["run_units"]
         columns = ["run_id", "kind", "created", "software_version", "dataset_id", "dataset_fingerprint",
@@ -277,6 +289,11 @@ class Store:
                 grouped = grouped.where(units.c.run_id.in_(listed["run_id"].tolist()))
             counted = connection.execute(grouped.group_by(units.c.run_id, units.c.period, units.c.status))
             counts = pd.DataFrame(counted.all(), columns=["run_id", "period", "status", "n"])
+            watch = current["forecast_watchlist"]
+            on_watch = sa.select(watch.c.run_id, sa.func.count().label("n"))
+            if limit is not None:
+                on_watch = on_watch.where(watch.c.run_id.in_(listed["run_id"].tolist()))
+            watching = {run_id: int(n) for run_id, n in connection.execute(on_watch.group_by(watch.c.run_id)).all()}
         last = counts.groupby("run_id")["period"].agg(lambda p: max(p, key=period_key)) if len(counts) else None
         statuses = list(STATUSES)
         table = listed.set_index("run_id")
@@ -289,12 +306,16 @@ class Store:
         for status in statuses:
             table[status] = wide[status] if status in wide.columns else 0
         table[["periods", "units", *statuses]] = table[["periods", "units", *statuses]].fillna(0).astype("int64")
+        table["watchlist"] = pd.Series([watching.get(r, 0) for r in table.index], index=table.index, dtype="int64")
         table["parameters"] = [json.loads(text) for text in table["parameters"]]
         table["created"] = pd.to_datetime(table["created"], utc=True)
         return table
 
     def unit_history(self, unit_id: str) -> pd.DataFrame:
-        """Every verdict on ``unit_id`` across the recorded runs, oldest first (one row per run and period)."""
+        """Every verdict on ``unit_id`` across the recorded runs, oldest first (one row per run and period); a
+        forecast's row (its period is the origin year) also has ``forecast_year``, the combined ``forecast`` then
+        with its interval (``lower``, ``upper``), the ``probability`` of meeting the standard by then and the
+        unit's ``watch_rank`` (empty for other kinds)."""
         current = tables()
         runs, units = current["runs"], current["run_units"]
         query = (sa.select(runs.c.run_id, runs.c.kind, runs.c.created, runs.c.dataset_id, runs.c.standard_id,
@@ -311,9 +332,48 @@ class Store:
                 raise UnknownIdError(f"unit {unit_id!r} is in no run recorded in {self.label} ("
                                      + (f"{known:,} units are, such as {example}; ids are as in results.csv)"
                                         if known else "the store has no runs yet)"))
+            table = table.merge(self._unit_forecasts(connection, str(unit_id)), how="left", on=["run_id", "period"])
         table["parameters"] = [json.loads(text) for text in table["parameters"]]
         table["created"] = pd.to_datetime(table["created"], utc=True)
         return table
+
+    @staticmethod
+    def _unit_forecasts(connection: sa.Connection, unit_id: str) -> pd.DataFrame:
+        """Per forecast run of ``unit_id`` (its period is the origin year): the last target year, the combined
+        forecast then with its interval, the probability of meeting the standard by then and the unit's rank on
+        the watchlist (<NA>: not on it)."""
+        current = tables()
+        values, watch = current["forecast_values"], current["forecast_watchlist"]
+        rows = connection.execute(sa.select(values.c.run_id, values.c.year, values.c.horizon, values.c.combined,
+                                            values.c.lower, values.c.upper, values.c.probability_by_year)
+                                  .where(values.c.unit_id == unit_id)).all()
+        frame = pd.DataFrame(rows, columns=["run_id", "forecast_year", "horizon", "forecast", "lower", "upper",
+                                            "probability"])
+        frame = frame.sort_values(["run_id", "forecast_year"]).groupby("run_id", sort=False).tail(1)
+        frame["period"] = (frame["forecast_year"] - frame["horizon"]).astype(str)
+        ranks = connection.execute(sa.select(watch.c.run_id, watch.c.rank).where(watch.c.unit_id == unit_id)).all()
+        ranked = pd.DataFrame(ranks, columns=["run_id", "watch_rank"])
+        frame = frame.drop(columns=["horizon"]).merge(ranked, how="left", on="run_id")
+        frame["forecast_year"] = frame["forecast_year"].astype("Int64")
+        frame["watch_rank"] = frame["watch_rank"].astype("Int64")
+        for column in ("forecast", "lower", "upper", "probability"):
+            frame[column] = frame[column].astype("float64")
+        return frame
+
+
+def _forecast_frame(record: RunRecord) -> pd.DataFrame:
+    """The record's forecasts as rows of ``forecast_values`` (NaN as NULL)."""
+    assert record.forecasts is not None  # normalised
+    frame = record.forecasts.reset_index()
+    frame.insert(0, "run_id", record.run_id)
+    return frame[[c.name for c in tables()["forecast_values"].columns]]
+
+
+def _watchlist_frame(record: RunRecord) -> pd.DataFrame:
+    assert record.watchlist is not None  # normalised
+    frame = record.watchlist.reset_index()
+    frame.insert(0, "run_id", record.run_id)
+    return frame[[c.name for c in tables()["forecast_watchlist"].columns]]
 
 
 def _dumps(value: Any) -> str:
