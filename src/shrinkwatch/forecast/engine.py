@@ -345,7 +345,7 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
                      "(no growth rate can be taken from them)")
     return ForecastResult(dataset=panel.id, standard_id=rule.standard.id, origin_year=origin_year, horizon=horizon,
                           level=level, units=units, paths=paths, watchlist=watchlist, skill=table, notes=tuple(notes),
-                          parameters={**rule.values, rule.year_field: origin_year}, draws=draws, seed=seed)
+                          parameters=rule.values_at(kernel, origin_year), draws=draws, seed=seed)
 
 
 def _mase_scale(history: History, origin: int) -> np.ndarray:

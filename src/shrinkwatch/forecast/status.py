@@ -1,7 +1,9 @@
 """A standard's status at any year, on the real panel and on simulated population paths.
 
-"Shrinking at year t" is the standard with its evaluation year (``year``, or ``end_year`` for the
-intercensal rule) set to t and everything else as resolved for the panel; an intercensal comparison
+"Shrinking at year t" is the standard with its evaluation year (the rule's
+:attr:`~shrinkwatch.identification.kernel.RuleParameters.as_of_field`: ``year``, or ``end_year`` for the
+intercensal rule) set to t and everything else as resolved for the panel, as the status timeline judges it
+(:func:`shrinkwatch.identification.engine.judge`: no verdict across a boundary break); an intercensal comparison
 whose earlier year is left to its default keeps the default the panel gives it (the census before t on
 a census series, else the panel's first year), written out explicitly so that a simulated panel,
 which holds only the years the rule reads, compares the same years.
@@ -23,7 +25,7 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.meta import PanelMeta
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.engine import boundary_change_mask, resolve_for_panel
+from shrinkwatch.identification.engine import judge, resolve_for_panel
 from shrinkwatch.identification.indicators import Tri
 from shrinkwatch.identification.kernel import Kernel, RuleParameters, WindowParameters, default_start_year
 from shrinkwatch.identification.rules import kernel_class
@@ -58,12 +60,17 @@ class StatusRule:
     def parameters_at(self, kernel: Kernel[Any, Any], year: int) -> RuleParameters:
         """The rule's parameters judging ``year``, with an intercensal start year written out as the real
         panel's default (the census before ``year``, else the panel's first year)."""
-        values = {**self.values, self.year_field: int(year)}
-        if "start_year" in values and int(values["start_year"]) == 0:
+        params = kernel.parameters_of(self.values).as_of(int(year))
+        if int(getattr(params, "start_year", -1)) == 0:
             skeleton = Panel.from_series({"_": [np.nan]}, years=[self.panel_first_year],
                                          census_years=self.census_years)
-            values["start_year"] = default_start_year(skeleton, int(year))
-        return kernel.parameters_of(values)
+            params = dataclasses.replace(params, start_year=default_start_year(skeleton, int(year)))  # type: ignore[call-arg]
+        return params
+
+    def values_at(self, kernel: Kernel[Any, Any], year: int) -> dict[str, Any]:
+        """The resolved parameters judging ``year`` as plain values (the intercensal start year written out)."""
+        params = self.parameters_at(kernel, year)
+        return {key: getattr(params, key, value) for key, value in self.values.items()}
 
     def first_year(self, kernel: Kernel[Any, Any], years: list[int]) -> int:
         """The earliest year the rule reads when judging any of ``years``."""
@@ -78,15 +85,12 @@ class StatusRule:
         return min(starts)
 
     def status(self, panel: Panel, year: int, kernel: Kernel[Any, Any] | None = None) -> Tri:
-        """The three-valued status of every unit of the real ``panel`` in ``year`` (a comparison across a
-        boundary break is undecided)."""
+        """The three-valued status of every unit of the real ``panel`` in ``year``, judged as the status timeline
+        judges each as-of year (:func:`~shrinkwatch.identification.engine.judge`): a comparison across a boundary
+        break is undecided. Stable clusters are not used: a forecast is of units, not of clusters."""
         kernel = kernel if kernel is not None else self.kernel(panel)
         params = self.parameters_at(kernel, year)
-        verdict = kernel.verdict(params)
-        broken = boundary_change_mask(panel, params)
-        if broken is not None:
-            verdict = Tri(verdict.yes & ~broken, verdict.no & ~broken)
-        return verdict
+        return judge(panel, params, kernel.verdict(params), None).verdict
 
     def simulated(self, history_years: np.ndarray, history_levels: np.ndarray, target_years: list[int],
                   paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,9 +126,6 @@ def status_rule(panel: Panel, standard: str | Standard, settings: dict[str, Any]
     if std.rule == "scirn" and values.get("structural") == "require":
         raise OptionError(f"--standard {std.id}: structural = 'require' needs employment, which is not forecast; "
                           "use structural=if_available or ignore")
-    fields = {f.name for f in dataclasses.fields(kernel_class(std.rule).parameters)}
-    year_field = "end_year" if "end_year" in fields else "year"
-    if year_field not in fields:  # pragma: no cover - every forecastable rule has one
-        raise OptionError(f"rule {std.rule!r} has no evaluation year")
+    year_field = kernel_class(std.rule).parameters.as_of_field  # the field the status timeline sets per year
     return StatusRule(standard=std, values=dict(values), year_field=year_field, notes=tuple(notes),
                       panel_first_year=int(panel.years[0]), census_years=tuple(panel.meta.census_years))
