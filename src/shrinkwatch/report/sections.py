@@ -21,7 +21,6 @@ from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
 from shrinkwatch.core.messages import check_language, message
-from shrinkwatch.forecast.engine import DRAWS
 from shrinkwatch.report.charts import (
     Chart,
     distribution_chart,
@@ -423,7 +422,7 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
         body = render("section-early-warning.html.j2", lang, paragraphs=[str(text["unavailable"]).format(
                       why=analysis_prose(why, lang) or _say("early_warning.why", lang))], skill=None, watchlist=None)
         return Section(id="early-warning", title=str(text["title"]), html=body)
-    fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": DRAWS,
+    fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": result.draws,
               "standard": result.standard_id}
     paragraphs = [str(text["intro"]).format(**fields)]
     if result.skill is None or result.skill.empty:

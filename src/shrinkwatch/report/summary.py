@@ -18,12 +18,15 @@ from shrinkwatch.report.outputs import jsonable
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
+    from shrinkwatch.forecast import ForecastResult
+    from shrinkwatch.identification.timeline import Timeline
 
 __all__ = ["summary", "analysis_summary", "SCHEMA_VERSION", "SCHEMA_PATH", "summary_schema"]
 
 #: Version of the layout of ``summary.json`` (``schema_version``); the JSON Schema is :data:`SCHEMA_PATH`.
 #: A new field raises the minor number, a renamed or removed one the major.
-SCHEMA_VERSION = "1.0.0"
+#: 1.1.0: ``timeline`` (status over time) and ``early_warning`` (forecast watchlist and backtest skill).
+SCHEMA_VERSION = "1.1.0"
 #: The JSON Schema (draft 2020-12) that every ``summary.json`` validates against, shipped with the package.
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "summary.schema.json"
 
@@ -150,20 +153,82 @@ def _recommendations(analysis: Analysis) -> dict[str, Any] | None:
     }
 
 
+def _timeline(result: Timeline | None, error: str | None) -> dict[str, Any]:
+    """Status over time: counts per as-of year with entries and exits, and when the current spells began."""
+    if result is None:
+        return {"available": False, "message": error or "no status timeline", "standard": None, "as_of_field": None,
+                "years": [], "counts": [], "onset": None, "notes": []}
+    raw = result.as_dict()
+    onset = result.units["onset_year"].dropna().astype(int)
+    spell = result.units["current_spell"].dropna().astype(int)
+    by_year = onset.value_counts().sort_index()
+    return {
+        "available": True, "message": None, "standard": raw["standard"], "as_of_field": raw["as_of_field"],
+        "years": raw["years"],
+        "counts": [{"year": row["year"], **{k: v for k, v in row.items() if k != "year"}} for row in raw["counts"]],
+        "onset": {
+            "currently_shrinking": raw["currently_shrinking"],
+            "onset_in_last_year": raw["onset_in_last_year"],
+            "median_onset_year": int(onset.median()) if len(onset) else None,
+            "median_current_spell_years": float(spell.median()) if len(spell) else None,
+            "longest_current_spell_years": int(spell.max()) if len(spell) else None,
+            "by_onset_year": [{"onset_year": int(year), "units": int(n)} for year, n in by_year.items()],
+            "recovered_units": int((result.units["n_recoveries"] > 0).sum()),
+        },
+        "notes": raw["notes"],
+    }
+
+
+def _early_warning(result: ForecastResult | None, error: str | None) -> dict[str, Any]:
+    """The watchlist with its probabilities and the backtest skill behind them; ``skill_verdict`` says whether
+    the probabilities beat persistence and the base rate (``does_not_beat_baselines``, or ``untested`` when no
+    earlier origin can be scored)."""
+    if result is None:
+        return {"available": False, "message": error or "no forecast", "standard": None, "origin_year": None,
+                "horizon_years": None, "forecast_year": None, "interval_level_pct": None, "draws": None,
+                "units_with_probability": 0, "skill_verdict": None, "beats_baselines": False, "skill": [],
+                "watchlist": [], "notes": []}
+    tested = result.skill is not None and not result.skill.empty
+    year = result.origin_year + result.horizon
+    watch = result.watchlist
+    return {
+        "available": True, "message": None, "standard": result.standard_id, "origin_year": int(result.origin_year),
+        "horizon_years": int(result.horizon), "forecast_year": int(year),
+        "interval_level_pct": round(100.0 * float(result.level), 4), "draws": int(result.draws),
+        "units_with_probability": int(result.units["probability"].notna().sum()),
+        "skill_verdict": ("untested" if not tested else
+                          "beats_baselines" if result.beats_baselines else "does_not_beat_baselines"),
+        "beats_baselines": bool(result.beats_baselines),
+        "skill": [] if result.skill is None else [
+            {"horizon_years": int(row["horizon"]), "predictor": str(row["predictor"]), "n": int(row["n"]),
+             "brier": row["brier"], "precision": row["precision"], "recall": row["recall"],
+             "observed_share_frac": row["observed_share"]} for row in result.skill.to_dict(orient="records")],
+        "watchlist": [
+            {"rank": rank, "unit_id": str(unit), "name": None if pd.isna(row["name"]) else str(row["name"]),
+             "parent_name": None if pd.isna(row["parent_name"]) else str(row["parent_name"]),
+             "probability": row["probability"], "forecast_persons": row[f"forecast_{year}"],
+             "lower_persons": row["lower"], "upper_persons": row["upper"]}
+            for rank, (unit, row) in enumerate(watch.iterrows(), start=1)],
+        "notes": list(result.notes),
+    }
+
+
 def analysis_summary(analysis: Analysis | None) -> dict[str, Any]:
     """Each analysis result under the id of its report section (snake_case), in the report's order; None for
     an analysis that was not run (``analysis`` None: all of them)."""
     if analysis is None:
-        return {key: None for key in ("sensitivity", "distribution", "spatial_clusters", "expansion_paradox",
-                                      "drivers", "types", "recommendations")}
+        return {key: None for key in ("sensitivity", "timeline", "distribution", "spatial_clusters",
+                                      "expansion_paradox", "drivers", "types", "recommendations", "early_warning")}
     out: dict[str, Any] = {
         "sensitivity": analysis.sensitivity.as_dict() if analysis.sensitivity is not None else None,
+        "timeline": _timeline(analysis.timeline, analysis.errors.get("timeline")),
         "distribution": _distribution(analysis),
         "spatial_clusters": _spatial(analysis),
         "expansion_paradox": _paradox(analysis),
         "drivers": _drivers(analysis),
         "types": _types(analysis),
         "recommendations": _recommendations(analysis),
+        "early_warning": _early_warning(analysis.early_warning, analysis.errors.get("early_warning")),
     }
     return {key: jsonable(value) for key, value in out.items()}
 
