@@ -353,14 +353,14 @@ def test_a_version_1_store_is_migrated_with_its_runs(store_target):
                                                                 ("b", "not_shrinking", "none", 0.25)])])
     engine.dispose()
     with Store(store_target) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         old = store.read("old00001")
     assert old.kind == "run" and old.created == created and old.parameters == {"min_loss": 0.5}
     assert old.periods == [""]
     assert old.units.reset_index()[["unit_id", "period", "status", "severity", "annual_rate"]].values.tolist() == [
         ["a", "", "shrinking", "severe", -1.5], ["b", "", "not_shrinking", "none", 0.25]]
     assert old.unit_table()["decline_value"].tolist() == [-1.5, 0.25]
-    assert _count(store_target, "SELECT count(*) FROM store_schema") == 2  # versions 1 and 2 recorded
+    assert _count(store_target, "SELECT count(*) FROM store_schema") == 3  # versions 1, 2 and 3 recorded
 
 
 # ---------------------------------------------------------------- two processes, and a killed one
@@ -554,3 +554,178 @@ def test_the_timeline_command_records_every_as_of_year(tmp_path, store_target, t
     assert listed.loc[run_id, "periods"] == len(expected.years)
     assert listed.loc[run_id, "shrinking"] == int((last == "shrinking").sum())
     assert run_cli("timeline", "--dataset", str(panel_file), "--no-store").stderr.count("recorded run") == 0
+
+
+# ---------------------------------------------------------------- forecasts (schema version 3)
+
+def _forecast_panel():
+    """60 units with steady growth or decline (tests/test_forecast.py's synthetic panel) and their forecast."""
+    from test_forecast import _synthetic
+
+    from shrinkwatch.forecast import forecast
+
+    panel = _synthetic(n=60)
+    return panel, forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=30)
+
+
+def test_schema_keeps_every_forecast_method():
+    from shrinkwatch.forecast import METHODS
+    from shrinkwatch.store.schema import FORECAST_METHODS
+
+    assert FORECAST_METHODS == METHODS
+    assert {"forecast_values", "forecast_watchlist"} <= set(tables())
+
+
+def test_a_forecast_round_trips_exactly(store_target):
+    """A forecast's record: every unit's forecasts, interval and probabilities per year, the watchlist by rank,
+    the standard's parameters and the backtest skill; read back exactly, and equal to the forecast itself."""
+    from shrinkwatch.store import forecast_parts
+
+    panel, result = _forecast_panel()
+    std = load_standard("consecutive-decline")
+    record = record_run(store_target, kind="forecast", panel=panel, standard=std, **forecast_parts(result, panel))
+    with Store(store_target) as store:
+        back = store.read(record.run_id)
+        listed = store.runs()
+    assert back == record
+    assert back.forecasts.dtypes.equals(record.forecasts.dtypes) and back.watchlist.dtypes.equals(record.watchlist.dtypes)
+    # against the forecast itself
+    paths = result.paths.set_index(["unit_id", "year"]).sort_index()
+    assert len(back.forecasts) == len(paths) == 60 * 3
+    for column in ("random_walk", "linear", "loglinear", "damped", "boosted", "combined", "lower", "upper",
+                   "probability_in_year", "probability_by_year"):
+        np.testing.assert_array_equal(back.forecasts[column].to_numpy(), paths[column].to_numpy())
+    assert back.forecasts["horizon"].tolist() == [1, 2, 3] * 60
+    assert back.watchlist["unit_id"].tolist() == result.watchlist.index.tolist()
+    assert back.watchlist.index.tolist() == list(range(1, len(result.watchlist) + 1))
+    np.testing.assert_array_equal(back.watchlist["probability"].to_numpy(), result.watchlist["probability"].to_numpy())
+    assert back.periods == ["2015"]
+    flat = back.unit_table()
+    assert flat["status"].tolist() == result.units["status_now"].str.replace(" ", "_").tolist()
+    assert flat["probability"].tolist() == result.units["probability"].tolist()
+    assert back.parameters == {"n": 3, "indicator": "pop_resident", "year": 2015, "min_annual_loss": 0.0}
+    assert back.options["horizon"] == 3 and back.options["draws"] == 30
+    assert back.options["beats_baselines"] is result.beats_baselines
+    assert [row["predictor"] for row in back.options["skill"]] == ["forecast", "persistence", "base_rate"]
+    # monitor runs: the forecast, with its status now and its watchlist
+    assert listed.loc[record.run_id, "kind"] == "forecast"
+    assert listed.loc[record.run_id, "watchlist"] == len(result.watchlist) > 0
+    assert listed.loc[record.run_id, "shrinking"] == int((result.units["status_now"] == "shrinking").sum())
+    # monitor unit: the first unit of the watchlist, its probability and rank
+    first = result.watchlist.index[0]
+    with Store(store_target) as store:
+        history = store.unit_history(first)
+    row = history.iloc[0]
+    assert (row["kind"], row["period"], row["forecast_year"], row["watch_rank"]) == ("forecast", "2015", 2018, 1)
+    assert row["probability"] == result.watchlist["probability"].iloc[0]
+    assert row["forecast"] == result.watchlist["forecast_2018"].iloc[0]
+
+
+def test_forecast_tables_belong_to_forecasts_only(toy_panel):
+    from shrinkwatch.store import forecast_parts
+
+    panel, result = _forecast_panel()
+    parts = forecast_parts(result, panel)
+    with pytest.raises(OptionError, match="only a forecast's record holds forecasts"):
+        build_record(kind="run", panel=panel, results=identify(panel, "census-decline"), forecasts=parts["forecasts"])
+    twice = pd.concat([parts["forecasts"], parts["forecasts"].iloc[:1]])
+    with pytest.raises(DataError, match="has two forecasts for 2016"):
+        build_record(kind="forecast", panel=panel, **{**parts, "forecasts": twice})
+
+
+def test_a_failed_forecast_write_leaves_nothing(store_target, monkeypatch):
+    """The watchlist insert fails after the run, its units and its forecasts are written: the transaction rolls
+    back every table, and the store takes the forecast again."""
+    import shrinkwatch.store.store as module
+    from shrinkwatch.store import forecast_parts
+
+    panel, result = _forecast_panel()
+    record = build_record(kind="forecast", panel=panel, **forecast_parts(result, panel))
+    original = module._insert_frame
+
+    def failing(connection, table, frame):
+        if table.name == "forecast_watchlist":
+            connection.exec_driver_sql("SELECT * FROM no_such_table")  # a real error from the database
+        original(connection, table, frame)
+
+    Store(store_target).schema_version()  # the tables exist (created in a transaction of their own)
+    monkeypatch.setattr(module, "_insert_frame", failing)
+    with pytest.raises(StoreError, match="refused the transaction \\(nothing was written\\)"):
+        Store(store_target).record(record)
+    for table in ("runs", "run_units", "forecast_values", "forecast_watchlist"):
+        assert _count(store_target, f"SELECT count(*) FROM {table} WHERE run_id = '{record.run_id}'") == 0, table
+    monkeypatch.setattr(module, "_insert_frame", original)
+    with Store(store_target) as store:
+        store.record(record)
+        assert store.read(record.run_id) == record
+
+
+def test_a_version_2_store_with_a_forecast_is_migrated(store_target):
+    """A forecast recorded by schema version 2 (unit rows only) opens at version 3 with its rows intact and no
+    forecast table rows; new forecasts are then recorded beside it."""
+    from shrinkwatch.store import forecast_parts
+
+    engine = _engine(store_target)
+    v2 = tables(2)
+    created = pd.Timestamp("2026-06-01 00:00:00", tz="UTC").to_pydatetime()
+    with engine.begin() as connection:
+        v2["store_schema"].create(connection)
+        for version in (1, 2):
+            MIGRATIONS[version](connection)
+            connection.execute(v2["store_schema"].insert(), [{"version": version, "applied": created,
+                                                              "software_version": "0.1"}])
+        connection.execute(v2["runs"].insert(), [{
+            "run_id": "fc000002", "kind": "forecast", "created": created, "software_version": "0.1",
+            "dataset_id": "synthetic", "dataset_title": "", "dataset_fingerprint": "e" * 64, "source_files": "[]",
+            "standard_id": "consecutive-decline", "standard_version": "1.0", "standard_source": "",
+            "parameters": '{"n": 3}', "options": '{"horizon": 3}'}])
+        connection.execute(v2["run_units"].insert(), [
+            {"run_id": "fc000002", "unit_id": unit, "period": "2015", "position": i, "name": unit, "parent_id": None,
+             "parent_name": None, "region": None, "status": status, "severity": None, "annual_rate": None,
+             "reason": None, "detail": json.dumps({"probability": p})}
+            for i, (unit, status, p) in enumerate([("u000", "not_shrinking", 0.25), ("u001", "shrinking", None)])])
+    engine.dispose()
+    panel, result = _forecast_panel()
+    with Store(store_target) as store:
+        assert store.schema_version() == 3
+        old = store.read("fc000002")
+        new = record_run(store, kind="forecast", panel=panel, **forecast_parts(result, panel))
+        listed = store.runs()
+        history = store.unit_history("u000")
+    assert old.kind == "forecast" and old.periods == ["2015"] and old.forecasts.empty and old.watchlist.empty
+    assert old.unit_table()["probability"].tolist() == [0.25, None]
+    assert listed.loc["fc000002", "watchlist"] == 0 and listed.loc[new.run_id, "watchlist"] == len(result.watchlist)
+    assert history["run_id"].tolist() == ["fc000002", new.run_id]
+    assert pd.isna(history["forecast_year"].iloc[0]) and history["forecast_year"].iloc[1] == 2018
+    assert _count(store_target, "SELECT count(*) FROM store_schema") == 3
+
+
+def test_the_forecast_command_records_and_monitor_shows_it(tmp_path, store_target):
+    """`shrinkwatch forecast` records unless --no-store; `monitor runs` lists it with its watchlist, `monitor unit`
+    shows a unit's forecast, interval, probability and rank."""
+    from test_forecast import _synthetic
+
+    from shrinkwatch import write_panel
+
+    panel_file = tmp_path / "synthetic.parquet"
+    write_panel(_synthetic(n=60), panel_file)
+    done = run_cli("forecast", "--dataset", str(panel_file), "--standard", "consecutive-decline", "--set", "n=3",
+                   "--horizon", "3", "--store", store_target, "-o", str(tmp_path / "f.csv"))
+    assert done.returncode == 0, done.stderr
+    run_id = done.stderr.split("recorded run ", 1)[1].split()[0]
+    with Store(store_target) as store:
+        record = store.read(run_id)
+    assert record.kind == "forecast" and record.standard_id == "consecutive-decline" and len(record.forecasts) == 180
+    first = record.watchlist["unit_id"].iloc[0]
+    listed = run_cli("monitor", "runs", "--store", store_target)
+    assert listed.returncode == 0 and "watchlist" in listed.stdout and run_id in listed.stdout
+    shown = run_cli("monitor", "unit", first, "--store", store_target)
+    assert shown.returncode == 0, shown.stderr
+    line = next(line for line in shown.stdout.splitlines() if line.startswith(run_id))
+    p = record.watchlist["probability"].iloc[0]
+    assert f"{p:.3f}" in line and " in 2018" in line and "forecast" in line
+    as_json = json.loads(run_cli("monitor", "unit", first, "--store", store_target, "--format", "json").stdout)
+    assert as_json  # the same rows as data
+    quiet = run_cli("forecast", "--dataset", str(panel_file), "--standard", "consecutive-decline", "--set", "n=3",
+                    "--horizon", "3", "--no-store", "-o", str(tmp_path / "g.csv"))
+    assert quiet.returncode == 0 and "recorded run" not in quiet.stderr
