@@ -208,3 +208,32 @@ def test_us_cities_and_world_backtests_run(data_dir):
     assert world.accuracy["horizon"].max() == 3  # never past 2011 from 2008: estimates only
     # measured over origins 1998-2008 at 5 years: combined MAPE 3.57 vs random walk 12.10 and linear 5.00
     assert w3["mape_combined"] < w3["mape_random_walk"]
+
+
+# -- one judgement of a year: the forecasts' status is the status timeline's
+@pytest.mark.parametrize("standard, settings", [("consecutive-decline", {"n": 2}), ("census-decline", {}),
+                                                ("peak-loss", {})])
+def test_status_at_a_year_is_the_timelines(standard, settings):
+    """StatusRule.status judges a year as the status timeline does (identification.engine.judge, no stable
+    clusters): the same status in every as-of year, boundary_change (no verdict) across the 2013 merger."""
+    from shrinkwatch.forecast.status import status_rule
+    from shrinkwatch.identification.timeline import timeline
+
+    years = list(range(2010, 2017))
+    links = pd.DataFrame({"unit_id": ["B"], "other_id": ["A"], "year": [2013], "kind": ["partial_transfer"]})
+    breaks = pd.DataFrame({"unit_id": ["A", "B", "C"], "year": [2013] * 3, "treatment": ["partial_transfer"] * 3})
+    panel = Panel.from_series({"A": [100, 99, 98, 60, 59, 58, 57], "B": [50, 51, 52, 95, 96, 97, 98],
+                               "C": [10, 9, 8, 7, 6, 5, 4], "D": [5, 6, 7, 8, 9, 10, 11],
+                               "E": [5, np.nan, 7, 6, np.nan, 5, 4]},
+                              years=years, territory_links=links, boundary_breaks=breaks)
+    expected = timeline(panel, standard, settings, stable_clusters=False)
+    rule = status_rule(panel, standard, settings)
+    kernel = rule.kernel(panel)
+    words = np.array(["shrinking", "not_shrinking", "no verdict"], dtype=object)
+    for year in expected.years:
+        verdict = rule.status(panel, year, kernel)
+        mine = words[np.where(verdict.yes, 0, np.where(verdict.no, 1, 2))]
+        theirs = expected.status[year].astype(str).replace({"insufficient_data": "no verdict",
+                                                            "boundary_change": "no verdict"})
+        assert mine.tolist() == theirs.tolist(), year
+    assert (expected.status.loc["C"].astype(str) == "boundary_change").any()

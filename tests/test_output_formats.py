@@ -288,3 +288,63 @@ def test_run_with_pdf_prints_every_page(tmp_path, chromium):
     assert manifest["pdf"] == {"requested": True, "written": True, "skipped_reason": None}
     assert manifest["files"]["report.pdf"]["bytes"] == pdf.stat().st_size
     check_pdf_pages(pdf, "Hand-made counties", tmp_path)
+
+
+# ---------------------------------------------------------------- summary.json 1.1.0: timeline and early warning
+
+def _with_monitoring(document: dict) -> dict:
+    """``document`` with the timeline and early-warning blocks of a real timeline and forecast: the toy panel's
+    consecutive-decline timeline, the synthetic panel's forecast (tests/test_forecast.py)."""
+    from conftest import TOY_SERIES, TOY_YEARS
+    from test_forecast import _synthetic
+
+    from shrinkwatch.forecast import forecast
+    from shrinkwatch.identification.timeline import timeline
+    from shrinkwatch.report.outputs import jsonable
+    from shrinkwatch.report.summary import _early_warning, _timeline
+
+    toy = Panel.from_series({u: [v * 1000 for v in s] for u, s in TOY_SERIES.items()}, TOY_YEARS, id="hand")
+    out = copy.deepcopy(document)
+    result = forecast(_synthetic(n=60), "consecutive-decline", {"n": 3}, horizon=3, draws=30)
+    out["timeline"] = jsonable(_timeline(timeline(toy, "consecutive-decline"), None))
+    out["early_warning"] = jsonable(_early_warning(result, None))
+    return out
+
+
+def test_summary_has_the_timeline_and_the_early_warning(hand_run):
+    """The timeline block counts each as-of year and when the current spells began; the early-warning block
+    carries the watchlist with probabilities and the skill verdict; unavailable blocks say why; all validate."""
+    from shrinkwatch.report.summary import _early_warning, _timeline
+
+    document = _with_monitoring(json.loads(hand_run["summary.json"].read_text(encoding="utf-8")))
+    validator = jsonschema.Draft202012Validator(summary_schema())
+    assert not list(validator.iter_errors(document))
+    assert SCHEMA_VERSION == document["schema_version"] == "1.1.0"
+    block = document["timeline"]
+    assert block["years"] == [2013, 2014, 2015] and block["as_of_field"] == "year"
+    # steady_fall and slow_fall shrink in every as-of year; blip shrinks in 2014 only and recovers in 2015
+    assert [row["shrinking"] for row in block["counts"]] == [2, 3, 2]
+    assert [row["exited"] for row in block["counts"]] == [None, 0, 1]
+    assert block["onset"]["currently_shrinking"] == 2 and block["onset"]["median_onset_year"] == 2013
+    assert block["onset"]["recovered_units"] == 1
+    warning = document["early_warning"]
+    brier = {row["predictor"]: row["brier"] for row in warning["skill"]}
+    beats = brier["forecast"] < min(brier["persistence"], brier["base_rate"])  # the verdict follows the scores
+    assert warning["skill_verdict"] == ("beats_baselines" if beats else "does_not_beat_baselines")
+    assert warning["beats_baselines"] is beats and warning["forecast_year"] == 2018
+    assert [row["rank"] for row in warning["watchlist"]] == list(range(1, len(warning["watchlist"]) + 1))
+    probabilities = [row["probability"] for row in warning["watchlist"]]
+    assert probabilities == sorted(probabilities, reverse=True) and probabilities[0] > 0
+    unavailable = {**document, "timeline": _timeline(None, "too short"), "early_warning": _early_warning(None, "no")}
+    assert not list(validator.iter_errors(unavailable))
+    assert unavailable["early_warning"]["skill_verdict"] is None and unavailable["timeline"]["message"] == "too short"
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda d: d["early_warning"]["watchlist"][0].update(probability=1.5), "probability"),
+    (lambda d: d["early_warning"].update(skill_verdict="maybe"), "skill_verdict"),
+    (lambda d: d["timeline"]["counts"][0].update(entered="none"), "entered"),
+    (lambda d: d.pop("early_warning"), "early_warning"),
+])
+def test_schema_refuses_damaged_monitoring_blocks(hand_run, damage, where):
+    refused(_with_monitoring(json.loads(hand_run["summary.json"].read_text(encoding="utf-8"))), damage, where)
