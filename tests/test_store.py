@@ -644,8 +644,8 @@ def test_a_failed_forecast_write_leaves_nothing(store_target, monkeypatch):
     original = module._insert_frame
 
     def failing(connection, table, frame):
-        if table.name == "forecast_watchlist":
-            connection.exec_driver_sql("SELECT * FROM no_such_table")  # a real error from the database
+        if table.name == "forecast_watchlist":  # a real error from the database: unit_id is NOT NULL
+            frame = frame.assign(unit_id=None)
         original(connection, table, frame)
 
     Store(store_target).schema_version()  # the tables exist (created in a transaction of their own)

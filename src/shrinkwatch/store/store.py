@@ -1,7 +1,12 @@
 """The run store: where every run is recorded, in an embedded DuckDB file or on a PostgreSQL server.
 
 One code path (SQLAlchemy 2 Core) serves both: DuckDB through the ``duckdb-engine`` dialect, PostgreSQL
-through ``psycopg`` (``pip install 'shrinkwatch[postgresql]'``). Where the store is:
+through ``psycopg`` (``pip install 'shrinkwatch[postgresql]'``). Two hot steps of every recorded run
+skip SQLAlchemy on DuckDB: checking that the store is already at the current schema version (one query)
+and writing the run (the record's frames read by DuckDB in one transaction), both through duckdb's
+own connection, so that a run never loads duckdb-engine and SQLAlchemy's PostgreSQL dialects, which
+cost more than the writing itself. Creating, migrating and reading a store go through SQLAlchemy.
+Where the store is:
 
 1. ``--store PATH|URL`` (the ``target`` argument), else
 2. ``$SHRINKWATCH_STORE``, else
@@ -22,10 +27,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -49,6 +54,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _POSTGRES = ("postgresql", "postgres", "postgresql+psycopg")
 _ADVISORY_KEY = 0x5348524B  # "SHRK": the migration lock on a PostgreSQL server
 _BATCH = "shrinkwatch_units_batch"
+_T = TypeVar("_T")
 
 
 def default_location() -> Path:
@@ -109,7 +115,7 @@ class Store:
             except ImportError:
                 raise StoreError(f"--store {self.label}: PostgreSQL needs its driver: "
                                  "pip install 'shrinkwatch[postgresql]'") from None
-            self._engine = sa.create_engine(url, poolclass=NullPool)
+            self._lazy_engine = sa.create_engine(url, poolclass=NullPool)
         else:
             path = Path(text).expanduser()
             self.backend, self.label, self.path = "duckdb", str(path), path
@@ -124,9 +130,21 @@ class Store:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as error:
                     raise StoreError(f"--store {path}: cannot create its folder: {error.strerror or error}") from None
-            # no pool: the file (and DuckDB's lock on it) is held only for the length of a transaction
-            self._engine = sa.create_engine(sa.URL.create("duckdb", database=str(path)), poolclass=NullPool)
+            # no pool: the file (and DuckDB's lock on it) is held only for the length of a transaction. The
+            # engine (and with it duckdb-engine's dialect, which loads SQLAlchemy's PostgreSQL dialects) is made
+            # on first use: checking an up-to-date store and recording a run need only duckdb (_fresh, _write_duckdb)
+            self._lazy_engine: sa.Engine | None = None
         self._ready = False
+
+    @property
+    def _engine(self) -> sa.Engine:
+        if self.backend == "duckdb" and self._lazy_engine is None:
+            self._lazy_engine = sa.create_engine(sa.URL.create("duckdb", database=str(self.path)), poolclass=NullPool)
+        return self._lazy_engine  # type: ignore[return-value]
+
+    @_engine.setter
+    def _engine(self, engine: sa.Engine) -> None:
+        self._lazy_engine = engine
 
     def __enter__(self) -> Store:
         return self
@@ -135,7 +153,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._lazy_engine is not None:
+            self._lazy_engine.dispose()
 
     def __repr__(self) -> str:
         return f"Store({self.label!r})"
@@ -144,22 +163,43 @@ class Store:
 
     def _connect(self) -> sa.Connection:
         """A connection; a locked DuckDB file is tried again with growing pauses until the timeout."""
+        def attempt() -> sa.Connection:
+            try:
+                return self._engine.connect()
+            except sa.exc.DBAPIError as error:
+                if isinstance(error.orig, duckdb.IOException):
+                    raise error.orig from None  # a lock: tried again
+                raise self._unusable(str(error.orig) if error.orig is not None else str(error)) from None
+
+        return self._retrying(attempt)
+
+    def _connect_duckdb(self) -> duckdb.DuckDBPyConnection:
+        """duckdb's own connection to the store file (no SQLAlchemy), tried again while the file is locked."""
+        def attempt() -> duckdb.DuckDBPyConnection:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException:
+                raise
+            except duckdb.Error as error:
+                raise self._unusable(str(error)) from None
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], _T]) -> _T:
         deadline = time.monotonic() + self.timeout
         pause = 0.02
         while True:
             try:
-                return self._engine.connect()
-            except sa.exc.DBAPIError as error:
-                message = str(error.orig) if error.orig is not None else str(error)
-                if isinstance(error.orig, duckdb.IOException) and "could not set lock" in message.lower():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise StoreBusyError(f"store is busy: {self.label} is locked by another process "
-                                             f"(waited {self.timeout:g} s; ${TIMEOUT_ENV} sets the wait)") from None
-                    time.sleep(min(pause, remaining))
-                    pause = min(pause * 2, 0.5)
-                    continue
-                raise self._unusable(message) from None
+                return attempt()
+            except duckdb.IOException as error:
+                if "could not set lock" not in str(error).lower():
+                    raise self._unusable(str(error)) from None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreBusyError(f"store is busy: {self.label} is locked by another process "
+                                         f"(waited {self.timeout:g} s; ${TIMEOUT_ENV} sets the wait)") from None
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, 0.5)
 
     def _unusable(self, message: str, connecting: bool = True) -> StoreError:
         first = message.strip().splitlines()[0] if message.strip() else "unknown error"
@@ -211,8 +251,30 @@ class Store:
                                [{"version": step, "applied": now(), "software_version": software_version()}])
 
     def schema_version(self) -> int:
+        if self._fresh():
+            return SCHEMA_VERSION
         with self.transaction() as connection:
             return int(connection.execute(sa.text("SELECT max(version) FROM store_schema")).scalar() or 0)
+
+    def _fresh(self) -> bool:
+        """Whether this is a DuckDB store already at :data:`SCHEMA_VERSION` (then marked ready: nothing to create
+        or migrate), asked through duckdb alone; False for anything else, which the SQLAlchemy path then creates,
+        migrates or refuses with its reason."""
+        if self.backend != "duckdb" or self.path is None:
+            return False
+        if self._ready:
+            return True
+        if not self.path.is_file():
+            return False
+        connection = self._connect_duckdb()
+        try:
+            version = connection.execute("SELECT max(version) FROM store_schema").fetchone()
+        except duckdb.Error:  # no store_schema table: a new or foreign database, judged by _migrate
+            return False
+        finally:
+            connection.close()
+        self._ready = version is not None and version[0] == SCHEMA_VERSION
+        return self._ready
 
     # ------------------------------------------------------------ writing
 
@@ -230,6 +292,9 @@ class Store:
         frame = frame[[c.name for c in units.columns]]
         forecasts = _forecast_frame(record)
         watchlist = _watchlist_frame(record)
+        if self._fresh():  # DuckDB at the current version: duckdb alone writes, columnar, in one transaction
+            self._write_duckdb(record, pd.DataFrame([row]), frame, forecasts, watchlist)
+            return
         with self.transaction() as connection:
             if connection.execute(sa.select(runs.c.run_id).where(runs.c.run_id == record.run_id)).first():
                 raise StoreError(f"run {record.run_id} is already recorded in {self.label}")
@@ -237,6 +302,28 @@ class Store:
             _insert_frame(connection, units, frame)
             _insert_frame(connection, current["forecast_values"], forecasts)
             _insert_frame(connection, current["forecast_watchlist"], watchlist)
+
+    def _write_duckdb(self, record: RunRecord, run: pd.DataFrame, units: pd.DataFrame, forecasts: pd.DataFrame,
+                      watchlist: pd.DataFrame) -> None:
+        """Write one run's frames through duckdb's own connection in one transaction (rolled back on any error)."""
+        current = tables()
+        connection = self._connect_duckdb()
+        try:
+            connection.begin()
+            if connection.execute("SELECT 1 FROM runs WHERE run_id = ?", [record.run_id]).fetchone():
+                raise StoreError(f"run {record.run_id} is already recorded in {self.label}")
+            for name, frame in (("runs", run), ("run_units", units), ("forecast_values", forecasts),
+                                ("forecast_watchlist", watchlist)):
+                _insert_frame(connection, current[name], frame)
+            connection.commit()
+        except duckdb.Error as error:
+            connection.rollback()
+            raise self._unusable(str(error), connecting=False) from None
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
 
     # ------------------------------------------------------------ reading
 
@@ -380,20 +467,23 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def _insert_frame(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+def _insert_frame(connection: sa.Connection | duckdb.DuckDBPyConnection, table: sa.Table, frame: pd.DataFrame) -> None:
     """Insert ``frame`` into ``table`` in the open transaction: DuckDB reads the frame itself (one
-    statement, columnar; row-by-row inserts cost 250 us a row), PostgreSQL gets batched VALUES."""
+    statement, columnar; row-by-row inserts cost 250 us a row), PostgreSQL gets batched VALUES.
+    ``connection`` is a SQLAlchemy connection or duckdb's own (:meth:`Store._write_duckdb`)."""
     if not len(frame):
         return
-    if connection.dialect.name == "duckdb":
-        raw = connection.connection.driver_connection
-        raw.register(_BATCH, frame)  # type: ignore[union-attr]
+    raw = connection if isinstance(connection, duckdb.DuckDBPyConnection) else (
+        connection.connection.driver_connection if connection.dialect.name == "duckdb" else None)
+    if raw is not None:
+        raw.register(_BATCH, frame)
         try:
             names = ", ".join(f'"{c}"' for c in frame.columns)
-            connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {_BATCH}')
+            raw.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {_BATCH}')
         finally:
-            raw.unregister(_BATCH)  # type: ignore[union-attr]
+            raw.unregister(_BATCH)
         return
+    assert isinstance(connection, sa.Connection)
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     connection.execute(table.insert(), records)
 
