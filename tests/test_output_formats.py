@@ -295,13 +295,13 @@ def test_run_with_pdf_prints_every_page(tmp_path, chromium):
 def _with_monitoring(document: dict) -> dict:
     """``document`` with the timeline and early-warning blocks of a real timeline and forecast: the toy panel's
     consecutive-decline timeline, the synthetic panel's forecast (tests/test_forecast.py)."""
-    from conftest import TOY_SERIES, TOY_YEARS
-    from test_forecast import _synthetic
-
     from shrinkwatch.forecast import forecast
     from shrinkwatch.identification.timeline import timeline
     from shrinkwatch.report.outputs import jsonable
     from shrinkwatch.report.summary import _early_warning, _timeline
+    from test_forecast import _synthetic
+
+    from conftest import TOY_SERIES, TOY_YEARS
 
     toy = Panel.from_series({u: [v * 1000 for v in s] for u, s in TOY_SERIES.items()}, TOY_YEARS, id="hand")
     out = copy.deepcopy(document)

@@ -560,9 +560,8 @@ def test_the_timeline_command_records_every_as_of_year(tmp_path, store_target, t
 
 def _forecast_panel():
     """60 units with steady growth or decline (tests/test_forecast.py's synthetic panel) and their forecast."""
-    from test_forecast import _synthetic
-
     from shrinkwatch.forecast import forecast
+    from test_forecast import _synthetic
 
     panel = _synthetic(n=60)
     return panel, forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=30)
@@ -703,9 +702,8 @@ def test_a_version_2_store_with_a_forecast_is_migrated(store_target):
 def test_the_forecast_command_records_and_monitor_shows_it(tmp_path, store_target):
     """`shrinkwatch forecast` records unless --no-store; `monitor runs` lists it with its watchlist, `monitor unit`
     shows a unit's forecast, interval, probability and rank."""
-    from test_forecast import _synthetic
-
     from shrinkwatch import write_panel
+    from test_forecast import _synthetic
 
     panel_file = tmp_path / "synthetic.parquet"
     write_panel(_synthetic(n=60), panel_file)

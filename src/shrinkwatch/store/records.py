@@ -33,7 +33,6 @@ from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.panelfile import panel_fingerprint
 from shrinkwatch.report.outputs import jsonable, software_version
-
 from shrinkwatch.store.schema import FORECAST_BOUNDS, FORECAST_METHODS
 
 if TYPE_CHECKING:

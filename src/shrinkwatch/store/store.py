@@ -95,6 +95,7 @@ class Store:
     def __init__(self, target: str | os.PathLike[str] | None = None, *, timeout: float | None = None,
                  create: bool = True) -> None:
         text = resolve_target(target)
+        self._lazy_engine: sa.Engine | None = None
         self.timeout = _timeout() if timeout is None else float(timeout)
         scheme = _SCHEME.match(text)
         if scheme is not None:
@@ -133,7 +134,7 @@ class Store:
             # no pool: the file (and DuckDB's lock on it) is held only for the length of a transaction. The
             # engine (and with it duckdb-engine's dialect, which loads SQLAlchemy's PostgreSQL dialects) is made
             # on first use: checking an up-to-date store and recording a run need only duckdb (_fresh, _write_duckdb)
-            self._lazy_engine: sa.Engine | None = None
+            self._lazy_engine = None
         self._ready = False
 
     @property
