@@ -338,6 +338,7 @@ def test_year_slider_shows_the_status_timeline(browser, server):
     page = browser.new_page(viewport={"width": 1440, "height": 960})
     page.goto(server.url + "/?dataset=us-county-est&lang=en")
     _wait_rendered(page, 1)
+    page.wait_for_selector("body[data-timeline='1']", state="attached", timeout=90_000)  # it never holds the map back
     timeline = _api(server, "/api/timeline?dataset=us-county-est&standard=census-decline")
     years = timeline["years"]
     assert page.get_attribute("#year", "max") == str(len(years))

@@ -52,7 +52,7 @@ from shrinkwatch.serve.security import Guard, Refusal, ServeSettings
 from shrinkwatch.serve.workspace import Ask, Loaded, Workspace, upload_target
 from shrinkwatch.store import resolve_target
 
-__all__ = ["create_app", "RESERVED", "UNIT_FIELDS"]
+__all__ = ["create_app", "RESERVED", "UNIT_FIELDS", "VERDICT_FIELDS"]
 
 log = logging.getLogger("shrinkwatch.serve")
 T = TypeVar("T")
@@ -62,6 +62,8 @@ RESERVED = frozenset({"dataset", "standard", "lang", "format", "vary", "horizon"
                       "stable_clusters"})
 #: The fields of each unit in an identification answer (JSON and GeoJSON properties).
 UNIT_FIELDS = ("name", "name_en", "parent_name", "status", "annual_rate", "severity", "reason")
+#: The columns of ``format=verdicts`` (one JSON array each, in the same unit order).
+VERDICT_FIELDS = ("unit_id", "status", "annual_rate", "severity")
 _SWAGGER = Path(__file__).resolve().parent / "swagger"
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".dta")
@@ -260,7 +262,11 @@ async def standards(request: Request) -> Response:
 
 @api.get("/identify", summary="Apply a standard: counts and one row per unit (json, csv, geojson or xlsx)")
 async def identify(request: Request, dataset: str = DatasetQuery, standard: str | None = StandardQuery,
-                   lang: str | None = LangQuery, format: str = Query("json", pattern="^(json|csv|geojson|xlsx)$"),
+                   lang: str | None = LangQuery, format: str = Query("json", pattern="^(json|csv|geojson|xlsx|verdicts)$",
+                                       description="json (counts and one object per unit), csv, geojson, xlsx, or "
+                                                   "verdicts: counts and one array per field (unit_id, status, "
+                                                   "annual_rate, severity), no names or reasons: what the "
+                                                   "dashboard's map needs for each parameter setting"),
                    stable_clusters: bool = ClustersQuery) -> Response:
     ws = _workspace(request)
     ask = await _ask(request, dataset, standard, lang, stable_clusters)
@@ -269,6 +275,10 @@ async def identify(request: Request, dataset: str = DatasetQuery, standard: str 
         ident = ws.identification(ask)
         if format == "json":
             return _rendered(_splice(_head(ask, ident), units=_records(_unit_frame(ident.table))), "application/json")
+        if format == "verdicts":
+            frame = _unit_frame(ident.table)
+            return _rendered(_splice(_head(ask, ident), **{c: frame[c].to_json(orient="values", double_precision=6)
+                                                            for c in VERDICT_FIELDS}), "application/json")
         if format == "csv":
             table = ident.table.drop(columns=["geometry"], errors="ignore").reset_index()
             return _rendered(csv_text(table, index=False), "text/csv; charset=utf-8",

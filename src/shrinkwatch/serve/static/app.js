@@ -23,7 +23,7 @@
 
   const S = {
     msgs: null, lang: "en", datasets: [], standards: [], dataset: null, standard: null, params: {},
-    result: null, byId: new Map(), geometry: null, bboxes: new Map(), timeline: null, yearIndex: null,
+    result: null, byId: new Map(), names: new Map(), namesReady: null, geometry: null, bboxes: new Map(), timeline: null, yearIndex: null,
     selected: null, sort: { key: "annual_rate", dir: 1 }, request: 0, map: null, mapReady: null,
     markers: [], runs: [],
   };
@@ -68,11 +68,14 @@
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
 
+  const FORMATS = new Map();
   function fmt(value, digits) {
     if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return "–";
     if (typeof value === "number") {
       const d = digits === undefined ? (Number.isInteger(value) ? 0 : 2) : digits;
-      return value.toLocaleString(S.lang === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
+      const key = S.lang + d;  // one formatter per language and precision (toLocaleString makes one per call)
+      if (!FORMATS.has(key)) FORMATS.set(key, new Intl.NumberFormat(S.lang === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 }));
+      return FORMATS.get(key).format(value);
     }
     if (typeof value === "boolean") return value ? t("profile.yes") : t("profile.no");
     return String(value);
@@ -263,10 +266,13 @@
     map.on("idle", () => {
       if (S.geometryDone && T.pendingVersion !== undefined && T.pendingVersion === T.version) {
         T.idle = true;
-        if (T.firstRenderMs === null) T.firstRenderMs = performance.now();
+        if (T.firstRenderMs === null) { T.firstRenderMs = performance.now(); stamp("first_idle"); T.marks.frames_to_first = T.marks.frames; }
         mark();
       }
     });
+    T.marks.frames = 0;
+    map.on("render", () => { T.marks.frames += 1; });
+    map.on("sourcedata", (e) => { if (e.sourceId === "units" && e.isSourceLoaded && S.geometry) stamp("units_source_loaded"); });
     map.on("move", updateScale);
     map.on("moveend", () => { if ($("table-in-view").checked) renderTable(); });
     map.on("click", "units-fill", (e) => { if (e.features && e.features.length) selectUnit(String(e.features[0].properties.unit_id), false); });
@@ -313,7 +319,8 @@
     const selected = ["boolean", ["feature-state", "selected"], false];
     map.addLayer({ id: "units-fill", type: "fill", source: "units", filter: polygons,
       paint: { "fill-color": fillColorRate(), "fill-outline-color": "#ffffff" } });
-    map.addLayer({ id: "units-point", type: "circle", source: "units", filter: points,
+    // a layer MapLibre draws costs a shader program to compile (slow in software WebGL): points only when present
+    if (geo.has_points) map.addLayer({ id: "units-point", type: "circle", source: "units", filter: points,
       paint: { "circle-radius": ["case", selected, 7, shrinking, 5, 3.5], "circle-color": fillColorRate(),
         "circle-stroke-color": ["case", selected, "#ffb000", "#111"],
         "circle-stroke-width": ["case", selected, 3, shrinking, 1.4, 0.3] } });
@@ -388,7 +395,7 @@
     }
     const fill = year === null ? fillColorRate() : fillColorStatus();
     map.setPaintProperty("units-fill", "fill-color", fill);
-    map.setPaintProperty("units-point", "circle-color", fill);
+    if (map.getLayer("units-point")) map.setPaintProperty("units-point", "circle-color", fill);
     renderLegend();
   }
 
@@ -528,26 +535,41 @@
 
   // ------------------------------------------------------------------ recompute
 
+  // the names of the units come once with the geometry (S.names); each parameter setting brings only its verdicts,
+  // as columns (/api/identify?format=verdicts), joined here by unit id
+  function joinVerdicts(v) {
+    const units = new Array(v.unit_id.length);
+    for (let i = 0; i < units.length; i++) {
+      const id = v.unit_id[i];
+      const n = S.names.get(id);
+      units[i] = { unit_id: id, name: n ? n.name : id, name_en: n ? n.name_en : null, parent_name: n ? n.parent_name : null,
+        status: v.status[i], annual_rate: v.annual_rate[i], severity: v.severity[i] };
+    }
+    return { dataset: v.dataset, standard: v.standard, parameters: v.parameters, description: v.description,
+      counts: v.counts, notes: v.notes, criteria_not_assessed: v.criteria_not_assessed, units: units };
+  }
+
   async function recompute() {
     const mine = ++S.request;
     T.idle = false;
     mark();
     busy(true, "computing");
     updateDownloads();
+    const timelineDone = loadTimeline(mine);
     try {
-      const [result, timeline] = await Promise.all([
-        getJSON("/api/identify?" + query()),
-        getJSON("/api/timeline?" + query({ lang: "en" })).catch(() => null),
-      ]);
+      const verdicts = await getJSON("/api/identify?" + query({ format: "verdicts" }));
       if (mine !== S.request) return;
-      stamp("identify_received");
+      stamp("verdicts_received");
+      await S.namesReady;
+      if (mine !== S.request) return;
       hideError();
-      S.result = result;
-      S.byId = new Map(result.units.map((u) => [u.unit_id, u]));
-      setTimeline(timeline);
+      S.result = joinVerdicts(verdicts);
+      S.byId = new Map(S.result.units.map((u) => [u.unit_id, u]));
       renderCounts();
       renderTable();
       await S.mapReady;
+      if (S.yearIndex !== null) await timelineDone;  // a year is shown: its statuses under the new setting
+      if (mine !== S.request) return;
       if (S.geometry) paintUnits();
       if (S.selected) loadProfile(S.selected);
       T.pendingVersion = T.version + 1;
@@ -566,6 +588,17 @@
     }
   }
 
+  // the status timeline (the year slider) comes beside the verdicts and never holds back the map;
+  // data-timeline on <body> counts the timelines received
+  async function loadTimeline(mine) {
+    let timeline = null;
+    try { timeline = await getJSON("/api/timeline?" + query({ lang: "en" })); } catch (error) { timeline = null; }
+    if (mine !== S.request) return;
+    setTimeline(timeline);
+    T.timelineVersion = (T.timelineVersion || 0) + 1;
+    document.body.dataset.timeline = String(T.timelineVersion);
+  }
+
   async function loadDataset() {
     T.idle = false;
     busy(true, "loading");
@@ -575,11 +608,17 @@
     clear($("profile-body"));
     $("profile-hint").hidden = false;
     const dataset = S.dataset;
+    let named = null;
+    S.namesReady = new Promise((resolve) => { named = resolve; });
     const drawn = (async () => {
       try {
         stamp("geometry_asked");
         const geo = await getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset));
         stamp("geometry_received");
+        if (dataset !== S.dataset) return;
+        const n = geo.names;
+        S.names = new Map(n.unit_id.map((id, i) => [id, { name: n.name[i], name_en: n.name_en[i], parent_name: n.parent_name[i] }]));
+        named();
         await S.mapReady;
         stamp("map_loaded");
         if (dataset !== S.dataset) return;
@@ -591,7 +630,7 @@
       } catch (error) {
         showError(error.message);
       } finally {
-        if (dataset === S.dataset) { S.geometryDone = true; S.map.triggerRepaint(); }
+        if (dataset === S.dataset) { named(); S.geometryDone = true; S.map.triggerRepaint(); }
       }
     })();
     // the verdicts are asked for at the same time as the outlines
