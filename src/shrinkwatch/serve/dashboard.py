@@ -21,12 +21,12 @@ islands show in the first view; the same units stay at their true place too and 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
 import json
 import mimetypes
-import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import PurePosixPath
@@ -57,7 +57,7 @@ from shrinkwatch.report.maps import (  # the report's conventions, reused: one p
     projection_for,
 )
 
-__all__ = ["router", "DisplayGeometry", "display_geometry", "to_display", "from_display", "PAGE_CSP",
+__all__ = ["router", "DisplayGeometry", "display_geometry", "warm", "to_display", "from_display", "PAGE_CSP",
            "STATIC", "MAPLIBRE_VERSION", "EARTH_RADIUS"]
 
 #: Web Mercator's sphere radius (EPSG:3857), metres: the plane's metres become MapLibre's metres at the equator.
@@ -186,7 +186,7 @@ def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: fl
     framing = geoms if not (is_point.all() and areas is not None) else np.asarray(areas.geometry.values)
     minx, miny, maxx, maxy = _frame_extent(framing)
 
-    names = {"unit_id": [str(u) for u in units.index],
+    names: dict[str, list[str | None]] = {"unit_id": [str(u) for u in units.index],
              **{column: _clean(units[column]) if column in units.columns else [None] * len(units)
                 for column in ("name", "name_en", "parent_name")}}
     if "name" not in units.columns:
@@ -327,6 +327,14 @@ def _geometry_bytes(request: Request, dataset: str) -> Packed:
         return _registered_geometry(dataset)
     loaded = ws.load(ws.ref(dataset))
     return ws.cached(("dashboard-geometry", loaded.fingerprint),  # type: ignore[no-any-return]
+                     lambda: _packed(display_geometry(loaded.panel, loaded.key).as_json()))
+
+
+def warm(workspace: Any, dataset: str) -> None:
+    """Compute and cache ``dataset``'s map now (``shrinkwatch serve`` does it for the datasets given at start,
+    in the background, so the first page does not wait for the projection)."""
+    loaded = workspace.load(workspace.ref(dataset))
+    workspace.cached(("dashboard-geometry", loaded.fingerprint),
                      lambda: _packed(display_geometry(loaded.panel, loaded.key).as_json()))
 
 

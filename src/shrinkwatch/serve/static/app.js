@@ -25,7 +25,7 @@
     msgs: null, lang: "en", datasets: [], standards: [], dataset: null, standard: null, params: {},
     result: null, byId: new Map(), names: new Map(), namesReady: null, geometry: null, bboxes: new Map(), timeline: null, yearIndex: null,
     selected: null, sort: { key: "annual_rate", dir: 1 }, request: 0, map: null, mapReady: null,
-    markers: [], runs: [],
+    markers: [], runs: [], prefetched: null,
   };
   const T = window.swDashboard = { version: 0, idle: false, firstRenderMs: null, errors: 0, profileVersion: 0, marks: {} };
   const stamp = (name) => { if (!(name in T.marks)) T.marks[name] = Math.round(performance.now()); };
@@ -247,7 +247,10 @@
   function createMap() {
     const map = new maplibregl.Map({
       container: "map",
-      style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL)
+      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 },
+        layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      fadeDuration: 0,
       center: [0, 20], zoom: 2, renderWorldCopies: false, attributionControl: { compact: true },
       dragRotate: false, pitchWithRotate: false, touchPitch: false, maxZoom: 14,
     });
@@ -599,6 +602,13 @@
     document.body.dataset.timeline = String(T.timelineVersion);
   }
 
+  // the geometry's answer, never a rejected promise (a prefetch nobody reads must not be an unhandled rejection)
+  function fetchGeometry(dataset) {
+    stamp("geometry_asked");
+    return getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset)).then(
+      (geo) => { stamp("geometry_received"); return { geo: geo }; }, (error) => ({ error: error }));
+  }
+
   async function loadDataset() {
     T.idle = false;
     busy(true, "loading");
@@ -612,9 +622,11 @@
     S.namesReady = new Promise((resolve) => { named = resolve; });
     const drawn = (async () => {
       try {
-        stamp("geometry_asked");
-        const geo = await getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset));
-        stamp("geometry_received");
+        const asked = S.prefetched && S.prefetched.dataset === dataset ? S.prefetched.answer : fetchGeometry(dataset);
+        S.prefetched = null;
+        const answer = await asked;
+        if (answer.error) throw answer.error;
+        const geo = answer.geo;
         if (dataset !== S.dataset) return;
         const n = geo.names;
         S.names = new Map(n.unit_id.map((id, i) => [id, { name: n.name[i], name_en: n.name_en[i], parent_name: n.parent_name[i] }]));
@@ -925,6 +937,11 @@
 
   async function start() {
     const params = new URLSearchParams(window.location.search);
+    // the map (its style, MapLibre's worker) and the geometry of the dataset the address names start at once,
+    // while the page's lists load
+    await waitForMapLibre();
+    createMap();
+    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
     const [msgs, datasets, standards] = await Promise.all([
       getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards"),
     ]);
@@ -970,8 +987,6 @@
     for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
 
     stamp("started");
-    await waitForMapLibre();
-    createMap();
     await loadDataset();
   }
 
