@@ -378,3 +378,79 @@ def test_a_unit_named_script_is_text(browser, tmp_path, data_dir):
         assert page.evaluate("() => window.__pwned") is None
         _shot(page, "6-hostile-names")
     page.close()
+
+
+@pytest.mark.slow
+def test_run_diff_in_the_browser_equals_the_cli(browser, tmp_path, data_dir):
+    """Two runs recorded by the command line (census-decline on the prefectures with min_loss 0 and 0.05) in a
+    fresh store; the dashboard started on that store compares them both ways: the units it lists as entered and
+    left are the ones ``shrinkwatch monitor diff`` and ``/api/runs/{a}/diff/{b}`` give."""
+    from conftest import run_cli
+
+    from shrinkwatch.serve import ServeSettings, background
+
+    store = tmp_path / "runs.duckdb"
+    for name, setting in (("a", "min_loss=0"), ("b", "min_loss=0.05")):
+        done = run_cli("run", "--dataset", "cn-prefecture-census", "--set", setting, "--no-analysis", "--out",
+                       str(tmp_path / name), "--store", str(store), "--data-dir", str(data_dir))
+        assert done.returncode == 0, done.stdout + done.stderr
+    listed = run_cli("monitor", "runs", "--store", str(store), "--format", "json")
+    runs = json.loads(listed.stdout)
+    assert len(runs) == 2
+    run_b, run_a = runs[0]["run_id"], runs[1]["run_id"]  # newest first
+
+    def cli_diff(a: str, b: str) -> dict[str, set[str]]:
+        done = run_cli("monitor", "diff", a, b, "--store", str(store), "--format", "json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        units = json.loads(done.stdout)["units"]
+        return {change: {u["unit_id"] for u in units if u["change"] == change} for change in ("entered", "left")}
+
+    forward, backward = cli_diff(run_a, run_b), cli_diff(run_b, run_a)
+    assert forward["left"] and not forward["entered"]  # a stricter threshold: units leave the list
+    assert backward["entered"] == forward["left"] and not backward["left"]
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    with background(ServeSettings(store=str(store), data_dir=data_dir)) as running:
+        page.goto(running.url + "/?dataset=cn-prefecture-census&lang=en")
+        _wait_rendered(page, 1)
+        page.click("#tabs button[data-tab='runs']")
+        page.wait_for_selector(f"#run-a option[value='{run_a}']", state="attached", timeout=60_000)
+        assert page.locator("#run-a option").count() == 2 and page.is_hidden("#runs-none")
+
+        def compare(a: str, b: str, version: int) -> dict[str, set[str]]:
+            page.select_option("#run-a", a)
+            page.select_option("#run-b", b)
+            page.click("#runs-compare")
+            page.wait_for_selector(f"body[data-diff-version='{version}']", state="attached", timeout=60_000)
+            shown = {change: set(page.eval_on_selector_all(f"#diff-{change} tr[data-unit]",
+                                                            "rows => rows.map(r => r.dataset.unit)"))
+                     for change in ("entered", "left")}
+            for change, units in shown.items():
+                assert int(page.get_attribute(f"#diff-{change}", "data-count")) == len(units)
+            return shown
+
+        assert compare(run_a, run_b, 1) == forward
+        api = _api(running, f"/api/runs/{run_a}/diff/{run_b}")
+        assert {u["unit_id"] for u in api["left"]} == forward["left"] and not api["entered"]
+        summary = page.text_content("#diff-summary")
+        assert f"{len(forward['left'])} left it" in summary and "0 entered" in summary
+        # a row names the unit and its status before and after, in words
+        first = page.locator("#diff-left tr[data-unit]").first
+        assert "shrinking → not shrinking" in first.text_content()
+        _shot(page, "7-run-diff")
+
+        assert compare(run_b, run_a, 2) == backward
+        # in Chinese: the headings, the summary and the regions in Chinese
+        page.click("#lang")
+        _wait_rendered(page, 2)
+        page.click("#runs-compare")
+        page.wait_for_selector("body[data-diff-version='3']", state="attached", timeout=60_000)
+        assert "个新进入收缩名单" in page.text_content("#diff-summary")
+        regions = page.eval_on_selector_all("#diff-by_region tr td:first-child", "cells => cells.map(c => c.textContent)")
+        assert regions and set(regions) <= {"东部", "中部", "西部", "东北"}
+        assert "未收缩 → 收缩" in page.text_content("#diff-entered")
+        _shot(page, "8-run-diff-chinese")
+    assert not errors, errors
+    page.close()

@@ -871,44 +871,81 @@
 
   async function loadRuns() {
     try { S.runs = await getJSON("/api/runs"); } catch (error) { S.runs = []; }
+    const keep = { a: $("run-a").value, b: $("run-b").value };
     const a = clear($("run-a")), b = clear($("run-b"));
     $("runs-none").hidden = S.runs.length > 0;
     for (const r of S.runs) {
-      const label = [r.time, r.dataset, r.standard, r.counts && r.counts.shrinking !== undefined ? r.counts.shrinking + " " + t("count.shrinking") : ""].filter(Boolean).join(" · ");
+      const params = Object.entries(r.parameters || {}).map(([k, v]) => k + "=" + v).join(", ");
+      const label = [r.run_id, (r.time || "").slice(0, 16).replace("T", " "), r.dataset, r.standard + (params ? " (" + params + ")" : ""),
+        r.counts && r.counts.shrinking !== undefined ? fmt(r.counts.shrinking, 0) + " " + t("count.shrinking") : ""].filter(Boolean).join(" · ");
       a.appendChild(el("option", { value: r.run_id, text: label }));
       b.appendChild(el("option", { value: r.run_id, text: label }));
     }
     if (S.runs.length > 1) { a.selectedIndex = 1; b.selectedIndex = 0; }
+    if (keep.a && S.runs.some((r) => r.run_id === keep.a)) a.value = keep.a;
+    if (keep.b && S.runs.some((r) => r.run_id === keep.b)) b.value = keep.b;
   }
 
   async function compareRuns() {
     const box = clear($("run-diff"));
     const a = $("run-a").value, b = $("run-b").value;
     if (!a || !b) return;
+    box.setAttribute("aria-busy", "true");
     try {
-      const diff = await getJSON("/api/runs/" + encodeURIComponent(a) + "/diff/" + encodeURIComponent(b));
-      for (const key of ["entered", "left", "changed_severity", "by_parent", "by_region"]) {
-        const items = diff[key] || [];
-        box.appendChild(el("h4", { text: t("diff." + key) + " (" + items.length + ")" }));
-        if (!items.length) { box.appendChild(el("p", { text: t("diff.empty") })); continue; }
-        box.appendChild(rowsTable(items));
-      }
+      const diff = await getJSON("/api/runs/" + encodeURIComponent(a) + "/diff/" + encodeURIComponent(b) + "?lang=" + S.lang);
+      const c = diff.counts || {};
+      box.appendChild(el("p", { id: "diff-summary", text: t("diff.summary", { a: diff.run_a, b: diff.run_b, compared: fmt(c.compared || 0, 0),
+        entered: fmt(c.entered || 0, 0), left: fmt(c.left || 0, 0), more: fmt(c.more_severe || 0, 0), less: fmt(c.less_severe || 0, 0) }) }));
+      for (const note of (diff.notes || [])) box.appendChild(el("p", { class: "note", text: note }));
+      for (const key of ["entered", "left", "changed_severity"]) box.appendChild(diffUnits(key, diff[key] || []));
+      for (const key of ["by_region", "by_parent"]) box.appendChild(diffGroups(key, diff[key] || []));
     } catch (error) {
-      box.appendChild(el("p", { text: t("error", { detail: error.message }) }));
+      box.appendChild(el("p", { class: "error", text: t("error", { detail: error.message }) }));
+    } finally {
+      box.removeAttribute("aria-busy");
+      T.diffVersion = (T.diffVersion || 0) + 1;
+      document.body.dataset.diffVersion = String(T.diffVersion);
     }
   }
 
-  function rowsTable(items) {
+  // the units that entered or left the shrinking set or changed severity: one row each (data-unit), a click
+  // selects the unit when it is on the map
+  function diffUnits(key, items) {
+    const box = el("div", { id: "diff-" + key, class: "diff-part", "data-count": items.length });
+    box.appendChild(el("h4", { text: t("diff." + key) + " (" + fmt(items.length, 0) + ")" }));
+    if (!items.length) { box.appendChild(el("p", { text: t("diff.empty") })); return box; }
     const table = el("table");
-    const keys = typeof items[0] === "object" ? Object.keys(items[0]) : ["value"];
-    table.appendChild(el("tr", {}, ...keys.map((k) => el("th", { text: k }))));
-    for (const item of items.slice(0, 500)) {
-      const row = typeof item === "object" ? item : { value: item };
-      const tr = el("tr", {}, ...keys.map((k) => el("td", { text: row[k] !== null && typeof row[k] === "object" ? JSON.stringify(row[k]) : fmt(row[k]) })));
-      if (row.unit_id && S.byId.has(String(row.unit_id))) tr.addEventListener("click", () => selectUnit(String(row.unit_id), true));
+    table.appendChild(el("tr", {}, ...["unit", "parent", "status", "severity", "rate_a", "rate_b"].map((k) => el("th", { text: t("diff.col." + k) }))));
+    const arrow = (x, y, prefix) => t(prefix + (x || "none")) + " → " + t(prefix + (y || "none"));
+    for (const u of items.slice(0, 1000)) {
+      const known = S.byId.get(String(u.unit_id));
+      const tr = el("tr", { "data-unit": u.unit_id },
+        el("td", { text: known ? unitName(known) : (u.name || u.unit_id) }), el("td", { text: u.parent_name || "" }),
+        el("td", { text: arrow(u.status_a, u.status_b, "status.") }), el("td", { text: arrow(u.severity_a, u.severity_b, "severity.") }),
+        el("td", { class: "num", text: fmt(u.annual_rate_a, 2) }), el("td", { class: "num", text: fmt(u.annual_rate_b, 2) }));
+      if (known) tr.addEventListener("click", () => selectUnit(String(u.unit_id), true));
       table.appendChild(tr);
     }
-    return table;
+    box.appendChild(table);
+    return box;
+  }
+
+  function diffGroups(key, rows) {
+    const box = el("div", { id: "diff-" + key, class: "diff-part" });
+    box.appendChild(el("h4", { text: t("diff." + key) }));
+    if (!rows.length) { box.appendChild(el("p", { text: t("diff.empty") })); return box; }
+    const name = key === "by_region" ? "region" : "parent_name";
+    const table = el("table");
+    table.appendChild(el("tr", {}, el("th", { text: t(key === "by_region" ? "diff.col.region" : "diff.col.parent") }),
+      ...["entered", "left", "more_severe", "less_severe", "net"].map((k) => el("th", { text: t("diff.col." + k) }))));
+    for (const row of rows) {
+      const label = row[name] === null || row[name] === undefined ? "–" : String(row[name]);
+      const shown = key === "by_region" && S.msgs && S.msgs[S.lang] && ("region." + label) in S.msgs[S.lang] ? t("region." + label) : label;
+      table.appendChild(el("tr", {}, el("td", { text: shown }),
+        ...["entered", "left", "more_severe", "less_severe", "net"].map((k) => el("td", { class: "num", text: fmt(row[k], 0) }))));
+    }
+    box.appendChild(table);
+    return box;
   }
 
   function showTab(name) {
@@ -930,6 +967,7 @@
     labelInsets();
     if (S.projectionKey) $("projection").textContent = t("projection.label", { words: t(S.projectionKey) });
     if (S.map) updateScale();
+    if (!$("tab-runs").hidden) loadRuns();  // the runs' labels in the chosen language, the choices kept
     recompute();  // the reasons and the profile come in the chosen language
   }
 
