@@ -198,6 +198,24 @@ def test_messages_are_whole_in_both_languages():
     assert used and not used - messages["en"].keys()
 
 
+def test_parameters_and_datasets_have_chinese_words():
+    """Every parameter of every built-in standard and every registered dataset has its Chinese text in the
+    page's messages, and its English entry is the standard's (or registry's) own, so a change there shows here."""
+    from shrinkwatch.datasets import list_datasets
+    from shrinkwatch.identification import list_standards
+
+    messages = json.loads((STATIC / "messages.json").read_text(encoding="utf-8"))
+    for std in list_standards():
+        for key, spec in std.parameters.items():
+            name = f"param.{std.id}.{key}"
+            assert messages["en"].get(name) == spec.description, name
+            assert re.search(r"[\u4e00-\u9fff]", messages["zh"].get(name, "")), name
+    for found in list_datasets():
+        if found.loadable:
+            assert messages["en"].get(f"dataset.{found.id}") == found.title, found.id
+            assert re.search(r"[\u4e00-\u9fff]", messages["zh"].get(f"dataset.{found.id}", "")), found.id
+
+
 def test_the_page_never_writes_markup_from_data():
     """Names and reasons go in through textContent; nothing parses a string as HTML or code."""
     script = (STATIC / "app.js").read_text()
@@ -254,6 +272,19 @@ def _shot(page, name: str) -> Path:
     page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
     return path
+
+
+#: Latin words a Chinese page may show: names, units and formats
+_LATIN_OK = {"ShrinkWatch", "Albers", "WGS84", "CSV", "XLSX", "GeoJSON", "English", "MapLibre", "GDP", "GHS", "CESTA",
+             "R2019A", "urb_cpop1", "auto", "national", "aggregate", "not_assessed", "insufficient_data"}
+
+
+def _english_words(text: str) -> list[str]:
+    """The English words in ``text``: four or more Latin letters, not a code (with _ or a digit, an acronym, a
+    command such as ``shrinkwatch run`` or an option such as ``--store``) nor a name."""
+    text = re.sub(r"shrinkwatch [a-z]+|--[a-z-]+", "", text)
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_]{3,}", text)
+            if w not in _LATIN_OK and "_" not in w and not re.search(r"\d", w) and not w.isupper()]
 
 
 def _count(page, key: str) -> int:
@@ -319,6 +350,22 @@ def test_dashboard_in_a_browser(browser, server, tmp_path):
     assert page.text_content("#count-shrinking + dd") == "收缩"
     assert "投影" in page.text_content("#projection")
     assert _count(page, "shrinking") == expected["shrinking"]
+    # no English left in the interface: every label, description, legend, heading and choice; what may stay
+    # Latin are names and codes (parameter keys, indicators, dataset ids, CSV/XLSX/GeoJSON, Albers, WGS84)
+    texts = page.eval_on_selector_all(
+        "[data-i18n], #controls .desc, #legend, #counts dd, #units thead th, #year-label, #projection, "
+        "#standard option, #dataset option, #table-status option, #busy, #profile-body h4, #profile-sensitivity, "
+        "#profile-criteria th",
+        "nodes => nodes.map(n => n.tagName === 'OPTION' && n.parentNode.id === 'dataset' ? "
+        "n.textContent.split(' — ').slice(1).join(' ') : n.textContent)")
+    leftovers = [t for t in texts if _english_words(t)]
+    assert not leftovers, leftovers
+    assert "两次普查间人口相对减少" in page.text_content("label[for='param-min_loss'] .desc")
+    assert "美国人口普查局" in page.text_content("#dataset option[value='us-county-est']")
+    chinese = _api(server, "/api/units/48095?dataset=us-county-est&standard=census-decline&min_loss=0.05&lang=zh")
+    assert page.text_content("#profile-sensitivity") == chinese["sensitivity"]["text"] and "稳健性" in chinese[
+        "sensitivity"]["text"]
+    assert chinese["types"] and all(t["label"] in page.text_content("#profile-body") for t in chinese["types"])
     _shot(page, "4-chinese")
 
     # download the current view as CSV: the rows and verdicts the API gives for min_loss 0.05
@@ -385,9 +432,9 @@ def test_run_diff_in_the_browser_equals_the_cli(browser, tmp_path, data_dir):
     """Two runs recorded by the command line (census-decline on the prefectures with min_loss 0 and 0.05) in a
     fresh store; the dashboard started on that store compares them both ways: the units it lists as entered and
     left are the ones ``shrinkwatch monitor diff`` and ``/api/runs/{a}/diff/{b}`` give."""
-    from conftest import run_cli
-
     from shrinkwatch.serve import ServeSettings, background
+
+    from conftest import run_cli
 
     store = tmp_path / "runs.duckdb"
     for name, setting in (("a", "min_loss=0"), ("b", "min_loss=0.05")):

@@ -36,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 import shrinkwatch
+from shrinkwatch.analysis.typology import type_label
 from shrinkwatch.core.errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
@@ -43,6 +44,7 @@ from shrinkwatch.core.errors import (
     StoreError,
     UnknownIdError,
 )
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.panelfile import write_panel
 from shrinkwatch.identification.sensitivity import parse_vary
 from shrinkwatch.ingest import IngestError, ingest
@@ -382,7 +384,8 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
     try:
         swept = ws.robustness(ask)
     except ShrinkWatchError as error:
-        robust = {"assessed": False, "reason": str(error)}
+        robust = {"assessed": False, "reason": str(error),
+                  "text": message("cli.explain.robustness_failed", ask.lang, error=error)}
     else:
         if swept is not None:
             line = swept.units.loc[unit_id]
@@ -390,6 +393,12 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
                       "combinations": int(line["combinations"]), "evaluable": int(line["evaluable"]),
                       "shrinking": int(line["shrinking"]), "share": _plain(line["share"]),
                       "robustness": str(line["robustness"])}
+            # the sentence `shrinkwatch explain` prints, in the request's language
+            settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in swept.vary.items())
+            label = robust["robustness"] if ask.lang == "en" else message(f"analysis.robustness.{robust['robustness']}",
+                                                                          ask.lang)
+            robust["text"] = message("cli.explain.robustness", ask.lang, shrinking=robust["shrinking"],
+                                     evaluable=robust["evaluable"], robustness=label, settings=settings)
     outlook = None
     result = ws.forecast(ask, None) if forecast == "true" else (
         ws.cached_forecast(ask, None) if forecast == "auto" else None)
@@ -409,7 +418,8 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
         "description": found.description, "status": found.status, "reason": found.reason,
         "annual_rate": found.annual_rate, "severity": found.severity, "pattern": found.pattern,
         "tapio_state": found.tapio_state, "criteria": criteria, "indicator": indicator, "series": series,
-        "sensitivity": robust, "types": [{"type": t, "trigger": trigger} for t, trigger in found.types],
+        "sensitivity": robust, "types": [{"type": t, "label": type_label(t, ask.lang), "trigger": trigger}
+                                           for t, trigger in found.types],
         "cluster": found.cluster, "cluster_label": found.cluster_label, "recommendations": recommendations,
         "forecast": outlook, "notes": list(found.notes),
     }

@@ -50,6 +50,13 @@
     return text;
   }
 
+  // Chinese for a text the API gives in English (a parameter's description, a registered dataset's title):
+  // messages.json's key when it has one, else the API's own text (a user's standard or panel)
+  function localized(key, english) {
+    const table = S.lang === "zh" && S.msgs ? S.msgs.zh : null;
+    return table && key in table ? table[key] : english;
+  }
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -156,7 +163,8 @@
     const select = $("dataset");
     clear(select);
     for (const d of S.datasets) {
-      select.appendChild(el("option", { value: d.id, text: d.title ? d.id + " — " + d.title : d.id }));
+      const title = localized("dataset." + d.id, d.title);
+      select.appendChild(el("option", { value: d.id, text: title ? d.id + " — " + title : d.id, title: title || null }));
     }
     select.value = S.dataset;
   }
@@ -200,7 +208,8 @@
       input.addEventListener("change", onParamChange);
       if (input.type === "number") input.addEventListener("input", debounce(onParamChange, 400));
       const label = el("label", { for: id }, el("span", { class: "key", text: p.key }));
-      if (p.description) label.appendChild(el("span", { class: "desc", text: p.description }));
+      const description = localized("param." + std.id + "." + p.key, p.description);
+      if (description) label.appendChild(el("span", { class: "desc", text: description }));
       label.appendChild(input);
       form.appendChild(label);
     }
@@ -758,8 +767,8 @@
       if (f.probability !== null && f.probability !== undefined) box.appendChild(el("p", { text: t("profile.probability", { p: fmt(f.probability * 100, 0) + " %" }) }));
       body.appendChild(section("forecast", box));
     }
-    if (p.sensitivity) body.appendChild(section("sensitivity", keyValues(p.sensitivity)));
-    body.appendChild(section("types", listOf(p.types, (x) => typeof x === "string" ? x : (x.label || x.name || x.type || JSON.stringify(x)))));
+    if (p.sensitivity) body.appendChild(section("sensitivity", p.sensitivity.text ? el("p", { id: "profile-sensitivity", text: p.sensitivity.text }) : keyValues(p.sensitivity)));
+    body.appendChild(section("types", listOf(p.types, (x) => typeof x === "string" ? x : (x.label || x.name || x.type || JSON.stringify(x)) + (x.trigger ? " (" + x.trigger + ")" : ""))));
     const recs = el("div", { id: "profile-recommendations" });
     if (p.recommendations && p.recommendations.length) {
       for (const r of p.recommendations) {
