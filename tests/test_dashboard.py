@@ -501,3 +501,29 @@ def test_run_diff_in_the_browser_equals_the_cli(browser, tmp_path, data_dir):
         _shot(page, "8-run-diff-chinese")
     assert not errors, errors
     page.close()
+
+
+@pytest.mark.slow
+def test_the_page_asks_again_while_the_server_is_still_computing(browser, tmp_path, data_dir):
+    """With a time limit far below the work (1 ms), every first request is a 503 with Retry-After while the work
+    goes on; the page asks again as told and shows the map and the counts, with no error."""
+    from shrinkwatch.core.panelfile import write_panel
+    from shrinkwatch.serve import ServeSettings, background
+
+    panel = _square_panel(None, {"10001": (100.0, 30.0), "10002": (101.0, 30.0), "10003": (102.0, 30.0)})
+    path = write_panel(panel, tmp_path / "squares.parquet")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    with background(ServeSettings(datasets=(str(path),), data_dir=data_dir, time_limit=0.001)) as running:
+        import httpx
+
+        first = httpx.get(running.url + "/api/identify?dataset=squares.parquet&standard=census-decline&min_loss=0.5",
+                          timeout=60)
+        assert first.status_code == 503 and first.headers["retry-after"] == "5"
+        statuses: list[int] = []
+        page.on("response", lambda r: statuses.append(r.status) if "/api/identify" in r.url else None)
+        page.goto(running.url + "/?dataset=squares.parquet&standard=census-decline&lang=en")
+        _wait_rendered(page, 1)
+        assert _count(page, "units_total") == 3 and _count(page, "shrinking") == 3  # every square lost 10 %
+        assert page.is_hidden("#error")
+        assert statuses[0] == 503 and statuses[-1] == 200  # the page was told to wait, and asked again
+    page.close()

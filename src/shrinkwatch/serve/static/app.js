@@ -106,8 +106,18 @@
 
   function busy(on, key) { $("busy").textContent = on ? t(key || "loading") : ""; }
 
+  // a 503 with Retry-After is the server saying the work goes on past its time limit (a large dataset loading,
+  // a long sweep): ask again when it says, for up to ten minutes, instead of showing an error
   async function getJSON(url) {
-    const response = await fetch(url, { credentials: "same-origin" });
+    let response = null;
+    for (let waited = 0; ; ) {
+      response = await fetch(url, { credentials: "same-origin" });
+      const retry = Number(response.headers.get("Retry-After"));
+      if (response.status !== 503 || !(retry > 0) || waited + retry > 600) break;
+      $("busy").textContent = t("still_computing");
+      await new Promise((resolve) => setTimeout(resolve, retry * 1000));
+      waited += retry;
+    }
     let body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (!response.ok) {
