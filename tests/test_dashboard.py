@@ -198,6 +198,24 @@ def test_messages_are_whole_in_both_languages():
     assert used and not used - messages["en"].keys()
 
 
+def test_parameters_and_datasets_have_chinese_words():
+    """Every parameter of every built-in standard and every registered dataset has its Chinese text in the
+    page's messages, and its English entry is the standard's (or registry's) own, so a change there shows here."""
+    from shrinkwatch.datasets import list_datasets
+    from shrinkwatch.identification import list_standards
+
+    messages = json.loads((STATIC / "messages.json").read_text(encoding="utf-8"))
+    for std in list_standards():
+        for key, spec in std.parameters.items():
+            name = f"param.{std.id}.{key}"
+            assert messages["en"].get(name) == spec.description, name
+            assert re.search(r"[\u4e00-\u9fff]", messages["zh"].get(name, "")), name
+    for found in list_datasets():
+        if found.loadable:
+            assert messages["en"].get(f"dataset.{found.id}") == found.title, found.id
+            assert re.search(r"[\u4e00-\u9fff]", messages["zh"].get(f"dataset.{found.id}", "")), found.id
+
+
 def test_the_page_never_writes_markup_from_data():
     """Names and reasons go in through textContent; nothing parses a string as HTML or code."""
     script = (STATIC / "app.js").read_text()
@@ -254,6 +272,19 @@ def _shot(page, name: str) -> Path:
     page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
     return path
+
+
+#: Latin words a Chinese page may show: names, units and formats
+_LATIN_OK = {"ShrinkWatch", "Albers", "WGS84", "CSV", "XLSX", "GeoJSON", "English", "MapLibre", "GDP", "GHS", "CESTA",
+             "R2019A", "urb_cpop1", "auto", "national", "aggregate", "not_assessed", "insufficient_data"}
+
+
+def _english_words(text: str) -> list[str]:
+    """The English words in ``text``: four or more Latin letters, not a code (with _ or a digit, an acronym, a
+    command such as ``shrinkwatch run`` or an option such as ``--store``) nor a name."""
+    text = re.sub(r"shrinkwatch [a-z]+|--[a-z-]+", "", text)
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_]{3,}", text)
+            if w not in _LATIN_OK and "_" not in w and not re.search(r"\d", w) and not w.isupper()]
 
 
 def _count(page, key: str) -> int:
@@ -319,6 +350,22 @@ def test_dashboard_in_a_browser(browser, server, tmp_path):
     assert page.text_content("#count-shrinking + dd") == "收缩"
     assert "投影" in page.text_content("#projection")
     assert _count(page, "shrinking") == expected["shrinking"]
+    # no English left in the interface: every label, description, legend, heading and choice; what may stay
+    # Latin are names and codes (parameter keys, indicators, dataset ids, CSV/XLSX/GeoJSON, Albers, WGS84)
+    texts = page.eval_on_selector_all(
+        "[data-i18n], #controls .desc, #legend, #counts dd, #units thead th, #year-label, #projection, "
+        "#standard option, #dataset option, #table-status option, #busy, #profile-body h4, #profile-sensitivity, "
+        "#profile-criteria th",
+        "nodes => nodes.map(n => n.tagName === 'OPTION' && n.parentNode.id === 'dataset' ? "
+        "n.textContent.split(' — ').slice(1).join(' ') : n.textContent)")
+    leftovers = [t for t in texts if _english_words(t)]
+    assert not leftovers, leftovers
+    assert "两次普查间人口相对减少" in page.text_content("label[for='param-min_loss'] .desc")
+    assert "美国人口普查局" in page.text_content("#dataset option[value='us-county-est']")
+    chinese = _api(server, "/api/units/48095?dataset=us-county-est&standard=census-decline&min_loss=0.05&lang=zh")
+    assert page.text_content("#profile-sensitivity") == chinese["sensitivity"]["text"] and "稳健性" in chinese[
+        "sensitivity"]["text"]
+    assert chinese["types"] and all(t["label"] in page.text_content("#profile-body") for t in chinese["types"])
     _shot(page, "4-chinese")
 
     # download the current view as CSV: the rows and verdicts the API gives for min_loss 0.05
@@ -338,6 +385,7 @@ def test_year_slider_shows_the_status_timeline(browser, server):
     page = browser.new_page(viewport={"width": 1440, "height": 960})
     page.goto(server.url + "/?dataset=us-county-est&lang=en")
     _wait_rendered(page, 1)
+    page.wait_for_selector("body[data-timeline='1']", state="attached", timeout=90_000)  # it never holds the map back
     timeline = _api(server, "/api/timeline?dataset=us-county-est&standard=census-decline")
     years = timeline["years"]
     assert page.get_attribute("#year", "max") == str(len(years))
@@ -376,4 +424,106 @@ def test_a_unit_named_script_is_text(browser, tmp_path, data_dir):
         assert page.locator("img[src=x]").count() == 0 and page.locator("#profile-body script").count() == 0
         assert page.evaluate("() => window.__pwned") is None
         _shot(page, "6-hostile-names")
+    page.close()
+
+
+@pytest.mark.slow
+def test_run_diff_in_the_browser_equals_the_cli(browser, tmp_path, data_dir):
+    """Two runs recorded by the command line (census-decline on the prefectures with min_loss 0 and 0.05) in a
+    fresh store; the dashboard started on that store compares them both ways: the units it lists as entered and
+    left are the ones ``shrinkwatch monitor diff`` and ``/api/runs/{a}/diff/{b}`` give."""
+    from shrinkwatch.serve import ServeSettings, background
+
+    from conftest import run_cli
+
+    store = tmp_path / "runs.duckdb"
+    for name, setting in (("a", "min_loss=0"), ("b", "min_loss=0.05")):
+        done = run_cli("run", "--dataset", "cn-prefecture-census", "--set", setting, "--no-analysis", "--out",
+                       str(tmp_path / name), "--store", str(store), "--data-dir", str(data_dir))
+        assert done.returncode == 0, done.stdout + done.stderr
+    listed = run_cli("monitor", "runs", "--store", str(store), "--format", "json")
+    runs = json.loads(listed.stdout)
+    assert len(runs) == 2
+    run_b, run_a = runs[0]["run_id"], runs[1]["run_id"]  # newest first
+
+    def cli_diff(a: str, b: str) -> dict[str, set[str]]:
+        done = run_cli("monitor", "diff", a, b, "--store", str(store), "--format", "json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        units = json.loads(done.stdout)["units"]
+        return {change: {u["unit_id"] for u in units if u["change"] == change} for change in ("entered", "left")}
+
+    forward, backward = cli_diff(run_a, run_b), cli_diff(run_b, run_a)
+    assert forward["left"] and not forward["entered"]  # a stricter threshold: units leave the list
+    assert backward["entered"] == forward["left"] and not backward["left"]
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    with background(ServeSettings(store=str(store), data_dir=data_dir)) as running:
+        page.goto(running.url + "/?dataset=cn-prefecture-census&lang=en")
+        _wait_rendered(page, 1)
+        page.click("#tabs button[data-tab='runs']")
+        page.wait_for_selector(f"#run-a option[value='{run_a}']", state="attached", timeout=60_000)
+        assert page.locator("#run-a option").count() == 2 and page.is_hidden("#runs-none")
+
+        def compare(a: str, b: str, version: int) -> dict[str, set[str]]:
+            page.select_option("#run-a", a)
+            page.select_option("#run-b", b)
+            page.click("#runs-compare")
+            page.wait_for_selector(f"body[data-diff-version='{version}']", state="attached", timeout=60_000)
+            shown = {change: set(page.eval_on_selector_all(f"#diff-{change} tr[data-unit]",
+                                                            "rows => rows.map(r => r.dataset.unit)"))
+                     for change in ("entered", "left")}
+            for change, units in shown.items():
+                assert int(page.get_attribute(f"#diff-{change}", "data-count")) == len(units)
+            return shown
+
+        assert compare(run_a, run_b, 1) == forward
+        api = _api(running, f"/api/runs/{run_a}/diff/{run_b}")
+        assert {u["unit_id"] for u in api["left"]} == forward["left"] and not api["entered"]
+        summary = page.text_content("#diff-summary")
+        assert f"{len(forward['left'])} left it" in summary and "0 entered" in summary
+        # a row names the unit and its status before and after, in words
+        first = page.locator("#diff-left tr[data-unit]").first
+        assert "shrinking → not shrinking" in first.text_content()
+        _shot(page, "7-run-diff")
+
+        assert compare(run_b, run_a, 2) == backward
+        # in Chinese: the headings, the summary and the regions in Chinese
+        page.click("#lang")
+        _wait_rendered(page, 2)
+        page.click("#runs-compare")
+        page.wait_for_selector("body[data-diff-version='3']", state="attached", timeout=60_000)
+        assert "个新进入收缩名单" in page.text_content("#diff-summary")
+        regions = page.eval_on_selector_all("#diff-by_region tr td:first-child", "cells => cells.map(c => c.textContent)")
+        assert regions and set(regions) <= {"东部", "中部", "西部", "东北"}
+        assert "未收缩 → 收缩" in page.text_content("#diff-entered")
+        _shot(page, "8-run-diff-chinese")
+    assert not errors, errors
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_page_asks_again_while_the_server_is_still_computing(browser, tmp_path, data_dir):
+    """With a time limit far below the work (1 ms), every first request is a 503 with Retry-After while the work
+    goes on; the page asks again as told and shows the map and the counts, with no error."""
+    from shrinkwatch.core.panelfile import write_panel
+    from shrinkwatch.serve import ServeSettings, background
+
+    panel = _square_panel(None, {"10001": (100.0, 30.0), "10002": (101.0, 30.0), "10003": (102.0, 30.0)})
+    path = write_panel(panel, tmp_path / "squares.parquet")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    with background(ServeSettings(datasets=(str(path),), data_dir=data_dir, time_limit=0.001)) as running:
+        import httpx
+
+        first = httpx.get(running.url + "/api/identify?dataset=squares.parquet&standard=census-decline&min_loss=0.5",
+                          timeout=60)
+        assert first.status_code == 503 and first.headers["retry-after"] == "5"
+        statuses: list[int] = []
+        page.on("response", lambda r: statuses.append(r.status) if "/api/identify" in r.url else None)
+        page.goto(running.url + "/?dataset=squares.parquet&standard=census-decline&lang=en")
+        _wait_rendered(page, 1)
+        assert _count(page, "units_total") == 3 and _count(page, "shrinking") == 3  # every square lost 10 %
+        assert page.is_hidden("#error")
+        assert statuses[0] == 503 and statuses[-1] == 200  # the page was told to wait, and asked again
     page.close()

@@ -127,6 +127,12 @@ def test_api_counts_and_statuses_equal_the_cli(client, standard, settings):
     assert api_rows["status"].to_dict() == rows["status"].to_dict()
     assert api_rows["reason"].to_dict() == rows["reason"].to_dict()
     assert all(body["parameters"][key] == pytest.approx(float(value)) for key, value in settings.items())
+    # the dashboard's compact answer (one array per field) says the same
+    compact = client.get("/api/identify", params={"dataset": US, "standard": standard, **settings,
+                                                  "format": "verdicts"}).json()
+    assert compact["counts"] == body["counts"] and "units" not in compact
+    assert dict(zip(compact["unit_id"], compact["status"])) == rows["status"].to_dict()
+    assert compact["annual_rate"] == pytest.approx(api_rows["annual_rate"].tolist(), nan_ok=True)
 
 
 @pytest.mark.slow

@@ -36,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 import shrinkwatch
+from shrinkwatch.analysis.typology import type_label
 from shrinkwatch.core.errors import (
     ChecksumError,
     DataDirectoryNotFoundError,
@@ -43,6 +44,7 @@ from shrinkwatch.core.errors import (
     StoreError,
     UnknownIdError,
 )
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.panelfile import write_panel
 from shrinkwatch.identification.sensitivity import parse_vary
 from shrinkwatch.ingest import IngestError, ingest
@@ -52,7 +54,7 @@ from shrinkwatch.serve.security import Guard, Refusal, ServeSettings
 from shrinkwatch.serve.workspace import Ask, Loaded, Workspace, upload_target
 from shrinkwatch.store import resolve_target
 
-__all__ = ["create_app", "RESERVED", "UNIT_FIELDS"]
+__all__ = ["create_app", "RESERVED", "UNIT_FIELDS", "VERDICT_FIELDS"]
 
 log = logging.getLogger("shrinkwatch.serve")
 T = TypeVar("T")
@@ -62,6 +64,8 @@ RESERVED = frozenset({"dataset", "standard", "lang", "format", "vary", "horizon"
                       "stable_clusters"})
 #: The fields of each unit in an identification answer (JSON and GeoJSON properties).
 UNIT_FIELDS = ("name", "name_en", "parent_name", "status", "annual_rate", "severity", "reason")
+#: The columns of ``format=verdicts`` (one JSON array each, in the same unit order).
+VERDICT_FIELDS = ("unit_id", "status", "annual_rate", "severity")
 _SWAGGER = Path(__file__).resolve().parent / "swagger"
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".dta")
@@ -260,7 +264,11 @@ async def standards(request: Request) -> Response:
 
 @api.get("/identify", summary="Apply a standard: counts and one row per unit (json, csv, geojson or xlsx)")
 async def identify(request: Request, dataset: str = DatasetQuery, standard: str | None = StandardQuery,
-                   lang: str | None = LangQuery, format: str = Query("json", pattern="^(json|csv|geojson|xlsx)$"),
+                   lang: str | None = LangQuery, format: str = Query("json", pattern="^(json|csv|geojson|xlsx|verdicts)$",
+                                       description="json (counts and one object per unit), csv, geojson, xlsx, or "
+                                                   "verdicts: counts and one array per field (unit_id, status, "
+                                                   "annual_rate, severity), no names or reasons: what the "
+                                                   "dashboard's map needs for each parameter setting"),
                    stable_clusters: bool = ClustersQuery) -> Response:
     ws = _workspace(request)
     ask = await _ask(request, dataset, standard, lang, stable_clusters)
@@ -269,6 +277,10 @@ async def identify(request: Request, dataset: str = DatasetQuery, standard: str 
         ident = ws.identification(ask)
         if format == "json":
             return _rendered(_splice(_head(ask, ident), units=_records(_unit_frame(ident.table))), "application/json")
+        if format == "verdicts":
+            frame = _unit_frame(ident.table)
+            return _rendered(_splice(_head(ask, ident), **{c: frame[c].to_json(orient="values", double_precision=6)
+                                                            for c in VERDICT_FIELDS}), "application/json")
         if format == "csv":
             table = ident.table.drop(columns=["geometry"], errors="ignore").reset_index()
             return _rendered(csv_text(table, index=False), "text/csv; charset=utf-8",
@@ -372,7 +384,8 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
     try:
         swept = ws.robustness(ask)
     except ShrinkWatchError as error:
-        robust = {"assessed": False, "reason": str(error)}
+        robust = {"assessed": False, "reason": str(error),
+                  "text": message("cli.explain.robustness_failed", ask.lang, error=error)}
     else:
         if swept is not None:
             line = swept.units.loc[unit_id]
@@ -380,6 +393,12 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
                       "combinations": int(line["combinations"]), "evaluable": int(line["evaluable"]),
                       "shrinking": int(line["shrinking"]), "share": _plain(line["share"]),
                       "robustness": str(line["robustness"])}
+            # the sentence `shrinkwatch explain` prints, in the request's language
+            settings = "; ".join(f"{k} = {', '.join(str(v) for v in values)}" for k, values in swept.vary.items())
+            label = robust["robustness"] if ask.lang == "en" else message(f"analysis.robustness.{robust['robustness']}",
+                                                                          ask.lang)
+            robust["text"] = message("cli.explain.robustness", ask.lang, shrinking=robust["shrinking"],
+                                     evaluable=robust["evaluable"], robustness=label, settings=settings)
     outlook = None
     result = ws.forecast(ask, None) if forecast == "true" else (
         ws.cached_forecast(ask, None) if forecast == "auto" else None)
@@ -399,7 +418,8 @@ def _profile(ws: Workspace, ask: Ask, unit_id: str, forecast: str) -> dict[str, 
         "description": found.description, "status": found.status, "reason": found.reason,
         "annual_rate": found.annual_rate, "severity": found.severity, "pattern": found.pattern,
         "tapio_state": found.tapio_state, "criteria": criteria, "indicator": indicator, "series": series,
-        "sensitivity": robust, "types": [{"type": t, "trigger": trigger} for t, trigger in found.types],
+        "sensitivity": robust, "types": [{"type": t, "label": type_label(t, ask.lang), "trigger": trigger}
+                                           for t, trigger in found.types],
         "cluster": found.cluster, "cluster_label": found.cluster_label, "recommendations": recommendations,
         "forecast": outlook, "notes": list(found.notes),
     }

@@ -21,8 +21,10 @@ islands show in the first view; the same units stay at their true place too and 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
+import hashlib
 import json
 import mimetypes
 from dataclasses import dataclass
@@ -55,7 +57,7 @@ from shrinkwatch.report.maps import (  # the report's conventions, reused: one p
     projection_for,
 )
 
-__all__ = ["router", "DisplayGeometry", "display_geometry", "to_display", "from_display", "PAGE_CSP",
+__all__ = ["router", "DisplayGeometry", "display_geometry", "warm", "to_display", "from_display", "PAGE_CSP",
            "STATIC", "MAPLIBRE_VERSION", "EARTH_RADIUS"]
 
 #: Web Mercator's sphere radius (EPSG:3857), metres: the plane's metres become MapLibre's metres at the equator.
@@ -66,10 +68,13 @@ MAPLIBRE_VERSION = "5.24.1"
 STATIC = resources.files("shrinkwatch.serve").joinpath("static")
 #: The South China Sea region the inset shows (lon/lat), as in the report.
 SCS_REGION = (105.5, 2.5, 124.0, 24.6)
-#: Geometry simplification on the plane, metres (a pixel at zoom 8), and coordinates rounded to 1e-4
-#: display degrees (11 m): US counties 1.5 MB of JSON (0.4 MB gzipped), China's 2,948 counties 5 MB (1.4 MB).
+#: Geometry simplification on the plane, metres (a pixel at zoom 8), and coordinates quantised to 1e-3
+#: display degrees (111 m on the plane, a fifth of the tolerance): the US counties' outlines in 1.2 MB of JSON
+#: (0.26 MB gzipped). The map's features carry only ``unit_id`` (and ``inset``): names travel once beside the
+#: GeoJSON (``names``, columns) and the verdicts per parameter setting as columns too
+#: (``/api/identify?format=verdicts``), joined in the page through MapLibre's feature-state.
 SIMPLIFY_M = 500.0
-_DIGITS = 4
+DIGITS = 3
 
 
 def to_display(xy: np.ndarray) -> np.ndarray:
@@ -97,7 +102,7 @@ class DisplayGeometry:
     """A dataset's map, ready for the page: units and context as GeoJSON in display coordinates."""
 
     dataset: str
-    #: FeatureCollection of units (``unit_id``, ``name``, ``name_en``, ``parent_name``, ``inset``)
+    #: FeatureCollection of units (``unit_id``, ``inset``)
     units: dict[str, Any]
     #: FeatureCollection of the context: ``layer`` "area" (provinces, states), "area_outline", "maritime",
     #: "inset_frame", "inset_label" (a point with ``label_key``)
@@ -107,16 +112,25 @@ class DisplayGeometry:
     crs: str
     projection: str
     units_without_geometry: list[str]
+    #: every unit of the panel (with or without an outline), as columns: ``unit_id``, ``name``, ``name_en``,
+    #: ``parent_name`` (null where the panel has none)
+    names: dict[str, list[str | None]] = dataclasses.field(default_factory=dict)
+    #: whether any unit is a point (the page then adds its circle layer)
+    has_points: bool = False
 
     def as_json(self) -> bytes:
         return json.dumps({"dataset": self.dataset, "crs": self.crs, "projection": self.projection,
                            "bounds": self.bounds, "units_without_geometry": self.units_without_geometry,
+                           "has_points": self.has_points, "names": self.names,
                            "units": self.units, "context": self.context},
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _features(geoms: np.ndarray, properties: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    text = shapely.to_geojson(shapely.set_precision(geoms, 10.0 ** -_DIGITS))
+def _features(geoms: np.ndarray, properties: list[dict[str, Any]], digits: int = DIGITS) -> list[dict[str, Any]]:
+    snapped = shapely.set_precision(geoms, 10.0 ** -digits)
+    lost = shapely.is_empty(snapped) & ~shapely.is_empty(geoms)  # a sliver under the grid: kept unsnapped
+    snapped[lost] = geoms[lost]
+    text = shapely.to_geojson(snapped)
     return [{"type": "Feature", "geometry": json.loads(g), "properties": p}
             for g, p in zip(text, properties, strict=True) if g is not None and g != "null"]
 
@@ -129,9 +143,12 @@ def _clean(values: pd.Series) -> list[str | None]:
     return [None if pd.isna(v) else str(v) for v in values.tolist()]
 
 
-def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: float = SIMPLIFY_M) -> DisplayGeometry:
+def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: float = SIMPLIFY_M,
+                     digits: int = DIGITS, feature_names: bool = False) -> DisplayGeometry:
     """The panel's units and context (``report.maps.map_context``) in the report's equal-area plane with its
-    insets, as display coordinates (:func:`to_display`). Vectorised over the units (shapely arrays)."""
+    insets, as display coordinates (:func:`to_display`) rounded to ``digits`` decimals. Vectorised over the
+    units (shapely arrays). ``feature_names`` also puts the names into each feature's properties (the payload
+    before the names travelled as columns; ``benchmarks/bench_dashboard.py`` serves it as its baseline)."""
     units = panel.units
     country = panel.meta.country
     crs = projection_for(country)
@@ -169,15 +186,16 @@ def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: fl
     framing = geoms if not (is_point.all() and areas is not None) else np.asarray(areas.geometry.values)
     minx, miny, maxx, maxy = _frame_extent(framing)
 
-    unit_props = pd.DataFrame({
-        "unit_id": plane.index.astype(str),
-        "name": _clean(plane["name"]) if "name" in plane.columns else plane.index.astype(str),
-        "name_en": _clean(plane["name_en"]) if "name_en" in plane.columns else None,
-        "parent_name": _clean(plane["parent_name"]) if "parent_name" in plane.columns else None,
-    })
-    records = unit_props.to_dict("records")
-    for record in records:
-        record["inset"] = False
+    names: dict[str, list[str | None]] = {"unit_id": [str(u) for u in units.index],
+             **{column: _clean(units[column]) if column in units.columns else [None] * len(units)
+                for column in ("name", "name_en", "parent_name")}}
+    if "name" not in units.columns:
+        names["name"] = list(names["unit_id"])
+    records: list[dict[str, Any]] = [{"unit_id": str(u), "inset": False} for u in plane.index]
+    if feature_names:
+        where = pd.Index(names["unit_id"]).get_indexer(pd.Index(plane.index.astype(str)))
+        for record, k in zip(records, where, strict=True):
+            record.update({c: names[c][k] for c in ("name", "name_en", "parent_name")})
     unit_geoms = list(_plane_to_display(simplified))
     context_geoms: list[Any] = []
     context_props: list[dict[str, Any]] = []
@@ -254,9 +272,11 @@ def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: fl
     (w, s), (e, n) = to_display(np.array([[minx, miny], [maxx, maxy]]))
     return DisplayGeometry(
         dataset=dataset or panel.meta.id, crs=crs, projection=words, units_without_geometry=missing,
-        units={"type": "FeatureCollection", "features": _features(np.asarray(unit_geoms, dtype=object), records)},
+        units={"type": "FeatureCollection", "features": _features(np.asarray(unit_geoms, dtype=object), records,
+                                                                  digits)},
         context={"type": "FeatureCollection",
-                 "features": _features(np.asarray(context_geoms, dtype=object), context_props)},
+                 "features": _features(np.asarray(context_geoms, dtype=object), context_props, digits)},
+        names=names, has_points=bool(is_point.any()),
         bounds=(round(float(w), 6), round(float(s), 6), round(float(e), 6), round(float(n), 6)),
     )
 
@@ -266,12 +286,32 @@ def display_geometry(panel: Panel, dataset: str | None = None, *, simplify_m: fl
 router = APIRouter()
 
 
-def _packed(raw: bytes) -> tuple[bytes, bytes]:
-    return raw, gzip.compress(raw, compresslevel=6, mtime=0)
+@dataclass(frozen=True)
+class Packed:
+    """A response body computed once: the bytes, gzipped, and an entity tag naming exactly these bytes."""
+
+    raw: bytes
+    gzipped: bytes
+    etag: str
+
+
+def _packed(raw: bytes) -> Packed:
+    return Packed(raw, gzip.compress(raw, compresslevel=6, mtime=0), '"' + hashlib.sha256(raw).hexdigest()[:32] + '"')
+
+
+def _send(request: Request, packed: Packed, media_type: str, cache_control: str,
+          extra: dict[str, str] | None = None) -> Response:
+    """``packed`` gzipped when the client accepts it; 304 with no body when the client already holds it."""
+    headers = {"Cache-Control": cache_control, "ETag": packed.etag, "Vary": "Accept-Encoding", **(extra or {})}
+    if packed.etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(packed.gzipped, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(packed.raw, media_type=media_type, headers=headers)
 
 
 @functools.lru_cache(maxsize=4)
-def _registered_geometry(dataset: str) -> tuple[bytes, bytes]:
+def _registered_geometry(dataset: str) -> Packed:
     """Without the app's workspace (the router alone): a registered dataset's map, computed once."""
     found = REGISTRY.get(dataset)
     if found is None or not found.loadable:
@@ -279,9 +319,9 @@ def _registered_geometry(dataset: str) -> tuple[bytes, bytes]:
     return _packed(display_geometry(load_any(dataset), dataset).as_json())
 
 
-def _geometry_bytes(request: Request, dataset: str) -> tuple[bytes, bytes]:
+def _geometry_bytes(request: Request, dataset: str) -> Packed:
     """The map of ``dataset``: through the app's workspace (its list of datasets, its loaded panels and its
-    cache, keyed by the panel's fingerprint) when the router is part of the app."""
+    cache, keyed by the panel's fingerprint) when the router is part of the app. Computed once per panel."""
     ws = getattr(request.app.state, "workspace", None)
     if ws is None:
         return _registered_geometry(dataset)
@@ -290,16 +330,23 @@ def _geometry_bytes(request: Request, dataset: str) -> tuple[bytes, bytes]:
                      lambda: _packed(display_geometry(loaded.panel, loaded.key).as_json()))
 
 
+def warm(workspace: Any, dataset: str) -> None:
+    """Compute and cache ``dataset``'s map now (``shrinkwatch serve`` does it for the datasets given at start,
+    in the background, so the first page does not wait for the projection)."""
+    loaded = workspace.load(workspace.ref(dataset))
+    workspace.cached(("dashboard-geometry", loaded.fingerprint),
+                     lambda: _packed(display_geometry(loaded.panel, loaded.key).as_json()))
+
+
 @router.get("/dashboard/geometry", summary="The units and context layers of a dataset for the dashboard's map, "
                                            "pre-projected to the report's equal-area plane with its insets")
 async def geometry(request: Request, dataset: str = Query(..., max_length=300, description="A dataset id "
                                                                                           "(GET /api/datasets).")) \
         -> Response:
-    raw, packed = await anyio.to_thread.run_sync(_geometry_bytes, request, dataset)
-    headers = {"Cache-Control": "private, max-age=600", "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(packed, media_type="application/json", headers={**headers, "Content-Encoding": "gzip"})
-    return Response(raw, media_type="application/json", headers=headers)
+    """Computed once per panel and cached; sent gzipped with an entity tag, so a page loaded again gets a 304
+    (``no-cache``: the browser asks each time, since a panel file may change under the same name)."""
+    packed = await anyio.to_thread.run_sync(_geometry_bytes, request, dataset)
+    return _send(request, packed, "application/json", "private, no-cache")
 
 
 #: The page's own policy: scripts and styles from this server only (MapLibre's worker starts from a blob: URL
@@ -309,30 +356,37 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; worker-src 'self' blob:; chi
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-def _static_file(path: str) -> tuple[bytes, str]:
+def _static_file(path: str) -> tuple[Packed, str]:
     parts = PurePosixPath(path).parts
     if not parts or any(p in ("..", ".", "") or p.startswith(".") or "\\" in p for p in parts) or path.startswith("/"):
         raise HTTPException(404, detail=f"static: no file {path!r}")
+    return _static_packed(parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _static_packed(parts: tuple[str, ...]) -> tuple[Packed, str]:
+    """A file of the page, read and gzipped once (the package's files do not change while it runs)."""
     node = STATIC
     for part in parts:
         node = node.joinpath(part)
     if not node.is_file():
-        raise HTTPException(404, detail=f"static: no file {path!r}")
+        raise HTTPException(404, detail=f"static: no file {'/'.join(parts)!r}")
     media = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
     if media.startswith("text/") or media in ("application/javascript", "application/json"):
         media += "; charset=utf-8"
-    return node.read_bytes(), media
+    return _packed(node.read_bytes()), media
 
 
 @router.get("/", include_in_schema=False)
-def index() -> Response:
+def index(request: Request) -> Response:
     """The dashboard page."""
-    body, media = _static_file("index.html")
-    return Response(body, media_type=media, headers={"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_CSP})
+    packed, media = _static_file("index.html")
+    return _send(request, packed, media, "no-cache", {"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
-def static(path: str) -> Response:
-    """A file of the page (script, styles, messages, the vendored MapLibre GL JS), from the package."""
-    body, media = _static_file(path)
-    return Response(body, media_type=media, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+def static(request: Request, path: str) -> Response:
+    """A file of the page (script, styles, messages, the vendored MapLibre GL JS), from the package: gzipped,
+    revalidated by its entity tag (a 304 when unchanged)."""
+    packed, media = _static_file(path)
+    return _send(request, packed, media, "no-cache", {"X-Content-Type-Options": "nosniff"})

@@ -23,9 +23,9 @@
 
   const S = {
     msgs: null, lang: "en", datasets: [], standards: [], dataset: null, standard: null, params: {},
-    result: null, byId: new Map(), geometry: null, bboxes: new Map(), timeline: null, yearIndex: null,
+    result: null, byId: new Map(), names: new Map(), namesReady: null, geometry: null, bboxes: new Map(), timeline: null, yearIndex: null,
     selected: null, sort: { key: "annual_rate", dir: 1 }, request: 0, map: null, mapReady: null,
-    markers: [], runs: [],
+    markers: [], runs: [], prefetched: null,
   };
   const T = window.swDashboard = { version: 0, idle: false, firstRenderMs: null, errors: 0, profileVersion: 0, marks: {} };
   const stamp = (name) => { if (!(name in T.marks)) T.marks[name] = Math.round(performance.now()); };
@@ -50,6 +50,13 @@
     return text;
   }
 
+  // Chinese for a text the API gives in English (a parameter's description, a registered dataset's title):
+  // messages.json's key when it has one, else the API's own text (a user's standard or panel)
+  function localized(key, english) {
+    const table = S.lang === "zh" && S.msgs ? S.msgs.zh : null;
+    return table && key in table ? table[key] : english;
+  }
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -68,11 +75,14 @@
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
 
+  const FORMATS = new Map();
   function fmt(value, digits) {
     if (value === null || value === undefined || (typeof value === "number" && !isFinite(value))) return "–";
     if (typeof value === "number") {
       const d = digits === undefined ? (Number.isInteger(value) ? 0 : 2) : digits;
-      return value.toLocaleString(S.lang === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
+      const key = S.lang + d;  // one formatter per language and precision (toLocaleString makes one per call)
+      if (!FORMATS.has(key)) FORMATS.set(key, new Intl.NumberFormat(S.lang === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 }));
+      return FORMATS.get(key).format(value);
     }
     if (typeof value === "boolean") return value ? t("profile.yes") : t("profile.no");
     return String(value);
@@ -96,8 +106,18 @@
 
   function busy(on, key) { $("busy").textContent = on ? t(key || "loading") : ""; }
 
+  // a 503 with Retry-After is the server saying the work goes on past its time limit (a large dataset loading,
+  // a long sweep): ask again when it says, for up to ten minutes, instead of showing an error
   async function getJSON(url) {
-    const response = await fetch(url, { credentials: "same-origin" });
+    let response = null;
+    for (let waited = 0; ; ) {
+      response = await fetch(url, { credentials: "same-origin" });
+      const retry = Number(response.headers.get("Retry-After"));
+      if (response.status !== 503 || !(retry > 0) || waited + retry > 600) break;
+      $("busy").textContent = t("still_computing");
+      await new Promise((resolve) => setTimeout(resolve, retry * 1000));
+      waited += retry;
+    }
     let body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (!response.ok) {
@@ -153,7 +173,8 @@
     const select = $("dataset");
     clear(select);
     for (const d of S.datasets) {
-      select.appendChild(el("option", { value: d.id, text: d.title ? d.id + " — " + d.title : d.id }));
+      const title = localized("dataset." + d.id, d.title);
+      select.appendChild(el("option", { value: d.id, text: title ? d.id + " — " + title : d.id, title: title || null }));
     }
     select.value = S.dataset;
   }
@@ -197,7 +218,8 @@
       input.addEventListener("change", onParamChange);
       if (input.type === "number") input.addEventListener("input", debounce(onParamChange, 400));
       const label = el("label", { for: id }, el("span", { class: "key", text: p.key }));
-      if (p.description) label.appendChild(el("span", { class: "desc", text: p.description }));
+      const description = localized("param." + std.id + "." + p.key, p.description);
+      if (description) label.appendChild(el("span", { class: "desc", text: description }));
       label.appendChild(input);
       form.appendChild(label);
     }
@@ -244,7 +266,10 @@
   function createMap() {
     const map = new maplibregl.Map({
       container: "map",
-      style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL)
+      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 },
+        layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      fadeDuration: 0,
       center: [0, 20], zoom: 2, renderWorldCopies: false, attributionControl: { compact: true },
       dragRotate: false, pitchWithRotate: false, touchPitch: false, maxZoom: 14,
     });
@@ -263,10 +288,13 @@
     map.on("idle", () => {
       if (S.geometryDone && T.pendingVersion !== undefined && T.pendingVersion === T.version) {
         T.idle = true;
-        if (T.firstRenderMs === null) T.firstRenderMs = performance.now();
+        if (T.firstRenderMs === null) { T.firstRenderMs = performance.now(); stamp("first_idle"); T.marks.frames_to_first = T.marks.frames; }
         mark();
       }
     });
+    T.marks.frames = 0;
+    map.on("render", () => { T.marks.frames += 1; });
+    map.on("sourcedata", (e) => { if (e.sourceId === "units" && e.isSourceLoaded && S.geometry) stamp("units_source_loaded"); });
     map.on("move", updateScale);
     map.on("moveend", () => { if ($("table-in-view").checked) renderTable(); });
     map.on("click", "units-fill", (e) => { if (e.features && e.features.length) selectUnit(String(e.features[0].properties.unit_id), false); });
@@ -313,7 +341,8 @@
     const selected = ["boolean", ["feature-state", "selected"], false];
     map.addLayer({ id: "units-fill", type: "fill", source: "units", filter: polygons,
       paint: { "fill-color": fillColorRate(), "fill-outline-color": "#ffffff" } });
-    map.addLayer({ id: "units-point", type: "circle", source: "units", filter: points,
+    // a layer MapLibre draws costs a shader program to compile (slow in software WebGL): points only when present
+    if (geo.has_points) map.addLayer({ id: "units-point", type: "circle", source: "units", filter: points,
       paint: { "circle-radius": ["case", selected, 7, shrinking, 5, 3.5], "circle-color": fillColorRate(),
         "circle-stroke-color": ["case", selected, "#ffb000", "#111"],
         "circle-stroke-width": ["case", selected, 3, shrinking, 1.4, 0.3] } });
@@ -388,7 +417,7 @@
     }
     const fill = year === null ? fillColorRate() : fillColorStatus();
     map.setPaintProperty("units-fill", "fill-color", fill);
-    map.setPaintProperty("units-point", "circle-color", fill);
+    if (map.getLayer("units-point")) map.setPaintProperty("units-point", "circle-color", fill);
     renderLegend();
   }
 
@@ -528,26 +557,41 @@
 
   // ------------------------------------------------------------------ recompute
 
+  // the names of the units come once with the geometry (S.names); each parameter setting brings only its verdicts,
+  // as columns (/api/identify?format=verdicts), joined here by unit id
+  function joinVerdicts(v) {
+    const units = new Array(v.unit_id.length);
+    for (let i = 0; i < units.length; i++) {
+      const id = v.unit_id[i];
+      const n = S.names.get(id);
+      units[i] = { unit_id: id, name: n ? n.name : id, name_en: n ? n.name_en : null, parent_name: n ? n.parent_name : null,
+        status: v.status[i], annual_rate: v.annual_rate[i], severity: v.severity[i] };
+    }
+    return { dataset: v.dataset, standard: v.standard, parameters: v.parameters, description: v.description,
+      counts: v.counts, notes: v.notes, criteria_not_assessed: v.criteria_not_assessed, units: units };
+  }
+
   async function recompute() {
     const mine = ++S.request;
     T.idle = false;
     mark();
     busy(true, "computing");
     updateDownloads();
+    const timelineDone = loadTimeline(mine);
     try {
-      const [result, timeline] = await Promise.all([
-        getJSON("/api/identify?" + query()),
-        getJSON("/api/timeline?" + query({ lang: "en" })).catch(() => null),
-      ]);
+      const verdicts = await getJSON("/api/identify?" + query({ format: "verdicts" }));
       if (mine !== S.request) return;
-      stamp("identify_received");
+      stamp("verdicts_received");
+      await S.namesReady;
+      if (mine !== S.request) return;
       hideError();
-      S.result = result;
-      S.byId = new Map(result.units.map((u) => [u.unit_id, u]));
-      setTimeline(timeline);
+      S.result = joinVerdicts(verdicts);
+      S.byId = new Map(S.result.units.map((u) => [u.unit_id, u]));
       renderCounts();
       renderTable();
       await S.mapReady;
+      if (S.yearIndex !== null) await timelineDone;  // a year is shown: its statuses under the new setting
+      if (mine !== S.request) return;
       if (S.geometry) paintUnits();
       if (S.selected) loadProfile(S.selected);
       T.pendingVersion = T.version + 1;
@@ -566,6 +610,24 @@
     }
   }
 
+  // the status timeline (the year slider) comes beside the verdicts and never holds back the map;
+  // data-timeline on <body> counts the timelines received
+  async function loadTimeline(mine) {
+    let timeline = null;
+    try { timeline = await getJSON("/api/timeline?" + query({ lang: "en" })); } catch (error) { timeline = null; }
+    if (mine !== S.request) return;
+    setTimeline(timeline);
+    T.timelineVersion = (T.timelineVersion || 0) + 1;
+    document.body.dataset.timeline = String(T.timelineVersion);
+  }
+
+  // the geometry's answer, never a rejected promise (a prefetch nobody reads must not be an unhandled rejection)
+  function fetchGeometry(dataset) {
+    stamp("geometry_asked");
+    return getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset)).then(
+      (geo) => { stamp("geometry_received"); return { geo: geo }; }, (error) => ({ error: error }));
+  }
+
   async function loadDataset() {
     T.idle = false;
     busy(true, "loading");
@@ -575,11 +637,19 @@
     clear($("profile-body"));
     $("profile-hint").hidden = false;
     const dataset = S.dataset;
+    let named = null;
+    S.namesReady = new Promise((resolve) => { named = resolve; });
     const drawn = (async () => {
       try {
-        stamp("geometry_asked");
-        const geo = await getJSON("/dashboard/geometry?dataset=" + encodeURIComponent(dataset));
-        stamp("geometry_received");
+        const asked = S.prefetched && S.prefetched.dataset === dataset ? S.prefetched.answer : fetchGeometry(dataset);
+        S.prefetched = null;
+        const answer = await asked;
+        if (answer.error) throw answer.error;
+        const geo = answer.geo;
+        if (dataset !== S.dataset) return;
+        const n = geo.names;
+        S.names = new Map(n.unit_id.map((id, i) => [id, { name: n.name[i], name_en: n.name_en[i], parent_name: n.parent_name[i] }]));
+        named();
         await S.mapReady;
         stamp("map_loaded");
         if (dataset !== S.dataset) return;
@@ -591,7 +661,7 @@
       } catch (error) {
         showError(error.message);
       } finally {
-        if (dataset === S.dataset) { S.geometryDone = true; S.map.triggerRepaint(); }
+        if (dataset === S.dataset) { named(); S.geometryDone = true; S.map.triggerRepaint(); }
       }
     })();
     // the verdicts are asked for at the same time as the outlines
@@ -707,8 +777,8 @@
       if (f.probability !== null && f.probability !== undefined) box.appendChild(el("p", { text: t("profile.probability", { p: fmt(f.probability * 100, 0) + " %" }) }));
       body.appendChild(section("forecast", box));
     }
-    if (p.sensitivity) body.appendChild(section("sensitivity", keyValues(p.sensitivity)));
-    body.appendChild(section("types", listOf(p.types, (x) => typeof x === "string" ? x : (x.label || x.name || x.type || JSON.stringify(x)))));
+    if (p.sensitivity) body.appendChild(section("sensitivity", p.sensitivity.text ? el("p", { id: "profile-sensitivity", text: p.sensitivity.text }) : keyValues(p.sensitivity)));
+    body.appendChild(section("types", listOf(p.types, (x) => typeof x === "string" ? x : (x.label || x.name || x.type || JSON.stringify(x)) + (x.trigger ? " (" + x.trigger + ")" : ""))));
     const recs = el("div", { id: "profile-recommendations" });
     if (p.recommendations && p.recommendations.length) {
       for (const r of p.recommendations) {
@@ -820,44 +890,81 @@
 
   async function loadRuns() {
     try { S.runs = await getJSON("/api/runs"); } catch (error) { S.runs = []; }
+    const keep = { a: $("run-a").value, b: $("run-b").value };
     const a = clear($("run-a")), b = clear($("run-b"));
     $("runs-none").hidden = S.runs.length > 0;
     for (const r of S.runs) {
-      const label = [r.time, r.dataset, r.standard, r.counts && r.counts.shrinking !== undefined ? r.counts.shrinking + " " + t("count.shrinking") : ""].filter(Boolean).join(" · ");
+      const params = Object.entries(r.parameters || {}).map(([k, v]) => k + "=" + v).join(", ");
+      const label = [r.run_id, (r.time || "").slice(0, 16).replace("T", " "), r.dataset, r.standard + (params ? " (" + params + ")" : ""),
+        r.counts && r.counts.shrinking !== undefined ? fmt(r.counts.shrinking, 0) + " " + t("count.shrinking") : ""].filter(Boolean).join(" · ");
       a.appendChild(el("option", { value: r.run_id, text: label }));
       b.appendChild(el("option", { value: r.run_id, text: label }));
     }
     if (S.runs.length > 1) { a.selectedIndex = 1; b.selectedIndex = 0; }
+    if (keep.a && S.runs.some((r) => r.run_id === keep.a)) a.value = keep.a;
+    if (keep.b && S.runs.some((r) => r.run_id === keep.b)) b.value = keep.b;
   }
 
   async function compareRuns() {
     const box = clear($("run-diff"));
     const a = $("run-a").value, b = $("run-b").value;
     if (!a || !b) return;
+    box.setAttribute("aria-busy", "true");
     try {
-      const diff = await getJSON("/api/runs/" + encodeURIComponent(a) + "/diff/" + encodeURIComponent(b));
-      for (const key of ["entered", "left", "changed_severity", "by_parent", "by_region"]) {
-        const items = diff[key] || [];
-        box.appendChild(el("h4", { text: t("diff." + key) + " (" + items.length + ")" }));
-        if (!items.length) { box.appendChild(el("p", { text: t("diff.empty") })); continue; }
-        box.appendChild(rowsTable(items));
-      }
+      const diff = await getJSON("/api/runs/" + encodeURIComponent(a) + "/diff/" + encodeURIComponent(b) + "?lang=" + S.lang);
+      const c = diff.counts || {};
+      box.appendChild(el("p", { id: "diff-summary", text: t("diff.summary", { a: diff.run_a, b: diff.run_b, compared: fmt(c.compared || 0, 0),
+        entered: fmt(c.entered || 0, 0), left: fmt(c.left || 0, 0), more: fmt(c.more_severe || 0, 0), less: fmt(c.less_severe || 0, 0) }) }));
+      for (const note of (diff.notes || [])) box.appendChild(el("p", { class: "note", text: note }));
+      for (const key of ["entered", "left", "changed_severity"]) box.appendChild(diffUnits(key, diff[key] || []));
+      for (const key of ["by_region", "by_parent"]) box.appendChild(diffGroups(key, diff[key] || []));
     } catch (error) {
-      box.appendChild(el("p", { text: t("error", { detail: error.message }) }));
+      box.appendChild(el("p", { class: "error", text: t("error", { detail: error.message }) }));
+    } finally {
+      box.removeAttribute("aria-busy");
+      T.diffVersion = (T.diffVersion || 0) + 1;
+      document.body.dataset.diffVersion = String(T.diffVersion);
     }
   }
 
-  function rowsTable(items) {
+  // the units that entered or left the shrinking set or changed severity: one row each (data-unit), a click
+  // selects the unit when it is on the map
+  function diffUnits(key, items) {
+    const box = el("div", { id: "diff-" + key, class: "diff-part", "data-count": items.length });
+    box.appendChild(el("h4", { text: t("diff." + key) + " (" + fmt(items.length, 0) + ")" }));
+    if (!items.length) { box.appendChild(el("p", { text: t("diff.empty") })); return box; }
     const table = el("table");
-    const keys = typeof items[0] === "object" ? Object.keys(items[0]) : ["value"];
-    table.appendChild(el("tr", {}, ...keys.map((k) => el("th", { text: k }))));
-    for (const item of items.slice(0, 500)) {
-      const row = typeof item === "object" ? item : { value: item };
-      const tr = el("tr", {}, ...keys.map((k) => el("td", { text: row[k] !== null && typeof row[k] === "object" ? JSON.stringify(row[k]) : fmt(row[k]) })));
-      if (row.unit_id && S.byId.has(String(row.unit_id))) tr.addEventListener("click", () => selectUnit(String(row.unit_id), true));
+    table.appendChild(el("tr", {}, ...["unit", "parent", "status", "severity", "rate_a", "rate_b"].map((k) => el("th", { text: t("diff.col." + k) }))));
+    const arrow = (x, y, prefix) => t(prefix + (x || "none")) + " → " + t(prefix + (y || "none"));
+    for (const u of items.slice(0, 1000)) {
+      const known = S.byId.get(String(u.unit_id));
+      const tr = el("tr", { "data-unit": u.unit_id },
+        el("td", { text: known ? unitName(known) : (u.name || u.unit_id) }), el("td", { text: u.parent_name || "" }),
+        el("td", { text: arrow(u.status_a, u.status_b, "status.") }), el("td", { text: arrow(u.severity_a, u.severity_b, "severity.") }),
+        el("td", { class: "num", text: fmt(u.annual_rate_a, 2) }), el("td", { class: "num", text: fmt(u.annual_rate_b, 2) }));
+      if (known) tr.addEventListener("click", () => selectUnit(String(u.unit_id), true));
       table.appendChild(tr);
     }
-    return table;
+    box.appendChild(table);
+    return box;
+  }
+
+  function diffGroups(key, rows) {
+    const box = el("div", { id: "diff-" + key, class: "diff-part" });
+    box.appendChild(el("h4", { text: t("diff." + key) }));
+    if (!rows.length) { box.appendChild(el("p", { text: t("diff.empty") })); return box; }
+    const name = key === "by_region" ? "region" : "parent_name";
+    const table = el("table");
+    table.appendChild(el("tr", {}, el("th", { text: t(key === "by_region" ? "diff.col.region" : "diff.col.parent") }),
+      ...["entered", "left", "more_severe", "less_severe", "net"].map((k) => el("th", { text: t("diff.col." + k) }))));
+    for (const row of rows) {
+      const label = row[name] === null || row[name] === undefined ? "–" : String(row[name]);
+      const shown = key === "by_region" && S.msgs && S.msgs[S.lang] && ("region." + label) in S.msgs[S.lang] ? t("region." + label) : label;
+      table.appendChild(el("tr", {}, el("td", { text: shown }),
+        ...["entered", "left", "more_severe", "less_severe", "net"].map((k) => el("td", { class: "num", text: fmt(row[k], 0) }))));
+    }
+    box.appendChild(table);
+    return box;
   }
 
   function showTab(name) {
@@ -879,6 +986,7 @@
     labelInsets();
     if (S.projectionKey) $("projection").textContent = t("projection.label", { words: t(S.projectionKey) });
     if (S.map) updateScale();
+    if (!$("tab-runs").hidden) loadRuns();  // the runs' labels in the chosen language, the choices kept
     recompute();  // the reasons and the profile come in the chosen language
   }
 
@@ -886,6 +994,11 @@
 
   async function start() {
     const params = new URLSearchParams(window.location.search);
+    // the map (its style, MapLibre's worker) and the geometry of the dataset the address names start at once,
+    // while the page's lists load
+    await waitForMapLibre();
+    createMap();
+    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
     const [msgs, datasets, standards] = await Promise.all([
       getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards"),
     ]);
@@ -931,8 +1044,6 @@
     for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
 
     stamp("started");
-    await waitForMapLibre();
-    createMap();
     await loadDataset();
   }
 
