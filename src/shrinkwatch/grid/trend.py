@@ -178,8 +178,22 @@ def _select(a: Any, hi: int, k: int) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _signs(slopes: Any, m: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Mann-Kendall S (positive minus negative) and the count of zeros among ``slopes[0:m]`` (NaN: neither)."""
+    positive = 0
+    negative = 0
+    zero = 0
+    for q in range(m):
+        x = slopes[q]
+        positive += 1 if x > 0 else 0
+        negative += 1 if x < 0 else 0
+        zero += 1 if x == 0 else 0
+    return positive - negative, zero
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _count_below(slopes: Any, m: int, v1: float, v2: float) -> tuple[int, int]:  # pragma: no cover - compiled
-    """How many of ``slopes[0:m]`` are below ``v1`` and below ``v2`` (one vectorised pass)."""
+    """How many of ``slopes[0:m]`` are below ``v1`` and below ``v2`` (one vectorised pass; NaN never is)."""
     c1 = 0
     c2 = 0
     for q in range(m):
@@ -190,8 +204,10 @@ def _count_below(slopes: Any, m: int, v1: float, v2: float) -> tuple[int, int]: 
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _median_of_slopes(slopes: Any, m: int, kept: Any, sample: Any) -> float:  # pragma: no cover - compiled
-    """The median of ``slopes[0:m]`` (the mean of the two middle ones when ``m`` is even).
+def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, inside: Any,
+                      sample: Any) -> float:  # pragma: no cover - compiled
+    """The median of the ``m`` slopes that are not NaN among ``slopes[0:length]`` (the mean of the two
+    middle ones when ``m`` is even). NaN (a pair with a missing year) is never below a pivot, nor kept.
 
     Invariant of the passes: ``below_a = #(slope < a) <= r`` and ``below_b = #(slope < b) >= r + 1 + even``
     where ``r = (m - 1) // 2``, so the middle slope(s) are among those in ``[a, b)``, at ranks
@@ -206,7 +222,7 @@ def _median_of_slopes(slopes: Any, m: int, kept: Any, sample: Any) -> float:  # 
     below_b = m
     if m >= _MIN_PAIRS_TO_BRACKET:
         for q in range(_N_SAMPLE):  # stratified over the pairs (they are ordered by lag)
-            sample[q] = slopes[(q * m) // _N_SAMPLE + (m // _N_SAMPLE) // 2]
+            sample[q] = slopes[(q * length) // _N_SAMPLE + (length // _N_SAMPLE) // 2]
         v1 = -np.inf
         v2 = np.inf
         for q in range(_N_SAMPLE):  # ranks by counting (no branches): the values of rank middle -+ _BRACKET
@@ -220,7 +236,7 @@ def _median_of_slopes(slopes: Any, m: int, kept: Any, sample: Any) -> float:  # 
             elif rank == _N_SAMPLE // 2 + _BRACKET:
                 v2 = v
         for _ in range(_MAX_PASSES):
-            c1, c2 = _count_below(slopes, m, v1, v2)
+            c1, c2 = _count_below(slopes, length, v1, v2)
             for v, c in ((v1, c1), (v2, c2)):
                 if c <= r:
                     if v > a:
@@ -246,11 +262,13 @@ def _median_of_slopes(slopes: Any, m: int, kept: Any, sample: Any) -> float:  # 
             v1 = n1 if (n1 > a) & (n1 < b) else a + 0.25 * (b - a)
             v2 = n2 if (n2 > a) & (n2 < b) else a + 0.75 * (b - a)
     # gather the slopes in [a, b) and select among them
-    count = 0
-    for q in range(m):  # without branches: a slope is written, then kept by counting it
+    for q in range(length):  # which ones are in [a, b): vectorised
         x = slopes[q]
-        kept[count] = x
-        count += 1 if (x >= a) & (x < b) else 0
+        inside[q] = 1 if (x >= a) & (x < b) else 0
+    count = 0
+    for q in range(length):  # without branches: a slope is written, then kept by counting it
+        kept[count] = slopes[q]
+        count += inside[q]
     k = r - below_a
     med = _select(kept, count - 1, k)
     if even == 1:  # the next one up is the smallest of those right of k
@@ -268,29 +286,43 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
             n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
     """The trend of pixels ``start..stop-1`` of ``values`` (pixels x years).
 
-    Per pixel: its valid years gathered into a contiguous scratch series, one pass over the
-    pairs by lag (``x[i+h] - x[i]``: the signs for S, the tied pairs, every pair slope into a
-    scratch buffer), the Theil-Sen median by ``_median_of_slopes``, and the tie correction from
+    Per pixel: its series copied into a contiguous scratch one (missing years as NaN), the slopes of
+    all pairs of years by lag (``x[i+h] - x[i]``, NaN for a pair with a missing year) into a scratch
+    buffer, S and the tied pairs counted from their signs, the Theil-Sen median by
+    ``_median_of_slopes``, and the tie correction from
     an insertion sort of the valid values only when some pair is tied. Scratch buffers are
     allocated once per call, none inside the pixel loop.
     """
     n_years = values.shape[1]
-    n_pairs = max(n_years * (n_years - 1) // 2, 1)
+    n_pairs = n_years * (n_years - 1) // 2
+    xf = np.empty(n_years)
     xv = np.empty(n_years)
-    tv = np.empty(n_years)
     sv = np.empty(n_years)
-    slopes = np.empty(n_pairs)
-    kept = np.empty(n_pairs)
+    slopes = np.empty(max(n_pairs, 1))
+    spans = np.empty(max(n_pairs, 1))
+    kept = np.empty(max(n_pairs, 1))
+    inside = np.empty(max(n_pairs, 1), dtype=np.int64)
+    k = 0
+    for h in range(1, n_years):
+        for i in range(n_years - h):
+            spans[k + i] = t[i + h] - t[i]
+        k += n_years - h
     sample = np.empty(_N_SAMPLE)
     nan = np.nan
+    # |d / dt| >= |d| / span >= (ulp of the smallest nonzero |value|) / span: no underflow to 0 above this
+    tiny = 2.0 ** -900 * max(1.0, t[n_years - 1] - t[0])
     for px in range(start, stop):
         n = 0
+        small = False
         for k in range(n_years):
             v = float(values[px, k])
             if math.isfinite(v):
+                xf[k] = v
                 xv[n] = v
-                tv[n] = t[k]
                 n += 1
+                small |= (v != 0.0) & (abs(v) < tiny)
+            else:
+                xf[k] = nan
         n_valid[px] = n
         if n < min_valid:
             slope[px] = nan
@@ -302,24 +334,36 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
             status[px] = 1
             continue
         m = n * (n - 1) // 2
-        # one pass over the pairs, lag by lag: S, the tied pairs, the pair slopes
-        score = 0
-        tied = 0
+        # the pair differences over all years lag by lag (x[i+h] - x[i]; NaN where a year is missing),
+        # then the slopes in one long loop, so that the divisions are vectorised: the spans of the
+        # pairs are the same for every pixel
         k = 0
-        for h in range(1, n):
-            for i in range(n - h):
-                d = xv[i + h] - xv[i]
-                score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
-                tied += 1 if d == 0 else 0
-                slopes[k + i] = d / (tv[i + h] - tv[i])
-            k += n - h
+        for h in range(1, n_years):
+            for i in range(n_years - h):
+                slopes[k + i] = xf[i + h] - xf[i]
+            k += n_years - h
+        for q in range(n_pairs):
+            slopes[q] = slopes[q] / spans[q]
+        # S and the tied pairs: a slope has the sign of its difference (the years increase), and is 0
+        # only where the difference is, unless the division underflows, which needs a nonzero value
+        # below ``tiny``: such a series counts the signs of the differences themselves
+        if small:
+            score = 0
+            tied = 0
+            for h in range(1, n):
+                for i in range(n - h):
+                    d = xv[i + h] - xv[i]
+                    score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
+                    tied += 1 if d == 0 else 0
+        else:
+            score, tied = _signs(slopes, n_pairs)
         # ties: sum over groups of equal values of t(t-1)(2t+5); only a series with tied pairs needs the sort
         tie_sum = 0.0
         if tied == m:  # every valid value equal: every pair slope is 0
             tie_sum = n * (n - 1.0) * (2.0 * n + 5.0)
             med = 0.0
         else:
-            med = _median_of_slopes(slopes, m, kept, sample)
+            med = _median_of_slopes(slopes, n_pairs, m, kept, inside, sample)
             if tied > 0:
                 for i in range(n):  # insertion sort of the valid values, then the runs of equal values
                     v = xv[i]
