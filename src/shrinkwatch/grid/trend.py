@@ -1,9 +1,14 @@
 """Per-pixel trend kernel: Mann-Kendall test (tie-corrected) and Theil-Sen slope, compiled with Numba.
 
-One pass per chunk: for every pixel the kernel gathers its valid years, counts the signs of
-all pairs (Mann-Kendall S), builds the pair slopes in a per-thread buffer and takes their
-median by quickselect (Theil-Sen), counts ties for the variance of S, and writes z, the
-two-sided p value and Kendall's tau. Pixels are spread over cores with ``numba.prange``.
+One pass per chunk: for every pixel the kernel copies its series into a contiguous scratch
+buffer (missing years as NaN), writes the slopes of all pairs of years into another (the pair
+differences lag by lag, then the divisions in one vectorised loop over spans that are the same
+for every pixel; NaN for a pair with a missing year), counts their signs (Mann-Kendall S and
+the tied pairs), finds their median (Theil-Sen) by a few vectorised counting passes around
+pivots that close in on it and a selection among the few slopes left, sorts the valid values
+for the tie correction only when some pair is tied, and writes z, the two-sided p value and
+Kendall's tau. Scratch buffers are allocated once per block of pixels, never per pixel; blocks
+are spread over cores with ``numba.prange`` and handed out one at a time.
 
 Definitions (per pixel, over its ``n`` valid years ``t_1 < ... < t_n`` with values ``x``):
 
