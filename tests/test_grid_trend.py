@@ -251,3 +251,52 @@ def test_bad_input_is_refused_with_a_clear_message(call, error, words):
     with pytest.raises(error) as caught:
         call(values, years)
     assert words in str(caught.value)
+
+
+def test_median_among_slopes_of_pairs_with_missing_years_matches_brute_force():
+    """Pairs with a missing year are NaN in the kernel's slope buffer: never counted, never the median."""
+    rng = np.random.default_rng(21)
+    for n_years, keep in ((30, 0.5), (60, 0.35), (40, 0.9)):
+        t = np.arange(1960, 1960 + n_years, dtype=float)
+        values = np.cumsum(rng.normal(size=(n_years, 60)), axis=0) + rng.normal(0, 0.4, 60) * np.arange(n_years)[:, None]
+        values[rng.random(values.shape) > keep] = np.nan
+        values[1::2, 0] = np.nan  # every other year missing
+        result = pixel_trends(values, t, min_valid=5)
+        checked = 0
+        for pixel in np.flatnonzero(result.status != INSUFFICIENT):
+            expected = _brute_force(values[:, pixel], t)
+            for name in STATISTICS:
+                assert math.isclose(getattr(result, name)[pixel], expected[name], rel_tol=1e-12, abs_tol=1e-15), \
+                    (n_years, pixel, name)
+            checked += 1
+        assert checked > 40
+
+
+def test_many_equal_slopes_match_pymannkendall():
+    """Small integers over whole years: most pair slopes tie, so the median's bracket cannot close around one."""
+    rng = np.random.default_rng(22)
+    values = rng.integers(-1, 2, size=(30, 200)).astype(float)
+    values[:, ::4] = np.cumsum(values[:, ::4], axis=0)  # integer walks: slopes k/h repeat
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:, 1] = [0.0] * 15 + [1.0] * 15  # a single step: 210 of the 435 slopes are 0, 225 positive
+    result = pixel_trends(values, np.arange(1991, 2021), min_valid=8)
+    for pixel in range(values.shape[1]):
+        answer = pymannkendall.original_test(values[:, pixel])  # NaN years dropped, positions kept
+        for name, theirs in (("s", answer.s), ("var_s", answer.var_s), ("p", answer.p), ("slope", answer.slope)):
+            assert math.isclose(getattr(result, name)[pixel], theirs, rel_tol=1e-12, abs_tol=1e-15), (pixel, name)
+    assert result.s[1] == 225 and result.slope[1] > 0
+
+
+def test_tiny_values_whose_slopes_underflow_keep_their_signs():
+    """Differences of subnormal values divided by the span underflow to 0: S and ties come from the differences."""
+    t = np.arange(10) * 3.0
+    rising = np.arange(10) * 5e-324  # steps of the smallest subnormal: every slope rounds to 0
+    result = pixel_trends(np.stack([rising, -rising, np.zeros(10)], axis=1), t, min_valid=3)
+    pairs = itertools.combinations(range(10), 2)
+    assert all((rising[j] - rising[i]) / (t[j] - t[i]) == 0 for i, j in pairs)  # the trap: every slope is 0
+    assert result.s.tolist() == [45.0, -45.0, 0.0]
+    assert result.status.tolist() == [ASSESSED, ASSESSED, NO_VARIATION]
+    assert math.isclose(float(result.var_s[0]), 10 * 9 * 25 / 18)
+    answer = pymannkendall.original_test(rising)
+    assert result.s[0] == answer.s and math.isclose(result.p[0], answer.p)
+    assert result.slope[0] == _brute_force(rising, t)["slope"] == stats.theilslopes(rising, t).slope == 0.0

@@ -1,9 +1,14 @@
 """Per-pixel trend kernel: Mann-Kendall test (tie-corrected) and Theil-Sen slope, compiled with Numba.
 
-One pass per chunk: for every pixel the kernel gathers its valid years, counts the signs of
-all pairs (Mann-Kendall S), builds the pair slopes in a per-thread buffer and takes their
-median by quickselect (Theil-Sen), counts ties for the variance of S, and writes z, the
-two-sided p value and Kendall's tau. Pixels are spread over cores with ``numba.prange``.
+One pass per chunk: for every pixel the kernel copies its series into a contiguous scratch
+buffer (missing years as NaN), writes the slopes of all pairs of years into another (the pair
+differences lag by lag, then the divisions in one vectorised loop over spans that are the same
+for every pixel; NaN for a pair with a missing year), counts their signs (Mann-Kendall S and
+the tied pairs), finds their median (Theil-Sen) by a few vectorised counting passes around
+pivots that close in on it and a selection among the few slopes left, sorts the valid values
+for the tie correction only when some pair is tied, and writes z, the two-sided p value and
+Kendall's tau. Scratch buffers are allocated once per block of pixels, never per pixel; blocks
+are spread over cores with ``numba.prange`` and handed out one at a time.
 
 Definitions (per pixel, over its ``n`` valid years ``t_1 < ... < t_n`` with values ``x``):
 
@@ -116,11 +121,17 @@ _MESSAGES = {
 
 # Pixels per task of the parallel loop: buffers are allocated once per block, not per pixel.
 _BLOCK = 2048
-# The Theil-Sen median's bracket: a sample of pair slopes, the ranks either side of its middle
-# taken as the bracket (about +-2 standard deviations of the sample median's rank), and the
-# fewest pairs for which bracketing pays.
-_N_SAMPLE = 15
-_BRACKET = 3
+# The Theil-Sen median: a stratified sample of ``_N_SAMPLE`` pair slopes gives the first two pivots
+# (its values of rank middle -+ ``_BRACKET``); every later pass counts the slopes below two pivots
+# placed by the secant through the last two (``_SPREAD`` x sqrt(slopes left) ranks either side of
+# the median); after at most ``_MAX_PASSES`` passes, or once at most ``_FEW`` slopes are left
+# between the pivots, those are gathered and the median selected among them. Fewer pairs than
+# ``_MIN_PAIRS_TO_BRACKET``: selected among all of them at once.
+_N_SAMPLE = 9
+_BRACKET = 2
+_SPREAD = 0.5
+_MAX_PASSES = 6
+_FEW = 16
 _MIN_PAIRS_TO_BRACKET = 4 * _N_SAMPLE
 
 
@@ -172,53 +183,151 @@ def _select(a: Any, hi: int, k: int) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _sample_pairs(n_years: int) -> Any:  # pragma: no cover - compiled
-    """For each count ``n`` of valid years with enough pairs, ``_N_SAMPLE`` pairs ``(i, j)``
-    evenly spaced in pair order (``[n, q, 0]`` is ``i``, ``[n, q, 1]`` is ``j``)."""
-    table = np.zeros((n_years + 1, _N_SAMPLE, 2), dtype=np.int64)
-    for n in range(n_years + 1):
-        m = n * (n - 1) // 2
-        if m < _MIN_PAIRS_TO_BRACKET:
-            continue
-        q = 0
-        index = 0
-        for i in range(n - 1):
-            for j in range(i + 1, n):
-                if q < _N_SAMPLE and index == (q * m) // _N_SAMPLE:
-                    table[n, q, 0] = i
-                    table[n, q, 1] = j
-                    q += 1
-                index += 1
-    return table
+def _signs(slopes: Any, m: int) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Mann-Kendall S (positive minus negative) and the count of zeros among ``slopes[0:m]`` (NaN: neither)."""
+    positive = 0
+    negative = 0
+    zero = 0
+    for q in range(m):
+        x = slopes[q]
+        positive += 1 if x > 0 else 0
+        negative += 1 if x < 0 else 0
+        zero += 1 if x == 0 else 0
+    return positive - negative, zero
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _pixels(values: Any, t: Any, min_valid: int, sample_pairs: Any, start: int, stop: int,
+def _count_below(slopes: Any, m: int, v1: float, v2: float) -> tuple[int, int]:  # pragma: no cover - compiled
+    """How many of ``slopes[0:m]`` are below ``v1`` and below ``v2`` (one vectorised pass; NaN never is)."""
+    c1 = 0
+    c2 = 0
+    for q in range(m):
+        x = slopes[q]
+        c1 += 1 if x < v1 else 0
+        c2 += 1 if x < v2 else 0
+    return c1, c2
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, inside: Any,
+                      sample: Any) -> float:  # pragma: no cover - compiled
+    """The median of the ``m`` slopes that are not NaN among ``slopes[0:length]`` (the mean of the two
+    middle ones when ``m`` is even). NaN (a pair with a missing year) is never below a pivot, nor kept.
+
+    Invariant of the passes: ``below_a = #(slope < a) <= r`` and ``below_b = #(slope < b) >= r + 1 + even``
+    where ``r = (m - 1) // 2``, so the middle slope(s) are among those in ``[a, b)``, at ranks
+    ``r - below_a`` (and the next one) there. Any pivot keeps the invariant true (the counts are
+    exact), so the pivots only decide how fast ``[a, b)`` shrinks, never the answer.
+    """
+    r = (m - 1) // 2
+    even = 1 - m % 2
+    a = -np.inf
+    b = np.inf
+    below_a = 0
+    below_b = m
+    if m >= _MIN_PAIRS_TO_BRACKET:
+        for q in range(_N_SAMPLE):  # stratified over the pairs (they are ordered by lag)
+            sample[q] = slopes[(q * length) // _N_SAMPLE + (length // _N_SAMPLE) // 2]
+        v1 = -np.inf
+        v2 = np.inf
+        for q in range(_N_SAMPLE):  # ranks by counting (no branches): the values of rank middle -+ _BRACKET
+            v = sample[q]
+            rank = 0
+            for u in range(_N_SAMPLE):
+                w = sample[u]
+                rank += 1 if (w < v) | ((w == v) & (u < q)) else 0
+            if rank == _N_SAMPLE // 2 - _BRACKET:
+                v1 = v
+            elif rank == _N_SAMPLE // 2 + _BRACKET:
+                v2 = v
+        for _ in range(_MAX_PASSES):
+            c1, c2 = _count_below(slopes, length, v1, v2)
+            for v, c in ((v1, c1), (v2, c2)):
+                if c <= r:
+                    if v > a:
+                        a = v
+                        below_a = c
+                elif c >= r + 1 + even:
+                    if v < b:
+                        b = v
+                        below_b = c
+            left = below_b - below_a
+            if left <= _FEW:
+                break
+            # next pivots: the secant through the last two (the bracket's ends if they tell nothing)
+            if c2 != c1 and math.isfinite(v2 - v1):
+                step = (v2 - v1) / (c2 - c1)
+                v0, c0 = v1, c1
+            else:
+                step = (b - a) / left
+                v0, c0 = a, below_a
+            spread = 0.5 + _SPREAD * math.sqrt(left)
+            n1 = v0 + step * (r - spread - c0)
+            n2 = v0 + step * (r + even + 1 + spread - c0)
+            v1 = n1 if (n1 > a) & (n1 < b) else a + 0.25 * (b - a)
+            v2 = n2 if (n2 > a) & (n2 < b) else a + 0.75 * (b - a)
+    # gather the slopes in [a, b) and select among them
+    for q in range(length):  # which ones are in [a, b): vectorised
+        x = slopes[q]
+        inside[q] = 1 if (x >= a) & (x < b) else 0
+    count = 0
+    for q in range(length):  # without branches: a slope is written, then kept by counting it
+        kept[count] = slopes[q]
+        count += inside[q]
+    k = r - below_a
+    med = _select(kept, count - 1, k)
+    if even == 1:  # the next one up is the smallest of those right of k
+        upper = kept[k + 1]
+        for q in range(k + 2, count):
+            if kept[q] < upper:
+                upper = kept[q]
+        med = 0.5 * (med + upper)
+    return med
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
             slope: Any, p: Any, z: Any, tau: Any, s: Any, var_s: Any,
             n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
     """The trend of pixels ``start..stop-1`` of ``values`` (pixels x years).
 
-    The Theil-Sen median is found without keeping every pair slope: two pivots bracketing the
-    median are read off a sorted sample of ``_N_SAMPLE`` pair slopes, the pass over the pairs
-    (which also counts S) counts the slopes below the bracket and keeps those inside it, and
-    the median is selected among those few. If the median falls outside the bracket (a rare
-    sample), the pass is repeated keeping every slope.
+    Per pixel: its series copied into a contiguous scratch one (missing years as NaN), the slopes of
+    all pairs of years by lag (``x[i+h] - x[i]``, NaN for a pair with a missing year) into a scratch
+    buffer, S and the tied pairs counted from their signs, the Theil-Sen median by
+    ``_median_of_slopes``, and the tie correction from
+    an insertion sort of the valid values only when some pair is tied. Scratch buffers are
+    allocated once per call, none inside the pixel loop.
     """
     n_years = values.shape[1]
+    n_pairs = n_years * (n_years - 1) // 2
+    xf = np.empty(n_years)
     xv = np.empty(n_years)
-    tv = np.empty(n_years)
     sv = np.empty(n_years)
-    kept = np.empty(max(n_years * (n_years - 1) // 2, 1))
+    slopes = np.empty(max(n_pairs, 1))
+    spans = np.empty(max(n_pairs, 1))
+    kept = np.empty(max(n_pairs, 1))
+    inside = np.empty(max(n_pairs, 1), dtype=np.int64)
+    k = 0
+    for h in range(1, n_years):
+        for i in range(n_years - h):
+            spans[k + i] = t[i + h] - t[i]
+        k += n_years - h
     sample = np.empty(_N_SAMPLE)
     nan = np.nan
+    # |d / dt| >= |d| / span >= (ulp of the smallest nonzero |value|) / span: no underflow to 0 above this
+    tiny = 2.0 ** -900 * max(1.0, t[n_years - 1] - t[0])
     for px in range(start, stop):
         n = 0
+        small = False
         for k in range(n_years):
             v = float(values[px, k])
             if math.isfinite(v):
+                xf[k] = v
                 xv[n] = v
-                tv[n] = t[k]
                 n += 1
+                small |= (v != 0.0) & (abs(v) < tiny)
+            else:
+                xf[k] = nan
         n_valid[px] = n
         if n < min_valid:
             slope[px] = nan
@@ -230,77 +339,52 @@ def _pixels(values: Any, t: Any, min_valid: int, sample_pairs: Any, start: int, 
             status[px] = 1
             continue
         m = n * (n - 1) // 2
-        half = m // 2
-        first = half if m % 2 == 1 else half - 1  # the median is kept[first] (and the next one if m is even)
-        low_pivot = -np.inf
-        high_pivot = np.inf
-        if m >= _MIN_PAIRS_TO_BRACKET:
-            for q in range(_N_SAMPLE):
-                i = sample_pairs[n, q, 0]
-                j = sample_pairs[n, q, 1]
-                sample[q] = (xv[j] - xv[i]) / (tv[j] - tv[i])
-            # the pivots are the sample's values of rank middle -+ _BRACKET (ranks by counting: no branches)
-            for q in range(_N_SAMPLE):
-                v = sample[q]
-                rank = 0
-                for u in range(_N_SAMPLE):
-                    w = sample[u]
-                    rank += 1 if (w < v) | ((w == v) & (u < q)) else 0
-                if rank == _N_SAMPLE // 2 - _BRACKET:
-                    low_pivot = v
-                elif rank == _N_SAMPLE // 2 + _BRACKET:
-                    high_pivot = v
-        # one pass over the pairs: S, the tied pairs, and the slopes inside the bracket
-        score = 0
-        tied = 0
-        below = 0
-        inside = 0
-        for i in range(n - 1):
-            xi = xv[i]
-            ti = tv[i]
-            for j in range(i + 1, n):
-                d = xv[j] - xi
-                score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
-                tied += 1 if d == 0 else 0
-                pair_slope = d / (tv[j] - ti)
-                below += 1 if pair_slope < low_pivot else 0
-                kept[inside] = pair_slope
-                inside += 1 if (pair_slope >= low_pivot) & (pair_slope <= high_pivot) else 0
-        if below > first or half >= below + inside:  # the median is outside the bracket: keep every slope
-            inside = 0
-            for i in range(n - 1):
-                for j in range(i + 1, n):
-                    kept[inside] = (xv[j] - xv[i]) / (tv[j] - tv[i])
-                    inside += 1
-            below = 0
-        k = first - below
-        med = _select(kept, inside - 1, k)
-        if m % 2 == 0:  # the next one up is the smallest of those right of k
-            upper = kept[k + 1]
-            for q in range(k + 2, inside):
-                if kept[q] < upper:
-                    upper = kept[q]
-            med = 0.5 * (med + upper)
+        # the pair differences over all years lag by lag (x[i+h] - x[i]; NaN where a year is missing),
+        # then the slopes in one long loop, so that the divisions are vectorised: the spans of the
+        # pairs are the same for every pixel
+        k = 0
+        for h in range(1, n_years):
+            for i in range(n_years - h):
+                slopes[k + i] = xf[i + h] - xf[i]
+            k += n_years - h
+        for q in range(n_pairs):
+            slopes[q] = slopes[q] / spans[q]
+        # S and the tied pairs: a slope has the sign of its difference (the years increase), and is 0
+        # only where the difference is, unless the division underflows, which needs a nonzero value
+        # below ``tiny``: such a series counts the signs of the differences themselves
+        if small:
+            score = 0
+            tied = 0
+            for h in range(1, n):
+                for i in range(n - h):
+                    d = xv[i + h] - xv[i]
+                    score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
+                    tied += 1 if d == 0 else 0
+        else:
+            score, tied = _signs(slopes, n_pairs)
         # ties: sum over groups of equal values of t(t-1)(2t+5); only a series with tied pairs needs the sort
         tie_sum = 0.0
-        if tied == m:
+        if tied == m:  # every valid value equal: every pair slope is 0
             tie_sum = n * (n - 1.0) * (2.0 * n + 5.0)
-        elif tied > 0:
-            for i in range(n):  # insertion sort of the valid values, then the runs of equal values
-                v = xv[i]
-                j = i - 1
-                while j >= 0 and sv[j] > v:
-                    sv[j + 1] = sv[j]
-                    j -= 1
-                sv[j + 1] = v
-            run = 1
-            for i in range(1, n + 1):
-                if i < n and sv[i] == sv[i - 1]:
-                    run += 1
-                else:
-                    if run > 1:
-                        tie_sum += run * (run - 1.0) * (2.0 * run + 5.0)
-                    run = 1
+            med = 0.0
+        else:
+            med = _median_of_slopes(slopes, n_pairs, m, kept, inside, sample)
+            if tied > 0:
+                for i in range(n):  # insertion sort of the valid values, then the runs of equal values
+                    v = xv[i]
+                    j = i - 1
+                    while j >= 0 and sv[j] > v:
+                        sv[j + 1] = sv[j]
+                        j -= 1
+                    sv[j + 1] = v
+                run = 1
+                for i in range(1, n + 1):
+                    if i < n and sv[i] == sv[i - 1]:
+                        run += 1
+                    else:
+                        if run > 1:
+                            tie_sum += run * (run - 1.0) * (2.0 * run + 5.0)
+                        run = 1
         var = (n * (n - 1.0) * (2.0 * n + 5.0) - tie_sum) / 18.0
         if score > 0:
             zz = (score - 1.0) / math.sqrt(var)
@@ -321,10 +405,9 @@ def _pixels(values: Any, t: Any, min_valid: int, sample_pairs: Any, start: int, 
 def _trend_parallel(values: Any, t: Any, min_valid: int, slope: Any, p: Any, z: Any, tau: Any, s: Any,
                     var_s: Any, n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
     n_pixels = values.shape[0]
-    sample_pairs = _sample_pairs(values.shape[1])
     n_blocks = (n_pixels + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):
-        _pixels(values, t, min_valid, sample_pairs, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
+        _pixels(values, t, min_valid, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
                 slope, p, z, tau, s, var_s, n_valid, status)
 
 
@@ -332,9 +415,8 @@ def _trend_parallel(values: Any, t: Any, min_valid: int, slope: Any, p: Any, z: 
 def _trend_serial(values: Any, t: Any, min_valid: int, slope: Any, p: Any, z: Any, tau: Any, s: Any,
                   var_s: Any, n_valid: Any, status: Any) -> None:  # pragma: no cover - compiled
     n_pixels = values.shape[0]
-    sample_pairs = _sample_pairs(values.shape[1])
     for b in range((n_pixels + _BLOCK - 1) // _BLOCK):  # the parallel driver's blocks: one compiled _pixels
-        _pixels(values, t, min_valid, sample_pairs, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
+        _pixels(values, t, min_valid, b * _BLOCK, min(n_pixels, (b + 1) * _BLOCK),
                 slope, p, z, tau, s, var_s, n_valid, status)
 
 
@@ -449,7 +531,10 @@ def pixel_trends(values: ArrayLike, years: ArrayLike, *, min_valid: int = DEFAUL
     n_valid = np.empty(n_pixels, dtype=np.int32)
     status = np.empty(n_pixels, dtype=np.int8)
     kernel: Callable[..., None] = _trend_parallel if parallel else _trend_serial
-    kernel(flat, t, int(min_valid), *outputs, n_valid, status)
+    # blocks handed to the threads one at a time as each finishes (not split in halves up front): on a
+    # shared machine a thread that loses its core does not hold the others up
+    with numba.parallel_chunksize(1):
+        kernel(flat, t, int(min_valid), *outputs, n_valid, status)
     slope, p, z, tau, s, var_s = (out.reshape(pixel_shape) for out in outputs)
     return PixelTrends(slope=slope, p=p, z=z, tau=tau, s=s, var_s=var_s, n_valid=n_valid.reshape(pixel_shape),
                        status=status.reshape(pixel_shape), years=t, min_valid=int(min_valid))
