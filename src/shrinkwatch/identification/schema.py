@@ -27,9 +27,14 @@ class Parameter(BaseModel):
     type: Literal["float", "int", "str", "bool"]
     default: float | int | str | bool
     description: str = ""
+    description_zh: str = ""
     min: float | None = None
     max: float | None = None
     choices: list[str] | None = None
+
+    def description_for(self, lang: str) -> str:
+        """The description in ``lang`` (``"en"`` or ``"zh"``; the English one when a user's standard has no Chinese)."""
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def coerce(self, key: str, value: Any) -> float | int | str | bool:
         """Convert ``value`` (possibly text from the command line) and check bounds."""
