@@ -136,8 +136,10 @@ class SpatialWeights:
         """:attr:`description` in ``lang`` (``"en"`` or ``"zh"``), from the catalogues' ``analysis.weights``."""
         fields = {"n": self.graph.n, "components": self.n_components}
         if self.kind == "queen":
-            text = message("analysis.weights.queen", lang, islands=len(self.islands), island_k=self.island_k,
-                           single=len(self.single_neighbour), **fields)
+            islands = message("analysis.weights.islands", lang, n=len(self.islands), k=self.island_k) \
+                if self.islands else ""  # none: not "0 islands linked to their 1 nearest unit"
+            text = message("analysis.weights.queen", lang, islands=islands, single=len(self.single_neighbour),
+                           **fields)
         else:
             text = message("analysis.weights.knn", lang, k=self.k, **fields)
         if self.excluded_no_geometry:
