@@ -11,7 +11,7 @@ from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message, placeholders
 
 #: Words the Chinese catalogue may keep in Latin letters: units, proper names, file and option names.
-_LATIN_ALLOWED = re.compile(r"(--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
+_LATIN_ALLOWED = re.compile(r"(shrinkwatch(?: [a-z][\w-]*)+|[a-z0-9]+(?:-[a-z0-9]+)+|--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
                             r"km2|km²|%/yr|p|n|R²|GDP|LISA|ID|\{[^}]*\}|[a-z_]+=\S*)")
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from shrinkwatch.core.errors import OptionError
 
-__all__ = ["LANGUAGES", "message", "catalogue", "check_language", "placeholders", "translate"]
+__all__ = ["LANGUAGES", "message", "catalogue", "check_language", "placeholders", "translate", "table"]
 
 #: The languages every catalogue covers.
 LANGUAGES = ("en", "zh")
@@ -58,6 +58,24 @@ def catalogue(lang: str) -> dict[str, str]:
     check_language(lang)
     text = resources.files("shrinkwatch").joinpath(f"resources/messages/{lang}.toml").read_text(encoding="utf-8")
     return _flatten(tomllib.loads(text))
+
+
+def table(prefix: str, lang: str) -> dict[str, Any]:
+    """The catalogue table ``prefix`` (``report.charts``) of ``lang`` as a dict of its keys without the prefix,
+    sub-tables as dicts: for modules that look their words up by key (``words["hist_x"].format(...)``).
+
+    >>> table("report.maps.rate", "en")["severe"]
+    'below -1 %/yr (severe)'
+    """
+    out: dict[str, Any] = {}
+    for key, text in catalogue(lang).items():
+        if key.startswith(prefix + "."):
+            *parents, last = key[len(prefix) + 1:].split(".")
+            node = out
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[last] = text
+    return out
 
 
 def placeholders(template: str) -> set[str]:
