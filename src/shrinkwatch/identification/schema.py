@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = ["Parameter", "Criterion", "IndicatorSpec", "Standard", "parse_settings"]
 
@@ -177,7 +178,7 @@ class Standard(BaseModel):
     def describe(self, params: dict[str, Any] | None = None, lang: str = "en") -> str:
         """The standard in words, with the parameter values in force."""
         params = params if params is not None else self.defaults()
-        settings = ", ".join(f"{k} = {v}" for k, v in params.items())
+        settings = message("common.list_separator", lang).join(f"{k} = {v}" for k, v in params.items())
         if lang == "zh" and self.summary_zh:
             return f"{self.summary_zh} 参数：{settings}。"
         return f"{self.summary} Parameters: {settings}."
