@@ -653,12 +653,16 @@ def choropleth_svg(
         not_in_panel = np.zeros(len(areas), dtype=bool)
         if len(polygons) and prefixes.isin(unit_prefixes).any():
             not_in_panel = ~prefixes.isin(unit_prefixes)
-        tips = np.where(not_in_panel, _escape([map_text("not_in_panel_tip", lang, name=nm)
-                                               for nm in areas["name"]]), _escape(areas["name"]))
+        named = areas["name"].notna().to_numpy() if "name" in areas.columns else np.zeros(len(areas), dtype=bool)
+        names = (areas["name"].astype(object).where(named, "") if "name" in areas.columns
+                 else pd.Series("", index=areas.index))
+        tips = np.where(not_in_panel, _escape([map_text("not_in_panel_tip", lang, name=nm) for nm in names]),
+                        _escape(names))
+        tips = np.where(named, np.char.add(np.char.add("<title>", tips.astype(str)), "</title>").astype(object), "")
         parts.append(_elements('<path class="context" data-id="', _escape(areas.index), '" d="',
                                _path_strings(area_geoms, view), '" fill="',
                                np.where(not_in_panel, NO_DATA_COLOR, CONTEXT_FILL),
-                               '" stroke="#c8c8c8" stroke-width="0.4"><title>', tips, "</title></path>"))
+                               '" stroke="#c8c8c8" stroke-width="0.4">', tips, "</path>"))  # no name: no tooltip
         seen = shapely.intersects(np.asarray(areas.geometry.values), shapely.box(minx, miny, maxx, maxy))
         if (not_in_panel & seen).any():
             legend_extra.append(("fill", NO_DATA_COLOR, map_text("not_in_panel", lang)))

@@ -78,7 +78,7 @@ _POPULATION_FORMATS = {"population_start": number_formatter("{:,.0f}"), "populat
 
 def _p_cell(p: Any) -> str:
     """A p-value cell: ``< 0.001`` or three decimals."""
-    return format_p(float(p), prefix="").strip().lstrip("= ").strip()
+    return format_p(float(p), prefix="").strip().lstrip("= ").strip().replace("< ", "<\u00a0")  # one line
 
 
 @dataclass(frozen=True)
