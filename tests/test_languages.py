@@ -225,3 +225,16 @@ def test_ingest_ledger_summary_in_each_language(tmp_path):
     assert "[header: header '常住人口' is an alias of pop_resident]" in english.stdout
     assert "is a name of" not in english.stdout
     assert english.stdout.startswith("rows read 5: accepted 4, rejected 1\n")
+
+
+@pytest.mark.slow
+def test_explain_of_a_us_county_in_chinese(data_dir):
+    """A unit of a dataset in English explained in Chinese: its profile's features, regions and the drivers' note
+    in Chinese; only the county's and state's names stay in English."""
+    result = run_cli("explain", "--dataset", "us-county-est", "--unit", "26163", "--lang", "zh",
+                     "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Wayne County（26163），Michigan\n判定：收缩（标准 census-decline）")
+    assert "每千人自然增长" in out and "地区=中西部：" in out and "  （LightGBM 对模型年均变化率的贡献" in out
+    assert english_words_left(out.replace("Wayne County", "").replace("Michigan", "")) == []
