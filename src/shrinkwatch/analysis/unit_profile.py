@@ -184,7 +184,7 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
              lang: str = "en") -> tuple[pd.DataFrame | None, str]:
     """Per-unit driver contributions from :func:`shrinkwatch.analysis.drivers.drivers`, when available."""
     try:
-        result = driver_models(identification, panel, seed=seed)
+        result = driver_models(identification, panel, seed=seed, lang=lang)  # result.message in lang
     except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
         return None, message("explain.drivers.not_available", lang, why=error)
     contributions = result.contributions

@@ -76,8 +76,9 @@ def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
     for axis in (top, bottom):
         axis.spines[["top", "right"]].set_visible(False)
         axis.grid(axis="y", alpha=0.3)
-        if cjk and lang == "zh":
-            for label in (axis.title, axis.xaxis.label, axis.yaxis.label):
+        if cjk and lang == "zh":  # the legends too: else their Chinese labels are drawn as empty boxes
+            legend = axis.get_legend()
+            for label in (axis.title, axis.xaxis.label, axis.yaxis.label, *(legend.get_texts() if legend else ())):
                 label.set_fontfamily(cjk[0])
     figure.tight_layout()
     return figure_svg(figure, tight=False)
