@@ -604,7 +604,8 @@ def timeline(
                  "units_with_data": message("cli.timeline.with_data", lang)}
         shown = shown.rename(columns=words).rename_axis(index=message("cli.timeline.year", lang))
     console.print(shown.to_string())
-    console.print("; ".join(message(f"cli.timeline.changes.{name}", lang) for name in CHANGES))
+    console.print(message("cli.timeline.separator", lang).join(message(f"cli.timeline.changes.{name}", lang)
+                                                               for name in CHANGES))
     current = result.units["onset_year"].dropna()
     if len(current):
         console.print(message("cli.timeline.current", lang, n=f"{len(current):,}", year=result.years[-1],
