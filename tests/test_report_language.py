@@ -177,7 +177,7 @@ def test_china_report_in_chinese_has_no_english(china_zh):
     # spatial weights, the paradox; and the dataset's notes in their Chinese version
     for said in ("以期初的人口结构（人口普查）为预测变量，与 353 个单元的人口年均变化率", "在 OLS 模型中（HC3 稳健标准误）",
                  "梯度提升模型中平均绝对贡献最大的预测变量：", "空间权重：358 个多边形的 Queen 邻接；6 个单元只有一个邻居",
-                 "数据集 'cn-prefecture-census' 没有建成区面积数据", "新疆生产建设兵团所属城市（6590xx）和三沙市（460300）",
+                 "数据集 &#39;cn-prefecture-census&#39; 没有建成区面积数据", "新疆生产建设兵团所属城市（6590xx）和三沙市（460300）",
                  "行政区划为 2020 年区划"):
         assert said in page, said
     assert "0 个孤岛" not in page  # no islands: said once ("无孤岛"), not "0 islands linked to their 1 nearest unit"
