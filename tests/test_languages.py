@@ -163,3 +163,78 @@ def test_typology_notes_in_chinese(census_panel, census_identification):
     assert not [english_words_left(n) for n in typology.notes if english_words_left(n)]
     peripheral = typology.table["trigger_peripheral"].astype(str)
     assert peripheral[peripheral != ""].str.match(r"^距 .+ [\d,]+ 公里，超过 75% 分位数 [\d,]+ 公里$").all()
+
+
+def test_every_standard_parameter_has_its_chinese_description():
+    from shrinkwatch.identification import list_standards
+
+    for std in list_standards():
+        for key, spec in std.parameters.items():
+            assert CJK.search(spec.description_zh) and not CJK.search(spec.description), (std.id, key)
+            assert spec.description_for("zh") == spec.description_zh and spec.description_for("en") == spec.description
+
+
+@pytest.mark.parametrize("standard", ["census-decline", "cn-2025", "composite-index", "consecutive-decline",
+                                      "peak-loss", "scirn"])
+def test_standards_show_in_each_language(standard):
+    """`standards show --lang zh` is Chinese beyond parameter names, values and the cited works (the reference
+    lines); in English it holds no Chinese at all."""
+    from shrinkwatch.identification import load_standard
+
+    std = load_standard(standard)
+    chinese = run_cli("standards", "show", standard, "--lang", "zh")
+    assert chinese.returncode == 0, chinese.stderr
+    lines = chinese.stdout.splitlines()
+    assert lines[0] == f"{std.id} v{std.version}：{std.name_zh}" and "参数：" in lines
+    assert all(f"：{spec.description_zh}" in chinese.stdout for spec in std.parameters.values())
+    said = "\n".join(line for line in lines if not line.startswith("  文献："))
+    names = "|".join(sorted((re.escape(k) for k in [*std.parameters, *std.criteria]), key=len, reverse=True))
+    left = english_words_left(re.sub(rf"{re.escape(std.id)}|[a-z0-9]+(?:-[a-z0-9]+)+|\b(?:{names})\b|'[^']*'|shrinkwatch \w+|\[\[\w+\]\]|\b(?:auto|national|aggregate|all|drop|error|"
+                                     rf"minmax|entropy|equal|user|quantile|jenks|ignore|require)\b", "", said))
+    assert left == [], left
+    english = run_cli("standards", "show", standard, "--lang", "en")
+    assert english.returncode == 0, english.stderr
+    cited = [line for line in english.stdout.splitlines() if not line.startswith("  ref: ")]  # titles as published
+    assert not CJK.search("\n".join(cited)), english.stdout
+    assert english.stdout.startswith(f"{std.id} v{std.version}: {std.name}\n") and "parameters:" in english.stdout
+
+
+def test_ingest_ledger_summary_in_each_language(tmp_path):
+    """The ledger summary `ingest --lang zh` prints: its lines and the column readings' evidence in Chinese (file
+    names, headers, indicator names and the rows' recorded reasons as they are); in English the evidence of a
+    header that is the indicator's own name says so, not "header 'year' is a name of year"."""
+    source = tmp_path / "cities.csv"
+    source.write_text("城市代码,城市,year,常住人口(万人)\n230700,伊春市,2015,114.8\n230700,伊春市,2016,112.5\n"
+                      "230400,鹤岗市,2015,100.1\n230400,鹤岗市,2016,99.0\n全国,,2016,1\n", encoding="utf-8")
+    chinese = run_cli("ingest", str(source), "-o", str(tmp_path / "zh.parquet"), "--lang", "zh")
+    assert chinese.returncode == 0, chinese.stderr
+    out = chinese.stdout
+    assert out.startswith("读取 5 行：接受 4 行，拒绝 1 行\n")
+    assert "  列 常住人口(万人) -> pop_resident，单位 万人 [表头：表头“常住人口”是 pop_resident 的别名]" in out
+    assert "  列 year -> year [表头：表头“year”即标准名称]" in out
+    assert "  换算 常住人口(万人) -> pop_resident：万人 ×10000（单位取自表头）" in out
+    assert "按原因统计的拒绝行：" in out and "已写入" in out
+    reasons = {r for r in ("a total or aggregate row, not a unit",)}
+    kept = [line for line in out.splitlines() if not any(r in line for r in reasons)]
+    left = english_words_left(re.sub(r"[\w/.-]*cities\.csv|[\w/.-]*\.parquet|[\w/.-]*\.ledger\.csv|\b(?:year|name)\b", "",
+                                     "\n".join(kept)))
+    assert left == [], left
+    english = run_cli("ingest", str(source), "-o", str(tmp_path / "en.parquet"))
+    assert english.returncode == 0, english.stderr
+    assert "  column year -> year [header: header 'year' is the canonical name]" in english.stdout
+    assert "[header: header '常住人口' is an alias of pop_resident]" in english.stdout
+    assert "is a name of" not in english.stdout
+    assert english.stdout.startswith("rows read 5: accepted 4, rejected 1\n")
+
+
+@pytest.mark.slow
+def test_explain_of_a_us_county_in_chinese(data_dir):
+    """A unit of a dataset in English explained in Chinese: its profile's features, regions and the drivers' note
+    in Chinese; only the county's and state's names stay in English."""
+    result = run_cli("explain", "--dataset", "us-county-est", "--unit", "26163", "--lang", "zh",
+                     "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Wayne County（26163），Michigan\n判定：收缩（标准 census-decline）")
+    assert "每千人自然增长" in out and "地区=中西部：" in out and "  （LightGBM 对模型年均变化率的贡献" in out
+    assert english_words_left(out.replace("Wayne County", "").replace("Michigan", "")) == []

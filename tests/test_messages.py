@@ -11,7 +11,7 @@ from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message, placeholders
 
 #: Words the Chinese catalogue may keep in Latin letters: units, proper names, file and option names.
-_LATIN_ALLOWED = re.compile(r"(--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
+_LATIN_ALLOWED = re.compile(r"(shrinkwatch(?: [a-z][\w-]*)+|[a-z0-9]+(?:-[a-z0-9]+)+|--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
                             r"km2|km²|%/yr|p|n|R²|GDP|LISA|ID|\{[^}]*\}|[a-z_]+=\S*)")
 
 
@@ -52,3 +52,44 @@ def test_every_canonical_indicator_has_a_label_in_each_language():
         assert indicator in COLUMN_LABELS["en"] and indicator in COLUMN_LABELS["zh"], indicator
         chinese = COLUMN_LABELS["zh"][indicator]
         assert re.search(r"[\u4e00-\u9fff]", chinese) or chinese == "GDP", (indicator, chinese)
+
+
+def test_stored_english_evidence_reads_back_in_chinese():
+    """The ingest ledger keeps its column evidence in English; the Chinese summary says each of the catalogue's
+    evidence templates in Chinese with the same fields, nested ones included (``{evidence}, year {year}``)."""
+    from shrinkwatch.core.messages import translate
+
+    fields = {"header": "常住人口", "indicator": "pop_resident", "why": "x or y", "label": "Pop", "unit": "万人",
+              "n": 3, "total": 4, "suffixed": 2, "reading": "pop_resident", "year": "2010"}
+    english, chinese = catalogue("en"), catalogue("zh")
+    keys = sorted(k for k in english if k.startswith("ingest.evidence."))
+    assert len(keys) >= 15
+    for key in keys:
+        fill = {f: fields.get(f, "header '城市' is an alias of name") for f in placeholders(english[key])}
+        said = translate(english[key].format(**fill), "ingest.evidence", "zh")
+        inner = {f: translate(str(v), "ingest.evidence", "zh") for f, v in fill.items()}
+        assert said == chinese[key].format(**inner), key
+        assert re.search(r"[\u4e00-\u9fff]", said), key
+        assert not re.search(r"\{\w+:", chinese[key]), key  # fields arrive as text: no format specs
+    assert translate("header 'pop' is an alias of pop_resident, year 2015", "ingest.evidence", "zh") == \
+        "表头“pop”是 pop_resident 的别名，年份 2015"
+    assert translate("anything else", "ingest.evidence", "zh") == "anything else"
+    assert translate("header 'a' is a year", "ingest.evidence", "en") == "header 'a' is a year"
+    assert not any("is a name of" in text for text in english.values())  # "header 'year' is a name of year"
+
+
+def test_module_tables_live_in_the_catalogues():
+    """Charts, maps, the status over time and the early warning read their words from the catalogues (one place
+    for text): their tables are the catalogues' tables, in both languages."""
+    from shrinkwatch.core.messages import table
+    from shrinkwatch.report import charts, maps, sections, timeline
+
+    for lang in LANGUAGES:
+        assert charts._TEXT[lang] == table("report.charts", lang) and charts._TEXT[lang]["hist_x"]
+        assert maps._TEXT[lang] == table("report.maps", lang) and maps._TEXT[lang]["scs"]
+        assert timeline.TEXT[lang] == table("report.timeline", lang)
+        assert sections.EARLY_WARNING_TEXT[lang]["columns"]["brier"]
+        assert [label for *_, label in maps.rate_bins(lang)] == [
+            message(f"report.maps.rate.{k}", lang) for k in ("severe", "moderate", "mild", "growing", "fast")]
+    assert maps.rate_bins("zh")[0][3] == "低于 -1 %/年（严重）" and maps.RATE_BINS[0][3] == "below -1 %/yr (severe)"
+    assert sections.EARLY_WARNING_TEXT["zh"]["title"] == "预警"

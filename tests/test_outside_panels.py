@@ -191,7 +191,7 @@ def test_a_criterion_no_unit_can_be_judged_on_is_named_in_the_headline(tmp_path)
 def test_standards_show_documents_what_cn_2025_does_without_built_up_data():
     done = run_cli("standards", "show", "cn-2025")
     assert done.returncode == 0
-    assert ("land_missing (str, default 'not_assessed' one of ['not_assessed', 'insufficient_data']): When no unit "
+    assert ("land_missing (str, default 'not_assessed', one of not_assessed, insufficient_data): When no unit "
             "has built-up area") in done.stdout
     assert "land_missing = not_assessed (the default) gives verdicts on (a) and (b)" in done.stdout
     assert "    without its data: add builtup_km2 to the panel" in done.stdout

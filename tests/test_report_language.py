@@ -173,6 +173,14 @@ def test_china_report_in_chinese_has_no_english(china_zh):
     for heading in ("主要发现", "对标准的敏感性", "收缩状态的演变", "空间集聚", "影响因素", "转型路径与政策建议", "预警"):
         assert f">{heading}</h2>" in page, heading
     assert "黑龙江省" in page and "Heilongjiang" not in page  # Chinese names only
+    # the analysis's own prose, written in Chinese by the analysis (not left out): the driver models' summary, the
+    # spatial weights, the paradox; and the dataset's notes in their Chinese version
+    for said in ("以期初的人口结构（人口普查）为预测变量，与 353 个单元的人口年均变化率", "在 OLS 模型中（HC3 稳健标准误）",
+                 "梯度提升模型中平均绝对贡献最大的预测变量：", "空间权重：358 个多边形的 Queen 邻接；6 个单元只有一个邻居",
+                 "数据集 &#39;cn-prefecture-census&#39; 没有建成区面积数据", "新疆生产建设兵团所属城市（6590xx）和三沙市（460300）",
+                 "行政区划为 2020 年区划"):
+        assert said in page, said
+    assert "0 个孤岛" not in page  # no islands: said once ("无孤岛"), not "0 islands linked to their 1 nearest unit"
 
 
 @pytest.mark.slow
@@ -263,3 +271,51 @@ def test_un_report_in_english_has_no_chinese(tmp_path, data_dir):
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert '<html lang="en"' in page
     assert not chinese_text(page), chinese_text(page)[:10]
+
+
+@pytest.mark.slow
+def test_the_analysis_writes_its_prose_in_the_requested_language(census_identification, census_panel):
+    """The analysis stage says what it found in the run's language, from the catalogues: the same models and
+    numbers, the driver summary, the predictors' notes, the paradox and the spatial weights in Chinese."""
+    import html
+
+    from shrinkwatch.analysis.analyse import analyse
+    from shrinkwatch.report.labels import plain_text
+
+    english = analyse(census_identification, census_panel, permutations=9, lang="en")
+    chinese = analyse(census_identification, census_panel, permutations=9, lang="zh")
+    en, zh = english.drivers, chinese.drivers
+    assert zh.gbm_cv.r2 == en.gbm_cv.r2 and zh.coefficients.equals(en.coefficients)  # the same models
+    assert "In the OLS model (HC3 robust standard errors)" in en.summary and not _CJK.search(en.summary)
+    assert "在 OLS 模型中（HC3 稳健标准误）" in zh.summary and f"梯度提升的 R² = {zh.gbm_cv.r2:.3f}" in zh.summary
+    assert f"gradient boosting R² = {en.gbm_cv.r2:.3f}" in en.summary
+    assert set(zh.feature_notes) == set(en.feature_notes)
+    assert all(_CJK.search(note) for note in zh.feature_notes.values())
+    assert zh.feature_notes["share_65plus_start"] == "2010 年 65 岁及以上人口比例（%）"
+    assert en.feature_notes["share_65plus_start"] == "share aged 65+ in 2010 (%)"
+    assert set(zh.excluded) == set(en.excluded) and all(_CJK.search(r) for r in zh.excluded.values())
+    prose = [zh.summary, zh.timing, *zh.feature_notes.values(), chinese.paradox.message,
+             chinese.moran.weights_description, chinese.lisa.weights_description]
+    for text in prose:
+        page = f"<p>{html.escape(plain_text(text, 'zh'))}</p>"
+        assert _CJK.search(text) and not english_words(page), (text, english_words(page))
+    assert chinese.moran.weights_description.startswith("358 个多边形的 Queen 邻接；")
+    assert english.moran.weights_description.startswith("Queen contiguity on 358 polygons; 6 unit(s)")
+    assert chinese.moran.I == english.moran.I and "no built-up area data" in english.paradox.message
+
+
+@pytest.mark.slow
+def test_un_report_in_chinese_keeps_the_dataset_notes(tmp_path, data_dir):
+    """A dataset in English keeps its notes in a Chinese report (their Chinese version), and its regions and
+    kinds are in Chinese; beyond the places' own names, no English."""
+    done = run_cli("run", "--dataset", "world-wup2018", "--lang", "zh", "--no-analysis", "--out", str(tmp_path),
+                   "--data-dir", str(data_dir))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "城市集合为 2018 年人口 30 万以上的城市，因此早期的人口减少被低估（幸存者偏差）" in page
+    assert "1950—2018 年为联合国的估计值" in page and ">北美</td>" in page and "城市聚集区" in page
+    import shrinkwatch.datasets as datasets
+
+    units = datasets.load("world-wup2018", data_dir).units
+    names = set(units["name"].astype(str)) | set(units["parent_name"].astype(str))
+    assert not english_words(page, names), sorted(english_words(page, names).items(), key=lambda kv: -kv[1])[:20]

@@ -242,28 +242,38 @@ def standards_list() -> None:
 
 
 @standards_app.command("show")
-def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path.")) -> None:
-    """Show a standard: its rule in words, parameters and criteria."""
+def standards_show(standard: str = typer.Argument(..., help="Standard id or .toml path."),
+                   lang: str = SummaryLangOption) -> None:
+    """Show a standard: its rule in words, parameters and criteria (in --lang; a user's standard without Chinese
+    texts keeps its English ones)."""
     from shrinkwatch.identification import load_standard
 
+    check_language(lang)
     std = load_standard(standard)
-    console.print(f"{std.id} v{std.version}: {std.name}" + (f" / {std.name_zh}" if std.name_zh else ""))
-    console.print(std.summary)
-    if std.summary_zh:
-        console.print(std.summary_zh)
-    console.print("parameters:")
+
+    def say(which: str, /, **fields: object) -> str:
+        return message(f"cli.standards.{which}", lang, **fields)
+
+    console.print(say("header", id=std.id, version=std.version, name=std.name_for(lang)), markup=False)
+    console.print(std.summary_for(lang), markup=False)
+    console.print(say("parameters"), markup=False)
     for key, spec in std.parameters.items():
-        bounds = "" if spec.min is None and spec.max is None else f" [{spec.min}, {spec.max}]"
-        choices = f" one of {spec.choices}" if spec.choices else ""
-        console.print(f"  {key} ({spec.type}, default {spec.default!r}{bounds}{choices}): {spec.description}")
+        bounds = "" if spec.min is None and spec.max is None else say(
+            "bounds", min="-∞" if spec.min is None else f"{spec.min:g}", max="∞" if spec.max is None else f"{spec.max:g}")
+        choices = say("choices", choices=message("report.page.list_separator", lang).join(spec.choices)) \
+            if spec.choices else ""
+        console.print(say("parameter", key=key, type=say(f"type.{spec.type}"), default=repr(spec.default),
+                          bounds=bounds, choices=choices, description=spec.description_for(lang)), markup=False)
     if std.criteria:
-        console.print("criteria:")
+        console.print(say("criteria"), markup=False)
         for key, crit in std.criteria.items():
-            console.print(f"  {key}: {crit.label}")
+            console.print(say("criterion", key=key, label=crit.label_for(lang)), markup=False)
             if crit.remedy:
-                console.print(f"    without its data: {crit.remedy}")
+                console.print(say("remedy", remedy=crit.remedy_for(lang)), markup=False)
+    if std.references:
+        console.print(say("references"), markup=False)
     for ref in std.references:
-        console.print(f"  ref: {ref}")
+        console.print(say("reference", reference=ref), markup=False)
 
 
 # ---------------------------------------------------------------- identify
@@ -499,13 +509,13 @@ def ingest_command(
                                       projected_from=projected_from)
     except ingest_module.IngestError as error:
         write_csv(error.ledger.to_frame(), ledger_path, index=False)
-        err_console.print(error.ledger.summary(), markup=False, soft_wrap=True)
-        err_console.print(f"ledger written to {ledger_path}; no panel written")
+        err_console.print(error.ledger.summary(lang=lang), markup=False, soft_wrap=True)
+        err_console.print(message("cli.ingest.failed", lang, path=ledger_path))
         raise
     panel = result.panel if vintage is None else harmonize.to_vintage(result.panel, vintage, data_dir)
     ingest_module.write_panel(panel, output)
     write_csv(panel.ledger.to_frame(), ledger_path, index=False)
-    console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
+    console.print(panel.ledger.summary(lang=lang), markup=False, soft_wrap=True)
     console.print(message("cli.ingest.wrote", lang, path=output, units=len(panel.units),
                           first=panel.years[0] if panel.years else "-", last=panel.years[-1] if panel.years else "-",
                           indicators=", ".join(panel.indicators)))
@@ -600,7 +610,8 @@ def timeline(
                  "units_with_data": message("cli.timeline.with_data", lang)}
         shown = shown.rename(columns=words).rename_axis(index=message("cli.timeline.year", lang))
     console.print(shown.to_string())
-    console.print("; ".join(message(f"cli.timeline.changes.{name}", lang) for name in CHANGES))
+    console.print(message("cli.timeline.separator", lang).join(message(f"cli.timeline.changes.{name}", lang)
+                                                               for name in CHANGES))
     current = result.units["onset_year"].dropna()
     if len(current):
         console.print(message("cli.timeline.current", lang, n=f"{len(current):,}", year=result.years[-1],

@@ -111,7 +111,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     except (OptionError, DataError) as error:  # a window longer than the panel: the report says so
         timeline_error = {"timeline": str(error)}
     say("analysing: distribution, spatial clusters, expansion paradox, drivers")
-    analysis = analyse(identification, panel, seed=seed)
+    analysis = analyse(identification, panel, seed=seed, lang=lang)
     say("typing shrinking units and matching transformation paths")
     typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)

@@ -114,28 +114,32 @@ def analyse(
     *,
     permutations: int = 999,
     alpha: float = 0.05,
+    lang: str = "en",
 ) -> Analysis:
     """Run distribution, Moran/LISA, the paradox, and the driver models once.
 
     A part that cannot run on this dataset (no geometry, too few units) is
     ``None`` with the reason in ``errors``; other exceptions propagate.
+    ``lang`` (``"en"`` or ``"zh"``) is the language of the results' prose: the driver models' summary and
+    notes, the paradox message, the spatial weights' description and the US decomposition's check.
     """
     errors: dict[str, str] = {}
     moran_result: MoranResult | None = None
     lisa_result: LisaResult | None = None
     try:
-        settings = SpatialSettings(permutations=permutations, seed=seed, alpha=alpha)
+        settings = SpatialSettings(permutations=permutations, seed=seed, alpha=alpha, lang=lang)
         moran_result = moran(identification, panel, settings)
         lisa_result = lisa(identification, panel, settings, weights=moran_result.weights)
     except ShrinkWatchError as error:
         errors["spatial"] = str(error)
     decomposition: DecompositionResult | None = None
     if {"natural_increase", "net_migration", "residual"} <= set(panel.indicators):
-        decomposition = us_decomposition(panel)
+        decomposition = us_decomposition(panel, lang)
     return Analysis(
         dataset=panel.id, seed=int(seed), permutations=int(permutations),
         distribution=distribution(identification), moran=moran_result, lisa=lisa_result,
-        paradox=expansion_paradox(identification, panel), drivers=drivers(identification, panel, seed=seed),
+        paradox=expansion_paradox(identification, panel, lang=lang),
+        drivers=drivers(identification, panel, seed=seed, lang=lang),
         decomposition=decomposition, errors=errors,
     )
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.messages import catalogue, check_language, message
 
 if TYPE_CHECKING:
     from shrinkwatch.core import Identification, Panel
@@ -41,25 +42,15 @@ _EQUAL_AREA = "EPSG:8857"  # Equal Earth: areas for the density at the start
 #: Column prefixes of the start-of-period predictors, by what they measure.
 DRIVER_PREFIX = {"size": "log10_population_start", "density": "log10_density_start", "earlier": "annual_rate_"}
 
-#: The sentences of the driver models that say what is measured when (one place, for translation).
-DRIVER_TEXT: dict[str, str] = {
-    "log10_population_start": "log10 of the population in {start}",
-    "log10_density_start": "log10 of the population per km² in {start} (area in the Equal Earth projection)",
-    "earlier_rate": "average annual change {earlier}-{start} (%/yr), before the outcome period",
-    "family_census": "demographic structure at the start of the period (census)",
-    "family_start": "{what} at the start of the period",
-    "family_size": "population size",
-    "family_density": "density",
-    "family_earlier": "earlier growth",
-    "timing": ("Every predictor is measured at the start of the outcome period ({start}) or before it; none is "
-               "measured over {start}-{end}, the period of the annual rate, so no predictor contains the "
-               "outcome's own change."),
-    "left_out_components": ("The components of change summed over {start}-{end} (natural increase, domestic and "
-                            "international migration) add up to the outcome by construction and are not "
-                            "predictors; the decomposition checks that accounting."),
-    "left_out_change": ("Changes over {start}-{end} ({names}) are not predictors: they are measured over the "
-                        "same years as the outcome."),
-}
+def _say(key: str, lang: str, **fields: object) -> str:
+    """The driver models' message ``analysis.drivers.<key>`` in ``lang`` (one place for their text, in both
+    languages: what is measured when, the summary, why a unit or a model is left out)."""
+    return message(f"analysis.drivers.{key}", lang, **fields)
+
+
+def _region_name(region: str, lang: str) -> str:
+    """A region as the report names it in ``lang`` (``Northeast`` -> "东北"); unknown regions as they are."""
+    return catalogue(lang).get(f"report.region.{region}", region)
 
 
 @dataclass(frozen=True)
@@ -229,8 +220,9 @@ def _area_km2(panel: "Panel", index: pd.Index) -> pd.Series | None:
     return area.reindex(index)
 
 
-def driver_features(identification: "Identification", panel: "Panel") -> tuple[pd.DataFrame, dict[str, str], str]:
-    """The predictor table for a panel, its notes, and which family of predictors it is.
+def driver_features(identification: "Identification", panel: "Panel",
+                    lang: str = "en") -> tuple[pd.DataFrame, dict[str, str], str]:
+    """The predictor table for a panel, its notes and which family of predictors it is (both in ``lang``).
 
     Every predictor is measured at the start of the outcome period (the
     identification's start year) or before it, never over the period of the
@@ -257,54 +249,55 @@ def driver_features(identification: "Identification", panel: "Panel") -> tuple[p
     if population and start in panel.years:
         size = level(population, start)
         features["log10_population_start"] = np.log10(size.where(size > 0))
-        notes["log10_population_start"] = DRIVER_TEXT["log10_population_start"].format(start=start)
+        notes["log10_population_start"] = _say("log10_population_start", lang, start=start)
         area = _area_km2(panel, index)
         if area is not None:
             features["log10_density_start"] = np.log10(size.where(size > 0) / area.where(area > 0))
-            notes["log10_density_start"] = DRIVER_TEXT["log10_density_start"].format(start=start)
+            notes["log10_density_start"] = _say("log10_density_start", lang, start=start)
         earlier = start - 10
         if earlier in panel.years:
             before = level(population, earlier)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rate = (np.power(size / before.where(before > 0), 1.0 / 10.0) - 1.0) * 100.0
             features[f"annual_rate_{earlier}_{start}"] = rate
-            notes[f"annual_rate_{earlier}_{start}"] = DRIVER_TEXT["earlier_rate"].format(earlier=earlier, start=start)
+            notes[f"annual_rate_{earlier}_{start}"] = _say("earlier_rate", lang, earlier=earlier, start=start)
     if {"share_65plus", "share_0_14"} <= columns:
-        family = DRIVER_TEXT["family_census"]
+        family = _say("family_census", lang)
         features["share_65plus_start"] = level("share_65plus", start)
-        notes["share_65plus_start"] = f"share aged 65+ in {start} (%)"
+        notes["share_65plus_start"] = _say("share_65plus_start", lang, start=start)
         features["share_0_14_start"] = level("share_0_14", start)
-        notes["share_0_14_start"] = f"share aged 0-14 in {start} (%)"
+        notes["share_0_14_start"] = _say("share_0_14_start", lang, start=start)
         if {"pop_urban", "pop_resident"} <= columns:
             features["urban_share_start"] = level("pop_urban", start) / level("pop_resident", start) * 100.0
-            notes["urban_share_start"] = f"urban population / resident population in {start} (%)"
+            notes["urban_share_start"] = _say("urban_share_start", lang, start=start)
         if "household_size" in columns:
             features["household_size_start"] = level("household_size", start)
-            notes["household_size_start"] = f"persons per household in {start}"
+            notes["household_size_start"] = _say("household_size_start", lang, start=start)
         if "sex_ratio" in columns:
             features["sex_ratio_start"] = level("sex_ratio", start)
-            notes["sex_ratio_start"] = f"males per 100 females in {start}"
+            notes["sex_ratio_start"] = _say("sex_ratio_start", lang, start=start)
     else:
-        measured = [DRIVER_TEXT["family_" + key] for key in ("size", "density", "earlier")
+        measured = [_say("family_" + key, lang) for key in ("size", "density", "earlier")
                     if any(column.startswith(DRIVER_PREFIX[key]) for column in features.columns)]
-        family = DRIVER_TEXT["family_start"].format(what=", ".join(measured))
+        family = _say("family_start", lang, what=message("report.page.list_separator", lang).join(measured))
     if features.shape[1] == 0:
         return pd.DataFrame(index=index), {}, "none"
     if region is not None and region.astype("string").nunique(dropna=False) > 1:
         dummies, levels, reference = _dummies(region, "region")
         for column in dummies.columns:
             features[column] = dummies[column]
-            notes[column] = f"in region {levels[column]} rather than {reference} (the reference region)"
+            notes[column] = _say("region", lang, level=_region_name(levels[column], lang),
+                                 reference=_region_name(reference, lang))
     return features, notes, family
 
 
-def _left_out(panel: "Panel", start: int, end: int) -> list[str]:
-    """Sentences naming the panel's outcome-period measures that are deliberately not predictors."""
+def _left_out(panel: "Panel", start: int, end: int, lang: str = "en") -> list[str]:
+    """Sentences (in ``lang``) naming the panel's outcome-period measures that are deliberately not predictors."""
     left = []
     if set(_US_COMPONENTS) <= set(panel.indicators):
-        left.append(DRIVER_TEXT["left_out_components"].format(start=start, end=end))
+        left.append(_say("left_out_components", lang, start=start, end=end))
     if "share_65plus" in panel.indicators:
-        left.append(DRIVER_TEXT["left_out_change"].format(start=start, end=end, names="the change in the 65+ share"))
+        left.append(_say("left_out_change", lang, start=start, end=end, names=_say("change_65plus", lang)))
     return left
 
 
@@ -354,6 +347,7 @@ def drivers(
     *,
     n_folds: int = 5,
     n_jobs: int = 1,
+    lang: str = "en",
 ) -> DriverResult:
     """Relate the annual rate to the indicators the dataset has.
 
@@ -378,6 +372,9 @@ def drivers(
         machine one fit took 0.16 s with 1 thread and 2.7 s with 2. With
         ``deterministic=True`` and row-wise histograms the result does not
         depend on the thread count for a given seed.
+    lang
+        The language of the result's prose (``summary``, ``timing``, ``feature_notes``, ``message`` and the
+        reasons in ``excluded``): ``"en"`` or ``"zh"``, from the message catalogues.
 
     Returns
     -------
@@ -385,9 +382,11 @@ def drivers(
         ``available=False`` with a message when the dataset has no predictors.
         Units with insufficient data or a missing predictor are excluded and listed.
     """
-    features, notes, family = driver_features(identification, panel)
+    check_language(lang, "lang")
+    features, notes, family = driver_features(identification, panel, lang)
     start, end = _period(identification, panel)
-    timing = " ".join([DRIVER_TEXT["timing"].format(start=start, end=end), *_left_out(panel, start, end)])
+    timing = _say("sentence_separator", lang).join(
+        [_say("timing", lang, start=start, end=end), *_left_out(panel, start, end, lang)])
     table = identification.table
     target = pd.to_numeric(table["annual_rate"], errors="coerce").astype(float)
     target.index = features.index
@@ -395,18 +394,17 @@ def drivers(
     if features.shape[1] == 0:
         return DriverResult(available=False, dataset=dataset, target="annual_rate", n_used=0,
                             n_excluded=len(table), excluded={},
-                            message=f"Dataset {dataset!r} has no predictor measured at the start of the period "
-                                    "(not even the population) to relate the annual rate to: no driver model.",
+                            message=_say("no_predictors", lang, dataset=dataset),
                             seed=int(seed))
     excluded: dict[str, str] = {}
     insufficient = table["status"].eq("insufficient_data").to_numpy()
     missing = features.isna() | ~np.isfinite(features.astype(float))
     for position, unit in enumerate(features.index):
         if insufficient[position] or not np.isfinite(target.iloc[position]):
-            excluded[str(unit)] = "insufficient data for the annual rate"
+            excluded[str(unit)] = _say("excluded_insufficient", lang)
         elif missing.iloc[position].any():
             lacking = [c for c in features.columns if missing.iloc[position][c]]
-            excluded[str(unit)] = "missing " + ", ".join(lacking)
+            excluded[str(unit)] = _say("excluded_missing", lang, columns=", ".join(lacking))
     keep = np.array([str(u) not in excluded for u in features.index])
     X = features.loc[keep].astype(float)
     y = target.loc[keep]
@@ -419,8 +417,7 @@ def drivers(
     if n < 20 or X.shape[1] == 0:
         return DriverResult(available=False, dataset=dataset, target="annual_rate", n_used=n,
                             n_excluded=len(excluded), excluded=excluded,
-                            message=f"Only {n} unit(s) have the annual rate and all predictors "
-                                    f"({', '.join(features.columns)}); at least 20 are needed for a driver model.",
+                            message=_say("too_few", lang, n=n, columns=", ".join(features.columns)),
                             seed=int(seed))
     k = int(min(max(2, n_folds), n // 5))
     folds = _cv_folds(n, k, int(seed))
@@ -465,56 +462,44 @@ def drivers(
         folds=pd.Series(folds, index=X.index, name="fold"), contributions=contributions,
         importance=importance, seed=int(seed), period=(start, end), timing=timing,
     )
-    summary = _summary_text(family, result_kwargs, panel)
+    summary = _summary_text(family, result_kwargs, panel, lang)
     return DriverResult(**result_kwargs, summary=summary)  # type: ignore[arg-type]
 
 
-def _summary_text(family: str, r: dict, panel: "Panel") -> str:  # type: ignore[type-arg]
+def _summary_text(family: str, r: dict, panel: "Panel", lang: str = "en") -> str:  # type: ignore[type-arg]
+    """The models in plain, associational words in ``lang``: what was related to what, when the predictors are
+    measured, the OLS coefficients distinguishable from zero, the out-of-sample fit and the largest contributions."""
     coefficients: pd.DataFrame = r["coefficients"]
     notes: dict[str, str] = r["feature_notes"]
     importance: pd.Series = r["importance"]
     ols_cv: CVFit = r["ols_cv"]
     gbm_cv: CVFit = r["gbm_cv"]
     base: CVFit = r["baseline_cv"]
-    parts = [
-        f"Predictors ({family}) were related to the average annual population change rate (%/yr) of "
-        f"{r['n_used']} units ({r['n_excluded']} excluded for missing data).",
-        r["timing"],
-    ]
+    parts = [_say("lead", lang, family=family, n_used=r["n_used"], n_excluded=r["n_excluded"]), r["timing"]]
     significant = coefficients.drop(index="const", errors="ignore")
     significant = significant[significant["p"] < 0.05].sort_values("p")
     if len(significant):
         phrases = []
         for term, row in significant.head(4).iterrows():
-            direction = "higher" if row["coef"] > 0 else "lower"
-            what = notes.get(str(term), str(term))
-            if str(term).startswith("region_"):
-                phrases.append(f"being {what} is associated with a {direction} annual rate "
-                               f"({row['coef']:+.3f} %/yr, robust SE {row['robust_se']:.3f}, p = {row['p']:.3g})")
-                continue
-            phrases.append(f"a one-unit higher {term} ({what}) is associated with a {direction} annual rate "
-                           f"({row['coef']:+.3f} %/yr, robust SE {row['robust_se']:.3f}, p = {row['p']:.3g})")
-        parts.append("In the OLS model (HC3 robust standard errors), holding the other predictors fixed, "
-                     + "; ".join(phrases) + ".")
+            phrase = "region_phrase" if str(term).startswith("region_") else "term_phrase"
+            phrases.append(_say(phrase, lang, what=notes.get(str(term), str(term)),
+                                direction=_say("higher" if row["coef"] > 0 else "lower", lang),
+                                coef=row["coef"], se=row["robust_se"], p=row["p"]))
+        parts.append(_say("ols", lang, phrases=_say("phrase_separator", lang).join(phrases)))
     else:
-        parts.append("No OLS coefficient is distinguishable from zero at the 5% level (HC3 robust standard errors).")
-    parts.append(
-        f"Out-of-sample fit ({r['n_folds']}-fold cross-validation): OLS R² = {ols_cv.r2:.3f} "
-        f"(RMSE {ols_cv.rmse:.3f}), gradient boosting R² = {gbm_cv.r2:.3f} (RMSE {gbm_cv.rmse:.3f}), "
-        f"baseline predicting the training mean R² = {base.r2:.3f} (RMSE {base.rmse:.3f})."
-    )
-    top = ", ".join(f"{name} ({value:.3f} %/yr)" for name, value in importance.head(3).items())
-    parts.append(f"Largest mean absolute contributions in the boosted model: {top}.")
+        parts.append(_say("no_ols", lang))
+    parts.append(_say("fit", lang, folds=r["n_folds"], ols_r2=ols_cv.r2, ols_rmse=ols_cv.rmse, gbm_r2=gbm_cv.r2,
+                      gbm_rmse=gbm_cv.rmse, base_r2=base.r2, base_rmse=base.rmse))
+    top = _say("list_separator", lang).join(_say("top_item", lang, what=notes.get(str(name), str(name)), value=value)
+                                            for name, value in importance.head(3).items())
+    parts.append(_say("top", lang, top=top))
     if "log10_population_start" in importance.index and panel.meta.projected_from is not None:
-        parts.append("The units were selected by their size at the end of the observed period (the UN file lists "
-                     "agglomerations of 300,000+ in 2018), so small start-year populations go with fast growth "
-                     "partly by construction of the sample.")
-    parts.append("These are associations across units in observational data; they do not show why units "
-                 "lose population.")
-    return " ".join(parts)
+        parts.append(_say("selection", lang))
+    parts.append(_say("associations", lang))
+    return _say("sentence_separator", lang).join(parts)
 
 
-def us_decomposition(panel: "Panel") -> DecompositionResult:
+def us_decomposition(panel: "Panel", lang: str = "en") -> DecompositionResult:
     """Verify, per county and year, change = natural increase + net migration + residual.
 
     ``change`` is P(t) - P(t-1) of ``pop_resident``; the components of year t
@@ -570,17 +555,17 @@ def us_decomposition(panel: "Panel") -> DecompositionResult:
     migration_exact = bool(len(migration) > 0 and max_migration == 0.0)
     n_units = int(table.loc[checked].index.get_level_values("unit_id").nunique())
     checked_years = tuple(sorted(int(y) for y in table.loc[checked].index.get_level_values("year").unique()))
-    message = (
-        f"Population change equals natural increase + net migration + residual "
-        f"{'exactly' if exact else f'up to {max_gap:g} persons'} in {n_checked:,} county-years "
-        f"({n_units:,} counties, {checked_years[0] if checked_years else '-'}-"
-        f"{checked_years[-1] if checked_years else '-'}); net migration equals domestic + international "
-        f"{'exactly' if migration_exact else f'up to {max_migration:g} persons'}."
-    )
+    def accuracy(is_exact: bool, gap: float) -> str:
+        return message("analysis.decomposition.exactly" if is_exact else "analysis.decomposition.up_to", lang,
+                       **({} if is_exact else {"gap": gap}))
+
+    text = message("analysis.decomposition.message", lang, gap=accuracy(exact, max_gap), n=n_checked, units=n_units,
+                   first=checked_years[0] if checked_years else "-", last=checked_years[-1] if checked_years else "-",
+                   migration=accuracy(migration_exact, max_migration))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return DecompositionResult(
             table=table, exact=exact, migration_exact=migration_exact, max_abs_gap=max_gap,
             max_abs_migration_gap=max_migration, n_units=n_units, n_checked=n_checked, years=checked_years,
-            n_not_checked=int((~checked).sum()), message=message,
+            n_not_checked=int((~checked).sum()), message=text,
         )

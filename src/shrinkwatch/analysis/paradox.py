@@ -11,6 +11,7 @@ import pandas as pd
 from shrinkwatch.analysis.drivers import _period
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import check_language, message
 from shrinkwatch.identification.indicators import elasticity, tapio_state
 
 __all__ = ["ParadoxResult", "expansion_paradox", "tapio_states"]
@@ -75,6 +76,8 @@ def expansion_paradox(
     panel: Panel,
     start_year: int | None = None,
     end_year: int | None = None,
+    *,
+    lang: str = "en",
 ) -> ParadoxResult:
     """Share of shrinking units whose built-up area (``builtup_km2``) grew, with Tapio states.
 
@@ -85,6 +88,8 @@ def expansion_paradox(
     start_year, end_year
         The period; default: the identification's period (its ``start_year`` /
         ``end_year`` columns), else the panel's first and last observed years.
+    lang
+        The language of ``message`` (``"en"`` or ``"zh"``), from the catalogues' ``analysis.paradox``.
 
     Returns
     -------
@@ -105,12 +110,12 @@ def expansion_paradox(
     >>> result.n_grew, result.denominator, result.share
     (1, 2, 0.5)
     """
+    check_language(lang, "lang")
     dataset = panel.id
     if "builtup_km2" not in panel.indicators or panel.values["builtup_km2"].notna().sum() == 0:
         return ParadoxResult(
             available=False, dataset=dataset,
-            message=(f"Dataset {dataset!r} has no built-up area data (builtup_km2), so the expansion paradox "
-                     "(shrinking units whose built-up land still grew) cannot be measured for it."),
+            message=message("analysis.paradox.no_builtup", lang, dataset=dataset),
         )
     default_start, default_end = _period(identification, panel)
     start = int(start_year) if start_year is not None else default_start
@@ -157,18 +162,16 @@ def expansion_paradox(
                               if k}
     state_counts_all = {str(k): int(v) for k, v in pd.Series(states[has_both]).value_counts().items() if k}
     if denominator:
-        message = (f"{grew} of {denominator} shrinking units with built-up data ({share:.1%}) expanded their built-up "
-                   f"area {start}-{end}")
+        said = message("analysis.paradox.share", lang, grew=grew, denominator=denominator, share=share, start=start,
+                       end=end)
+    elif shrinking.any():
+        said = message("analysis.paradox.none_with_data", lang, n=int(shrinking.sum()), start=start, end=end)
     else:
-        message = (f"None of the {int(shrinking.sum())} shrinking units has built-up data for {start} and {end}, "
-                   "so the paradox share has no denominator")
-        if not shrinking.any():
-            message = (f"No unit is shrinking under this standard, so the paradox share has no denominator; "
-                       f"{int(has_both.sum())} unit(s) have population and built-up data for {start} and {end}")
+        said = message("analysis.paradox.none_shrinking", lang, n=int(has_both.sum()), start=start, end=end)
     if without:
-        message += f"; {len(without)} shrinking unit(s) without built-up data are not in the denominator"
+        said += message("analysis.paradox.without", lang, n=len(without))
     return ParadoxResult(
-        available=denominator > 0, message=message + ".", dataset=dataset, builtup_present=True, start_year=start, end_year=end,
+        available=denominator > 0, message=said + message("analysis.paradox.end", lang), dataset=dataset, builtup_present=True, start_year=start, end_year=end,
         population_indicator=indicator, n_shrinking=int(shrinking.sum()), denominator=denominator, n_grew=grew,
         share=share, n_shrinking_without_builtup=len(without), shrinking_without_builtup=without,
         state_counts_shrinking=state_counts_shrinking, state_counts_all=state_counts_all, table=table,

@@ -117,7 +117,7 @@ class SpatialWeights:
     distance
         How neighbours were found.
     description
-        One sentence for reports.
+        One sentence for reports, in English (:meth:`describe` gives it in another language).
     """
 
     graph: Graph = field(repr=False)
@@ -131,6 +131,20 @@ class SpatialWeights:
     n_components: int
     distance: str
     description: str
+
+    def describe(self, lang: str = "en") -> str:
+        """:attr:`description` in ``lang`` (``"en"`` or ``"zh"``), from the catalogues' ``analysis.weights``."""
+        fields = {"n": self.graph.n, "components": self.n_components}
+        if self.kind == "queen":
+            islands = message("analysis.weights.islands", lang, n=len(self.islands), k=self.island_k) \
+                if self.islands else ""  # none: not "0 islands linked to their 1 nearest unit"
+            text = message("analysis.weights.queen", lang, islands=islands, single=len(self.single_neighbour),
+                           **fields)
+        else:
+            text = message("analysis.weights.knn", lang, k=self.k, **fields)
+        if self.excluded_no_geometry:
+            text += message("analysis.weights.excluded", lang, n=len(self.excluded_no_geometry))
+        return text
 
 
 def _representative_points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -293,20 +307,12 @@ def spatial_weights(
     cardinality = graph.cardinalities
     single = tuple(str(unit) for unit in cardinality.index[cardinality.to_numpy() == 1])
     n_components = int(graph.n_components)
-    if chosen == "queen":
-        description = (f"Queen contiguity on {graph.n} polygons; {len(islands)} island(s) linked to their "
-                       f"{island_k} nearest unit(s); {len(single)} unit(s) with a single neighbour; "
-                       f"{n_components} connected component(s); row-standardised")
-    else:
-        description = (f"{k} nearest neighbours (great-circle) on {graph.n} units; "
-                       f"{n_components} connected component(s); row-standardised")
-    if excluded:
-        description += f"; {len(excluded)} unit(s) without geometry excluded"
-    return SpatialWeights(
+    weights = SpatialWeights(
         graph=graph, kind=chosen, k=k_used, ids=tuple(ids), islands=islands, island_k=int(island_k),
         single_neighbour=single, excluded_no_geometry=excluded, n_components=n_components,
-        distance=distance, description=description,
+        distance=distance, description="",
     )
+    return dataclasses.replace(weights, description=weights.describe("en"))
 
 
 def _analysis_frame(
@@ -379,6 +385,8 @@ class SpatialSettings:
     kind: Literal["auto", "queen", "knn"] = "auto"
     k: int = 6
     variable: str = "annual_rate"
+    #: the language of the results' prose (the weights' description): ``"en"`` or ``"zh"``
+    lang: str = "en"
 
 
 class SpatialOptions(TypedDict, total=False):
@@ -390,6 +398,7 @@ class SpatialOptions(TypedDict, total=False):
     kind: Literal["auto", "queen", "knn"]
     k: int
     variable: str
+    lang: str
 
 
 def _settings(settings: SpatialSettings | None, options: SpatialOptions) -> SpatialSettings:
@@ -423,9 +432,10 @@ class _Inference:
     weights: SpatialWeights = field(repr=False)
 
 
-def _inference_fields(sw: SpatialWeights, excluded: dict[str, str], variable: str, n: int) -> dict[str, Any]:
+def _inference_fields(sw: SpatialWeights, excluded: dict[str, str], variable: str, n: int,
+                      lang: str = "en") -> dict[str, Any]:
     return {"n": n, "n_excluded": len(excluded), "excluded": excluded, "islands": sw.islands,
-            "single_neighbour": sw.single_neighbour, "variable": variable, "weights_description": sw.description,
+            "single_neighbour": sw.single_neighbour, "variable": variable, "weights_description": sw.describe(lang),
             "weights": sw}
 
 
@@ -495,7 +505,7 @@ def moran(identification: Identification, panel: Panel, settings: SpatialSetting
     return MoranResult(
         I=float(stat.I), expected_I=float(stat.EI), z_sim=float(stat.z_sim), p_sim=float(stat.p_sim),
         z_norm=float(stat.z_norm), p_norm=float(stat.p_norm), permutations=permutations, seed=seed,
-        values=y, **_inference_fields(sw, excluded, chosen.variable, int(stat.n)),
+        values=y, **_inference_fields(sw, excluded, chosen.variable, int(stat.n), chosen.lang),
     )
 
 
@@ -582,5 +592,5 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     counts = {label: int((table["cluster"] == label).sum()) for label in order}
     return LisaResult(
         table=table, counts=counts, alpha=float(alpha), mean=float(y.mean()), permutations=permutations, seed=seed,
-        **_inference_fields(sw, excluded, variable, int(len(y))),
+        **_inference_fields(sw, excluded, variable, int(len(y)), chosen.lang),
     )

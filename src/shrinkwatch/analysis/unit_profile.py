@@ -124,14 +124,15 @@ class UnitProfile:
         elif self.status == "shrinking":
             lines.append(say("not_clustered"))
         if self.features:
-            shown = ", ".join(say("feature", name=field_label(k, lang), value=v) for k, v in self.features.items())
+            shown = say("list_separator").join(say("feature", name=field_label(k, lang), value=v)
+                                               for k, v in self.features.items())
             lines.append(say("profile", values=shown))
         lines.append(say("drivers_heading"))
         if self.drivers is not None and len(self.drivers):
             for row in self.drivers.itertuples(index=False):
                 lines.append(say("item", name=predictor_label(str(row[0]), lang),
                                  value=say("contribution", value=row[1])))
-            lines.append(f"  ({self.drivers_note})")
+            lines.append(say("drivers_note", note=self.drivers_note))
         else:
             lines.append(f"  {self.drivers_note}")
         lines.append(say("recommendations"))
@@ -183,7 +184,7 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
              lang: str = "en") -> tuple[pd.DataFrame | None, str]:
     """Per-unit driver contributions from :func:`shrinkwatch.analysis.drivers.drivers`, when available."""
     try:
-        result = driver_models(identification, panel, seed=seed)
+        result = driver_models(identification, panel, seed=seed, lang=lang)  # result.message in lang
     except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
         return None, message("explain.drivers.not_available", lang, why=error)
     contributions = result.contributions

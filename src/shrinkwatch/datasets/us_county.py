@@ -23,6 +23,7 @@ import shapely
 from shrinkwatch.core import Basemap, Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.datasets.registry import notes_in
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -327,24 +328,11 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
         }
 
     national = state_pop.sum(axis=0)
-    notes = list(dataset.notes) + [
-        "pop_resident is POPESTIMATE (July 1 estimate); CENSUS2010POP (April 1 census count) and "
-        "ESTIMATESBASE2010 (April 1 estimates base) are kept as units columns census2010_pop and "
-        "estimates_base_2010.",
-        "Components refer to the estimate year ending July 1 of the year named; the 2010 components "
-        "cover only April 1 - July 1, 2010 (a quarter year).",
-        "Identity, exact for every county and year: pop_resident(t) - pop_resident(t-1) = births - deaths "
-        "+ net_international_migration + net_domestic_migration + residual, with pop_resident(2009) read "
-        "as estimates_base_2010 (April 1, 2010) for the partial 2010 component year. natural_increase = "
-        "births - deaths and net_migration = international + domestic hold exactly.",
-        "State rows (SUMLEV 40) are parents and a benchmark (meta.benchmark, meta.parent_totals), "
-        "not units.",
-        "region = Census region, division = Census division; kind is 'county equivalent' for parishes, "
-        "boroughs, census areas, municipalities, independent cities and the District of Columbia.",
-    ]
+    notes: list[str | tuple[str, dict[str, Any]]] = [
+        *dataset.note_keys, "us_county.popestimate", "us_county.components", "us_county.identity",
+        "us_county.states", "us_county.regions"]
     if repaired.ne(names).any():
-        notes.append("Garbled county names (wrong code page, e.g. 'DoÒa Ana County') are repaired; "
-                     "joins use FIPS codes, never names.")
+        notes.append("us_county.garbled")
     meta = replace(
         dataset.source_meta(paths),
         encoding=encoding,
@@ -363,7 +351,8 @@ def load_county_estimates(paths: list[Path], dataset: "Dataset") -> Panel:
                                         for sid, row in state_pop.iterrows()}},
         geometry_missing=tuple(geometry_missing),
         boundaries=boundaries_meta,
-        notes=tuple(notes),
+        notes=tuple(dataset.notes) + notes_in("en", *notes),
+        notes_zh=notes_in("zh", *notes),
     )
     ledger = rows.ledger(cell_actions=conversions, tallies={
         "accepted as county (unit)": int(is_county.sum()),

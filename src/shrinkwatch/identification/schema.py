@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = ["Parameter", "Criterion", "IndicatorSpec", "Standard", "parse_settings"]
 
@@ -27,9 +28,14 @@ class Parameter(BaseModel):
     type: Literal["float", "int", "str", "bool"]
     default: float | int | str | bool
     description: str = ""
+    description_zh: str = ""
     min: float | None = None
     max: float | None = None
     choices: list[str] | None = None
+
+    def description_for(self, lang: str) -> str:
+        """The description in ``lang`` (``"en"`` or ``"zh"``; the English one when a user's standard has no Chinese)."""
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     def coerce(self, key: str, value: Any) -> float | int | str | bool:
         """Convert ``value`` (possibly text from the command line) and check bounds."""
@@ -172,7 +178,7 @@ class Standard(BaseModel):
     def describe(self, params: dict[str, Any] | None = None, lang: str = "en") -> str:
         """The standard in words, with the parameter values in force."""
         params = params if params is not None else self.defaults()
-        settings = ", ".join(f"{k} = {v}" for k, v in params.items())
+        settings = message("common.list_separator", lang).join(f"{k} = {v}" for k, v in params.items())
         if lang == "zh" and self.summary_zh:
             return f"{self.summary_zh} 参数：{settings}。"
         return f"{self.summary} Parameters: {settings}."

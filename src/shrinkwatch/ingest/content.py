@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from shrinkwatch.core.messages import message
 from shrinkwatch.datasets.china import PROVINCES
 from shrinkwatch.ingest.cells import clean_key
 
@@ -61,22 +62,20 @@ def key_evidence(values: pd.Series, header: str) -> tuple[str, str] | None:
         return None
     hinted = bool(pd.Series([header]).str.contains(_HINT_RE, case=False, regex=True).iloc[0])
     need = 0.9 if hinted else CONTENT_SHARE
-    where = f" (header {header!r})"
     gb = text.str.fullmatch(GB_CODE_RE) & text.str[:2].isin(list(PROVINCES))
     if gb.mean() >= need:
-        return "unit_id", f"values: {int(gb.sum()):,} of {n:,} are 6-digit GB/T 2260 codes with a province prefix{where}"
+        return "unit_id", message("ingest.evidence.gb_codes", "en", n=int(gb.sum()), total=n, header=header)
     digits = text.str.fullmatch(r"\d{4,5}")
     padded = text.str.zfill(5)
     fips = digits & padded.str[:2].isin(_FIPS_STATES)
     odd = padded.str[-1].isin(list("13579"))
     if fips.mean() >= need and (hinted or odd[fips].mean() >= 0.8):
-        return "unit_id", (f"values: {int(fips.sum()):,} of {n:,} are 5-digit US county FIPS codes "
-                           f"(state prefix valid){where}")
+        return "unit_id", message("ingest.evidence.fips", "en", n=int(fips.sum()), total=n, header=header)
     place = text.str.fullmatch(_PLACE_RE)
     suffixed = place & text.str.contains(_SUFFIX_RE, regex=True)
     if place.mean() >= 0.9 and suffixed.mean() >= 0.3:
-        return "name", (f"values: {int(place.sum()):,} of {n:,} are Chinese place names, {int(suffixed.sum()):,} "
-                        f"with an administrative suffix (市/县/区...){where}")
+        return "name", message("ingest.evidence.place_names", "en", n=int(place.sum()), total=n,
+                               suffixed=int(suffixed.sum()), header=header)
     return None
 
 

@@ -20,6 +20,7 @@ from importlib import resources
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.ingest.readers import Table
 
 __all__ = ["CANONICAL_INDICATORS", "KEY_COLUMNS", "Aliases", "Ambiguity", "Column", "Options", "aliases",
@@ -208,7 +209,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
     year = YEAR_RE.match(stem)
     if year:
         return Column(position, header, "by_year", year=int(year.group(1)), unit=unit, unit_from=unit_from,
-                      evidence=f"header {header!r} is a year", confidence="header")
+                      evidence=message("ingest.evidence.year", "en", header=header), confidence="header")
     combined = _STEM_YEAR_RE.match(stem) or _YEAR_STEM_RE.match(stem)
     if combined:
         inner = _classify_header(combined.group("stem") + (f"({unit})" if unit and unit_from == "header" else ""),
@@ -221,7 +222,8 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
             return Column(position, header, "value_year", indicator=inner.indicator,
                           year=int(combined.group("year")), unit=unit or inner.unit,
                           unit_from=unit_from or inner.unit_from,
-                          evidence=f"{inner.evidence}, year {combined.group('year')}", confidence=inner.confidence)
+                          evidence=message("ingest.evidence.with_year", "en", evidence=inner.evidence,
+                                           year=combined.group("year")), confidence=inner.confidence)
     if full_key in table.roles and not unit:
         return _key_column(position, header, table.roles[full_key])
     ambiguity = table.ambiguous.get(full_key) or table.ambiguous.get(stem_key)
@@ -231,10 +233,10 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
                           "gdp_real_growth; nominal growth follows from gdp)")
         if _REAL_RE.search(header):
             return Column(position, header, "value", indicator="gdp_real_growth", unit=unit, unit_from=unit_from,
-                          evidence=f"header {header!r} is GDP growth at constant prices", confidence="header")
+                          evidence=message("ingest.evidence.gdp_real_growth", "en", header=header), confidence="header")
     if ambiguity is not None and full_key not in table.indicators:
         return Column(position, header, "ambiguous", unit=unit, unit_from=unit_from, candidates=ambiguity.readings,
-                      why=ambiguity.why, outside_china=ambiguity.outside_china, evidence=f"header {header!r} could be {ambiguity.why}")
+                      why=ambiguity.why, outside_china=ambiguity.outside_china, evidence=message("ingest.evidence.could_be", "en", header=header, why=ambiguity.why))
     indicator = table.indicators.get(full_key) or table.indicators.get(stem_key)
     if indicator is None and unit is None and stem_key in table.roles:
         return _key_column(position, header, table.roles[stem_key])
@@ -250,7 +252,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
         if unit is not None and unit_from == "header" and _NOMINAL_RE.search(unit):
             unit, unit_from = None, ""  # "(当年价格)" qualifies the series, it is not a unit
         return Column(position, header, "value", indicator=indicator, unit=unit, unit_from=unit_from,
-                      evidence=f"header {stem!r} is a name of {indicator}", confidence="header")
+                      evidence=_named(stem, indicator), confidence="header")
     if stem_key in table.roles:
         return _key_column(position, header, table.roles[stem_key])
     return Column(position, header, "ignored", reason="not a known indicator or key column (use --map COLUMN=indicator)")
@@ -263,7 +265,15 @@ _REAL_RE = re.compile(r"实际|不变价|可比价|\breal\b|constant\s*prices?|c
 
 
 def _key_column(position: int, header: str, role: str) -> Column:
-    return Column(position, header, role, evidence=f"header {header!r} is a name of {role}", confidence="header")
+    return Column(position, header, role, evidence=_named(header, role), confidence="header")
+
+
+def _named(header: str, name: str) -> str:
+    """The evidence of a header that names an indicator or key column: an alias of it, or its canonical name
+    (``year`` for the year: not "a name of year")."""
+    if norm_header(header) == norm_header(name):
+        return message("ingest.evidence.canonical", "en", header=header)
+    return message("ingest.evidence.alias", "en", header=header, indicator=name)
 
 
 _UNIT_DELIMITERS = frozenset(" ()[]{}（）【】,，;；:：/")
@@ -325,16 +335,17 @@ def _with_label(column: Column, label: str, position: int) -> Column:
             return Column(position, column.header, "ambiguous", unit=column.unit, unit_from=column.unit_from,
                           candidates=(str(column.indicator), str(by_label.indicator)),
                           why=f"{column.indicator} by its header or {by_label.indicator} by its {quoted}",
-                          evidence=f"header {column.header!r} and its {quoted} disagree")
+                          evidence=message("ingest.evidence.disagree", "en", header=column.header, label=label))
         if column.role in ("value", "value_year") and column.unit is None and label_unit is not None:
             if norm_unit(label_unit) in aliases().units[dimension[str(column.indicator)]]:
                 column.unit, column.unit_from = label_unit, "Stata label"
-                column.evidence += f"; unit {label_unit} from its {quoted}"
+                column.evidence = message("ingest.evidence.unit_from_label", "en", evidence=column.evidence,
+                                          unit=label_unit, label=label)
         return column
     if by_label.role == "ignored" and by_label.reason.startswith("nominal"):
         return Column(position, column.header, "ignored", reason=f"{quoted}: {by_label.reason}")
     if by_label.role == "ambiguous":
-        by_label.evidence = f"{quoted} could be {by_label.why}"
+        by_label.evidence = message("ingest.evidence.label_could_be", "en", label=label, why=by_label.why)
         by_label.header = column.header
         by_label.unit, by_label.unit_from = (label_unit, "Stata label") if label_unit else (column.unit, column.unit_from)
         return by_label
@@ -347,7 +358,8 @@ def _with_label(column: Column, label: str, position: int) -> Column:
                 norm_unit(by_label.unit) in aliases().units[dimension[str(by_label.indicator)]]:
             unit, unit_from = by_label.unit, "Stata label"
         return Column(position, column.header, by_label.role, indicator=by_label.indicator, unit=unit,
-                      unit_from=unit_from, evidence=quoted, confidence="label")
+                      unit_from=unit_from, evidence=message("ingest.evidence.stata_label", "en", label=label),
+                      confidence="label")
     return column
 
 

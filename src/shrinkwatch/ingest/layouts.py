@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.messages import message
 from shrinkwatch.ingest.cells import blank_cells, clean_key, control_characters, unit_factor
 from shrinkwatch.ingest.content import is_chinese, key_evidence
 from shrinkwatch.ingest.headers import (
@@ -220,7 +221,8 @@ def _read_by_content(table: Table, data: pd.DataFrame, columns: list[Column],
             data = data.copy()
             data[position] = table.value_labels[source.position][kept].to_numpy()
             columns.append(Column(position, f"{source.header} (value labels)", label_role,
-                                  evidence=f"the Stata value labels of {source.header!r}", confidence="label"))
+                                  evidence=message("ingest.evidence.value_labels", "en", header=source.header),
+                                  confidence="label"))
             roles.add(label_role)
     for role in ("unit_id", "name"):
         if role in roles:
@@ -242,7 +244,7 @@ def _read_by_content(table: Table, data: pd.DataFrame, columns: list[Column],
             if not chinese and reading is not None:
                 column.role = "value" if column.year is None else "value_year"
                 column.indicator, column.confidence = reading, "context"
-                column.evidence += f"; read as {reading}: the table's units are not Chinese"
+                column.evidence = message("ingest.evidence.read_as", "en", evidence=column.evidence, reading=reading)
                 continue
             column.role = "ignored"
             key = _quoted(column.map_key or column.header)

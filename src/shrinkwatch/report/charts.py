@@ -8,7 +8,7 @@ Chinese names show wherever the reader has a CJK font; the PNG is drawn with Not
 installed (fonts-noto-cjk), registered here if matplotlib's font cache predates it.
 matplotlib loads on the first chart, so a report without charts does not wait for it.
 
-Every user-visible word of a chart is in :data:`_TEXT` (English and Chinese).
+Every user-visible word of a chart is in the message catalogues' ``[report.charts]`` (:data:`_TEXT`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.core.messages import catalogue, check_language
+from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, table
 from shrinkwatch.report.labels import column_label, is_fraction
 
 if TYPE_CHECKING:
@@ -49,65 +49,8 @@ FONT_STACK = ("'DejaVu Sans', 'Noto Sans', 'Noto Sans CJK SC', 'Source Han Sans 
               "'PingFang SC', sans-serif")
 _RED, _BLUE, _GREY = "#b2182b", "#4393c3", "#888888"
 
-#: Every word the charts show, per language.
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "share_axis": "shrinking (% of units with data)",
-        "chosen": "this report ({value}): {share:.1f} %, {count:,.0f} units",
-        "sens_title": "How the share of shrinking units moves with {parameter}",
-        "sens_band": "line: mean over the other parameters' settings; band: their minimum to maximum",
-        "sens_caption": "Share of units with data that are shrinking under each setting of {parameters} "
-                        "({combinations} settings of {standard}); the marked point is the setting of this report.",
-        "hist_title": "Average annual change of {indicator}, {period}: {n:,} units with data",
-        "hist_x": "average annual change (% per year)",
-        "hist_y": "units",
-        "hist_threshold": "shrinking below {value} %/yr",
-        "hist_clip": "{n:,} units beyond the axis (from {low:+.1f} to {high:+.1f} %/yr) are counted in the end bars",
-        "hist_caption": "Histogram of the average annual change of {indicator}, {period}, of the {n:,} units with "
-                        "data; bars coloured by the severity bands of the map; the line marks the standard's "
-                        "threshold ({threshold}).",
-        "trend_title": "{Indicator} of the {n} fastest-shrinking units, {period} (annual data)",
-        "trend_caption": "{indicator} by year of the {n} shrinking units with the fastest average annual loss "
-                         "({period}); shaded: the compared years; dashed: projected years.",
-        "trend_rate": "{rate:+.2f} %/yr",
-        "dist_title": "Share of units with data that are shrinking, by {group}",
-        "dist_title_top": "Share of units with data that are shrinking, by {group}: the {top} of {total} with "
-                          "the highest share",
-        "dist_x": "shrinking (% of units with data); labels: shrinking / with data",
-        "dist_caption": "Share of units with data that are shrinking by {group}{top}; the label of each bar gives "
-                        "shrinking units / units with data.",
-        "dist_caption_top": " (the {top} of {total} groups with the highest share; every group is in the table)",
-        "drivers_title": "Predictor contributions to the annual rate (associations, not causes)",
-        "drivers_x": "mean absolute contribution to the predicted annual change (% per year), gradient boosting",
-        "drivers_caption": "Mean absolute contribution of each predictor to the gradient-boosting prediction of "
-                           "the average annual change (% per year).",
-    },
-    "zh": {
-        "share_axis": "收缩单元占有数据单元的比例（%）",
-        "chosen": "本报告（{value}）：{share:.1f} %，{count:,.0f} 个单元",
-        "sens_title": "收缩单元比例随 {parameter} 的变化",
-        "sens_band": "线：其他参数组合的均值；阴影：最小至最大",
-        "sens_caption": "在 {parameters} 的各个取值下（{standard} 共 {combinations} 种设置），收缩单元占有数据单元的比例；"
-                        "标出的点为本报告的设置。",
-        "hist_title": "{indicator}年均变化，{period}：{n:,} 个有数据的单元",
-        "hist_x": "年均变化（%/年）",
-        "hist_y": "单元数",
-        "hist_threshold": "低于 {value} %/年 为收缩",
-        "hist_clip": "{n:,} 个单元超出坐标范围（{low:+.1f} 至 {high:+.1f} %/年），计入两端的柱",
-        "hist_caption": "{n:,} 个有数据单元的{indicator}年均变化直方图（{period}）；颜色为地图的程度分级；竖线为标准的阈值（{threshold}）。",
-        "trend_title": "收缩最快的 {n} 个单元的{Indicator}，{period}（年度数据）",
-        "trend_caption": "年均减少最快的 {n} 个收缩单元的逐年{indicator}（{period}）；阴影为比较年份；虚线为预测年份。",
-        "trend_rate": "{rate:+.2f} %/年",
-        "dist_title": "按{group}统计的收缩单元比例",
-        "dist_title_top": "按{group}统计的收缩单元比例：比例最高的 {top} 个（共 {total} 个）",
-        "dist_x": "收缩单元占有数据单元的比例（%）；标注：收缩 / 有数据",
-        "dist_caption": "按{group}统计的收缩单元占有数据单元的比例{top}；每条的标注为收缩单元数 / 有数据单元数。",
-        "dist_caption_top": "（比例最高的 {top} 个，共 {total} 个；全部见表格）",
-        "drivers_title": "各预测变量对年均变化率的贡献（相关，非因果）",
-        "drivers_x": "对预测年均变化的平均绝对贡献（%/年），梯度提升",
-        "drivers_caption": "各预测变量对梯度提升模型预测的年均变化（%/年）的平均绝对贡献。",
-    },
-}
+#: Every word the charts show, per language: the catalogues' ``[report.charts]``.
+_TEXT: dict[str, dict[str, str]] = {lang: table("report.charts", lang) for lang in LANGUAGES}
 
 
 def _text(lang: str) -> dict[str, str]:

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification
 from shrinkwatch.core.messages import message
-from shrinkwatch.report.labels import column_label, format_number, format_p, region_label, unit_label
+from shrinkwatch.report.labels import (
+    analysis_prose,
+    column_label,
+    format_number,
+    format_p,
+    region_label,
+    unit_label,
+)
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
@@ -56,10 +63,10 @@ def _analysis_findings(analysis: Analysis, with_data: int, lang: str = "en") -> 
     if drivers.available and drivers.importance is not None and len(drivers.importance):
         top_predictor = str(drivers.importance.idxmax())
         fit, base = drivers.gbm_cv, drivers.baseline_cv
-        note = drivers.feature_notes.get(top_predictor) if lang == "en" else None
+        note = analysis_prose(drivers.feature_notes.get(top_predictor, ""), lang)  # the analysis's, in lang
         lead = (_say("driver_lead", lang, start=drivers.period[0], end=drivers.period[1])
                 if drivers.period is not None else _say("driver_lead_no_period", lang))
-        findings.append(lead + column_label(top_predictor, lang) + (f" ({note})" if note else "")
+        findings.append(lead + (note or column_label(top_predictor, lang))  # the note names the year
                         + (_say("driver_fit", lang, r2=format_number(fit.r2), base=format_number(base.r2))
                            if fit is not None and base is not None else "")
                         + _say("driver_end", lang))

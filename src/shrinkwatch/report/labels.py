@@ -18,7 +18,7 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import ShrinkWatchError
-from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message
+from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message, table
 from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.schema import Standard
 
@@ -29,8 +29,7 @@ __all__ = ["unit_label", "parent_labels", "display_names", "parent_display", "no
 
 def _table(prefix: str) -> dict[str, dict[str, str]]:
     """One table of the message catalogues (``report.column`` ...) per language, keys without the prefix."""
-    return {lang: {key[len(prefix) + 1:]: text for key, text in catalogue(lang).items() if key.startswith(prefix + ".")}
-            for lang in LANGUAGES}
+    return {lang: table(prefix, lang) for lang in LANGUAGES}
 
 
 #: Column name -> what a reader sees as its header, per language: the catalogues' ``[report.column]``.

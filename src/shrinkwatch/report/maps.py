@@ -32,6 +32,7 @@ from pyproj import CRS, Proj, Transformer
 from shrinkwatch.analysis.spatial import LISA_MEANINGS, lisa_meaning  # what each class means: relative to the mean
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataDirectoryNotFoundError, DataError, OptionError
+from shrinkwatch.core.messages import LANGUAGES, message, table
 from shrinkwatch.datasets.china import china_basemap
 from shrinkwatch.datasets.registry import resolve_data_dir
 from shrinkwatch.report.labels import column_label, display_names, status_label
@@ -43,88 +44,30 @@ __all__ = ["MapLayer", "MapContext", "map_context", "choropleth_svg", "projectio
            "RATE_BINS", "rate_bins", "rate_colors", "NO_DATA_COLOR", "LISA_COLORS", "LISA_MEANINGS", "SIGNIFICANCE_CLASSES",
            "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text"]
 
-#: Class breaks of the annual rate (percent per year) and their colours.
-RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
-    (-np.inf, -1.0, "#b2182b", "below -1 %/yr (severe)"),
-    (-1.0, -0.5, "#ef8a62", "-1 to -0.5 %/yr (moderate)"),
-    (-0.5, 0.0, "#fddbc7", "-0.5 to 0 %/yr (mild)"),
-    (0.0, 1.0, "#d1e5f0", "0 to 1 %/yr"),
-    (1.0, np.inf, "#4393c3", "1 %/yr and above"),
+#: Class breaks of the annual rate (percent per year), their colours and catalogue keys (``report.maps.rate``).
+_RATE_CLASSES: tuple[tuple[float, float, str, str], ...] = (
+    (-np.inf, -1.0, "#b2182b", "severe"),
+    (-1.0, -0.5, "#ef8a62", "moderate"),
+    (-0.5, 0.0, "#fddbc7", "mild"),
+    (0.0, 1.0, "#d1e5f0", "growing"),
+    (1.0, np.inf, "#4393c3", "fast"),
 )
-#: The classes' labels in Chinese (same order as :data:`RATE_BINS`).
-_RATE_LABELS_ZH = ("低于 -1 %/年（严重）", "-1 至 -0.5 %/年（中度）", "-0.5 至 0 %/年（轻度）", "0 至 1 %/年", "1 %/年及以上")
+#: Class breaks of the annual rate (percent per year), their colours and English labels.
+RATE_BINS: tuple[tuple[float, float, str, str], ...] = tuple(
+    (low, high, color, message(f"report.maps.rate.{key}", "en")) for low, high, color, key in _RATE_CLASSES)
 
 
 def rate_bins(lang: str = "en") -> tuple[tuple[float, float, str, str], ...]:
     """:data:`RATE_BINS` with their labels in ``lang``."""
-    if lang == "en":
-        return RATE_BINS
-    return tuple((low, high, color, label) for (low, high, color, _), label in zip(RATE_BINS, _RATE_LABELS_ZH))
+    return tuple((low, high, color, message(f"report.maps.rate.{key}", lang)) for low, high, color, key in _RATE_CLASSES)
 
 
 NO_DATA_COLOR = "#bdbdbd"
 #: Fill of the outlines around the units (land, provinces, states) where no unit is drawn.
 CONTEXT_FILL = "#f0f0f0"
 
-#: Every user-visible string of the maps, per language (one place, for the message catalogues).
-_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "shrinking": "hatched: shrinking under {standard}",
-        "shrinking_points": "ringed, drawn on top: shrinking under {standard}",
-        "not_in_panel": "not in this panel (no data)",
-        "not_in_panel_tip": "{name}: not in this panel (no data)",
-        "area_line": "{level} boundary",
-        "maritime": "maritime boundary",
-        "scs": "South China Sea Islands",
-        "scale": "{km} km",
-        "scale_at": "{km} km (scale at {lat})",
-        "projection": "Projection: {projection}.",
-        "outlines": " Outlines: {source}.",
-        "no_china_outlines": " Province outlines, Taiwan and the South China Sea inset need the cn-boundaries files "
-                             "(shrinkwatch data fetch cn-boundaries); they are not in the data directory.",
-        "alaska": "Alaska (scale {scale}x)",
-        "hawaii": "Hawaii",
-        "geoda_clusters": "Colours as in GeoDa: High-High red, Low-Low blue, Low-High light blue, High-Low light red, "
-                          "not significant light grey; excluded units (no rate or no geometry) dark grey.",
-        "geoda_significance": "Pseudo p-value of each unit's local Moran's I ({permutations} permutations: the "
-                              "smallest possible p is {smallest}), greens as in GeoDa; p-values not adjusted for "
-                              "multiple testing.",
-        "not_significant": "not significant (p > {alpha})",
-        "p_class": "p ≤ {cutoff}",
-        "excluded": "excluded (no rate or no geometry)",
-        "cluster_title": "Local Moran clusters of the {variable} (alpha = {alpha}, {permutations} permutations)",
-        "significance_title": "Local Moran significance of the {variable} ({permutations} permutations)",
-        "pseudo_p_tip": "pseudo p = {p}",
-        "level_province": "province", "level_state": "state", "level_outline": "outline", "level_land": "land",
-    },
-    "zh": {
-        "shrinking": "斜线：按 {standard} 判定为收缩",
-        "shrinking_points": "黑圈（置于上层）：按 {standard} 判定为收缩",
-        "not_in_panel": "不在本数据中（无数据）",
-        "not_in_panel_tip": "{name}：不在本数据中（无数据）",
-        "area_line": "{level}界",
-        "maritime": "海上边界",
-        "scs": "南海诸岛",
-        "scale": "{km} 千米",
-        "scale_at": "{km} 千米（{lat}处比例）",
-        "projection": "投影：{projection}。",
-        "outlines": "边界：{source}。",
-        "no_china_outlines": "省界、台湾与南海诸岛附图需要 cn-boundaries 数据（shrinkwatch data fetch cn-boundaries），"
-                             "数据目录中没有。",
-        "alaska": "阿拉斯加（比例 {scale} 倍）",
-        "hawaii": "夏威夷",
-        "geoda_clusters": "配色同 GeoDa：高-高红，低-低蓝，低-高浅蓝，高-低浅红，不显著浅灰；排除的单元（无增长率或无几何）深灰。",
-        "geoda_significance": "各单元局部 Moran's I 的伪 p 值（{permutations} 次置换，最小可能 p 为 {smallest}），"
-                              "绿色分级同 GeoDa；未做多重检验校正。",
-        "not_significant": "不显著（p > {alpha}）",
-        "p_class": "p ≤ {cutoff}",
-        "excluded": "排除（无增长率或无几何）",
-        "cluster_title": "{variable}的局部 Moran 聚类（显著性水平 {alpha}，{permutations} 次置换）",
-        "significance_title": "{variable}的局部 Moran 显著性（{permutations} 次置换）",
-        "pseudo_p_tip": "伪 p 值 = {p}",
-        "level_province": "省", "level_state": "州", "level_outline": "轮廓", "level_land": "陆地",
-    },
-}
+#: Every user-visible string of the maps, per language: the catalogues' ``[report.maps]``.
+_TEXT: dict[str, dict[str, str]] = {lang: table("report.maps", lang) for lang in LANGUAGES}
 
 
 def map_text(key: str, lang: str = "en", **values: object) -> str:
@@ -710,12 +653,16 @@ def choropleth_svg(
         not_in_panel = np.zeros(len(areas), dtype=bool)
         if len(polygons) and prefixes.isin(unit_prefixes).any():
             not_in_panel = ~prefixes.isin(unit_prefixes)
-        tips = np.where(not_in_panel, _escape([map_text("not_in_panel_tip", lang, name=nm)
-                                               for nm in areas["name"]]), _escape(areas["name"]))
+        named = areas["name"].notna().to_numpy() if "name" in areas.columns else np.zeros(len(areas), dtype=bool)
+        names = (areas["name"].astype(object).where(named, "") if "name" in areas.columns
+                 else pd.Series("", index=areas.index))
+        tips = np.where(not_in_panel, _escape([map_text("not_in_panel_tip", lang, name=nm) for nm in names]),
+                        _escape(names))
+        tips = np.where(named, np.char.add(np.char.add("<title>", tips.astype(str)), "</title>").astype(object), "")
         parts.append(_elements('<path class="context" data-id="', _escape(areas.index), '" d="',
                                _path_strings(area_geoms, view), '" fill="',
                                np.where(not_in_panel, NO_DATA_COLOR, CONTEXT_FILL),
-                               '" stroke="#c8c8c8" stroke-width="0.4"><title>', tips, "</title></path>"))
+                               '" stroke="#c8c8c8" stroke-width="0.4">', tips, "</path>"))  # no name: no tooltip
         seen = shapely.intersects(np.asarray(areas.geometry.values), shapely.box(minx, miny, maxx, maxy))
         if (not_in_panel & seen).any():
             legend_extra.append(("fill", NO_DATA_COLOR, map_text("not_in_panel", lang)))

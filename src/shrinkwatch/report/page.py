@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from shrinkwatch.core import Identification, Panel
+from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.messages import catalogue, check_language, message
 from shrinkwatch.identification import load_standard
@@ -205,6 +205,19 @@ def _description(std: Standard, parameters: dict[str, Any], lang: str) -> str:
     return text
 
 
+def _dataset_notes(meta: PanelMeta, lang: str) -> list[str]:
+    """The dataset's notes in ``lang``: in Chinese its ``notes_zh`` (the loaders write both from the catalogues),
+    and for English notes with no Chinese version one line saying how many there are, so that a Chinese report
+    neither drops them silently nor mixes languages."""
+    if lang == "en":
+        return [n for n in (analysis_prose(note, lang) for note in meta.notes) if n]
+    notes = [plain_text(n, lang) for n in meta.notes_zh]
+    english = [n for n in meta.notes if not analysis_prose(n, lang)][len(meta.notes_zh):]
+    if english:
+        notes.append(message("datasets.notes.english_only", lang, n=len(english)))
+    return notes
+
+
 def _headline(identification: Identification, std: Standard, counts: dict[str, int], share: float | None,
               label: str, lang: str) -> str:
     """The headline sentence: the count, the units without a verdict, stable clusters, criteria not assessed, notes."""
@@ -349,7 +362,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
         insufficient_html=frame_html(missing_listing, index=False, lang=lang),
         sections=sections,
         sources_html=frame_html(sources_table, index=False, lang=lang),
-        notes=[n for n in (analysis_prose(note, lang) for note in meta.notes) if n],
+        notes=_dataset_notes(meta, lang),
         ledger=_ledger_counts(panel.ledger),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
-from shrinkwatch.core.messages import check_language, message
+from shrinkwatch.core.messages import LANGUAGES, check_language, message, table
 from shrinkwatch.report.charts import (
     Chart,
     distribution_chart,
@@ -77,7 +77,7 @@ _POPULATION_FORMATS = {"population_start": number_formatter("{:,.0f}"), "populat
 
 def _p_cell(p: Any) -> str:
     """A p-value cell: ``< 0.001`` or three decimals."""
-    return format_p(float(p), prefix="").strip().lstrip("= ").strip()
+    return format_p(float(p), prefix="").strip().lstrip("= ").strip().replace("< ", "<\u00a0")  # one line
 
 
 @dataclass(frozen=True)
@@ -368,47 +368,10 @@ def recommendations_section(result: RecommendationResult, lang: str = "en", pane
     return Section(id="recommendations", title=_say("recommendations.title", lang), html=body)
 
 
-#: Every sentence and heading of the early-warning section, by language.
-EARLY_WARNING_TEXT = {
-    "en": {
-        "title": "Early warning",
-        "intro": "Each unit's population was forecast {horizon} years ahead of {origin} by a random walk, linear and "
-                 "log-linear trends, a damped trend and a gradient-boosting panel model, and their combination; "
-                 "{level:.0%} intervals come from the past errors of the unit's size peers. The probability is the "
-                 "share of {draws} simulated paths that meet the standard {standard} within {horizon} years.",
-        "beats": "In the backtest at {horizon} years the probabilities beat both persistence (shrinking now, "
-                 "shrinking then) and the base rate on the Brier score:",
-        "fails": "The forecasts do not beat the baselines on this dataset: in the backtest at {horizon} years the "
-                 "probabilities' Brier score is not below both persistence's and the base rate's, so the list "
-                 "below is shown for reference, not as a warning.",
-        "no_skill": "The forecasts do not beat the baselines on this dataset: it has no earlier origin that can "
-                    "be scored at {horizon} years, so the probabilities are untested.",
-        "watchlist": "Units not shrinking in {origin}, most likely to meet the standard within {horizon} years:",
-        "empty": "No unit that is not shrinking now has a probability.",
-        "unavailable": "No forecast: {why}",
-        "columns": {"name": "unit", "parent_name": "parent", "probability": "probability", "lower": "interval low",
-                    "upper": "interval high", "predictor": "predictor", "n": "units scored", "brier": "Brier score",
-                    "precision": "precision", "recall": "recall", "observed_share": "observed share shrinking"},
-        "predictors": {"forecast": "forecast probabilities", "persistence": "persistence", "base_rate": "base rate"},
-    },
-    "zh": {
-        "title": "预警",
-        "intro": "以随机游走、线性与对数线性趋势、阻尼趋势、梯度提升面板模型及其组合，预测各单元自{origin}年起{horizon}年"
-                 "的人口；{level:.0%}预测区间由规模相近单元以往的预测误差校准。概率为{draws}条模拟路径中在{horizon}年内"
-                 "达到标准{standard}的比例。",
-        "beats": "在{horizon}年期回测中，概率预测的Brier分数优于延续法（现在收缩、届时仍收缩）和基准率：",
-        "fails": "在本数据集上预测未能胜过基准：{horizon}年期回测中概率预测的Brier分数并未同时低于延续法和基准率，"
-                 "下表仅供参考，不作预警。",
-        "no_skill": "在本数据集上预测未能胜过基准：没有可在{horizon}年期回测的更早起点，概率未经检验。",
-        "watchlist": "{origin}年未收缩、{horizon}年内最可能达到收缩标准的单元：",
-        "empty": "没有当前未收缩且有概率的单元。",
-        "unavailable": "无法预测：{why}",
-        "columns": {"name": "单元", "parent_name": "上级", "probability": "概率", "lower": "区间下限",
-                    "upper": "区间上限", "predictor": "预测方法", "n": "评分单元数", "brier": "Brier分数",
-                    "precision": "精确率", "recall": "召回率", "observed_share": "实际收缩比例"},
-        "predictors": {"forecast": "预测概率", "persistence": "延续法", "base_rate": "基准率"},
-    },
-}
+#: Every sentence and heading of the early-warning section, by language: the catalogues'
+#: ``[report.sections.early_warning.text]`` (with its ``columns`` and ``predictors``).
+EARLY_WARNING_TEXT: dict[str, dict[str, Any]] = {lang: table("report.sections.early_warning.text", lang)
+                                                 for lang in LANGUAGES}
 
 
 def early_warning_section(result: ForecastResult | None, *, lang: str = "en", why: str = "",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from shrinkwatch.core.messages import check_language
+from shrinkwatch.core.messages import LANGUAGES, check_language, table
 from shrinkwatch.report.charts import figure_svg
 from shrinkwatch.report.html import render
 from shrinkwatch.report.labels import analysis_prose, display_names, parent_display
@@ -31,69 +31,8 @@ MIN_YEARS = 3
 #: Units listed per table (entered, exited, longest current spells).
 SHOWN = 60
 
-#: Every user-visible string of the section, by language.
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Status over time",
-        "intro": "{standard} evaluated as of each year from {first} to {last} ({n} as-of years), each time with "
-                 "only the data up to that year: what a monitor run in that year would have said.",
-        "now": "As of {last}, {shrinking:,} units are shrinking; {started:,} of them started in {last}, and the "
-               "median onset year is {median}.",
-        "none_now": "As of {last}, no unit is shrinking.",
-        "spell_note": "A spell is a run of as-of years in which a unit is shrinking; a year without a verdict "
-                      "(insufficient data or boundary change) does not end it, only a year judged not shrinking "
-                      "does (a recovery). Onset: the first year of the current spell.",
-        "changes_note": "Entered: not shrinking the year before, shrinking now; exited: the reverse. Units that "
-                        "gained or lost a verdict (insufficient data or boundary change on one side) are counted "
-                        "apart, so the shrinking count moves by entered + entered from no verdict - exited - "
-                        "exited to no verdict.",
-        "counts_heading": "Units per status and changes, by as-of year",
-        "entered_heading": "Entered the shrinking list in {last} ({n:,})",
-        "exited_heading": "Left the shrinking list in {last} ({n:,})",
-        "spells_heading": "Longest current spells ({n:,} units shrinking as of {last}; up to {shown} shown)",
-        "more": "{more:,} more are in the timeline table (shrinkwatch timeline -o FILE).",
-        "too_few": "Status over time: this dataset allows {n} as-of {year_word} ({years}) under {standard}; a status "
-                   "over time needs at least {minimum}. {why}",
-        "unavailable": "Status over time: not available: {error}",
-        "chart_title": "{standard}: units per status as of each year",
-        "chart_changes": "changes in the shrinking list since the year before",
-        "axis_units": "units",
-        "axis_year": "as-of year",
-        "shrinking": "shrinking",
-        "not_shrinking": "not shrinking",
-        "no_verdict": "no verdict (insufficient data or boundary change)",
-        "entered": "entered (was not shrinking)",
-        "entered_from_no_verdict": "entered (had no verdict)",
-        "exited": "exited (recovered)",
-        "exited_to_no_verdict": "exited (now no verdict)",
-    },
-    "zh": {
-        "title": "收缩状态的演变",
-        "intro": "按 {standard} 逐年判定（{first}—{last}年，共{n}个判定年份），每次只用截至当年的数据，即当年监测所得的结论。",
-        "now": "截至{last}年，{shrinking:,}个单元处于收缩状态，其中{started:,}个始于{last}年；收缩起始年份的中位数为{median}年。",
-        "none_now": "截至{last}年，没有单元处于收缩状态。",
-        "spell_note": "收缩期指单元连续被判定为收缩的判定年份；无法判定的年份（数据不足或行政区划调整）不中断收缩期，只有被判定为未收缩的年份才结束收缩期（即恢复）。起始年份为当前收缩期的第一年。",
-        "changes_note": "进入：上一年未收缩、本年收缩；退出：相反。由无法判定变为收缩、或由收缩变为无法判定的单元另行计数，因此收缩单元数的变化 = 进入 + 由无法判定进入 − 退出 − 转为无法判定。",
-        "counts_heading": "各判定年份的状态单元数及变化",
-        "entered_heading": "{last}年进入收缩名单（{n:,}个）",
-        "exited_heading": "{last}年退出收缩名单（{n:,}个）",
-        "spells_heading": "当前收缩期最长的单元（截至{last}年共{n:,}个收缩单元，最多列出{shown}个）",
-        "more": "另有{more:,}个见逐年状态表（shrinkwatch timeline -o 文件）。",
-        "too_few": "收缩状态的演变：本数据集在 {standard} 下只有 {n} 个判定年份（{years}），至少需要 {minimum} 个。{why}",
-        "unavailable": "收缩状态的演变：无法计算：{error}",
-        "chart_title": "{standard}：各年判定的状态单元数",
-        "chart_changes": "收缩名单相对上一年的变化",
-        "axis_units": "单元数",
-        "axis_year": "判定年份",
-        "shrinking": "收缩",
-        "not_shrinking": "未收缩",
-        "no_verdict": "无法判定（数据不足或区划调整）",
-        "entered": "进入（原未收缩）",
-        "entered_from_no_verdict": "进入（原无法判定）",
-        "exited": "退出（恢复）",
-        "exited_to_no_verdict": "退出（转为无法判定）",
-    },
-}
+#: Every user-visible string of the section, by language: the catalogues' ``[report.timeline]``.
+TEXT: dict[str, dict[str, str]] = {lang: table("report.timeline", lang) for lang in LANGUAGES}
 
 
 def _text(lang: str) -> dict[str, str]:
@@ -137,8 +76,9 @@ def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
     for axis in (top, bottom):
         axis.spines[["top", "right"]].set_visible(False)
         axis.grid(axis="y", alpha=0.3)
-        if cjk and lang == "zh":
-            for label in (axis.title, axis.xaxis.label, axis.yaxis.label):
+        if cjk and lang == "zh":  # the legends too: else their Chinese labels are drawn as empty boxes
+            legend = axis.get_legend()
+            for label in (axis.title, axis.xaxis.label, axis.yaxis.label, *(legend.get_texts() if legend else ())):
                 label.set_fontfamily(cjk[0])
     figure.tight_layout()
     return figure_svg(figure, tight=False)
@@ -168,7 +108,7 @@ def timeline_parts(result: Timeline | None, error: str | None, *, lang: str = "e
     if len(result.years) < MIN_YEARS:
         note = words["too_few"].format(n=len(result.years), years=", ".join(map(str, result.years)),
                                        standard=result.standard_id, minimum=MIN_YEARS, why=" ".join(analysis_prose(n, lang) for n in result.notes),
-                                       year_word="year" if len(result.years) == 1 else "years")
+                                       year_word=words["year_word_one" if len(result.years) == 1 else "year_word_many"])
         return words["title"], render("section-timeline.html.j2", lang, note=note.strip())
     units = result.units
     onset = units["onset_year"]
