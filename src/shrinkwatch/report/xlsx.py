@@ -188,10 +188,11 @@ def _cells(values: pd.Series) -> tuple[str, list[Any]]:
         return "number", cells.tolist()
     objects = values.to_numpy(dtype=object)  # an empty text is an empty cell, as before
     present &= ~np.fromiter((isinstance(v, str) and not v for v in objects), dtype=bool, count=len(objects))
-    cells = np.where(present, objects, None).tolist()
+    shown = objects.copy()
+    shown[~present] = None
     if isinstance(dtype, pd.StringDtype) or all(isinstance(v, str) for v in objects[present]):
-        return "text", cells
-    return "any", cells
+        return "text", shown.tolist()
+    return "any", shown.tolist()
 
 
 def _write_rows(worksheet: Any, frame: pd.DataFrame, rows: int, header_format: Any) -> None:
