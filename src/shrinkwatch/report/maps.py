@@ -41,7 +41,15 @@ if TYPE_CHECKING:
 
 __all__ = ["MapLayer", "MapContext", "map_context", "choropleth_svg", "projection_for", "PROJECTIONS",
            "RATE_BINS", "rate_bins", "rate_colors", "NO_DATA_COLOR", "LISA_COLORS", "LISA_MEANINGS", "SIGNIFICANCE_CLASSES",
-           "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text"]
+           "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text", "MAP_UNIT_LIMIT",
+           "HexBins", "hexbin"]
+
+#: Units above which the report's rate map draws hexagons (each coloured by the mean annual rate of the
+#: units inside it, hatched where most of them shrink) instead of one shape per unit: an SVG of 100,000
+#: paths is tens of megabytes and unreadable; the per-unit table is in results.csv / results.parquet.
+MAP_UNIT_LIMIT = 25_000
+#: Hexagons across the width of an aggregated map.
+HEX_ACROSS = 90
 
 #: Class breaks of the annual rate (percent per year) and their colours.
 RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
@@ -205,6 +213,69 @@ def rate_colors(rate_percent: np.ndarray, status: np.ndarray) -> np.ndarray:
     palette = np.array([color for _, _, color, _ in RATE_BINS], dtype=object)
     colors[coloured] = palette[np.searchsorted(lower_bounds, rate[coloured], side="right") - 1]
     return colors
+
+
+@dataclass(frozen=True)
+class HexBins:
+    """Units aggregated into hexagons (:func:`hexbin`): the hexagons that hold a unit, as a GeoDataFrame in the
+    map's equal-area projection (columns ``parent_id``: that of the hexagon's first unit, for the US insets;
+    ``units``), and each unit's hexagon (row of ``hexagons``; -1 for a unit without geometry)."""
+
+    hexagons: gpd.GeoDataFrame
+    unit_hexagon: np.ndarray
+
+    def totals(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Per hexagon, the sum of ``weights`` (per unit, NaN counted as 0) or the number of units."""
+        placed = self.unit_hexagon >= 0
+        values = None if weights is None else np.nan_to_num(np.asarray(weights, dtype=float)[placed])
+        return np.bincount(self.unit_hexagon[placed], weights=values, minlength=len(self.hexagons))
+
+
+def hexbin(units: gpd.GeoDataFrame, country: str | None = None, across: int = HEX_ACROSS) -> HexBins:
+    """Pointy-top hexagons, ``across`` over the width of the units' extent, in the equal-area projection of
+    ``country`` (:func:`projection_for`), holding each unit by a point on its surface. Vectorised: one
+    projection of all points, cube-coordinate rounding in NumPy, one ``shapely.polygons`` call.
+
+    Examples
+    --------
+    >>> points = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 0.01, 5.0], [0.0, 0.01, 5.0]), crs="EPSG:4326")
+    >>> bins = hexbin(points, across=10)
+    >>> bool(bins.unit_hexagon[0] == bins.unit_hexagon[1] != bins.unit_hexagon[2]), bins.totals().tolist()
+    (True, [2, 1])
+    """
+    geometry = units.geometry
+    placed = ~(geometry.isna() | geometry.is_empty).to_numpy()
+    crs = projection_for(country)
+    points = gpd.GeoSeries(shapely.point_on_surface(np.asarray(geometry.values[placed])),
+                           crs=units.crs or "EPSG:4326").to_crs(crs)
+    x, y = shapely.get_x(np.asarray(points.values)), shapely.get_y(np.asarray(points.values))
+    unit_hexagon = np.full(len(units), -1, dtype=np.int64)
+    if not len(x):
+        return HexBins(gpd.GeoDataFrame({"parent_id": [], "units": []}, geometry=[], crs=crs), unit_hexagon)
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    size = span / max(across, 1) / np.sqrt(3.0)  # centre to corner: hexagons sqrt(3) * size wide
+    q = (np.sqrt(3.0) / 3.0 * x - y / 3.0) / size
+    r = (2.0 / 3.0 * y) / size
+    cube = np.stack([q, -q - r, r])
+    rounded = np.round(cube)
+    error = np.abs(rounded - cube)
+    fix_q = (error[0] > error[1]) & (error[0] > error[2])
+    fix_s = ~fix_q & (error[1] > error[2])
+    rounded[0, fix_q] = -rounded[1, fix_q] - rounded[2, fix_q]
+    rounded[2, ~fix_q & ~fix_s] = -rounded[0, ~fix_q & ~fix_s] - rounded[1, ~fix_q & ~fix_s]
+    cells = rounded[[0, 2]].astype(np.int64).T
+    keys, first, inverse = np.unique(cells, axis=0, return_index=True, return_inverse=True)
+    unit_hexagon[placed] = inverse.ravel()
+    centre_x = size * np.sqrt(3.0) * (keys[:, 0] + keys[:, 1] / 2.0)
+    centre_y = size * 1.5 * keys[:, 1]
+    angles = np.deg2rad(30.0 + 60.0 * np.arange(7))
+    rings = np.stack([centre_x[:, None] + size * np.cos(angles), centre_y[:, None] + size * np.sin(angles)], axis=-1)
+    parent = (units["parent_id"].astype("string").fillna("").to_numpy(dtype=object)[placed][first]
+              if "parent_id" in units.columns else np.full(len(keys), "", dtype=object))
+    hexagons = gpd.GeoDataFrame({"parent_id": parent, "units": np.bincount(inverse.ravel(), minlength=len(keys))},
+                                geometry=shapely.polygons(rings), crs=crs,
+                                index=pd.Index([f"hex-{k}" for k in range(len(keys))], name="unit_id"))
+    return HexBins(hexagons, unit_hexagon)
 
 
 # ---------------------------------------------------------------- context layers
