@@ -49,7 +49,7 @@ __all__ = ["MapLayer", "MapContext", "map_context", "choropleth_svg", "projectio
 #: paths is tens of megabytes and unreadable; the per-unit table is in results.csv / results.parquet.
 MAP_UNIT_LIMIT = 25_000
 #: Hexagons across the width of an aggregated map.
-HEX_ACROSS = 90
+HEX_ACROSS = 60
 
 #: Class breaks of the annual rate (percent per year) and their colours.
 RATE_BINS: tuple[tuple[float, float, str, str], ...] = (
@@ -441,6 +441,8 @@ def _frame_extent(geoms: np.ndarray) -> tuple[float, float, float, float]:
         return (0.0, 0.0, 1.0, 1.0)
     areas = shapely.area(parts)
     keep = parts if areas.sum() <= 0 else parts[areas >= 2e-4 * areas.sum()]  # points: all
+    if not len(keep):  # thousands of parts of one size (hexagons): all substantial
+        keep = parts
     bounds = shapely.bounds(keep)
     return (float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
             float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3])))
