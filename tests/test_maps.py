@@ -380,3 +380,24 @@ def test_a_panel_over_the_limits_gets_a_hexagon_map_and_short_lists(monkeypatch)
     monkeypatch.setattr(page, "LIST_ROW_LIMIT", 100)
     whole = render_html(identification, panel)
     assert "Town w00" in whole[whole.index('<section id="map"'):] and "fastest-shrinking of" not in whole
+
+
+def test_lisa_maps_over_the_limit_draw_hexagons_of_the_main_class(monkeypatch):
+    import shrinkwatch.report.maps as maps
+    from test_analyze import _grid_panel  # the west-east gradient with an island
+
+    panel, identification = _grid_panel()
+    local = spatial.lisa(identification, panel, permutations=99, seed=0)
+    whole = cluster_map_svg(local, panel)
+    monkeypatch.setattr(maps, "MAP_UNIT_LIMIT", len(panel.units) - 1)
+    cluster = cluster_map_svg(local, panel)
+    hexagons = _paths(cluster, "unit")
+    assert 0 < len(hexagons) <= len(panel.units) and all(a["data-id"].startswith("hex-") for a, _ in hexagons)
+    assert not any(a.get("data-id", "").startswith("hex-") for a, _ in _paths(whole, "unit"))
+    tips = [int(n) for n in re.findall(r"<title>(\d+) units, most of them: ", cluster)]
+    placed = int(panel.units.geometry.notna().sum())
+    assert len(tips) == len(hexagons) and sum(tips) == placed        # every unit with a shape counted once
+    assert "#FF0000" in cluster and "#0000FF" in cluster             # the gradient's two ends still show
+    assert "each hexagon has the colour of the class most of its units are in" in cluster
+    significance = significance_map_svg(local, panel)
+    assert sum(int(n) for n in re.findall(r"<title>(\d+) units, most of them: ", significance)) == placed

@@ -32,6 +32,7 @@ from pyproj import CRS, Proj, Transformer
 from shrinkwatch.analysis.spatial import LISA_MEANINGS, lisa_meaning  # what each class means: relative to the mean
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataDirectoryNotFoundError, DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.datasets.china import china_basemap
 from shrinkwatch.datasets.registry import resolve_data_dir
 from shrinkwatch.report.labels import column_label, display_names, status_label
@@ -973,6 +974,24 @@ def significance_colors(p_values: np.ndarray, alpha: float, permutations: int,
     return colors, legend
 
 
+def _by_hexagon(units: gpd.GeoDataFrame, colors: np.ndarray, legend: list[tuple[str, str]], country: str | None,
+                lang: str) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, str]:
+    """Over :data:`MAP_UNIT_LIMIT` units: hexagons (:func:`hexbin`) coloured by the class most of their units
+    are in, a tooltip with the count and that class, and the note that says so. Vectorised (one bincount)."""
+    bins = hexbin(units, country)
+    codes, palette = pd.factorize(pd.Series(np.asarray(colors, dtype=object)))
+    placed = bins.unit_hexagon >= 0
+    counts = np.bincount(bins.unit_hexagon[placed] * len(palette) + codes[placed],
+                         minlength=len(bins.hexagons) * len(palette)).reshape(len(bins.hexagons), len(palette))
+    mode = np.asarray(palette, dtype=object)[counts.argmax(axis=1)]
+    words = dict(legend)
+    tips = np.array([message("report.scale.hex_mode_tip", lang, units=f"{int(n):,}",
+                             label=words.get(color, "").rsplit(" (", 1)[0])
+                     for n, color in zip(bins.hexagons["units"], mode)], dtype=object)
+    note = message("report.scale.hex_mode_note", lang, units=f"{len(units):,}", limit=f"{MAP_UNIT_LIMIT:,}")
+    return bins.hexagons, mode, tips, note
+
+
 def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = None, lang: str = "en") -> str:
     """An inline SVG map of the LISA clusters in GeoDa's colours (:data:`LISA_COLORS`), with a legend.
 
@@ -1006,9 +1025,13 @@ def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = Non
               if label != "excluded" or result.counts.get(label, 0)]
     heading = title or map_text("cluster_title", lang, variable=column_label(result.variable, lang),
                                 alpha=result.alpha, permutations=result.permutations)
-    layer = choropleth_svg(units, colors, tips.to_numpy(), country=country, legend=legend, title=heading,
-                           caption=heading, context=map_context(panel.meta), note=map_text("geoda_clusters", lang),
-                           lang=lang)
+    note = map_text("geoda_clusters", lang)
+    shapes, fills, hover = units, colors, tips.to_numpy()
+    if len(units) > MAP_UNIT_LIMIT:
+        shapes, fills, hover, scale_note = _by_hexagon(units, colors, legend, country, lang)
+        note = f"{note} {scale_note}"
+    layer = choropleth_svg(shapes, fills, hover, country=country, legend=legend, title=heading,
+                           caption=heading, context=map_context(panel.meta), note=note, lang=lang)
     return layer.svg
 
 
@@ -1030,5 +1053,9 @@ def significance_map_svg(result: LisaResult, panel: Panel, *, lang: str = "en") 
                        permutations=result.permutations)
     note = map_text("geoda_significance", lang, permutations=result.permutations,
                     smallest=f"{1 / (result.permutations + 1):.4g}")
-    return choropleth_svg(units, colors, tips.to_numpy(), country=country, legend=legend, title=heading,
+    shapes, fills, hover = units, colors, tips.to_numpy()
+    if len(units) > MAP_UNIT_LIMIT:
+        shapes, fills, hover, scale_note = _by_hexagon(units, colors, legend, country, lang)
+        note = f"{note} {scale_note}"
+    return choropleth_svg(shapes, fills, hover, country=country, legend=legend, title=heading,
                           caption=heading, context=map_context(panel.meta), note=note, lang=lang).svg
