@@ -71,7 +71,7 @@ _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "no
 #: How many of the fastest-shrinking units the trend small multiples draw.
 TRENDS_SHOWN = 12
 #: Rows the page's unit lists (shrinking, insufficient data, not drawn) show at most: the fastest-shrinking
-#: first; the full lists are in results.csv / results.parquet / results.xlsx (README sheet: where its rows are).
+#: first; the full lists are in results.csv / results.parquet.
 LIST_ROW_LIMIT = 1_000
 
 
