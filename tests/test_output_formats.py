@@ -131,6 +131,55 @@ def test_parameters_are_typed_values(hand_run):
     assert rows["indicator"] == ("pop_resident", "text")
 
 
+def test_a_sheet_over_the_row_limit_keeps_its_first_rows_and_names_the_full_table(tmp_path):
+    """The fast path past the limit (set to 1 here; XLSX_ROW_LIMIT in a run): the sheet keeps its first rows,
+    its header, filter, widths, formats and text ids; a line under it and the README name the full table."""
+    from shrinkwatch import identify
+    from shrinkwatch.report.xlsx import write_xlsx
+
+    result = identify(_hand_panel(), "census-decline")
+    path = write_xlsx(result, tmp_path / "results.xlsx", row_limit=1)
+    book = check_workbook_capped(path)
+    results = book["results"]
+    header = [c.value for c in results[1]]
+    row = dict(zip(header, next(results.iter_rows(min_row=2, max_row=2))))
+    assert row["unit_id"].value == "01001" and row["unit_id"].data_type == "s" and row["parent_id"].value == "01"
+    assert row["annual_rate_pct"].number_format == "0.00"
+    assert row["annual_rate_pct"].value == pytest.approx(100 * ((900 / 1000) ** 0.1 - 1), abs=1e-3)
+    assert results.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}2"
+    assert results["A3"].value is None and results.max_row == 4  # a blank row, then the note
+    assert results["A4"].value == ("This sheet holds the first 1 of 4 rows (the workbook's limit per sheet); "
+                                   "the full table is results.parquet, results.csv beside this workbook")
+    readme = {(r[0], r[1]): r[2] for r in book["README"].iter_rows(min_row=2, values_only=True)}
+    assert "first 1 of 4 rows" in readme[("results", None)] and "results.parquet" in readme[("results", None)]
+    assert "first" not in readme[("insufficient_data", None)]      # one row: the whole table is in the sheet
+    assert len(readme) > 20 and book["standard"].max_row > 2        # the dictionary and parameters stay whole
+    # any other sheet over the limit: its full table written beside the workbook, as in the sheet
+    by_parent = book["by_parent"]
+    assert by_parent["A2"].value == "Alabama" and "by_parent.parquet" in by_parent["A4"].value
+    full = pd.read_parquet(tmp_path / "by_parent.parquet")
+    assert full["parent_name"].tolist() == ["Alabama", "Alaska"] and "share_shrinking_pct" in full.columns
+    assert not (tmp_path / "insufficient_data.parquet").exists()
+    # no limit reached: every row, no note, no file beside
+    whole = openpyxl.load_workbook(write_xlsx(result, tmp_path / "whole" / "results.xlsx"))
+    assert whole["results"].max_row == 5 and [p.name for p in (tmp_path / "whole").iterdir()] == ["results.xlsx"]
+
+
+def check_workbook_capped(path: Path) -> openpyxl.Workbook:
+    """Like :func:`check_workbook`, the note line under a capped table aside."""
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:2] == ["results", "README"]
+    documented = {(s, c): d for s, c, d, u in book["README"].iter_rows(min_row=2, values_only=True)}
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+        assert (sheet.title, None) in documented and all(STATA_NAME.match(str(n)) for n in header), sheet.title
+        for position, name in enumerate(header, start=1):
+            assert sheet.column_dimensions[openpyxl.utils.get_column_letter(position)].width >= 8, (sheet.title, name)
+            assert documented.get((sheet.title, name)) not in (None, UNDOCUMENTED), (sheet.title, name)
+    return book
+
+
 def test_a_column_nobody_documented_says_so():
     """The fallback is visible, never a made-up definition (the real runs below must never hit it)."""
     assert column_spec("results", "mystery_column").definition == UNDOCUMENTED

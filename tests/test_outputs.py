@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -48,8 +49,8 @@ def _assert_set_matches_manifest(folder):
 def test_a_run_is_one_set_with_a_manifest(tmp_path):
     out = tmp_path / "out"
     paths = run(_hostile_panel(), out_dir=out, analysis=False)
-    assert sorted(p for p in paths if "/" not in p) == ["manifest.json", "report.html", "results.csv", "results.xlsx",
-                                                        "summary.json"]
+    assert sorted(p for p in paths if "/" not in p) == ["manifest.json", "report.html", "results.csv",
+                                                        "results.parquet", "results.xlsx", "summary.json"]
     assert {p for p in paths if "/" in p} == {f"figures/annual-change-histogram.{ext}" for ext in ("svg", "png", "txt")}
     manifest = _assert_set_matches_manifest(out)
     assert manifest["dataset"]["id"] == "hostile" and len(manifest["dataset"]["fingerprint"]) == 64
@@ -151,3 +152,90 @@ def test_a_run_killed_while_writing_leaves_the_earlier_set_intact(tmp_path, data
     again = run_cli("run", "--no-analysis", "--out", str(out), "--data-dir", str(data_dir))
     assert again.returncode == 0 and not list(tmp_path.glob(".out.*"))  # the leftover staging folder is gone
     _assert_set_matches_manifest(out)
+
+
+# --- results at Arrow speed (issue 15): CSV and Parquet of the same table ------------------------------------
+
+def _typed_frame():
+    index = pd.Index(["110100", "=x", "a,b", None], name="unit_id", dtype=object)
+    return pd.DataFrame({
+        "name": pd.array(['=HYPERLINK("http://x")', 'say "hi"', "line\nbreak", None], dtype="str"),
+        "kind": pd.Categorical(["city", "+county", "city", None]),
+        "rate": [-1.5, float("nan"), 295338.0, 1e-05],
+        "shrinking": pd.array([True, False, None, True], dtype="boolean"),
+        "flag": [True, False, True, False],
+        "count": pd.array([1, None, 3, 4], dtype="Int64"),
+        "year": [2010, 2011, 2012, 2013],
+        "mixed": [1, "two", None, 3.5],
+    }, index=index)
+
+
+def test_csv_and_parquet_hold_the_same_table(tmp_path):
+    from shrinkwatch.report.outputs import write_csv, write_parquet
+
+    frame = _typed_frame()
+    csv_path, parquet_path = write_csv(frame, tmp_path / "t.csv"), write_parquet(frame, tmp_path / "t.parquet")
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"unit_id,name,kind,rate,shrinking,flag,count,year,mixed\r\n")   # the header as before
+    assert raw.count(b"\r\n") == 5 and b'"line\nbreak"' in raw                            # CRLF rows, LF quoted
+    csv = pd.read_csv(csv_path, dtype={"unit_id": str, "name": str, "kind": str, "mixed": str},
+                      keep_default_na=False, na_values=[""])
+    parquet = pd.read_parquet(parquet_path)
+    assert list(csv.columns) == list(parquet.columns) == ["unit_id", *frame.columns]
+    # text: the CSV guards formulas with an apostrophe, the Parquet keeps the value as it is
+    guarded = lambda v: v if v is None or v[0] not in "=+-@\t\r" else "'" + v  # noqa: E731
+    for column in ("unit_id", "name", "kind"):
+        written = [None if pd.isna(v) else v for v in parquet[column].tolist()]
+        assert [None if pd.isna(v) else v for v in csv[column].tolist()] == [guarded(v) for v in written], column
+        assert written == [None if pd.isna(v) else v for v in
+                           (frame.index if column == "unit_id" else frame[column]).tolist()]
+    assert csv["unit_id"].tolist()[:3] == ["110100", "'=x", "a,b"]   # a code keeps its text; a comma stays in its cell
+    for column in ("rate", "year"):
+        np.testing.assert_array_equal(csv[column].to_numpy(float), parquet[column].to_numpy(float))
+    assert csv["flag"].tolist() == parquet["flag"].tolist() == [True, False, True, False]
+    assert csv["shrinking"].astype("boolean").tolist() == parquet["shrinking"].tolist()
+    assert parquet["count"].tolist()[1] is pd.NA and pd.isna(csv["count"][1]) and csv["count"][3] == 4
+    assert csv["mixed"].tolist()[:2] == parquet["mixed"].tolist()[:2] == ["1", "two"]
+
+
+def test_csv_text_is_what_write_csv_writes(tmp_path):
+    from shrinkwatch.report.outputs import csv_text, write_csv
+
+    frame = _typed_frame()
+    assert write_csv(frame, tmp_path / "t.csv").read_bytes().decode("utf-8") == csv_text(frame)
+    plain = pd.DataFrame({"a": [1, 2]})
+    assert csv_text(plain, index=False) == "a\r\n1\r\n2\r\n"
+    assert csv_text(plain).startswith(",a\r\n0,1\r\n")      # an unnamed index: an empty header, as pandas writes
+    odd = pd.DataFrame({'x,"y"': [1]})
+    assert csv_text(odd, index=False).startswith('"x,""y"""\r\n')  # a header that needs quotes gets them
+
+
+def test_a_run_writes_results_parquet_equal_to_the_csv(tmp_path):
+    out = tmp_path / "out"
+    run(_hostile_panel(), out_dir=out, analysis=False)
+    csv = pd.read_csv(out / "results.csv", dtype=str, keep_default_na=False)
+    parquet = pd.read_parquet(out / "results.parquet")
+    assert list(csv.columns) == list(parquet.columns) and len(csv) == len(parquet) == len(PAYLOADS)
+    assert parquet["name"].tolist() == PAYLOADS                     # the values themselves
+    assert csv["status"].tolist() == parquet["status"].tolist()
+    np.testing.assert_allclose(csv["annual_rate"].astype(float), parquet["annual_rate"])
+    assert (csv["shrinking"] == "True").tolist() == parquet["shrinking"].tolist()
+
+
+def test_an_interrupted_csv_write_leaves_the_earlier_file(tmp_path, monkeypatch):
+    import pyarrow.csv as pacsv
+
+    from shrinkwatch.report.outputs import write_csv
+
+    path = write_csv(pd.DataFrame({"a": [1]}), tmp_path / "results.csv", index=False)
+    before = path.read_bytes()
+
+    def interrupted(table, sink, **kwargs):
+        with open(sink, "wb") as handle:
+            handle.write(b"a\r\n")                                  # half a file, then the interruption
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pacsv, "write_csv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_csv(pd.DataFrame({"a": range(10)}), path, index=False)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["results.csv"]

@@ -185,7 +185,7 @@ def run(
     >>> import tempfile
     >>> paths = run("cn-prefecture-census", out_dir=tempfile.mkdtemp(), analysis=False)
     >>> sorted(name for name in paths if not name.startswith("figures/"))
-    ['manifest.json', 'report.html', 'results.csv', 'results.xlsx', 'summary.json']
+    ['manifest.json', 'report.html', 'results.csv', 'results.parquet', 'results.xlsx', 'summary.json']
     """
     from shrinkwatch.datasets import (
         standard_for,  # the registry loads on first use: CLI start-up time

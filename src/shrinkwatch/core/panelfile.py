@@ -25,6 +25,12 @@ Layout (format ``shrinkwatch-panel``, version 2)
   and restored as DataFrames; NumPy scalars become numbers; paths and timestamps
   strings); ``ledger`` is :meth:`Ledger.to_dict`.
 
+Reading streams: the unit columns are read as one table, then each values column in
+batches of units whose non-null elements go straight into the values array; the
+``(unit_id, year)`` index is built from integer codes over the unit and year levels. So
+reading peaks near the size of the panel it returns (a 1,000,000 x 30 panel: 1.1 GiB,
+against 3.4 GiB for a whole-table read; ``benchmarks/bench_panelfile.py``).
+
 :func:`read_panel` checks the format name and version: a file of another format or
 version, or a Parquet file without the metadata, is refused with a
 :class:`~shrinkwatch.core.errors.DataError` that names the file and what was expected.
@@ -40,7 +46,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +54,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyproj
 import shapely
@@ -65,6 +72,8 @@ PANEL_VERSION = 2
 _META_KEY = b"shrinkwatch"
 _GEO_KEY = b"geo"
 _FRAME_TAG = "__dataframe__"
+#: Cells (units x years) per batch when a values column is streamed: bounds the Arrow memory held.
+_BATCH_CELLS = 1 << 21
 _MAKE_ONE = "make a panel file with `shrinkwatch ingest FILE... -o PANEL.parquet`"
 
 
@@ -170,6 +179,9 @@ def _geo_metadata(units: pd.DataFrame | None) -> dict[str, Any]:
 def read_panel(path: str | Path) -> Panel:
     """Read a Panel written by :func:`write_panel` (``shrinkwatch ingest -o``).
 
+    Memory stays near the size of the panel it returns (see the module notes): a
+    1,000,000 x 30 panel peaks under 1.5 GiB.
+
     Raises
     ------
     DataError
@@ -180,29 +192,54 @@ def read_panel(path: str | Path) -> Panel:
     if not path.is_file():
         raise DataError(f"{path}: panel file not found")
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path, buffer_size=1 << 20)  # a buffered stream: pages, not whole columns
+        metadata = parquet.schema_arrow.metadata or {}
     except Exception as error:  # noqa: BLE001 - pyarrow: ArrowInvalid, OSError... on damaged files
-        raise DataError(f"{path}: not a ShrinkWatch panel file: not readable as Parquet (truncated or damaged? "
-                        f"{error}); {_MAKE_ONE}") from None
-    header = _header(path, table.schema.metadata or {})
+        raise _unreadable(path, error) from None
+    header = _header(path, metadata)
     unit_columns: list[str] = header["unit_columns"]
     indicators: list[str] = header["indicators"]
     years = np.asarray(header["years"], dtype=np.int64)
     attribute_columns = [c for c in unit_columns if c != "geometry"]
-    units = table.select(["unit_id", *attribute_columns]).to_pandas().set_index("unit_id")
-    units.index = pd.Index(units.index.astype(str).to_numpy(dtype=object), name="unit_id")
+    table = _read_columns(parquet, path, ["unit_id", *attribute_columns]
+                          + (["geometry"] if header["has_geometry"] else []))
+    unit_index = pd.Index(table.column("unit_id").to_pandas(), name="unit_id")
+    units = table.select(attribute_columns).to_pandas()
+    units.index = unit_index
     for column, dtype in header["unit_dtypes"].items():
         if dtype == "object":
             units[column] = units[column].astype(object).where(units[column].notna(), None)
     if header["has_geometry"]:
-        crs = json.loads(table.schema.metadata[_GEO_KEY])["columns"]["geometry"]["crs"]
-        geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        crs = json.loads(metadata[_GEO_KEY])["columns"]["geometry"]["crs"]
+        chunks = table.column("geometry").chunks
+        geometry = (np.concatenate([shapely.from_wkb(c.to_numpy(zero_copy_only=False)) for c in chunks])
+                    if chunks else np.empty(0, dtype=object))
         units = gpd.GeoDataFrame(units, geometry=geometry,
                                  crs=pyproj.CRS.from_json_dict(crs) if crs else None)[unit_columns]
-    values = _values(table, indicators, units.index, years)
-    if header["values_sorted"]:
-        values = values.sort_index()
+    unit_arrow = table.column("unit_id")
+    del table
+    pool = pa.default_memory_pool()
+    pool.release_unused()  # the Arrow allocator keeps freed reading buffers; hand them back before the values
+    values = _values(parquet, path, indicators, unit_index, unit_arrow, years, bool(header["values_sorted"]))
+    pool.release_unused()
     return Panel(units, values, _decode(header["meta"]), Ledger.from_dict(header["ledger"]))
+
+
+def _unreadable(path: Path, error: Exception) -> DataError:
+    return DataError(f"{path}: not a ShrinkWatch panel file: not readable as Parquet (truncated or damaged? "
+                     f"{error}); {_MAKE_ONE}")
+
+
+def _read_columns(parquet: pq.ParquetFile, path: Path, columns: list[str]) -> pa.Table:
+    """``columns`` of the panel file (a missing one or a damaged page: a DataError naming the file)."""
+    absent = [c for c in columns if c not in parquet.schema_arrow.names]
+    if absent:
+        raise DataError(f"{path}: damaged ShrinkWatch panel: its metadata lists column(s) {absent} that the file "
+                        f"does not have; {_MAKE_ONE}")
+    try:
+        return parquet.read(columns=columns, use_threads=False)
+    except Exception as error:  # noqa: BLE001 - pyarrow: ArrowInvalid, OSError... on damaged files
+        raise _unreadable(path, error) from None
 
 
 def _header(path: Path, metadata: Mapping[bytes, bytes]) -> dict[str, Any]:
@@ -230,20 +267,113 @@ def _header(path: Path, metadata: Mapping[bytes, bytes]) -> dict[str, Any]:
     return header
 
 
-def _values(table: pa.Table, indicators: list[str], unit_ids: pd.Index, years: np.ndarray) -> pd.DataFrame:
-    """``Panel.values`` from the per-unit lists: a row for every non-null element."""
-    shape = (len(unit_ids), len(years))
+def _values(parquet: pq.ParquetFile, path: Path, indicators: list[str], unit_index: pd.Index,
+            unit_arrow: pa.ChunkedArray, years: np.ndarray, values_sorted: bool) -> pd.DataFrame:
+    """``Panel.values`` from the per-unit lists: a row for every ``(unit, year)`` with a non-null element.
+
+    Rows come in unit order (file order; sorted unit ids when the written values were sorted),
+    years ascending within a unit. Each indicator column is streamed in batches of units
+    and its non-null cells compressed straight into that indicator's values array, so no
+    whole column is ever held as Arrow. One indicator: one pass into an array of room for
+    every cell, shrunk in place to the rows found. Several: a first pass finds which cells
+    have a row at all (the union of the non-null cells), a second fills arrays of that size.
+    """
+    n_units, n_years = len(unit_index), len(years)
+    n_cells = n_units * n_years
     columns: dict[str, np.ndarray] = {}
-    present = np.zeros(shape, dtype=bool)
-    for indicator in indicators:
-        flat = table.column(indicator).combine_chunks().flatten()
-        columns[indicator] = flat.to_numpy(zero_copy_only=False).astype(np.float64).reshape(shape)
-        present |= ~flat.is_null().to_numpy(zero_copy_only=False).reshape(shape)
-    unit_position, year_position = np.nonzero(present)
-    index = pd.MultiIndex.from_arrays([unit_ids.to_numpy(dtype=object)[unit_position], years[year_position]],
-                                      names=["unit_id", "year"])
-    return pd.DataFrame({i: columns[i][unit_position, year_position] for i in indicators}, index=index,
-                        columns=pd.Index(indicators), dtype=np.float64)
+    if len(indicators) == 1:
+        present = np.zeros(n_cells, dtype=bool)
+        column = np.empty(n_cells, dtype=np.float64)  # pages past the last row are never touched
+        row = 0
+        for cells, values, valid in _list_batches(parquet, path, indicators[0], n_years):
+            present[cells] = valid
+            taken = int(np.count_nonzero(valid))
+            column[row:row + taken] = values[valid]
+            row += taken
+        column.resize(row, refcheck=False)  # in place: no view of ``column`` exists
+        columns[indicators[0]] = column
+    else:
+        present = np.zeros(n_cells, dtype=bool)
+        for indicator in indicators:
+            for cells, _, valid in _list_batches(parquet, path, indicator, n_years):
+                present[cells] |= valid
+        n_rows = int(np.count_nonzero(present))
+        for indicator in indicators:
+            column = np.empty(n_rows, dtype=np.float64)
+            row = 0
+            for cells, values, valid in _list_batches(parquet, path, indicator, n_years):
+                rows = present[cells]
+                taken = int(np.count_nonzero(rows))
+                column[row:row + taken] = np.where(valid, values, np.nan)[rows]
+                row += taken
+            columns[indicator] = column
+    grid = present.reshape(n_units, n_years)
+    present_units = grid.any(axis=1)
+    counts = grid.sum(axis=1)[present_units]
+    n_rows = int(counts.sum())
+    # the unit level: sorted ids of the units with a row (as MultiIndex.from_arrays makes it)
+    present_ids = unit_arrow if present_units.all() else unit_arrow.filter(pa.array(present_units))
+    ascending = len(present_ids) < 2 or not pc.any(pc.less(present_ids[1:], present_ids[:-1])).as_py()
+    year_type = np.int8 if n_years <= np.iinfo(np.int8).max else np.int32
+    year_codes = np.broadcast_to(np.arange(n_years, dtype=year_type), grid.shape)[grid]
+    del grid, present
+    unit_positions = np.flatnonzero(present_units)
+    if ascending:
+        level = unit_index if len(unit_positions) == n_units else unit_index[unit_positions]
+        unit_codes = np.repeat(np.arange(len(unit_positions), dtype=np.int32), counts)
+    else:
+        order = pc.sort_indices(present_ids).to_numpy()
+        level = unit_index[unit_positions[order]]
+        if values_sorted:  # rows regrouped in sorted unit order (cheaper than sorting the rows)
+            starts = np.cumsum(counts) - counts
+            rows = np.repeat(starts[order] - (np.cumsum(counts[order]) - counts[order]), counts[order])
+            rows += np.arange(n_rows)
+            columns = {indicator: column[rows] for indicator, column in columns.items()}
+            year_codes = year_codes[rows]
+            del rows
+            unit_codes = np.repeat(np.arange(len(order), dtype=np.int32), counts[order])
+        else:
+            rank = np.empty(len(order), dtype=np.int32)
+            rank[order] = np.arange(len(order), dtype=np.int32)
+            unit_codes = np.repeat(rank, counts)
+    index = pd.MultiIndex(levels=[level, pd.Index(years)], codes=[unit_codes, year_codes],
+                          names=["unit_id", "year"], verify_integrity=False)
+    return pd.DataFrame(columns, index=index, columns=pd.Index(indicators), copy=False)
+
+
+def _list_batches(parquet: pq.ParquetFile, path: Path, indicator: str,
+                  n_years: int) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """A ``list<double>`` column streamed in batches of units: per batch, the slice of the
+    ``units x years`` cells it covers, its elements (a zero-copy view) and which are non-null."""
+    if indicator not in parquet.schema_arrow.names:
+        raise DataError(f"{path}: damaged ShrinkWatch panel: its metadata lists indicator {indicator!r} that the "
+                        f"file has no column for; {_MAKE_ONE}")
+    field = parquet.schema_arrow.field(indicator)
+    if not (pa.types.is_list(field.type) or pa.types.is_large_list(field.type)):
+        raise DataError(f"{path}: column {indicator!r} is {field.type}, expected list<double> (one value per "
+                        f"year); {_MAKE_ONE}")
+    start = 0
+    try:
+        batches = parquet.iter_batches(batch_size=_BATCH_CELLS // max(n_years, 1) + 1, columns=[indicator],
+                                       use_threads=False)
+        for batch in batches:
+            chunk = batch.column(0)
+            if len(chunk) and (chunk.null_count or pc.min_max(pc.list_value_length(chunk)).as_py()
+                               != {"min": n_years, "max": n_years}):
+                raise DataError(f"{path}: column {indicator!r}: every unit's list must hold one element per "
+                                f"year ({n_years}); found lists of other lengths or none; {_MAKE_ONE}")
+            child = chunk.flatten()
+            if child.type != pa.float64():
+                child = child.cast(pa.float64())
+            data = child.buffers()[1]
+            values = (np.frombuffer(data, dtype=np.float64, count=child.offset + len(child))[child.offset:]
+                      if data is not None else np.zeros(0))
+            valid = (np.ones(len(child), dtype=bool) if child.null_count == 0
+                     else child.is_valid().to_numpy(zero_copy_only=False))
+            yield slice(start, start + len(child)), values, valid
+            start += len(child)
+    except (OSError, pa.ArrowException) as error:
+        raise _unreadable(path, error) from None
 
 
 def _encode(value: Any) -> Any:

@@ -42,7 +42,15 @@ if TYPE_CHECKING:
 
 __all__ = ["MapLayer", "MapContext", "map_context", "choropleth_svg", "projection_for", "PROJECTIONS",
            "RATE_BINS", "rate_bins", "rate_colors", "NO_DATA_COLOR", "LISA_COLORS", "LISA_MEANINGS", "SIGNIFICANCE_CLASSES",
-           "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text"]
+           "significance_colors", "cluster_map_svg", "significance_map_svg", "map_text", "MAP_UNIT_LIMIT",
+           "HexBins", "hexbin"]
+
+#: Units above which the report's rate map draws hexagons (each coloured by the mean annual rate of the
+#: units inside it, hatched where most of them shrink) instead of one shape per unit: an SVG of 100,000
+#: paths is tens of megabytes and unreadable; the per-unit table is in results.csv / results.parquet.
+MAP_UNIT_LIMIT = 25_000
+#: Hexagons across the width of an aggregated map.
+HEX_ACROSS = 60
 
 #: Class breaks of the annual rate (percent per year), their colours and catalogue keys (``report.maps.rate``).
 _RATE_CLASSES: tuple[tuple[float, float, str, str], ...] = (
@@ -148,6 +156,69 @@ def rate_colors(rate_percent: np.ndarray, status: np.ndarray) -> np.ndarray:
     palette = np.array([color for _, _, color, _ in RATE_BINS], dtype=object)
     colors[coloured] = palette[np.searchsorted(lower_bounds, rate[coloured], side="right") - 1]
     return colors
+
+
+@dataclass(frozen=True)
+class HexBins:
+    """Units aggregated into hexagons (:func:`hexbin`): the hexagons that hold a unit, as a GeoDataFrame in the
+    map's equal-area projection (columns ``parent_id``: that of the hexagon's first unit, for the US insets;
+    ``units``), and each unit's hexagon (row of ``hexagons``; -1 for a unit without geometry)."""
+
+    hexagons: gpd.GeoDataFrame
+    unit_hexagon: np.ndarray
+
+    def totals(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Per hexagon, the sum of ``weights`` (per unit, NaN counted as 0) or the number of units."""
+        placed = self.unit_hexagon >= 0
+        values = None if weights is None else np.nan_to_num(np.asarray(weights, dtype=float)[placed])
+        return np.bincount(self.unit_hexagon[placed], weights=values, minlength=len(self.hexagons))
+
+
+def hexbin(units: gpd.GeoDataFrame, country: str | None = None, across: int = HEX_ACROSS) -> HexBins:
+    """Pointy-top hexagons, ``across`` over the width of the units' extent, in the equal-area projection of
+    ``country`` (:func:`projection_for`), holding each unit by a point on its surface. Vectorised: one
+    projection of all points, cube-coordinate rounding in NumPy, one ``shapely.polygons`` call.
+
+    Examples
+    --------
+    >>> points = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 0.01, 5.0], [0.0, 0.01, 5.0]), crs="EPSG:4326")
+    >>> bins = hexbin(points, across=10)
+    >>> bool(bins.unit_hexagon[0] == bins.unit_hexagon[1] != bins.unit_hexagon[2]), bins.totals().tolist()
+    (True, [2, 1])
+    """
+    geometry = units.geometry
+    placed = ~(geometry.isna() | geometry.is_empty).to_numpy()
+    crs = projection_for(country)
+    points = gpd.GeoSeries(shapely.point_on_surface(np.asarray(geometry.values[placed])),
+                           crs=units.crs or "EPSG:4326").to_crs(crs)
+    x, y = shapely.get_x(np.asarray(points.values)), shapely.get_y(np.asarray(points.values))
+    unit_hexagon = np.full(len(units), -1, dtype=np.int64)
+    if not len(x):
+        return HexBins(gpd.GeoDataFrame({"parent_id": [], "units": []}, geometry=[], crs=crs), unit_hexagon)
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    size = span / max(across, 1) / np.sqrt(3.0)  # centre to corner: hexagons sqrt(3) * size wide
+    q = (np.sqrt(3.0) / 3.0 * x - y / 3.0) / size
+    r = (2.0 / 3.0 * y) / size
+    cube = np.stack([q, -q - r, r])
+    rounded = np.round(cube)
+    error = np.abs(rounded - cube)
+    fix_q = (error[0] > error[1]) & (error[0] > error[2])
+    fix_s = ~fix_q & (error[1] > error[2])
+    rounded[0, fix_q] = -rounded[1, fix_q] - rounded[2, fix_q]
+    rounded[2, ~fix_q & ~fix_s] = -rounded[0, ~fix_q & ~fix_s] - rounded[1, ~fix_q & ~fix_s]
+    cells = rounded[[0, 2]].astype(np.int64).T
+    keys, first, inverse = np.unique(cells, axis=0, return_index=True, return_inverse=True)
+    unit_hexagon[placed] = inverse.ravel()
+    centre_x = size * np.sqrt(3.0) * (keys[:, 0] + keys[:, 1] / 2.0)
+    centre_y = size * 1.5 * keys[:, 1]
+    angles = np.deg2rad(30.0 + 60.0 * np.arange(7))
+    rings = np.stack([centre_x[:, None] + size * np.cos(angles), centre_y[:, None] + size * np.sin(angles)], axis=-1)
+    parent = (units["parent_id"].astype("string").fillna("").to_numpy(dtype=object)[placed][first]
+              if "parent_id" in units.columns else np.full(len(keys), "", dtype=object))
+    hexagons = gpd.GeoDataFrame({"parent_id": parent, "units": np.bincount(inverse.ravel(), minlength=len(keys))},
+                                geometry=shapely.polygons(rings), crs=crs,
+                                index=pd.Index([f"hex-{k}" for k in range(len(keys))], name="unit_id"))
+    return HexBins(hexagons, unit_hexagon)
 
 
 # ---------------------------------------------------------------- context layers
@@ -313,6 +384,8 @@ def _frame_extent(geoms: np.ndarray) -> tuple[float, float, float, float]:
         return (0.0, 0.0, 1.0, 1.0)
     areas = shapely.area(parts)
     keep = parts if areas.sum() <= 0 else parts[areas >= 2e-4 * areas.sum()]  # points: all
+    if not len(keep):  # thousands of parts of one size (hexagons): all substantial
+        keep = parts
     bounds = shapely.bounds(keep)
     return (float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])),
             float(np.nanmax(bounds[:, 2])), float(np.nanmax(bounds[:, 3])))
@@ -847,6 +920,24 @@ def significance_colors(p_values: np.ndarray, alpha: float, permutations: int,
     return colors, legend
 
 
+def _by_hexagon(units: gpd.GeoDataFrame, colors: np.ndarray, legend: list[tuple[str, str]], country: str | None,
+                lang: str) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, str]:
+    """Over :data:`MAP_UNIT_LIMIT` units: hexagons (:func:`hexbin`) coloured by the class most of their units
+    are in, a tooltip with the count and that class, and the note that says so. Vectorised (one bincount)."""
+    bins = hexbin(units, country)
+    codes, palette = pd.factorize(pd.Series(np.asarray(colors, dtype=object)))
+    placed = bins.unit_hexagon >= 0
+    counts = np.bincount(bins.unit_hexagon[placed] * len(palette) + codes[placed],
+                         minlength=len(bins.hexagons) * len(palette)).reshape(len(bins.hexagons), len(palette))
+    mode = np.asarray(palette, dtype=object)[counts.argmax(axis=1)]
+    words = dict(legend)
+    tips = np.array([message("report.scale.hex_mode_tip", lang, units=f"{int(n):,}",
+                             label=words.get(color, "").rsplit(" (", 1)[0])
+                     for n, color in zip(bins.hexagons["units"], mode)], dtype=object)
+    note = message("report.scale.hex_mode_note", lang, units=f"{len(units):,}", limit=f"{MAP_UNIT_LIMIT:,}")
+    return bins.hexagons, mode, tips, note
+
+
 def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = None, lang: str = "en") -> str:
     """An inline SVG map of the LISA clusters in GeoDa's colours (:data:`LISA_COLORS`), with a legend.
 
@@ -880,9 +971,13 @@ def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = Non
               if label != "excluded" or result.counts.get(label, 0)]
     heading = title or map_text("cluster_title", lang, variable=column_label(result.variable, lang),
                                 alpha=result.alpha, permutations=result.permutations)
-    layer = choropleth_svg(units, colors, tips.to_numpy(), country=country, legend=legend, title=heading,
-                           caption=heading, context=map_context(panel.meta), note=map_text("geoda_clusters", lang),
-                           lang=lang)
+    note = map_text("geoda_clusters", lang)
+    shapes, fills, hover = units, colors, tips.to_numpy()
+    if len(units) > MAP_UNIT_LIMIT:
+        shapes, fills, hover, scale_note = _by_hexagon(units, colors, legend, country, lang)
+        note = f"{note} {scale_note}"
+    layer = choropleth_svg(shapes, fills, hover, country=country, legend=legend, title=heading,
+                           caption=heading, context=map_context(panel.meta), note=note, lang=lang)
     return layer.svg
 
 
@@ -904,5 +999,9 @@ def significance_map_svg(result: LisaResult, panel: Panel, *, lang: str = "en") 
                        permutations=result.permutations)
     note = map_text("geoda_significance", lang, permutations=result.permutations,
                     smallest=f"{1 / (result.permutations + 1):.4g}")
-    return choropleth_svg(units, colors, tips.to_numpy(), country=country, legend=legend, title=heading,
+    shapes, fills, hover = units, colors, tips.to_numpy()
+    if len(units) > MAP_UNIT_LIMIT:
+        shapes, fills, hover, scale_note = _by_hexagon(units, colors, legend, country, lang)
+        note = f"{note} {scale_note}"
+    return choropleth_svg(shapes, fills, hover, country=country, legend=legend, title=heading,
                           caption=heading, context=map_context(panel.meta), note=note, lang=lang).svg

@@ -11,6 +11,15 @@ unless ``force`` is given, and then those files are kept, never overwritten.
 Spreadsheets and CSV files get the OWASP rule against formula injection: text that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading apostrophe, so no
 spreadsheet runs it.
+
+CSV files are written by Arrow (:func:`pyarrow.csv.write_csv`, vectorised: a 1,000,000-row
+identification in seconds, not the minute of ``DataFrame.to_csv``): the header as before
+(unquoted names, the index first), rows ending in CRLF, text cells always in double quotes
+(RFC 4180: every reader parses them as before), ``"True"``/``"False"`` for booleans (pandas
+still reads booleans), an empty cell for a missing value, numbers in their shortest round-trip
+form (``295338``, not ``295338.0``). :func:`write_parquet` writes the same table, typed and
+unguarded (a Parquet file is read by programs, not run by spreadsheets): ``results.parquet``
+beside ``results.csv``.
 """
 
 from __future__ import annotations
@@ -28,12 +37,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from shrinkwatch.core.errors import OutputError
 from shrinkwatch.datasets.registry import sha256_of
 
 __all__ = ["MANIFEST", "OutputSet", "output_set", "inert_cells", "csv_text", "write_csv", "write_atomically",
-           "jsonable", "software_version"]
+           "jsonable", "software_version", "arrow_table", "write_parquet"]
 
 #: Name of the file that lists a run's outputs; its presence marks a folder as ShrinkWatch's.
 MANIFEST = "manifest.json"
@@ -79,18 +92,104 @@ def _inert(values: pd.Series) -> pd.Series:
 
 
 def csv_text(frame: pd.DataFrame, index: bool = True) -> str:
-    """``frame`` as CSV text that is safe to open in a spreadsheet.
+    """``frame`` as CSV text that is safe to open in a spreadsheet (what :func:`write_csv` writes).
 
     Text cells are made inert (:func:`inert_cells`), and rows end in CRLF (RFC 4180), so that a
     carriage return or line feed inside a cell is always quoted and can never split a row.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"name": ["=1+1", "Harbin"], "rate": [-1.5, None], "shrinking": [True, False]},
+    ...                      index=pd.Index(["a", "b"], name="unit_id"))
+    >>> print(csv_text(frame).replace("\\r\\n", "\\n"), end="")
+    unit_id,name,rate,shrinking
+    "a","'=1+1",-1.5,"True"
+    "b","Harbin",,"False"
     """
-    return inert_cells(frame).to_csv(index=index, lineterminator="\r\n")
+    sink = pa.BufferOutputStream()
+    _write_csv_arrow(frame, index, sink)
+    return sink.getvalue().to_pybytes().decode("utf-8")
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], index: bool = True) -> Path:
-    """Write :func:`csv_text` of ``frame`` to ``path`` (UTF-8) atomically."""
-    text = csv_text(frame, index=index)
-    return write_atomically(Path(path), lambda partial: partial.write_text(text, encoding="utf-8", newline=""))
+    """Write :func:`csv_text` of ``frame`` to ``path`` (UTF-8) atomically, streamed by Arrow."""
+    return write_atomically(Path(path), lambda partial: _write_csv_arrow(frame, index, str(partial)))
+
+
+def write_parquet(frame: pd.DataFrame, path: str | os.PathLike[str], index: bool = True) -> Path:
+    """Write ``frame`` (its index as the first column(s), as in the CSV) to a Parquet file atomically.
+
+    The values are typed and as they are (no apostrophe before a formula-like text: a Parquet file
+    is data for programs); the column names are the CSV's.
+    """
+    table = arrow_table(frame, index)
+    return write_atomically(Path(path), lambda partial: pq.write_table(table, str(partial)))
+
+
+def arrow_table(frame: pd.DataFrame, index: bool = True) -> pa.Table:
+    """``frame`` as an Arrow table with the CSV's columns: the index first (``index``; an unnamed level
+    is an empty name, as pandas writes it), then the columns named as text, with pandas' dtypes in
+    the schema. Missing values (NaN, None, NA) are nulls. A column Arrow cannot type (mixed objects)
+    is its text, as pandas would write it."""
+    names = ([("" if name is None else str(name)) for name in frame.index.names] if index else []) \
+        + [str(name) for name in frame.columns]
+    flat = frame.reset_index(drop=not index)
+    flat.columns = pd.Index(names, dtype=object)
+    try:
+        return pa.Table.from_pandas(flat, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
+        pass  # a column of mixed objects (or repeated names): typed column by column below
+    for k in range(len(names)):
+        if flat.dtypes.iloc[k] == object:
+            try:
+                pa.Array.from_pandas(flat.iloc[:, k])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                flat.isetitem(k, flat.iloc[:, k].map(lambda v: None if _missing(v) else str(v)).astype(object))
+    if len(set(names)) == len(names):
+        return pa.Table.from_pandas(flat, preserve_index=False)
+    return pa.Table.from_arrays([pa.Array.from_pandas(flat.iloc[:, k]) for k in range(len(names))], names=names)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array in a cell: not missing
+        return False
+
+
+def _write_csv_arrow(frame: pd.DataFrame, index: bool, sink: Any) -> None:
+    """Write the CSV of ``frame`` to ``sink`` (a path or an Arrow stream) with Arrow's writer."""
+    if isinstance(frame.columns, pd.MultiIndex):  # several header rows: pandas writes those
+        text = inert_cells(frame).to_csv(index=index, lineterminator="\r\n").encode("utf-8")
+        if isinstance(sink, str):
+            Path(sink).write_bytes(text)
+        else:
+            sink.write(text)
+        return
+    table = arrow_table(frame, index)
+    table = pa.Table.from_arrays([_csv_cells(column) for column in table.columns], names=table.column_names)
+    plain_names = not any(ch in name for name in table.column_names for ch in ',"\r\n')
+    options = pacsv.WriteOptions(eol="\r\n", quoting_style="needed",
+                                 quoting_header="none" if plain_names else "needed")
+    pacsv.write_csv(table, sink, write_options=options)
+
+
+def _csv_cells(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as the CSV shows it: text made inert, booleans ``True``/``False`` (as pandas writes them)."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, "True", "False")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        first = pc.utf8_slice_codeunits(column, 0, 1)
+        risky = pc.is_in(first, value_set=pa.array(_FORMULA_START, kind))
+        if not pc.any(risky).as_py():
+            return column
+        quote, nothing = pa.scalar("'", kind), pa.scalar("", kind)
+        return pc.if_else(risky, pc.binary_join_element_wise(quote, column, nothing), column)
+    return column
 
 
 def write_atomically(path: Path, write: Any) -> Path:

@@ -7,6 +7,7 @@ the undecided units, then the analysis sections and the sources.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import html as _html
 import re
@@ -45,8 +46,11 @@ from shrinkwatch.report.labels import (
     unit_label,
 )
 from shrinkwatch.report.maps import (
+    MAP_UNIT_LIMIT,
     NO_DATA_COLOR,
+    MapLayer,
     choropleth_svg,
+    hexbin,
     map_context,
     rate_bins,
     rate_colors,
@@ -66,6 +70,9 @@ _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "no
                   "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
 #: How many of the fastest-shrinking units the trend small multiples draw.
 TRENDS_SHOWN = 12
+#: Rows the page's unit lists (shrinking, insufficient data, not drawn) show at most: the fastest-shrinking
+#: first; the full lists are in results.csv / results.parquet.
+LIST_ROW_LIMIT = 1_000
 
 
 def _say(key: str, lang: str, **fields: Any) -> str:
@@ -118,11 +125,51 @@ def _missing_geometry(ids: list[str], table: pd.DataFrame, panel: Panel, lang: s
     """The units without geometry as a folded list of names (never a bare list of ids)."""
     if not ids:
         return Markup("")
-    known = [i for i in ids if i in table.index]
+    shown = ids[:LIST_ROW_LIMIT]
+    known = [i for i in shown if i in table.index]
     names = display_names(table.loc[known], panel, lang) if known else pd.Series(dtype="string")
-    items = "".join(f"<li>{_html.escape(str(names.get(i, i)))} ({_html.escape(str(i))})</li>" for i in ids)
+    items = "".join(f"<li>{_html.escape(str(names.get(i, i)))} ({_html.escape(str(i))})</li>" for i in shown)
+    if len(ids) > len(shown):
+        items += f"<li>{_html.escape(message('report.scale.more_not_drawn', lang, n=f'{len(ids) - len(shown):,}'))}</li>"
     summary = _html.escape(_say("not_drawn", lang, n=len(ids)))
     return Markup(f'<details class="ids"><summary>{summary}</summary><ul class="ids">{items}</ul></details>')
+
+
+def _capped_note(key: str, shown: int, total: int, lang: str) -> Markup:
+    """The note above a list cut to its first ``shown`` rows of ``total`` (empty when whole)."""
+    if shown >= total:
+        return Markup("")
+    text = message(f"report.scale.{key}", lang, shown=f"{shown:,}", total=f"{total:,}")
+    return Markup(f'<p class="note list-capped">{_html.escape(text)}</p>')
+
+
+def _hexagon_map(identification: Identification, panel: Panel, caption: str, lang: str) -> MapLayer:
+    """The rate map of a panel over :data:`~shrinkwatch.report.maps.MAP_UNIT_LIMIT` units: hexagons, each the
+    mean annual rate of its units with a verdict, hatched where most of those shrink (vectorised: no per-unit
+    shape or tooltip)."""
+    table = identification.table.reindex(panel.units.index)
+    bins = hexbin(panel.units, panel.meta.country)
+    status = table["status"].astype("string").fillna("").to_numpy(dtype=object)
+    judged = (status == "shrinking") | (status == "not_shrinking")
+    rate = pd.to_numeric(table["annual_rate"], errors="coerce").to_numpy(dtype=float)
+    judged &= np.isfinite(rate)
+    with_data = bins.totals(judged)
+    shrinking = bins.totals(judged & (status == "shrinking"))
+    mean = np.divide(bins.totals(np.where(judged, rate, 0.0)), with_data, out=np.full(len(with_data), np.nan),
+                     where=with_data > 0)
+    fill = rate_colors(mean, np.where(with_data > 0, "not_shrinking", "insufficient_data"))
+    units = bins.hexagons["units"].to_numpy()
+    tips = np.array([message("report.scale.hex_tip", lang, units=f"{int(u):,}", with_data=f"{int(d):,}",
+                             shrinking=f"{int(k):,}", rate="–" if not np.isfinite(m) else format_number(m, "{:+.2f}"))
+                     for u, d, k, m in zip(units, with_data, shrinking, mean)], dtype=object)
+    layer = choropleth_svg(
+        bins.hexagons, fill, tips, country=panel.meta.country,
+        legend=[(c, lbl) for _, _, c, lbl in rate_bins(lang)] + [(NO_DATA_COLOR, _say("no_verdict_legend", lang))],
+        title=caption, caption=caption, context=map_context(panel.meta), shrinking=shrinking > with_data / 2,
+        standard=message("report.scale.hex_standard", lang, standard=identification.standard_id),
+        note=message("report.scale.hex_note", lang, across=len(bins.hexagons)), lang=lang)
+    without = [str(u) for u in panel.units.index[bins.unit_hexagon < 0]]
+    return dataclasses.replace(layer, units_without_geometry=without)
 
 
 @dataclass(frozen=True)
@@ -280,14 +327,16 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
     map_caption = map_caption[:1].upper() + map_caption[1:]  # "Population, ..." (Chinese has no case)
 
     kinds = table["kind"].astype("string").map(lambda k: kind_label(k, lang) if not pd.isna(k) else k)
-    shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
+    all_shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
+    shrinking = all_shrinking.head(LIST_ROW_LIMIT)  # the fastest first; the full list in the data files
     listing = pd.DataFrame({"unit_id": shrinking.index, "name": display_names(shrinking, panel, lang).to_numpy(),
                             "parent": parent_display(shrinking, panel, lang).to_numpy(),
                             "kind": kinds.reindex(shrinking.index).to_numpy()})
     listing = _with_facts(listing, facts, shrinking.index)
     listing["annual_rate"] = shrinking["annual_rate"].to_numpy()
     listing["severity"] = shrinking["severity"].to_numpy()
-    insufficient = table[table["status"].isin(["insufficient_data", "boundary_change"])]
+    all_insufficient = table[table["status"].isin(["insufficient_data", "boundary_change"])]
+    insufficient = all_insufficient.head(LIST_ROW_LIMIT)
     missing_listing = pd.DataFrame({"unit_id": insufficient.index,
                                     "name": display_names(insufficient, panel, lang).to_numpy(),
                                     "parent": parent_display(insufficient, panel, lang).to_numpy(),
@@ -295,13 +344,16 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
                                     "reason": insufficient["reason"].to_numpy()})
     charts = _page_charts(identification, panel, facts, period, lang)
 
-    rate_words = table["annual_rate"].map(lambda v: "–" if pd.isna(v) else _say(
-        "rate_tip", lang, rate=format_number(v, "{:+.2f}")))
-    names = display_names(table, panel, lang)
-    tips = (names + _say("tip_parent_open", lang) + parent_display(table, panel, lang) + _say("tip_parent_close", lang)
-            + table["status"].map(lambda v: status_label(v, lang)) + _say("tip_separator", lang) + rate_words).to_numpy()
     map_layer = None
-    if "geometry" in panel.units.columns:
+    if "geometry" in panel.units.columns and len(panel.units) > MAP_UNIT_LIMIT:
+        map_layer = _hexagon_map(identification, panel, map_caption, lang)
+    elif "geometry" in panel.units.columns:
+        rate_words = table["annual_rate"].map(lambda v: "–" if pd.isna(v) else _say(
+            "rate_tip", lang, rate=format_number(v, "{:+.2f}")))
+        names = display_names(table, panel, lang)
+        tips = (names + _say("tip_parent_open", lang) + parent_display(table, panel, lang)
+                + _say("tip_parent_close", lang) + table["status"].map(lambda v: status_label(v, lang))
+                + _say("tip_separator", lang) + rate_words).to_numpy()
         map_layer = choropleth_svg(
             panel.units, rate_colors(table["annual_rate"].to_numpy(), table["status"].to_numpy()), tips,
             country=meta.country, legend=[(c, lbl) for _, _, c, lbl in rate_bins(lang)]
@@ -349,6 +401,9 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
         parent_label=by_parent.index.name,
         map_svg=Markup(map_layer.svg) if map_layer else Markup(f"<p>{_html.escape(_say('no_geometry', lang))}</p>"),
         map_missing=_missing_geometry(map_layer.units_without_geometry, table, panel, lang) if map_layer else "",
+        map_scale_note=(message("report.scale.map_aggregated", lang, units=f"{len(panel.units):,}",
+                                limit=f"{MAP_UNIT_LIMIT:,}")
+                        if map_layer is not None and len(panel.units) > MAP_UNIT_LIMIT else ""),
         period=period,
         map_caption=map_caption,
         histogram=Markup(charts["histogram"].svg()) if "histogram" in charts else "",
@@ -356,10 +411,12 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
         trend_note=(_say("trend_note", lang, n=min(TRENDS_SHOWN, counts["shrinking"])) if "trends" in charts
                     else _say("no_trends", lang, years=len(meta.census_years) or 2) if counts["shrinking"] else ""),
         runs_note=_say("runs_note", lang, period=period) if facts.annual else "",
-        shrinking_html=frame_html(listing, index=False, formats={
+        shrinking_html=_capped_note("list_capped", len(shrinking), len(all_shrinking), lang) + frame_html(
+            listing, index=False, formats={
             "population_start": number_formatter("{:,.0f}"), "population_end": number_formatter("{:,.0f}"),
             "longest_run": "{:,.0f}", "latest_run": "{:,.0f}", "annual_rate": "{:+.2f}"}, lang=lang),
-        insufficient_html=frame_html(missing_listing, index=False, lang=lang),
+        insufficient_html=_capped_note("insufficient_capped", len(insufficient), len(all_insufficient), lang)
+        + frame_html(missing_listing, index=False, lang=lang),
         sections=sections,
         sources_html=frame_html(sources_table, index=False, lang=lang),
         notes=_dataset_notes(meta, lang),

@@ -1,5 +1,5 @@
-"""Write the report's files: ``report.html``, ``results.csv``, ``results.xlsx``, ``summary.json`` and the
-figures of the page in ``figures/`` (SVG, PNG and a caption each)."""
+"""Write the report's files: ``report.html``, ``results.csv`` (and the same table as ``results.parquet``),
+``results.xlsx``, ``summary.json`` and the figures of the page in ``figures/`` (SVG, PNG and a caption each)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.report.charts import write_figures
-from shrinkwatch.report.outputs import write_csv
+from shrinkwatch.report.outputs import write_csv, write_parquet
 from shrinkwatch.report.page import render_report
 from shrinkwatch.report.summary import summary
 from shrinkwatch.report.xlsx import write_xlsx
@@ -22,7 +22,8 @@ __all__ = ["write_report"]
 
 def write_report(identification: Identification, panel: Panel, out_dir: Path,
                  analysis: Analysis | None = None, *, lang: str = "en") -> dict[str, Path]:
-    """Write ``report.html``, ``results.csv``, ``results.xlsx``, ``summary.json`` and ``figures/`` into ``out_dir``.
+    """Write ``report.html``, ``results.csv``, ``results.parquet``, ``results.xlsx``, ``summary.json`` and
+    ``figures/`` into ``out_dir``.
 
     ``figures/`` holds every chart of the page as ``<name>.svg``, ``<name>.png`` (200 dpi) and ``<name>.txt``
     (its caption, the source and the standard); the returned mapping names them ``figures/<file>``.
@@ -37,12 +38,15 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
     the figures; the CSV, the workbook and ``summary.json`` keep their column names and keys (a schema).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.xlsx", "summary.json")}
+    paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.parquet", "results.xlsx",
+                                                "summary.json")}
     page = render_report(identification, panel, analysis, lang=lang)
     paths["report.html"].write_text(page.html, encoding="utf-8")
     for path in write_figures(page.charts, out_dir / "figures", note=page.figure_note):
         paths[f"figures/{path.name}"] = path
-    write_csv(identification.table.drop(columns=["geometry"], errors="ignore"), paths["results.csv"])
+    results = identification.table.drop(columns=["geometry"], errors="ignore")
+    write_csv(results, paths["results.csv"])
+    write_parquet(results, paths["results.parquet"])  # the same table, typed: the full table at any size
     write_xlsx(identification, paths["results.xlsx"], analysis, ledger=panel.ledger)
     paths["summary.json"].write_text(json.dumps(summary(identification, analysis, ledger=panel.ledger),
                                                 ensure_ascii=False, indent=2), encoding="utf-8")

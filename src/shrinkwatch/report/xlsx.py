@@ -1,5 +1,12 @@
 """``results.xlsx``: the verdicts, a README sheet (the data dictionary), the counts, the standard, the analyses'
-per-unit tables and the rejected rows; ready for Excel and Stata (frozen headers, filters, units in the names)."""
+per-unit tables and the rejected rows; ready for Excel and Stata (frozen headers, filters, units in the names).
+
+Written straight with xlsxwriter in its ``constant_memory`` mode, row by row with one typed writer per
+column (number, text, TRUE/FALSE), not cell by cell through ``DataFrame.to_excel``. A sheet longer than
+:data:`XLSX_ROW_LIMIT` rows (a per-unit table of a large panel) holds its first rows only, says so in a
+line under the table and in the README sheet, and its full table is beside the workbook: ``results.parquet``
+and ``results.csv`` for ``results``, ``<sheet>.parquet`` for any other sheet.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
+from shrinkwatch.core.messages import message
 from shrinkwatch.report.columns import NUMBER_FORMATS, Column, column_spec, sheet_description, with_name
-from shrinkwatch.report.outputs import inert_cells
+from shrinkwatch.report.outputs import inert_cells, write_atomically, write_parquet
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
     from shrinkwatch.analysis.analyse import Analysis
 
-__all__ = ["write_xlsx", "analysis_tables"]
+__all__ = ["write_xlsx", "analysis_tables", "XLSX_ROW_LIMIT"]
+
+#: Rows a sheet of ``results.xlsx`` holds at most; a longer table keeps its first rows there and is written
+#: in full beside the workbook (``results.parquet``/``results.csv``, ``<sheet>.parquet``).
+XLSX_ROW_LIMIT = 20_000
+#: Sheets always written whole: the data dictionary and the standard's parameters.
+_NEVER_CAPPED = frozenset({"README", "standard"})
 
 
 def analysis_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
@@ -51,6 +66,8 @@ class _Sheet:
 
     frame: pd.DataFrame
     specs: tuple[Column, ...]
+    #: the table before its text was made inert (what ``<sheet>.parquet`` holds when the sheet is capped)
+    data: pd.DataFrame | None = None
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -80,7 +97,8 @@ def _prepare(name: str, frame: pd.DataFrame, index: bool, units_of: Mapping[str,
             values = values * spec.scale
         columns[spec.name or str(column)] = values
         specs.append(spec)
-    return _Sheet(_sheet_ready(pd.DataFrame(columns, index=data.index)), tuple(specs))
+    table = pd.DataFrame(columns, index=data.index)
+    return _Sheet(_sheet_ready(table), tuple(specs), table)
 
 
 def _parameters(parameters: Mapping[str, Any]) -> pd.DataFrame:
@@ -100,12 +118,14 @@ def _parameters(parameters: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"parameter": list(parameters), "value": pd.Series(values, dtype=object), "type": types})
 
 
-def _readme(sheets: Mapping[str, _Sheet]) -> pd.DataFrame:
-    """One row per sheet (``column`` empty: what the sheet holds) and per column of it, with the
-    definition and unit; then the naming conventions."""
+def _readme(sheets: Mapping[str, _Sheet], notes: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per sheet (``column`` empty: what the sheet holds, and where its full table is when the
+    sheet holds only its first rows) and per column of it, with the definition and unit; then the naming
+    conventions."""
     rows: list[tuple[str, str, str, str]] = []
     for name, sheet in sheets.items():
-        rows.append((name, "", sheet_description(name), ""))
+        note = (notes or {}).get(name)
+        rows.append((name, "", sheet_description(name) + (f". {note}" if note else ""), ""))
         rows.extend((name, spec.name or "", spec.definition, spec.unit) for spec in sheet.specs)
     rows.extend(("(all sheets)", f"*{suffix}", meaning, unit) for suffix, meaning, unit in _CONVENTIONS)
     return pd.DataFrame(rows, columns=["sheet", "column", "definition", "unit"])
@@ -135,10 +155,10 @@ def _widths(frame: pd.DataFrame) -> list[float]:
     return widths
 
 
-def _format_sheet(writer: pd.ExcelWriter, name: str, sheet: _Sheet) -> None:
-    """Frozen header, an autofilter over the table, widths, and a number format per column by its kind."""
-    book, worksheet = writer.book, writer.sheets[name]
-    rows, columns = sheet.frame.shape
+def _format_sheet(book: Any, worksheet: Any, sheet: _Sheet, rows: int) -> None:
+    """Frozen header, an autofilter over the table (``rows`` data rows), widths, and a number format per
+    column by its kind."""
+    columns = sheet.frame.shape[1]
     worksheet.freeze_panes(1, 0)
     if columns:
         worksheet.autofilter(0, 0, max(rows, 1), columns - 1)
@@ -151,8 +171,58 @@ def _format_sheet(writer: pd.ExcelWriter, name: str, sheet: _Sheet) -> None:
     worksheet.ignore_errors({"number_stored_as_text": "A1:XFD1048576"})  # ids are text on purpose
 
 
+def _cells(values: pd.Series) -> tuple[str, list[Any]]:
+    """A column as the kind of its cells (``number``, ``boolean``, ``text`` or ``any``) and its values,
+    None where a cell stays empty (a missing value is never 0 or FALSE)."""
+    dtype = values.dtype
+    present = values.notna().to_numpy(dtype=bool, copy=True)
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return "boolean", values.tolist()
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        numbers = values.astype("float64").to_numpy(na_value=np.nan)
+        finite = np.isfinite(numbers)
+        cells = pd.Series(numbers, dtype=object).where(finite, None)
+        if (present & ~finite).any():  # +-inf: written as text, as before ("inf")
+            cells[present & ~finite] = values[present & ~finite].astype(str).to_numpy()
+            return "any", cells.tolist()
+        return "number", cells.tolist()
+    objects = values.to_numpy(dtype=object)  # an empty text is an empty cell, as before
+    present &= ~np.fromiter((isinstance(v, str) and not v for v in objects), dtype=bool, count=len(objects))
+    shown = objects.copy()
+    shown[~present] = None
+    if isinstance(dtype, pd.StringDtype) or all(isinstance(v, str) for v in objects[present]):
+        return "text", shown.tolist()
+    return "any", shown.tolist()
+
+
+def _write_rows(worksheet: Any, frame: pd.DataFrame, rows: int, header_format: Any) -> None:
+    """Header and the first ``rows`` rows of ``frame``, row after row (constant_memory), one typed writer per
+    column: no per-cell type dispatch, no per-cell style."""
+    for position, column in enumerate(frame.columns):
+        worksheet.write_string(0, position, str(column), header_format)
+    writers = {"number": worksheet.write_number, "boolean": worksheet.write_boolean,
+               "text": worksheet.write_string, "any": worksheet.write}
+    columns = [(position, writers[kind], cells) for position, (kind, cells) in
+               enumerate(_cells(frame.iloc[:rows, k]) for k in range(frame.shape[1]))]
+    for row in range(rows):
+        for position, write, cells in columns:
+            value = cells[row]
+            if value is not None:
+                write(row + 1, position, value)
+
+
+def _full_table(name: str, sheet: _Sheet, folder: Path) -> str:
+    """Where the full table of a capped sheet is (written now for a sheet other than ``results``)."""
+    if name == "results":
+        return "results.parquet, results.csv"
+    if sheet.data is not None:
+        write_parquet(sheet.data.drop(columns=["geometry"], errors="ignore"), folder / f"{name}.parquet",
+                      index=False)
+    return f"{name}.parquet"
+
+
 def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
-               ledger: Ledger | None = None) -> Path:
+               ledger: Ledger | None = None, *, row_limit: int | None = None) -> Path:
     """An Excel workbook: results, a ``README`` sheet defining every column of every sheet with its unit, counts
     by kind / parent / region, insufficient data, the units judged as stable clusters (``stable_clusters``, when
     any), the standard's parameters (typed values), the analyses' per-unit tables (:func:`analysis_tables`) and
@@ -161,7 +231,14 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
     Every sheet has a frozen header row, an autofilter, column widths and a number format per column
     (:data:`~shrinkwatch.report.columns.NUMBER_FORMATS`); a quantity has one unit, named in its column
     (``annual_rate_pct``, ``share_shrinking_pct``: :mod:`~shrinkwatch.report.columns`); codes are text. Text
-    is written as text, never as a formula or a link, whatever it starts with."""
+    is written as text, never as a formula or a link, whatever it starts with.
+
+    A sheet of more than ``row_limit`` rows (default :data:`XLSX_ROW_LIMIT`; the README and the parameters
+    are always whole) holds its first ``row_limit`` rows; a line under the table and its README entry name the full table beside the workbook
+    (``results.parquet``/``results.csv``, or ``<sheet>.parquet``, written here)."""
+    import xlsxwriter  # deferred: only a run that writes the workbook needs it
+
+    limit = XLSX_ROW_LIMIT if row_limit is None else int(row_limit)
     sheets: dict[str, tuple[pd.DataFrame, bool]] = {
         "results": (identification.table, True),
         "by_kind": (identification.counts_by("kind"), True),
@@ -183,10 +260,26 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
     parameters = frozenset(identification.parameters)
     prepared = {name: _prepare(name, frame, index, units_of, parameters) for name, (frame, index) in sheets.items()}
     ordered = {"results": prepared.pop("results"), "README": _Sheet(pd.DataFrame(), _README_SPECS), **prepared}
-    ordered["README"] = _Sheet(_readme(ordered), _README_SPECS)  # lists itself and every sheet in workbook order
-    options = {"strings_to_formulas": False, "strings_to_urls": False}
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-        for name, sheet in ordered.items():
-            sheet.frame.to_excel(writer, sheet_name=name, index=False)
-            _format_sheet(writer, name, sheet)
-    return path
+    path = Path(path)
+    notes = {name: message("report.scale.xlsx_capped", "en", shown=f"{limit:,}", rows=f"{len(sheet.frame):,}",
+                           full=_full_table(name, sheet, path.parent))
+             for name, sheet in ordered.items() if len(sheet.frame) > limit and name not in _NEVER_CAPPED}
+    ordered["README"] = _Sheet(_readme(ordered, notes), _README_SPECS)  # lists itself and every sheet in order
+
+    def write(partial: Path) -> None:
+        options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                   "strings_to_numbers": False}
+        book = xlsxwriter.Workbook(str(partial), options)
+        header = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
+        try:
+            for name, sheet in ordered.items():
+                worksheet = book.add_worksheet(name)
+                rows = min(len(sheet.frame), limit) if name in notes else len(sheet.frame)
+                _format_sheet(book, worksheet, sheet, rows)
+                _write_rows(worksheet, sheet.frame, rows, header)
+                if name in notes:  # under the table, after a blank row: outside the filter and the data
+                    worksheet.write_string(rows + 2, 0, notes[name])
+        finally:
+            book.close()
+
+    return write_atomically(path, write)
