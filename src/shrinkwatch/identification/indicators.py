@@ -75,6 +75,7 @@ __all__ = [
     "decline_flags",
     "run_lengths",
     "cumulative_count",
+    "loss_ranks",
     "DeclineRuns",
     "decline_runs",
     "consecutive_decline",
@@ -289,6 +290,46 @@ def cumulative_count(flags: np.ndarray) -> np.ndarray:
     """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a]."""
     out = np.zeros((flags.shape[0], flags.shape[1] + 1), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
     np.cumsum(flags, axis=1, out=out[:, 1:])
+    return out
+
+
+def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 << 15) -> np.ndarray:
+    """For every column ``j`` of ``values``: how many of the ascending ``thresholds`` make the change from
+    column ``j-1`` to ``j`` a decline (``P(j) < P(j-1) * (1 - t)``, compared exactly as :func:`decline_flags`
+    does); 0 in column 0 and where a value is missing.
+
+    Where ``P(j-1) >= 0`` a decline at a threshold is a decline at every smaller one, so the thresholds that
+    give one are the first ``rank`` of them, and :func:`decline_flags` at ``thresholds[i]`` is ``rank > i``.
+    The rank is found by a binary search over the thresholds (log2 of their number passes), in blocks of
+    ``chunk_rows`` rows, so the temporaries stay small. A negative ``P(j-1)`` breaks the order: callers
+    check for it.
+
+    Examples
+    --------
+    >>> loss_ranks(np.array([[100.0, 98.0, 98.0, np.nan], [100.0, 90.0, 95.0, 80.0]]), np.array([0.0, 0.01, 0.05]))
+    array([[0, 2, 0, 0],
+           [0, 3, 0, 3]], dtype=uint8)
+    """
+    values = np.asarray(values, dtype=float)
+    factors = 1.0 - np.asarray(thresholds, dtype=float)
+    count = len(factors)
+    dtype = np.uint8 if count < 255 else np.uint16 if count < 65535 else np.int32
+    out = np.zeros(values.shape, dtype=dtype)
+    if values.shape[1] < 2 or count == 0:
+        return out
+    steps = int(count).bit_length()
+    for start in range(0, values.shape[0], chunk_rows):
+        before, after = values[start : start + chunk_rows, :-1], values[start : start + chunk_rows, 1:]
+        low = np.zeros(before.shape, dtype=np.int32)
+        high = np.full(before.shape, count, dtype=np.int32)
+        for _ in range(steps):
+            middle = (low + high) >> 1
+            with np.errstate(invalid="ignore"):  # inf x 0: NaN, not a decline (as decline_flags)
+                falling = after < before * factors[np.minimum(middle, count - 1)]
+            open_ = low < high
+            low = np.where(open_ & falling, middle + 1, low)
+            high = np.where(open_ & ~falling, middle, high)
+        out[start : start + chunk_rows, 1:] = low
     return out
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from shrinkwatch.identification.indicators import Tri, decline_runs
-from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.kernel import Evaluation, Kernel, Levels, WindowParameters
 from shrinkwatch.identification.text import Text, as_text, choose, fixed, indicator_name
 
 __all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDeclineContext", "ConsecutiveDecline"]
@@ -41,12 +41,21 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDecline
 
     rule = "consecutive_decline"
     parameters = ConsecutiveDeclineParameters
+    state_fields = ("indicator", "min_annual_loss")
+    level_fields = ("min_annual_loss",)
 
     def verdict(self, params: ConsecutiveDeclineParameters) -> Tri:
         indicator = params.indicator
         grid = self.grid(indicator)
         _, column = self.column(grid, params.year)
         return self.consecutive(indicator, column, params.n, params.min_annual_loss)
+
+    def levels(self, params: ConsecutiveDeclineParameters, key: str, values: Sequence[Any]) -> Levels | None:
+        """Every ``min_annual_loss`` of ``values`` in one pass (:meth:`Kernel.consecutive_levels`)."""
+        if key != "min_annual_loss":
+            return None
+        _, column = self.column(self.grid(params.indicator), params.year)
+        return self.consecutive_levels(params.indicator, column, params.n, [float(v) for v in values])
 
     def verdicts_as_of(self, params: ConsecutiveDeclineParameters, years: Sequence[int]) -> Tri:
         """Every as-of year at once, from the cached run lengths (as :meth:`Kernel.consecutive`, column-wise)."""
