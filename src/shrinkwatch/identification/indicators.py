@@ -88,9 +88,13 @@ __all__ = [
     "tapio_state",
     "TAPIO_STATES",
     "SEVERITY_BANDS",
+    "SEVERITY_LABELS",
     "severity",
+    "severity_codes",
     "PATTERNS",
+    "PATTERN_LABELS",
     "pattern_of",
+    "pattern_codes",
     "normalise",
     "entropy_weights",
     "classify",
@@ -507,6 +511,21 @@ def tapio_state(population_change: np.ndarray, land_change: np.ndarray) -> np.nd
 SEVERITY_BANDS = (("mild", 0.0, -0.5), ("moderate", -0.5, -1.0), ("severe", -1.0, -np.inf))
 
 
+#: The labels of :func:`severity_codes`: no rate, the three bands, no loss.
+SEVERITY_LABELS = ("", "mild", "moderate", "severe", "none")
+
+
+def severity_codes(annual_rate_percent: np.ndarray) -> np.ndarray:
+    """:func:`severity` as int8 positions in :data:`SEVERITY_LABELS` (no Python string per unit)."""
+    rate = np.asarray(annual_rate_percent, dtype=float)
+    codes = np.full(rate.shape, 4, dtype=np.int8)
+    codes[rate < 0] = 1
+    codes[rate < -0.5] = 2
+    codes[rate < -1.0] = 3
+    codes[np.isnan(rate)] = 0
+    return codes
+
+
 def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
     """ESPON bands: mild 0 to -0.5 %/yr, moderate -0.5 to -1, severe below -1; else ``none``.
 
@@ -517,16 +536,15 @@ def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
     >>> severity(np.array([-0.2, -0.7, -3.0, 1.0])).tolist()
     ['mild', 'moderate', 'severe', 'none']
     """
-    rate = np.asarray(annual_rate_percent, dtype=float)
-    return np.select(
-        [np.isnan(rate), (rate < 0) & (rate >= -0.5), (rate < -0.5) & (rate >= -1.0), rate < -1.0],
-        np.array(["", "mild", "moderate", "severe"], dtype=object),
-        default="none",
-    ).astype(object)
+    return np.array(SEVERITY_LABELS, dtype=object)[severity_codes(annual_rate_percent)]
 
 
 #: Pattern names (see the module docstring for the exact definitions).
 PATTERNS = ("continuous", "episodic", "new", "recovering", "none", "single period")
+
+
+#: The labels of :func:`pattern_codes` (``""``: no known period).
+PATTERN_LABELS = ("", "single period", "none", "continuous", "new", "recovering", "episodic")
 
 
 def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
@@ -542,10 +560,15 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     >>> pattern_of(np.array([[100.0, 90.0, 80.0], [100.0, 90.0, np.nan]])).tolist()
     ['continuous', 'single period']
     """
+    return np.array(PATTERN_LABELS, dtype=object)[pattern_codes(periods, flags)]
+
+
+def pattern_codes(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
+    """:func:`pattern_of` as int8 positions in :data:`PATTERN_LABELS` (no Python string per unit)."""
     values = np.asarray(periods, dtype=float)
     n_units = values.shape[0]
     if values.shape[1] < 2:
-        return np.full(n_units, "", dtype=object)
+        return np.zeros(n_units, dtype=np.int8)
     flags = decline_flags(values) if flags is None else flags
     down, steady = flags.yes[:, 1:], flags.no[:, 1:]  # steady: known periods without a decline
     known = down | steady
@@ -559,15 +582,10 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     first_down = np.argmax(down, axis=1)
     last_steady = last_column - np.argmax(steady[:, ::-1], axis=1)
     single = known.sum(axis=1) == 1
-    return np.select(
-        [
-            ~any_known,
-            single,
-            ~any_down,
-            last_down & ~any_steady,
-            last_down & (first_down > last_steady),
-            last_up,
-        ],
-        np.array(["", "single period", "none", "continuous", "new", "recovering"], dtype=object),
-        default="episodic",
-    ).astype(object)
+    # the first condition that holds, in PATTERN_LABELS order (episodic: none holds)
+    conditions = (~any_known, single, ~any_down, last_down & ~any_steady, last_down & (first_down > last_steady),
+                  last_up)
+    codes = np.full(n_units, len(conditions), dtype=np.int8)
+    for code in range(len(conditions) - 1, -1, -1):
+        codes[conditions[code]] = code
+    return codes

@@ -38,7 +38,7 @@ from shrinkwatch.identification.indicators import (
     decline_flags,
     loss_ranks,
     panel_years,
-    pattern_of,
+    pattern_codes,
     run_lengths,
     year_grid,
 )
@@ -210,7 +210,8 @@ class Evaluation(Generic[C]):
 
     Arrays are aligned to ``panel.units.index``. ``criteria`` maps a criterion
     name to ``(value, verdict)``; ``facts`` are extra columns of the table;
-    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identification.indicators`);
+    ``pattern`` the pattern of change, as positions in
+    :data:`~shrinkwatch.identification.indicators.PATTERN_LABELS` (:meth:`Kernel.pattern`);
     ``context`` what the kernel's :meth:`Kernel.reasons` needs besides (the rule's
     own frozen dataclass, such as :class:`~shrinkwatch.identification.rules.peak_loss.PeakLossContext`).
     ``set_aside`` names the criteria the verdict was given without because the
@@ -453,15 +454,17 @@ class Kernel(Generic[P, C]):
         return year, grid.column(year, key)
 
     def pattern(self, indicator: str, column: int) -> np.ndarray:
+        """The pattern of change up to ``column``, as positions in
+        :data:`~shrinkwatch.identification.indicators.PATTERN_LABELS` (:func:`pattern_codes`)."""
         def make() -> np.ndarray:
             grid = self.grid(indicator)
             if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's, flags are cached
                 flags = self.flags(indicator)
-                return pattern_of(grid.values[:, : column + 1],
-                                  Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
+                return pattern_codes(grid.values[:, : column + 1],
+                                     Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
             keep = grid.in_panel.copy()
             keep[column + 1 :] = False
-            return pattern_of(grid.values[:, keep])
+            return pattern_codes(grid.values[:, keep])
 
         result: np.ndarray = self.cached(("pattern", indicator, column), make)
         return result
