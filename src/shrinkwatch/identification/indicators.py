@@ -304,9 +304,10 @@ def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 <
 
     Where ``P(j-1) >= 0`` a decline at a threshold is a decline at every smaller one, so the thresholds that
     give one are the first ``rank`` of them, and :func:`decline_flags` at ``thresholds[i]`` is ``rank > i``.
-    The rank is found by a binary search over the thresholds (log2 of their number passes), in blocks of
-    ``chunk_rows`` rows, so the temporaries stay small. A negative ``P(j-1)`` breaks the order: callers
-    check for it.
+    The rank is first placed by the loss ``1 - P(j) / P(j-1)`` among the thresholds, then moved until the
+    exact comparison holds at ``rank - 1`` and fails at ``rank`` (rounding moves it by a step at most, so
+    this is a pass or two), in blocks of ``chunk_rows`` rows so that the temporaries stay small. A negative
+    ``P(j-1)`` breaks the order: callers check for it.
 
     Examples
     --------
@@ -315,25 +316,35 @@ def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 <
            [0, 3, 0, 3]], dtype=uint8)
     """
     values = np.asarray(values, dtype=float)
-    factors = 1.0 - np.asarray(thresholds, dtype=float)
+    thresholds = np.asarray(thresholds, dtype=float)
+    factors = 1.0 - thresholds
     count = len(factors)
     dtype = np.uint8 if count < 255 else np.uint16 if count < 65535 else np.int32
     out = np.zeros(values.shape, dtype=dtype)
     if values.shape[1] < 2 or count == 0:
         return out
-    steps = int(count).bit_length()
     for start in range(0, values.shape[0], chunk_rows):
         before, after = values[start : start + chunk_rows, :-1], values[start : start + chunk_rows, 1:]
-        low = np.zeros(before.shape, dtype=np.int32)
-        high = np.full(before.shape, count, dtype=np.int32)
-        for _ in range(steps):
-            middle = (low + high) >> 1
+
+        def declines(rank: np.ndarray) -> np.ndarray:
+            """The exact comparison at threshold ``rank`` (none beyond the last one)."""
             with np.errstate(invalid="ignore"):  # inf x 0: NaN, not a decline (as decline_flags)
-                falling = after < before * factors[np.minimum(middle, count - 1)]
-            open_ = low < high
-            low = np.where(open_ & falling, middle + 1, low)
-            high = np.where(open_ & ~falling, middle, high)
-        out[start : start + chunk_rows, 1:] = low
+                return (after < before * factors[np.minimum(rank, count - 1)]) & (rank < count)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = 1.0 - after / before
+        rank = np.where(np.isnan(loss), 0, np.searchsorted(thresholds, loss, side="left")).astype(np.int32)
+        while True:  # up while the threshold at rank still gives a decline
+            up = declines(rank)
+            if not up.any():
+                break
+            rank += up
+        while True:  # down while the one below it does not
+            down = (rank > 0) & ~declines(np.maximum(rank - 1, 0))
+            if not down.any():
+                break
+            rank -= down
+        out[start : start + chunk_rows, 1:] = rank
     return out
 
 
