@@ -165,13 +165,13 @@ def _physical_memory() -> int:
 SWEEP_CACHE_BYTES = 1 << 30
 
 
-def sweep_bytes(panel: Panel, vary: dict[str, list[Any]], cache_bytes: int = SWEEP_CACHE_BYTES) -> int:
+def sweep_bytes(panel: Panel, vary: dict[str, list[Any]], cache_bytes: int | None = SWEEP_CACHE_BYTES) -> int:
     """An upper estimate of the memory a sweep over ``vary`` holds at once.
 
     The year grid of each swept indicator (``units x years x 8`` bytes), four int32 counters per unit, and the
     kernel's cached state: per distinct value of a varied parameter at most unit x year decline flags (two
     boolean arrays) and run lengths and counts (two int16 arrays), ``units x years x 6`` bytes, never more
-    than ``cache_bytes`` (the least recently used state is dropped beyond it).
+    than ``cache_bytes`` (the least recently used state is dropped beyond it; None: no bound).
 
     Examples
     --------
@@ -183,12 +183,13 @@ def sweep_bytes(panel: Panel, vary: dict[str, list[Any]], cache_bytes: int = SWE
     n_units, n_years = len(panel.units), (years[-1] - years[0] + 1 if years else 1)
     distinct = sum(len(set(map(str, values))) for values in vary.values())
     indicators = len(set(map(str, vary["indicator"]))) if "indicator" in vary else 1
-    state = min(n_units * n_years * 6 * distinct, cache_bytes)
+    state = n_units * n_years * 6 * distinct
+    state = state if cache_bytes is None else min(state, cache_bytes)
     return n_units * n_years * 8 * indicators + state + 16 * n_units
 
 
 def check_memory(panel: Panel, vary: dict[str, list[Any]], budget: int | None = None,
-                 cache_bytes: int = SWEEP_CACHE_BYTES) -> int:
+                 cache_bytes: int | None = SWEEP_CACHE_BYTES) -> int:
     """Refuse a sweep whose :func:`sweep_bytes` estimate exceeds half the machine's memory (or ``budget``).
 
     Examples
@@ -252,7 +253,7 @@ def sweep(
     base_settings: dict[str, Any] | None = None,
     *,
     stable_clusters: bool = True,
-    cache_bytes: int = SWEEP_CACHE_BYTES,
+    cache_bytes: int | None = SWEEP_CACHE_BYTES,
     one_pass: bool = True,
 ) -> SensitivityResult:
     """Evaluate ``standard`` on ``panel`` for every combination of ``vary``.
@@ -274,8 +275,8 @@ def sweep(
         the same compared years); ``units["via_stable_cluster"]`` counts the
         combinations in which a unit was judged so.
     cache_bytes
-        The most the rule's kernel keeps of its derived state at once (:data:`SWEEP_CACHE_BYTES`; see
-        :func:`sweep_bytes` for all the sweep holds). The parameters that select a units x years state
+        The most the rule's kernel keeps of its derived state at once (:data:`SWEEP_CACHE_BYTES`; None: no
+        bound; see :func:`sweep_bytes` for all the sweep holds). The parameters that select a units x years state
         (:attr:`Kernel.state_fields`, such as a loss threshold) are varied slowest, so each state is built
         once even when the bound keeps only one.
     one_pass
