@@ -339,12 +339,10 @@ def sweep(
     for picked in itertools.product(*(range(len(checked[key])) for key in outer)):
         setting = {key: checked[key][i] for key, i in zip(outer, picked)}
         row = sum(i * strides[key] for key, i in zip(outer, picked))
-        levels = None
-        if level_key is not None:
-            values = checked[level_key]
-            levels = kernel.levels(kernel.parameters_of({**base, **setting, level_key: values[0]}), level_key,
-                                   values)
-        if levels is None:  # every setting by itself
+        values: list[Any] = checked[level_key] if level_key is not None else []
+        levels = (kernel.levels(kernel.parameters_of({**base, **setting, level_key: values[0]}), level_key, values)
+                  if level_key is not None else None)
+        if levels is None or level_key is None:  # every setting by itself
             for extra in itertools.product(*(range(len(checked[key])) for key in inner)):
                 chosen = {**setting, **{key: checked[key][i] for key, i in zip(inner, extra)}}
                 params = kernel.parameters_of({**base, **chosen})
