@@ -221,23 +221,22 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
     matrix = np.full((len(panel.units), len(axis_years)), np.nan)
     data = panel.values[indicator].to_numpy(dtype=np.float64)
     n_units, n_years = len(panel.units), len(years_present)
-    if np.array_equal(year_level, years_present):  # the year codes are the panel-year positions
-        year_positions = np.asarray(index.codes[1])
-        year_columns = (years_present - first)[year_positions]
-    else:
-        year_positions = None
-        year_columns = (year_level - first)[index.codes[1]]
+    # the year codes are the panel-year positions when the year level holds exactly the panel's years
+    year_positions = np.asarray(index.codes[1]) if np.array_equal(year_level, years_present) else None
     if (len(data) == n_units * n_years and year_positions is not None
             and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
             and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
         # the common layout, sorted by unit then year and complete: a reshape, no scatter
         columns = slice(None) if n_years == len(axis_years) else years_present - first
         matrix[:, columns] = data.reshape(n_units, n_years)
-    elif (position >= 0).all():
-        matrix[unit_codes, year_columns] = data
     else:
-        keep = unit_codes >= 0
-        matrix[unit_codes[keep], year_columns[keep]] = data[keep]
+        year_columns = ((years_present - first)[year_positions] if year_positions is not None
+                        else (year_level - first)[index.codes[1]])
+        if (position >= 0).all():
+            matrix[unit_codes, year_columns] = data
+        else:
+            keep = unit_codes >= 0
+            matrix[unit_codes[keep], year_columns[keep]] = data[keep]
     in_panel = np.zeros(len(axis_years), dtype=bool)
     in_panel[years_present - first] = True
     return YearGrid(values=matrix, years=axis_years, in_panel=in_panel)
@@ -282,19 +281,34 @@ def decline_flags(values: np.ndarray, min_loss: float = 0.0) -> Tri:
 
 
 def run_lengths(flags: np.ndarray) -> np.ndarray:
-    """Length of the run of True ending at each column (0 where False), by cumulative sums."""
+    """Length of the run of True ending at each column (0 where False).
+
+    One step per column over all units (``run[j] = (run[j-1] + 1) * flag[j]``) on a years x units copy, so
+    that every step reads contiguous memory; the result is its transpose (units x years, column-major, so a
+    column is contiguous).
+    """
     flags = np.asarray(flags, dtype=bool)
     # int16: years fit, and half the memory of int32 on 100,000-unit panels
-    total = np.cumsum(flags, axis=1, dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
-    at_break = np.where(flags, 0, total)
-    return total - np.maximum.accumulate(at_break, axis=1)
+    by_year = np.ascontiguousarray(flags.T)
+    out = np.zeros(by_year.shape, dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    if len(out):
+        out[0] = by_year[0]
+    for column in range(1, len(out)):
+        np.add(out[column - 1], 1, out=out[column])
+        out[column] *= by_year[column]
+    return out.T
 
 
 def cumulative_count(flags: np.ndarray) -> np.ndarray:
-    """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a]."""
-    out = np.zeros((flags.shape[0], flags.shape[1] + 1), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
-    np.cumsum(flags, axis=1, out=out[:, 1:])
-    return out
+    """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a].
+
+    Built a column at a time over all units, as :func:`run_lengths` (column-major result)."""
+    flags = np.asarray(flags, dtype=bool)
+    by_year = np.ascontiguousarray(flags.T)
+    out = np.zeros((flags.shape[1] + 1, flags.shape[0]), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    for column in range(flags.shape[1]):
+        np.add(out[column], by_year[column], out=out[column + 1])
+    return out.T
 
 
 def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 << 15) -> np.ndarray:
@@ -369,7 +383,9 @@ def decline_runs(flags: Tri, years: np.ndarray, column: int, runs: np.ndarray | 
     """
     runs = run_lengths(flags.yes[:, : column + 1]) if runs is None else runs[:, : column + 1]
     longest = runs.max(axis=1)
-    last_max = runs.shape[1] - 1 - np.argmax(runs[:, ::-1] == longest[:, None], axis=1)
+    last_max = np.zeros(len(runs), dtype=np.intp)
+    for year in range(runs.shape[1]):  # the latest column holding the longest run, a column at a time
+        last_max[runs[:, year] == longest] = year
     end = np.where(longest > 0, np.asarray(years)[last_max].astype(float), np.nan)
     return DeclineRuns(longest=longest, longest_end=end, latest=runs[:, -1])
 
@@ -581,20 +597,27 @@ def pattern_codes(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     if values.shape[1] < 2:
         return np.zeros(n_units, dtype=np.int8)
     flags = decline_flags(values) if flags is None else flags
-    down, steady = flags.yes[:, 1:], flags.no[:, 1:]  # steady: known periods without a decline
-    known = down | steady
-    last_column = known.shape[1] - 1
-    any_known, any_down, any_steady = known.any(axis=1), down.any(axis=1), steady.any(axis=1)
-    rows = np.arange(n_units)
-    last = last_column - np.argmax(known[:, ::-1], axis=1)
-    last_down = down[rows, last] & any_known
-    last_up = (values[rows, last + 1] > values[rows, last]) & any_known
-    # the declines form one run at the end iff the first decline follows the last steady period
-    first_down = np.argmax(down, axis=1)
-    last_steady = last_column - np.argmax(steady[:, ::-1], axis=1)
-    single = known.sum(axis=1) == 1
+    # one step per period over all units, on years x units copies (contiguous rows)
+    down, steady = np.ascontiguousarray(flags.yes[:, 1:].T), np.ascontiguousarray(flags.no[:, 1:].T)
+    by_year = np.ascontiguousarray(values.T)
+    n_known = np.zeros(n_units, dtype=np.int32)
+    any_down, any_steady = np.zeros(n_units, dtype=bool), np.zeros(n_units, dtype=bool)
+    last_down, last_up = np.zeros(n_units, dtype=bool), np.zeros(n_units, dtype=bool)
+    # the declines form one run at the end iff no steady period follows the first decline
+    steady_after_down = np.zeros(n_units, dtype=bool)
+    for period in range(len(down)):
+        is_down, is_steady = down[period], steady[period]
+        known = is_down | is_steady
+        n_known += known
+        steady_after_down |= is_steady & any_down
+        any_down |= is_down
+        any_steady |= is_steady
+        # the latest known period: whether it is a decline, a rise
+        np.copyto(last_down, is_down, where=known)
+        np.copyto(last_up, by_year[period + 1] > by_year[period], where=known)
+    any_known = n_known > 0
     # the first condition that holds, in PATTERN_LABELS order (episodic: none holds)
-    conditions = (~any_known, single, ~any_down, last_down & ~any_steady, last_down & (first_down > last_steady),
+    conditions = (~any_known, n_known == 1, ~any_down, last_down & ~any_steady, last_down & ~steady_after_down,
                   last_up)
     codes = np.full(n_units, len(conditions), dtype=np.int8)
     for code in range(len(conditions) - 1, -1, -1):
