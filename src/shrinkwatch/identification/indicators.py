@@ -433,16 +433,23 @@ class PeakLoss:
 def peak_loss(grid: YearGrid, column: int, window: int) -> PeakLoss:
     """Population at ``column`` relative to its maximum over the ``window`` years ending there."""
     first = max(column - window + 1, 0)
-    block = grid.values[:, first : column + 1]
+    by_year = np.ascontiguousarray(grid.values[:, first : column + 1].T)
     in_panel = grid.in_panel[first : column + 1]
-    masked = np.where(np.isnan(block), -np.inf, block)
-    where_max = masked.shape[1] - 1 - np.argmax(masked[:, ::-1], axis=1)
-    peak = masked[np.arange(len(masked)), where_max]
+    n_units = grid.values.shape[0]
+    # a year at a time over all units: the running maximum and its latest year (a missing value is no peak)
+    peak = np.full(n_units, -np.inf)
+    where_max = np.full(n_units, len(by_year) - 1, dtype=np.intp)
+    complete = np.ones(n_units, dtype=bool)
+    for year, values in enumerate(by_year):
+        higher = values >= peak
+        np.copyto(peak, values, where=higher)
+        where_max[higher] = year
+        if in_panel[year]:
+            complete &= ~np.isnan(values)
     peak = np.where(np.isfinite(peak), peak, np.nan)
     current = grid.values[:, column]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(peak > 0, current / peak, np.nan)
-    complete = ~np.isnan(block[:, in_panel]).any(axis=1)
     peak_year = np.where(np.isfinite(peak), grid.years[first:][where_max].astype(float), np.nan)
     return PeakLoss(ratio=ratio, peak=peak, peak_year=peak_year, complete=complete)
 
