@@ -221,6 +221,7 @@ def identify(
     kernel = kernel_class(std.rule)(panel, std)
     params = kernel.parameters_of(values)
     evaluation = kernel.evaluate(params)
+    kernel.clear_cache()  # the year grids and flags are not needed past the evaluation: memory for the table
     reason = kernel.reasons(evaluation, params, language).to_pandas()
 
     units = panel.units

@@ -311,6 +311,15 @@ def cumulative_count(flags: np.ndarray) -> np.ndarray:
     return out.T
 
 
+#: Units per block of the loops that go a year at a time (a years x units copy of a block is a few MiB).
+BLOCK_UNITS = 1 << 16
+
+
+def unit_blocks(n_units: int) -> list[slice]:
+    """Consecutive blocks of at most :data:`BLOCK_UNITS` units (a loop over blocks, never over units)."""
+    return [slice(start, min(start + BLOCK_UNITS, n_units)) for start in range(0, n_units, BLOCK_UNITS)]
+
+
 def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 << 15) -> np.ndarray:
     """For every column ``j`` of ``values``: how many of the ascending ``thresholds`` make the change from
     column ``j-1`` to ``j`` a decline (``P(j) < P(j-1) * (1 - t)``, compared exactly as :func:`decline_flags`
@@ -433,19 +442,21 @@ class PeakLoss:
 def peak_loss(grid: YearGrid, column: int, window: int) -> PeakLoss:
     """Population at ``column`` relative to its maximum over the ``window`` years ending there."""
     first = max(column - window + 1, 0)
-    by_year = np.ascontiguousarray(grid.values[:, first : column + 1].T)
     in_panel = grid.in_panel[first : column + 1]
     n_units = grid.values.shape[0]
-    # a year at a time over all units: the running maximum and its latest year (a missing value is no peak)
     peak = np.full(n_units, -np.inf)
-    where_max = np.full(n_units, len(by_year) - 1, dtype=np.intp)
+    where_max = np.full(n_units, column - first, dtype=np.intp)
     complete = np.ones(n_units, dtype=bool)
-    for year, values in enumerate(by_year):
-        higher = values >= peak
-        np.copyto(peak, values, where=higher)
-        where_max[higher] = year
-        if in_panel[year]:
-            complete &= ~np.isnan(values)
+    for rows in unit_blocks(n_units):
+        # a year at a time over a block of units: the running maximum and its latest year (a missing value is
+        # no peak)
+        block_peak, block_where, block_complete = peak[rows], where_max[rows], complete[rows]
+        for year, values in enumerate(np.ascontiguousarray(grid.values[rows, first : column + 1].T)):
+            higher = values >= block_peak
+            np.copyto(block_peak, values, where=higher)
+            block_where[higher] = year
+            if in_panel[year]:
+                block_complete &= ~np.isnan(values)
     peak = np.where(np.isfinite(peak), peak, np.nan)
     current = grid.values[:, column]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -604,8 +615,16 @@ def pattern_codes(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     if values.shape[1] < 2:
         return np.zeros(n_units, dtype=np.int8)
     flags = decline_flags(values) if flags is None else flags
-    # one step per period over all units, on years x units copies (contiguous rows)
-    down, steady = np.ascontiguousarray(flags.yes[:, 1:].T), np.ascontiguousarray(flags.no[:, 1:].T)
+    codes = np.empty(n_units, dtype=np.int8)
+    for rows in unit_blocks(n_units):
+        codes[rows] = _pattern_block(values[rows], flags.yes[rows, 1:], flags.no[rows, 1:])
+    return codes
+
+
+def _pattern_block(values: np.ndarray, down_flags: np.ndarray, steady_flags: np.ndarray) -> np.ndarray:
+    """:func:`pattern_codes` of a block of units, one step per period on years x units copies."""
+    n_units = len(values)
+    down, steady = np.ascontiguousarray(down_flags.T), np.ascontiguousarray(steady_flags.T)
     by_year = np.ascontiguousarray(values.T)
     n_known = np.zeros(n_units, dtype=np.int32)
     any_down, any_steady = np.zeros(n_units, dtype=bool), np.zeros(n_units, dtype=bool)

@@ -359,6 +359,12 @@ class Kernel(Generic[P, C]):
         self.peak_bytes = max(self.peak_bytes, self.held_bytes)
         return value
 
+    def clear_cache(self) -> None:
+        """Drop everything cached, the year grids too (an evaluation holds what its reasons need)."""
+        self._cache.clear()
+        self._sizes.clear()
+        self.held_bytes = 0
+
     def grid(self, indicator: str) -> YearGrid:
         """The indicator's year grid; a DataError naming the panel's indicators if it has none."""
         grid = self.optional_grid(indicator)

@@ -110,7 +110,7 @@ class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
     def evaluate(self, params: CensusDeclineParameters) -> Evaluation[CensusDeclineContext]:
         grid, indicator = self.grid(params.indicator), params.indicator
         t1, t2, c1, c2 = self._compared(params)
-        before, after = grid.values[:, c1], grid.values[:, c2]
+        before, after = grid.values[:, c1].copy(), grid.values[:, c2].copy()  # copies: the grid can go
         verdict, evaluable = self._decline(before, after, params.min_loss)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = np.where(evaluable, after / np.where(before > 0, before, 1.0) - 1.0, np.nan)

@@ -75,16 +75,17 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDecline
         summary = decline_runs(flags, grid.years, column, runs)
         longest, longest_end = summary.longest, summary.longest_end
         latest = summary.latest.astype(float)
+        latest_run = runs[:, column].copy()  # a copy: the run lengths of every year can go
         start = max(column - n, 0)
         return Evaluation(
             verdict=verdict,
             annual_rate=self.rate(grid, start, column),
             criteria={"decline_run": (latest, verdict)},
-            facts={"evaluation_year": np.full(self.n, year), "latest_run": runs[:, column],
+            facts={"evaluation_year": np.full(self.n, year), "latest_run": latest_run,
                    "longest_run": longest, "longest_run_end": longest_end},
             pattern=self.pattern(indicator, column),
             context=ConsecutiveDeclineContext(year=year, first=int(grid.years[max(column - n + 1, 0)]),
-                                              latest=runs[:, column], longest=longest, longest_end=longest_end),
+                                              latest=latest_run, longest=longest, longest_end=longest_end),
         )
 
     def reasons(self, evaluation: Evaluation[ConsecutiveDeclineContext], params: ConsecutiveDeclineParameters,
