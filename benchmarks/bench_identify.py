@@ -11,8 +11,9 @@ For consecutive-decline, census-decline and peak-loss, on the US county panel
   twice: ``identify`` (the full explained table: criteria, severity, pattern,
   reasons) and the verdicts only (a fresh kernel, the reference's output);
 - the verdicts are asserted equal, unit by unit;
-- the ratio reference / engine is printed (goal >= 50x), in wall time and in CPU time (the steadier measure
-  on a shared machine).
+- the ratio reference / engine is printed (goal >= 50x), in wall time (the goal's measure) and in CPU time
+  (steadier on a shared machine, but it counts every thread: Arrow and pandas run some kernels on several,
+  so on an idle machine it understates the engine's ratio).
 
 Then a 1,000-combination sensitivity sweep over the US counties
 (consecutive-decline: n 1..10 x min_annual_loss 100 values; goal < 0.5 s),
@@ -94,8 +95,8 @@ def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, objec
 def timed_cpu(function: Callable[[], object], repeat: int = 1) -> tuple[float, float, object]:
     """Best wall time and best CPU time of this process (all its threads) of ``repeat`` runs, as :func:`timed`.
 
-    On a shared machine the CPU time is the steadier measure: a process waiting for a core loses wall time,
-    not CPU time."""
+    On a shared machine the CPU time is the steadier measure (a process waiting for a core loses wall time,
+    not CPU time); it sums all the process's threads."""
     best_wall, best_cpu, result = float("inf"), float("inf"), None
     for _ in range(repeat):
         gc.collect()
