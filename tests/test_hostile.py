@@ -186,12 +186,13 @@ def test_an_output_path_with_brackets_prints_as_it_is(tmp_path, data_dir):
 
 
 def test_a_sweep_too_big_for_memory_is_refused_before_it_starts(census_panel):
-    """The sweep estimates what it will hold (units x years x distinct values) and refuses past its budget."""
+    """The sweep estimates what it will hold (the year grid, per-unit counters and the state of each distinct
+    value, up to its cache bound) and refuses past its budget."""
     from shrinkwatch.identification.sensitivity import check_memory, sweep_bytes
 
     grid = {"min_loss": [i / 1000 for i in range(1000)]}
     needed = sweep_bytes(census_panel, grid)
-    assert needed == 369 * 2 * 10 * 1000 + 12 * 369
+    assert needed == 369 * 11 * 8 + 369 * 11 * 6 * 1000 + 16 * 369  # 2010-2020 on the grid: 11 years
     with pytest.raises(OptionError, match=r"about 0\.0 GiB \(369 units x 2 years x 1,000 values\)"):
         check_memory(census_panel, grid, budget=needed - 1)
     assert check_memory(census_panel, grid, budget=needed) == needed

@@ -277,3 +277,24 @@ def test_strictly_increasing_series_has_no_decline_and_pattern_none(values):
     flags = decline_flags(series)
     assert not flags.yes.any()
     assert pattern_of(series).tolist() == ["none" if series.shape[1] > 2 else "single period"]
+
+
+def test_loss_ranks_equal_decline_flags_at_every_threshold():
+    """The rank of a change among the thresholds is exact, also for thresholds a rounding step away from the
+    change's own loss (issue 15: the sweep reads every threshold's declines from it)."""
+    from shrinkwatch.identification.indicators import loss_ranks
+
+    rng = np.random.default_rng(7)
+    values = np.round(rng.lognormal(5, 1, (3000, 10)) * rng.choice([1.0, 0.99, 0.95, 1.01], (3000, 10)))
+    values[rng.random(values.shape) < 0.05] = np.nan
+    values[:10, 3] = 0.0
+    values[10:20, 4] = np.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = (1 - values[:, 1:] / values[:, :-1]).ravel()
+    losses = rng.choice(losses[np.isfinite(losses) & (losses > 0) & (losses < 1)], 20)
+    thresholds = np.sort(np.concatenate([losses, np.nextafter(losses, 1), np.nextafter(losses, 0),
+                                         rng.random(20) * 0.1, [0.0, 0.0, 0.01, 1.0]]))
+    ranks = loss_ranks(values, thresholds, chunk_rows=777)
+    for i, threshold in enumerate(thresholds):
+        with np.errstate(invalid="ignore"):  # inf x 0 in decline_flags: not a decline
+            assert np.array_equal(decline_flags(values, threshold).yes, ranks > i), threshold

@@ -26,11 +26,11 @@ from shrinkwatch.core.errors import OptionError
 from shrinkwatch.harmonize import boundary_break_mask, boundary_break_reasons
 from shrinkwatch.harmonize.clusters import StableClusters, stable_clusters
 from shrinkwatch.identification.catalogue import load_standard
-from shrinkwatch.identification.indicators import Tri, severity
+from shrinkwatch.identification.indicators import PATTERN_LABELS, SEVERITY_LABELS, Tri, severity, severity_codes
 from shrinkwatch.identification.kernel import Kernel, RuleParameters
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
-from shrinkwatch.identification.text import as_text, pick
+from shrinkwatch.identification.text import labels, pick
 
 __all__ = ["identify", "boundary_change_mask", "resolve_for_panel", "StableGeography", "Judged", "judge"]
 
@@ -221,6 +221,7 @@ def identify(
     kernel = kernel_class(std.rule)(panel, std)
     params = kernel.parameters_of(values)
     evaluation = kernel.evaluate(params)
+    kernel.clear_cache()  # the year grids and flags are not needed past the evaluation: memory for the table
     reason = kernel.reasons(evaluation, params, language).to_pandas()
 
     units = panel.units
@@ -235,8 +236,10 @@ def identify(
     columns["shrinking"] = pd.arrays.BooleanArray(shrinking, ~evaluable)
     rate_percent = np.round(np.asarray(evaluation.annual_rate, dtype=float) * 100.0, 4)
     columns["annual_rate"] = rate_percent
-    columns["severity"] = as_text(np.where(shrinking, severity(rate_percent), np.where(evaluable, "none", ""))).to_pandas()
-    columns["pattern"] = as_text(evaluation.pattern).to_pandas()
+    severity_code = np.where(shrinking, severity_codes(rate_percent),
+                             np.where(evaluable, SEVERITY_LABELS.index("none"), SEVERITY_LABELS.index("")))
+    columns["severity"] = labels(severity_code, SEVERITY_LABELS).to_pandas()
+    columns["pattern"] = labels(evaluation.pattern, PATTERN_LABELS).to_pandas()
     for name, (value, verdict) in evaluation.criteria.items():
         columns[f"{name}_value"] = np.asarray(value, dtype=float)
         passed = verdict.as_float()
@@ -247,6 +250,8 @@ def identify(
         # the verdict was given without this criterion (no data for any unit): would it decide this unit?
         columns[f"{name}_decides"] = np.asarray(decides, dtype=bool)
     columns["reason"] = reason
+    columns["via_stable_cluster"] = np.zeros(n, dtype=bool)
+    columns["stable_cluster"] = np.full(n, "", dtype=object)
     table = pd.DataFrame(columns, index=units.index, copy=False)
     broken = boundary_change_mask(panel, params)
     if broken is not None:
@@ -261,8 +266,6 @@ def identify(
         for name in evaluation.set_aside:
             table.loc[broken, f"{name}_decides"] = False
         table.loc[broken, "reason"] = boundary_break_reasons(panel, start, end, language)[broken]
-    table["via_stable_cluster"] = False
-    table["stable_cluster"] = ""
     if stable_clusters and broken is not None:
         _judge_clusters(table, StableGeography(panel, std), params, evaluation.criteria, language)
     first_projected = panel.meta.projected_from

@@ -75,6 +75,7 @@ __all__ = [
     "decline_flags",
     "run_lengths",
     "cumulative_count",
+    "loss_ranks",
     "DeclineRuns",
     "decline_runs",
     "consecutive_decline",
@@ -87,9 +88,13 @@ __all__ = [
     "tapio_state",
     "TAPIO_STATES",
     "SEVERITY_BANDS",
+    "SEVERITY_LABELS",
     "severity",
+    "severity_codes",
     "PATTERNS",
+    "PATTERN_LABELS",
     "pattern_of",
+    "pattern_codes",
     "normalise",
     "entropy_weights",
     "classify",
@@ -216,23 +221,22 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
     matrix = np.full((len(panel.units), len(axis_years)), np.nan)
     data = panel.values[indicator].to_numpy(dtype=np.float64)
     n_units, n_years = len(panel.units), len(years_present)
-    if np.array_equal(year_level, years_present):  # the year codes are the panel-year positions
-        year_positions = np.asarray(index.codes[1])
-        year_columns = (years_present - first)[year_positions]
-    else:
-        year_positions = None
-        year_columns = (year_level - first)[index.codes[1]]
+    # the year codes are the panel-year positions when the year level holds exactly the panel's years
+    year_positions = np.asarray(index.codes[1]) if np.array_equal(year_level, years_present) else None
     if (len(data) == n_units * n_years and year_positions is not None
             and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
             and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
         # the common layout, sorted by unit then year and complete: a reshape, no scatter
         columns = slice(None) if n_years == len(axis_years) else years_present - first
         matrix[:, columns] = data.reshape(n_units, n_years)
-    elif (position >= 0).all():
-        matrix[unit_codes, year_columns] = data
     else:
-        keep = unit_codes >= 0
-        matrix[unit_codes[keep], year_columns[keep]] = data[keep]
+        year_columns = ((years_present - first)[year_positions] if year_positions is not None
+                        else (year_level - first)[index.codes[1]])
+        if (position >= 0).all():
+            matrix[unit_codes, year_columns] = data
+        else:
+            keep = unit_codes >= 0
+            matrix[unit_codes[keep], year_columns[keep]] = data[keep]
     in_panel = np.zeros(len(axis_years), dtype=bool)
     in_panel[years_present - first] = True
     return YearGrid(values=matrix, years=axis_years, in_panel=in_panel)
@@ -277,18 +281,93 @@ def decline_flags(values: np.ndarray, min_loss: float = 0.0) -> Tri:
 
 
 def run_lengths(flags: np.ndarray) -> np.ndarray:
-    """Length of the run of True ending at each column (0 where False), by cumulative sums."""
+    """Length of the run of True ending at each column (0 where False).
+
+    One step per column over all units (``run[j] = (run[j-1] + 1) * flag[j]``) on a years x units copy, so
+    that every step reads contiguous memory; the result is its transpose (units x years, column-major, so a
+    column is contiguous).
+    """
     flags = np.asarray(flags, dtype=bool)
     # int16: years fit, and half the memory of int32 on 100,000-unit panels
-    total = np.cumsum(flags, axis=1, dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
-    at_break = np.where(flags, 0, total)
-    return total - np.maximum.accumulate(at_break, axis=1)
+    by_year = np.ascontiguousarray(flags.T)
+    out = np.zeros(by_year.shape, dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    if len(out):
+        out[0] = by_year[0]
+    for column in range(1, len(out)):
+        np.add(out[column - 1], 1, out=out[column])
+        out[column] *= by_year[column]
+    return out.T
 
 
 def cumulative_count(flags: np.ndarray) -> np.ndarray:
-    """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a]."""
-    out = np.zeros((flags.shape[0], flags.shape[1] + 1), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
-    np.cumsum(flags, axis=1, out=out[:, 1:])
+    """Cumulative count with a leading zero column: count in [a, b] = c[:, b+1] - c[:, a].
+
+    Built a column at a time over all units, as :func:`run_lengths` (column-major result)."""
+    flags = np.asarray(flags, dtype=bool)
+    by_year = np.ascontiguousarray(flags.T)
+    out = np.zeros((flags.shape[1] + 1, flags.shape[0]), dtype=np.int16 if flags.shape[1] < 32767 else np.int64)
+    for column in range(flags.shape[1]):
+        np.add(out[column], by_year[column], out=out[column + 1])
+    return out.T
+
+
+#: Units per block of the loops that go a year at a time (a years x units copy of a block is a few MiB).
+BLOCK_UNITS = 1 << 16
+
+
+def unit_blocks(n_units: int) -> list[slice]:
+    """Consecutive blocks of at most :data:`BLOCK_UNITS` units (a loop over blocks, never over units)."""
+    return [slice(start, min(start + BLOCK_UNITS, n_units)) for start in range(0, n_units, BLOCK_UNITS)]
+
+
+def loss_ranks(values: np.ndarray, thresholds: np.ndarray, chunk_rows: int = 1 << 15) -> np.ndarray:
+    """For every column ``j`` of ``values``: how many of the ascending ``thresholds`` make the change from
+    column ``j-1`` to ``j`` a decline (``P(j) < P(j-1) * (1 - t)``, compared exactly as :func:`decline_flags`
+    does); 0 in column 0 and where a value is missing.
+
+    Where ``P(j-1) >= 0`` a decline at a threshold is a decline at every smaller one, so the thresholds that
+    give one are the first ``rank`` of them, and :func:`decline_flags` at ``thresholds[i]`` is ``rank > i``.
+    The rank is first placed by the loss ``1 - P(j) / P(j-1)`` among the thresholds, then moved until the
+    exact comparison holds at ``rank - 1`` and fails at ``rank`` (rounding moves it by a step at most, so
+    this is a pass or two), in blocks of ``chunk_rows`` rows so that the temporaries stay small. A negative
+    ``P(j-1)`` breaks the order: callers check for it.
+
+    Examples
+    --------
+    >>> loss_ranks(np.array([[100.0, 98.0, 98.0, np.nan], [100.0, 90.0, 95.0, 80.0]]), np.array([0.0, 0.01, 0.05]))
+    array([[0, 2, 0, 0],
+           [0, 3, 0, 3]], dtype=uint8)
+    """
+    values = np.asarray(values, dtype=float)
+    thresholds = np.asarray(thresholds, dtype=float)
+    factors = 1.0 - thresholds
+    count = len(factors)
+    dtype = np.uint8 if count < 255 else np.uint16 if count < 65535 else np.int32
+    out = np.zeros(values.shape, dtype=dtype)
+    if values.shape[1] < 2 or count == 0:
+        return out
+    for start in range(0, values.shape[0], chunk_rows):
+        before, after = values[start : start + chunk_rows, :-1], values[start : start + chunk_rows, 1:]
+
+        def declines(rank: np.ndarray) -> np.ndarray:
+            """The exact comparison at threshold ``rank`` (none beyond the last one)."""
+            with np.errstate(invalid="ignore"):  # inf x 0: NaN, not a decline (as decline_flags)
+                return (after < before * factors[np.minimum(rank, count - 1)]) & (rank < count)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = 1.0 - after / before
+        rank = np.where(np.isnan(loss), 0, np.searchsorted(thresholds, loss, side="left")).astype(np.int32)
+        while True:  # up while the threshold at rank still gives a decline
+            up = declines(rank)
+            if not up.any():
+                break
+            rank += up
+        while True:  # down while the one below it does not
+            down = (rank > 0) & ~declines(np.maximum(rank - 1, 0))
+            if not down.any():
+                break
+            rank -= down
+        out[start : start + chunk_rows, 1:] = rank
     return out
 
 
@@ -313,7 +392,9 @@ def decline_runs(flags: Tri, years: np.ndarray, column: int, runs: np.ndarray | 
     """
     runs = run_lengths(flags.yes[:, : column + 1]) if runs is None else runs[:, : column + 1]
     longest = runs.max(axis=1)
-    last_max = runs.shape[1] - 1 - np.argmax(runs[:, ::-1] == longest[:, None], axis=1)
+    last_max = np.zeros(len(runs), dtype=np.intp)
+    for year in range(runs.shape[1]):  # the latest column holding the longest run, a column at a time
+        last_max[runs[:, year] == longest] = year
     end = np.where(longest > 0, np.asarray(years)[last_max].astype(float), np.nan)
     return DeclineRuns(longest=longest, longest_end=end, latest=runs[:, -1])
 
@@ -361,16 +442,25 @@ class PeakLoss:
 def peak_loss(grid: YearGrid, column: int, window: int) -> PeakLoss:
     """Population at ``column`` relative to its maximum over the ``window`` years ending there."""
     first = max(column - window + 1, 0)
-    block = grid.values[:, first : column + 1]
     in_panel = grid.in_panel[first : column + 1]
-    masked = np.where(np.isnan(block), -np.inf, block)
-    where_max = masked.shape[1] - 1 - np.argmax(masked[:, ::-1], axis=1)
-    peak = masked[np.arange(len(masked)), where_max]
+    n_units = grid.values.shape[0]
+    peak = np.full(n_units, -np.inf)
+    where_max = np.full(n_units, column - first, dtype=np.intp)
+    complete = np.ones(n_units, dtype=bool)
+    for rows in unit_blocks(n_units):
+        # a year at a time over a block of units: the running maximum and its latest year (a missing value is
+        # no peak)
+        block_peak, block_where, block_complete = peak[rows], where_max[rows], complete[rows]
+        for year, values in enumerate(np.ascontiguousarray(grid.values[rows, first : column + 1].T)):
+            higher = values >= block_peak
+            np.copyto(block_peak, values, where=higher)
+            block_where[higher] = year
+            if in_panel[year]:
+                block_complete &= ~np.isnan(values)
     peak = np.where(np.isfinite(peak), peak, np.nan)
     current = grid.values[:, column]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(peak > 0, current / peak, np.nan)
-    complete = ~np.isnan(block[:, in_panel]).any(axis=1)
     peak_year = np.where(np.isfinite(peak), grid.years[first:][where_max].astype(float), np.nan)
     return PeakLoss(ratio=ratio, peak=peak, peak_year=peak_year, complete=complete)
 
@@ -466,6 +556,21 @@ def tapio_state(population_change: np.ndarray, land_change: np.ndarray) -> np.nd
 SEVERITY_BANDS = (("mild", 0.0, -0.5), ("moderate", -0.5, -1.0), ("severe", -1.0, -np.inf))
 
 
+#: The labels of :func:`severity_codes`: no rate, the three bands, no loss.
+SEVERITY_LABELS = ("", "mild", "moderate", "severe", "none")
+
+
+def severity_codes(annual_rate_percent: np.ndarray) -> np.ndarray:
+    """:func:`severity` as int8 positions in :data:`SEVERITY_LABELS` (no Python string per unit)."""
+    rate = np.asarray(annual_rate_percent, dtype=float)
+    codes = np.full(rate.shape, 4, dtype=np.int8)
+    codes[rate < 0] = 1
+    codes[rate < -0.5] = 2
+    codes[rate < -1.0] = 3
+    codes[np.isnan(rate)] = 0
+    return codes
+
+
 def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
     """ESPON bands: mild 0 to -0.5 %/yr, moderate -0.5 to -1, severe below -1; else ``none``.
 
@@ -476,16 +581,15 @@ def severity(annual_rate_percent: np.ndarray) -> np.ndarray:
     >>> severity(np.array([-0.2, -0.7, -3.0, 1.0])).tolist()
     ['mild', 'moderate', 'severe', 'none']
     """
-    rate = np.asarray(annual_rate_percent, dtype=float)
-    return np.select(
-        [np.isnan(rate), (rate < 0) & (rate >= -0.5), (rate < -0.5) & (rate >= -1.0), rate < -1.0],
-        np.array(["", "mild", "moderate", "severe"], dtype=object),
-        default="none",
-    ).astype(object)
+    return np.array(SEVERITY_LABELS, dtype=object)[severity_codes(annual_rate_percent)]
 
 
 #: Pattern names (see the module docstring for the exact definitions).
 PATTERNS = ("continuous", "episodic", "new", "recovering", "none", "single period")
+
+
+#: The labels of :func:`pattern_codes` (``""``: no known period).
+PATTERN_LABELS = ("", "single period", "none", "continuous", "new", "recovering", "episodic")
 
 
 def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
@@ -501,32 +605,47 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
     >>> pattern_of(np.array([[100.0, 90.0, 80.0], [100.0, 90.0, np.nan]])).tolist()
     ['continuous', 'single period']
     """
+    return np.array(PATTERN_LABELS, dtype=object)[pattern_codes(periods, flags)]
+
+
+def pattern_codes(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
+    """:func:`pattern_of` as int8 positions in :data:`PATTERN_LABELS` (no Python string per unit)."""
     values = np.asarray(periods, dtype=float)
     n_units = values.shape[0]
     if values.shape[1] < 2:
-        return np.full(n_units, "", dtype=object)
+        return np.zeros(n_units, dtype=np.int8)
     flags = decline_flags(values) if flags is None else flags
-    down, steady = flags.yes[:, 1:], flags.no[:, 1:]  # steady: known periods without a decline
-    known = down | steady
-    last_column = known.shape[1] - 1
-    any_known, any_down, any_steady = known.any(axis=1), down.any(axis=1), steady.any(axis=1)
-    rows = np.arange(n_units)
-    last = last_column - np.argmax(known[:, ::-1], axis=1)
-    last_down = down[rows, last] & any_known
-    last_up = (values[rows, last + 1] > values[rows, last]) & any_known
-    # the declines form one run at the end iff the first decline follows the last steady period
-    first_down = np.argmax(down, axis=1)
-    last_steady = last_column - np.argmax(steady[:, ::-1], axis=1)
-    single = known.sum(axis=1) == 1
-    return np.select(
-        [
-            ~any_known,
-            single,
-            ~any_down,
-            last_down & ~any_steady,
-            last_down & (first_down > last_steady),
-            last_up,
-        ],
-        np.array(["", "single period", "none", "continuous", "new", "recovering"], dtype=object),
-        default="episodic",
-    ).astype(object)
+    codes = np.empty(n_units, dtype=np.int8)
+    for rows in unit_blocks(n_units):
+        codes[rows] = _pattern_block(values[rows], flags.yes[rows, 1:], flags.no[rows, 1:])
+    return codes
+
+
+def _pattern_block(values: np.ndarray, down_flags: np.ndarray, steady_flags: np.ndarray) -> np.ndarray:
+    """:func:`pattern_codes` of a block of units, one step per period on years x units copies."""
+    n_units = len(values)
+    down, steady = np.ascontiguousarray(down_flags.T), np.ascontiguousarray(steady_flags.T)
+    by_year = np.ascontiguousarray(values.T)
+    n_known = np.zeros(n_units, dtype=np.int32)
+    any_down, any_steady = np.zeros(n_units, dtype=bool), np.zeros(n_units, dtype=bool)
+    last_down, last_up = np.zeros(n_units, dtype=bool), np.zeros(n_units, dtype=bool)
+    # the declines form one run at the end iff no steady period follows the first decline
+    steady_after_down = np.zeros(n_units, dtype=bool)
+    for period in range(len(down)):
+        is_down, is_steady = down[period], steady[period]
+        known = is_down | is_steady
+        n_known += known
+        steady_after_down |= is_steady & any_down
+        any_down |= is_down
+        any_steady |= is_steady
+        # the latest known period: whether it is a decline, a rise
+        np.copyto(last_down, is_down, where=known)
+        np.copyto(last_up, by_year[period + 1] > by_year[period], where=known)
+    any_known = n_known > 0
+    # the first condition that holds, in PATTERN_LABELS order (episodic: none holds)
+    conditions = (~any_known, n_known == 1, ~any_down, last_down & ~any_steady, last_down & ~steady_after_down,
+                  last_up)
+    codes = np.full(n_units, len(conditions), dtype=np.int8)
+    for code in range(len(conditions) - 1, -1, -1):
+        codes[conditions[code]] = code
+    return codes

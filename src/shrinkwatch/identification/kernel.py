@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, Sequence, TypeVar
 
@@ -35,8 +36,9 @@ from shrinkwatch.identification.indicators import (
     annual_rate,
     cumulative_count,
     decline_flags,
+    loss_ranks,
     panel_years,
-    pattern_of,
+    pattern_codes,
     run_lengths,
     year_grid,
 )
@@ -47,7 +49,9 @@ __all__ = [
     "RuleParameters",
     "WindowParameters",
     "Evaluation",
+    "Levels",
     "Kernel",
+    "state_bytes",
     "evaluation_year",
     "default_start_year",
 ]
@@ -206,7 +210,8 @@ class Evaluation(Generic[C]):
 
     Arrays are aligned to ``panel.units.index``. ``criteria`` maps a criterion
     name to ``(value, verdict)``; ``facts`` are extra columns of the table;
-    ``pattern`` the pattern of change (see :mod:`shrinkwatch.identification.indicators`);
+    ``pattern`` the pattern of change, as positions in
+    :data:`~shrinkwatch.identification.indicators.PATTERN_LABELS` (:meth:`Kernel.pattern`);
     ``context`` what the kernel's :meth:`Kernel.reasons` needs besides (the rule's
     own frozen dataclass, such as :class:`~shrinkwatch.identification.rules.peak_loss.PeakLossContext`).
     ``set_aside`` names the criteria the verdict was given without because the
@@ -253,37 +258,112 @@ def default_start_year(panel: Panel, end_year: int, years: Sequence[int] | None 
 
 
 
+def state_bytes(value: Any) -> int:
+    """Bytes of the NumPy arrays a cached value holds (an array, or arrays inside tuples, lists, dicts and
+    dataclasses); an array reached twice counts twice (an upper bound).
+
+    Examples
+    --------
+    >>> state_bytes((np.zeros(10), Tri(np.zeros(4, dtype=bool), np.zeros(4, dtype=bool)), 3))
+    88
+    """
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (tuple, list)):
+        return sum(state_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return sum(state_bytes(item) for item in value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(state_bytes(getattr(value, item.name)) for item in dataclasses.fields(value))
+    return 0
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The verdicts of one setting at every value of one swept parameter, as two numbers per unit.
+
+    Some parameters move a verdict one way only: a higher loss threshold never makes a unit shrinking
+    that was not, a higher peak ratio never takes shrinking away. Ordered that way (``order``: the
+    positions in the swept values, strictest last), a unit is shrinking at the first ``yes_upto``
+    values and not shrinking from value ``no_from`` on (unknown between), so that a sweep over all the
+    values costs one pass over the units (:meth:`Kernel.levels`) instead of one per value.
+    """
+
+    order: np.ndarray
+    yes_upto: np.ndarray
+    no_from: np.ndarray
+
+    def at(self, position: int) -> Tri:
+        """The verdict at ``order[position]``."""
+        return Tri(self.yes_upto > position, self.no_from <= position)
+
+
 class Kernel(Generic[P, C]):
     """Per-panel precomputed state of one rule; evaluates parameter settings over all units.
 
     ``P`` is the rule's parameter object, ``C`` the context its evaluation hands
     to its reasons. Subclasses implement :meth:`evaluate` and :meth:`reasons`; :meth:`verdict` is the fast path
-    used by sensitivity sweeps (only the three-valued verdict). Matrices,
-    decline flags and run lengths are computed once per indicator and
-    threshold and cached.
+    used by sensitivity sweeps (only the three-valued verdict), and :meth:`levels` the faster one for a
+    parameter that moves the verdict one way only. Matrices, decline flags and run lengths are computed once
+    per indicator and threshold and cached; ``cache_bytes`` bounds what the cache holds besides the
+    indicators' year grids (the least recently used state is dropped first; None: no bound).
     """
 
     #: The ``rule`` of the standards this kernel evaluates.
     rule: ClassVar[str] = ""
     #: The rule's parameter object.
     parameters: type[P]
+    #: Parameters whose value selects a units x years state (decline flags per threshold): a sweep varies them
+    #: slowest, so that a bounded cache builds each state once.
+    state_fields: ClassVar[tuple[str, ...]] = ("indicator",)
+    #: Parameters :meth:`levels` sweeps in one pass.
+    level_fields: ClassVar[tuple[str, ...]] = ()
+    #: Cache entries kept whatever the bound (the year grids: the panel's own values, once per indicator).
+    _PINNED: ClassVar[frozenset[str]] = frozenset({"grid"})
 
-    def __init__(self, panel: Panel, standard: Standard | None = None) -> None:
+    def __init__(self, panel: Panel, standard: Standard | None = None, *, cache_bytes: int | None = None) -> None:
         self.panel = panel
         self.standard = standard
         self.n = len(panel.units)
-        self._cache: dict[tuple[Any, ...], Any] = {}
+        self.cache_bytes = cache_bytes
+        #: Bytes of cached state now (the grids not counted) and the most held at once.
+        self.held_bytes = 0
+        self.peak_bytes = 0
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._sizes: dict[tuple[Any, ...], int] = {}
         self._years = panel_years(panel)
         first_projected = panel.meta.projected_from
         self._observed = [y for y in self._years if first_projected is None or y < int(first_projected)]
 
     # -- cached building blocks
     def cached(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        try:
-            return self._cache[key]
-        except KeyError:
-            value = self._cache[key] = make()
-            return value
+        """The value of ``key``, made once; within ``cache_bytes``, the least recently used state goes first
+        (a value larger than the whole bound is returned without being kept)."""
+        cache = self._cache
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        value = make()
+        size = 0 if key[0] in self._PINNED else state_bytes(value)
+        if self.cache_bytes is not None:
+            if size > self.cache_bytes:
+                return value
+            for old in [k for k in cache if k[0] not in self._PINNED]:
+                if self.held_bytes + size <= self.cache_bytes:
+                    break
+                del cache[old]
+                self.held_bytes -= self._sizes.pop(old)
+        cache[key] = value
+        self._sizes[key] = size
+        self.held_bytes += size
+        self.peak_bytes = max(self.peak_bytes, self.held_bytes)
+        return value
+
+    def clear_cache(self) -> None:
+        """Drop everything cached, the year grids too (an evaluation holds what its reasons need)."""
+        self._cache.clear()
+        self._sizes.clear()
+        self.held_bytes = 0
 
     def grid(self, indicator: str) -> YearGrid:
         """The indicator's year grid; a DataError naming the panel's indicators if it has none."""
@@ -329,6 +409,45 @@ class Kernel(Generic[P, C]):
         _, runs, no_count = self.declines(indicator, min_loss)
         return Tri(runs[:, column] >= n, no_count[:, column + 1] - no_count[:, max(column - n + 1, 0)] > 0)
 
+    def loss_levels(self, indicator: str, thresholds: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The year-on-year declines of the indicator at every one of ``thresholds`` at once: the order of the
+        thresholds (ascending), and per unit and column how many of them, in that order, give a decline
+        (:func:`~shrinkwatch.identification.indicators.loss_ranks`) and, where the change is known, the
+        position from which it is no decline (where unknown: the number of thresholds). None when a value is
+        negative (a decline at a threshold is then no longer a decline at every smaller one)."""
+        ordered = np.asarray(thresholds, dtype=float)
+        order = np.argsort(ordered, kind="stable")
+        key = ("loss_levels", indicator, tuple(ordered[order].tolist()))
+
+        def make() -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+            values = self.grid(indicator).values
+            if (values < 0).any():
+                return None
+            ranks = loss_ranks(values, ordered[order])
+            finite = np.isfinite(values)
+            unknown = np.ones(values.shape, dtype=bool)
+            unknown[:, 1:] = ~(finite[:, :-1] & finite[:, 1:])
+            no_ranks = ranks.copy()
+            no_ranks[unknown] = min(len(order), np.iinfo(ranks.dtype).max)
+            return order, ranks, no_ranks
+
+        result: tuple[np.ndarray, np.ndarray, np.ndarray] | None = self.cached(key, make)
+        return result
+
+    def consecutive_levels(self, indicator: str, column: int, n: int, thresholds: Sequence[float]) -> Levels | None:
+        """:meth:`consecutive` at every one of ``thresholds`` (as :meth:`levels`): declines in each of the ``n``
+        years ending at ``column`` at the first ``yes_upto`` thresholds, a known change without one from
+        ``no_from`` on."""
+        found = self.loss_levels(indicator, thresholds)
+        if found is None or n < 1:
+            return None
+        order, ranks, no_ranks = found
+        first = column - n + 1
+        yes_upto = (ranks[:, first : column + 1].min(axis=1) if first >= 0
+                    else np.zeros(self.n, dtype=ranks.dtype))
+        no_from = no_ranks[:, max(first, 0) : column + 1].min(axis=1)
+        return Levels(order=order, yes_upto=yes_upto, no_from=no_from)
+
     def column(self, grid: YearGrid, year: int, key: str = "year") -> tuple[int, int]:
         """(evaluation year, its column): ``year``, or the latest observed year when 0."""
         year = int(year)
@@ -341,15 +460,17 @@ class Kernel(Generic[P, C]):
         return year, grid.column(year, key)
 
     def pattern(self, indicator: str, column: int) -> np.ndarray:
+        """The pattern of change up to ``column``, as positions in
+        :data:`~shrinkwatch.identification.indicators.PATTERN_LABELS` (:func:`pattern_codes`)."""
         def make() -> np.ndarray:
             grid = self.grid(indicator)
             if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's, flags are cached
                 flags = self.flags(indicator)
-                return pattern_of(grid.values[:, : column + 1],
-                                  Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
+                return pattern_codes(grid.values[:, : column + 1],
+                                     Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
             keep = grid.in_panel.copy()
             keep[column + 1 :] = False
-            return pattern_of(grid.values[:, keep])
+            return pattern_codes(grid.values[:, keep])
 
         result: np.ndarray = self.cached(("pattern", indicator, column), make)
         return result
@@ -383,6 +504,12 @@ class Kernel(Generic[P, C]):
     def verdict(self, params: P) -> Tri:
         """Only the verdict (sensitivity sweeps); default: the full evaluation's."""
         return self.evaluate(params).verdict
+
+    def levels(self, params: P, key: str, values: Sequence[Any]) -> Levels | None:
+        """The verdicts of ``params`` with ``key`` set to each of ``values``, in one pass (see :class:`Levels`);
+        None when the rule cannot (``key`` not in :attr:`level_fields`, or data for which the verdict does not
+        move one way only). Default: None."""
+        return None
 
     def verdicts_as_of(self, params: P, years: Sequence[int]) -> Tri:
         """The verdicts of ``params`` as of each of ``years``: units x years, column ``j`` the verdict of

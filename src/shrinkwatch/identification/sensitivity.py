@@ -31,11 +31,12 @@ from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.engine import StableGeography, judge, resolve_for_panel
+from shrinkwatch.identification.indicators import Tri, panel_years
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
 __all__ = ["SensitivityResult", "sweep", "check_grid", "check_size", "check_memory", "sweep_bytes", "parse_vary",
-           "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS"]
+           "ROBUSTNESS_CLASSES", "MAX_COMBINATIONS", "SWEEP_CACHE_BYTES"]
 
 #: Per-unit robustness classes.
 ROBUSTNESS_CLASSES = ("robust", "borderline", "never", "insufficient_data", "boundary_change")
@@ -157,28 +158,47 @@ def _physical_memory() -> int:
         return 0
 
 
-def sweep_bytes(panel: Panel, vary: dict[str, list[Any]]) -> int:
+#: The most a sweep's kernel keeps of its derived state at once, in bytes (decline flags, run lengths and
+#: ranks per threshold, peaks per window; :attr:`Kernel.cache_bytes`): 1 GiB, the state of about five
+#: thresholds at 1,000,000 units x 30 years. The indicator's year grid (8 bytes per unit and year) and the
+#: per-unit counters come on top (see :func:`sweep_bytes`).
+SWEEP_CACHE_BYTES = 1 << 30
+
+
+def sweep_bytes(panel: Panel, vary: dict[str, list[Any]], cache_bytes: int | None = SWEEP_CACHE_BYTES) -> int:
     """An upper estimate of the memory a sweep over ``vary`` holds at once.
 
-    The kernels keep, per distinct value of a varied threshold, unit x year decline flags (two
-    boolean arrays) and run lengths (one int64 array), and the sweep keeps three int32 counters per
-    unit: ``units x years x 10`` bytes per distinct value, plus ``12 x units``.
+    The year grid of each swept indicator (``units x years x 8`` bytes), four int32 counters per unit, and the
+    kernel's cached state: per distinct value of a varied parameter at most unit x year decline flags (two
+    boolean arrays) and run lengths and counts (two int16 arrays), ``units x years x 6`` bytes, never more
+    than ``cache_bytes`` (the least recently used state is dropped beyond it; None: no bound).
+
+    Examples
+    --------
+    >>> panel = Panel.from_series({"a": [100, 90]}, years=[2010, 2020])
+    >>> sweep_bytes(panel, {"min_loss": [0, 0.05]})  # 11 years x 8 + 2 x 11 x 6 + 16
+    236
     """
-    n_units, n_years = len(panel.units), max(len(panel.years), 1)
+    years = panel_years(panel)
+    n_units, n_years = len(panel.units), (years[-1] - years[0] + 1 if years else 1)
     distinct = sum(len(set(map(str, values))) for values in vary.values())
-    return n_units * n_years * 10 * distinct + 12 * n_units
+    indicators = len(set(map(str, vary["indicator"]))) if "indicator" in vary else 1
+    state = n_units * n_years * 6 * distinct
+    state = state if cache_bytes is None else min(state, cache_bytes)
+    return n_units * n_years * 8 * indicators + state + 16 * n_units
 
 
-def check_memory(panel: Panel, vary: dict[str, list[Any]], budget: int | None = None) -> int:
+def check_memory(panel: Panel, vary: dict[str, list[Any]], budget: int | None = None,
+                 cache_bytes: int | None = SWEEP_CACHE_BYTES) -> int:
     """Refuse a sweep whose :func:`sweep_bytes` estimate exceeds half the machine's memory (or ``budget``).
 
     Examples
     --------
     >>> panel = Panel.from_series({"a": [100, 90]}, years=[2010, 2020])
     >>> check_memory(panel, {"min_loss": [0, 0.05]})
-    52
+    236
     """
-    needed = sweep_bytes(panel, vary)
+    needed = sweep_bytes(panel, vary, cache_bytes)
     limit = budget if budget is not None else _physical_memory() // 2
     if limit and needed > limit:
         raise OptionError(f"--vary: this sweep would hold about {needed / 2**30:,.1f} GiB ({len(panel.units):,} units x "
@@ -233,6 +253,8 @@ def sweep(
     base_settings: dict[str, Any] | None = None,
     *,
     stable_clusters: bool = True,
+    cache_bytes: int | None = SWEEP_CACHE_BYTES,
+    one_pass: bool = True,
 ) -> SensitivityResult:
     """Evaluate ``standard`` on ``panel`` for every combination of ``vary``.
 
@@ -252,6 +274,15 @@ def sweep(
         :func:`~shrinkwatch.identification.identify` does (the same clusters for
         the same compared years); ``units["via_stable_cluster"]`` counts the
         combinations in which a unit was judged so.
+    cache_bytes
+        The most the rule's kernel keeps of its derived state at once (:data:`SWEEP_CACHE_BYTES`; None: no
+        bound; see :func:`sweep_bytes` for all the sweep holds). The parameters that select a units x years state
+        (:attr:`Kernel.state_fields`, such as a loss threshold) are varied slowest, so each state is built
+        once even when the bound keeps only one.
+    one_pass
+        Sweep a parameter that moves the verdict one way only (:attr:`Kernel.level_fields`: a loss
+        threshold, a peak ratio) over all its values in one pass (:meth:`Kernel.levels`); False evaluates
+        every setting by itself (the same answers, slower).
 
     Returns
     -------
@@ -269,20 +300,22 @@ def sweep(
     checked = check_grid(std, vary)
     keys = list(checked)
     grids = [checked[key] for key in keys]
-    check_memory(panel, checked)
+    check_memory(panel, checked, cache_bytes=cache_bytes)
 
     n_units = len(panel.units)
     shrinking_count = np.zeros(n_units, dtype=np.int32)
     not_count = np.zeros(n_units, dtype=np.int32)
     broken_count = np.zeros(n_units, dtype=np.int32)
     via_count = np.zeros(n_units, dtype=np.int32)
-    rows: list[tuple[int, int, int]] = []
-    kernel = kernel_class(std.rule)(panel, std)
+    kernel = kernel_class(std.rule)(panel, std, cache_bytes=cache_bytes)
     has_breaks = panel.meta.boundary_breaks is not None and len(panel.meta.boundary_breaks) > 0
     geography = StableGeography(panel, std) if stable_clusters and has_breaks else None
-    for combination in itertools.product(*grids):
-        params = kernel.parameters_of({**base, **dict(zip(keys, combination))})
-        verdict = kernel.verdict(params)
+    # one row per combination, in itertools.product order over ``keys``: row = sum of index x stride
+    strides = dict(zip(keys, np.cumprod([1] + [len(g) for g in grids[:0:-1]])[::-1].tolist()))
+    tallies = np.zeros((int(np.prod([len(g) for g in grids])), 3), dtype=np.int64)
+
+    def record(params: Any, verdict: Tri, row: int) -> None:
+        nonlocal shrinking_count, not_count, broken_count, via_count
         yes, no = verdict.yes, verdict.no
         n_broken = 0
         if has_breaks:  # no verdict across a boundary break, a stable cluster's for its members (engine.identify)
@@ -295,10 +328,41 @@ def sweep(
                 broken_count += judged.broken
         shrinking_count += yes
         not_count += no
-        rows.append((int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken))
+        tallies[row] = (int(np.count_nonzero(yes)), int(np.count_nonzero(no)), n_broken)
+
+    level_key = next((key for key in kernel.level_fields if key in checked and len(checked[key]) > 1), None)
+    if not one_pass:
+        level_key = None
+    # the state-selecting parameters slowest, so that a bounded cache builds each state once
+    outer = sorted((key for key in keys if key != level_key), key=lambda key: key not in kernel.state_fields)
+    inner = [level_key] if level_key is not None else []
+    for picked in itertools.product(*(range(len(checked[key])) for key in outer)):
+        setting = {key: checked[key][i] for key, i in zip(outer, picked)}
+        row = sum(i * strides[key] for key, i in zip(outer, picked))
+        values: list[Any] = checked[level_key] if level_key is not None else []
+        levels = (kernel.levels(kernel.parameters_of({**base, **setting, level_key: values[0]}), level_key, values)
+                  if level_key is not None else None)
+        if levels is None or level_key is None:  # every setting by itself
+            for extra in itertools.product(*(range(len(checked[key])) for key in inner)):
+                chosen = {**setting, **{key: checked[key][i] for key, i in zip(inner, extra)}}
+                params = kernel.parameters_of({**base, **chosen})
+                record(params, kernel.verdict(params), row + sum(i * strides[key] for key, i in zip(inner, extra)))
+        elif has_breaks:  # each value's verdict, judged for boundary changes
+            for position, index in enumerate(levels.order.tolist()):
+                params = kernel.parameters_of({**base, **setting, level_key: values[index]})
+                record(params, levels.at(position), row + index * strides[level_key])
+        else:  # every value at once: a unit is shrinking at the first yes_upto values, not from no_from on
+            count = len(values)
+            yes_upto, no_from = levels.yes_upto, levels.no_from
+            shrinking_count += yes_upto.astype(np.int32)
+            not_count += (count - no_from.astype(np.int32))
+            above = np.cumsum(np.bincount(yes_upto, minlength=count + 1)[::-1])[::-1]  # units with yes_upto >= p
+            below = np.cumsum(np.bincount(no_from, minlength=count + 1))  # units with no_from <= p
+            rows = row + levels.order * strides[level_key]
+            tallies[rows, 0] = above[1:]
+            tallies[rows, 1] = below[:count]
 
     combos = pd.DataFrame(list(itertools.product(*grids)), columns=keys)
-    tallies = np.array(rows, dtype=np.int64).reshape(-1, 3)
     combos["shrinking"] = tallies[:, 0]
     combos["not_shrinking"] = tallies[:, 1]
     combos["units_with_data"] = tallies[:, :2].sum(axis=1)

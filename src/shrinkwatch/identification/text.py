@@ -16,7 +16,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ __all__ = [
     "halves",
     "constant",
     "choose",
+    "labels",
     "pick",
     "mark",
     "verdict_sentence",
@@ -172,8 +174,25 @@ def choose(condition: np.ndarray, yes: str, no: str) -> Text | str:
     return Text(pc.if_else(pa.array(condition), yes, no))
 
 
+def labels(codes: np.ndarray, names: Sequence[str]) -> Text:
+    """``names[code]`` for every code: one Arrow ``take``, no Python string per unit.
+
+    Examples
+    --------
+    >>> labels(np.array([1, 0, 1]), ["no", "yes"]).tolist()
+    ['yes', 'no', 'yes']
+    """
+    return Text(pc.take(pa.array(list(names), type=pa.string()), pa.array(np.asarray(codes, dtype=np.int32))))
+
+
 def pick(conditions: list[np.ndarray], choices: list[Text | str], default: Text | str) -> Text:
-    """The first matching choice per unit (``np.select`` over text)."""
+    """The first matching choice per unit (``np.select`` over text); plain strings are taken by code
+    (:func:`labels`), one Arrow call."""
+    if isinstance(default, str) and all(isinstance(choice, str) for choice in choices):
+        codes = np.full(len(conditions[0]), len(choices), dtype=np.int32)
+        for code in range(len(conditions) - 1, -1, -1):
+            codes[np.asarray(conditions[code], dtype=bool)] = code
+        return labels(codes, [*typing.cast(list[str], choices), default])
     result = default if isinstance(default, Text) else constant(len(conditions[0]), default)
     for condition, choice in zip(reversed(conditions), reversed(choices)):
         result = Text(pc.if_else(pa.array(np.asarray(condition, dtype=bool)), Text.operand(choice), result.array))

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
-from shrinkwatch.identification.indicators import Tri, annual_rate
-from shrinkwatch.identification.kernel import Evaluation, Kernel, RuleParameters, default_start_year, evaluation_year
+from shrinkwatch.identification.indicators import Tri, annual_rate, loss_ranks
+from shrinkwatch.identification.kernel import (
+    Evaluation,
+    Kernel,
+    Levels,
+    RuleParameters,
+    default_start_year,
+    evaluation_year,
+)
 from shrinkwatch.identification.text import Text, fixed, halves, indicator_name, people, pick
 
 __all__ = ["CensusDeclineParameters", "CensusDeclineContext", "CensusDecline"]
@@ -75,6 +82,23 @@ class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
         values = self.grid(params.indicator).values
         return self._decline(values[:, c1], values[:, c2], params.min_loss)[0]
 
+    level_fields = ("min_loss",)
+
+    def levels(self, params: CensusDeclineParameters, key: str, values: Sequence[Any]) -> Levels | None:
+        """Every ``min_loss`` of ``values`` in one pass: per unit, how many of them (ascending) the loss
+        exceeds (:func:`~shrinkwatch.identification.indicators.loss_ranks` of the two compared years)."""
+        if key != "min_loss":
+            return None
+        _, _, c1, c2 = self._compared(params)
+        values_ = self.grid(params.indicator).values
+        before, after = values_[:, c1], values_[:, c2]
+        thresholds = np.asarray([float(v) for v in values], dtype=float)
+        order = np.argsort(thresholds, kind="stable")
+        ranks = loss_ranks(np.column_stack([before, after]), thresholds[order])[:, 1]
+        evaluable = self._decline(before, after, 0.0)[1]  # the earlier value above 0: the ranks are in order
+        return Levels(order=order, yes_upto=np.where(evaluable, ranks, 0),
+                      no_from=np.where(evaluable, ranks, len(order)))
+
     def verdicts_as_of(self, params: CensusDeclineParameters, years: Sequence[int]) -> Tri:
         """Every as-of year at once: the columns of each year's two compared years, gathered in one step."""
         pairs = [self._compared(params.as_of(year)) for year in years]
@@ -86,7 +110,7 @@ class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
     def evaluate(self, params: CensusDeclineParameters) -> Evaluation[CensusDeclineContext]:
         grid, indicator = self.grid(params.indicator), params.indicator
         t1, t2, c1, c2 = self._compared(params)
-        before, after = grid.values[:, c1], grid.values[:, c2]
+        before, after = grid.values[:, c1].copy(), grid.values[:, c2].copy()  # copies: the grid can go
         verdict, evaluable = self._decline(before, after, params.min_loss)
         with np.errstate(divide="ignore", invalid="ignore"):
             change = np.where(evaluable, after / np.where(before > 0, before, 1.0) - 1.0, np.nan)

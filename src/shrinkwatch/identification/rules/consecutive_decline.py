@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from shrinkwatch.identification.indicators import Tri, decline_runs
-from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.kernel import Evaluation, Kernel, Levels, WindowParameters
 from shrinkwatch.identification.text import Text, as_text, choose, fixed, indicator_name
 
 __all__ = ["ConsecutiveDeclineParameters", "ConsecutiveDeclineContext", "ConsecutiveDecline"]
@@ -41,12 +41,21 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDecline
 
     rule = "consecutive_decline"
     parameters = ConsecutiveDeclineParameters
+    state_fields = ("indicator", "min_annual_loss")
+    level_fields = ("min_annual_loss",)
 
     def verdict(self, params: ConsecutiveDeclineParameters) -> Tri:
         indicator = params.indicator
         grid = self.grid(indicator)
         _, column = self.column(grid, params.year)
         return self.consecutive(indicator, column, params.n, params.min_annual_loss)
+
+    def levels(self, params: ConsecutiveDeclineParameters, key: str, values: Sequence[Any]) -> Levels | None:
+        """Every ``min_annual_loss`` of ``values`` in one pass (:meth:`Kernel.consecutive_levels`)."""
+        if key != "min_annual_loss":
+            return None
+        _, column = self.column(self.grid(params.indicator), params.year)
+        return self.consecutive_levels(params.indicator, column, params.n, [float(v) for v in values])
 
     def verdicts_as_of(self, params: ConsecutiveDeclineParameters, years: Sequence[int]) -> Tri:
         """Every as-of year at once, from the cached run lengths (as :meth:`Kernel.consecutive`, column-wise)."""
@@ -66,16 +75,17 @@ class ConsecutiveDecline(Kernel[ConsecutiveDeclineParameters, ConsecutiveDecline
         summary = decline_runs(flags, grid.years, column, runs)
         longest, longest_end = summary.longest, summary.longest_end
         latest = summary.latest.astype(float)
+        latest_run = runs[:, column].copy()  # a copy: the run lengths of every year can go
         start = max(column - n, 0)
         return Evaluation(
             verdict=verdict,
             annual_rate=self.rate(grid, start, column),
             criteria={"decline_run": (latest, verdict)},
-            facts={"evaluation_year": np.full(self.n, year), "latest_run": runs[:, column],
+            facts={"evaluation_year": np.full(self.n, year), "latest_run": latest_run,
                    "longest_run": longest, "longest_run_end": longest_end},
             pattern=self.pattern(indicator, column),
             context=ConsecutiveDeclineContext(year=year, first=int(grid.years[max(column - n + 1, 0)]),
-                                              latest=runs[:, column], longest=longest, longest_end=longest_end),
+                                              latest=latest_run, longest=longest, longest_end=longest_end),
         )
 
     def reasons(self, evaluation: Evaluation[ConsecutiveDeclineContext], params: ConsecutiveDeclineParameters,

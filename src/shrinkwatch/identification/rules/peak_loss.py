@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from shrinkwatch.core.errors import OptionError
 from shrinkwatch.identification.indicators import PeakLoss, Tri, peak_loss, tri_or
-from shrinkwatch.identification.kernel import Evaluation, Kernel, WindowParameters
+from shrinkwatch.identification.kernel import Evaluation, Kernel, Levels, WindowParameters
 from shrinkwatch.identification.text import Text, fixed, indicator_name, mark, verdict_sentence
 
 __all__ = ["PeakLossParameters", "PeakLossContext", "PeakLossRule"]
@@ -72,8 +72,28 @@ class PeakLossRule(Kernel[PeakLossParameters, PeakLossContext]):
         result: tuple[Tri, np.ndarray] = self.cached(("recent", indicator, column, k, window), make)
         return result
 
+    level_fields = ("peak_ratio",)
+
     def verdict(self, params: PeakLossParameters) -> Tri:
         return self._parts(params)[0]
+
+    def levels(self, params: PeakLossParameters, key: str, values: Sequence[Any]) -> Levels | None:
+        """Every ``peak_ratio`` of ``values`` in one pass: a higher ratio only adds units below it, so, from the
+        highest ratio down, a unit is below the first ``count`` of them (its ratio at most theirs)."""
+        ratios = np.asarray([float(v) for v in values], dtype=float)
+        if key != "peak_ratio" or np.isnan(ratios).any():
+            return None
+        indicator = params.indicator
+        _, column = self.column(self.grid(indicator), params.year)
+        loss = self._peak(indicator, column, params.peak_window)
+        recent, _ = self._recent(indicator, column, params.decline_years, params.decline_window)
+        order = np.argsort(-ratios, kind="stable")  # strictest (lowest) last
+        ascending = ratios[order][::-1]
+        # ratio <= r for the ratios r from the highest down to the count-th: NaN (no ratio) is below none
+        count = len(order) - np.searchsorted(ascending, loss.ratio, side="left")
+        decided = loss.complete & np.isfinite(loss.ratio)
+        return Levels(order=order, yes_upto=np.where(recent.yes, len(order), count),
+                      no_from=np.where(recent.no & decided, count, len(order)))
 
     def verdicts_as_of(self, params: PeakLossParameters, years: Sequence[int]) -> Tri:
         """Every as-of year at once: the peak and the runs of declines as maxima over sliding windows of the
