@@ -549,10 +549,14 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     counts too: a unit is in a cluster when its conditional-permutation pseudo
     p-value is at most ``alpha``. The seed is passed to esda's ``Moran_Local``
     (which seeds NumPy's global state; the caller's state is restored afterwards).
+    The permutations run esda's kernel through :mod:`shrinkwatch.analysis.lisa_kernel`,
+    which numba compiles once and caches on disk; the p-values are ``Moran_Local``'s.
     """
     from esda.moran import (
         Moran_Local,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
     )
+
+    from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim  # deferred: as above (numba)
 
     chosen = _settings(settings, options)
     permutations, seed, alpha, variable = int(chosen.permutations), int(chosen.seed), chosen.alpha, chosen.variable
@@ -561,8 +565,10 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     y, excluded, sw = _sample(identification, panel, chosen, weights)
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        local = Moran_Local(y.to_numpy(), sw.graph, transformation="r", permutations=permutations,
-                            seed=seed, n_jobs=1, keep_simulations=False)
+        # the statistic from esda; its permutations through the cached kernel (lisa_kernel: no 27 s compile per run)
+        local = Moran_Local(y.to_numpy(), sw.graph, transformation="r", permutations=0, n_jobs=1,
+                            keep_simulations=False)
+        local.p_sim = moran_local_p_sim(local, permutations, seed)
     quadrant = pd.Series(local.q, index=y.index).map(LISA_LABELS)
     # esda may return float32 p-values; they are (count + 1) / (permutations + 1) exactly
     denominator = permutations + 1
