@@ -347,6 +347,19 @@ def _rmse(y: np.ndarray, prediction: np.ndarray) -> float:
     return float(np.sqrt(np.mean((y - prediction) ** 2)))
 
 
+def _excluded(features: pd.DataFrame, no_rate: np.ndarray) -> dict[str, str]:
+    """Why each left-out unit is left out, in the features' order: no annual rate (``no_rate``), else the
+    predictors it lacks (missing or not finite), by column order. Vectorised: one pass per column."""
+    values = features.astype(float).to_numpy()
+    lacks = ~np.isfinite(values) & ~no_rate[:, None]  # NaN is not finite
+    reason = pd.Series("", index=features.index.astype(str), dtype=object)
+    for position, column in enumerate(features.columns):  # per predictor, not per unit
+        reason = reason.where(~lacks[:, position], reason + np.where(reason == "", "missing ", ", ") + str(column))
+    reason = reason.where(~no_rate, "insufficient data for the annual rate")
+    reason = reason[reason != ""]
+    return dict(zip(reason.index, reason.to_numpy()))
+
+
 def drivers(
     identification: "Identification",
     panel: "Panel",
@@ -398,16 +411,8 @@ def drivers(
                             message=f"Dataset {dataset!r} has no predictor measured at the start of the period "
                                     "(not even the population) to relate the annual rate to: no driver model.",
                             seed=int(seed))
-    excluded: dict[str, str] = {}
-    insufficient = table["status"].eq("insufficient_data").to_numpy()
-    missing = features.isna() | ~np.isfinite(features.astype(float))
-    for position, unit in enumerate(features.index):
-        if insufficient[position] or not np.isfinite(target.iloc[position]):
-            excluded[str(unit)] = "insufficient data for the annual rate"
-        elif missing.iloc[position].any():
-            lacking = [c for c in features.columns if missing.iloc[position][c]]
-            excluded[str(unit)] = "missing " + ", ".join(lacking)
-    keep = np.array([str(u) not in excluded for u in features.index])
+    excluded = _excluded(features, table["status"].eq("insufficient_data").to_numpy() | ~np.isfinite(target.to_numpy()))
+    keep = ~pd.Index(features.index.astype(str)).isin(list(excluded))
     X = features.loc[keep].astype(float)
     y = target.loc[keep]
     constant = [c for c in X.columns if X[c].nunique() <= 1]

@@ -320,21 +320,17 @@ def _analysis_frame(
     table = identification.table
     units = panel.units.reindex(table.index)
     values = pd.to_numeric(table[variable], errors="coerce").astype(float)
-    excluded: dict[str, str] = {}
     insufficient = table["status"].eq("insufficient_data").to_numpy()
     no_value = ~np.isfinite(values.to_numpy())
     geometry = units.geometry
     no_geometry = (geometry.isna() | geometry.is_empty).to_numpy()
-    for unit, a, b, c in zip(table.index, insufficient, no_value, no_geometry):
-        if a:
-            excluded[str(unit)] = "insufficient data"
-        elif b:
-            excluded[str(unit)] = f"no {variable}"
-        elif c:
-            excluded[str(unit)] = "no geometry"
     keep = ~(insufficient | no_value | no_geometry)
+    # the first reason that applies, in this order (vectorised: no loop per unit)
+    reason = np.select([insufficient, no_value, no_geometry], ["insufficient data", f"no {variable}", "no geometry"],
+                       default="")
+    excluded = dict(zip(table.index.astype(str)[~keep], reason[~keep].tolist()))
     frame = gpd.GeoDataFrame(units.loc[keep], geometry=geometry[keep], crs=panel.units.crs)
-    frame.index = pd.Index([str(i) for i in frame.index], name="unit_id")
+    frame.index = pd.Index(frame.index.astype(str), name="unit_id")
     y = pd.Series(values.to_numpy()[keep], index=frame.index, name=variable)
     if len(frame) < 3:
         raise DataError(f"only {len(frame)} unit(s) have geometry and {variable}; need at least 3")
