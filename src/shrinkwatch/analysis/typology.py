@@ -280,7 +280,7 @@ _WGS84_A = 6378137.0
 _WGS84_ES = (2.0 - 1.0 / 298.257223563) / 298.257223563
 
 
-def _qsfn(sinphi: np.ndarray) -> np.ndarray:
+def _qsfn(sinphi: Any) -> Any:
     """PROJ's ``pj_qsfn`` on WGS84: the authalic ``q`` of each latitude's sine."""
     e = np.sqrt(_WGS84_ES)
     con = e * sinphi
