@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from libpysal.graph import Graph
 
+from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim  # esda's kernel, cached (adds esda: ~55 ms)
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.messages import LANGUAGES, message
 
@@ -551,8 +552,6 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     from esda.moran import (
         Moran_Local,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
     )
-
-    from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim  # deferred: as above (numba)
 
     chosen = _settings(settings, options)
     permutations, seed, alpha, variable = int(chosen.permutations), int(chosen.seed), chosen.alpha, chosen.variable
