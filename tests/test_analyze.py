@@ -506,3 +506,74 @@ def test_paradox_end_to_end_from_a_yearbook_workbook(tmp_path, data_dir):
     assert result.state_counts_shrinking == {"strong negative decoupling": 2}
     assert "220100" not in result.table.index  # across the 2020 boundary change: no Tapio state
     assert result.table.loc["320100", "tapio_state"] == "expansive negative decoupling"
+
+
+# ---------------------------------------------------------------- scale: reasons without a loop per unit
+
+def test_driver_exclusions_name_each_units_reason_in_order():
+    from shrinkwatch.analysis.drivers import _excluded
+
+    features = pd.DataFrame({"log_pop_start": [5.0, np.nan, 4.0, np.nan, 3.0],
+                             "density_start": [1.0, 2.0, np.inf, np.nan, 2.0]},
+                            index=pd.Index(["a", "b", "c", "d", "e"], name="unit_id"))
+    no_rate = np.array([False, False, False, False, True])
+    excluded = _excluded(features, no_rate)
+    assert list(excluded.items()) == [
+        ("b", "missing log_pop_start"),
+        ("c", "missing density_start"),  # not finite counts as missing
+        ("d", "missing log_pop_start, density_start"),
+        ("e", "insufficient data for the annual rate"),  # no rate: that reason alone
+    ]
+    assert _excluded(features.iloc[[0]], np.array([False])) == {}
+
+
+def test_spatial_exclusions_give_the_first_reason_of_each_unit():
+    ids = ["a", "b", "c", "d", "e", "f"]
+    geoms = [shapely.box(i, 0, i + 1, 1) for i in range(5)] + [None]
+    units = gpd.GeoDataFrame({"name": ids}, geometry=geoms, index=pd.Index(ids, name="unit_id"), crs="EPSG:3857")
+    panel = Panel.from_series({unit: [1.0, 1.0] for unit in ids}, [2010, 2020], units=units, id="reasons")
+    identification = _toy_identification(
+        pd.Index(ids, name="unit_id"),
+        ["not_shrinking", "insufficient_data", "shrinking", "not_shrinking", "shrinking", "insufficient_data"],
+        [1.0, np.nan, np.nan, 0.5, -1.0, 2.0])
+    from shrinkwatch.analysis.spatial import _analysis_frame
+
+    frame, y, excluded = _analysis_frame(identification, panel, "annual_rate")
+    assert excluded == {"b": "insufficient data", "c": "no annual_rate", "f": "insufficient data"}
+    assert list(frame.index) == list(y.index) == ["a", "d", "e"] and y.tolist() == [1.0, 0.5, -1.0]
+
+
+_LISA_TWICE = """
+import warnings
+import numpy as np
+import shapely
+import geopandas as gpd
+from esda.moran import Moran_Local
+from libpysal.graph import Graph
+from shrinkwatch.analysis.lisa_kernel import _p_sim, moran_local_p_sim
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(0)
+points = gpd.GeoSeries(shapely.points(rng.random((200, 2))))
+local = Moran_Local(rng.normal(size=200), Graph.build_knn(points, k=6), transformation="r", permutations=0)
+p = moran_local_p_sim(local, 99, 1)
+print(sum(_p_sim.stats.cache_hits.values()), sum(_p_sim.stats.cache_misses.values()), float(p.sum()))
+"""
+
+
+@pytest.mark.slow
+def test_lisa_permutation_kernel_compiles_once_then_loads_from_the_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import shrinkwatch
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path),
+           "PYTHONPATH": os.path.dirname(os.path.dirname(shrinkwatch.__file__))}
+    runs = [subprocess.run([sys.executable, "-c", _LISA_TWICE], env=env, capture_output=True, text=True, check=True)
+            .stdout.split() for _ in range(2)]
+    assert runs[0][:2] == ["0", "1"]  # the first process compiles (and writes the cache)
+    assert runs[1][:2] == ["1", "0"]  # the next one loads it: no compile
+    assert runs[0][2] == runs[1][2]  # the same p-values
+    assert any(tmp_path.rglob("*lisa_kernel*_p_sim*.nbc"))

@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, box
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
@@ -278,3 +278,77 @@ def test_china_capitals_follow_the_codes(census_panel, census_identification):
     assert table.loc["360700", "capital_id"] == "360100"  # Ganzhou -> Nanchang
     assert table.loc["650100", "capital_id"] == "650100"
     assert not any("no capital table" in note for note in typology.notes)
+
+
+# ---------------------------------------------------------------- scale: sampled silhouette, vectorised geometry
+
+def _blobs(n: int, seed: int = 5) -> pd.DataFrame:
+    """Three well-separated groups of ``n`` profiles in two features: k = 3 by any silhouette."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, size=n)
+    centre = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])[group]
+    values = centre + rng.normal(0, 0.3, size=(n, 2))
+    return pd.DataFrame(values, columns=["annual_rate", "share_65plus"],
+                        index=pd.Index([f"u{i}" for i in range(n)], name="unit_id"))
+
+
+def test_sampled_silhouette_chooses_the_k_of_the_exact_one():
+    from shrinkwatch.analysis.typology import _cluster
+
+    profiles = _blobs(1200)
+    exact_labels, _, exact = _cluster(profiles, 0, (2, 6), sample=10_000)   # 1,200 <= 10,000: exact
+    sampled_labels, _, sampled = _cluster(profiles, 0, (2, 6), sample=300)  # 1,200 > 300: a seeded sample
+    assert max(exact, key=lambda k: exact[k]) == max(sampled, key=lambda k: sampled[k]) == 3
+    assert exact_labels.equals(sampled_labels)  # the fits do not depend on how the score is measured
+    z = (profiles - profiles.mean()) / profiles.std(ddof=0)
+    fit = KMeans(n_clusters=3, n_init=10, random_state=0).fit(z.to_numpy())
+    assert exact[3] == pytest.approx(silhouette_score(z.to_numpy(), fit.labels_), abs=1e-12)
+    assert sampled[3] == pytest.approx(
+        silhouette_score(z.to_numpy(), fit.labels_, sample_size=300, random_state=0), abs=1e-12)
+    assert sampled[3] != exact[3]  # measured on 300 units, not all 1,200
+    again = _cluster(profiles, 0, (2, 6), sample=300)[2]
+    assert again == sampled  # the sample is seeded
+
+
+def test_laea_matches_proj_for_every_centre():
+    import pyproj
+
+    from shrinkwatch.analysis.typology import _laea
+
+    rng = np.random.default_rng(2)
+    for lat_0, lon_0 in [(35.5, 104.2), (0.0, 10.0), (-33.9, 151.2), (64.1, -21.9), (45.123456, 179.9)]:
+        lon, lat = lon_0 + rng.uniform(-10, 10, 200), lat_0 + rng.uniform(-10, 10, 200)
+        proj = pyproj.Transformer.from_crs(
+            "EPSG:4326", f"+proj=laea +lat_0={lat_0} +lon_0={lon_0} +datum=WGS84 +units=m +no_defs", always_xy=True)
+        expected_x, expected_y = proj.transform(lon, lat)
+        x, y = _laea(lon, lat, np.full(200, lon_0), np.full(200, lat_0))
+        np.testing.assert_allclose(x, expected_x, rtol=0, atol=1e-6)  # micrometres
+        np.testing.assert_allclose(y, expected_y, rtol=0, atol=1e-6)
+    x, y = _laea(np.array([104.2]), np.array([35.5]), np.array([104.2]), np.array([35.5]))
+    assert (x[0], y[0]) == pytest.approx((0.0, 0.0), abs=1e-9)  # the centre maps to the origin
+
+
+def test_projected_geometries_centre_each_parent_and_keep_shapes():
+    from shrinkwatch.analysis.typology import _projected_geometries
+
+    # parent P: two 1-degree squares side by side on the equator, centred at lon 11; parent Q: two points, centred
+    # at (100.5, 40.5); one unit without geometry
+    geometry = [box(10, -0.5, 11, 0.5), box(11, -0.5, 12, 0.5), Point(100, 40), Point(101, 41), None]
+    ids = ["p1", "p2", "q1", "q2", "none"]
+    units = gpd.GeoDataFrame({"parent_id": ["P", "P", "Q", "Q", "Q"]}, geometry=geometry, crs="EPSG:4326",
+                             index=pd.Index(ids, name="unit_id"))
+    projected = _projected_geometries(units, None)
+    assert list(projected.index) == ["p1", "p2", "q1", "q2"]  # no geometry: left out
+    centroids = gpd.GeoSeries(projected.to_numpy(), index=projected.index).centroid
+    # P is centred at (11, 0): the shared edge is the central meridian, the squares mirror each other
+    assert centroids["p1"].x == pytest.approx(-centroids["p2"].x, abs=1e-6)
+    assert centroids["p1"].y == pytest.approx(0.0, abs=1e-6) and centroids["p1"].x < -50_000
+    assert projected["p1"].area == pytest.approx(projected["p2"].area, rel=1e-12)  # equal area, and about
+    assert projected["p1"].area / 1e6 == pytest.approx(111.32 * 110.57, rel=0.01)  # 1 x 1 degree at the equator
+    # Q: the same as one transformer for Q's own centre would give
+    expected = gpd.GeoSeries([Point(100, 40), Point(101, 41)], crs="EPSG:4326").to_crs(
+        "+proj=laea +lat_0=40.500000 +lon_0=100.500000 +datum=WGS84 +units=m +no_defs")
+    for unit, point in zip(["q1", "q2"], expected):
+        assert projected[unit].distance(point) < 1e-6
+    # the distance between the Q points: about 139 km (1 degree of latitude and of longitude at 40.5 N)
+    assert projected["q1"].distance(projected["q2"]) / 1000 == pytest.approx(139.0, abs=1.0)

@@ -340,6 +340,23 @@ def _rmse(y: np.ndarray, prediction: np.ndarray) -> float:
     return float(np.sqrt(np.mean((y - prediction) ** 2)))
 
 
+def _excluded(features: pd.DataFrame, no_rate: np.ndarray, lang: str = "en") -> dict[str, str]:
+    """Why each left-out unit is left out, in the features' order: no annual rate (``no_rate``), else the
+    predictors it lacks (missing or not finite), by column order, in ``lang``. Vectorised: one pass per column,
+    one message per distinct combination of missing predictors."""
+    values = features.astype(float).to_numpy()
+    lacks = ~np.isfinite(values) & ~no_rate[:, None]  # NaN is not finite
+    lacking = pd.Series("", index=features.index.astype(str), dtype=object)
+    for position, column in enumerate(features.columns):  # per predictor, not per unit
+        lacking = lacking.where(~lacks[:, position], lacking + np.where(lacking == "", "", ", ") + str(column))
+    worded = {combination: _say("excluded_missing", lang, columns=combination)
+              for combination in pd.unique(lacking[lacking != ""])}
+    reason = lacking.map(worded).fillna("").astype(object)
+    reason = reason.where(~no_rate, _say("excluded_insufficient", lang))
+    reason = reason[reason != ""]
+    return dict(zip(reason.index, reason.to_numpy()))
+
+
 def drivers(
     identification: "Identification",
     panel: "Panel",
@@ -396,16 +413,9 @@ def drivers(
                             n_excluded=len(table), excluded={},
                             message=_say("no_predictors", lang, dataset=dataset),
                             seed=int(seed))
-    excluded: dict[str, str] = {}
-    insufficient = table["status"].eq("insufficient_data").to_numpy()
-    missing = features.isna() | ~np.isfinite(features.astype(float))
-    for position, unit in enumerate(features.index):
-        if insufficient[position] or not np.isfinite(target.iloc[position]):
-            excluded[str(unit)] = _say("excluded_insufficient", lang)
-        elif missing.iloc[position].any():
-            lacking = [c for c in features.columns if missing.iloc[position][c]]
-            excluded[str(unit)] = _say("excluded_missing", lang, columns=", ".join(lacking))
-    keep = np.array([str(u) not in excluded for u in features.index])
+    excluded = _excluded(features, table["status"].eq("insufficient_data").to_numpy() | ~np.isfinite(target.to_numpy()),
+                         lang)
+    keep = ~pd.Index(features.index.astype(str)).isin(list(excluded))
     X = features.loc[keep].astype(float)
     y = target.loc[keep]
     constant = [c for c in X.columns if X[c].nunique() <= 1]

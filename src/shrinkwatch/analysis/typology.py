@@ -7,7 +7,12 @@ Two complementary views of the units an identification found shrinking:
   (:mod:`shrinkwatch.analysis.features`) are chosen per dataset from what the
   panel has (annual rate, 65+ share and its change, 0-14 share, urban share,
   household size, sex ratio). The number of clusters is the
-  k in 2..6 with the highest mean silhouette (ties go to the smaller k). Each
+  k in 2..6 with the highest mean silhouette (ties go to the smaller k). The
+  silhouette compares every pair of units, so its cost grows with the square of
+  the units: above :data:`SILHOUETTE_SAMPLE` shrinking units it is measured on a
+  seeded random sample of that many units (the same sample for every k,
+  ``random_state`` = the k-means seed), which keeps the whole clustering linear in
+  units; at or below it (every shipped dataset) it is exact. Each
   cluster is named after the two features of its centre with the largest
   absolute z-score, with their direction relative to the other shrinking units ("faster ageing, faster loss").
 * **Rule-based types** (``types``, with the values that triggered each):
@@ -25,6 +30,9 @@ the largest population in the last observed year (stated in the notes: in
 China this is the provincial capital for most but not all provinces).
 Distances are measured between unit centroids in a Lambert azimuthal
 equal-area projection centred on each parent (or in a CRS the caller names).
+The coordinates go to longitude/latitude once per call; the per-parent
+projections are then computed for all units at once (:func:`_laea`, PROJ's
+formulas for the ellipsoidal oblique aspect), not with a transformer per parent.
 """
 
 from __future__ import annotations
@@ -86,6 +94,11 @@ def _each(mask: pd.Series, key: str, lang: str, **columns: Any) -> pd.Series:
 
 K_RANGE = (2, 6)
 N_INIT = 10
+#: Above this many shrinking units the mean silhouette of each k is measured on a seeded random sample of this
+#: many (scikit-learn's ``silhouette_score(sample_size=..., random_state=seed)``): the exact score compares every
+#: pair of units (quadratic: 3.5 s at 20,000 units, and a 1,000,000-unit run never finished it). At or below it
+#: the score is exact, as for every shipped dataset.
+SILHOUETTE_SAMPLE = 5000
 
 
 # ---------------------------------------------------------------- result
@@ -176,9 +189,13 @@ class Typology:
 # ---------------------------------------------------------------- clustering
 
 def _cluster(
-    profiles: pd.DataFrame, seed: int, k_range: tuple[int, int]
+    profiles: pd.DataFrame, seed: int, k_range: tuple[int, int], sample: int = SILHOUETTE_SAMPLE
 ) -> tuple[pd.Series, pd.DataFrame, dict[int, float]]:
-    """k-means on z-scored profiles; labels renumbered 1..k by the centre's first feature."""
+    """k-means on z-scored profiles; labels renumbered 1..k by the centre's first feature.
+
+    The mean silhouette of each k is exact up to ``sample`` units, beyond that measured on a random sample of
+    ``sample`` units drawn with ``seed`` (the same units for every k).
+    """
     from sklearn.cluster import KMeans  # heavy: loaded only when clustering runs
     from sklearn.metrics import silhouette_score  # heavy: as above
     from threadpoolctl import (
@@ -199,7 +216,8 @@ def _cluster(
             model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(z)
         if len(np.unique(model.labels_)) < 2:
             continue
-        scores[k] = float(silhouette_score(z, model.labels_))
+        sampled = {"sample_size": sample, "random_state": seed} if len(z) > sample else {}
+        scores[k] = float(silhouette_score(z, model.labels_, **sampled))
         fits[k] = model.labels_
     if not scores:
         raise DataError("clustering: no k in the range gave at least two distinct clusters")
@@ -208,11 +226,13 @@ def _cluster(
         if scores[k] > scores[best] + 1e-12:
             best = k
     raw = fits[best]
-    centres_z = pd.DataFrame([z[raw == c].mean(axis=0) for c in range(best)], columns=profiles.columns)
+    centres_z = pd.DataFrame([z[raw == c].mean(axis=0) for c in range(best)], columns=profiles.columns)  # k passes
     # Renumber: 1 = the fastest loss (lowest centre of the first feature), then the others, for stability.
     order = centres_z.sort_values(list(centres_z.columns), kind="mergesort").index.tolist()
     renumber = {old: new + 1 for new, old in enumerate(order)}
-    labels = pd.Series([renumber[c] for c in raw], index=profiles.index, dtype="Int64")
+    recode = np.zeros(best, dtype=np.int64)
+    recode[list(renumber)] = list(renumber.values())
+    labels = pd.Series(recode[raw], index=profiles.index, dtype="Int64")
     centres_z = centres_z.loc[order].reset_index(drop=True)
     centres_z.index = pd.RangeIndex(1, best + 1, name="cluster")
     return labels, centres_z, scores
@@ -255,14 +275,57 @@ def _population(panel: Panel, identification: Identification) -> tuple[pd.Series
     return last, f"{indicator} {panel.observed_years[-1]}"
 
 
+#: WGS84 semi-major axis (m) and squared eccentricity: the ellipsoid of the per-parent projections.
+_WGS84_A = 6378137.0
+_WGS84_ES = (2.0 - 1.0 / 298.257223563) / 298.257223563
+
+
+def _qsfn(sinphi: Any) -> Any:
+    """PROJ's ``pj_qsfn`` on WGS84: the authalic ``q`` of each latitude's sine."""
+    e = np.sqrt(_WGS84_ES)
+    con = e * sinphi
+    return (1.0 - _WGS84_ES) * (sinphi / (1.0 - con * con) - (0.5 / e) * np.log((1.0 - con) / (1.0 + con)))
+
+
+def _laea(lon: np.ndarray, lat: np.ndarray, lon_0: np.ndarray, lat_0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lambert azimuthal equal-area x, y (m) of WGS84 longitude/latitude (degrees), each point with its own centre.
+
+    ``+proj=laea +lat_0=... +lon_0=... +datum=WGS84 +units=m`` for every point at once: PROJ's ellipsoidal
+    oblique formulas (``laea.cpp``, which give the equatorial aspect too at ``lat_0 = 0``); centres within
+    1e-10 degree of a pole are not handled here (see :func:`_projected_geometries`).
+    """
+    phi0 = np.radians(lat_0)
+    sinphi0 = np.sin(phi0)
+    qp = _qsfn(np.float64(1.0))
+    rq = np.sqrt(0.5 * qp)
+    sinb1 = _qsfn(sinphi0) / qp
+    cosb1 = np.sqrt(1.0 - sinb1 * sinb1)
+    dd = np.cos(phi0) / (np.sqrt(1.0 - _WGS84_ES * sinphi0 * sinphi0) * rq * cosb1)
+    xmf, ymf = rq * dd, rq / dd
+    lam = np.radians(lon - lon_0)
+    lam = np.arctan2(np.sin(lam), np.cos(lam))  # PROJ's adjlon: into [-pi, pi]
+    sinb = _qsfn(np.sin(np.radians(lat))) / qp
+    cosb = np.sqrt(np.clip(1.0 - sinb * sinb, 0.0, None))
+    coslam = np.cos(lam)
+    b = np.sqrt(2.0 / (1.0 + sinb1 * sinb + cosb1 * cosb * coslam))
+    x = xmf * b * cosb * np.sin(lam)
+    y = ymf * b * (cosb1 * sinb - sinb1 * cosb * coslam)
+    return _WGS84_A * x, _WGS84_A * y
+
+
 def _projected_geometries(units: pd.DataFrame, crs: Any) -> pd.Series:
     """Each unit's geometry projected for distances: in ``crs``, or in an equal-area projection of its parent.
 
     With ``crs`` None and geographic coordinates, the units of each parent
     (``parent_id``; units without one form one group) are projected to a
     Lambert azimuthal equal-area projection centred on the middle of their
-    longitude/latitude bounds. Units with a missing or empty geometry are left
-    out. Returns shapely geometries (object dtype) indexed by ``unit_id`` as text.
+    longitude/latitude bounds (rounded to 1e-6 degree). Units with a missing or
+    empty geometry are left out. Returns shapely geometries (object dtype)
+    indexed by ``unit_id`` as text.
+
+    One coordinate transformation per call: to longitude/latitude (EPSG:4326),
+    then :func:`_laea` on every vertex with its parent's centre. Only parents
+    centred on a pole (where those formulas do not apply) get a transformer of their own.
     """
     import geopandas as gpd  # heavy: only panels with geometry need it
 
@@ -271,20 +334,26 @@ def _projected_geometries(units: pd.DataFrame, crs: Any) -> pd.Series:
         raise DataError("units have geometry but no CRS; set one (for example EPSG:4326) before typing")
     present = (geometry.notna() & ~geometry.is_empty).to_numpy()
     geometry = geometry[present]
-    geometry.index = pd.Index([str(unit_id) for unit_id in geometry.index], name="unit_id")
+    geometry.index = pd.Index(geometry.index.astype(str), name="unit_id")
     if crs is not None or not geometry.crs.is_geographic:
         projected = geometry if crs is None else geometry.to_crs(crs)
         return pd.Series(np.asarray(projected.values), index=geometry.index, dtype=object)
     parents = units["parent_id"].astype("string").fillna("(none)").to_numpy()[present]
-    bounds = geometry.to_crs("EPSG:4326").bounds.groupby(parents).agg(
-        {"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
-    projected = np.empty(len(geometry), dtype=object)
-    for parent, (lon_min, lat_min, lon_max, lat_max) in bounds.iterrows():  # one projection per parent
-        members = parents == parent
-        projected[members] = np.asarray(geometry[members].to_crs(
-            f"+proj=laea +lat_0={(lat_min + lat_max) / 2:.6f} +lon_0={(lon_min + lon_max) / 2:.6f} "
-            "+datum=WGS84 +units=m +no_defs"
-        ).values)
+    lonlat = geometry.to_crs("EPSG:4326")
+    group, names = pd.factorize(parents)
+    bounds = lonlat.bounds.groupby(group).agg({"minx": "min", "miny": "min", "maxx": "max", "maxy": "max"})
+    # the centre as the +lon_0/+lat_0 of a PROJ string would carry it: six decimals
+    lon_0 = np.array([float(f"{v:.6f}") for v in (bounds["minx"] + bounds["maxx"]).to_numpy() / 2])  # per parent
+    lat_0 = np.array([float(f"{v:.6f}") for v in (bounds["miny"] + bounds["maxy"]).to_numpy() / 2])
+    shapes = np.asarray(lonlat.values, dtype=object)
+    coords, at = shapely.get_coordinates(shapes, return_index=True)
+    centre = group[at]
+    x, y = _laea(coords[:, 0], coords[:, 1], lon_0[centre], lat_0[centre])
+    projected = shapely.set_coordinates(shapes.copy(), np.column_stack([x, y]))
+    for polar in np.flatnonzero(np.abs(lat_0) > 90.0 - 1e-10):  # a parent centred on a pole: PROJ's polar aspect
+        members = group == polar
+        projected[members] = np.asarray(lonlat[members].to_crs(
+            f"+proj=laea +lat_0={lat_0[polar]:.6f} +lon_0={lon_0[polar]:.6f} +datum=WGS84 +units=m +no_defs").values)
     return pd.Series(projected, index=geometry.index, dtype=object)
 
 
@@ -626,7 +695,8 @@ def classify(
         shadow_distance_km=shadow_distance_km, core_min_growth=core_min_growth, crs=crs, lang=lang,
     )
     out = pd.concat([out, types], axis=1)
-    criterion = message("analysis.typology.criterion", lang, low=low, high=high, n_init=N_INIT, seed=seed)
+    criterion = message("analysis.typology.criterion", lang, low=low, high=high, n_init=N_INIT, seed=seed,
+                        sample=SILHOUETTE_SAMPLE)
     return Typology(
         table=out,
         centres=centres,
