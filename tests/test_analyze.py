@@ -577,3 +577,10 @@ def test_lisa_permutation_kernel_compiles_once_then_loads_from_the_cache(tmp_pat
     assert runs[1][:2] == ["1", "0"]  # the next one loads it: no compile
     assert runs[0][2] == runs[1][2]  # the same p-values
     assert any(tmp_path.rglob("*lisa_kernel*_p_sim*.nbc"))
+
+
+def test_driver_exclusions_are_worded_in_the_report_language():
+    from shrinkwatch.analysis.drivers import _excluded
+
+    features = pd.DataFrame({"log_pop_start": [np.nan, 4.0]}, index=pd.Index(["a", "b"], name="unit_id"))
+    assert _excluded(features, np.array([False, True]), "zh") == {"a": "缺少log_pop_start", "b": "年均变化率数据不足"}

@@ -351,7 +351,7 @@ def _excluded(features: pd.DataFrame, no_rate: np.ndarray, lang: str = "en") -> 
         lacking = lacking.where(~lacks[:, position], lacking + np.where(lacking == "", "", ", ") + str(column))
     worded = {combination: _say("excluded_missing", lang, columns=combination)
               for combination in pd.unique(lacking[lacking != ""])}
-    reason = lacking.map(worded).fillna("").astype(object)
+    reason = lacking.map(worded).astype(object).where(lacking != "", "")
     reason = reason.where(~no_rate, _say("excluded_insufficient", lang))
     reason = reason[reason != ""]
     return dict(zip(reason.index, reason.to_numpy()))
