@@ -21,25 +21,35 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 FLOOR = [sys.executable, "-c", "import pandas, geopandas"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one child process used: wall seconds, CPU seconds (user + system, its threads and children
+    included) and peak resident memory (MiB). CPU time is the steadier reading on a shared machine."""
+
+    wall: float
+    cpu: float
+    peak_mib: float
 
 
 class CommandFailed(SystemExit):
     """A measured command exited with an error, or was stopped at its time limit (``timed_out``)."""
 
-    def __init__(self, command: list[str], code: int, wall: float, peak_mib: float, timed_out: bool = False) -> None:
+    def __init__(self, command: list[str], code: int, usage: Usage, timed_out: bool = False) -> None:
         what = "over its time limit" if timed_out else f"exit code {code}"
         super().__init__(f"command failed ({what}): {' '.join(command)}")
-        self.code, self.wall, self.peak_mib, self.timed_out = code, wall, peak_mib, timed_out
+        self.code, self.usage, self.timed_out = code, usage, timed_out
 
 
-def measure(command: list[str], limit: float | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process.
+def usage_of(command: list[str], limit: float | None = None) -> Usage:
+    """Run ``command`` as a child process (output silenced) and return what it used.
 
     With ``limit`` (seconds) the child runs in a process group of its own and is killed when it passes the
-    limit; a failure or a kill raises :class:`CommandFailed` (a ``SystemExit``) with the time and peak memory
-    reached.
+    limit; a failure or a kill raises :class:`CommandFailed` (a ``SystemExit``) with the usage until then.
     """
     start = time.perf_counter()
     pid = os.fork()
@@ -52,24 +62,30 @@ def measure(command: list[str], limit: float | None = None) -> tuple[float, floa
         os.execv(command[0], command)
     timed_out = False
     if limit is None:
-        _, status, usage = os.wait4(pid, 0)
+        _, status, rusage = os.wait4(pid, 0)
     else:
         while True:
-            done, status, usage = os.wait4(pid, os.WNOHANG)
+            done, status, rusage = os.wait4(pid, os.WNOHANG)
             if done:
                 break
             if time.perf_counter() - start > limit:
                 timed_out = True
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
-                _, status, usage = os.wait4(pid, 0)
+                _, status, rusage = os.wait4(pid, 0)
                 break
             time.sleep(0.05)
-    wall = time.perf_counter() - start
+    used = Usage(time.perf_counter() - start, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss / 1024.0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or timed_out:
-        raise CommandFailed(command, code, wall, usage.ru_maxrss / 1024.0, timed_out)
-    return wall, usage.ru_maxrss / 1024.0
+        raise CommandFailed(command, code, used, timed_out)
+    return used
+
+
+def measure(command: list[str], limit: float | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process (see :func:`usage_of`)."""
+    used = usage_of(command, limit)
+    return used.wall, used.peak_mib
 
 
 def main() -> None:
@@ -96,18 +112,23 @@ def main() -> None:
                 "run --no-analysis --no-store": bare, "run (with all analysis sections)": full,
                 "run --no-store": full_bare}
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     memory: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeat):
         for name, command in commands.items():
-            t, m = measure(command)
-            times[name].append(t)
-            memory[name].append(m)
+            used = usage_of(command)
+            times[name].append(used.wall)
+            cpu[name].append(used.cpu)
+            memory[name].append(used.peak_mib)
     floor = statistics.median(times["floor (import pandas+geopandas)"])
+    floor_cpu = statistics.median(cpu["floor (import pandas+geopandas)"])
     print(f"dataset: {args.dataset}; {args.repeat} alternating cold processes each; "
           f"load average {os.getloadavg()[0]:.2f} at the end")
     for name in commands:
         median = statistics.median(times[name])
-        print(f"{name:45s} {median:6.2f} s  peak RSS {max(memory[name]):7.1f} MiB  {median / floor:5.2f}x floor")
+        median_cpu = statistics.median(cpu[name])
+        print(f"{name:45s} {median:6.2f} s  peak RSS {max(memory[name]):7.1f} MiB  {median / floor:5.2f}x floor"
+              f"  (CPU {median_cpu:6.2f} s, {median_cpu / floor_cpu:5.2f}x the floor's)")
     print("goals: run --no-analysis <= 3x floor; run (full) <= 4x floor (issue 15; the analysis adds esda/libpysal, "
           "statsmodels, LightGBM and scikit-learn, imported only by the stages that use them)")
 

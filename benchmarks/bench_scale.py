@@ -8,8 +8,9 @@ For each size, four commands run as fresh CLI processes on the panel file of
   (n = 1..9 x min_annual_loss = 0, 0.0001, ..., 0.0111), counts and per-unit CSVs;
 - ``run --no-analysis --no-store`` and the full ``run --no-store``.
 
-Each is measured once: wall time and peak resident memory of the child
-(``wait4``'s ``ru_maxrss``). A command past ``--limit`` seconds is killed and
+Each is measured once: wall time, peak resident memory of the child
+(``wait4``'s ``ru_maxrss``) and its CPU time (user + system, printed in a
+second table: the steadier reading on a shared machine). A command past ``--limit`` seconds is killed and
 reported as "over N s" (its peak memory until then is kept); one that fails
 is reported with its exit code. The import floor (``python -c "import pandas,
 geopandas"``, the median of five, before and after) is measured in the same run.
@@ -38,10 +39,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench_run import FLOOR, CommandFailed, measure
+from bench_run import FLOOR, CommandFailed, usage_of
 
 HERE = Path(__file__).resolve().parent
 SIZES = (3_000, 100_000, 1_000_000)
@@ -68,19 +69,21 @@ class Goal:
 #: command name -> goals (issue 15, "Deliver" item 5); growth per 10x units: at most GROWTH_GOAL in time.
 GOALS: dict[str, list[Goal]] = {
     "identify": [Goal(1_000_000, seconds=10, mib=2 * GIB)],
-    "sweep (1,008 settings)": [Goal(1_000_000, mib=8 * GIB)],
+    "sweep": [Goal(1_000_000, mib=8 * GIB)],
     "run --no-analysis": [],
-    "run (full)": [Goal(100_000, seconds=60), Goal(1_000_000, seconds=600, mib=8 * GIB)],
+    "run": [Goal(100_000, seconds=60), Goal(1_000_000, seconds=600, mib=8 * GIB)],
 }
 GROWTH_GOAL = 12.0
 
 
 @dataclass(frozen=True)
 class Result:
-    """One measured command: wall seconds, peak RSS (MiB), and how it ended (``"ok"``, ``"over"``, ``"failed N"``)."""
+    """One measured command: wall seconds, peak RSS (MiB), CPU seconds, and how it ended (``"ok"``, ``"over"``,
+    ``"failed (exit N)"``)."""
 
     seconds: float
     mib: float
+    cpu: float
     ended: str = "ok"
 
     def cell(self, limit: float) -> str:
@@ -123,23 +126,25 @@ def commands(path: Path, out: Path) -> dict[str, list[str]]:
     data = ["--dataset", str(path)]
     return {
         "identify": [*cli, "identify", *data, "--output", str(out / "identification.csv")],
-        "sweep (1,008 settings)": [*cli, "sensitivity", *data, *SWEEP, "--output", str(out / "counts.csv"),
+        "sweep": [*cli, "sensitivity", *data, *SWEEP, "--output", str(out / "counts.csv"),
                                    "--units-output", str(out / "units.csv")],
         "run --no-analysis": [*cli, "run", *data, "--out", str(out / "run-core"), "--no-analysis", "--no-store"],
-        "run (full)": [*cli, "run", *data, "--out", str(out / "run-full"), "--no-store"],
+        "run": [*cli, "run", *data, "--out", str(out / "run-full"), "--no-store"],
     }
 
 
 def run_one(command: list[str], limit: float) -> Result:
     try:
-        seconds, mib = measure(command, limit=limit)
+        used = usage_of(command, limit=limit)
     except CommandFailed as failed:
-        return Result(failed.wall, failed.peak_mib, "over" if failed.timed_out else f"failed (exit {failed.code})")
-    return Result(seconds, mib)
+        used, ended = failed.usage, "over" if failed.timed_out else f"failed (exit {failed.code})"
+        return Result(used.wall, used.peak_mib, used.cpu, ended)
+    return Result(used.wall, used.peak_mib, used.cpu)
 
 
-def floor(repeat: int) -> list[float]:
-    return [measure(FLOOR)[0] for _ in range(repeat)]
+def floor(repeat: int) -> list[tuple[float, float]]:
+    """Wall and CPU seconds of ``repeat`` import floors."""
+    return [(used.wall, used.cpu) for used in (usage_of(FLOOR) for _ in range(repeat))]
 
 
 def growth(small: tuple[int, Result], large: tuple[int, Result]) -> float | None:
@@ -179,13 +184,31 @@ def table(results: dict[str, dict[int, Result]], sizes: list[int], limit: float,
     return "\n".join(lines)
 
 
+def cpu_table(results: dict[str, dict[int, Result]], sizes: list[int], floor_cpu: float) -> str:
+    """CPU seconds (user + system) per command and size, and their growth per 10x units: steadier than wall time
+    on a shared machine."""
+    rows = [["CPU seconds", *(f"{_units(n)} units" for n in sizes), "growth per 10x (CPU)"]]
+    for name, by_size in results.items():
+        cpu = {n: replace(r, seconds=r.cpu) for n, r in by_size.items()}
+        factors = [growth((a, cpu[a]), (b, cpu[b])) for a, b in zip(sizes, sizes[1:])]
+        rows.append([name, *(f"{_duration(by_size[n].cpu)}{'' if by_size[n].ended == 'ok' else '+'}" for n in sizes),
+                     ", ".join(f"{_units(a)}->{_units(b)}: {g:.1f}x" if g else f"{_units(a)}->{_units(b)}: -"
+                               for (a, b), g in zip(zip(sizes, sizes[1:]), factors)) or "-"])
+    rows.append(["import floor", *(_duration(floor_cpu) for _ in sizes), "-"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=",".join(str(n) for n in SIZES),
                         help="comma-separated unit counts (default: 3000,100000,1000000)")
     parser.add_argument("--years", type=int, default=30)
     parser.add_argument("--limit", type=float, default=900.0, help="seconds per command before it is killed")
-    parser.add_argument("--only", default=None, help="comma-separated command names to measure (default: all four)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated commands to measure: identify, sweep, run --no-analysis, run (default: all)")
     parser.add_argument("--panels", type=Path, default=None,
                         help="folder of the generated panel files (default: $TMPDIR/shrinkwatch-scale)")
     args = parser.parse_args()
@@ -208,22 +231,27 @@ def main() -> None:
                     continue
                 result = run_one(command, args.limit)
                 results[name][units] = result
-                print(f"  {_units(units):>5} units  {name:24s} {result.cell(args.limit)}", flush=True)
-                if name == "sweep (1,008 settings)" and result.ended == "ok":
+                print(f"  {_units(units):>5} units  {name:24s} {result.cell(args.limit)}  (CPU {result.cpu:.1f} s)",
+                      flush=True)
+                if name == "sweep" and result.ended == "ok":
                     settings = sum(1 for _ in open(out / "counts.csv", encoding="utf-8")) - 1
                     if settings != 1008:
                         print(f"    note: the sweep wrote {settings} settings, not 1,008", flush=True)
         finally:
             shutil.rmtree(out, ignore_errors=True)
     floor_times += floor(5)
-    floor_s = statistics.median(floor_times)
+    floor_s = statistics.median(wall for wall, _ in floor_times)
+    floor_cpu = statistics.median(cpu for _, cpu in floor_times)
     print()
     print(f"Generated panels x {args.years} years, one fresh `python -m shrinkwatch ... --dataset FILE` process per "
           f"cell (time / peak RSS); limit {args.limit:g} s per command; load average at the end: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("sweep: `sensitivity` over 1,008 settings of consecutive-decline; run: the full run, all analysis sections")
     print(table(results, sizes, args.limit, floor_s))
     print(f"growth goal: at most {GROWTH_GOAL:g}x in time per 10x units; import floor "
           f"(python -c \"import pandas, geopandas\") {floor_s:.2f} s, median of {len(floor_times)}")
+    print()
+    print(cpu_table(results, sizes, floor_cpu))
 
 
 if __name__ == "__main__":
