@@ -178,7 +178,12 @@ def table(results: dict[str, dict[int, Result]], sizes: list[int], limit: float,
         goals = [f"{g.text()} [{verdict(g, by_size.get(g.units) if g.units else None)}]" for g in GOALS[name]]
         rows.append([name, *cells, growth_text or "-", "; ".join(goals) or "-"])
     rows.append(["import floor", *(f"{_duration(floor_s)}" for _ in sizes), "-", "pandas + geopandas, median"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return _aligned(rows)
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows as left-aligned columns, a rule under the first."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -195,10 +200,7 @@ def cpu_table(results: dict[str, dict[int, Result]], sizes: list[int], floor_cpu
                      ", ".join(f"{_units(a)}->{_units(b)}: {g:.1f}x" if g else f"{_units(a)}->{_units(b)}: -"
                                for (a, b), g in zip(zip(sizes, sizes[1:]), factors)) or "-"])
     rows.append(["import floor", *(_duration(floor_cpu) for _ in sizes), "-"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return _aligned(rows)
 
 
 def main() -> None:
