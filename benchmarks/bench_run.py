@@ -45,11 +45,12 @@ class CommandFailed(SystemExit):
         self.code, self.usage, self.timed_out = code, usage, timed_out
 
 
-def usage_of(command: list[str], limit: float | None = None) -> Usage:
+def usage_of(command: list[str], limit: float | None = None, stderr: str | None = None) -> Usage:
     """Run ``command`` as a child process (output silenced) and return what it used.
 
     With ``limit`` (seconds) the child runs in a process group of its own and is killed when it passes the
     limit; a failure or a kill raises :class:`CommandFailed` (a ``SystemExit``) with the usage until then.
+    ``stderr``: a file that receives the child's standard error (else it is silenced too).
     """
     start = time.perf_counter()
     pid = os.fork()
@@ -58,7 +59,7 @@ def usage_of(command: list[str], limit: float | None = None) -> Usage:
             os.setpgid(0, 0)  # its own process group: a kill at the limit reaches anything it started
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
+        os.dup2(devnull if stderr is None else os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 2)
         os.execv(command[0], command)
     timed_out = False
     if limit is None:

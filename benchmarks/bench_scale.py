@@ -133,11 +133,14 @@ def commands(path: Path, out: Path) -> dict[str, list[str]]:
     }
 
 
-def run_one(command: list[str], limit: float) -> Result:
+def run_one(command: list[str], limit: float, errors: Path) -> Result:
     try:
-        used = usage_of(command, limit=limit)
+        used = usage_of(command, limit=limit, stderr=str(errors))
     except CommandFailed as failed:
         used, ended = failed.usage, "over" if failed.timed_out else f"failed (exit {failed.code})"
+        if not failed.timed_out:  # say why: the end of its standard error
+            tail = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+            print("    " + "\n    ".join(tail), flush=True)
         return Result(used.wall, used.peak_mib, used.cpu, ended)
     return Result(used.wall, used.peak_mib, used.cpu)
 
@@ -231,7 +234,7 @@ def main() -> None:
             for name, command in commands(path, out).items():
                 if name not in names:
                     continue
-                result = run_one(command, args.limit)
+                result = run_one(command, args.limit, out / "stderr.txt")
                 results[name][units] = result
                 print(f"  {_units(units):>5} units  {name:24s} {result.cell(args.limit)}  (CPU {result.cpu:.1f} s)",
                       flush=True)
