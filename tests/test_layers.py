@@ -112,3 +112,28 @@ def test_light_commands_load_no_analysis_stack(command):
             "print('LOADED', [m for m in heavy if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "LOADED []", done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("command, unused", [
+    (["identify"], ("matplotlib", "jinja2", "pyogrio", "xlsxwriter")),
+    (["run", "--no-analysis", "--no-store"], ()),
+])
+def test_commands_load_only_what_they_use(command, unused, data_dir, tmp_path):
+    """`identify` and `run --no-analysis` load none of the analysis stack (esda, libpysal, scikit-learn, SciPy,
+    statsmodels, LightGBM), and `identify` none of the report's (benchmarks/bench_run.py and bench_scale.py measure
+    the time: issue 15)."""
+    out = ["--output", str(tmp_path / "identification.csv")] if command[0] == "identify" else ["--out", str(tmp_path)]
+    code = ("import sys\nfrom shrinkwatch.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as stop:\n"
+            "    assert not stop.code, stop.code\n"
+            "heavy = ('esda', 'libpysal', 'sklearn', 'scipy', 'statsmodels', 'lightgbm', 'numba', 'duckdb', "
+            f"'sqlalchemy', *{unused!r})\n"
+            "print('LOADED', [m for m in heavy if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code, *command, "--data-dir", str(data_dir), *out],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "LOADED []", done.stdout[-2000:] + done.stderr[-2000:]
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / ("identification.csv" if command[0] == "identify" else "results.csv"))
+    assert (table["status"] == "shrinking").sum() == 156  # China's census panel: 156 of 358 assessable shrinking
+    assert (table["status"] == "not_shrinking").sum() == 202

@@ -324,10 +324,11 @@ def _gbm(seed: int, n_jobs: int = 1):  # type: ignore[no-untyped-def]
 
 
 def _fit_ols(X: pd.DataFrame, y: pd.Series):  # type: ignore[no-untyped-def]
-    import statsmodels.api as sm  # heavy: as above
+    from statsmodels.regression.linear_model import OLS  # heavy: as above (statsmodels.api would load far more)
+    from statsmodels.tools.tools import add_constant  # heavy: as above
 
-    design = sm.add_constant(X, has_constant="add")
-    return sm.OLS(y, design).fit(cov_type="HC3")
+    design = add_constant(X, has_constant="add")
+    return OLS(y, design).fit(cov_type="HC3")
 
 
 def _r2(y: np.ndarray, prediction: np.ndarray) -> float:
@@ -437,9 +438,9 @@ def drivers(
     for number in range(k):
         train, test = folds != number, folds == number
         ols = _fit_ols(X[train], y[train])
-        import statsmodels.api as sm  # heavy: as above
+        from statsmodels.tools.tools import add_constant  # heavy: as above
 
-        ols_prediction = np.asarray(ols.predict(sm.add_constant(X[test], has_constant="add")))
+        ols_prediction = np.asarray(ols.predict(add_constant(X[test], has_constant="add")))
         booster = _gbm(int(seed), int(n_jobs)).fit(X[train], y_values[train])
         gbm_prediction = booster.predict(X[test])
         baseline_prediction = np.full(int(test.sum()), y_values[train].mean())

@@ -24,13 +24,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from libpysal.graph import Graph
 
 from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim  # esda's kernel, cached (adds esda: ~55 ms)
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.messages import LANGUAGES, message
 
 if TYPE_CHECKING:
+    from libpysal.graph import Graph  # heavy (libpysal loads scikit-learn and SciPy): imported where a graph is built
+
     from shrinkwatch.core import Identification, Panel
 
 __all__ = [
@@ -195,6 +196,8 @@ def _separate_coincident(points: gpd.GeoSeries) -> gpd.GeoSeries:
 
 def _nearest(points: gpd.GeoSeries, k: int) -> Graph:
     """Each point's ``k`` nearest other points by great-circle (haversine) distance, binary."""
+    from libpysal.graph import Graph  # heavy: loaded only when spatial statistics run
+
     k_available = min(int(k), len(points) - 1)
     return Graph.build_knn(_separate_coincident(points), k=k_available, metric="haversine").transform("B")
 
@@ -207,6 +210,8 @@ def _contiguity(geometry: gpd.GeoSeries) -> Graph:
     that touch along an edge without one, such as San Joaquin and Santa Clara;
     ``strict=True`` drops polygons whose outlines overlap slightly.)
     """
+    from libpysal.graph import Graph  # heavy: loaded only when spatial statistics run
+
     geoms = np.asarray(geometry.values)
     geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
     valid = gpd.GeoSeries(geoms, index=geometry.index, crs=geometry.crs)
@@ -215,6 +220,8 @@ def _contiguity(geometry: gpd.GeoSeries) -> Graph:
 
 def _with_island_links(contiguity: Graph, nearest: Graph, islands: tuple[str, ...]) -> Graph:
     """``contiguity`` plus a link in both directions between each island and its nearest units."""
+    from libpysal.graph import Graph  # heavy: loaded only when spatial statistics run
+
     edges = contiguity.adjacency.reset_index()
     links = nearest.adjacency.reset_index()
     links = links[links["focal"].isin(islands)]

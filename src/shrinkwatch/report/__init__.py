@@ -18,13 +18,46 @@ nothing below this layer builds HTML or figures.
   cells that cannot become formulas
 """
 
-from shrinkwatch.report.findings import key_findings
-from shrinkwatch.report.outputs import csv_text, inert_cells, output_set, write_atomically, write_csv
-from shrinkwatch.report.page import render_html
-from shrinkwatch.report.pdf import write_pdf
+# The names below load on first use (module ``__getattr__``): a command that only writes a CSV (``identify``)
+# does not load the page, the maps (pyogrio, pyproj) or the workbook writer. ``summary`` is imported at once: as
+# a name of this package it is the function, not its module.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from shrinkwatch.report.summary import summary
-from shrinkwatch.report.writer import write_report
-from shrinkwatch.report.xlsx import write_xlsx
+
+if TYPE_CHECKING:
+    from shrinkwatch.report.findings import key_findings
+    from shrinkwatch.report.outputs import csv_text, inert_cells, output_set, write_atomically, write_csv
+    from shrinkwatch.report.page import render_html
+    from shrinkwatch.report.pdf import write_pdf
+    from shrinkwatch.report.writer import write_report
+    from shrinkwatch.report.xlsx import write_xlsx
+
+# public name -> module
+_PUBLIC = {
+    "key_findings": "shrinkwatch.report.findings", "csv_text": "shrinkwatch.report.outputs",
+    "inert_cells": "shrinkwatch.report.outputs", "output_set": "shrinkwatch.report.outputs",
+    "write_atomically": "shrinkwatch.report.outputs", "write_csv": "shrinkwatch.report.outputs",
+    "render_html": "shrinkwatch.report.page", "write_pdf": "shrinkwatch.report.pdf",
+    "write_report": "shrinkwatch.report.writer",
+    "write_xlsx": "shrinkwatch.report.xlsx",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'shrinkwatch.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
 
 __all__ = ["key_findings", "render_html", "summary", "write_report", "write_xlsx", "output_set", "inert_cells",
            "csv_text", "write_csv", "write_atomically", "write_pdf"]
