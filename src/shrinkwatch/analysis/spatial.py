@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim  # esda's kernel, cached (adds esda: ~55 ms)
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.messages import LANGUAGES, message
 
@@ -569,6 +568,10 @@ def lisa(identification: Identification, panel: Panel, settings: SpatialSettings
     from esda.moran import (
         Moran_Local,  # deferred: esda loads numba and scikit-learn; only the spatial section needs it
     )
+
+    # deferred: the cached kernel imports esda (which loads libpysal, scikit-learn and SQLAlchemy); report.maps
+    # imports this module for the LISA class words, so a run without analysis must not pay for esda
+    from shrinkwatch.analysis.lisa_kernel import moran_local_p_sim
 
     chosen = _settings(settings, options)
     permutations, seed, alpha, variable = int(chosen.permutations), int(chosen.seed), chosen.alpha, chosen.variable
