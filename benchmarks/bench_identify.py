@@ -48,6 +48,7 @@ from reference_identify import (  # noqa: E402
     reference_consecutive_decline,
     reference_peak_loss,
 )
+from scale_panels import random_walks  # noqa: E402
 
 from shrinkwatch import datasets  # noqa: E402
 from shrinkwatch.core import Panel  # noqa: E402
@@ -59,18 +60,9 @@ SCALE_SWEEP = {"n": list(range(1, 10)), "min_annual_loss": [round(0.0001 * i, 6)
 
 
 def generated_panel(n_units: int, n_years: int, seed: int = 20250101) -> Panel:
-    """Seeded random walks of population: mixed growth and decline, 1 % of values missing."""
-    rng = np.random.default_rng(seed)
+    """:func:`scale_panels.random_walks` (the scale benchmark's generator) as a bare panel, years from 1995."""
+    unit_ids, values = random_walks(np.random.default_rng(seed), n_units, n_years)
     years = np.arange(1995, 1995 + n_years)
-    start = rng.lognormal(mean=11.0, sigma=1.2, size=n_units)
-    trend = rng.normal(0.0, 0.012, size=n_units)
-    shocks = rng.normal(0.0, 0.01, size=(n_units, n_years))
-    shocks[:, 0] = 0.0
-    values = start[:, None] * np.exp(np.cumsum(trend[:, None] + shocks, axis=1))
-    values = np.round(values)
-    values[rng.random(values.shape) < 0.01] = np.nan
-    width = len(str(n_units - 1))  # zero-padded like real codes (FIPS, GB/T 2260): sorted = listed order
-    unit_ids = np.char.add("g", np.char.zfill(np.arange(n_units).astype(str), width)).astype(object)
     units = pd.DataFrame({"name": unit_ids}, index=pd.Index(unit_ids, name="unit_id"))
     index = pd.MultiIndex.from_product([unit_ids, years], names=["unit_id", "year"])
     frame = pd.DataFrame({"pop_resident": values.ravel()}, index=index)

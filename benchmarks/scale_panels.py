@@ -28,18 +28,25 @@ N_PARENTS = 300
 REGIONS = np.array(["North", "South", "East", "West"], dtype=object)
 
 
-def scale_panel(n_units: int, n_years: int = 30, n_parents: int = N_PARENTS, seed: int = 20250101) -> Panel:
-    """Seeded random walks of resident population: mixed growth and decline, 1 % of values missing."""
-    rng = np.random.default_rng(seed)
-    years = np.arange(1991, 1991 + n_years)
+def random_walks(rng: np.random.Generator, n_units: int, n_years: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(unit_ids, values)``: seeded random walks of population (units x years), mixed growth and decline,
+    1 % of values missing; ids zero-padded like real codes (FIPS, GB/T 2260), so sorted is listed order."""
     start = rng.lognormal(mean=11.0, sigma=1.2, size=n_units)
     trend = rng.normal(0.0, 0.012, size=n_units)
     shocks = rng.normal(0.0, 0.01, size=(n_units, n_years))
     shocks[:, 0] = 0.0
     values = np.round(start[:, None] * np.exp(np.cumsum(trend[:, None] + shocks, axis=1)))
     values[rng.random(values.shape) < 0.01] = np.nan
-    width = len(str(n_units - 1))  # zero-padded like real codes: sorted = listed order
+    width = len(str(n_units - 1))
     unit_ids = np.char.add("g", np.char.zfill(np.arange(n_units).astype(str), width)).astype(object)
+    return unit_ids, values
+
+
+def scale_panel(n_units: int, n_years: int = 30, n_parents: int = N_PARENTS, seed: int = 20250101) -> Panel:
+    """:func:`random_walks` of resident population under ``n_parents`` parents, with point geometry."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(1991, 1991 + n_years)
+    unit_ids, values = random_walks(rng, n_units, n_years)
     parent = rng.integers(0, n_parents, size=n_units)
     parent_ids = np.char.add("p", np.char.zfill(parent.astype(str), 3)).astype(object)
     # parents sit on a 20 x 15 lattice of 2-degree cells; units scatter inside their parent's cell
