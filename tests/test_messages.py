@@ -11,7 +11,7 @@ from shrinkwatch.core.errors import OptionError
 from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message, placeholders
 
 #: Words the Chinese catalogue may keep in Latin letters: units, proper names, file and option names.
-_LATIN_ALLOWED = re.compile(r"(shrinkwatch(?: [a-z][\w-]*)+|[a-z0-9]+(?:-[a-z0-9]+)+|--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
+_LATIN_ALLOWED = re.compile(r"(shrinkwatch(?: [a-z][\w-]*)+|[A-Z_]+=[\w%]+|[a-z]+(?:_[a-z0-9]+)+|[a-z0-9]+(?:-[a-z0-9]+)+|--?[a-z][\w-]*|[\w./-]*\.(?:csv|xlsx|json|html|pdf|toml|parquet)|[A-Z][A-Za-z]*|"
                             r"km2|km²|%/yr|p|n|R²|GDP|LISA|ID|\{[^}]*\}|[a-z_]+=\S*)")
 
 
@@ -54,28 +54,57 @@ def test_every_canonical_indicator_has_a_label_in_each_language():
         assert re.search(r"[\u4e00-\u9fff]", chinese) or chinese == "GDP", (indicator, chinese)
 
 
+#: The tables whose English the ledger (or an error kept for the report) stores and displays translate.
+_STORED_TABLES = ("ingest.evidence", "ingest.reason", "ingest.why", "ingest.ignored", "ingest.options",
+                  "ingest.where", "ingest.warning", "ingest.action", "ingest.code_standard", "ingest.note",
+                  "forecast.unavailable", "ledger.unit_from", "datasets.reason")
+
+
+@pytest.mark.parametrize("prefix", _STORED_TABLES)
+def test_stored_english_reads_back_in_chinese(prefix):
+    """The ledger keeps its evidence, reasons, warnings and cell actions in English (the catalogue's template and
+    its fields: one language-neutral form); every display says them in Chinese. Each template of the table, made
+    in English with sample fields (nested messages included, ``{evidence}, year {year}``), reads back as the
+    Chinese template with the same fields: nested messages in Chinese too, indicators by their Chinese label, data
+    (headers, names, values) as written."""
+    from shrinkwatch.core.messages import LABEL_FIELDS, NESTED_FIELDS, translate
+
+    fields = {"header": "常住人口", "why": "x or y", "label": "'Pop'", "unit": "万人", "n": 3, "total": 4,
+              "suffixed": 2, "years": "2010, 2020", "reading": "pop_resident", "year": "2010", "first": "1790", "last": "2100",
+              "today": "2026", "value": "1e+19", "limit": "100,000,000", "high": "100.0", "rows": "f.csv:3=1",
+              "file": "f.csv", "sheet": "'S1'", "line": "4", "where": "f.csv", "column": "'人口'", "listing": "a, b",
+              "median": "1,234", "yi": "亿元", "wan": "万元", "count": "1", "gap": "210", "other": "gdp",
+              "indicator": "pop_resident", "option": "--map pop=a", "options": "--map pop=b", "key": "pop",
+              "role": "name", "width": "5", "standard": "US state FIPS code", "example": "2015年",
+              "registered": "户籍", "resident": "常住", "panel": "'p'", "standard_id": "us-x", "rule": "'x'",
+              "rules": "a, b", "target": "pop_resident", "ignored": "data under an empty header cell",
+              "reason": "not a number", "evidence": "header '城市' is an alias of name", "unit_id": "u",
+              "parent": "460300", "population": "1,234"}
+    english, chinese = catalogue("en"), catalogue("zh")
+    keys = sorted(k for k in english if k.startswith(prefix + "."))
+    assert keys
+    for key in keys:
+        fill = {f: fields[f] for f in placeholders(english[key])}
+        said = translate(english[key].format(**fill), prefix, "zh")
+        inner = {f: translate(str(v), NESTED_FIELDS[f], "zh") if f in NESTED_FIELDS
+                 else chinese.get(f"{LABEL_FIELDS[f]}.{v}", v) if f in LABEL_FIELDS else str(v) for f, v in fill.items()}
+        assert said == chinese[key].format(**inner), key
+        assert re.search(r"[\u4e00-\u9fff]", said) or said == english[key].format(**fill), key
+        assert not re.search(r"\{\w+:", chinese[key]), key  # fields arrive as text: no format specs
+    assert translate("anything else", prefix, "zh") == "anything else"
+
+
 def test_stored_english_evidence_reads_back_in_chinese():
-    """The ingest ledger keeps its column evidence in English; the Chinese summary says each of the catalogue's
-    evidence templates in Chinese with the same fields, nested ones included (``{evidence}, year {year}``)."""
     from shrinkwatch.core.messages import translate
 
-    fields = {"header": "常住人口", "indicator": "pop_resident", "why": "x or y", "label": "Pop", "unit": "万人",
-              "n": 3, "total": 4, "suffixed": 2, "reading": "pop_resident", "year": "2010"}
-    english, chinese = catalogue("en"), catalogue("zh")
-    keys = sorted(k for k in english if k.startswith("ingest.evidence."))
-    assert len(keys) >= 15
-    for key in keys:
-        fill = {f: fields.get(f, "header '城市' is an alias of name") for f in placeholders(english[key])}
-        said = translate(english[key].format(**fill), "ingest.evidence", "zh")
-        inner = {f: translate(str(v), "ingest.evidence", "zh") for f, v in fill.items()}
-        assert said == chinese[key].format(**inner), key
-        assert re.search(r"[\u4e00-\u9fff]", said), key
-        assert not re.search(r"\{\w+:", chinese[key]), key  # fields arrive as text: no format specs
     assert translate("header 'pop' is an alias of pop_resident, year 2015", "ingest.evidence", "zh") == \
         "表头“pop”是 pop_resident 的别名，年份 2015"
-    assert translate("anything else", "ingest.evidence", "zh") == "anything else"
     assert translate("header 'a' is a year", "ingest.evidence", "en") == "header 'a' is a year"
+    english = catalogue("en")
     assert not any("is a name of" in text for text in english.values())  # "header 'year' is a name of year"
+    # a field that is data is never "translated", even when it reads like a message
+    assert translate("negative value for not a number", "ingest.reason", "zh") == "not a number为负值"
+    assert translate("negative value for pop_resident", "ingest.reason", "zh") == "常住人口为负值"
 
 
 def test_module_tables_live_in_the_catalogues():

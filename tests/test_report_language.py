@@ -319,3 +319,29 @@ def test_un_report_in_chinese_keeps_the_dataset_notes(tmp_path, data_dir):
     units = datasets.load("world-wup2018", data_dir).units
     names = set(units["name"].astype(str)) | set(units["parent_name"].astype(str))
     assert not english_words(page, names), sorted(english_words(page, names).items(), key=lambda kv: -kv[1])[:20]
+
+
+def test_ingested_panel_with_rejected_rows_in_chinese(tmp_path):
+    """An outside panel read by ``shrinkwatch ingest`` with rejected rows (a year 2199, a negative population, a
+    code in scientific notation, conflicting duplicates whose unit codes are a formula and a script tag): the
+    Chinese report lists them with Chinese reasons and has no English beyond the panel's own names and codes."""
+    from test_ingest_i18n import EXPECTED_ZH, PANEL_CSV
+
+    source = tmp_path / "panel.csv"
+    source.write_text(PANEL_CSV, encoding="utf-8")
+    panel = tmp_path / "panel.parquet"
+    assert run_cli("ingest", str(source), "-o", str(panel), "--lang", "zh").returncode == 0
+    done = run_cli("run", "--dataset", str(panel), "--lang", "zh", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN"')
+    names = {"panel", "panel'", '=HYPERLINK("http://x.example","y")', "<script>alert(1)</script>"}  # the data's own
+    assert not english_words(page, names), english_words(page, names)
+    table = page[page.index("被拒绝的输入行"):]
+    table = table[:table.index("</table>")]
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert header == ["文件", "行", "列", "取值", "原因"], header
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    reasons = [re.findall(r"<td[^>]*>(.*?)</td>", row)[4] for row in rows]
+    assert len(reasons) == 7 and all(_CJK.search(r) for r in reasons), reasons
+    assert set(EXPECTED_ZH.values()) <= set(reasons)

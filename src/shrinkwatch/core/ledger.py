@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shrinkwatch.core.messages import catalogue, message, translate
+from shrinkwatch.core.messages import catalogue, message, translate, translate_all
 
 __all__ = ["Ledger", "RowRejections", "LEDGER_TABLES"]
 
@@ -240,15 +240,40 @@ class Ledger:
         table["row"] = table["row"].astype("Int64")
         return table
 
-    def rejection_lines(self, limit: int) -> list[str]:
-        """``file, sheet 'S', row R, column 'C': reason`` for the first ``limit`` rejections."""
-        return [_where(r.file, r.sheet, r.row, r.column) + f": {r.reason}"
-                for r in self.rejected.head(limit).itertuples(index=False)]
+    def rejected_in(self, lang: str) -> pd.DataFrame:
+        """:attr:`rejected` with each ``reason`` said in ``lang`` (the ledger stores the catalogues' English, the
+        language-neutral form: see :func:`~shrinkwatch.core.messages.translate`): for the report, ``results.xlsx``
+        and the console."""
+        frame = self.rejected.copy()
+        if len(frame):
+            frame["reason"] = reasons_in(frame["reason"], lang).to_numpy()
+        return frame
+
+    def warnings_in(self, lang: str) -> list[str]:
+        """:attr:`warnings` said in ``lang``."""
+        return translate_all(list(self.warnings), "ingest.warning", lang).tolist() if self.warnings else []
+
+    def rejected_by_reason(self, lang: str = "en") -> pd.Series:
+        """Rejected rows by the kind of their (first) reason, said in ``lang``: the reason up to its first colon
+        (``year after 2100``, ``implausible value``), most frequent first."""
+        if self.rejected.empty:
+            return pd.Series(dtype="int64")
+        first = self.rejected.drop_duplicates(["file", "sheet", "row"])["reason"]
+        return reasons_in(first, lang).str.replace(r"[:：].*$", "", regex=True).value_counts()
+
+    def rejection_lines(self, limit: int, lang: str = "en") -> list[str]:
+        """``file, sheet 'S', row R, column 'C': reason`` for the first ``limit`` rejections, in ``lang``."""
+        shown = self.rejected.head(limit)
+        reasons = reasons_in(shown["reason"], lang).tolist()
+        colon = ": " if lang == "en" else "："
+        return [_where(r.file, r.sheet, r.row, r.column, lang) + colon + reason
+                for r, reason in zip(shown.itertuples(index=False), reasons)]
 
     def summary(self, max_lines: int = 10, lang: str = "en") -> str:
         """A short human-readable account (what ``shrinkwatch ingest`` prints) in ``lang``: the catalogues'
-        ``ledger`` lines, the column readings' evidence through :func:`~shrinkwatch.core.messages.translate`
-        (the ledger stores it in English); file names, headers, indicators and the rows' reasons as recorded."""
+        ``ledger`` lines; the column readings' evidence, the rows' reasons, the ignored columns, the cell actions
+        and the warnings through :func:`~shrinkwatch.core.messages.translate` (the ledger stores them in
+        English); file names, headers and indicators as recorded."""
         def say(key: str, /, **fields: Any) -> str:
             return message(f"ledger.{key}", lang, **fields)
 
@@ -278,33 +303,32 @@ class Ledger:
         if not self.conversions.empty:
             shown = self.conversions.drop_duplicates(["column", "indicator", "from_unit", "factor"])
             for c in shown.head(max_lines).itertuples(index=False):
-                lines.append(say("convert", column=c.column, indicator=c.indicator, unit=c.from_unit, factor=c.factor,
-                                 unit_from=word("unit_from", c.unit_from)))
+                lines.append(say("convert", column=c.column, indicator=c.indicator, unit=word("from_unit", c.from_unit),
+                                 factor=c.factor, unit_from=translate(str(c.unit_from), "ledger.unit_from", lang)))
             if len(shown) > max_lines:
                 lines.append(say("more_conversions", n=len(shown) - max_lines))
         if self.rows_rejected:
-            reasons = self.rejected.drop_duplicates(["file", "sheet", "row"])["reason"].str.replace(
-                r":.*$", "", regex=True).value_counts()
+            reasons = self.rejected_by_reason(lang)
             lines.append(say("rejected", reasons=separator.join(say("count", what=k, n=v) for k, v in reasons.items())))
-            lines.extend("    " + line for line in self.rejection_lines(max_lines))
+            lines.extend("    " + line for line in self.rejection_lines(max_lines, lang))
             if len(self.rejected) > max_lines:
                 lines.append(say("more_rejected", n=len(self.rejected) - max_lines))
         if not self.missing.empty:
             lines.append(say("missing", n=int(self.missing["cells"].sum())))
         if not self.cell_actions.empty:
-            actions = self.cell_actions["action"].value_counts()
+            actions = translate_all(self.cell_actions["action"], "ingest.action", lang).value_counts()
             lines.append(say("cells_changed", actions=separator.join(say("count", what=k, n=v)
                                                                      for k, v in actions.items())))
         if not self.ignored_columns.empty:
             hinted = self.ignored_columns[self.ignored_columns["reason"].str.contains("--map", regex=False)
                                           & self.ignored_columns["reason"].str.startswith("ambiguous")]
             for g in hinted.drop_duplicates(["column"]).head(max_lines).itertuples(index=False):
-                lines.append(say("not_read", column=g.column, reason=g.reason))
+                lines.append(say("not_read", column=g.column, reason=translate(str(g.reason), "ingest.ignored", lang)))
             rest = self.ignored_columns[~self.ignored_columns.index.isin(hinted.index)]
             names = say("list_separator").join(map(str, rest["column"].drop_duplicates().head(max_lines)))
             if names:
                 lines.append(say("ignored", names=names))
-        lines.extend(say("warning", warning=w) for w in self.warnings)
+        lines.extend(say("warning", warning=w) for w in self.warnings_in(lang))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -334,9 +358,21 @@ class Ledger:
                    warnings=tuple(data.get("warnings") or ()), **tables)
 
 
-def _where(file: object, sheet: object, row: object, column: object) -> str:
-    sheet_part = f", sheet {sheet!r}" if isinstance(sheet, str) and sheet else ""
-    return f"{file}{sheet_part}, row {row}, column {column!r}"
+def _where(file: object, sheet: object, row: object, column: object, lang: str = "en") -> str:
+    sheet_part = message("ledger.at_sheet", lang, sheet=repr(sheet)) if isinstance(sheet, str) and sheet else ""
+    return message("ledger.at", lang, file=file, sheet=sheet_part, row=row, column=repr(column))
+
+
+#: The catalogue tables a stored rejection reason may come from: ingest's, then the registered sources'.
+REASON_TABLES = ("ingest.reason", "datasets.reason")
+
+
+def reasons_in(reasons: Iterable[Any], lang: str) -> pd.Series:
+    """Stored rejection reasons (English, from the catalogues) said in ``lang``, each distinct reason once."""
+    said = translate_all(list(reasons), REASON_TABLES[0], lang)
+    for prefix in REASON_TABLES[1:]:
+        said = translate_all(said, prefix, lang) if lang != "en" else said
+    return said
 
 
 class RowRejections:

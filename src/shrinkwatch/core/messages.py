@@ -28,7 +28,8 @@ from typing import Any
 
 from shrinkwatch.core.errors import OptionError
 
-__all__ = ["LANGUAGES", "message", "catalogue", "check_language", "placeholders", "translate", "table"]
+__all__ = ["LANGUAGES", "LABEL_FIELDS", "NESTED_FIELDS", "message", "messages", "match", "catalogue", "check_language", "placeholders",
+           "translate", "translate_all", "table"]
 
 #: The languages every catalogue covers.
 LANGUAGES = ("en", "zh")
@@ -89,29 +90,69 @@ def message(key: str, lang: str, /, **fields: Any) -> str:
     return template.format(**fields) if fields else template
 
 
+#: Fields whose text is itself a message of the table named: :func:`translate` says them in the reader's language
+#: too. Every other field is data (a header, a file name, a unit's name, a value) and is shown as written, so
+#: that a unit named like a message is never "translated".
+NESTED_FIELDS: Mapping[str, str] = {
+    "evidence": "ingest.evidence",
+    "why": "ingest.why",
+    "reason": "ingest.reason",
+    "ignored": "ingest.ignored",
+    "options": "ingest.options",
+    "standard": "ingest.code_standard",
+    "where": "ingest.where",
+    "problem": "forecast.unavailable",
+}
+
+#: Fields that hold a code word with a label in a catalogue table (an indicator's ``pop_resident`` is 常住人口):
+#: :func:`translate` shows the label of ``lang`` (the English keeps the code, as stored).
+LABEL_FIELDS: Mapping[str, str] = {"indicator": "report.column", "other": "report.column"}
+
+
 @lru_cache(maxsize=None)
 def _english_patterns(prefix: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The English templates of the table ``prefix`` as patterns with a named group per field: the ones that
-    begin with a field (they wrap another message: ``{evidence}, year {year}``) first, then the rest, the most
-    literal text first."""
+    """The English templates of the table ``prefix`` as patterns with a named group per field (a field used
+    twice matches the same text twice): the ones that begin with a field (they wrap another message:
+    ``{evidence}, year {year}``) first, then the rest, the most literal text first."""
     patterns = []
     for key, template in catalogue("en").items():
         if key.startswith(prefix + "."):
             parsed = list(string.Formatter().parse(template))
-            regex = "".join(re.escape(literal) + (f"(?P<{field}>.+?)" if field else "")
-                            for literal, field, _, _ in parsed)
+            seen: set[str] = set()
+            regex = ""
+            for text, field, _, _ in parsed:
+                regex += re.escape(text)
+                if field:
+                    regex += f"(?P={field})" if field in seen else f"(?P<{field}>.+?)"
+                    seen.add(field)
             literal = sum(len(text) for text, _, _, _ in parsed)
             patterns.append((not parsed[0][0], literal, re.compile(regex, re.S), key))
     patterns.sort(key=lambda p: (not p[0], -p[1]))
     return tuple((pattern, key) for _, _, pattern, key in patterns)
 
 
+def match(text: str, prefix: str) -> tuple[str, dict[str, str]] | None:
+    """The key of the English template of the table ``prefix`` that made ``text``, and its fields; None if none.
+
+    >>> match("negative value for pop_resident", "ingest.reason")
+    ('ingest.reason.negative', {'indicator': 'pop_resident'})
+    """
+    for pattern, key in _english_patterns(prefix):
+        found = pattern.fullmatch(text)
+        if found:
+            return key, found.groupdict()
+    return None
+
+
 def translate(text: str, prefix: str, lang: str) -> str:
     """``text`` made by one of the English templates of the table ``prefix`` (``ingest.evidence``), said in
-    ``lang`` with its fields translated the same way; a text no template of the table made stays as it is.
+    ``lang``; its fields named in :data:`NESTED_FIELDS` are said in ``lang`` the same way (with their own
+    table), the others are data and stay as written. A text no template of the table made stays as it is.
 
-    For text stored in English (a ledger's evidence column) and shown in the reader's language. The
-    templates of such a table take their fields as text (no format specs in the translations).
+    For text stored in English (a ledger's reasons and evidence) and shown in the reader's language: the ledger
+    keeps one language-neutral form (the English of the catalogue, which names the template and its fields)
+    and every display says it in its own language. The templates of such a table take their fields as text (no
+    format specs in the translations).
 
     Examples
     --------
@@ -123,9 +164,51 @@ def translate(text: str, prefix: str, lang: str) -> str:
     check_language(lang)
     if lang == "en" or not text:
         return text
-    for pattern, key in _english_patterns(prefix):
-        found = pattern.fullmatch(text)
-        if found:
-            fields = {name: translate(value, prefix, lang) for name, value in found.groupdict().items()}
-            return catalogue(lang)[key].format(**fields)
-    return text
+    found = match(text, prefix)
+    if found is None:
+        return text
+    key, fields = found
+    words = catalogue(lang)
+    said = {name: translate(value, NESTED_FIELDS[name], lang) if name in NESTED_FIELDS
+            else words.get(f"{LABEL_FIELDS[name]}.{value}", value) if name in LABEL_FIELDS else value
+            for name, value in fields.items()}
+    return catalogue(lang)[key].format(**said)
+
+
+def translate_all(texts: Any, prefix: str, lang: str) -> Any:
+    """:func:`translate` over a Series of texts, each distinct text once (a ledger repeats its reasons)."""
+    import pandas as pd  # a Series helper: the catalogue itself needs no pandas
+
+    series = pd.Series(texts, dtype=object)
+    if lang == "en" or series.empty:
+        return series
+    text = series.astype(object).where(series.notna(), "").astype(str)
+    distinct = text.unique()
+    said = {value: translate(value, prefix, lang) for value in distinct}
+    return text.map(said)
+
+
+def messages(key: str, lang: str, /, length: int, **fields: Any) -> Any:
+    """The message ``key`` in ``lang`` for ``length`` rows at once, as an object Series: each field a scalar or
+    an array-like of ``length`` texts (vectorised: no Python loop per row). Fields take no format specs here;
+    format numbers before.
+
+    >>> messages("ingest.reason.negative", "en", 2, indicator=["pop_resident", "gdp"]).tolist()
+    ['negative value for pop_resident', 'negative value for gdp']
+    """
+    import numpy as np  # vectorised text: the catalogue itself needs no numpy
+    import pandas as pd
+
+    out = pd.Series("", index=range(length), dtype=object)
+    for literal, field, spec, _ in string.Formatter().parse(catalogue(lang)[key]):
+        if literal:
+            out = out + literal
+        if field:
+            if spec:
+                raise ValueError(f"{key}: messages() takes fields as text, not with a format spec")
+            value = fields[field]
+            if isinstance(value, (str, int, float)):
+                out = out + str(value)
+            else:
+                out = out + pd.Series(np.asarray(value, dtype=object), index=out.index).astype(str)
+    return out

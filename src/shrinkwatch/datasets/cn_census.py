@@ -14,6 +14,7 @@ import shapely
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.core.messages import message
 from shrinkwatch.datasets.china import china_basemap, prefecture_kind, province_table
 from shrinkwatch.datasets.cn_pinyin import romanize
 from shrinkwatch.datasets.registry import notes_in
@@ -51,8 +52,8 @@ def load_prefecture_census(paths: list[Path], dataset: "Dataset") -> Panel:
     codes = raw["city_code"].str.strip()
     rows = RowRejections(path, raw.assign(city_code=codes), raw.index.to_numpy() + 2)  # header is line 1
     bad_code = ~codes.str.fullmatch(r"\d{6}")
-    rows.take(bad_code, "city_code", "not a 6-digit GB/T 2260 code")
-    rows.take(codes.duplicated(keep="first") & ~bad_code, "city_code", "duplicate unit code (first occurrence kept)")
+    rows.take(bad_code, "city_code", message("datasets.reason.not_gb_code", "en"))
+    rows.take(codes.duplicated(keep="first") & ~bad_code, "city_code", message("datasets.reason.duplicate_code", "en"))
     keep = pd.Series(rows.remaining, index=raw.index)
     table = raw[keep.to_numpy()].copy()
     table["city_code"] = codes[keep]

@@ -22,6 +22,7 @@ import pandas as pd
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.meta import BREAK_COLUMNS
 from shrinkwatch.datasets.china import china_basemap, province_table
 from shrinkwatch.datasets.cn_codes import (
@@ -79,11 +80,9 @@ def load_county_census(paths: list[Path], dataset: "Dataset") -> Panel:
     for _, row in new_uncoded.iterrows():
         parent = row["prefecture_code"]
         if parent in set(new_coded["code"]):
-            reason = (f"no code; listed under {parent}, which is reported as one unit including it "
-                      f"(not added twice)")
+            reason = message("datasets.reason.listed_under", "en", parent=parent)
         else:
-            reason = ("no code: statistical functional zone without a published code; not a county-level unit "
-                      f"(its 2020 population, {row['pop_resident']:,.0f}, is not in the panel)")
+            reason = message("datasets.reason.functional_zone", "en", population=f"{row['pop_resident']:,.0f}")
         rejected_2020.append({"file": str(path_2020), "row": int(row["row"]), "column": "区划代码",
                               "value": row["name"], "reason": reason})
     statistical = ~new_coded["code"].isin(gb_2020)

@@ -14,6 +14,7 @@ import openpyxl
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.messages import message
 
 __all__ = ["COUNTY_KINDS", "county_kind", "read_census_sheet", "classify_rows"]
 
@@ -145,9 +146,8 @@ def classify_rows(frame: pd.DataFrame, path: Path, year: int,
     reasons = np.select(
         [blank, subtotal, aggregate & ~city_unit & code.str.endswith("0000"), aggregate & ~city_unit,
          uncoded & ~has_pop & ~named_unit],
-        ["blank row", "subtotal row (sum of the rows below it)", "province total (aggregate row)",
-         "prefecture total (aggregate row; its county-level units are listed below it)",
-         "no code and no population (not a data row)"],
+        [message(f"datasets.reason.{key}", "en") for key in ("blank", "subtotal", "province_total",
+                                                              "prefecture_total", "no_code_no_population")],
         default="")
     rejected = [
         {"file": str(path), "row": int(r), "column": "区划代码", "value": c or n, "reason": reason}

@@ -22,6 +22,7 @@ import pandas as pd
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError
 from shrinkwatch.core.ledger import RowRejections
+from shrinkwatch.core.messages import message
 
 if TYPE_CHECKING:
     from shrinkwatch.datasets import Dataset
@@ -62,8 +63,8 @@ def read_ucdb(path: str | Path, dataset: "Dataset | None" = None) -> Panel:
     rows = RowRejections(path, frame.assign(ID_HDC_G0=frame["ID_HDC_G0"].astype(str)),
                         np.arange(1, len(frame) + 1))
     ids = pd.to_numeric(frame["ID_HDC_G0"], errors="coerce")
-    rows.take(~(ids.notna() & (ids % 1 == 0)), "ID_HDC_G0", "not an integer urban centre id")
-    rows.take(ids.duplicated(), "ID_HDC_G0", "duplicate urban centre id (first occurrence kept)")
+    rows.take(~(ids.notna() & (ids % 1 == 0)), "ID_HDC_G0", message("datasets.reason.not_centre_id", "en"))
+    rows.take(ids.duplicated(), "ID_HDC_G0", message("datasets.reason.duplicate_centre_id", "en"))
     kept = frame[rows.remaining].copy()
     unit_id = ids[rows.remaining].astype(np.int64).astype(str).to_numpy()
     units = gpd.GeoDataFrame(

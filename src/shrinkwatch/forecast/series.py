@@ -11,6 +11,7 @@ import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.identification.indicators import year_grid
 
 __all__ = ["History", "history_of", "COMPONENTS"]
@@ -65,8 +66,8 @@ def history_of(panel: Panel, indicator: str = "pop_resident", *, first_year: int
     """
     observed = [y for y in panel.observed_years if first_year is None or y >= int(first_year)]
     if len(observed) < 3:
-        raise DataError(f"panel {panel.id!r}: forecasting needs at least three observed years of {indicator!r}; "
-                        f"it has {len(observed)} ({', '.join(map(str, observed))})")
+        raise DataError(message("forecast.unavailable.few_years", "en", panel=repr(panel.id), indicator=indicator,
+                                n=len(observed), years=", ".join(map(str, observed))))
     step = reduce(gcd, np.diff(observed).tolist())
     years = np.arange(observed[0], observed[-1] + 1, step, dtype=np.int64)
     grid = year_grid(panel, indicator)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.meta import PanelMeta
 from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.engine import judge, resolve_for_panel
@@ -119,13 +120,11 @@ def status_rule(panel: Panel, standard: str | Standard, settings: dict[str, Any]
     OptionError naming the ones they can."""
     std = load_standard(standard)
     if std.rule not in FORECASTABLE_RULES:
-        raise OptionError(f"--standard {std.id}: its rule {std.rule!r} is not judged on population alone, so "
-                          f"population forecasts cannot decide it; use a standard of rule "
-                          f"{', '.join(FORECASTABLE_RULES)}")
+        raise OptionError(message("forecast.unavailable.not_population", "en", standard_id=std.id, rule=repr(std.rule),
+                                  rules=", ".join(FORECASTABLE_RULES)))
     values, notes = resolve_for_panel(std, panel, settings)
     if std.rule == "scirn" and values.get("structural") == "require":
-        raise OptionError(f"--standard {std.id}: structural = 'require' needs employment, which is not forecast; "
-                          "use structural=if_available or ignore")
+        raise OptionError(message("forecast.unavailable.structural", "en", standard_id=std.id))
     year_field = kernel_class(std.rule).parameters.as_of_field  # the field the status timeline sets per year
     return StatusRule(standard=std, values=dict(values), year_field=year_field, notes=tuple(notes),
                       panel_first_year=int(panel.years[0]), census_years=tuple(panel.meta.census_years))

@@ -20,6 +20,7 @@ import pandas as pd
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger, ledger_frame
+from shrinkwatch.core.messages import message, messages
 from shrinkwatch.datasets.china import PROVINCES
 from shrinkwatch.datasets.cn_pinyin import romanize
 from shrinkwatch.ingest.cells import clean_key, pad_codes, parse_cells, scientific_codes
@@ -200,7 +201,7 @@ def _undecoded_rows(undecoded: list[tuple[Table, dict]]) -> tuple[pd.DataFrame, 
         header_row = int(source["header_row"] or 0)
         read = source["layout"] not in ("empty", "skipped")
         below = [line for line in table.rejected_lines if read and line.row > header_row]
-        warnings.extend(f"{table.file}, line {line.row} (above the data rows): {line.reason}"
+        warnings.extend(message("ingest.warning.above_header", "en", file=table.file, line=line.row, reason=line.reason)
                         for line in table.rejected_lines if not (read and line.row > header_row))
         records.extend({"file": table.file, "sheet": table.sheet, "row": line.row, "column": "(whole row)",
                         "value": line.value, "reason": line.reason} for line in below)
@@ -241,16 +242,15 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     for key, header in (("code", code_header), ("parent_id", "(parent id column)")):
         scientific = scientific_codes(rows[key])
         rejects.append(_rejections(rows, scientific, header, rows[key].astype(object).fillna(""),
-                                   "code in scientific notation: precision lost (a spreadsheet stored the code "
-                                   "as a number and dropped digits); store codes as text"))
+                                   message("ingest.reason.scientific", "en")))
         padded_codes, padded, standard = pad_codes(rows[key].where(~scientific), table_of_row)
         if padded.any():
             actions = rows.loc[padded, ["row_key", "file", "sheet", "row"]].copy()
             actions["column"] = header[padded].to_numpy() if isinstance(header, pd.Series) else header
             actions["value"] = (rows.loc[padded, key].astype(str) + " -> "
                                 + padded_codes[padded].astype(str)).to_numpy()
-            actions["action"] = (f"code zero-padded to {len(padded_codes[padded].iloc[0])} digits ({standard}): "
-                                 f"the leading zero was lost when the code was stored as a number")
+            actions["action"] = message("ingest.action.zero_padded", "en", width=len(padded_codes[padded].iloc[0]),
+                                        standard=standard)
             code_actions.append(actions)
             rows[key] = padded_codes.where(~scientific, rows[key])
 
@@ -259,7 +259,7 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     from_name = rows["name"].where(~has_parent, rows["parent_name"] + "/" + rows["name"])
     rows["unit_id"] = rows["code"].fillna(from_name)
     no_id = rows["unit_id"].isna().to_numpy()
-    rejects.append(_rejections(rows, no_id, rows["id_column"], "", "no unit id: neither a code nor a name"))
+    rejects.append(_rejections(rows, no_id, rows["id_column"], "", message("ingest.reason.no_id", "en")))
     aggregate = np.zeros(len(rows), dtype=bool)
     note = np.zeros(len(rows), dtype=bool)
     for key_column, header_column in (("name", "name_column"), ("code", "id_column")):
@@ -267,9 +267,9 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
         is_aggregate = label.str.casefold().isin(_AGGREGATES).to_numpy(dtype=bool) & ~aggregate
         is_note = label.str.match(_NOTE_RE, case=False).fillna(False).to_numpy(dtype=bool) & ~note & ~is_aggregate
         rejects.append(_rejections(rows, is_aggregate, rows[header_column], rows[key_column],
-                                   "a total or aggregate row, not a unit"))
+                                   message("ingest.reason.aggregate", "en")))
         rejects.append(_rejections(rows, is_note, rows[header_column], rows[key_column],
-                                   "a note or source row, not a unit"))
+                                   message("ingest.reason.note", "en")))
         aggregate |= is_aggregate
         note |= is_note
     year_text = clean_key(rows["year_raw"].reset_index(drop=True))
@@ -280,7 +280,7 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     year_column = rows["year_column"].where(rows["year_column"] != "", "(sheet name)")
     year_shown = rows["year_raw"].astype(object).where(rows["year_raw"].notna(), "").astype(str)
     rejects.append(_rejections(rows, no_year, year_column, year_shown,
-                               "year not parseable (expected e.g. 2015 or 2015年)"))
+                               message("ingest.reason.year_unparseable", "en", example="2015年")))
     bad_year, year_reason = year_problems(rows["year"].to_numpy(dtype=float), projected_from)
     rejects.append(_rejections(rows, bad_year, year_column, year_shown, year_reason.set_axis(rows.index)))
 
@@ -296,7 +296,8 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
                                            filled=cells.loc[bad_column, "raw"].notna().to_numpy())
         for (file, sheet, column, reason), group in dropped.groupby(["file", "sheet", "column", "reason"], sort=False):
             ignored_for_year.append({"file": file, "sheet": sheet, "column": column,
-                                     "reason": f"{reason}; {int(group['filled'].sum())} cell(s) not read"})
+                                     "reason": message("ingest.ignored.year_column", "en", reason=reason,
+                                                       n=int(group["filled"].sum()))})
         cells = cells[~bad_column].reset_index(drop=True)
 
     # ---- cells: numbers, missing, range
@@ -326,10 +327,10 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     if unknown_indicator.any():
         first_unknown = unknown_indicator & ~cells["row_key"].duplicated().to_numpy()
         rejects.append(cell_rejections(first_unknown, cells["indicator_column"].fillna(""),
-                                       "indicator not recognised (use --map LABEL=indicator)",
+                                       message("ingest.reason.indicator_unknown", "en"),
                                        cells["indicator_label"].fillna("")))
     bad &= ~unknown_indicator
-    rejects.append(cell_rejections(bad, cells["column"], "not a number"))
+    rejects.append(cell_rejections(bad, cells["column"], message("ingest.reason.not_number", "en")))
     table_aliases = aliases()
     low = cells["indicator"].map({i: b[0] for i, b in table_aliases.bounds.items()}).to_numpy(dtype=float,
                                                                                                na_value=-np.inf)
@@ -339,11 +340,12 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     below = ~np.isnan(value) & (value < low)
     above = ~np.isnan(value) & (value > high)
     if below.any():
-        reason = "negative value for " + cells["indicator"].where(below, "").astype(str)
+        reason = messages("ingest.reason.negative", "en", len(cells),
+                          indicator=cells["indicator"].where(below, "").astype(str))
         rejects.append(cell_rejections(below, cells["column"], reason))
     if above.any():
-        reason = ("value above the maximum (" + pd.Series(high).astype(str) + ") for "
-                  + cells["indicator"].astype(str)).where(above, "")
+        reason = messages("ingest.reason.above_max", "en", len(cells), high=pd.Series(high).astype(str),
+                          indicator=cells["indicator"].astype(str)).where(above, "")
         rejects.append(cell_rejections(above, cells["column"], reason))
     implausible, implausible_reason = implausible_values(cells["indicator"], value)
     implausible &= ~below & ~above
@@ -390,8 +392,8 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
                 "row_key": c["row_key"].to_numpy(), "file": conflict_rows["file"].to_numpy(),
                 "sheet": conflict_rows["sheet"].to_numpy(), "row": conflict_rows["row"].to_numpy(),
                 "column": c["column"].to_numpy(), "value": c["raw"].astype(str).to_numpy(),
-                "reason": ("duplicate with different values: unit " + c["unit_id"].astype(str) + ", year "
-                           + c["year"].astype(str) + ", " + c["indicator"] + " (" + others + ")").to_numpy(),
+                "reason": messages("ingest.reason.duplicate", "en", len(c), unit=c["unit_id"].astype(str),
+                                   year=c["year"].astype(str), indicator=c["indicator"], rows=others).to_numpy(),
             }))
 
     rejects = [r for r in rejects if len(r)]
@@ -438,8 +440,9 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
     warnings = (list(parts.warnings) + undecoded_warnings + unit_warnings
                 + _magnitude_warnings(values_frame, conversions) + _zero_warnings(values_frame)
                 + isolated_years(values_frame.notna().any(axis=1).groupby(level="year").sum()))
-    warnings += [f"{c['file']}{', sheet ' + repr(c['sheet']) if c['sheet'] else ''}, column {c['column']!r} "
-                 f"not read: {c['reason']}" for c in ignored_for_year]
+    warnings += [message("ingest.warning.not_read", "en", column=repr(c["column"]), ignored=c["reason"],
+                         where=message("ingest.where.sheet", "en", file=c["file"], sheet=repr(c["sheet"]))
+                         if c["sheet"] else c["file"]) for c in ignored_for_year]
     code_frame = pd.concat(code_actions, ignore_index=True) if code_actions else None
     cell_actions = ledger_frame("cell_actions", parts.cell_actions)
     if code_frame is not None:
@@ -469,7 +472,7 @@ def _assemble(parts: Parts, files: list[Path], undecoded: list[tuple[Table, dict
         language="zh" if units["name"].astype(str).str.contains(r"[\u4e00-\u9fff]", regex=True).any() else "en",
         vintage=None,
         projected_from=None if projected_from is None else int(projected_from),
-        notes=("ingested with shrinkwatch.ingest; units without a code use the name as unit_id",),
+        notes=(message("ingest.note.name_as_id", "en"),),
     )
     return Panel(units, values_frame, meta, ledger)
 
@@ -502,8 +505,8 @@ def _read_fractions(cells: pd.DataFrame, rows: pd.DataFrame, parts: Parts) -> No
             if (record["file"], record["sheet"] or "", record["indicator"]) == (file, sheet or "", indicator) \
                     and str(record["unit_from"]).startswith("assumed"):
                 record.update(from_unit="fraction", factor=100.0 * float(record["factor"]),
-                              unit_from=f"values: all {int(stat['n']):,} within (-1, 1), read as fractions "
-                                        f"(--unit {record['column']}=% keeps them as percent)")
+                              unit_from=message("ledger.unit_from.fractions", "en", n=f"{int(stat['n']):,}",
+                                                column=record["column"]))
 
 
 def _sources(parts: Parts, accepted_rows: pd.DataFrame) -> pd.DataFrame:
@@ -525,8 +528,7 @@ def _units(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     several = variants[variants.str.contains("; ", regex=False)]
     if len(several):
         listing = "; ".join(f"{k}: {v.replace('; ', ' / ')}" for k, v in several.head(5).items())
-        warnings.append(f"{len(several)} unit(s) have different names in different rows (kept the latest "
-                        f"year's non-empty name; all are in the unit column name_variants): {listing}")
+        warnings.append(message("ingest.warning.names", "en", n=len(several), listing=listing))
     units = pd.DataFrame(index=pd.Index(attributes.index.astype(str), name="unit_id"))
     units["name"] = attributes["name"].fillna(pd.Series(attributes.index, index=attributes.index)).to_numpy()
     units["name_en"] = romanize(units["name"], attributes["parent_name"]).to_numpy()
@@ -551,10 +553,8 @@ def _zero_warnings(values: pd.DataFrame) -> list[str]:
             where = values.index[zero]
             listing = ", ".join(f"{unit} ({year})" for unit, year in where[:5])
             more = ", ..." if zero.sum() > 5 else ""
-            warnings.append(f"{indicator}: {int(zero.sum())} value(s) are 0 ({listing}{more}): "
-                            f"kept as a population of 0, not as missing; a change from 0 is undefined, so rules "
-                            f"judge those units as insufficient data for that year. If 0 marks a missing figure "
-                            f"in the file, leave those cells empty")
+            warnings.append(message("ingest.warning.zero", "en", indicator=indicator, n=int(zero.sum()),
+                                    listing=listing + more))
     return warnings
 
 
@@ -573,23 +573,21 @@ def _magnitude_warnings(values: pd.DataFrame, conversions: pd.DataFrame) -> list
         if dimension.get(indicator) == "percent" and indicator != "gdp_real_growth":
             observed = values[indicator].dropna()
             if len(observed) and observed.abs().max() <= 1:
-                warnings.append(f"{indicator}: every value is at most 1: if these are fractions (Excel percentage "
-                                f"cells store 0.125 for 12.5%) multiply by 100 first; percent is 0-100")
+                warnings.append(message("ingest.warning.fractions", "en", indicator=indicator))
     assumed = conversions[conversions["unit_from"].str.startswith("assumed")]
     for indicator in sorted(set(assumed["indicator"]) & {"gdp", "gdp_real", "gdp_district", "fiscal_revenue"}):
         if indicator in values.columns:
             median = values[indicator].median()
             if pd.notna(median) and 0 < median < 1e7:
                 column = assumed.loc[assumed["indicator"] == indicator, "column"].iloc[0]
-                warnings.append(f"{indicator}: no unit given and the median is {median:,.6g} yuan, too small for a "
-                                f"city's or county's output: if the file counts 亿元 (100 million yuan) or 万元 "
-                                f"declare it with --unit {column}=亿元")
+                warnings.append(message("ingest.warning.gdp_small", "en", indicator=indicator, median=f"{median:,.6g}",
+                                        yi="亿元", wan="万元", column=column))
     for indicator in sorted(set(assumed["indicator"]) & {"pop_resident", "pop_registered", "pop_urban",
                                                          "pop_urban_district"}):
         if indicator in values.columns:
             median = values[indicator].median()
             if pd.notna(median) and 0 < median < 5000:
                 column = assumed.loc[assumed["indicator"] == indicator, "column"].iloc[0]
-                warnings.append(f"{indicator}: no unit given and the median is {median:g} persons: if the file "
-                                f"counts 万人 (10,000 persons) declare it with --unit {column}=万人")
+                warnings.append(message("ingest.warning.pop_small", "en", indicator=indicator, median=f"{median:g}",
+                                        wan="万人", column=column))
     return warnings

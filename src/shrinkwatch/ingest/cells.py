@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.ingest.headers import aliases, norm_unit
 
 __all__ = ["PADDED_CODE_WIDTHS", "blank_cells", "clean_key", "pad_codes", "parse_cells", "scientific_codes",
@@ -89,12 +90,8 @@ _SCIENTIFIC_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
 
 #: Code standards whose leading zero is lost when a code is stored as a number: digit count -> standard.
 #: China's GB/T 2260 codes (6 or 12 digits) never start with 0, so they are never padded.
-PADDED_CODE_WIDTHS: dict[int, str] = {
-    2: "US state FIPS code",
-    5: "US county FIPS code (state + county) or ZIP code",
-    7: "US place FIPS code (state + place)",
-    11: "US census tract code (state + county + tract)",
-}
+PADDED_CODE_WIDTHS: dict[int, str] = {width: message(f"ingest.code_standard.{name}", "en")
+                                      for width, name in ((2, "state"), (5, "county"), (7, "place"), (11, "tract"))}
 
 
 def scientific_codes(codes: pd.Series) -> np.ndarray:

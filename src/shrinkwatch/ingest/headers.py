@@ -92,8 +92,12 @@ def aliases() -> Aliases:
     units = {dim: {norm_unit(k): float(v) for k, v in spec["factors"].items()} for dim, spec in raw["units"].items()}
     labels = {dim: {norm_unit(k): k for k in spec["factors"]} for dim, spec in raw["units"].items()}
     canonical = {dim: spec["canonical"] for dim, spec in raw["units"].items()}
-    ambiguous = {norm_header(header): Ambiguity(tuple(spec["readings"]), spec["why"], spec.get("outside_china"))
-                 for spec in raw.get("ambiguous", {}).values() for header in spec["headers"]}
+    # what the guess would decide: the catalogues' ingest.why.<section> (stored in English, said in the reader's
+    # language on display)
+    ambiguous = {norm_header(header): Ambiguity(tuple(spec["readings"]),
+                                                message(f"ingest.why.{name}", "en", **spec.get("why_fields", {})),
+                                                spec.get("outside_china"))
+                 for name, spec in raw.get("ambiguous", {}).items() for header in spec["headers"]}
     return Aliases(roles, indicators, dimension, bounds, units, canonical, labels, ambiguous)
 
 
@@ -200,7 +204,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
         options.used_map.add(full_key if full_key in options.mapping else stem_key)
         given = f"--map {header}={override}"
         if override == "ignore":
-            return Column(position, header, "ignored", reason="--map COLUMN=ignore", evidence=given,
+            return Column(position, header, "ignored", reason=message("ingest.ignored.given", "en"), evidence=given,
                           confidence="given")
         if override in KEY_COLUMNS:
             return Column(position, header, override, evidence=given, confidence="given")
@@ -229,8 +233,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
     ambiguity = table.ambiguous.get(full_key) or table.ambiguous.get(stem_key)
     if ambiguity is not None and "gdp_real_growth" in ambiguity.readings and full_key not in table.indicators:
         if _NOMINAL_RE.search(header):
-            return Column(position, header, "ignored", reason="nominal GDP growth: not an indicator (real growth is "
-                          "gdp_real_growth; nominal growth follows from gdp)")
+            return Column(position, header, "ignored", reason=message("ingest.ignored.nominal_growth", "en"))
         if _REAL_RE.search(header):
             return Column(position, header, "value", indicator="gdp_real_growth", unit=unit, unit_from=unit_from,
                           evidence=message("ingest.evidence.gdp_real_growth", "en", header=header), confidence="header")
@@ -244,8 +247,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
         if indicator == "gdp_real":
             indicator = "gdp"
         else:
-            return Column(position, header, "ignored", reason="nominal GDP growth: not an indicator (real growth is "
-                          "gdp_real_growth; nominal growth follows from gdp)")
+            return Column(position, header, "ignored", reason=message("ingest.ignored.nominal_growth", "en"))
     if indicator is not None:
         if full_key in table.indicators and unit_from == "header":
             unit, unit_from = None, ""  # the bracket was part of the alias itself
@@ -255,7 +257,7 @@ def _classify_header(header: str, position: int, options: Options) -> Column:
                       evidence=_named(stem, indicator), confidence="header")
     if stem_key in table.roles:
         return _key_column(position, header, table.roles[stem_key])
-    return Column(position, header, "ignored", reason="not a known indicator or key column (use --map COLUMN=indicator)")
+    return Column(position, header, "ignored", reason=message("ingest.ignored.unknown", "en"))
 
 
 #: Qualifiers that make a GDP series nominal (current prices).
@@ -273,7 +275,7 @@ def _named(header: str, name: str) -> str:
     (``year`` for the year: not "a name of year")."""
     if norm_header(header) == norm_header(name):
         return message("ingest.evidence.canonical", "en", header=header)
-    return message("ingest.evidence.alias", "en", header=header, indicator=name)
+    return message("ingest.evidence.alias", "en", header=header, target=name)
 
 
 _UNIT_DELIMITERS = frozenset(" ()[]{}（）【】,，;；:：/")
@@ -327,14 +329,14 @@ def _with_label(column: Column, label: str, position: int) -> Column:
     column, gives a unit the header lacks, or contradicts the header (then the column is ambiguous)."""
     stem, label_unit = label_parts(label)
     by_label = _classify_header(stem, position, Options({}, {}))
-    quoted = f"Stata variable label {label!r}"
     dimension = aliases().dimension
     if column.confidence == "given" or column.role in ("value", "value_year", "by_year") + KEY_COLUMNS:
         if (column.role in ("value", "value_year") and by_label.role == "value" and column.confidence != "given"
                 and by_label.indicator != column.indicator):
             return Column(position, column.header, "ambiguous", unit=column.unit, unit_from=column.unit_from,
                           candidates=(str(column.indicator), str(by_label.indicator)),
-                          why=f"{column.indicator} by its header or {by_label.indicator} by its {quoted}",
+                          why=message("ingest.why.header_or_label", "en", indicator=column.indicator,
+                                      other=by_label.indicator, label=repr(label)),
                           evidence=message("ingest.evidence.disagree", "en", header=column.header, label=label))
         if column.role in ("value", "value_year") and column.unit is None and label_unit is not None:
             if norm_unit(label_unit) in aliases().units[dimension[str(column.indicator)]]:
@@ -342,8 +344,9 @@ def _with_label(column: Column, label: str, position: int) -> Column:
                 column.evidence = message("ingest.evidence.unit_from_label", "en", evidence=column.evidence,
                                           unit=label_unit, label=label)
         return column
-    if by_label.role == "ignored" and by_label.reason.startswith("nominal"):
-        return Column(position, column.header, "ignored", reason=f"{quoted}: {by_label.reason}")
+    if by_label.role == "ignored" and by_label.reason == message("ingest.ignored.nominal_growth", "en"):
+        return Column(position, column.header, "ignored",
+                      reason=message("ingest.ignored.label", "en", label=repr(label), ignored=by_label.reason))
     if by_label.role == "ambiguous":
         by_label.evidence = message("ingest.evidence.label_could_be", "en", label=label, why=by_label.why)
         by_label.header = column.header

@@ -83,20 +83,18 @@ def _ignore(columns: list[Column], reason: str, by_role: dict[str, list[Column]]
 
 
 def layout_table(table: Table, options: Options, parts: Parts) -> None:
-    where_table = table.file + (f", sheet {table.sheet!r}" if table.sheet else "")
+    where_table = message("ingest.where.sheet", "en", file=table.file, sheet=repr(table.sheet)) if table.sheet \
+        else table.file
     if table.cells.shape[0] == 0:
         parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": "empty", "encoding": table.encoding,
                                   "header_row": 0, "year": None, "rows_read": 0, "blank_rows": 0})
-        parts.warnings.append(f"{where_table}: no rows")
+        parts.warnings.append(message("ingest.warning.no_rows", "en", where=where_table))
         return
     found = find_header(table, options)
     if found is None:
         parts.sources.append({"file": table.file, "sheet": table.sheet, "layout": "skipped", "encoding": table.encoding,
                                   "header_row": 0, "year": None, "rows_read": 0, "blank_rows": 0})
-        parts.warnings.append(
-            f"{where_table}: skipped: no header row with a unit column (code or name) and an indicator or "
-            f"year column in the first {HEADER_SEARCH_ROWS} rows (use --map COLUMN=indicator)"
-        )
+        parts.warnings.append(message("ingest.warning.skipped", "en", where=where_table, n=HEADER_SEARCH_ROWS))
         return
     header_line, columns = found
     header_row = int(table.row_numbers[header_line]) if header_line >= 0 else 0
@@ -108,7 +106,7 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
     for index, position in enumerate(data.columns):
         if position not in named and not blank_cell[:, index].all():
             parts.ignored.append({"file": table.file, "sheet": table.sheet, "column": f"(column {position + 1}, no header)",
-                                      "reason": "data under an empty header cell"})
+                                      "reason": message("ingest.ignored.no_header", "en")})
     data = data[~blank]
     row_numbers = row_numbers[~blank]
     n_rows = len(data)
@@ -121,7 +119,8 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
     for role in KEY_COLUMNS:
         extra = by_role.get(role, [])[1:]
         for column in extra:
-            column.role, column.reason = "ignored", f"second {role} column (first: {by_role[role][0].header!r})"
+            column.role, column.reason = "ignored", message("ingest.ignored.second_key", "en", role=role,
+                                                            first=repr(by_role[role][0].header))
             by_role.setdefault("ignored", []).append(column)
         if extra:
             by_role[role] = by_role[role][:1]
@@ -137,26 +136,25 @@ def layout_table(table: Table, options: Options, parts: Parts) -> None:
             dirty = control_characters(raw)
             parts.cell_actions.extend(
                 {"file": table.file, "sheet": table.sheet, "row": int(row), "column": column.header,
-                 "value": repr(str(value)), "action": "control characters removed"}
+                 "value": repr(str(value)), "action": message("ingest.action.control", "en")}
                 for row, value in zip(row_numbers[dirty], raw[dirty]))
             return clean_key(raw)
         return pd.Series(pd.NA, index=range(n_rows), dtype="string")
 
     indicator_year_columns = by_role.get("value_year", [])
     if indicator_year_columns and (has_year_key or year_columns):
-        _ignore(indicator_year_columns,
-                "an indicator-and-year column in a table that also has a year column or year columns", by_role)
+        _ignore(indicator_year_columns, message("ingest.ignored.indicator_year_with_year", "en"), by_role)
         indicator_year_columns = []
     if year_columns and has_year_key:
-        _ignore(year_columns, "a year column in a long table (it has a year column)", by_role)
+        _ignore(year_columns, message("ingest.ignored.year_in_long", "en"), by_role)
         year_columns = []
     if indicator_year_columns:
         layout = "wide (indicator and year in each header)"
-        _ignore(value_columns, "an indicator column without a year in a wide table", by_role)
+        _ignore(value_columns, message("ingest.ignored.no_year_in_wide", "en"), by_role)
         value_columns = []
     elif year_columns:
         layout = "wide"
-        _ignore(value_columns, "an indicator column in a wide-by-year table", by_role)
+        _ignore(value_columns, message("ingest.ignored.indicator_in_wide", "en"), by_role)
         value_columns = []
     elif has_year_key:
         layout = "long"
@@ -248,10 +246,13 @@ def _read_by_content(table: Table, data: pd.DataFrame, columns: list[Column],
                 continue
             column.role = "ignored"
             key = _quoted(column.map_key or column.header)
-            takes = " or ".join(f"--map {key}={r}" for r in column.candidates)
-            unit = "" if column.unit else (f" (add --unit {key}=万人 if it counts 10,000 persons)"
-                                           if any(r.startswith("pop_") for r in column.candidates) else "")
-            column.reason = f"ambiguous: {column.why}; not read; take it with {takes}{unit}"
+            takes = ""
+            for reading in reversed(column.candidates):  # "--map pop=a or --map pop=b", the "or" from the catalogue
+                option = f"--map {key}={reading}"
+                takes = message("ingest.options.either", "en", option=option, options=takes) if takes else option
+            per_10k = not column.unit and any(r.startswith("pop_") for r in column.candidates)
+            column.reason = message("ingest.ignored.ambiguous_pop" if per_10k else "ingest.ignored.ambiguous", "en",
+                                    why=column.why, options=takes, key=key, unit="万人")
     return data, columns
 
 
@@ -279,7 +280,7 @@ def _conversion(parts: Parts, table: Table, column: str, indicator: str, unit: s
         "file": table.file, "sheet": table.sheet, "column": column, "indicator": indicator,
         "from_unit": unit if unit else table_units.canonical_unit[table_units.dimension[indicator]],
         "to_unit": table_units.canonical_unit[table_units.dimension[indicator]], "factor": factor,
-        "unit_from": unit_from if unit else "assumed canonical (no unit given)", "cells": cells,
+        "unit_from": unit_from if unit else message("ledger.unit_from.assumed", "en"), "cells": cells,
     })
 
 
@@ -338,7 +339,7 @@ def _wide_cells(table: Table, data: pd.DataFrame, by_role: dict[str, list[Column
             if column.role != "value":
                 continue  # these rows are rejected below: indicator not recognised
             declared_unit = column.unit
-            unit_from = f"indicator label {label!r}" if declared_unit else ""
+            unit_from = message("ledger.unit_from.indicator_label", "en", label=repr(label)) if declared_unit else ""
             if unit:
                 declared_unit, unit_from = unit, "unit column"
             f, unit_label = unit_factor(column.indicator, declared_unit,  # type: ignore[arg-type]

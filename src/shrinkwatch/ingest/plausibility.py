@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from shrinkwatch.core.messages import message, messages
+
 __all__ = ["Bound", "FIRST_YEAR", "LAST_PROJECTED_YEAR", "PLAUSIBLE", "current_year", "implausible_values",
            "isolated_years", "year_problems"]
 
@@ -48,10 +50,10 @@ class Bound:
     why: str
 
 
-_PERSONS = Bound(0.0, 1e8, "no city-level unit has 100 million people; Chongqing, the largest, has 32 million")
-_PERSONS_FLOW = Bound(-1e8, 1e8, "no city-level unit moves 100 million people in a year")
-_BUILT = Bound(0.0, 1e5, "no urban area is built over 100,000 km2; the largest, New York's, covers about "
-                         "12,000 km2")
+# the reasons are the catalogues' [ingest.why] (stored in English, said in the reader's language on display)
+_PERSONS = Bound(0.0, 1e8, message("ingest.why.persons", "en"))
+_PERSONS_FLOW = Bound(-1e8, 1e8, message("ingest.why.persons_flow", "en"))
+_BUILT = Bound(0.0, 1e5, message("ingest.why.built", "en"))
 
 #: Plausible ranges for a city-level unit, by canonical indicator (indicators not listed: the
 #: alias table's valid range only).
@@ -62,10 +64,8 @@ PLAUSIBLE: Mapping[str, Bound] = {
     "net_migration": _PERSONS_FLOW,
     "builtup_km2": _BUILT,
     "urban_construction_land_km2": _BUILT,
-    "birth_rate": Bound(0.0, 100.0, "per mille: no population bears more than 100 children per 1,000 people "
-                                    "a year (the highest national rates are under 50)"),
-    "gdp_real_growth": Bound(-100.0, 100.0, "percent: below -100 % GDP would be negative; above 100 % is "
-                                            "likely an index (previous year = 100): subtract 100"),
+    "birth_rate": Bound(0.0, 100.0, message("ingest.why.birth_rate", "en")),
+    "gdp_real_growth": Bound(-100.0, 100.0, message("ingest.why.gdp_real_growth", "en")),
 }
 
 
@@ -105,11 +105,11 @@ def implausible_values(indicator: pd.Series, value: np.ndarray) -> tuple[np.ndar
     if mask.any():
         hit = np.flatnonzero(mask)
         names = indicator.to_numpy(dtype=object)[hit]
-        side = np.where(above[hit], " is above ", " is below ")
         limit = _numbers(np.where(above[hit], high[hit], low[hit]))
-        why = pd.Series([PLAUSIBLE[name].why for name in names], dtype=object)
-        reasons.iloc[hit] = ("implausible value: " + pd.Series(names, dtype=object) + " "
-                             + _numbers(value[hit]) + side + limit + " (" + why + ")").to_numpy()
+        why = [PLAUSIBLE[name].why for name in names]
+        fields = {"indicator": names, "value": _numbers(value[hit]), "limit": limit, "why": why}
+        reasons.iloc[hit] = np.where(above[hit], messages("ingest.reason.implausible_above", "en", len(hit), **fields),
+                                     messages("ingest.reason.implausible_below", "en", len(hit), **fields))
     return mask, reasons
 
 
@@ -140,16 +140,13 @@ def year_problems(years: np.ndarray, projected_from: int | None, today: int | No
     mask = early | beyond | future
     reasons = pd.Series("", index=range(len(years)), dtype=object)
     if mask.any():
-        text = pd.Series(years[mask].astype(np.int64).astype(str), dtype=object)
-        reasons.iloc[np.flatnonzero(early)] = ("year before " + str(FIRST_YEAR) + ": " + text[early[mask]]
-                                               + f" is earlier than any city series (the first census, "
-                                               f"the US census of {FIRST_YEAR})").to_numpy()
-        reasons.iloc[np.flatnonzero(beyond)] = ("year after " + str(LAST_PROJECTED_YEAR) + ": " + text[beyond[mask]]
-                                                + f" is beyond any population projection (they end in "
-                                                f"{LAST_PROJECTED_YEAR})").to_numpy()
-        reasons.iloc[np.flatnonzero(future)] = ("year after the current year: " + text[future[mask]] + f" is after "
-                                                f"{today} (if the file holds projections, say from which year "
-                                                f"with --projected-from YEAR)").to_numpy()
+        for which, key, fields in ((early, "year_early", {"first": FIRST_YEAR}),
+                                   (beyond, "year_beyond", {"last": LAST_PROJECTED_YEAR}),
+                                   (future, "year_future", {"today": today})):
+            if which.any():
+                shown = years[which].astype(np.int64).astype(str)
+                reasons.iloc[np.flatnonzero(which)] = messages(f"ingest.reason.{key}", "en", len(shown), year=shown,
+                                                               **fields).to_numpy()
     return mask, reasons
 
 
@@ -170,10 +167,9 @@ def isolated_years(rows_per_year: pd.Series) -> list[str]:
         return []
     total = int(rows_per_year.sum())
     warnings = []
-    for year, other, where in ((years[0], years[1], "before the next"), (years[-1], years[-2], "after the previous")):
+    for year, other, where in ((years[0], years[1], "isolated_first"), (years[-1], years[-2], "isolated_last")):
         count = int(rows_per_year[year])
         if abs(year - other) > ISOLATED_GAP and count * 10 < total:
-            warnings.append(f"year {year}: {count} row(s), {abs(year - other)} years {where} year in the panel "
-                            f"({other}); rules that compare from the first or to the last year (census-decline) "
-                            f"would use {year}: check these rows, or set the rule's years")
+            warnings.append(message(f"ingest.warning.{where}", "en", year=year, count=count, gap=abs(year - other),
+                                    other=other))
     return warnings

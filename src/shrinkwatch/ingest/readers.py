@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = ["SUPPORTED_SUFFIXES", "LineRejection", "Table", "read_file"]
 
@@ -136,18 +137,11 @@ def _decode(path: Path) -> tuple[str, str, tuple[LineRejection, ...]]:
                         f"{len(lines)} lines, first at line {first + 1}: {_shown(lines[first])[:60]!r}); "
                         f"save it as UTF-8")
     encoding = "utf-8" if bom or votes_utf8 >= votes_gb else "gb18030"
+    # the catalogues' [ingest.reason] (stored in English, said in the reader's language on display)
     if encoding == "utf-8":
-        reasons = {
-            "gb18030": "not valid UTF-8, the encoding of the file's other rows: its bytes read as GBK/GB18030, so "
-                       "the file mixes encodings; not decoded (save the file in one encoding)",
-            "neither": "not valid UTF-8, the encoding of the file's other rows, nor GBK/GB18030; not decoded",
-        }
+        reasons = {"gb18030": message("ingest.reason.mixed_gb", "en"), "neither": message("ingest.reason.not_utf8", "en")}
     else:
-        reasons = {
-            "utf-8": "UTF-8 text in a file whose other rows are GBK/GB18030: not decoded, as reading it as "
-                     "GBK/GB18030 would garble it; save the file in one encoding",
-            "neither": "not valid GBK/GB18030, the encoding of the file's other rows, nor UTF-8; not decoded",
-        }
+        reasons = {"utf-8": message("ingest.reason.mixed_utf8", "en"), "neither": message("ingest.reason.not_gb", "en")}
     numbers = [number for number, kind in enumerate(kinds) if kind in reasons]
     rejected = tuple(LineRejection(number + 1, _shown(lines[number]), reasons[kinds[number]]) for number in numbers)
     for number in numbers:

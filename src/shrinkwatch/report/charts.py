@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, table
+from shrinkwatch.core.messages import LANGUAGES, catalogue, check_language, message, table
 from shrinkwatch.report.labels import column_label, is_fraction
 
 if TYPE_CHECKING:
@@ -363,7 +363,8 @@ def distribution_chart(result: DistributionResult, column: str = "region", *, to
         group = catalogue(lang).get(f"report.page.parent_word.{group}") or column_label(column, lang)
     truncated = total > len(table)
     names = tick_labels or {}
-    labels = [names.get(str(i)) or str(i) for i in table.index]
+    none = message("report.value.none", lang)  # what counts_by calls a missing group: "(none)", in lang
+    labels = [names.get(str(i)) or (none if str(i) == "(none)" else str(i)) for i in table.index]
     with _style(_needs_cjk(labels)):
         figure = _new_figure(0.26 * len(table) + 1.3)
         axis = figure.add_subplot()

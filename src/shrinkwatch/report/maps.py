@@ -469,28 +469,56 @@ def _text_width(text: str, size: float) -> float:
     return size * (wide + 0.56 * (len(text) - wide))
 
 
-def _place_labels(anchors: np.ndarray, texts: list[str], bounds: tuple[float, float, float, float],
-                  size: float = 10.0) -> list[tuple[float, float, str, str]]:
-    """Label positions beside their anchors, greedily avoiding each other and the frame's edges.
+#: Width of a character of a map label in em: labels are bold, and DejaVu Sans Bold (the first font of the
+#: page's stack) is wide (about 0.7 em a Latin letter; CJK characters are square).
+_LABEL_EM = 0.72
+#: Where a label may stand, tried in this order: (dx, dy) of its text anchor from the unit's anchor (y is the
+#: baseline) and the SVG text-anchor: right, left, then the four corners, then above and below.
+_LABEL_OFFSETS = ((7, 4, "start"), (-7, 4, "end"), (5, -6, "start"), (5, 14, "start"), (-5, -6, "end"),
+                  (-5, 14, "end"), (0, -9, "middle"), (0, 19, "middle"))
 
-    Returns (x, y, text-anchor, text) per label that fits (a handful of labels: a loop over them).
+
+def _place_labels(anchors: np.ndarray, texts: list[str], bounds: tuple[float, float, float, float],
+                  size: float = 10.0, *, marker: float = 5.5) -> list[tuple[float, float, str, str]]:
+    """Label positions beside their anchors, in the order given (most severe first), greedily: a label takes
+    the first of :data:`_LABEL_OFFSETS` whose box stays inside the frame and clear of every label placed
+    before it and of every other labelled anchor's marker (a box of ``marker`` px around it); a label with no
+    such place is left out (its unit keeps its tooltip). Deterministic: the same input gives the same places.
+
+    The candidate boxes of every label and offset are computed at once (arrays); the greedy pass tests a
+    label's candidates against all boxes taken so far in one array operation.
+
+    Returns (x, y, text-anchor, text) per label placed, in the order given.
     """
-    placed: list[tuple[float, float, float, float]] = []
+    n = len(texts)
+    if n == 0:
+        return []
+    anchors = np.asarray(anchors, dtype=float).reshape(n, 2)
+    wide = np.array([sum(1 for ch in t if ord(ch) >= 0x2E80) for t in texts], dtype=float)
+    width = size * (wide + _LABEL_EM * (np.array([len(t) for t in texts], dtype=float) - wide))  # (n,)
+    dx = np.array([o[0] for o in _LABEL_OFFSETS], dtype=float)
+    dy = np.array([o[1] for o in _LABEL_OFFSETS], dtype=float)
+    kind = np.array([o[2] for o in _LABEL_OFFSETS])
+    x = anchors[:, :1] + dx  # (n, k)
+    y = anchors[:, 1:] + dy
+    shift = np.where(kind == "start", 0.0, np.where(kind == "end", 1.0, 0.5))  # share of the width left of x
+    left = x - width[:, None] * shift
+    boxes = np.stack([left - 2, y - size - 1, left + width[:, None] + 2, y + 4], axis=-1)  # (n, k, 4)
+    inside = ((boxes[..., 0] >= bounds[0]) & (boxes[..., 2] <= bounds[2]) & (boxes[..., 1] >= bounds[1])
+              & (boxes[..., 3] <= bounds[3]))
+    markers = np.concatenate([anchors - marker, anchors + marker], axis=1)  # (n, 4)
+    taken = np.empty((0, 4))
     out = []
-    offsets = ((5, -4, "start"), (5, 12, "start"), (-5, -4, "end"), (-5, 12, "end"), (0, -8, "middle"),
-               (0, 16, "middle"))
-    for (ax, ay), text in zip(anchors, texts):
-        width = _text_width(text, size)
-        for dx, dy, anchor in offsets:
-            x, y = ax + dx, ay + dy
-            left = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
-            box = (left - 1, y - size, left + width + 1, y + 3)
-            inside = box[0] >= bounds[0] and box[2] <= bounds[2] and box[1] >= bounds[1] and box[3] <= bounds[3]
-            clear = all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed)
-            if inside and clear:
-                placed.append(box)
-                out.append((x, y, anchor, text))
-                break
+    for i in range(n):  # greedy: each label sees the ones placed before it (a handful: the top five)
+        obstacles = np.concatenate([taken, np.delete(markers, i, axis=0)])
+        c = boxes[i]
+        hit = ~((c[:, None, 2] < obstacles[None, :, 0]) | (c[:, None, 0] > obstacles[None, :, 2])
+                | (c[:, None, 3] < obstacles[None, :, 1]) | (c[:, None, 1] > obstacles[None, :, 3]))
+        free = np.flatnonzero(inside[i] & ~hit.any(axis=1))
+        if len(free):
+            k = int(free[0])
+            taken = np.vstack([taken, c[k]])
+            out.append((float(x[i, k]), float(y[i, k]), str(kind[k]), texts[i]))
     return out
 
 
@@ -617,6 +645,7 @@ def choropleth_svg(
     shrinking: np.ndarray | None = None,
     standard: str = "the standard",
     labels: np.ndarray | None = None,
+    label_priority: np.ndarray | None = None,
     note: str = "",
     lang: str = "en",
 ) -> MapLayer:
@@ -638,14 +667,19 @@ def choropleth_svg(
         Boolean per unit: the standard's verdict, hatched over the rate classes (polygons) or ringed and
         drawn last (points), with a legend entry naming ``standard``.
     labels
-        Text per unit ("" for none): placed beside the unit without overlaps where they fit.
+        Text per unit ("" for none): placed beside the unit without overlaps where they fit (a label that
+        does not fit is left out).
+    label_priority
+        Per unit, which labels win the room: the lowest first (the report gives the annual rate, so the
+        steepest loss is placed first); default: the units' order.
     caption
         Shown above the map (indicator, period, standard).
     """
     if lang not in _TEXT:
         raise OptionError(f"lang: expected 'en' or 'zh', got {lang!r}")
     n = len(units)
-    for name, values in (("fill", fill), ("tooltips", tooltips), ("shrinking", shrinking), ("labels", labels)):
+    for name, values in (("fill", fill), ("tooltips", tooltips), ("shrinking", shrinking), ("labels", labels),
+                         ("label_priority", label_priority)):
         if values is not None and len(values) != n:
             raise DataError(f"choropleth_svg: {name} has {len(values)} values for {n} units")
     geometry = units.geometry
@@ -656,6 +690,8 @@ def choropleth_svg(
     frame = gpd.GeoDataFrame({"fill": np.asarray(fill, dtype=object), "tip": np.asarray(tooltips, dtype=object),
                               "shrinking": verdict,
                               "label": np.asarray(labels if labels is not None else np.full(n, ""), dtype=object),
+                              "priority": (np.arange(n, dtype=float) if label_priority is None
+                                           else np.nan_to_num(np.asarray(label_priority, dtype=float), nan=np.inf)),
                               "uid": units.index.astype(str).to_numpy()},
                              geometry=geometry.values, crs=units.crs).iloc[np.flatnonzero(has_geom)]
     if frame.crs is None:
@@ -783,7 +819,8 @@ def choropleth_svg(
             legend_extra.append(("ring", "", map_text("shrinking_points", lang, standard=standard)))
         shrinking_drawn += int(flagged.sum())
     labelled = frame[frame["label"].astype(str) != ""]
-    if len(labelled):
+    if len(labelled):  # the most severe first (label_priority: lowest first), so that they win the room
+        labelled = labelled.iloc[np.argsort(labelled["priority"].to_numpy(dtype=float), kind="stable")]
         anchors = view.px(shapely.get_coordinates(shapely.point_on_surface(np.asarray(labelled.geometry.values))))
         placed = _place_labels(anchors, [str(t) for t in labelled["label"]], frame_box)
         parts.append('<g class="labels" font-size="10" font-weight="bold" fill="#111" stroke="#fff" '

@@ -13,6 +13,7 @@ import html as _html
 import re
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from markupsafe import Markup
 
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, OptionError
-from shrinkwatch.core.messages import catalogue, check_language, message
+from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.messages import catalogue, check_language, message, table, translate
 from shrinkwatch.identification import load_standard
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
@@ -260,9 +262,46 @@ def _dataset_notes(meta: PanelMeta, lang: str) -> list[str]:
         return [n for n in (analysis_prose(note, lang) for note in meta.notes) if n]
     notes = [plain_text(n, lang) for n in meta.notes_zh]
     english = [n for n in meta.notes if not analysis_prose(n, lang)][len(meta.notes_zh):]
+    said = [translate(n, "ingest.note", lang) for n in english]  # an ingested panel's notes: the catalogue's
+    notes.extend(s for s, n in zip(said, english) if s != n)
+    english = [n for s, n in zip(said, english) if s == n]
     if english:
         notes.append(message("datasets.notes.english_only", lang, n=len(english)))
     return notes
+
+
+#: Rejected input rows listed on the page (all of them are in results.xlsx, sheet rejected_rows).
+REJECTED_SHOWN = 50
+#: Ledger warnings listed on the page.
+WARNINGS_SHOWN = 10
+
+
+def _ledger_html(ledger: Ledger | None, lang: str) -> Markup:
+    """The rows the reading rejected, by reason and the first :data:`REJECTED_SHOWN` of them, and the ledger's
+    warnings, in ``lang`` (the ledger stores the catalogues' English; every value escaped)."""
+    if ledger is None or (not ledger.rows_rejected and not ledger.warnings):
+        return Markup("")
+    words = table("report.page.rejected", lang)
+    parts = []
+    if ledger.rows_rejected:
+        by_reason = ledger.rejected_by_reason(lang)
+        reasons = message("report.page.list_separator", lang).join(words["count"].format(what=k, n=f"{v:,}")
+                                                                    for k, v in by_reason.items())
+        parts.append(f'<p class="note">{_html.escape(words["by_reason"].format(reasons=reasons))}</p>')
+        rows = ledger.rejected_in(lang).head(REJECTED_SHOWN)
+        rows["file"] = rows["file"].astype(str).map(lambda f: PurePath(f).name)  # the full path is in the workbook
+        rows = rows.drop(columns=["sheet"] if not rows["sheet"].astype(str).str.len().any() else [])
+        rows = rows.rename(columns={c: words[c] for c in rows.columns})
+        parts.append(str(frame_html(rows, index=False, lang=lang, fold=0, numeric=[words["row"]],
+                                    caption=words["caption"].format(shown=min(REJECTED_SHOWN, len(ledger.rejected)),
+                                                                    total=f"{len(ledger.rejected):,}"))))
+    warnings = ledger.warnings_in(lang)
+    if warnings:
+        items = "".join(f"<li>{_html.escape(w)}</li>" for w in warnings[:WARNINGS_SHOWN])
+        more = (f"<li>{_html.escape(words['more_warnings'].format(n=len(warnings) - WARNINGS_SHOWN))}</li>"
+                if len(warnings) > WARNINGS_SHOWN else "")
+        parts.append(f'<p class="note">{_html.escape(words["warnings"])}</p><ul class="note">{items}{more}</ul>')
+    return Markup("".join(parts))
 
 
 def _headline(identification: Identification, std: Standard, counts: dict[str, int], share: float | None,
@@ -361,6 +400,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
             title=map_caption, caption=map_caption, context=map_context(meta),
             shrinking=(table["status"] == "shrinking").to_numpy(), standard=identification.standard_id,
             labels=_map_labels(table, names), lang=lang,
+            label_priority=pd.to_numeric(table["annual_rate"], errors="coerce").to_numpy(dtype=float),
         )
 
     headline = _headline(identification, std, counts, share, label, lang)
@@ -421,6 +461,7 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
         sources_html=frame_html(sources_table, index=False, lang=lang),
         notes=_dataset_notes(meta, lang),
         ledger=_ledger_counts(panel.ledger),
+        ledger_html=_ledger_html(panel.ledger, lang),
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=version,
         parameters=parameter_text,

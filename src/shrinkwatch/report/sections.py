@@ -20,7 +20,7 @@ from markupsafe import Markup
 from shrinkwatch.analysis.spatial import lisa_meaning
 from shrinkwatch.analysis.typology import TYPE_NAMES
 from shrinkwatch.core import Panel
-from shrinkwatch.core.messages import LANGUAGES, check_language, message, table
+from shrinkwatch.core.messages import LANGUAGES, check_language, message, table, translate
 from shrinkwatch.report.charts import (
     Chart,
     distribution_chart,
@@ -382,8 +382,11 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
     text = EARLY_WARNING_TEXT[lang]
     columns: dict[str, str] = text["columns"]  # type: ignore[assignment]
     if result is None:
+        # why there is none: the forecast's own reason in lang (catalogued: forecast.unavailable), else the
+        # catalogue's general sentence
+        said = analysis_prose(translate(why, "forecast.unavailable", lang), lang) if why else ""
         body = render("section-early-warning.html.j2", lang, paragraphs=[str(text["unavailable"]).format(
-                      why=analysis_prose(why, lang) or _say("early_warning.why", lang))], skill=None, watchlist=None)
+                      why=said or _say("early_warning.why", lang))], skill=None, watchlist=None)
         return Section(id="early-warning", title=str(text["title"]), html=body)
     fields = {"horizon": result.horizon, "origin": result.origin_year, "level": result.level, "draws": result.draws,
               "standard": result.standard_id}

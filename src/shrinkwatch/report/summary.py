@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import pandas as pd
 
 from shrinkwatch.core import Identification, Ledger
+from shrinkwatch.core.messages import check_language, message, translate
 from shrinkwatch.identification.schema import Standard
 from shrinkwatch.report.labels import not_assessed, unit_label
 from shrinkwatch.report.outputs import jsonable
@@ -26,7 +27,8 @@ __all__ = ["summary", "analysis_summary", "SCHEMA_VERSION", "SCHEMA_PATH", "summ
 #: Version of the layout of ``summary.json`` (``schema_version``); the JSON Schema is :data:`SCHEMA_PATH`.
 #: A new field raises the minor number, a renamed or removed one the major.
 #: 1.1.0: ``timeline`` (status over time) and ``early_warning`` (forecast watchlist and backtest skill).
-SCHEMA_VERSION = "1.1.0"
+#: 1.2.0: ``language``; ``ledger.rejected_by_reason`` and ``ledger.warnings`` (in that language).
+SCHEMA_VERSION = "1.2.0"
 #: The JSON Schema (draft 2020-12) that every ``summary.json`` validates against, shipped with the package.
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "summary.schema.json"
 
@@ -179,12 +181,13 @@ def _timeline(result: Timeline | None, error: str | None) -> dict[str, Any]:
     }
 
 
-def _early_warning(result: ForecastResult | None, error: str | None) -> dict[str, Any]:
+def _early_warning(result: ForecastResult | None, error: str | None, lang: str = "en") -> dict[str, Any]:
     """The watchlist with its probabilities and the backtest skill behind them; ``skill_verdict`` says whether
     the probabilities beat persistence and the base rate (``does_not_beat_baselines``, or ``untested`` when no
     earlier origin can be scored)."""
     if result is None:
-        return {"available": False, "message": error or "no forecast", "standard": None, "origin_year": None,
+        said = translate(error, "forecast.unavailable", lang) if error else message("forecast.unavailable.none", lang)
+        return {"available": False, "message": said, "standard": None, "origin_year": None,
                 "horizon_years": None, "forecast_year": None, "interval_level_pct": None, "draws": None,
                 "units_with_probability": 0, "skill_verdict": None, "beats_baselines": False, "skill": [],
                 "watchlist": [], "notes": []}
@@ -213,9 +216,9 @@ def _early_warning(result: ForecastResult | None, error: str | None) -> dict[str
     }
 
 
-def analysis_summary(analysis: Analysis | None) -> dict[str, Any]:
+def analysis_summary(analysis: Analysis | None, lang: str = "en") -> dict[str, Any]:
     """Each analysis result under the id of its report section (snake_case), in the report's order; None for
-    an analysis that was not run (``analysis`` None: all of them)."""
+    an analysis that was not run (``analysis`` None: all of them). Why there is no forecast is said in ``lang``."""
     if analysis is None:
         return {key: None for key in ("sensitivity", "timeline", "distribution", "spatial_clusters",
                                       "expansion_paradox", "drivers", "types", "recommendations", "early_warning")}
@@ -228,17 +231,18 @@ def analysis_summary(analysis: Analysis | None) -> dict[str, Any]:
         "drivers": _drivers(analysis),
         "types": _types(analysis),
         "recommendations": _recommendations(analysis),
-        "early_warning": _early_warning(analysis.early_warning, analysis.errors.get("early_warning")),
+        "early_warning": _early_warning(analysis.early_warning, analysis.errors.get("early_warning"), lang),
     }
     return {key: jsonable(value) for key, value in out.items()}
 
 
 def summary(identification: Identification, analysis: Analysis | None = None,
-            ledger: Ledger | None = None, standard: Standard | None = None) -> dict[str, Any]:
+            ledger: Ledger | None = None, standard: Standard | None = None, lang: str = "en") -> dict[str, Any]:
     """The headline numbers as a JSON-ready dict (``summary.json``), with the analysis results where given;
     ``ledger`` is the panel's (:attr:`Panel.ledger <shrinkwatch.core.Panel.ledger>`), whose row counts it reports;
     ``standard`` (default: the identification's, loaded again) labels the criteria not assessed and gives their
-    remedy.
+    remedy. ``lang`` is the language of the texts the ledger and the forecast give (rejection reasons, warnings,
+    why there is no forecast); keys never change with it.
 
     The layout is versioned (``schema_version``, :data:`SCHEMA_VERSION`) and described by the JSON Schema
     :data:`SCHEMA_PATH`: snake_case keys, one type per field (a number or null, never a word where a number
@@ -268,10 +272,11 @@ def summary(identification: Identification, analysis: Analysis | None = None,
         "criteria_not_assessed": identification.criteria_not_assessed(),
         "notes": list(identification.notes),
         "criteria_not_assessed_detail": [item.as_dict() for item in not_assessed(identification, standard)],
-        "ledger": _ledger_counts(ledger),
+        "language": check_language(lang),
+        "ledger": {**_ledger_counts(ledger), **_ledger_texts(ledger, lang)},
         "analysis": analysis is not None,
     }
-    out.update(analysis_summary(analysis))
+    out.update(analysis_summary(analysis, lang))
     return out
 
 
@@ -284,3 +289,11 @@ def _via_stable_cluster(identification: Identification) -> int:
 def _ledger_counts(ledger: Ledger | None) -> dict[str, int]:
     """``rows_read``, ``accepted``, ``rejected`` of the panel's ledger (zeros without one)."""
     return (ledger if ledger is not None else Ledger()).counts()
+
+
+def _ledger_texts(ledger: Ledger | None, lang: str) -> dict[str, Any]:
+    """The rejected rows by the kind of their reason and the ledger's warnings, said in ``lang``."""
+    ledger = ledger if ledger is not None else Ledger()
+    return {"rejected_by_reason": [{"reason": str(reason), "rows": int(rows)}
+                                   for reason, rows in ledger.rejected_by_reason(lang).items()],
+            "warnings": ledger.warnings_in(lang)}

@@ -35,7 +35,8 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
     ``analysis`` (from :func:`shrinkwatch.analysis.analyse.analyse`, with the sweep, typology and
     recommendations added) gives the page its analysis sections, the workbook their per-unit
     tables and ``summary.json`` their numbers. ``lang`` (``"en"`` or ``"zh"``) is the language of the page and
-    the figures; the CSV, the workbook and ``summary.json`` keep their column names and keys (a schema).
+    the figures; the CSV, the workbook and ``summary.json`` keep their column names and keys (a schema), and say
+    the ledger's rejection reasons and warnings in ``lang``.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("report.html", "results.csv", "results.parquet", "results.xlsx",
@@ -47,7 +48,7 @@ def write_report(identification: Identification, panel: Panel, out_dir: Path,
     results = identification.table.drop(columns=["geometry"], errors="ignore")
     write_csv(results, paths["results.csv"])
     write_parquet(results, paths["results.parquet"])  # the same table, typed: the full table at any size
-    write_xlsx(identification, paths["results.xlsx"], analysis, ledger=panel.ledger)
-    paths["summary.json"].write_text(json.dumps(summary(identification, analysis, ledger=panel.ledger),
+    write_xlsx(identification, paths["results.xlsx"], analysis, ledger=panel.ledger, lang=lang)
+    paths["summary.json"].write_text(json.dumps(summary(identification, analysis, ledger=panel.ledger, lang=lang),
                                                 ensure_ascii=False, indent=2), encoding="utf-8")
     return paths

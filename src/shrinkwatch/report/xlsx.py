@@ -222,11 +222,12 @@ def _full_table(name: str, sheet: _Sheet, folder: Path) -> str:
 
 
 def write_xlsx(identification: Identification, path: Path, analysis: Analysis | None = None,
-               ledger: Ledger | None = None, *, row_limit: int | None = None) -> Path:
+               ledger: Ledger | None = None, *, row_limit: int | None = None, lang: str = "en") -> Path:
     """An Excel workbook: results, a ``README`` sheet defining every column of every sheet with its unit, counts
     by kind / parent / region, insufficient data, the units judged as stable clusters (``stable_clusters``, when
     any), the standard's parameters (typed values), the analyses' per-unit tables (:func:`analysis_tables`) and
-    the rejected input rows of ``ledger`` (the panel's) with file, sheet, row, column, value and reason.
+    the rejected input rows of ``ledger`` (the panel's) with file, sheet, row, column, value and reason (the
+    reason said in ``lang``: the ledger stores the catalogues' English).
 
     Every sheet has a frozen header row, an autofilter, column widths and a number format per column
     (:data:`~shrinkwatch.report.columns.NUMBER_FORMATS`); a quantity has one unit, named in its column
@@ -255,7 +256,7 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
     sheets["standard"] = (_parameters(identification.parameters), False)
     for name, frame in (analysis_tables(analysis) if analysis is not None else {}).items():
         sheets[name[:31]] = (frame, not isinstance(frame.index, pd.RangeIndex))
-    sheets["rejected_rows"] = ((ledger if ledger is not None else Ledger()).rejected, False)
+    sheets["rejected_rows"] = ((ledger if ledger is not None else Ledger()).rejected_in(lang), False)
     units_of = identification.panel_meta.units_of
     parameters = frozenset(identification.parameters)
     prepared = {name: _prepare(name, frame, index, units_of, parameters) for name, (frame, index) in sheets.items()}
