@@ -553,7 +553,9 @@ def test_report_shows_the_ingest_ledger_counts(tmp_path):
 
     paths = run(str(panel_path), "census-decline", out_dir=tmp_path / "out", analysis=False, lang="en")
     summary = json.loads(paths["summary.json"].read_text(encoding="utf-8"))
-    assert summary["ledger"] == {"rows_read": 12, "accepted": 10, "rejected": 2}
+    assert summary["ledger"] == {"rows_read": 12, "accepted": 10, "rejected": 2, "warnings": [],
+                                 "rejected_by_reason": [{"reason": "a total or aggregate row, not a unit", "rows": 1},
+                                                        {"reason": "not a number", "rows": 1}]}
     assert summary["counts"]["shrinking"] == 2  # 伊春, 鹤岗
     rejected = pd.read_excel(paths["results.xlsx"], sheet_name="rejected_rows")
     assert list(rejected.columns) == ["file", "sheet", "row", "column", "value", "reason"]

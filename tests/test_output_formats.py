@@ -368,7 +368,7 @@ def test_summary_has_the_timeline_and_the_early_warning(hand_run):
     document = _with_monitoring(json.loads(hand_run["summary.json"].read_text(encoding="utf-8")))
     validator = jsonschema.Draft202012Validator(summary_schema())
     assert not list(validator.iter_errors(document))
-    assert SCHEMA_VERSION == document["schema_version"] == "1.1.0"
+    assert SCHEMA_VERSION == document["schema_version"] == "1.2.0"
     block = document["timeline"]
     assert block["years"] == [2013, 2014, 2015] and block["as_of_field"] == "year"
     # steady_fall and slow_fall shrink in every as-of year; blip shrinks in 2014 only and recovers in 2015

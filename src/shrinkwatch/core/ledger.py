@@ -369,10 +369,7 @@ REASON_TABLES = ("ingest.reason", "datasets.reason")
 
 def reasons_in(reasons: Iterable[Any], lang: str) -> pd.Series:
     """Stored rejection reasons (English, from the catalogues) said in ``lang``, each distinct reason once."""
-    said = translate_all(list(reasons), REASON_TABLES[0], lang)
-    for prefix in REASON_TABLES[1:]:
-        said = translate_all(said, prefix, lang) if lang != "en" else said
-    return said
+    return translate_all(list(reasons), REASON_TABLES, lang)
 
 
 class RowRejections:
