@@ -116,7 +116,7 @@ def test_ambiguous_header_note_in_both_languages(tmp_path):
                       "--map pop=pop_registered or --map pop=pop_resident (add --unit pop=万人 if it counts "
                       "10,000 persons)")
     zh = ledger.summary(lang="zh")
-    assert ("未读取：列 pop：含义不明：户籍人口还是常住人口；未读取；可用 --map pop=pop_registered 或 "
+    assert ("未读取：列 pop：含义不明：户籍人口或常住人口；未读取；可用 --map pop=pop_registered 或 "
             "--map pop=pop_resident 读取（如果单位是万人，请加上 --unit pop=万人）") in zh
     evidence = ledger.summary(lang="en")
     assert "not read: column pop: ambiguous: registered (户籍) or resident (常住) population" in evidence
@@ -197,3 +197,26 @@ def test_forecast_fallback_is_catalogued():
     assert "this dataset does not meet what the forecasts need" in early_warning_section(None, lang="en").html
     assert "forecasting needs at least three observed years" in early_warning_section(None, lang="en",
                                                                                      why=reason).html
+
+
+def test_cell_actions_conversions_and_context_readings_in_chinese(tmp_path):
+    """A US table: FIPS codes that lost their leading zero (padded), a share given as fractions (x100), a generic
+    ``pop`` header read as resident population by the table's country: the Chinese ledger summary says each in
+    Chinese, with the codes, headers and units as written."""
+    from shrinkwatch.ingest import ingest
+
+    path = tmp_path / "us.csv"
+    path.write_text("fips,name,year,pop,share_65plus\n1001,Autauga,2010,54571,0.12\n01003,Baldwin,2010,182265,0.15\n"
+                    "1001,Autauga,2020,58805,0.14\n01003,Baldwin,2020,231767,0.18\n", encoding="utf-8")
+    ledger = ingest(path).ledger
+    assert set(ledger.cell_actions["action"]) == {
+        "code zero-padded to 5 digits (US county FIPS code (state + county) or ZIP code): the leading zero was lost "
+        "when the code was stored as a number"}
+    zh = ledger.summary(lang="zh")
+    assert "读取时修改的单元格：代码补零至 5 位（美国县 FIPS 代码（州 + 县）或邮政编码）：代码存为数字时丢失了开头的 0（2）" in zh
+    assert "换算 share_65plus -> share_65plus：小数 ×100（单位取自取值：全部 4 个都在 (-1, 1) 之内，按小数读取" in zh
+    assert "换算 pop -> pop_resident：人 ×1（单位取自默认的标准单位（未给出单位））" in zh
+    assert "上下文：表头“pop”可能是户籍人口或常住人口；按 pop_resident 读取：表中单元不是中国的" in zh
+    latin = re.sub(r"[\w./-]+\.csv|--unit \S+|share_65plus|pop_resident|unit_id|FIPS|GB/T|\bpop\b|\bfips\b|\bname\b|"
+                   r"\byear\b|utf-8", "", zh)
+    assert not re.search(r"[A-Za-z]{3,}", latin), latin
