@@ -242,6 +242,10 @@ def test_a_merged_unit_lacking_a_part_is_missing_never_a_partial_sum(history, da
     partial = next(w for w in ledger.warnings if "not a partial sum" in w)
     assert "370100 济南市" in partial and "3 value(s): pop_resident, share_65plus in 2016, 2018" in partial
     assert "no value from 371200 莱芜市" in partial
+    said = ledger.warnings_in("zh")  # the same warnings in Chinese (the ledger stores the catalogue's English)
+    assert ("按 2020 年区划调整：370100 济南市：并入的各部分在该年并非都有数值：记为缺失，不作部分加总（3 个值：pop_resident, "
+            "share_65plus，年份 2016, 2018；371200 莱芜市 无数值）") in said
+    assert any("比例未合并：某一部分缺少权重" in w for w in said)
     assert "values of merged units left missing" in ledger.summary()
     # a 莱芜 value for 2018 is summed; a 2019 value (after the merger) is summed too, never dropped
     complete = harmonize.to_vintage(_jinan_laiwu(range(2015, 2020)), 2020, data_dir=data_dir)

@@ -57,7 +57,8 @@ def test_every_canonical_indicator_has_a_label_in_each_language():
 #: The tables whose English the ledger (or an error kept for the report) stores and displays translate.
 _STORED_TABLES = ("ingest.evidence", "ingest.reason", "ingest.why", "ingest.ignored", "ingest.options",
                   "ingest.where", "ingest.warning", "ingest.action", "ingest.code_standard", "ingest.note",
-                  "forecast.unavailable", "ledger.unit_from", "datasets.reason")
+                  "forecast.unavailable", "ledger.unit_from", "datasets.reason", "harmonize.warning",
+                  "harmonize.note")
 
 
 @pytest.mark.parametrize("prefix", _STORED_TABLES)
@@ -79,7 +80,8 @@ def test_stored_english_reads_back_in_chinese(prefix):
               "registered": "户籍", "resident": "常住", "panel": "'p'", "standard_id": "us-x", "rule": "'x'",
               "rules": "a, b", "target": "pop_resident", "ignored": "data under an empty header cell",
               "reason": "not a number", "evidence": "header '城市' is an alias of name", "unit_id": "u",
-              "parent": "460300", "population": "1,234"}
+              "parent": "460300", "population": "1,234", "vintage": "2020", "indicators": "pop_resident",
+              "lacking": "371200 莱芜市", "note": "share not combined: the weight is missing for a part"}
     english, chinese = catalogue("en"), catalogue("zh")
     keys = sorted(k for k in english if k.startswith(prefix + "."))
     assert keys

@@ -251,7 +251,7 @@ class Ledger:
 
     def warnings_in(self, lang: str) -> list[str]:
         """:attr:`warnings` said in ``lang``."""
-        return translate_all(list(self.warnings), "ingest.warning", lang).tolist() if self.warnings else []
+        return translate_all(list(self.warnings), WARNING_TABLES, lang).tolist() if self.warnings else []
 
     def rejected_by_reason(self, lang: str = "en") -> pd.Series:
         """Rejected rows by the kind of their (first) reason, said in ``lang``: the reason up to its first colon
@@ -365,6 +365,8 @@ def _where(file: object, sheet: object, row: object, column: object, lang: str =
 
 #: The catalogue tables a stored rejection reason may come from: ingest's, then the registered sources'.
 REASON_TABLES = ("ingest.reason", "datasets.reason")
+#: The catalogue tables a stored warning may come from: ingest's, then harmonize's (``ingest --vintage``).
+WARNING_TABLES = ("ingest.warning", "harmonize.warning")
 
 
 def reasons_in(reasons: Iterable[Any], lang: str) -> pd.Series:

@@ -101,6 +101,7 @@ NESTED_FIELDS: Mapping[str, str] = {
     "options": "ingest.options",
     "standard": "ingest.code_standard",
     "where": "ingest.where",
+    "note": "harmonize.note",
 }
 
 #: Fields that hold a code word with a label in a catalogue table (an indicator's ``pop_resident`` is 常住人口):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from shrinkwatch.core import Ledger, Panel
 from shrinkwatch.core.errors import DataError
+from shrinkwatch.core.messages import message
 from shrinkwatch.core.meta import BREAK_COLUMNS
 from shrinkwatch.datasets.cn_codes import (
     CodeHistory,
@@ -247,10 +248,9 @@ def _combine(values: pd.DataFrame, old_to_new: pd.Series, history: CodeHistory, 
         bad = result.isna() & (n_present != 0)
         if bad.any():
             incomplete = (n_present[bad] >= 0) & (n_present[bad] < n_expected[bad])
-            reason = np.where(n_present[bad] < 0, "share not combined: the weight is missing for a part",
-                              np.where(incomplete, "not every merged part has a value this year: set missing, "
-                                                   "not a partial sum",
-                                       f"indicator of unknown kind ({column}): merged parts not combined"))
+            reason = np.where(n_present[bad] < 0, message("harmonize.note.no_weight", "en"),
+                              np.where(incomplete, message("harmonize.note.incomplete", "en"),
+                                       message("harmonize.note.unknown_kind", "en", column=column)))
             lacking = frame.loc[frame["expected"] & ~frame["present"]]
             absent = pd.Series(grid["old_id"].to_numpy()[(frame["expected"] & ~frame["present"]).to_numpy()],
                                index=lacking.index).groupby(level=[0, 1]).agg(";".join)
@@ -305,9 +305,10 @@ def _noted(ledger: Ledger, notes: pd.DataFrame, names: pd.Series, old_names: pd.
         years = sorted(set(int(y) for y in rows["year"]))
         parts = sorted({p for cell in rows["missing_parts"] for p in str(cell).split(";") if p})
         lacking = ", ".join(f"{p} {old_names.get(p, '')}".strip() for p in parts)
-        lines.append(f"harmonised to {vintage}: {unit} {names.get(unit, '')}: {note} "
-                     f"({len(rows)} value(s): {', '.join(sorted(set(rows['indicator'])))} in "
-                     f"{', '.join(map(str, years))}" + (f"; no value from {lacking}" if lacking else "") + ")")
+        lines.append(message("harmonize.warning.merged_lacking" if lacking else "harmonize.warning.merged", "en",
+                             vintage=vintage, unit=f"{unit} {names.get(unit, '')}", note=note, n=len(rows),
+                             indicators=", ".join(sorted(set(rows["indicator"]))), years=", ".join(map(str, years)),
+                             lacking=lacking))
     tallies = {**ledger.tallies, tally: int(ledger.tallies.get(tally, 0)) + len(notes)}
     return replace(ledger, tallies=tallies, warnings=(*ledger.warnings, *lines))
 
