@@ -246,6 +246,10 @@ def test_a_merged_unit_lacking_a_part_is_missing_never_a_partial_sum(history, da
     assert ("按 2020 年区划调整：370100 济南市：并入的各部分在该年并非都有数值：记为缺失，不作部分加总（3 个值：pop_resident, "
             "share_65plus，年份 2016, 2018；371200 莱芜市 无数值）") in said
     assert any("比例未合并：某一部分缺少权重" in w for w in said)
+    from shrinkwatch.report.page import _dataset_notes
+
+    assert any(n.startswith("已按 2020 年的 GB/T 2260 代码调整区划：") for n in _dataset_notes(panel.meta, "zh"))
+    assert any(n.startswith("Harmonised to GB/T 2260 codes of 2020: ") for n in panel.meta.notes)
     assert "values of merged units left missing" in ledger.summary()
     # a 莱芜 value for 2018 is summed; a 2019 value (after the merger) is summed too, never dropped
     complete = harmonize.to_vintage(_jinan_laiwu(range(2015, 2020)), 2020, data_dir=data_dir)

@@ -58,7 +58,7 @@ def test_every_canonical_indicator_has_a_label_in_each_language():
 _STORED_TABLES = ("ingest.evidence", "ingest.reason", "ingest.why", "ingest.ignored", "ingest.options",
                   "ingest.where", "ingest.warning", "ingest.action", "ingest.code_standard", "ingest.note",
                   "forecast.unavailable", "ledger.unit_from", "datasets.reason", "harmonize.warning",
-                  "harmonize.note")
+                  "harmonize.note", "harmonize.panel_note")
 
 
 @pytest.mark.parametrize("prefix", _STORED_TABLES)
@@ -81,7 +81,8 @@ def test_stored_english_reads_back_in_chinese(prefix):
               "rules": "a, b", "target": "pop_resident", "ignored": "data under an empty header cell",
               "reason": "not a number", "evidence": "header '城市' is an alias of name", "unit_id": "u",
               "parent": "460300", "population": "1,234", "vintage": "2020", "indicators": "pop_resident",
-              "lacking": "371200 莱芜市", "note": "share not combined: the weight is missing for a part"}
+              "lacking": "371200 莱芜市", "note": "share not combined: the weight is missing for a part",
+              "rekeyed": "1", "merged": "2", "into": "1", "split": "0", "abolished": "0"}
     english, chinese = catalogue("en"), catalogue("zh")
     keys = sorted(k for k in english if k.startswith(prefix + "."))
     assert keys

@@ -167,12 +167,10 @@ def harmonize_panel(
         breaks = pd.concat([carried[list(BREAK_COLUMNS)], breaks], ignore_index=True)
     breaks = breaks.drop_duplicates().sort_values(["unit_id", "year"]).reset_index(drop=True)
 
-    note = (
-        f"Harmonised to GB/T 2260 codes of {vintage}: {int((action == 're-keyed').sum())} re-keyed, "
-        f"{int((action == 'merged_sum').sum())} merged into {int(pd.Series(new_id[action == 'merged_sum']).nunique())} "
-        f"units, {int((action == 'split_kept').sum())} split (kept, not apportioned), "
-        f"{int((action == 'abolished_kept').sum())} abolished without successor."
-    )
+    note = message("harmonize.panel_note.harmonised", "en", vintage=vintage, rekeyed=int((action == "re-keyed").sum()),
+                   merged=int((action == "merged_sum").sum()),
+                   into=int(pd.Series(new_id[action == "merged_sum"]).nunique()),
+                   split=int((action == "split_kept").sum()), abolished=int((action == "abolished_kept").sum()))
     meta = replace(panel.meta, vintage=vintage, harmonization=ledger, harmonization_notes=merge_notes,
                    boundary_breaks=breaks, notes=(*panel.meta.notes, note))
     return Panel(units=new_units, values=combined.sort_index(), meta=meta,

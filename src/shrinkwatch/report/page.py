@@ -262,7 +262,8 @@ def _dataset_notes(meta: PanelMeta, lang: str) -> list[str]:
         return [n for n in (analysis_prose(note, lang) for note in meta.notes) if n]
     notes = [plain_text(n, lang) for n in meta.notes_zh]
     english = [n for n in meta.notes if not analysis_prose(n, lang)][len(meta.notes_zh):]
-    said = [translate(n, "ingest.note", lang) for n in english]  # an ingested panel's notes: the catalogue's
+    # an ingested (and harmonised) panel's notes: the catalogue's, said in lang
+    said = [translate(translate(n, "ingest.note", lang), "harmonize.panel_note", lang) for n in english]
     notes.extend(s for s, n in zip(said, english) if s != n)
     english = [n for s, n in zip(said, english) if s == n]
     if english:
