@@ -265,7 +265,7 @@ class Ledger:
         """``file, sheet 'S', row R, column 'C': reason`` for the first ``limit`` rejections, in ``lang``."""
         shown = self.rejected.head(limit)
         reasons = reasons_in(shown["reason"], lang).tolist()
-        colon = ": " if lang == "en" else "："
+        colon = message("ledger.reason_separator", lang)
         return [_where(r.file, r.sheet, r.row, r.column, lang) + colon + reason
                 for r, reason in zip(shown.itertuples(index=False), reasons)]
 
