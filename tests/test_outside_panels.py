@@ -166,15 +166,15 @@ def test_a_criterion_no_unit_can_be_judged_on_is_named_in_the_headline(tmp_path)
     assert detail["units_it_would_decide"] == 2 and detail["label"].startswith("land-population elasticity")
     assert "add builtup_km2" in detail["remedy"] and "combine" in detail["remedy"]
     html = out["report.html"].read_text(encoding="utf-8")
-    assert ("Not assessed for any unit: land (land-population elasticity (built-up area vs population)): the dataset "
+    assert ("Not assessed for any unit: land-population elasticity (built-up area vs population): the dataset "
             "has none of its data, so the verdicts rest on the other criteria; it would decide 2 of the 5 units with "
             "a verdict. To assess it: add builtup_km2") in html
     path = _panel_file(panel, tmp_path)
     result = run_cli("run", "--dataset", str(path), "--standard", "cn-2025", "--set", "gdp_benchmark=5",
                      "--no-analysis", "--out", str(tmp_path / "cli"))
     assert result.returncode == 0
-    assert ("not assessed for any unit (the dataset lacks its data): land (land-population elasticity (built-up area "
-            "vs population)): verdicts given without it; it would decide 2 unit(s). To assess it: add builtup_km2") \
+    assert ("not assessed for any unit (the dataset lacks its data): land-population elasticity (built-up area "
+            "vs population): verdicts given without it; it would decide 2 unit(s). To assess it: add builtup_km2") \
         in result.stdout
     strict = run(panel, "cn-2025", {"gdp_benchmark": "5", "land_missing": "insufficient_data"},
                  out_dir=tmp_path / "strict", analysis=False)
@@ -186,6 +186,11 @@ def test_a_criterion_no_unit_can_be_judged_on_is_named_in_the_headline(tmp_path)
     identified = run_cli("identify", "--dataset", str(path), "--standard", "cn-2025", "--set", "gdp_benchmark=5",
                          "-o", str(tmp_path / "t.csv"))
     assert identified.returncode == 0 and "it would decide 2 unit(s)" in identified.stderr
+    chinese = run_cli("identify", "--dataset", str(path), "--standard", "cn-2025", "--set", "gdp_benchmark=5",
+                      "--lang", "zh", "-o", str(tmp_path / "t.csv"))
+    # the criterion by its Chinese label, not by its English id
+    assert chinese.returncode == 0 and "所有单元均未评估（数据集缺少所需数据）：用地-人口弹性" in chinese.stderr
+    assert "land (" not in chinese.stderr
 
 
 def test_standards_show_documents_what_cn_2025_does_without_built_up_data():

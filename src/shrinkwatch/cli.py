@@ -409,7 +409,7 @@ def _not_assessed_line(item: dict[str, Any], lang: str = "en", std: Any = None) 
     spec = std.criteria.get(item["criterion"]) if std is not None else None
     label = spec.label_for(lang) if spec is not None else item.get("label")
     remedy = spec.remedy_for(lang) if spec is not None else item.get("remedy")
-    named = f"{item['criterion']} ({label})" if label else item["criterion"]
+    named = label or item["criterion"]  # the label in the language; the id where the standard has none
     if item.get("units_it_would_decide") is not None:
         done = message("cli.not_assessed.set_aside", lang, n=item["units_it_would_decide"])
     else:

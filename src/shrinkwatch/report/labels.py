@@ -259,7 +259,7 @@ class NotAssessed:
                 "units_it_would_decide": self.units_it_would_decide, "remedy": self.remedy}
 
     def sentence(self, units_with_data: int, standard_id: str, lang: str = "en") -> str:
-        named = f"{self.criterion} ({self.label})" if self.label else self.criterion
+        named = self.label or self.criterion  # the label in the language; the id where the standard has none
         if self.set_aside:
             said = message("report.not_assessed.set_aside", lang, units=self.units_it_would_decide or 0,
                            with_data=units_with_data)
