@@ -2,9 +2,9 @@
 
 One pass per chunk: for every pixel the kernel copies its series into a contiguous scratch
 buffer (missing years as NaN), writes the slopes of all pairs of years into another (the pair
-differences lag by lag, then the divisions in one vectorised loop over spans that are the same
-for every pixel, which also counts the signs of the differences: Mann-Kendall S and the tied
-pairs; NaN for a pair with a missing year), finds their median (Theil-Sen) by a few vectorised
+differences lag by lag, then the divisions in one loop over spans that are the same for every
+pixel, which also counts the signs of the differences: Mann-Kendall S and the tied pairs; NaN
+for a pair with a missing year; both in explicit vectors of 8), finds their median (Theil-Sen) by a few vectorised
 counting passes around pivots that close in on it, a vector-compress gather of the few slopes
 left and a sorting network among them, sorts the valid values for the tie correction only when
 some pair is tied, and writes z, the two-sided p value and Kendall's tau. Scratch buffers are allocated once per block of pixels, never per pixel; blocks
@@ -165,19 +165,6 @@ _SPAN_RANGE = (2.0 ** -60, 2.0 ** 60)
 _VALUE_MAX = 2.0 ** 900
 
 
-def _fma_intrinsic(typingctx: Any, a: Any, b: Any, c: Any) -> Any:  # pragma: no cover - compiled
-    """``a * b + c`` rounded once (LLVM's ``fma``: the FMA instruction where the CPU has one, an exact
-    software version where it has not), which Numba does not expose."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        double = ir.DoubleType()
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double] * 3), "llvm.fma.f64")
-        return builder.call(fma, args)
-
-    return sig, codegen
-
-
 def _compress8_intrinsic(typingctx: Any, src: Any, start: Any, lo: Any, hi: Any, dst: Any,
                          pos: Any) -> Any:  # pragma: no cover - compiled
     """Append those of ``src[start:start+8]`` in ``[lo, hi)`` to ``dst`` from ``pos`` on, in order; return the new end.
@@ -216,9 +203,70 @@ def _compress8_intrinsic(typingctx: Any, src: Any, start: Any, lo: Any, hi: Any,
     return sig, codegen
 
 
-# called from compiled code only, as _fma(a, b, c) and _compress8(src, start, lo, hi, dst, pos)
-_fma: Callable[..., Any] = intrinsic(_fma_intrinsic)
+def _difference8_intrinsic(typingctx: Any, src: Any, upper: Any, lower: Any, dst: Any,
+                           start: Any) -> Any:  # pragma: no cover - compiled
+    """``dst[start:start+8] = src[upper:upper+8] - src[lower:lower+8]`` as one vector operation."""
+    sig = types.none(src, types.int64, types.int64, dst, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        source, high, low, target, first = args
+        source_data = context.make_array(signature.args[0])(context, builder, source).data
+        target_data = context.make_array(signature.args[3])(context, builder, target).data
+        vector = ir.VectorType(ir.DoubleType(), 8)
+
+        def load(index: Any) -> Any:
+            return builder.load(builder.bitcast(builder.gep(source_data, [index]), vector.as_pointer()), align=8)
+
+        difference = builder.fsub(load(high), load(low))
+        builder.store(difference, builder.bitcast(builder.gep(target_data, [first]), vector.as_pointer()), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _quotient8_intrinsic(typingctx: Any, slopes: Any, recips: Any, spans: Any,
+                         start: Any) -> Any:  # pragma: no cover - compiled
+    """``slopes[start:start+8] /= spans[...]`` by the reciprocal and one FMA step (exact where ``_SPAN_RANGE``
+    and ``_VALUE_MAX`` hold; a zero keeps its sign, as -0 / span is -0); returns how many of the eight
+    differences were positive and negative (NaN: neither)."""
+    sig = types.UniTuple(types.int64, 2)(slopes, recips, spans, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        slope_array, recip_array, span_array, first = args
+        vector = ir.VectorType(ir.DoubleType(), 8)
+
+        def pointer(array: Any, position: int) -> Any:
+            data = context.make_array(signature.args[position])(context, builder, array).data
+            return builder.bitcast(builder.gep(data, [first]), vector.as_pointer())
+
+        d = builder.load(pointer(slope_array, 0), align=8)
+        y = builder.load(pointer(recip_array, 1), align=8)
+        h = builder.load(pointer(span_array, 2), align=8)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3), "llvm.fma.v8f64")
+        q0 = builder.fmul(d, y)
+        residual = builder.call(fma, [builder.fneg(q0), h, d])
+        q1 = builder.call(fma, [residual, y, q0])
+        zero = ir.Constant(vector, [0.0] * 8)
+        builder.store(builder.select(builder.fcmp_ordered("==", q0, zero), q0, q1), pointer(slope_array, 0), align=8)
+        popcount = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
+
+        def count(bits: Any) -> Any:
+            return builder.zext(builder.call(popcount, [builder.bitcast(bits, ir.IntType(8))]), ir.IntType(64))
+
+        return context.make_tuple(builder, signature.return_type,
+                                  (count(builder.fcmp_ordered(">", d, zero)), count(builder.fcmp_ordered("<", d, zero))))
+
+    return sig, codegen
+
+
+# LLVM vector operations that Numba's loops do not give (the vector compress) or give only with scalar
+# remainders and alias checks around loops this short; called from compiled code only, as
+# _compress8(src, start, lo, hi, dst, pos), _difference8(src, upper, lower, dst, start) and
+# _quotient8(slopes, recips, spans, start)
 _compress8: Callable[..., Any] = intrinsic(_compress8_intrinsic)
+_difference8: Callable[..., Any] = intrinsic(_difference8_intrinsic)
+_quotient8: Callable[..., Any] = intrinsic(_quotient8_intrinsic)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -383,13 +431,13 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
     """
     n_years = values.shape[1]
     n_pairs = n_years * (n_years - 1) // 2
-    xf = np.empty(n_years)
+    xf = np.full(n_years + 8, np.nan)  # NaN after the last year: the lag vectors read past it
     xv = np.empty(n_years)
     sv = np.empty(n_years)
-    slopes = np.full(8 * ((n_pairs + 7) // 8), np.nan)  # whole vectors of 8; the tail stays NaN
+    slopes = np.full(8 * ((n_pairs + 7) // 8) + 8, np.nan)  # whole vectors of 8; the tail stays NaN
     kept = np.empty(max(slopes.shape[0], _NET_SIZE))
-    spans = np.empty(max(n_pairs, 1))
-    recips = np.empty(max(n_pairs, 1))
+    spans = np.ones(slopes.shape[0])
+    recips = np.ones(slopes.shape[0])
     k = 0
     for h in range(1, n_years):
         for i in range(n_years - h):
@@ -430,11 +478,11 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
         m = n * (n - 1) // 2
         # the pair differences over all years lag by lag (x[i+h] - x[i]; NaN where a year is missing),
         # then the slopes in one long loop, so that the divisions are vectorised: the spans of the
-        # pairs are the same for every pixel
+        # pairs are the same for every pixel. Both in vectors of 8 (see _difference8 and _quotient8)
         k = 0
-        for h in range(1, n_years):
-            for i in range(n_years - h):
-                slopes[k + i] = xf[i + h] - xf[i]
+        for h in range(1, n_years):  # 8 at a time: past its end a lag's vector holds NaN, which the next overwrites
+            for i in range(0, n_years - h, 8):
+                _difference8(xf, i + h, i, slopes, k + i)
             k += n_years - h
         # the divisions, and S and the tied pairs from the signs of the differences (a slope has the sign of
         # its difference, the years increase; counting the differences, not the slopes, also holds where a
@@ -444,14 +492,10 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
         positive = 0
         negative = 0
         if fast and not (small or big):
-            for q in range(n_pairs):
-                d = slopes[q]
-                positive += 1 if d > 0 else 0
-                negative += 1 if d < 0 else 0
-                y = recips[q]
-                q0 = d * y
-                q1 = _fma(_fma(-q0, spans[q], d), y, q0)
-                slopes[q] = q0 if q0 == 0.0 else q1  # a zero keeps its sign (-0 / span is -0)
+            for q in range(0, n_pairs, 8):  # the tail past n_pairs is NaN: counted neither way, stays NaN
+                up, down = _quotient8(slopes, recips, spans, q)
+                positive += up
+                negative += down
         else:
             for q in range(n_pairs):
                 d = slopes[q]
