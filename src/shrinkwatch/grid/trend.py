@@ -154,8 +154,9 @@ def _batcher_pairs(n: int) -> list[tuple[int, int]]:
     return pairs
 
 
-# The few slopes gathered (at most ``_FEW``) are sorted by this network, padded with +inf to
-# ``_NET_SIZE``; more (many equal slopes, or passes that did not close in) go to the quickselect.
+# The few slopes gathered (at most ``_FEW``) are sorted by this network (``_sort_few``: unrolled, in
+# registers), padded with +inf to ``_NET_SIZE``; more (many equal slopes, or passes that did not close
+# in) go to the quickselect.
 _NET_SIZE = 16
 _NETWORK = np.array(_batcher_pairs(_NET_SIZE), dtype=np.int64)
 # The division by the span of a pair is done as a product with the span's reciprocal and one FMA
@@ -163,6 +164,22 @@ _NETWORK = np.array(_batcher_pairs(_NET_SIZE), dtype=np.int64)
 # and values are in these ranges (no overflow, no underflow); otherwise by plain division.
 _SPAN_RANGE = (2.0 ** -60, 2.0 ** 60)
 _VALUE_MAX = 2.0 ** 900
+
+
+_VECTOR = ir.VectorType(ir.DoubleType(), 8)
+
+
+def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, index: Any) -> Any:  # pragma: no cover
+    """Pointer to the 8 doubles of ``array`` from ``index`` on (LLVM IR, for the intrinsics below)."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [index]), _VECTOR.as_pointer())
+
+
+def _count_lanes(builder: Any, mask: Any) -> Any:  # pragma: no cover - compiled
+    """How many of the 8 lanes of a comparison are true, as an int64."""
+    popcount = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
+    return builder.zext(builder.call(popcount, [builder.bitcast(mask, ir.IntType(8))]), ir.IntType(64))
 
 
 def _compress8_intrinsic(typingctx: Any, src: Any, start: Any, lo: Any, hi: Any, dst: Any,
@@ -176,29 +193,23 @@ def _compress8_intrinsic(typingctx: Any, src: Any, start: Any, lo: Any, hi: Any,
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         source, first, low, high, target, end = args
-        source_data = context.make_array(signature.args[0])(context, builder, source).data
-        target_data = context.make_array(signature.args[4])(context, builder, target).data
-        double = ir.DoubleType()
-        vector = ir.VectorType(double, 8)
-        mask_type = ir.VectorType(ir.IntType(1), 8)
-        values = builder.load(builder.bitcast(builder.gep(source_data, [first]), vector.as_pointer()), align=8)
+        values = builder.load(_vector_at(context, builder, signature.args[0], source, first), align=8)
 
         def splat(x: Any) -> Any:
-            v = ir.Constant(vector, ir.Undefined)
+            v = ir.Constant(_VECTOR, ir.Undefined)
             for lane in range(8):
                 v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), lane))
             return v
 
         mask = builder.and_(builder.fcmp_ordered(">=", values, splat(low)),
                             builder.fcmp_ordered("<", values, splat(high)))
+        double_pointer = ir.DoubleType().as_pointer()
         compress = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [vector, double.as_pointer(), mask_type]),
+            builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, double_pointer, ir.VectorType(ir.IntType(1), 8)]),
             "llvm.masked.compressstore.v8f64")
-        builder.call(compress, [values, builder.gep(target_data, [end]), mask])
-        popcount = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
-        kept = builder.call(popcount, [builder.bitcast(mask, ir.IntType(8))])
-        return builder.add(end, builder.zext(kept, ir.IntType(64)))
+        target_pointer = _vector_at(context, builder, signature.args[4], target, end)
+        builder.call(compress, [values, builder.bitcast(target_pointer, double_pointer), mask])
+        return builder.add(end, _count_lanes(builder, mask))
 
     return sig, codegen
 
@@ -210,15 +221,10 @@ def _difference8_intrinsic(typingctx: Any, src: Any, upper: Any, lower: Any, dst
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         source, high, low, target, first = args
-        source_data = context.make_array(signature.args[0])(context, builder, source).data
-        target_data = context.make_array(signature.args[3])(context, builder, target).data
-        vector = ir.VectorType(ir.DoubleType(), 8)
-
-        def load(index: Any) -> Any:
-            return builder.load(builder.bitcast(builder.gep(source_data, [index]), vector.as_pointer()), align=8)
-
-        difference = builder.fsub(load(high), load(low))
-        builder.store(difference, builder.bitcast(builder.gep(target_data, [first]), vector.as_pointer()), align=8)
+        source_type, target_type = signature.args[0], signature.args[3]
+        difference = builder.fsub(builder.load(_vector_at(context, builder, source_type, source, high), align=8),
+                                  builder.load(_vector_at(context, builder, source_type, source, low), align=8))
+        builder.store(difference, _vector_at(context, builder, target_type, target, first), align=8)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -232,30 +238,21 @@ def _quotient8_intrinsic(typingctx: Any, slopes: Any, recips: Any, spans: Any,
     sig = types.UniTuple(types.int64, 2)(slopes, recips, spans, types.int64)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slope_array, recip_array, span_array, first = args
-        vector = ir.VectorType(ir.DoubleType(), 8)
-
-        def pointer(array: Any, position: int) -> Any:
-            data = context.make_array(signature.args[position])(context, builder, array).data
-            return builder.bitcast(builder.gep(data, [first]), vector.as_pointer())
-
-        d = builder.load(pointer(slope_array, 0), align=8)
-        y = builder.load(pointer(recip_array, 1), align=8)
-        h = builder.load(pointer(span_array, 2), align=8)
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3), "llvm.fma.v8f64")
+        first = args[3]
+        slope_pointer, recip_pointer, span_pointer = (
+            _vector_at(context, builder, signature.args[i], args[i], first) for i in range(3))
+        d = builder.load(slope_pointer, align=8)
+        y = builder.load(recip_pointer, align=8)
+        h = builder.load(span_pointer, align=8)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR] * 3), "llvm.fma.v8f64")
         q0 = builder.fmul(d, y)
         residual = builder.call(fma, [builder.fneg(q0), h, d])
         q1 = builder.call(fma, [residual, y, q0])
-        zero = ir.Constant(vector, [0.0] * 8)
-        builder.store(builder.select(builder.fcmp_ordered("==", q0, zero), q0, q1), pointer(slope_array, 0), align=8)
-        popcount = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
-
-        def count(bits: Any) -> Any:
-            return builder.zext(builder.call(popcount, [builder.bitcast(bits, ir.IntType(8))]), ir.IntType(64))
-
+        zero = ir.Constant(_VECTOR, [0.0] * 8)
+        builder.store(builder.select(builder.fcmp_ordered("==", q0, zero), q0, q1), slope_pointer, align=8)
         return context.make_tuple(builder, signature.return_type,
-                                  (count(builder.fcmp_ordered(">", d, zero)), count(builder.fcmp_ordered("<", d, zero))))
+                                  (_count_lanes(builder, builder.fcmp_ordered(">", d, zero)),
+                                   _count_lanes(builder, builder.fcmp_ordered("<", d, zero))))
 
     return sig, codegen
 
@@ -267,6 +264,29 @@ def _quotient8_intrinsic(typingctx: Any, slopes: Any, recips: Any, spans: Any,
 _compress8: Callable[..., Any] = intrinsic(_compress8_intrinsic)
 _difference8: Callable[..., Any] = intrinsic(_difference8_intrinsic)
 _quotient8: Callable[..., Any] = intrinsic(_quotient8_intrinsic)
+
+
+def _sort_few_intrinsic(typingctx: Any, values: Any) -> Any:  # pragma: no cover - compiled
+    """Sort ``values[0:_NET_SIZE]`` in place by ``_NETWORK``, unrolled, in registers."""
+    sig = types.none(values)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointers = [builder.gep(data, [ir.Constant(ir.IntType(64), i)]) for i in range(_NET_SIZE)]
+        held = [builder.load(pointer) for pointer in pointers]
+        for i, j in _NETWORK.tolist():
+            x, y = held[i], held[j]
+            less = builder.fcmp_ordered("<", x, y)
+            held[i] = builder.select(less, x, y)
+            held[j] = builder.select(less, y, x)
+        for pointer, value in zip(pointers, held):
+            builder.store(value, pointer)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_sort_few: Callable[..., Any] = intrinsic(_sort_few_intrinsic)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -395,17 +415,18 @@ def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, sample: Any) 
     if count <= _NET_SIZE:  # a sorting network (no branches) over the few, padded with +inf
         for q in range(count, _NET_SIZE):
             kept[q] = np.inf
-        for e in range(_NETWORK.shape[0]):
-            i = _NETWORK[e, 0]
-            j = _NETWORK[e, 1]
-            x = kept[i]
-            y = kept[j]
-            kept[i] = x if x < y else y
-            kept[j] = y if x < y else x
+        _sort_few(kept)
         med = kept[k]
         if even == 1:
             med = 0.5 * (med + kept[k + 1])
-        return med
+        if med != 0.0:
+            return med
+        # a zero median: whether it is +0 or -0 (slopes of -0.0 values) depends on the order in which a
+        # selection meets the equal zeros; the quickselect below, on the slopes gathered again in their
+        # order, gives the zero this kernel has always given
+        count = 0
+        for q in range(0, slopes.shape[0], 8):
+            count = _compress8(slopes, q, a, b, kept, count)
     med = _select(kept, count - 1, k)
     if even == 1:  # the next one up is the smallest of those right of k
         upper = kept[k + 1]
