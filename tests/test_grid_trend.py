@@ -300,3 +300,23 @@ def test_tiny_values_whose_slopes_underflow_keep_their_signs():
     answer = pymannkendall.original_test(rising)
     assert result.s[0] == answer.s and math.isclose(result.p[0], answer.p)
     assert result.slope[0] == _brute_force(rising, t)["slope"] == stats.theilslopes(rising, t).slope == 0.0
+
+
+def test_slopes_are_the_exact_quotients_at_every_scale():
+    """The kernel divides by multiplying with the span's reciprocal and one FMA correction (exact by
+    Markstein's theorem) where no overflow or underflow can occur, and by plain division elsewhere:
+    with an odd number of pairs the slope is one pair's quotient, equal bit for bit to NumPy's."""
+    rng = np.random.default_rng(23)
+    for n_years, years in ((30, np.arange(1991, 2021, dtype=float)),
+                           (30, np.cumsum(rng.uniform(0.1, 3.0, 30)) + 1950.0),  # irregular spans
+                           (3, np.array([1975.0, 1990.0, 2020.0])),
+                           (6, np.array([0.0, 1e-3, 0.5, 7.0, 1e3, 1e6]))):  # n(n-1)/2 = 15 pairs: odd
+        for scale in (1.0, 1e-7, 3e5, 1e-290, 1e-310, 1e280, 1e300):
+            values = rng.normal(size=(n_years, 300)) * scale
+            values[:, ::5] = np.round(values[:, ::5] / scale * 4) * scale  # equal values, equal slopes
+            result = pixel_trends(values, years, min_valid=3)
+            i, j = np.triu_indices(n_years, 1)
+            with np.errstate(over="ignore", under="ignore"):
+                expected = np.median((values[j] - values[i]) / (years[j] - years[i])[:, None], axis=0)
+            assert n_years * (n_years - 1) // 2 % 2 == 1
+            np.testing.assert_array_equal(result.slope, expected, err_msg=f"{n_years} years, scale {scale}")

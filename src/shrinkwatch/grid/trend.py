@@ -2,12 +2,12 @@
 
 One pass per chunk: for every pixel the kernel copies its series into a contiguous scratch
 buffer (missing years as NaN), writes the slopes of all pairs of years into another (the pair
-differences lag by lag, then the divisions in one vectorised loop over spans that are the same
-for every pixel; NaN for a pair with a missing year), counts their signs (Mann-Kendall S and
-the tied pairs), finds their median (Theil-Sen) by a few vectorised counting passes around
-pivots that close in on it and a selection among the few slopes left, sorts the valid values
-for the tie correction only when some pair is tied, and writes z, the two-sided p value and
-Kendall's tau. Scratch buffers are allocated once per block of pixels, never per pixel; blocks
+differences lag by lag, then the divisions in one loop over spans that are the same for every
+pixel, which also counts the signs of the differences: Mann-Kendall S and the tied pairs; NaN
+for a pair with a missing year; both in explicit vectors of 8), finds their median (Theil-Sen) by a few vectorised
+counting passes around pivots that close in on it, a vector-compress gather of the few slopes
+left and a sorting network among them, sorts the valid values for the tie correction only when
+some pair is tied, and writes z, the two-sided p value and Kendall's tau. Scratch buffers are allocated once per block of pixels, never per pixel; blocks
 are spread over cores with ``numba.prange`` and handed out one at a time.
 
 Definitions (per pixel, over its ``n`` valid years ``t_1 < ... < t_n`` with values ``x``):
@@ -76,6 +76,9 @@ from typing import Any, Callable
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 from numpy.typing import ArrayLike, NDArray
 
 from shrinkwatch.core.errors import DataError, OptionError
@@ -135,6 +138,157 @@ _FEW = 16
 _MIN_PAIRS_TO_BRACKET = 4 * _N_SAMPLE
 
 
+def _batcher_pairs(n: int) -> list[tuple[int, int]]:
+    """Batcher's odd-even merge sort network for ``n`` (a power of 2) values: the compare-exchange pairs."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+# The few slopes gathered (at most ``_FEW``) are sorted by this network (``_sort_few``: unrolled, in
+# registers), padded with +inf to ``_NET_SIZE``; more (many equal slopes, or passes that did not close
+# in) go to the quickselect.
+_NET_SIZE = 16
+_NETWORK = np.array(_batcher_pairs(_NET_SIZE), dtype=np.int64)
+# The division by the span of a pair is done as a product with the span's reciprocal and one FMA
+# correction step (Markstein: correctly rounded, so the same bits as the division) when the spans
+# and values are in these ranges (no overflow, no underflow); otherwise by plain division.
+_SPAN_RANGE = (2.0 ** -60, 2.0 ** 60)
+_VALUE_MAX = 2.0 ** 900
+
+
+_VECTOR = ir.VectorType(ir.DoubleType(), 8)
+
+
+def _vector_at(context: Any, builder: Any, array_type: Any, array: Any, index: Any) -> Any:  # pragma: no cover
+    """Pointer to the 8 doubles of ``array`` from ``index`` on (LLVM IR, for the intrinsics below)."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [index]), _VECTOR.as_pointer())
+
+
+def _count_lanes(builder: Any, mask: Any) -> Any:  # pragma: no cover - compiled
+    """How many of the 8 lanes of a comparison are true, as an int64."""
+    popcount = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
+    return builder.zext(builder.call(popcount, [builder.bitcast(mask, ir.IntType(8))]), ir.IntType(64))
+
+
+def _compress8_intrinsic(typingctx: Any, src: Any, start: Any, lo: Any, hi: Any, dst: Any,
+                         pos: Any) -> Any:  # pragma: no cover - compiled
+    """Append those of ``src[start:start+8]`` in ``[lo, hi)`` to ``dst`` from ``pos`` on, in order; return the new end.
+
+    One vector compare and LLVM's ``masked.compressstore`` (AVX-512's ``vcompresspd``; other CPUs get
+    LLVM's scalar expansion), in place of eight branchless scalar steps. NaN is never in ``[lo, hi)``.
+    """
+    sig = types.int64(src, types.int64, types.float64, types.float64, dst, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        source, first, low, high, target, end = args
+        values = builder.load(_vector_at(context, builder, signature.args[0], source, first), align=8)
+
+        def splat(x: Any) -> Any:
+            v = ir.Constant(_VECTOR, ir.Undefined)
+            for lane in range(8):
+                v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), lane))
+            return v
+
+        mask = builder.and_(builder.fcmp_ordered(">=", values, splat(low)),
+                            builder.fcmp_ordered("<", values, splat(high)))
+        double_pointer = ir.DoubleType().as_pointer()
+        compress = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VECTOR, double_pointer, ir.VectorType(ir.IntType(1), 8)]),
+            "llvm.masked.compressstore.v8f64")
+        target_pointer = _vector_at(context, builder, signature.args[4], target, end)
+        builder.call(compress, [values, builder.bitcast(target_pointer, double_pointer), mask])
+        return builder.add(end, _count_lanes(builder, mask))
+
+    return sig, codegen
+
+
+def _difference8_intrinsic(typingctx: Any, src: Any, upper: Any, lower: Any, dst: Any,
+                           start: Any) -> Any:  # pragma: no cover - compiled
+    """``dst[start:start+8] = src[upper:upper+8] - src[lower:lower+8]`` as one vector operation."""
+    sig = types.none(src, types.int64, types.int64, dst, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        source, high, low, target, first = args
+        source_type, target_type = signature.args[0], signature.args[3]
+        difference = builder.fsub(builder.load(_vector_at(context, builder, source_type, source, high), align=8),
+                                  builder.load(_vector_at(context, builder, source_type, source, low), align=8))
+        builder.store(difference, _vector_at(context, builder, target_type, target, first), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _quotient8_intrinsic(typingctx: Any, slopes: Any, recips: Any, spans: Any,
+                         start: Any) -> Any:  # pragma: no cover - compiled
+    """``slopes[start:start+8] /= spans[...]`` by the reciprocal and one FMA step (exact where ``_SPAN_RANGE``
+    and ``_VALUE_MAX`` hold; a zero keeps its sign, as -0 / span is -0); returns how many of the eight
+    differences were positive and negative (NaN: neither)."""
+    sig = types.UniTuple(types.int64, 2)(slopes, recips, spans, types.int64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        first = args[3]
+        slope_pointer, recip_pointer, span_pointer = (
+            _vector_at(context, builder, signature.args[i], args[i], first) for i in range(3))
+        d = builder.load(slope_pointer, align=8)
+        y = builder.load(recip_pointer, align=8)
+        h = builder.load(span_pointer, align=8)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VECTOR, [_VECTOR] * 3), "llvm.fma.v8f64")
+        q0 = builder.fmul(d, y)
+        residual = builder.call(fma, [builder.fneg(q0), h, d])
+        q1 = builder.call(fma, [residual, y, q0])
+        zero = ir.Constant(_VECTOR, [0.0] * 8)
+        builder.store(builder.select(builder.fcmp_ordered("==", q0, zero), q0, q1), slope_pointer, align=8)
+        return context.make_tuple(builder, signature.return_type,
+                                  (_count_lanes(builder, builder.fcmp_ordered(">", d, zero)),
+                                   _count_lanes(builder, builder.fcmp_ordered("<", d, zero))))
+
+    return sig, codegen
+
+
+# LLVM vector operations that Numba's loops do not give (the vector compress) or give only with scalar
+# remainders and alias checks around loops this short; called from compiled code only, as
+# _compress8(src, start, lo, hi, dst, pos), _difference8(src, upper, lower, dst, start) and
+# _quotient8(slopes, recips, spans, start)
+_compress8: Callable[..., Any] = intrinsic(_compress8_intrinsic)
+_difference8: Callable[..., Any] = intrinsic(_difference8_intrinsic)
+_quotient8: Callable[..., Any] = intrinsic(_quotient8_intrinsic)
+
+
+def _sort_few_intrinsic(typingctx: Any, values: Any) -> Any:  # pragma: no cover - compiled
+    """Sort ``values[0:_NET_SIZE]`` in place by ``_NETWORK``, unrolled, in registers."""
+    sig = types.none(values)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointers = [builder.gep(data, [ir.Constant(ir.IntType(64), i)]) for i in range(_NET_SIZE)]
+        held = [builder.load(pointer) for pointer in pointers]
+        for i, j in _NETWORK.tolist():
+            x, y = held[i], held[j]
+            less = builder.fcmp_ordered("<", x, y)
+            held[i] = builder.select(less, x, y)
+            held[j] = builder.select(less, y, x)
+        for pointer, value in zip(pointers, held):
+            builder.store(value, pointer)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_sort_few: Callable[..., Any] = intrinsic(_sort_few_intrinsic)
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _select(a: Any, hi: int, k: int) -> float:  # pragma: no cover - compiled
     """Reorder ``a[0:hi+1]`` so that ``a[k]`` is its k-th smallest (quickselect); return it.
@@ -183,20 +337,6 @@ def _select(a: Any, hi: int, k: int) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _signs(slopes: Any, m: int) -> tuple[int, int]:  # pragma: no cover - compiled
-    """Mann-Kendall S (positive minus negative) and the count of zeros among ``slopes[0:m]`` (NaN: neither)."""
-    positive = 0
-    negative = 0
-    zero = 0
-    for q in range(m):
-        x = slopes[q]
-        positive += 1 if x > 0 else 0
-        negative += 1 if x < 0 else 0
-        zero += 1 if x == 0 else 0
-    return positive - negative, zero
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _count_below(slopes: Any, m: int, v1: float, v2: float) -> tuple[int, int]:  # pragma: no cover - compiled
     """How many of ``slopes[0:m]`` are below ``v1`` and below ``v2`` (one vectorised pass; NaN never is)."""
     c1 = 0
@@ -209,10 +349,11 @@ def _count_below(slopes: Any, m: int, v1: float, v2: float) -> tuple[int, int]: 
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, inside: Any,
-                      sample: Any) -> float:  # pragma: no cover - compiled
+def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, sample: Any) -> float:  # pragma: no cover - compiled
     """The median of the ``m`` slopes that are not NaN among ``slopes[0:length]`` (the mean of the two
     middle ones when ``m`` is even). NaN (a pair with a missing year) is never below a pivot, nor kept.
+    ``slopes`` is NaN from ``length`` to its end, a multiple of 8 (the gather reads whole vectors);
+    ``kept`` holds at least as many values as ``slopes`` and ``_NET_SIZE``.
 
     Invariant of the passes: ``below_a = #(slope < a) <= r`` and ``below_b = #(slope < b) >= r + 1 + even``
     where ``r = (m - 1) // 2``, so the middle slope(s) are among those in ``[a, b)``, at ranks
@@ -267,14 +408,25 @@ def _median_of_slopes(slopes: Any, length: int, m: int, kept: Any, inside: Any,
             v1 = n1 if (n1 > a) & (n1 < b) else a + 0.25 * (b - a)
             v2 = n2 if (n2 > a) & (n2 < b) else a + 0.75 * (b - a)
     # gather the slopes in [a, b) and select among them
-    for q in range(length):  # which ones are in [a, b): vectorised
-        x = slopes[q]
-        inside[q] = 1 if (x >= a) & (x < b) else 0
     count = 0
-    for q in range(length):  # without branches: a slope is written, then kept by counting it
-        kept[count] = slopes[q]
-        count += inside[q]
+    for q in range(0, slopes.shape[0], 8):  # gathered eight at a time, in order, by a vector compress
+        count = _compress8(slopes, q, a, b, kept, count)
     k = r - below_a
+    if count <= _NET_SIZE:  # a sorting network (no branches) over the few, padded with +inf
+        for q in range(count, _NET_SIZE):
+            kept[q] = np.inf
+        _sort_few(kept)
+        med = kept[k]
+        if even == 1:
+            med = 0.5 * (med + kept[k + 1])
+        if med != 0.0:
+            return med
+        # a zero median: whether it is +0 or -0 (slopes of -0.0 values) depends on the order in which a
+        # selection meets the equal zeros; the quickselect below, on the slopes gathered again in their
+        # order, gives the zero this kernel has always given
+        count = 0
+        for q in range(0, slopes.shape[0], 8):
+            count = _compress8(slopes, q, a, b, kept, count)
     med = _select(kept, count - 1, k)
     if even == 1:  # the next one up is the smallest of those right of k
         upper = kept[k + 1]
@@ -293,25 +445,29 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
 
     Per pixel: its series copied into a contiguous scratch one (missing years as NaN), the slopes of
     all pairs of years by lag (``x[i+h] - x[i]``, NaN for a pair with a missing year) into a scratch
-    buffer, S and the tied pairs counted from their signs, the Theil-Sen median by
-    ``_median_of_slopes``, and the tie correction from
-    an insertion sort of the valid values only when some pair is tied. Scratch buffers are
-    allocated once per call, none inside the pixel loop.
+    buffer, S and the tied pairs counted from the signs of the differences in the loop that divides,
+    the Theil-Sen median by ``_median_of_slopes``, and the tie correction from an insertion sort of
+    the valid values only when some pair is tied. Scratch buffers are allocated once per call, none
+    inside the pixel loop.
     """
     n_years = values.shape[1]
     n_pairs = n_years * (n_years - 1) // 2
-    xf = np.empty(n_years)
+    xf = np.full(n_years + 8, np.nan)  # NaN after the last year: the lag vectors read past it
     xv = np.empty(n_years)
     sv = np.empty(n_years)
-    slopes = np.empty(max(n_pairs, 1))
-    spans = np.empty(max(n_pairs, 1))
-    kept = np.empty(max(n_pairs, 1))
-    inside = np.empty(max(n_pairs, 1), dtype=np.int64)
+    slopes = np.full(8 * ((n_pairs + 7) // 8) + 8, np.nan)  # whole vectors of 8; the tail stays NaN
+    kept = np.empty(max(slopes.shape[0], _NET_SIZE))
+    spans = np.ones(slopes.shape[0])
+    recips = np.ones(slopes.shape[0])
     k = 0
     for h in range(1, n_years):
         for i in range(n_years - h):
             spans[k + i] = t[i + h] - t[i]
+            recips[k + i] = 1.0 / spans[k + i]
         k += n_years - h
+    fast = True  # reciprocal and FMA for every pair (see _SPAN_RANGE)
+    for q in range(n_pairs):
+        fast &= (spans[q] > _SPAN_RANGE[0]) & (spans[q] < _SPAN_RANGE[1])
     sample = np.empty(_N_SAMPLE)
     nan = np.nan
     # |d / dt| >= |d| / span >= (ulp of the smallest nonzero |value|) / span: no underflow to 0 above this
@@ -319,6 +475,7 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
     for px in range(start, stop):
         n = 0
         small = False
+        big = False
         for k in range(n_years):
             v = float(values[px, k])
             if math.isfinite(v):
@@ -326,6 +483,7 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
                 xv[n] = v
                 n += 1
                 small |= (v != 0.0) & (abs(v) < tiny)
+                big |= abs(v) > _VALUE_MAX
             else:
                 xf[k] = nan
         n_valid[px] = n
@@ -341,34 +499,39 @@ def _pixels(values: Any, t: Any, min_valid: int, start: int, stop: int,
         m = n * (n - 1) // 2
         # the pair differences over all years lag by lag (x[i+h] - x[i]; NaN where a year is missing),
         # then the slopes in one long loop, so that the divisions are vectorised: the spans of the
-        # pairs are the same for every pixel
+        # pairs are the same for every pixel. Both in vectors of 8 (see _difference8 and _quotient8)
         k = 0
-        for h in range(1, n_years):
-            for i in range(n_years - h):
-                slopes[k + i] = xf[i + h] - xf[i]
+        for h in range(1, n_years):  # 8 at a time: past its end a lag's vector holds NaN, which the next overwrites
+            for i in range(0, n_years - h, 8):
+                _difference8(xf, i + h, i, slopes, k + i)
             k += n_years - h
-        for q in range(n_pairs):
-            slopes[q] = slopes[q] / spans[q]
-        # S and the tied pairs: a slope has the sign of its difference (the years increase), and is 0
-        # only where the difference is, unless the division underflows, which needs a nonzero value
-        # below ``tiny``: such a series counts the signs of the differences themselves
-        if small:
-            score = 0
-            tied = 0
-            for h in range(1, n):
-                for i in range(n - h):
-                    d = xv[i + h] - xv[i]
-                    score += (1 if d > 0 else 0) - (1 if d < 0 else 0)
-                    tied += 1 if d == 0 else 0
+        # the divisions, and S and the tied pairs from the signs of the differences (a slope has the sign of
+        # its difference, the years increase; counting the differences, not the slopes, also holds where a
+        # division underflows to 0). The product with the reciprocal, corrected once by FMA, is the
+        # correctly rounded quotient (Markstein's theorem) unless a value is subnormal-sized (``small``:
+        # the quotient may underflow) or huge (``big``), or a span is extreme: those divide.
+        positive = 0
+        negative = 0
+        if fast and not (small or big):
+            for q in range(0, n_pairs, 8):  # the tail past n_pairs is NaN: counted neither way, stays NaN
+                up, down = _quotient8(slopes, recips, spans, q)
+                positive += up
+                negative += down
         else:
-            score, tied = _signs(slopes, n_pairs)
+            for q in range(n_pairs):
+                d = slopes[q]
+                positive += 1 if d > 0 else 0
+                negative += 1 if d < 0 else 0
+                slopes[q] = d / spans[q]
+        score = positive - negative
+        tied = m - positive - negative
         # ties: sum over groups of equal values of t(t-1)(2t+5); only a series with tied pairs needs the sort
         tie_sum = 0.0
         if tied == m:  # every valid value equal: every pair slope is 0
             tie_sum = n * (n - 1.0) * (2.0 * n + 5.0)
             med = 0.0
         else:
-            med = _median_of_slopes(slopes, n_pairs, m, kept, inside, sample)
+            med = _median_of_slopes(slopes, n_pairs, m, kept, sample)
             if tied > 0:
                 for i in range(n):  # insertion sort of the valid values, then the runs of equal values
                     v = xv[i]
