@@ -898,16 +898,16 @@ def _check_grid_panel(output: Path, lang: str) -> None:
     """The checks of ``grid zonal|builtup`` before any reading: ``--lang``, and ``-o`` a .parquet file."""
     check_language(lang)
     if output.suffix.lower() not in (".parquet", ".pq"):
-        raise OptionError(_grid_say("suffix", lang, path=output))
+        raise OptionError(_grid_say("suffix", "en", path=output))  # errors stay English
 
 
-def _grid_years(value: Optional[str], lang: str = "en") -> Optional[list[int]]:
+def _grid_years(value: Optional[str]) -> Optional[list[int]]:
     if value is None:
         return None
     try:
         return [int(part) for part in value.replace(" ", "").split(",") if part]
     except ValueError:
-        raise OptionError(_grid_say("years", lang, value=value)) from None
+        raise OptionError(_grid_say("years", "en", value=value)) from None  # errors stay English
 
 
 def _grid_progress(lang: str) -> Callable[[str], None]:
@@ -924,7 +924,7 @@ def _grid_stack(stack: list[Path], years: Optional[str], kind: str, reproject: b
                 crs: Optional[str], lang: str = "en"):  # noqa: ANN202 - a Stack
     from shrinkwatch.grid.stack import open_stack
 
-    opened = open_stack(stack, _grid_years(years, lang), kind=kind, variable=variable, reproject=reproject, crs=crs)
+    opened = open_stack(stack, _grid_years(years), kind=kind, variable=variable, reproject=reproject, crs=crs)
     err_console.print(_grid_say("bullet", lang, text=_grid_say("opened", lang, n=len(opened.years),
                                                                 first=opened.years[0], last=opened.years[-1],
                                                                 grid=opened.grid_text(lang))))
@@ -978,7 +978,7 @@ def grid_trend(
 
     check_language(lang)
     if output.exists() and not output.is_dir():
-        raise OutputError(_grid_say("out_dir", lang, path=output))
+        raise OutputError(_grid_say("out_dir", "en", path=output))  # errors stay English
     opened = _grid_stack(stack, years, kind, reproject, variable, crs, lang)
     with engine(scheduler) as running:
         err_console.print(_grid_say("bullet", lang, text=_grid_say(
@@ -1054,7 +1054,7 @@ def grid_builtup(
 
     _check_grid_panel(output, lang)
     if mode not in MODES:
-        raise OptionError(_grid_say("mode", lang, modes=", ".join(MODES), value=mode))
+        raise OptionError(_grid_say("mode", "en", modes=", ".join(MODES), value=mode))  # errors stay English
     resolve_scheduler(scheduler)
     one = len(stack) == 1 and mode != "surface"
     opened = _grid_stack(stack, years or ("2030" if one else None), "category" if one else "count", False, None, None,
