@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -450,6 +451,109 @@ def test_grid_commands_hostile(worldpop, neiba, tmp_path):
     assert missing.returncode == 2 and "does not exist" in (missing.stdout + missing.stderr)
     bad_years = run_cli(*["grid", "trend", str(worldpop[0]), "--years", "two thousand", "-o", str(tmp_path / "t")])
     assert bad_years.returncode == 2 and "--years" in (bad_years.stdout + bad_years.stderr)
+
+
+def _english_words(text: str, *paths: Path) -> list[str]:
+    """Words of three or more Latin letters in console output beyond what a Chinese message may keep (units, ids,
+    option, file and proper names: the catalogue test's allowed pattern), once the given paths are taken out."""
+    from test_messages import _LATIN_ALLOWED
+
+    for path in sorted(map(str, paths), key=len, reverse=True):
+        text = text.replace(path, "")
+    return re.findall(r"[a-z]{3,}", _LATIN_ALLOWED.sub("", re.sub(r"\S+\.tif\b", "", text)))
+
+
+def test_grid_commands_in_chinese(worldpop, neiba, grids, tmp_path):
+    """`grid trend|zonal|builtup --lang zh` say everything in Chinese: progress, notes, the ledger, the patterns;
+    the numbers are the English run's."""
+    from shrinkwatch.core.messages import message
+    from shrinkwatch.core.panelfile import read_panel
+
+    trend = run_cli(*["grid", "trend", *map(str, worldpop), "-o", str(tmp_path / "trend"), "--lang", "zh"])
+    said = trend.stdout + trend.stderr
+    assert trend.returncode == 0, said
+    decline, _ = _read(tmp_path / "trend" / "decline.tif")
+    assert f"{int((decline == 1).sum())} 个显著下降（p < 0.05）" in said and "计算引擎：本进程内的 Dask 线程" in said
+    assert "注：负值不是计数，按无数据处理" in said
+    assert not _english_words(said, tmp_path, grids), said
+
+    out = tmp_path / "neiba.parquet"
+    zonal = run_cli(*["grid", "zonal", *map(str, worldpop), "--zones", str(neiba), "--id-field", "WDPAID",
+                      "-o", str(out), "--lang", "zh"])
+    said = zonal.stdout + zonal.stderr
+    assert zonal.returncode == 0, said
+    assert "1 个单元，21 个年份 2000-2020" in said and "读取 1 行：接受 1 行，拒绝 0 行" in said
+    pattern = read_panel(out).units["spatial_pattern"].iloc[0]
+    assert f"空间格局：{message(f'grid.pattern.{pattern}', 'zh')} 1 个" in said
+    assert "逐像元趋势：2000-2020 年间" in said and "有效像元覆盖面积不足多边形 95% 的单元年份（无数值）：0" in said
+    assert not _english_words(said, tmp_path, grids), said
+
+    built = run_cli(*["grid", "builtup", str(grids / "ghsl_built_dc" / "GHSL.tif"), "--zones",
+                      str(grids / "ghsl_built_dc" / "AOI_GHSL.geojson"), "-o", str(tmp_path / "dc.parquet"),
+                      "--lang", "zh"])
+    said = built.stdout + built.stderr
+    assert built.returncode == 0, said
+    assert "12 个年份 1975-2030，指标 builtup_km2" in said and "建成区面积来自 GHSL“首次建成时期”栅格" in said
+    assert not _english_words(said, tmp_path, grids), said
+
+    for command in (["trend", str(worldpop[0]), "-o", str(tmp_path / "t")],
+                    ["zonal", str(worldpop[0]), "--zones", str(neiba), "-o", str(tmp_path / "a.parquet")],
+                    ["builtup", str(grids / "ghsl_built_dc" / "GHSL.tif"), "--zones", str(neiba),
+                     "-o", str(tmp_path / "b.parquet")]):
+        bad = run_cli("grid", *command, "--lang", "fr")
+        assert bad.returncode == 2 and bad.stderr.strip() == "error: --lang: expected one of en, zh, got 'fr'", bad.stderr
+        assert not bad.stdout.strip()
+
+
+def test_zonal_ledger_and_notes_are_stored_in_english_and_said_in_chinese(tmp_path):
+    """The zonal ledger keeps the catalogue's English (tallies, warnings, reasons, repairs) and says it in Chinese;
+    the hand-made zone half on nodata is counted and named in both."""
+    from shrinkwatch.core.messages import NOTE_TABLES, translate_all
+
+    transform = Affine(100, 0, 0, 0, -100, 400)
+    values = np.arange(1, 17, dtype=np.float32).reshape(4, 4)
+    values[2, 2:] = -99999
+    paths = [_write(tmp_path / f"pop_{year}.tif", values * (1 + k), transform, "EPSG:3857")
+             for k, year in enumerate((2000, 2001, 2002))]
+    bowtie = shapely.Polygon([(0, 0), (400, 400), (400, 0), (0, 400)])
+    zones = gpd.GeoDataFrame({"id": ["A1", "L2", "L2", "F3", "B4"]},
+                             geometry=[shapely.box(0, 0, 400, 400), shapely.box(0, 0, 200, 400),
+                                       shapely.box(0, 0, 100, 100), shapely.box(5000, 5000, 5100, 5100), bowtie],
+                             crs="EPSG:3857")
+    panel = zonal_panel(open_stack(paths), read_zones(zones, "id")).panel
+    english, chinese = panel.ledger.summary(), panel.ledger.summary(lang="zh")
+    assert "unit-years with less than 95% of the polygon covered by valid pixels (no value): 6" in english
+    assert "有效像元覆盖面积不足多边形 95% 的单元年份（无数值）：6" in chinese
+    assert "1 个分区不含栅格的任何像元（各年均无数值）：F3" in chinese
+    assert "单元编号重复（使用首次出现的行）" in chinese and "无效多边形已修复（make_valid）" in chinese
+    assert not _english_words(chinese), chinese
+    notes = translate_all(list(panel.meta.notes), NOTE_TABLES, "zh").tolist()
+    assert len(notes) == 4 and all(re.search(r"[\u4e00-\u9fff]", n) for n in notes), notes
+    assert not _english_words("\n".join(notes)), notes
+
+
+def test_chinese_report_of_a_zonal_panel_says_its_notes_in_chinese(worldpop, neiba, tmp_path):
+    """`run --dataset ZONAL_PANEL --lang zh`: the grid stage's notes (stored in English) appear in Chinese in the
+    report, none left in English nor counted as English-only."""
+    import html
+
+    from shrinkwatch.core.messages import NOTE_TABLES, message, translate_all
+    from shrinkwatch.core.panelfile import read_panel
+
+    out = tmp_path / "neiba.parquet"
+    made = run_cli(*["grid", "zonal", *map(str, worldpop), "--zones", str(neiba), "--id-field", "WDPAID",
+                     "-o", str(out)])
+    assert made.returncode == 0, made.stdout + made.stderr
+    done = run_cli(*["run", "--dataset", str(out), "--standard", "consecutive-decline", "--lang", "zh",
+                     "--no-analysis", "--no-store", "--out", str(tmp_path / "report")])
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = html.unescape((tmp_path / "report" / "report.html").read_text(encoding="utf-8"))
+    stored = list(read_panel(out).meta.notes)
+    assert len(stored) == 4 and any(n.startswith("Core: pixels within 0.5 x") for n in stored)
+    for note, said in zip(stored, translate_all(stored, NOTE_TABLES, "zh")):
+        assert said != note and said in page and note not in page, note
+    assert "核心区：距单元人口加权中心不超过其等效半径 0.5 倍的像元" in page
+    assert message("datasets.notes.english_only", "zh", n=1).split("1")[-1] not in page
 
 
 # ---------------------------------------------------------------- registry: unverified until first fetch

@@ -58,7 +58,8 @@ def test_every_canonical_indicator_has_a_label_in_each_language():
 _STORED_TABLES = ("ingest.evidence", "ingest.reason", "ingest.why", "ingest.ignored", "ingest.options",
                   "ingest.where", "ingest.warning", "ingest.action", "ingest.code_standard", "ingest.note",
                   "forecast.unavailable", "ledger.unit_from", "datasets.reason", "harmonize.warning",
-                  "harmonize.note", "harmonize.panel_note")
+                  "harmonize.note", "harmonize.panel_note", "grid.grid_text", "grid.engine", "grid.progress",
+                  "grid.note", "grid.tally", "grid.warning", "grid.reason", "grid.action")
 
 
 @pytest.mark.parametrize("prefix", _STORED_TABLES)
@@ -82,7 +83,15 @@ def test_stored_english_reads_back_in_chinese(prefix):
               "reason": "not a number", "evidence": "header '城市' is an alias of name", "unit_id": "u",
               "parent": "460300", "population": "1,234", "vintage": "2020", "indicators": "pop_resident",
               "lacking": "371200 莱芜市", "note": "share not combined: the weight is missing for a part",
-              "rekeyed": "1", "merged": "2", "into": "1", "split": "0", "abolished": "0"}
+              "rekeyed": "1", "merged": "2", "into": "1", "split": "0", "abolished": "0",
+              "crs": "EPSG:4326", "nx": "57", "ny": "15", "dx": "0.00833333", "dy": "0.00833333", "x": "-71.8096",
+              "y": "18.6996", "grid": "EPSG:4326, 57 x 15 pixels of 0.1 x 0.1 at (-71.8, 18.7)",
+              "engine": "a distributed LocalCluster (2 worker(s), worker processes) at tcp://127.0.0.1:1",
+              "workers": "2", "placement": "threads in this process", "address": "tcp://127.0.0.1:1",
+              "zones": "1", "cells": "322", "pixels": "855", "layers": "21", "fills": "-99999",
+              "path": "a.tif", "resampling": "sum", "span": "2000-2020", "min_valid": "8", "alpha": "0.05",
+              "core": "0.5", "perforation": "25%", "source": "GHSL.tif", "dataset": "cn-prefecture-census",
+              "share": "95%", "ids": "478140", "units": "2"}
     english, chinese = catalogue("en"), catalogue("zh")
     keys = sorted(k for k in english if k.startswith(prefix + "."))
     assert keys

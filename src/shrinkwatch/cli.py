@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, Optional
 
@@ -24,7 +25,7 @@ from typer._click.exceptions import ClickException  # typer bundles click; usage
 from typer.core import TyperGroup
 
 from shrinkwatch.core.errors import OptionError, OutputError, ShrinkWatchError
-from shrinkwatch.core.messages import check_language, message
+from shrinkwatch.core.messages import NOTE_TABLES, check_language, message, translate, translate_all
 
 __all__ = ["app", "main"]
 
@@ -888,18 +889,16 @@ NameFieldOption = typer.Option(None, "--name-field", help="Column of the zones h
 MinCoverageOption = typer.Option(0.95, "--min-coverage", help="Least share of a polygon valid pixels must cover for a "
                                  "unit-year to get a value (else insufficient data).")
 
-_GRID_TEXT = {
-    "opened": "opened {n} layer(s), {first}-{last}: {grid}",
-    "engine": "computing on {engine}",
-    "trend": "{assessed} pixel(s) assessed, {insufficient} insufficient data; {decline} in significant decline "
-             "(p < {alpha:g}), {rise} in significant rise",
-    "wrote": "wrote {path}",
-    "panel": "wrote {path}: {units} unit(s), {years} year(s) {first}-{last}, indicator(s) {indicators}",
-    "patterns": "patterns: {counts}",
-    "suffix": "-o {path}: the panel file must end in .parquet",
-    "out_dir": "-o {path}: is a file; give a folder for the trend rasters",
-    "years": "--years: expected whole years separated by commas, got {value!r}",
-}
+def _grid_say(key: str, lang: str, /, **fields: Any) -> str:
+    """A line of the grid commands ([grid.cli]) in ``lang``."""
+    return message(f"grid.cli.{key}", lang, **fields)
+
+
+def _check_grid_panel(output: Path, lang: str) -> None:
+    """The checks of ``grid zonal|builtup`` before any reading: ``--lang``, and ``-o`` a .parquet file."""
+    check_language(lang)
+    if output.suffix.lower() not in (".parquet", ".pq"):
+        raise OptionError(_grid_say("suffix", "en", path=output))  # errors stay English
 
 
 def _grid_years(value: Optional[str]) -> Optional[list[int]]:
@@ -908,21 +907,33 @@ def _grid_years(value: Optional[str]) -> Optional[list[int]]:
     try:
         return [int(part) for part in value.replace(" ", "").split(",") if part]
     except ValueError:
-        raise OptionError(_GRID_TEXT["years"].format(value=value)) from None
+        raise OptionError(_grid_say("years", "en", value=value)) from None  # errors stay English
+
+
+def _grid_progress(lang: str) -> Callable[[str], None]:
+    """The grid stage's progress lines (the catalogue's English, [grid.progress]) printed in ``lang``."""
+    return lambda line: err_console.print(_grid_say("bullet", lang, text=translate(line, "grid.progress", lang)))
+
+
+def _grid_notes(notes: Sequence[str], lang: str) -> list[str]:
+    """Stored notes (the catalogue's English) as ``note: ...`` lines in ``lang``."""
+    return [message("cli.note", lang, text=note) for note in translate_all(list(notes), NOTE_TABLES, lang)]
 
 
 def _grid_stack(stack: list[Path], years: Optional[str], kind: str, reproject: bool, variable: Optional[str],
-                crs: Optional[str]):  # noqa: ANN202 - a Stack
+                crs: Optional[str], lang: str = "en"):  # noqa: ANN202 - a Stack
     from shrinkwatch.grid.stack import open_stack
 
     opened = open_stack(stack, _grid_years(years), kind=kind, variable=variable, reproject=reproject, crs=crs)
-    err_console.print(f"• {_GRID_TEXT['opened'].format(n=len(opened.years), first=opened.years[0], last=opened.years[-1], grid=opened.grid_text())}")
-    for note in opened.notes:
-        err_console.print(f"note: {note}")
+    err_console.print(_grid_say("bullet", lang, text=_grid_say("opened", lang, n=len(opened.years),
+                                                                first=opened.years[0], last=opened.years[-1],
+                                                                grid=opened.grid_text(lang))))
+    for line in _grid_notes(opened.notes, lang):
+        err_console.print(line)
     return opened
 
 
-def _write_grid_panel(result, output: Path) -> None:  # noqa: ANN001 - a ZonalResult
+def _write_grid_panel(result, output: Path, lang: str = "en") -> None:  # noqa: ANN001 - a ZonalResult
     from shrinkwatch.core.panelfile import write_panel
     from shrinkwatch.report import write_csv
 
@@ -931,15 +942,18 @@ def _write_grid_panel(result, output: Path) -> None:  # noqa: ANN001 - a ZonalRe
     stem = output.name.rsplit(".", 1)[0]
     write_csv(panel.ledger.to_frame(), output.with_name(stem + ".ledger.csv"), index=False)
     write_csv(result.stats, output.with_name(stem + ".zonal.csv"), index=False)
-    console.print(panel.ledger.summary(), markup=False, soft_wrap=True)
-    console.print(_GRID_TEXT["panel"].format(path=output, units=len(panel.units), years=len(panel.years),
-                                             first=panel.years[0], last=panel.years[-1],
-                                             indicators=", ".join(panel.indicators)))
+    console.print(panel.ledger.summary(lang=lang), markup=False, soft_wrap=True)
+    console.print(_grid_say("panel", lang, path=output, units=len(panel.units), years=len(panel.years),
+                            first=panel.years[0], last=panel.years[-1], indicators=", ".join(panel.indicators)))
     if "spatial_pattern" in panel.units.columns:
         counts = panel.units["spatial_pattern"].value_counts()
-        console.print(_GRID_TEXT["patterns"].format(counts=", ".join(f"{k} {v}" for k, v in counts.items())))
-    for note in panel.meta.notes:
-        console.print(f"note: {note}")
+        # English keeps the column's keys (emptying_periphery), as before; another language says the pattern
+        names = {key: key for key in counts.index} if lang == "en" else \
+            {key: message(f"grid.pattern.{key}", lang) for key in counts.index}
+        console.print(_grid_say("patterns", lang, counts=_grid_say("pattern_separator", lang).join(
+            _grid_say("pattern_count", lang, pattern=names[k], n=v) for k, v in counts.items())))
+    for line in _grid_notes(panel.meta.notes, lang):
+        console.print(line)
 
 
 @grid_app.command("trend")
@@ -955,26 +969,28 @@ def grid_trend(
     min_valid: Optional[int] = typer.Option(None, "--min-valid", help="Fewest valid years a pixel needs (default 8, "
                                             "or every year of a shorter stack)."),
     scheduler: Optional[str] = SchedulerOption,
+    lang: str = SummaryLangOption,
 ) -> None:
     """Per-pixel Mann-Kendall test and Theil-Sen slope of a stack, written as GeoTIFFs."""
     from shrinkwatch.grid.compute import engine
     from shrinkwatch.grid.rasters import write_trends
     from shrinkwatch.grid.zonal import stack_trends
 
+    check_language(lang)
     if output.exists() and not output.is_dir():
-        raise OutputError(_GRID_TEXT["out_dir"].format(path=output))
-    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+        raise OutputError(_grid_say("out_dir", "en", path=output))  # errors stay English
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs, lang)
     with engine(scheduler) as running:
-        err_console.print(f"• {_GRID_TEXT['engine'].format(engine=running.description)}")
+        err_console.print(_grid_say("bullet", lang, text=_grid_say(
+            "engine", lang, engine=translate(running.description, "grid.engine", lang))))
         trends = stack_trends(opened, running, min_valid=min_valid)
     paths = write_trends(trends, opened, output, alpha)
     decline = int(trends.significant_decline(alpha).sum())
     rise = int(((~trends.insufficient) & (trends.s > 0) & (trends.p < alpha)).sum())
-    console.print(_GRID_TEXT["trend"].format(assessed=int((~trends.insufficient).sum()),
-                                             insufficient=int(trends.insufficient.sum()), decline=decline,
-                                             rise=rise, alpha=alpha))
+    console.print(_grid_say("trend", lang, assessed=int((~trends.insufficient).sum()),
+                            insufficient=int(trends.insufficient.sum()), decline=decline, rise=rise, alpha=alpha))
     for path in paths:
-        console.print(_GRID_TEXT["wrote"].format(path=path))
+        console.print(_grid_say("wrote", lang, path=path))
 
 
 @grid_app.command("zonal")
@@ -999,21 +1015,20 @@ def grid_zonal(
     core_radius: float = typer.Option(0.5, "--core-radius", help="Core: within this share of the unit's equivalent "
                                       "radius of its population-weighted centre."),
     scheduler: Optional[str] = SchedulerOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Exact zonal statistics of a stack over polygons, written as a panel file for identify and run."""
     from shrinkwatch.grid.compute import resolve_scheduler
     from shrinkwatch.grid.zonal import read_zones, zonal_panel
 
-    if output.suffix.lower() not in (".parquet", ".pq"):
-        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    _check_grid_panel(output, lang)
     resolve_scheduler(scheduler)  # a bad setting fails before any reading
-    opened = _grid_stack(stack, years, kind, reproject, variable, crs)
+    opened = _grid_stack(stack, years, kind, reproject, variable, crs, lang)
     polygons = read_zones(zones, id_field, name_field, data_dir)
     result = zonal_panel(opened, polygons, indicator=indicator, stat=stat, min_coverage=min_coverage, trend=trend,
-                         alpha=alpha, core_radius=core_radius, scheduler=scheduler,
-                         progress=lambda m: err_console.print(f"• {m}"))
-    _write_grid_panel(result, output)
+                         alpha=alpha, core_radius=core_radius, scheduler=scheduler, progress=_grid_progress(lang))
+    _write_grid_panel(result, output, lang)
 
 
 @grid_app.command("builtup")
@@ -1029,6 +1044,7 @@ def grid_builtup(
     years: Optional[str] = YearsOption,
     min_coverage: float = MinCoverageOption,
     scheduler: Optional[str] = SchedulerOption,
+    lang: str = SummaryLangOption,
     data_dir: Optional[Path] = DataDirOption,
 ) -> None:
     """Built-up km2 per unit and epoch from GHSL (builtup_km2), beside the zones' dataset's own indicators."""
@@ -1036,17 +1052,17 @@ def grid_builtup(
     from shrinkwatch.grid.compute import resolve_scheduler
     from shrinkwatch.grid.zonal import read_zones
 
-    if output.suffix.lower() not in (".parquet", ".pq"):
-        raise OptionError(_GRID_TEXT["suffix"].format(path=output))
+    _check_grid_panel(output, lang)
     if mode not in MODES:
-        raise OptionError(f"--mode: expected one of {', '.join(MODES)}, got {mode!r}")
+        raise OptionError(_grid_say("mode", "en", modes=", ".join(MODES), value=mode))  # errors stay English
     resolve_scheduler(scheduler)
     one = len(stack) == 1 and mode != "surface"
-    opened = _grid_stack(stack, years or ("2030" if one else None), "category" if one else "count", False, None, None)
+    opened = _grid_stack(stack, years or ("2030" if one else None), "category" if one else "count", False, None, None,
+                         lang)
     polygons = read_zones(zones, id_field, name_field, data_dir)
     result = builtup_panel(opened, polygons, mode=mode, min_coverage=min_coverage, scheduler=scheduler,
-                           source_panel=polygons.panel, progress=lambda m: err_console.print(f"• {m}"))
-    _write_grid_panel(result, output)
+                           source_panel=polygons.panel, progress=_grid_progress(lang))
+    _write_grid_panel(result, output, lang)
 
 
 # ---------------------------------------------------------------- serve (issue 13)

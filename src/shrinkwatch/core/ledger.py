@@ -283,7 +283,8 @@ class Ledger:
         separator = say("separator")
         lines = [say("rows", read=self.rows_read, accepted=self.rows_accepted, rejected=self.rows_rejected,
                      duplicates=say("duplicates", n=self.duplicates_collapsed) if self.duplicates_collapsed else "")]
-        lines.extend(say("tally", name=name, count=count) for name, count in self.tallies.items())
+        names = translate_all(list(self.tallies), TALLY_TABLES, lang).tolist() if self.tallies else []
+        lines.extend(say("tally", name=name, count=count) for name, count in zip(names, self.tallies.values()))
         for s in self.sources.itertuples(index=False):
             where = s.file + (say("sheet", sheet=s.sheet) if isinstance(s.sheet, str) and s.sheet else "")
             detail = word("layout", s.layout) + (say("header_row", row=s.header_row) if s.header_row else "") \
@@ -316,7 +317,7 @@ class Ledger:
         if not self.missing.empty:
             lines.append(say("missing", n=int(self.missing["cells"].sum())))
         if not self.cell_actions.empty:
-            actions = translate_all(self.cell_actions["action"], "ingest.action", lang).value_counts()
+            actions = translate_all(self.cell_actions["action"], ACTION_TABLES, lang).value_counts()
             lines.append(say("cells_changed", actions=separator.join(say("count", what=k, n=v)
                                                                      for k, v in actions.items())))
         if not self.ignored_columns.empty:
@@ -363,10 +364,15 @@ def _where(file: object, sheet: object, row: object, column: object, lang: str =
     return message("ledger.at", lang, file=file, sheet=sheet_part, row=row, column=repr(column))
 
 
-#: The catalogue tables a stored rejection reason may come from: ingest's, then the registered sources'.
-REASON_TABLES = ("ingest.reason", "datasets.reason")
-#: The catalogue tables a stored warning may come from: ingest's, then harmonize's (``ingest --vintage``).
-WARNING_TABLES = ("ingest.warning", "harmonize.warning")
+#: The catalogue tables a stored rejection reason may come from: ingest's, the registered sources', the grid
+#: stage's (zones read by ``grid zonal|builtup``).
+REASON_TABLES = ("ingest.reason", "datasets.reason", "grid.reason")
+#: The catalogue tables a stored warning may come from: ingest's, harmonize's (``ingest --vintage``), the grid's.
+WARNING_TABLES = ("ingest.warning", "harmonize.warning", "grid.warning")
+#: The catalogue tables a stored cell action may come from: ingest's, the grid's (a repaired polygon).
+ACTION_TABLES = ("ingest.action", "grid.action")
+#: The catalogue tables a stored tally name may come from (the zonal ledger's); other tallies are shown as written.
+TALLY_TABLES = ("grid.tally",)
 
 
 def reasons_in(reasons: Iterable[Any], lang: str) -> pd.Series:

@@ -28,7 +28,7 @@ from typing import Any
 
 from shrinkwatch.core.errors import OptionError
 
-__all__ = ["LANGUAGES", "LABEL_FIELDS", "NESTED_FIELDS", "message", "messages", "match", "catalogue", "check_language", "placeholders",
+__all__ = ["LANGUAGES", "LABEL_FIELDS", "NESTED_FIELDS", "NOTE_TABLES", "message", "messages", "match", "catalogue", "check_language", "placeholders",
            "translate", "translate_all", "table"]
 
 #: The languages every catalogue covers.
@@ -102,11 +102,18 @@ NESTED_FIELDS: Mapping[str, str] = {
     "standard": "ingest.code_standard",
     "where": "ingest.where",
     "note": "harmonize.note",
+    "grid": "grid.grid_text",
+    "engine": "grid.engine",
+    "placement": "grid.engine",
 }
 
 #: Fields that hold a code word with a label in a catalogue table (an indicator's ``pop_resident`` is 常住人口):
 #: :func:`translate` shows the label of ``lang`` (the English keeps the code, as stored).
 LABEL_FIELDS: Mapping[str, str] = {"indicator": "report.column", "other": "report.column"}
+
+#: The catalogue tables a panel's stored note (``PanelMeta.notes``) may come from: ingest's, harmonize's, the grid
+#: stage's. A display says a note in its language with ``translate_all(notes, NOTE_TABLES, lang)``.
+NOTE_TABLES = ("ingest.note", "harmonize.panel_note", "grid.note")
 
 
 @lru_cache(maxsize=None)

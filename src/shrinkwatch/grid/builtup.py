@@ -26,6 +26,7 @@ import xarray as xr
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.grid.compute import Engine, engine
 from shrinkwatch.grid.stack import Stack
 from shrinkwatch.grid.zonal import ZonalResult, Zones, zonal_panel
@@ -36,15 +37,12 @@ __all__ = ["GHSL_EPOCHS", "MODES", "builtup_stack", "builtup_panel"]
 GHSL_EPOCHS = tuple(range(1975, 2031, 5))
 MODES = ("auto", "epoch", "surface")
 
+# the notes this module adds are the catalogues' English ([grid.note]), said in the reader's language on display
 _MESSAGES = {
     "mode": "grid builtup: --mode must be one of {modes}, got {value!r}",
     "epoch_layers": "grid builtup: an 'epoch first built' raster is one layer; got {n} ({sources})",
     "not_epochs": "grid builtup: {source} is not an 'epoch first built' raster: it holds {values} besides the epochs "
                   "{first}-{last}; for GHS-BUILT-S surfaces (m2 per cell) give one raster per epoch with --mode surface",
-    "note_epoch": "Built-up area from GHSL 'epoch first built' ({source}): the area of the cells first built in or "
-                  "before each epoch (cells never built count 0).",
-    "note_surface": "Built-up area from GHS-BUILT-S surfaces ({source}): the sum of the built m2 per cell, in km2.",
-    "values_kept": "{dataset}'s own indicators ({indicators}) are kept beside builtup_km2",
 }
 
 
@@ -63,7 +61,7 @@ def builtup_stack(stack: Stack, mode: str = "auto", epochs: Sequence[int] = GHSL
                         coords={"y": stack.data["y"], "x": stack.data["x"]})
     if mode == "surface":
         data = (stack.data / 1e6).astype(np.float64)
-        note = _MESSAGES["note_surface"].format(source=", ".join(_names(stack)))
+        note = message("grid.note.surface", "en", source=", ".join(_names(stack)))
         return Stack(data.rio.write_crs(stack.data.rio.crs), "count", stack.sources, stack.notes + (note,))
     if len(stack.years) != 1:
         raise DataError(_MESSAGES["epoch_layers"].format(n=len(stack.years), sources=", ".join(_names(stack))))
@@ -79,7 +77,7 @@ def builtup_stack(stack: Stack, mode: str = "auto", epochs: Sequence[int] = GHSL
     layers = [((layer <= epoch) * area).astype(np.float64) for epoch in epochs]  # NaN (never built) <= E is False
     data = xr.concat(layers, dim="year").assign_coords(year=list(epochs)).chunk({"year": 1})
     data = data.rio.write_crs(stack.data.rio.crs).rio.write_transform(stack.transform)
-    note = _MESSAGES["note_epoch"].format(source=_names(stack)[0])
+    note = message("grid.note.epoch", "en", source=_names(stack)[0])
     return Stack(data, "count", stack.sources, stack.notes + (note,))
 
 
@@ -127,7 +125,7 @@ def _with_source_values(panel: Panel, source: Panel) -> Panel:
     other = other[other.index.get_level_values("unit_id").isin(panel.units.index)]
     values = panel.values.join(other, how="outer").sort_index()
     units_of = {**dict(source.meta.units_of), **dict(panel.meta.units_of)}
-    note = _MESSAGES["values_kept"].format(dataset=source.id, indicators=", ".join(map(str, other.columns)))
+    note = message("grid.note.values_kept", "en", dataset=source.id, indicators=", ".join(map(str, other.columns)))
     meta = dataclasses.replace(panel.meta, units_of=units_of, notes=panel.meta.notes + (note,),
                                census_years=source.meta.census_years,
                                boundary_breaks=source.meta.boundary_breaks,

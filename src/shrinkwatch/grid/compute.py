@@ -31,6 +31,7 @@ from typing import Any
 import dask
 
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.messages import message
 
 __all__ = ["ENV_VAR", "SCHEDULERS", "Engine", "engine", "resolve_scheduler", "compute"]
 
@@ -43,12 +44,13 @@ _MESSAGES = {
     "workers": "compute.workers: expected a whole number of at least 1, got {value!r}",
     "connect": "compute.scheduler: cannot reach the Dask scheduler at {address} ({error}); start one with "
                "`dask scheduler` and `dask worker {address}`, or use threads or local",
-    "threads": "Dask threads in this process",
-    "local": "a distributed LocalCluster ({workers} worker(s), {where}) at {address}",
-    "remote": "the Dask cluster at {address} ({workers} worker(s))",
-    "in_process": "threads in this process",
-    "processes": "worker processes",
 }
+
+
+def _engine_text(key: str, **fields: Any) -> str:
+    """What an engine is, as stored in :attr:`Engine.description`: the catalogue's English ([grid.engine]),
+    said in the reader's language on display (``translate(description, "grid.engine", lang)``)."""
+    return message(f"grid.engine.{key}", "en", **fields)
 
 
 def resolve_scheduler(value: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -88,7 +90,7 @@ def engine(scheduler: str | None = None, *, workers: int | None = None, processe
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise OptionError(_MESSAGES["workers"].format(value=workers))
     if setting == "threads":
-        yield Engine(setting, _MESSAGES["threads"])
+        yield Engine(setting, _engine_text("threads"))
         return
     from distributed import Client, LocalCluster  # deferred: the distributed stack loads only for a cluster
 
@@ -96,9 +98,9 @@ def engine(scheduler: str | None = None, *, workers: int | None = None, processe
         n = workers or max(1, os.cpu_count() or 1)
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                           protocol="tcp" if processes else "inproc") as cluster, Client(cluster) as client:
-            where = _MESSAGES["processes"] if processes else _MESSAGES["in_process"]
-            yield Engine(setting, _MESSAGES["local"].format(workers=n, where=where, address=cluster.scheduler_address),
-                         client)
+            placement = _engine_text("processes" if processes else "in_process")
+            yield Engine(setting, _engine_text("local", workers=n, placement=placement,
+                                               address=cluster.scheduler_address), client)
         return
     try:
         client = Client(setting, timeout=timeout)
@@ -106,7 +108,7 @@ def engine(scheduler: str | None = None, *, workers: int | None = None, processe
         raise OptionError(_MESSAGES["connect"].format(address=setting, error=error)) from None
     try:
         n_workers = len(client.scheduler_info().get("workers", {}))
-        yield Engine(setting, _MESSAGES["remote"].format(address=setting, workers=n_workers), client)
+        yield Engine(setting, _engine_text("remote", address=setting, workers=n_workers), client)
     finally:
         client.close()
 

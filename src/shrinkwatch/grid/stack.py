@@ -43,6 +43,7 @@ import xarray as xr
 from rasterio.enums import Resampling
 
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.messages import message
 from shrinkwatch.grid.compute import compute
 
 __all__ = ["KINDS", "RESAMPLING", "FILL_VALUES", "Stack", "open_stack", "year_from_name", "crs_label",
@@ -89,13 +90,12 @@ _MESSAGES = {
     "time_years": "grid stack: {path}: the {dim} coordinate ({values}) gives no years; give them with --years",
     "crs_bad": "grid stack: --crs {value!r} is not a coordinate reference system ({error})",
     "open": "grid stack: cannot read {path} as a raster ({error})",
-    "note_fill": "values equal to {fills} or below -1e38 (fill values not always declared as nodata) are "
-                 "treated as nodata",
-    "note_negative": "negative values are not counts and are treated as nodata",
-    "note_reprojected": "{path} was resampled onto the grid of {first} ({resampling})",
-    "note_latlon": "{path} has no CRS but lat/lon coordinates: read as EPSG:4326",
-    "note_crs_given": "{path}: CRS {crs} given with --crs",
 }
+
+
+def _note(key: str, **fields: Any) -> str:
+    """A stack's note as stored: the catalogue's English ([grid.note]), said in the reader's language on display."""
+    return message(f"grid.note.{key}", "en", **fields)
 
 
 # ---------------------------------------------------------------- names, CRS, areas
@@ -233,9 +233,9 @@ class Stack:
     def pixel_area_km2(self) -> np.ndarray:
         return pixel_area_km2(self.transform, self.shape, self.data.rio.crs)
 
-    def grid_text(self) -> str:
-        t = self.transform
-        return f"{self.crs}, {self.shape[1]} x {self.shape[0]} pixels of {abs(t.a):g} x {abs(t.e):g} at ({t.c:g}, {t.f:g})"
+    def grid_text(self, lang: str = "en") -> str:
+        """The grid in words (CRS, size, pixel size, origin) in ``lang``."""
+        return _grid_words(self.crs, self.shape, self.transform, lang)
 
     def clip(self, bounds: Sequence[float]) -> Stack:
         """The part of the stack that covers ``bounds`` (xmin, ymin, xmax, ymax in the stack's CRS),
@@ -284,8 +284,13 @@ def _grid_of(data: xr.DataArray) -> tuple[Any, tuple[int, int], Any]:
 
 
 def _grid_text(data: xr.DataArray) -> str:
-    t, (ny, nx), crs = _grid_of(data)
-    return f"{crs_label(crs)}, {nx} x {ny} pixels of {abs(t.a):g} x {abs(t.e):g} at ({t.c:g}, {t.f:g})"
+    t, shape, crs = _grid_of(data)
+    return _grid_words(crs_label(crs), shape, t, "en")
+
+
+def _grid_words(crs: str, shape: tuple[int, int], t: Any, lang: str) -> str:
+    return message("grid.grid_text.grid", lang, crs=crs, nx=shape[1], ny=shape[0], dx=f"{abs(t.a):g}",
+                   dy=f"{abs(t.e):g}", x=f"{t.c:g}", y=f"{t.f:g}")
 
 
 def _same_grid(a: xr.DataArray, b: xr.DataArray) -> bool:
@@ -373,12 +378,12 @@ def _open_cube(path: Path, variable: str | None, years: Sequence[int] | None, cr
     data = data.rio.set_spatial_dims(x_dim="x", y_dim="y")
     if crs is not None:
         data = data.rio.write_crs(crs)
-        notes.append(_MESSAGES["note_crs_given"].format(path=path.name, crs=crs))
+        notes.append(_note("crs_given", path=path.name, crs=crs))
     elif data.rio.crs is None:
         if not latlon:
             raise DataError(_MESSAGES["no_crs"].format(path=path))
         data = data.rio.write_crs("EPSG:4326")
-        notes.append(_MESSAGES["note_latlon"].format(path=path.name))
+        notes.append(_note("latlon", path=path.name))
     if data.sizes["y"] > 1 and float(data["y"][0]) < float(data["y"][-1]):  # south-up: make it north-up
         data = data.isel(y=slice(None, None, -1))
     return data, found
@@ -425,7 +430,7 @@ def open_stack(sources: Sequence[str | Path], years: Sequence[int] | None = None
                 raise DataError(_MESSAGES["no_crs"].format(path=path))
         if crs is not None:
             opened = [layer.rio.write_crs(crs) for layer in opened]
-            notes.append(_MESSAGES["note_crs_given"].format(path=", ".join(p.name for p in paths), crs=crs))
+            notes.append(_note("crs_given", path=", ".join(p.name for p in paths), crs=crs))
         if len(paths) == 1 and opened[0].sizes["band"] > 1:
             bands = opened[0].sizes["band"]
             if years is None:
@@ -464,7 +469,7 @@ def open_stack(sources: Sequence[str | Path], years: Sequence[int] | None = None
                                                      grid=_grid_text(layer), resampling=resampling.name, kind=kind))
         moved = _as_float(layer).rio.reproject_match(_as_float(first), resampling=resampling, nodata=np.nan)
         layers[i] = moved.assign_coords(x=first["x"], y=first["y"]).chunk({"y": _CHUNK, "x": _CHUNK})
-        notes.append(_MESSAGES["note_reprojected"].format(path=label, first=labels[0], resampling=resampling.name))
+        notes.append(_note("reprojected", path=label, first=labels[0], resampling=resampling.name))
     order = np.argsort(found)
     data = xr.concat([_as_float(layers[i]) for i in order], dim="year", join="override",
                      coords="minimal", compat="override")
@@ -474,9 +479,9 @@ def open_stack(sources: Sequence[str | Path], years: Sequence[int] | None = None
         fill = data.isin(list(FILL_VALUES)) | (data < _FLOAT32_FILL_BELOW)
         if kind == "count":
             fill = fill | (data < 0)
-            notes.append(_MESSAGES["note_negative"])
+            notes.append(_note("negative"))
         data = data.where(~fill)
-        notes.append(_MESSAGES["note_fill"].format(fills=", ".join(f"{v:g}" for v in FILL_VALUES)))
+        notes.append(_note("fill", fills=", ".join(f"{v:g}" for v in FILL_VALUES)))
     data.name = paths[0].stem
     return Stack(data, kind, tuple(str(paths[i]) for i in order) if len(paths) > 1 else (str(paths[0]),),
                  tuple(notes))

@@ -41,6 +41,8 @@ import shapely
 from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, NothingUsableError, OptionError
 from shrinkwatch.core.ledger import Ledger
+from shrinkwatch.core.messages import LANGUAGES, message
+from shrinkwatch.core.messages import table as catalogue_table
 from shrinkwatch.datasets import REGISTRY, load
 from shrinkwatch.grid.compute import Engine, engine
 from shrinkwatch.grid.stack import Stack
@@ -50,25 +52,8 @@ from shrinkwatch.ingest.headers import aliases
 __all__ = ["PATTERNS", "Zones", "ZonalResult", "Cells", "read_zones", "zone_cells", "stack_trends", "zonal_panel",
            "pattern_label"]
 
-#: the core-versus-periphery patterns, with their labels
-PATTERNS: dict[str, dict[str, str]] = {
-    "en": {
-        "whole_unit_decline": "whole-unit decline",
-        "hollowing_core": "hollowing core",
-        "emptying_periphery": "emptying periphery",
-        "perforated": "perforated",
-        "no_decline": "no decline",
-        "insufficient_data": "insufficient data",
-    },
-    "zh": {
-        "whole_unit_decline": "整体收缩",
-        "hollowing_core": "核心空心化",
-        "emptying_periphery": "外围收缩",
-        "perforated": "穿孔式收缩",
-        "no_decline": "无收缩",
-        "insufficient_data": "数据不足",
-    },
-}
+#: the core-versus-periphery patterns, with their labels in each language (the catalogues' [grid.pattern])
+PATTERNS: dict[str, dict[str, str]] = {lang: catalogue_table("grid.pattern", lang) for lang in LANGUAGES}
 
 _MESSAGES = {
     "zones_missing": "zones: {source} is neither a file nor a registered dataset id",
@@ -78,35 +63,21 @@ _MESSAGES = {
     "id_field": "zones: --id-field {field!r} is not a column of {source}; columns: {columns}",
     "name_field": "zones: --name-field {field!r} is not a column of {source}; columns: {columns}",
     "no_zones": "zones: no usable polygon in {source} ({rejected} rejected; see the ledger)",
-    "missing_id": "no unit id",
-    "duplicate_id": "duplicate unit id (the first row with it is used)",
-    "no_geometry": "no geometry",
-    "empty_geometry": "empty geometry",
-    "not_polygon": "not a polygon",
-    "repaired": "invalid polygon repaired (shapely make_valid)",
     "indicator": "--indicator {value!r} is not a canonical indicator; known: {known}",
     "stat": "--stat must be sum or mean, got {value!r}",
     "stat_category": "a stack of categories ({source}) has no sum or mean; use `grid builtup` for GHSL epochs",
     "coverage": "--min-coverage must be between 0 and 1, got {value!r}",
     "core": "--core-radius must be between 0 and 1 (a share of the equivalent radius), got {value!r}",
     "perforation": "--perforation must be between 0 and 1, got {value!r}",
-    "tally_outside": "zones with no pixel of the stack",
-    "tally_low": "unit-years with less than {share:.0%} of the polygon covered by valid pixels (no value)",
-    "warn_outside": "{n} zone(s) cover no pixel of the stack (no value in any year): {ids}",
-    "warn_low": "{n} unit-year(s) of {units} unit(s) have less than {share:.0%} of their polygon covered by valid "
-                "pixels and are left without a value: {ids}",
     "unit_definition": "zones of {zones}; {stat} of {stack} per zone (exactextract coverage fractions)",
     "title": "{stack}: {stat} per zone of {zones}",
-    "note_rings": "Core: pixels within {core:g} x the unit's equivalent radius of its population-weighted centre; "
-                  "periphery: the rest. A ring declines when its total's Mann-Kendall test gives p < {alpha:g} with a "
-                  "negative trend; 'perforated': neither ring declines but {perforation:.0%} or more of the "
-                  "assessed pixels do.",
-    "note_trend": "Per-pixel trends: Mann-Kendall test and Theil-Sen slope over {years} (at least {min_valid} valid "
-                  "years per pixel), significant decline at p < {alpha:g}.",
-    "progress_cells": "exact coverage of {zones} zone(s) on a {grid} grid: {cells} pixel(s)",
-    "progress_years": "zonal statistics of {years} layer(s) on {engine}",
-    "progress_trend": "per-pixel trends of {pixels} pixel(s) over {years} layer(s)",
 }
+
+
+def _stored(key: str, **fields: Any) -> str:
+    """A progress line, note, ledger reason, action, tally or warning as the grid stage stores it: the catalogue's
+    English ([grid.*]), the language-neutral form each display says in its language (``core.messages.translate``)."""
+    return message(f"grid.{key}", "en", **fields)
 
 
 # ---------------------------------------------------------------- zones
@@ -179,22 +150,22 @@ def read_zones(source: str | Path | gpd.GeoDataFrame | Panel, id_field: str | No
         ok[hit] = False
 
     id_column = id_field or "(row number)"
-    reject(ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(), id_column, ids, _MESSAGES["missing_id"])
-    reject(ids.duplicated().to_numpy(), id_column, ids, _MESSAGES["duplicate_id"])
+    reject(ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(), id_column, ids, _stored("reason.missing_id"))
+    reject(ids.duplicated().to_numpy(), id_column, ids, _stored("reason.duplicate_id"))
     missing_geometry = pd.isna(np.asarray(geometry, dtype=object)) | (kinds < 0)
-    reject(missing_geometry, "geometry", ids, _MESSAGES["no_geometry"])
+    reject(missing_geometry, "geometry", ids, _stored("reason.no_geometry"))
     empty = np.zeros(len(frame), dtype=bool)
     empty[~missing_geometry] = shapely.is_empty(geometry[~missing_geometry])
-    reject(empty, "geometry", ids, _MESSAGES["empty_geometry"])
+    reject(empty, "geometry", ids, _stored("reason.empty_geometry"))
     polygonal = np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
     names = pd.Series(shapely.get_type_id(geometry)).map(
         {0: "point", 1: "line", 2: "ring", 4: "points", 5: "lines", 7: "collection"}).fillna("?")
-    reject(~polygonal, "geometry", names, _MESSAGES["not_polygon"])
+    reject(~polygonal, "geometry", names, _stored("reason.not_polygon"))
     kept = frame.loc[ok].copy()
     kept_geometry = kept.geometry.array
     invalid = ~shapely.is_valid(kept_geometry)
     actions = [{"file": label, "sheet": "", "row": int(r), "column": "geometry", "value": str(i),
-                "action": _MESSAGES["repaired"]} for r, i in zip(rows[ok][invalid], ids[ok][invalid])]
+                "action": _stored("action.repaired")} for r, i in zip(rows[ok][invalid], ids[ok][invalid])]
     if invalid.any():
         repaired = shapely.make_valid(kept_geometry[invalid])
         kept.loc[kept.index[invalid], "geometry"] = gpd.GeoSeries(repaired, index=kept.index[invalid], crs=kept.crs)
@@ -375,14 +346,14 @@ def zonal_panel(stack: Stack, zones: Zones, *, indicator: str = "pop_resident", 
     bounds = frame.to_crs(stack.data.rio.crs.to_wkt()).total_bounds
     clipped = stack.clip(bounds)
     cells = zone_cells(clipped, zones)
-    say(_MESSAGES["progress_cells"].format(zones=len(frame), grid=clipped.grid_text(), cells=len(cells.flat)))
+    say(_stored("progress.cells", zones=len(frame), grid=clipped.grid_text(), cells=len(cells.flat)))
     years = clipped.years
     with_trend = trend and len(years) >= 3
     trends: PixelTrends | None = None
     rings: np.ndarray | None = None
     centre = np.full((cells.n_units, 2), np.nan)
     if with_trend:
-        say(_MESSAGES["progress_trend"].format(pixels=clipped.shape[0] * clipped.shape[1], years=len(years)))
+        say(_stored("progress.trend", pixels=clipped.shape[0] * clipped.shape[1], layers=len(years)))
         trends = stack_trends(clipped, running)
         (mean_layer,) = running.compute(clipped.data.mean(dim="year", skipna=True).data)
         weights = np.nan_to_num(np.asarray(mean_layer, dtype=np.float64).ravel()[cells.flat]) * cells.coverage
@@ -393,7 +364,7 @@ def zonal_panel(stack: Stack, zones: Zones, *, indicator: str = "pop_resident", 
         distance = _distance_km(cells.x, cells.y, centre[cells.unit, 0], centre[cells.unit, 1], clipped)
         radius = np.sqrt(cells.zone_area / np.pi) * core_radius
         rings = (~(distance <= radius[cells.unit])).astype(np.int64)  # 0 core, 1 periphery (NaN centre: periphery)
-    say(_MESSAGES["progress_years"].format(years=len(years), engine=running.description))
+    say(_stored("progress.years", years=len(years), engine=running.description))
     tasks = [dask.delayed(_layer_stats)(clipped.data.data[i], cells, rings) for i in range(len(years))]
     results = np.stack(running.compute(*tasks))  # (years, units, columns)
     stat_sum, mean_num, valid_area, count = (results[:, :, k] for k in range(4))
@@ -417,9 +388,9 @@ def zonal_panel(stack: Stack, zones: Zones, *, indicator: str = "pop_resident", 
     notes = list(stack.notes)
     if with_trend and trends is not None and rings is not None:
         _add_trend_columns(units, cells, trends, rings, results, np.asarray(years), alpha, perforation, centre)
-        notes.append(_MESSAGES["note_trend"].format(years=f"{years[0]}-{years[-1]}", min_valid=trends.min_valid,
-                                                    alpha=alpha))
-        notes.append(_MESSAGES["note_rings"].format(core=core_radius, alpha=alpha, perforation=perforation))
+        notes.append(_stored("note.trend", span=f"{years[0]}-{years[-1]}", min_valid=trends.min_valid,
+                             alpha=f"{alpha:g}"))
+        notes.append(_stored("note.rings", core=f"{core_radius:g}", alpha=f"{alpha:g}", perforation=f"{perforation:.0%}"))
     ledger = _zonal_ledger(zones, ids, touched, low, min_coverage)
     base = zones.meta
     stack_name = Path(stack.sources[0]).name + (f" ... ({len(stack.sources)} files)" if len(stack.sources) > 1 else "")
@@ -486,11 +457,12 @@ def _zonal_ledger(zones: Zones, ids: pd.Index, touched: np.ndarray, low: np.ndar
     low_units = ids[low_years.any(axis=0)].tolist()
     warnings = list(base.warnings)
     if outside:
-        warnings.append(_MESSAGES["warn_outside"].format(n=len(outside), ids=", ".join(outside[:10])
-                                                         + (" ..." if len(outside) > 10 else "")))
+        warnings.append(_stored("warning.outside", n=len(outside), ids=", ".join(outside[:10])
+                                + (" ..." if len(outside) > 10 else "")))
+    share = f"{min_coverage:.0%}"
     if low_units:
-        warnings.append(_MESSAGES["warn_low"].format(n=int(low_years.sum()), units=len(low_units), share=min_coverage,
-                                                     ids=", ".join(low_units[:10]) + (" ..." if len(low_units) > 10 else "")))
-    tallies = {**dict(base.tallies), _MESSAGES["tally_outside"]: len(outside),
-               _MESSAGES["tally_low"].format(share=min_coverage): int(low_years.sum())}
+        warnings.append(_stored("warning.low", n=int(low_years.sum()), units=len(low_units), share=share,
+                                ids=", ".join(low_units[:10]) + (" ..." if len(low_units) > 10 else "")))
+    tallies = {**dict(base.tallies), _stored("tally.outside"): len(outside),
+               _stored("tally.low", share=share): int(low_years.sum())}
     return dataclasses.replace(base, tallies=tallies, warnings=tuple(warnings))

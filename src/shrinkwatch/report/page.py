@@ -23,7 +23,7 @@ from markupsafe import Markup
 from shrinkwatch.core import Identification, Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.ledger import Ledger
-from shrinkwatch.core.messages import catalogue, check_language, message, table, translate
+from shrinkwatch.core.messages import NOTE_TABLES, catalogue, check_language, message, table, translate_all
 from shrinkwatch.identification import load_standard
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
@@ -262,8 +262,8 @@ def _dataset_notes(meta: PanelMeta, lang: str) -> list[str]:
         return [n for n in (analysis_prose(note, lang) for note in meta.notes) if n]
     notes = [plain_text(n, lang) for n in meta.notes_zh]
     english = [n for n in meta.notes if not analysis_prose(n, lang)][len(meta.notes_zh):]
-    # an ingested (and harmonised) panel's notes: the catalogue's, said in lang
-    said = [translate(translate(n, "ingest.note", lang), "harmonize.panel_note", lang) for n in english]
+    # an ingested, harmonised or zonal (grid) panel's notes: the catalogue's, said in lang
+    said = translate_all(english, NOTE_TABLES, lang).tolist()
     notes.extend(s for s, n in zip(said, english) if s != n)
     english = [n for s, n in zip(said, english) if s == n]
     if english:
