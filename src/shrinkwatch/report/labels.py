@@ -304,7 +304,9 @@ def not_assessed_sentence(identification: Identification, standard: Standard, la
     ...                      index=pd.Index(["a"], name="unit_id"))
     >>> ident = Identification(table, "cn-2025", {}, {}, criteria=("population", "gdp", "land"))
     >>> not_assessed_sentence(ident, load_standard("cn-2025")).split(":")[1]
-    ' land (land-population elasticity (built-up area vs population))'
+    ' land-population elasticity (built-up area vs population)'
+    >>> not_assessed_sentence(ident, load_standard("cn-2025"), "zh").split("：")[1]
+    '用地-人口弹性'
     """
     with_data = identification.counts()["units_with_data"]
     return "".join(" " + item.sentence(with_data, standard.id, lang)
