@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -188,3 +189,21 @@ def test_an_unexpected_error_is_one_line_and_a_report_file(monkeypatch):
 
     with pytest.raises(RuntimeError, match="boom"):  # --debug: the traceback itself, for whoever fixes the bug
         run_cli("--debug", "standards", "list")
+
+
+def test_run_progress_lines_are_in_the_requested_language(tmp_path, toy_panel):
+    """`run --lang zh` says every progress line in Chinese (it once printed '• writing report to ...' in English);
+    English stays English."""
+    from shrinkwatch.core.panelfile import write_panel
+
+    path = tmp_path / "toy.parquet"
+    write_panel(toy_panel, path)
+    chinese = run_cli("run", "--dataset", str(path), "--lang", "zh", "--no-store", "--out", str(tmp_path / "zh"))
+    english = run_cli("run", "--dataset", str(path), "--lang", "en", "--no-store", "--out", str(tmp_path / "en"))
+    assert chinese.returncode == 0 and english.returncode == 0, chinese.stderr + english.stderr
+    progress = [line for line in chinese.stderr.splitlines() if line.startswith("• ")]
+    assert len(progress) >= 5 and any("正在将报告写入" in line for line in progress)
+    for line in progress:
+        words = re.findall(r"[a-z]{3,}", re.sub(r"\S*[/\\]\S*|census-decline|consecutive-decline|min_loss", "", line))
+        assert not words, line
+    assert any(line.startswith("• writing report to") for line in english.stderr.splitlines())

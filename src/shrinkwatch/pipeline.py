@@ -54,7 +54,8 @@ def _combinations(vary: dict[str, list[Any]]) -> int:
 
 
 def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], parameters: dict[str, Any],
-                   say: Callable[[str], None], stable_clusters: bool = True) -> dict[str, list[Any]]:
+                   say: Callable[[str], None], stable_clusters: bool = True,
+                   lang: str = "en") -> dict[str, list[Any]]:
     """The standard's default grid without the values this panel cannot take (a window longer than
     the panel, say); a grid the user asked for is never trimmed."""
     from shrinkwatch.identification.sensitivity import (
@@ -72,8 +73,8 @@ def _feasible_grid(panel: Panel, standard: Any, vary: dict[str, list[Any]], para
                 continue
             kept.append(value)
         if len(kept) < len(values):
-            say(f"sensitivity: {key} = {', '.join(str(v) for v in values if v not in kept)} "
-                "not possible on this panel, left out")
+            say(message("pipeline.progress.left_out", lang, key=key,
+                        values=", ".join(str(v) for v in values if v not in kept)))
         if kept:
             feasible[key] = kept
     return feasible
@@ -97,25 +98,25 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
 
     swept = None
     if vary and not user_grid:
-        vary = _feasible_grid(panel, standard, vary, identification.parameters, say, stable_clusters)
+        vary = _feasible_grid(panel, standard, vary, identification.parameters, say, stable_clusters, lang)
     if vary:
-        say(f"sensitivity: {', '.join(vary)} over {_combinations(vary):,} settings")
+        say(message("pipeline.progress.sweeping", lang, keys=", ".join(vary), settings=_combinations(vary)))
         swept = sweep(panel, identification.standard_id if standard is None else standard, vary,
                       {k: v for k, v in identification.parameters.items() if k not in vary},
                       stable_clusters=stable_clusters)
-    say("status over time: the standard as of every year the panel allows")
+    say(message("pipeline.progress.timeline", lang))
     status, timeline_error = None, {}
     try:
         status = timeline(panel, identification.standard_id if standard is None else standard, settings,
                           stable_clusters=stable_clusters)
     except (OptionError, DataError) as error:  # a window longer than the panel: the report says so
         timeline_error = {"timeline": str(error)}
-    say("analysing: distribution, spatial clusters, expansion paradox, drivers")
+    say(message("pipeline.progress.analysing", lang))
     analysis = analyse(identification, panel, seed=seed, lang=lang)
-    say("typing shrinking units and matching transformation paths")
+    say(message("pipeline.progress.typing", lang))
     typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
-    say("forecasting: early warning")
+    say(message("pipeline.progress.forecasting", lang))
     warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
     if isinstance(warning, str):  # why there is no forecast: the report says so
         errors["early_warning"] = warning
@@ -209,9 +210,12 @@ def run(
         check_grid(std, vary)
     recorder = _open_store(store)
     with output_set(Path(out_dir), force=force) as outputs:  # a folder of someone else's files: refused first
-        say(f"loading {dataset if isinstance(dataset, str) else dataset.id}")
+        # the language is the requested one, or English until the panel (and so its own language) is read
+        say(message("pipeline.progress.loading", lang or "en",
+                    dataset=dataset if isinstance(dataset, str) else dataset.id))
         panel = load_any(dataset, data_dir)
-        say(f"identifying with {std.id} ({len(panel.units):,} units)")
+        say(message("pipeline.progress.identifying", lang or panel.language, standard=std.id,
+                    units=len(panel.units)))
         result = identify(panel, std, settings, lang=lang, stable_clusters=stable_clusters)
         lang = lang or panel.language  # one language for the reasons, the report and the figures
         grid = vary if vary else dict(std.sensitivity)
@@ -219,7 +223,7 @@ def run(
                              user_grid=bool(vary), stable_clusters=stable_clusters, settings=settings,
                              lang=lang or panel.language)
                     if analysis else None)
-        say(f"writing report to {out_dir}")
+        say(message("pipeline.progress.writing", lang, out=out_dir))
         write_report(result, panel, outputs.folder, analysed, lang=lang)
         if analysed is not None and analysed.sensitivity is not None:  # the sweep's own tables, to work on further
             for name, table in (("sensitivity_counts", analysed.sensitivity.counts),
@@ -228,8 +232,8 @@ def run(
         printed: dict[str, Any] = {"requested": bool(pdf)}
         if pdf:
             outcome = write_pdf(outputs.path("report.html"), outputs.path("report.pdf"), lang=lang)
-            say(f"printed report.pdf in {outcome.seconds:.1f} s" if outcome.written
-                else f"report.pdf skipped: {outcome.reason}")
+            say(message("pipeline.progress.pdf_printed", lang, seconds=outcome.seconds) if outcome.written
+                else message("pipeline.progress.pdf_skipped", lang, reason=outcome.reason))
             printed.update(written=outcome.written, skipped_reason=outcome.reason or None)
         options = {"analysis": bool(analysis), "seed": seed, "language": lang or panel.language,
                    "stable_clusters": bool(stable_clusters)}
@@ -242,7 +246,7 @@ def run(
         })
         if recorder is not None:
             _record(recorder, outputs.run_id, panel, result, std,
-                    {**options, "vary": grid, "out": str(Path(out_dir).resolve())}, say)
+                    {**options, "vary": grid, "out": str(Path(out_dir).resolve())}, say, lang or panel.language)
         return written
 
 
@@ -260,7 +264,7 @@ def _open_store(store: str | os.PathLike[str] | bool | None) -> Any:
 
 
 def _record(store: Any, run_id: str, panel: Panel, result: Identification, std: Any, options: dict[str, Any],
-            say: Callable[[str], None]) -> None:
+            say: Callable[[str], None], lang: str = "en") -> None:
     """Record the finished run under its manifest's run id; a store that fails now says the files are written."""
     from shrinkwatch.store import record_run  # deferred: as in _open_store
 
@@ -270,4 +274,4 @@ def _record(store: Any, run_id: str, panel: Panel, result: Identification, std: 
         raise type(error)(f"{error} (the run's files are written, in {options['out']}; the run is not recorded)") from None
     finally:
         store.close()
-    say(message("monitor.recorded", "en", run_id=run_id, store=store.label))
+    say(message("monitor.recorded", lang, run_id=run_id, store=store.label))
