@@ -289,6 +289,7 @@
       if (S.geometryDone && T.pendingVersion !== undefined && T.pendingVersion === T.version) {
         T.idle = true;
         if (T.firstRenderMs === null) { T.firstRenderMs = performance.now(); stamp("first_idle"); T.marks.frames_to_first = T.marks.frames; }
+        if (S.tableLater) { S.tableLater = false; renderTable(); }
         mark();
       }
     });
@@ -331,10 +332,15 @@
     for (const id of ["units", "context"]) if (map.getSource(id)) map.removeSource(id);
     for (const m of S.markers) m.remove();
     S.markers = [];
-    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.2 });
-    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.2 });
+    // a tile carries the features within 32 of its 512 pixels around it (MapLibre's default is 128, a quarter of a
+    // tile each side: every tile of the first view then holds more than twice its own area to clip, tessellate and
+    // draw); the widest line drawn is 4 pixels, so 32 still joins the lines across tiles without a seam
+    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.2, buffer: 32 });
+    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.2, buffer: 32 });
+    // the areas' fill without its antialiased outline pass (a second draw of its edges, costly in software WebGL):
+    // context-outline draws those edges above it
     map.addLayer({ id: "context-fill", type: "fill", source: "context", filter: ["==", ["get", "layer"], "area"],
-      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-outline-color": "#c8c8c8" } });
+      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-antialias": false } });
     const polygons = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
     const points = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
     const shrinking = ["boolean", ["feature-state", "shrinking"], false];
@@ -588,7 +594,9 @@
       S.result = joinVerdicts(verdicts);
       S.byId = new Map(S.result.units.map((u) => [u.unit_id, u]));
       renderCounts();
-      renderTable();
+      // the first table waits for the first map: its rows are many boxes of text to lay out and rasterise (in
+      // software too, without a GPU), and the map comes first
+      if (T.firstRenderMs === null) S.tableLater = true; else renderTable();
       await S.mapReady;
       if (S.yearIndex !== null) await timelineDone;  // a year is shown: its statuses under the new setting
       if (mine !== S.request) return;
@@ -994,14 +1002,14 @@
 
   async function start() {
     const params = new URLSearchParams(window.location.search);
-    // the map (its style, MapLibre's worker) and the geometry of the dataset the address names start at once,
-    // while the page's lists load
+    // the geometry of the dataset the address names and the page's lists are asked for first, then the map (its
+    // WebGL context, style and MapLibre's worker) is made while they come
+    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
+    const lists = Promise.all([getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards")]);
+    lists.catch(() => {});  // (awaited below; an error before then is not an unhandled rejection)
     await waitForMapLibre();
     createMap();
-    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
-    const [msgs, datasets, standards] = await Promise.all([
-      getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards"),
-    ]);
+    const [msgs, datasets, standards] = await lists;
     S.msgs = msgs;
     const wanted = params.get("lang");
     S.lang = wanted === "zh" || wanted === "en" ? wanted : (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
