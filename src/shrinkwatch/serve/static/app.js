@@ -334,9 +334,11 @@
     S.markers = [];
     // a tile carries the features within 32 of its 512 pixels around it (MapLibre's default is 128, a quarter of a
     // tile each side: every tile of the first view then holds more than twice its own area to clip, tessellate and
-    // draw); the widest line drawn is 4 pixels, so 32 still joins the lines across tiles without a seam
-    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.2, buffer: 32 });
-    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.2, buffer: 32 });
+    // draw); the widest line drawn is 4 pixels, so 32 still joins the lines across tiles without a seam. Outlines
+    // are simplified per zoom to MapLibre's default tolerance (0.375 pixel, not 0.2): a third fewer vertices in
+    // the first view, and the picture differs only below a pixel
+    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.375, buffer: 32 });
+    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.375, buffer: 32 });
     // the areas' fill without its antialiased outline pass (a second draw of its edges, costly in software WebGL):
     // context-outline draws those edges above it
     map.addLayer({ id: "context-fill", type: "fill", source: "context", filter: ["==", ["get", "layer"], "area"],
