@@ -266,9 +266,10 @@
   function createMap() {
     const map = new maplibregl.Map({
       container: "map",
-      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL)
-      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 },
-        layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL);
+      // no background layer: the map's element has the colour (app.css) and the canvas is clear where nothing is
+      // drawn, which saves a shader program and a pass over every pixel of each frame
+      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 }, layers: [] },
       fadeDuration: 0,
       center: [0, 20], zoom: 2, renderWorldCopies: false, attributionControl: { compact: true },
       dragRotate: false, pitchWithRotate: false, touchPitch: false, maxZoom: 14,
@@ -340,9 +341,11 @@
     map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.375, buffer: 32 });
     map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.375, buffer: 32 });
     // the areas' fill without its antialiased outline pass (a second draw of its edges, costly in software WebGL):
-    // context-outline draws those edges above it
+    // context-outline draws those edges above it. (Its outline colour stays a constant, as units-fill's: the two
+    // layers then share one shader program.)
     map.addLayer({ id: "context-fill", type: "fill", source: "context", filter: ["==", ["get", "layer"], "area"],
-      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-antialias": false } });
+      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-outline-color": "#c8c8c8",
+        "fill-antialias": false } });
     const polygons = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
     const points = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
     const shrinking = ["boolean", ["feature-state", "shrinking"], false];
@@ -354,8 +357,12 @@
       paint: { "circle-radius": ["case", selected, 7, shrinking, 5, 3.5], "circle-color": fillColorRate(),
         "circle-stroke-color": ["case", selected, "#ffb000", "#111"],
         "circle-stroke-width": ["case", selected, 3, shrinking, 1.4, 0.3] } });
+    // the context's lines take their colour and width per feature (always the same value), as units-line does
+    // through feature-state: the lines then share one shader program, compiled while the page waits for it
+    const perFeature = (value) => ["case", ["has", "layer"], value, value];
     map.addLayer({ id: "context-outline", type: "line", source: "context", filter: ["==", ["get", "layer"], "area"],
-      paint: { "line-color": "#404040", "line-width": ["interpolate", ["linear"], ["zoom"], 2, 0.8, 7, 2] } });
+      paint: { "line-color": perFeature("#404040"),
+        "line-width": ["interpolate", ["linear"], ["zoom"], 2, perFeature(0.8), 7, perFeature(2)] } });
     // one line layer for the verdict (outlined) and the selected unit: each line layer is tessellated anew
     map.addLayer({ id: "units-line", type: "line", source: "units", filter: polygons,
       paint: { "line-color": ["case", selected, "#ffb000", shrinking, "#111111", "rgba(0,0,0,0)"],
@@ -364,7 +371,8 @@
     map.addLayer({ id: "context-maritime", type: "line", source: "context", filter: ["==", ["get", "layer"], "maritime"],
       paint: { "line-color": "#333333", "line-width": 1.1, "line-dasharray": [4, 2] } });
     map.addLayer({ id: "context-frame", type: "line", source: "context", filter: ["==", ["get", "layer"], "inset_frame"],
-      paint: { "line-color": "#555555", "line-width": 0.9 } });
+      paint: { "line-color": perFeature("#555555"),
+        "line-width": ["interpolate", ["linear"], ["zoom"], 2, perFeature(0.9), 7, perFeature(0.9)] } });
     for (const f of geo.context.features) {
       if (f.properties.layer !== "inset_label") continue;
       const node = el("div", { class: "inset-label", "data-key": f.properties.label_key });
