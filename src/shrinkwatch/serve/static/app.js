@@ -266,9 +266,10 @@
   function createMap() {
     const map = new maplibregl.Map({
       container: "map",
-      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL)
-      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 },
-        layers: [{ id: "background", type: "background", paint: { "background-color": "#eef3f7" } }] },
+      // no transitions or fades: a recoloured map is drawn in one frame (each frame is costly in software WebGL);
+      // no background layer: the map's element has the colour (app.css) and the canvas is clear where nothing is
+      // drawn, which saves a shader program and a pass over every pixel of each frame
+      style: { version: 8, sources: {}, transition: { duration: 0, delay: 0 }, layers: [] },
       fadeDuration: 0,
       center: [0, 20], zoom: 2, renderWorldCopies: false, attributionControl: { compact: true },
       dragRotate: false, pitchWithRotate: false, touchPitch: false, maxZoom: 14,
@@ -289,6 +290,7 @@
       if (S.geometryDone && T.pendingVersion !== undefined && T.pendingVersion === T.version) {
         T.idle = true;
         if (T.firstRenderMs === null) { T.firstRenderMs = performance.now(); stamp("first_idle"); T.marks.frames_to_first = T.marks.frames; }
+        if (S.tableLater) { S.tableLater = false; renderTable(); }
         mark();
       }
     });
@@ -331,10 +333,19 @@
     for (const id of ["units", "context"]) if (map.getSource(id)) map.removeSource(id);
     for (const m of S.markers) m.remove();
     S.markers = [];
-    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.2 });
-    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.2 });
+    // a tile carries the features within 32 of its 512 pixels around it (MapLibre's default is 128, a quarter of a
+    // tile each side: every tile of the first view then holds more than twice its own area to clip, tessellate and
+    // draw); the widest line drawn is 4 pixels, so 32 still joins the lines across tiles without a seam. Outlines
+    // are simplified per zoom to MapLibre's default tolerance (0.375 pixel, not 0.2): a third fewer vertices in
+    // the first view, and the picture differs only below a pixel
+    map.addSource("units", { type: "geojson", data: geo.units, promoteId: "unit_id", tolerance: 0.375, buffer: 32 });
+    map.addSource("context", { type: "geojson", data: geo.context, tolerance: 0.375, buffer: 32 });
+    // the areas' fill without its antialiased outline pass (a second draw of its edges, costly in software WebGL):
+    // context-outline draws those edges above it. (Its outline colour stays a constant, as units-fill's: the two
+    // layers then share one shader program.)
     map.addLayer({ id: "context-fill", type: "fill", source: "context", filter: ["==", ["get", "layer"], "area"],
-      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-outline-color": "#c8c8c8" } });
+      paint: { "fill-color": ["case", ["get", "in_panel"], "#f0f0f0", NO_DATA], "fill-outline-color": "#c8c8c8",
+        "fill-antialias": false } });
     const polygons = ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]];
     const points = ["in", ["geometry-type"], ["literal", ["Point", "MultiPoint"]]];
     const shrinking = ["boolean", ["feature-state", "shrinking"], false];
@@ -346,8 +357,12 @@
       paint: { "circle-radius": ["case", selected, 7, shrinking, 5, 3.5], "circle-color": fillColorRate(),
         "circle-stroke-color": ["case", selected, "#ffb000", "#111"],
         "circle-stroke-width": ["case", selected, 3, shrinking, 1.4, 0.3] } });
+    // the context's lines take their colour and width per feature (always the same value), as units-line does
+    // through feature-state: the lines then share one shader program, compiled while the page waits for it
+    const perFeature = (value) => ["case", ["has", "layer"], value, value];
     map.addLayer({ id: "context-outline", type: "line", source: "context", filter: ["==", ["get", "layer"], "area"],
-      paint: { "line-color": "#404040", "line-width": ["interpolate", ["linear"], ["zoom"], 2, 0.8, 7, 2] } });
+      paint: { "line-color": perFeature("#404040"),
+        "line-width": ["interpolate", ["linear"], ["zoom"], 2, perFeature(0.8), 7, perFeature(2)] } });
     // one line layer for the verdict (outlined) and the selected unit: each line layer is tessellated anew
     map.addLayer({ id: "units-line", type: "line", source: "units", filter: polygons,
       paint: { "line-color": ["case", selected, "#ffb000", shrinking, "#111111", "rgba(0,0,0,0)"],
@@ -356,7 +371,8 @@
     map.addLayer({ id: "context-maritime", type: "line", source: "context", filter: ["==", ["get", "layer"], "maritime"],
       paint: { "line-color": "#333333", "line-width": 1.1, "line-dasharray": [4, 2] } });
     map.addLayer({ id: "context-frame", type: "line", source: "context", filter: ["==", ["get", "layer"], "inset_frame"],
-      paint: { "line-color": "#555555", "line-width": 0.9 } });
+      paint: { "line-color": perFeature("#555555"),
+        "line-width": ["interpolate", ["linear"], ["zoom"], 2, perFeature(0.9), 7, perFeature(0.9)] } });
     for (const f of geo.context.features) {
       if (f.properties.layer !== "inset_label") continue;
       const node = el("div", { class: "inset-label", "data-key": f.properties.label_key });
@@ -588,7 +604,9 @@
       S.result = joinVerdicts(verdicts);
       S.byId = new Map(S.result.units.map((u) => [u.unit_id, u]));
       renderCounts();
-      renderTable();
+      // the first table waits for the first map: its rows are many boxes of text to lay out and rasterise (in
+      // software too, without a GPU), and the map comes first
+      if (T.firstRenderMs === null) S.tableLater = true; else renderTable();
       await S.mapReady;
       if (S.yearIndex !== null) await timelineDone;  // a year is shown: its statuses under the new setting
       if (mine !== S.request) return;
@@ -994,14 +1012,14 @@
 
   async function start() {
     const params = new URLSearchParams(window.location.search);
-    // the map (its style, MapLibre's worker) and the geometry of the dataset the address names start at once,
-    // while the page's lists load
+    // the geometry of the dataset the address names and the page's lists are asked for first, then the map (its
+    // WebGL context, style and MapLibre's worker) is made while they come
+    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
+    const lists = Promise.all([getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards")]);
+    lists.catch(() => {});  // (awaited below; an error before then is not an unhandled rejection)
     await waitForMapLibre();
     createMap();
-    if (params.get("dataset")) S.prefetched = { dataset: params.get("dataset"), answer: fetchGeometry(params.get("dataset")) };
-    const [msgs, datasets, standards] = await Promise.all([
-      getJSON("/static/messages.json"), getJSON("/api/datasets"), getJSON("/api/standards"),
-    ]);
+    const [msgs, datasets, standards] = await lists;
     S.msgs = msgs;
     const wanted = params.get("lang");
     S.lang = wanted === "zh" || wanted === "en" ? wanted : (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
