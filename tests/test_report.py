@@ -321,3 +321,25 @@ def test_section_templates_escape_untrusted_names():
     assert "<script>" not in section.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in section.html
     table = str(frame_html(pd.DataFrame({"a&b": ["<i>"]}, index=pd.Index(['"q"'], name="<k>"))))
     assert "<i>" not in table and "&lt;i&gt;" in table and "a&amp;b" in table and "&lt;k&gt;" in table
+
+
+def test_borderline_list_is_cut_at_the_list_limit_and_names_the_full_table(monkeypatch):
+    """A large sweep lists its borderline units up to the page's list limit, the highest share first, and says
+    where the rest are (a 100,000-unit sweep had 11,536 of them on the page)."""
+    from shrinkwatch.core import Panel
+    from shrinkwatch.identification.sensitivity import sweep
+    from shrinkwatch.report import sections
+
+    # losses of 5 %, 3 % and 1 %: borderline under a threshold of 0 to 6 %; a growing unit never shrinks
+    panel = Panel.from_series({"a": [100, 95], "b": [100, 97], "c": [100, 99], "d": [100, 110]}, years=[2000, 2010],
+                              census_years=(2000, 2010))
+    result = sweep(panel, "census-decline", {"min_loss": [0.0, 0.02, 0.04, 0.06]})
+    assert (result.units["robustness"] == "borderline").sum() == 3
+    whole = str(sections.sensitivity_section(result, chosen={"min_loss": 0.0}).html)
+    assert "list-capped" not in whole and all(f"<td>{u}</td>" in whole or f">{u}<" in whole for u in "abc")
+    monkeypatch.setattr(sections, "LIST_ROW_LIMIT", 2)
+    for lang, words in (("en", "The 2 of 3 borderline units"), ("zh", "3 个临界单元中收缩设定占比最高的 2 个")):
+        cut = str(sections.sensitivity_section(result, chosen={"min_loss": 0.0}, lang=lang).html)
+        listed = cut[cut.index("list-capped"):]
+        assert words in cut and "sensitivity_units.csv" in cut
+        assert ">a<" in listed and ">b<" in listed and ">c<" not in listed  # 75 % and 50 % of settings; c 25 %

@@ -352,3 +352,21 @@ def test_projected_geometries_centre_each_parent_and_keep_shapes():
         assert projected[unit].distance(point) < 1e-6
     # the distance between the Q points: about 139 km (1 degree of latitude and of longitude at 40.5 N)
     assert projected["q1"].distance(projected["q2"]) / 1000 == pytest.approx(139.0, abs=1.0)
+
+
+def test_row_messages_formats_each_distinct_row_once_and_keeps_every_row(monkeypatch):
+    """A trigger per unit is formatted once per distinct row of values (a 100,000-unit run: a few thousand),
+    each row keeping its own text: -0.0 and 0.0 print apart, NaN stays NaN."""
+    from shrinkwatch.analysis import typology
+
+    calls = []
+    real = typology.message
+    monkeypatch.setattr(typology, "message", lambda *a, **k: calls.append(k) or real(*a, **k))
+    n = pd.Series([1.0, 2.0, 1.0, -0.0, 0.0, np.nan, 1.0], index=list("abcdefg"))
+    names = pd.Series(["x", "x", "y", "x", "x", "x", "x"], index=list("abcdefg"))
+    out = typology.row_messages("common.count_of", "en", 7, n=n, total=names)
+    assert out.tolist() == [f"{v} of {t}" for v, t in zip(n.tolist(), names.tolist())]
+    assert out[3] == "-0.0 of x" and out[4] == "0.0 of x"
+    assert len(calls) == 6  # (1, x), (2, x), (1, y), (-0, x), (0, x), (nan, x)
+    with pytest.raises(ValueError, match="3 values for 7 rows"):
+        typology.row_messages("common.count_of", "en", 7, n=n.iloc[:3], total="x")

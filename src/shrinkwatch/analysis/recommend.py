@@ -38,7 +38,7 @@ from shrinkwatch.analysis.knowledge import (
     value_label,
 )
 from shrinkwatch.analysis.paradox import ParadoxResult, expansion_paradox
-from shrinkwatch.analysis.typology import Typology
+from shrinkwatch.analysis.typology import Typology, row_messages
 from shrinkwatch.core import STATUSES, Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.core.messages import message
@@ -119,8 +119,11 @@ def _shown(table: pd.DataFrame, condition: Condition, lang: str = "en") -> pd.Se
     if spec["kind"] == "number":
         key = {"{:.2f}%/yr": "rate", "{:.1f}%": "percent", "{:+.1f} pp": "points", "{:,.0f} km": "km"}.get(
             spec.get("format", ""), "number")
-        return field + "=" + pd.to_numeric(column, errors="coerce").map(
-            lambda v: message(f"analysis.formats.{key}", lang, value=v) if pd.notna(v) else "NA")
+        numbers = pd.to_numeric(column, errors="coerce")
+        known = numbers.notna().to_numpy()
+        said = np.full(len(numbers), "NA", dtype=object)
+        said[known] = row_messages(f"analysis.formats.{key}", lang, int(known.sum()), value=numbers[known])
+        return field + "=" + pd.Series(said, index=table.index)
     if spec["kind"] == "set":
         name = str(condition.value)
         detail_column = f"trigger_{name.replace(' ', '_').replace('-', '_')}"

@@ -55,6 +55,7 @@ from shrinkwatch.datasets.china import provincial_capitals
 __all__ = [
     "TYPE_NAMES",
     "type_label",
+    "row_messages",
     "Typology",
     "classify",
 ]
@@ -80,15 +81,50 @@ def type_label(name: str, lang: str) -> str:
     return message(f"analysis.types.{name.replace(' ', '_').replace('-', '_')}", lang) if name in TYPE_NAMES else name
 
 
+def row_messages(key: str, lang: str, n: int, /, **fields: Any) -> np.ndarray:
+    """The message ``key`` in ``lang`` for each of ``n`` rows (an object array): a field is a Series or array of
+    ``n`` values (by position) or one value for every row. Each distinct row of values is formatted once, so a
+    million rows of a few hundred distinct values cost a few hundred formats. Floats are told apart by their bits
+    (``-0.0`` is not ``0.0``); a column of objects other than text is formatted row by row (``1``, ``1.0`` and
+    ``True`` are equal keys but print apart).
+
+    Examples
+    --------
+    >>> row_messages("common.count_of", "en", 3, n=pd.Series([1, 2, 1]), total=10).tolist()
+    ['1 of 10', '2 of 10', '1 of 10']
+    """
+    varying = {k: pd.Series(v).reset_index(drop=True) for k, v in fields.items()
+               if isinstance(v, (pd.Series, np.ndarray))}
+    constants = {k: v for k, v in fields.items() if k not in varying}
+    if not n:
+        return np.empty(0, dtype=object)
+    if not varying:
+        return np.full(n, message(key, lang, **constants), dtype=object)
+    codes = []
+    for values in varying.values():
+        if len(values) != n:
+            raise ValueError(f"row_messages: a field has {len(values)} values for {n} rows")
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+            codes.append(pd.factorize(values.to_numpy(dtype=np.float64).view(np.int64))[0])  # -0.0 apart from 0.0
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            codes.append(np.arange(n))
+        else:
+            codes.append(pd.factorize(values, use_na_sentinel=False)[0])
+    _, first, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+    distinct = {k: v.iloc[first].tolist() for k, v in varying.items()}
+    said = np.array([message(key, lang, **constants, **dict(zip(distinct, row))) for row in zip(*distinct.values())],
+                    dtype=object)
+    return said[inverse.ravel()]
+
+
 def _each(mask: pd.Series, key: str, lang: str, **columns: Any) -> pd.Series:
     """The message ``key`` for each unit where ``mask`` holds (fields from aligned ``columns`` or constants), else
-    ""; formatted for the hits only (the types' members, a few hundred units at most)."""
+    ""; formatted once per distinct row of values among the hits (:func:`row_messages`)."""
     out = pd.Series("", index=mask.index, dtype=object)
     hits = mask.fillna(False).astype(bool).to_numpy()
     if hits.any():
-        rows = {k: (v[hits].tolist() if isinstance(v, pd.Series) else [v] * int(hits.sum()))
-                for k, v in columns.items()}
-        out[hits] = [message(key, lang, **dict(zip(rows, values))) for values in zip(*rows.values())]
+        out[hits] = row_messages(key, lang, int(hits.sum()), **{k: (v[hits] if isinstance(v, pd.Series) else v)
+                                                                for k, v in columns.items()})
     return out
 
 

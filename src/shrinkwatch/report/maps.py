@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,10 +175,17 @@ class HexBins:
         return np.bincount(self.unit_hexagon[placed], weights=values, minlength=len(self.hexagons))
 
 
+#: The hexagons of the last few (units, country, across) binned: the page's rate map and the two LISA maps of a
+#: large panel bin the same units. Each entry holds its frame by weak reference, so a dropped frame is never
+#: matched by a new one at the same address.
+_HEXBINS: dict[tuple[int, str | None, int], tuple[weakref.ref[gpd.GeoDataFrame], HexBins]] = {}
+
+
 def hexbin(units: gpd.GeoDataFrame, country: str | None = None, across: int = HEX_ACROSS) -> HexBins:
     """Pointy-top hexagons, ``across`` over the width of the units' extent, in the equal-area projection of
     ``country`` (:func:`projection_for`), holding each unit by a point on its surface. Vectorised: one
-    projection of all points, cube-coordinate rounding in NumPy, one ``shapely.polygons`` call.
+    projection of all points, cube-coordinate rounding in NumPy, one ``shapely.polygons`` call. The same
+    ``units`` frame binned again (the report's three maps) is binned once.
 
     Examples
     --------
@@ -185,7 +193,21 @@ def hexbin(units: gpd.GeoDataFrame, country: str | None = None, across: int = HE
     >>> bins = hexbin(points, across=10)
     >>> bool(bins.unit_hexagon[0] == bins.unit_hexagon[1] != bins.unit_hexagon[2]), bins.totals().tolist()
     (True, [2, 1])
+    >>> hexbin(points, across=10) is bins
+    True
     """
+    key = (id(units), country, int(across))
+    held = _HEXBINS.get(key)
+    if held is not None and held[0]() is units:
+        return held[1]
+    bins = _hexbin(units, country, across)
+    for stale in [k for k, (ref, _) in _HEXBINS.items() if ref() is None or len(_HEXBINS) >= 4]:
+        del _HEXBINS[stale]
+    _HEXBINS[key] = (weakref.ref(units), bins)
+    return bins
+
+
+def _hexbin(units: gpd.GeoDataFrame, country: str | None, across: int) -> HexBins:
     geometry = units.geometry
     placed = ~(geometry.isna() | geometry.is_empty).to_numpy()
     crs = projection_for(country)
@@ -922,7 +944,7 @@ def _lisa_units(panel: Panel, lang: str = "en") -> tuple[gpd.GeoDataFrame, pd.In
     if not isinstance(panel.units, gpd.GeoDataFrame):
         raise DataError(f"panel {panel.id!r} has no geometry: no cluster map")
     units = panel.units
-    ids = pd.Index([str(i) for i in units.index])
+    ids = units.index.astype(str)
     names = (display_names(units, panel, lang).to_numpy() if "name" in units.columns else ids.to_numpy())
     country = units["country"].dropna().astype(str).unique() if "country" in units.columns else []
     return units, ids, names, (country[0] if len(country) == 1 else None)
@@ -999,7 +1021,7 @@ def cluster_map_svg(result: LisaResult, panel: Panel, *, title: str | None = Non
     clusters = result.table["cluster"].reindex(ids).fillna("excluded")
     colors = clusters.map(LISA_COLORS).fillna(LISA_COLORS["excluded"]).to_numpy()
     tips = (pd.Series(np.asarray(names, dtype=object)).astype(str) + " (" + ids.to_numpy(dtype=object) + "): "
-            + clusters.map(lambda c: status_label(c, lang)).to_numpy(dtype=object))
+            + clusters.map({c: status_label(c, lang) for c in clusters.unique()}).to_numpy(dtype=object))
     legend = [(LISA_COLORS[label], (f"{label}: {lisa_meaning(label, lang)}" if label in LISA_MEANINGS
                                     else map_text("excluded", lang) if label == "excluded"
                                     else status_label(label, lang))
@@ -1029,9 +1051,10 @@ def significance_map_svg(result: LisaResult, panel: Panel, *, lang: str = "en") 
     legend = [(color, f"{label} ({int(counts.get(color, 0))})") for color, label in legend]
     if excluded.any():
         legend.append((LISA_COLORS["excluded"], f"{map_text('excluded', lang)} ({int(excluded.sum())})"))
-    shown = np.where(np.isnan(p), "–", np.char.mod("%.4f", np.nan_to_num(p)))
+    shown = pd.Series(np.where(np.isnan(p), "–", np.char.mod("%.4f", np.nan_to_num(p))).astype(object))
+    said = {v: map_text("pseudo_p_tip", lang, p=v) for v in shown.unique()}  # p takes few values: one per count
     tips = (pd.Series(np.asarray(names, dtype=object)).astype(str) + " (" + ids.to_numpy(dtype=object)
-            + "): " + pd.Series(shown.astype(object)).map(lambda v: map_text("pseudo_p_tip", lang, p=v)).to_numpy())
+            + "): " + shown.map(said).to_numpy())
     heading = map_text("significance_title", lang, variable=column_label(result.variable, lang),
                        permutations=result.permutations)
     note = map_text("geoda_significance", lang, permutations=result.permutations,

@@ -57,7 +57,7 @@ from shrinkwatch.report.maps import (
     rate_bins,
     rate_colors,
 )
-from shrinkwatch.report.sections import analysis_sections
+from shrinkwatch.report.sections import LIST_ROW_LIMIT, analysis_sections
 from shrinkwatch.report.summary import _ledger_counts
 
 if TYPE_CHECKING:  # the analysis stack loads only where an analysis is run
@@ -72,9 +72,6 @@ _COUNT_FORMATS = {"units": "{:,}", "with_data": "{:,}", "shrinking": "{:,}", "no
                   "insufficient_data": "{:,}", "boundary_change": "{:,}", "share_shrinking": "{:.1%}"}
 #: How many of the fastest-shrinking units the trend small multiples draw.
 TRENDS_SHOWN = 12
-#: Rows the page's unit lists (shrinking, insufficient data, not drawn) show at most: the fastest-shrinking
-#: first; the full lists are in results.csv / results.parquet.
-LIST_ROW_LIMIT = 1_000
 
 
 def _say(key: str, lang: str, **fields: Any) -> str:
@@ -366,12 +363,12 @@ def render_report(identification: Identification, panel: Panel, analysis: Analys
                        id=identification.standard_id)
     map_caption = map_caption[:1].upper() + map_caption[1:]  # "Population, ..." (Chinese has no case)
 
-    kinds = table["kind"].astype("string").map(lambda k: kind_label(k, lang) if not pd.isna(k) else k)
     all_shrinking = table[table["status"] == "shrinking"].sort_values("annual_rate")
     shrinking = all_shrinking.head(LIST_ROW_LIMIT)  # the fastest first; the full list in the data files
+    kinds = shrinking["kind"].astype("string").map(lambda k: kind_label(k, lang) if not pd.isna(k) else k)
     listing = pd.DataFrame({"unit_id": shrinking.index, "name": display_names(shrinking, panel, lang).to_numpy(),
                             "parent": parent_display(shrinking, panel, lang).to_numpy(),
-                            "kind": kinds.reindex(shrinking.index).to_numpy()})
+                            "kind": kinds.to_numpy()})
     listing = _with_facts(listing, facts, shrinking.index)
     listing["annual_rate"] = shrinking["annual_rate"].to_numpy()
     listing["severity"] = shrinking["severity"].to_numpy()

@@ -63,6 +63,9 @@ __all__ = ["Section", "analysis_sections", "sensitivity_section", "distribution_
 
 #: LISA units listed per cluster in the report (smallest pseudo p first).
 SHOWN_PER_CLUSTER = 60
+#: Rows a unit list of the page (shrinking, without a verdict, not drawn, borderline) shows at most: the full
+#: lists are in the data files (results.csv / results.parquet, sensitivity_units.csv).
+LIST_ROW_LIMIT = 1_000
 
 
 def _say(key: str, lang: str, **fields: Any) -> str:
@@ -132,7 +135,7 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en", chosen: 
     borderline = result.units[result.units["robustness"] == "borderline"].sort_values("share", ascending=False)
     border = borderline[["name", "parent_name", "shrinking", "evaluable", "share"]].rename(
         columns={"shrinking": "settings_shrinking", "evaluable": "settings_decidable"})
-    border = _facts_columns(border, facts)
+    border = _facts_columns(border.head(LIST_ROW_LIMIT), facts)
     chart = sensitivity_chart(result, chosen, standard=standard, lang=lang)
     varied = "; ".join(f"{column_label(k, lang)} = " + ", ".join(
         f"{float(v) * 100:g} %" if is_fraction(standard, k, [v]) else str(v) for v in values)
@@ -141,6 +144,8 @@ def sensitivity_section(result: SensitivityResult, *, lang: str = "en", chosen: 
         "section-sensitivity.html.j2", lang, result=result, classes=result.summary(), settings=varied,
         chart=Markup(chart.svg()), shown=shown, formats=formats, n_borderline=len(borderline),
         borderline=border, border_formats={"share": "{:.0%}", **_POPULATION_FORMATS},
+        border_capped=message("report.scale.borderline_capped", lang, shown=f"{len(border):,}",
+                              total=f"{len(borderline):,}") if len(border) < len(borderline) else "",
     )
     return Section(id="sensitivity", title=_say("sensitivity.title", lang), html=body, charts=(chart,))
 
@@ -310,10 +315,12 @@ def drivers_section(result: DriverResult, decomposition: DecompositionResult | N
         context["chart"] = Markup(chart.svg())
         names = (display_names(panel.units, panel, lang) if panel is not None and "name" in panel.units.columns
                  else pd.Series(dtype="string"))
+        why = pd.Series(list(result.excluded.values()), dtype=object).astype(str)
+        said = {w: analysis_prose(w, lang) or _say("drivers.missing_data", lang) for w in why.unique()}  # a few
         excluded = pd.DataFrame({"unit_id": list(result.excluded),
-                                 "name": [names.get(u, "") for u in result.excluded],
-                                 "reason": [analysis_prose(str(w), lang) or _say("drivers.missing_data", lang)
-                                            for w in result.excluded.values()]})
+                                 "name": names.reindex(list(result.excluded)).fillna("").to_numpy(dtype=object)
+                                 if names.index.is_unique else [names.get(u, "") for u in result.excluded],
+                                 "reason": why.map(said).to_numpy(dtype=object)})
         context["excluded_html"] = excluded
         context["excluded_summary"] = _say("drivers.excluded", lang, n=len(excluded))
     return Section(id="drivers", title=_say("drivers.title", lang),
@@ -355,7 +362,9 @@ def recommendations_section(result: RecommendationResult, lang: str = "en", pane
     if lang != "en":  # the ids are English code words; the titles say the same in the report's language
         rows = rows.drop(columns="recommendation_id")
     if "examples" in rows.columns and panel is not None and lang == "en" and "name_en" in panel.units.columns:
-        english = dict(zip(panel.units["name"].astype(str), panel.units["name_en"].astype("string").fillna("")))
+        shown = set(", ".join(rows["examples"].astype(str)).split(", "))  # a few names: not a table of every unit
+        units = panel.units[panel.units["name"].astype(str).isin(shown)]
+        english = dict(zip(units["name"].astype(str), units["name_en"].astype("string").fillna("")))
         rows["examples"] = rows["examples"].astype(str).map(
             lambda names: ", ".join(english.get(n, "") or n for n in names.split(", ")))
     elif "examples" in rows.columns and lang == "zh":
@@ -400,7 +409,7 @@ def early_warning_section(result: ForecastResult | None, *, lang: str = "en", wh
         predictor=lambda t: t["predictor"].map(text["predictors"]).fillna(t["predictor"])).rename(columns=columns)
     shown = result.watchlist[["name", "parent_name", "probability", "lower", "upper"]].copy()
     if panel is not None and len(shown):
-        if shown.index.isin(panel.units.index).all():
+        if shown.index.difference(panel.units.index).empty:  # not isin: slow on a large index of text
             shown["name"] = display_names(shown, panel, lang).to_numpy()
             shown["parent_name"] = parent_display(shown, panel, lang).to_numpy()
     watchlist = shown.rename(columns=columns) if len(shown) else None

@@ -86,7 +86,7 @@ def timeline_chart_svg(result: Timeline, *, lang: str = "en") -> str:
 
 def _named(frame: pd.DataFrame, panel: Panel | None, lang: str) -> pd.DataFrame:
     """``frame`` (indexed by unit id) with its ``name`` and ``parent_name`` as the report in ``lang`` shows them."""
-    if panel is None or not len(frame) or not frame.index.isin(panel.units.index).all():
+    if panel is None or not len(frame) or not frame.index.difference(panel.units.index).empty:
         return frame
     out = frame.copy()
     if "name" in out.columns:

@@ -66,8 +66,14 @@ class _Sheet:
 
     frame: pd.DataFrame
     specs: tuple[Column, ...]
-    #: the table before its text was made inert (what ``<sheet>.parquet`` holds when the sheet is capped)
+    #: the table before its text was made inert (what ``<sheet>.parquet`` holds when the sheet is capped): all its
+    #: rows, where ``frame`` may hold only the rows the sheet shows
     data: pd.DataFrame | None = None
+
+    @property
+    def rows(self) -> int:
+        """The table's rows (those of ``data`` where there is one: ``frame`` may be cut to the sheet's limit)."""
+        return len(self.data) if self.data is not None else len(self.frame)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -81,9 +87,10 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _prepare(name: str, frame: pd.DataFrame, index: bool, units_of: Mapping[str, str],
-             parameters: frozenset[str]) -> _Sheet:
+             parameters: frozenset[str], limit: int | None = None) -> _Sheet:
     """``frame`` ready for sheet ``name``: the index as columns, each column renamed to carry its unit
-    (:mod:`~shrinkwatch.report.columns`), scaled to that unit, ids as text."""
+    (:mod:`~shrinkwatch.report.columns`), scaled to that unit, ids as text. With ``limit``, only the first
+    ``limit`` rows are made ready for the sheet (``data`` keeps them all)."""
     data = frame.drop(columns=["geometry"], errors="ignore")
     data = data.reset_index() if index else data.reset_index(drop=True)
     specs: list[Column] = []
@@ -98,7 +105,8 @@ def _prepare(name: str, frame: pd.DataFrame, index: bool, units_of: Mapping[str,
         columns[spec.name or str(column)] = values
         specs.append(spec)
     table = pd.DataFrame(columns, index=data.index)
-    return _Sheet(_sheet_ready(table), tuple(specs), table)
+    shown = table if limit is None or len(table) <= limit else table.iloc[:limit]
+    return _Sheet(_sheet_ready(shown), tuple(specs), table)
 
 
 def _parameters(parameters: Mapping[str, Any]) -> pd.DataFrame:
@@ -259,12 +267,13 @@ def write_xlsx(identification: Identification, path: Path, analysis: Analysis | 
     sheets["rejected_rows"] = ((ledger if ledger is not None else Ledger()).rejected_in(lang), False)
     units_of = identification.panel_meta.units_of
     parameters = frozenset(identification.parameters)
-    prepared = {name: _prepare(name, frame, index, units_of, parameters) for name, (frame, index) in sheets.items()}
+    prepared = {name: _prepare(name, frame, index, units_of, parameters, None if name in _NEVER_CAPPED else limit)
+                for name, (frame, index) in sheets.items()}
     ordered = {"results": prepared.pop("results"), "README": _Sheet(pd.DataFrame(), _README_SPECS), **prepared}
     path = Path(path)
-    notes = {name: message("report.scale.xlsx_capped", "en", shown=f"{limit:,}", rows=f"{len(sheet.frame):,}",
+    notes = {name: message("report.scale.xlsx_capped", "en", shown=f"{limit:,}", rows=f"{sheet.rows:,}",
                            full=_full_table(name, sheet, path.parent))
-             for name, sheet in ordered.items() if len(sheet.frame) > limit and name not in _NEVER_CAPPED}
+             for name, sheet in ordered.items() if sheet.rows > limit and name not in _NEVER_CAPPED}
     ordered["README"] = _Sheet(_readme(ordered, notes), _README_SPECS)  # lists itself and every sheet in order
 
     def write(partial: Path) -> None:
