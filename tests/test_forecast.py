@@ -316,3 +316,19 @@ def test_simulated_paths_judged_in_blocks_are_judged_as_all_at_once(monkeypatch)
     blocks = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
     pd.testing.assert_frame_equal(blocks.paths, whole.paths)
     pd.testing.assert_frame_equal(blocks.skill, whole.skill)
+
+
+def test_damped_fits_from_one_pass_are_the_fits_of_the_cut_series():
+    from shrinkwatch.forecast.methods import damped_fits, damped_trend
+
+    rng = np.random.default_rng(3)
+    values = np.log(rng.uniform(1e3, 1e5, (50, 12)))
+    values[rng.random(values.shape) < 0.15] = np.nan  # gaps
+    values[:5, :6] = np.nan  # late starters: no fit until their second value
+    values[5:8, :-1] = np.nan  # one value only, at the end
+    fits = damped_fits(values, range(values.shape[1]))
+    for column in range(values.shape[1]):
+        cut = values[:, : column + 1]
+        one_pass = np.where(np.isfinite(cut[:, -1:]), fits[column].forecast(4), np.nan)
+        np.testing.assert_array_equal(one_pass, damped_trend(cut, 4))  # bit for bit, NaN where the cut has none
+    assert np.isnan(fits[5].level[:5]).all() and np.isfinite(fits[11].level[:5]).all()

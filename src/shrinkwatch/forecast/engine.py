@@ -34,6 +34,7 @@ from shrinkwatch.forecast.boosted import boosted
 from shrinkwatch.forecast.methods import (
     METHODS,
     combine,
+    damped_fits,
     damped_trend,
     linear_trend,
     loglinear_trend,
@@ -88,6 +89,7 @@ class Forecaster:
         self.rows = rows
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._calibration: Forecaster | None = None
+        self._damped: dict[int, np.ndarray] | None = None
 
     @property
     def calibration(self) -> "Forecaster":
@@ -116,12 +118,24 @@ class Forecaster:
             "random_walk": random_walk(past, self.steps),
             "linear": linear_trend(past, self.steps, self.base),
             "loglinear": loglinear_trend(past, self.steps, self.base),
-            "damped": damped_trend(past, self.steps),
+            "damped": self._damped_at(origin, past),
             "boosted": boosted(self.history, origin, self.steps, self.base, seed=self.seed),
         }
         result["combined"] = combine(result)
         self._cache[origin] = result
         return result
+
+    def _damped_at(self, origin: int, past: np.ndarray) -> np.ndarray:
+        """The damped trend's forecasts at ``origin`` (:func:`damped_trend` of ``past``). A forecaster that
+        calibrates its own intervals is asked at many origins: it makes all of them from one pass of the recursion
+        (:func:`damped_fits`, the same numbers); one above :data:`CALIBRATION_UNITS` is asked at its origin only."""
+        if self.calibration is not self:
+            return damped_trend(past, self.steps)
+        if self._damped is None:
+            values = self.history.log_values
+            self._damped = {column: np.where(np.isfinite(values[:, column:column + 1]), fit.forecast(self.steps), np.nan)
+                            for column, fit in damped_fits(values, range(values.shape[1])).items()}
+        return self._damped[origin]
 
     def calibration_origins(self, origin: int) -> list[int]:
         """The earlier origins whose errors ``origin`` calibrates on (three observations at least)."""
