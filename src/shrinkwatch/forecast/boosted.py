@@ -47,13 +47,13 @@ def _training_rows(history: History, origin: int, steps: int, base: int, seed: i
     """The training rows (features and horizon; target) in (feature year, horizon, unit) order, or the seeded
     sample of :data:`MAX_TRAINING_ROWS` of them: the sample is drawn over the row numbers first and only the
     rows drawn are built, so a million units never stack their tens of millions of candidate rows."""
-    blocks = []  # (feature column, horizon in steps, units with a row), in row order
+    blocks = []  # (feature column, horizon in steps, which units have a row: one byte a unit), in row order
     for feature_column in range(max(1, origin - FEATURE_STEPS), origin):
         start_known = np.isfinite(history.log_values[:, feature_column])  # features[:, 3], the log size
         for k in range(1, min(origin - feature_column, steps) + 1):
             keep = start_known & np.isfinite(history.log_values[:, feature_column + k])  # the target is finite
-            blocks.append((feature_column, k, np.flatnonzero(keep)))
-    sizes = np.array([len(units) for _, _, units in blocks], dtype=np.int64)
+            blocks.append((feature_column, k, keep))
+    sizes = np.array([np.count_nonzero(keep) for _, _, keep in blocks], dtype=np.int64)
     total = int(sizes.sum())
     if total > MAX_TRAINING_ROWS:
         pick = np.random.default_rng(seed).choice(total, MAX_TRAINING_ROWS, replace=False)
@@ -66,14 +66,14 @@ def _training_rows(history: History, origin: int, steps: int, base: int, seed: i
     order = np.argsort(block_of, kind="stable")
     bounds = np.searchsorted(block_of[order], np.arange(len(blocks) + 1))
     features, current = None, -1
-    for number, (feature_column, k, units) in enumerate(blocks):  # per feature year and horizon, not per unit
+    for number, (feature_column, k, keep) in enumerate(blocks):  # per feature year and horizon, not per unit
         at = order[bounds[number]:bounds[number + 1]]
         if not len(at):
             continue
         if feature_column != current:
             features, current = features_at(history, feature_column, base), feature_column
         assert features is not None
-        chosen = units[within[at]]
+        chosen = np.flatnonzero(keep)[within[at]]
         x[at, :-1] = features[chosen]
         x[at, -1] = float(k * history.step)
         y[at] = (history.log_values[chosen, feature_column + k] - history.log_values[chosen, feature_column]) / (
