@@ -584,3 +584,31 @@ def test_driver_exclusions_are_worded_in_the_report_language():
 
     features = pd.DataFrame({"log_pop_start": [np.nan, 4.0]}, index=pd.Index(["a", "b"], name="unit_id"))
     assert _excluded(features, np.array([False, True]), "zh") == {"a": "缺少log_pop_start", "b": "年均变化率数据不足"}
+
+
+def test_drivers_run_on_a_seeded_sample_above_the_cap_and_on_every_unit_below(monkeypatch, census_panel,
+                                                                                  census_identification, china_drivers):
+    from shrinkwatch.analysis import drivers as drivers_module
+
+    usable = china_drivers.n_used
+    assert china_drivers.sampled_from is None and usable <= drivers_module.MAX_DRIVER_UNITS
+    monkeypatch.setattr(drivers_module, "MAX_DRIVER_UNITS", usable)  # at the cap: every unit, the same models
+    at_cap = analyze.drivers(census_identification, census_panel, seed=0)
+    pd.testing.assert_frame_equal(at_cap.contributions, china_drivers.contributions)
+    assert at_cap.gbm_cv == china_drivers.gbm_cv and at_cap.summary == china_drivers.summary
+    monkeypatch.setattr(drivers_module, "MAX_DRIVER_UNITS", 150)
+    first = analyze.drivers(census_identification, census_panel, seed=0)
+    outside = sorted(set(china_drivers.contributions.index) - set(first.contributions.index))[0]
+    again = analyze.drivers(census_identification, census_panel, seed=0, contributions_of=(outside,))
+    other = analyze.drivers(census_identification, census_panel, seed=1)
+    assert first.n_used == 150 and first.sampled_from == usable and first.n_excluded == china_drivers.n_excluded
+    assert set(first.contributions.index) < set(china_drivers.contributions.index)
+    assert first.folds.index.equals(first.contributions.index)
+    assert again.gbm_cv == first.gbm_cv  # deterministic for the seed
+    pd.testing.assert_frame_equal(again.contributions.loc[first.contributions.index], first.contributions)
+    assert outside in again.contributions.index  # explain's unit, from the same model
+    assert set(other.contributions.index) != set(first.contributions.index)
+    assert f"Of {usable:,} usable units (more than 150)" in first.summary and "sample of 150" in first.summary
+    assert first.as_dict()["sampled_from"] == usable
+    zh = analyze.drivers(census_identification, census_panel, seed=0, lang="zh")
+    assert f"可用单元共 {usable:,} 个" in zh.summary

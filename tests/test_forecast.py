@@ -237,3 +237,98 @@ def test_status_at_a_year_is_the_timelines(standard, settings):
                                                             "boundary_change": "no verdict"})
         assert mine.tolist() == theirs.tolist(), year
     assert (expected.status.loc["C"].astype(str) == "boundary_change").any()
+
+
+# -- scale: samples above a size, identical results below it
+def _naive_training_rows(history, origin, steps, base):
+    """The boosted model's training rows stacked in full, as the model once built them (the reference)."""
+    from shrinkwatch.forecast.boosted import FEATURE_STEPS, features_at
+
+    rows_x, rows_y = [], []
+    for column in range(max(1, origin - FEATURE_STEPS), origin):
+        features = features_at(history, column, base)
+        for k in range(1, min(origin - column, steps) + 1):
+            target = (history.log_values[:, column + k] - history.log_values[:, column]) / (k * history.step)
+            keep = np.isfinite(target) & np.isfinite(features[:, 3])
+            rows_x.append(np.hstack([features[keep], np.full((int(keep.sum()), 1), float(k * history.step))]))
+            rows_y.append(target[keep])
+    return np.vstack(rows_x), np.concatenate(rows_y)
+
+
+def test_boosted_training_rows_are_all_rows_below_the_cap_and_a_seeded_sample_above(monkeypatch):
+    from shrinkwatch.forecast import boosted as boosted_module
+    from shrinkwatch.forecast.series import history_of
+
+    panel = _synthetic(n=40)
+    values = panel.values.copy()
+    values.iloc[::7, 0] = np.nan  # gaps: some feature years and targets have no row
+    history = history_of(Panel(panel.units, values, panel.meta))
+    full_x, full_y = _naive_training_rows(history, 12, 3, 5)
+    x, y = boosted_module._training_rows(history, 12, 3, 5, seed=0)
+    assert len(y) <= boosted_module.MAX_TRAINING_ROWS
+    np.testing.assert_array_equal(x, full_x)  # below the cap: every row, in the same order
+    np.testing.assert_array_equal(y, full_y)
+    cap = len(full_y) // 3
+    monkeypatch.setattr(boosted_module, "MAX_TRAINING_ROWS", cap)
+    x1, y1 = boosted_module._training_rows(history, 12, 3, 5, seed=4)
+    x2, y2 = boosted_module._training_rows(history, 12, 3, 5, seed=4)
+    x3, _ = boosted_module._training_rows(history, 12, 3, 5, seed=5)
+    assert len(y1) == cap
+    np.testing.assert_array_equal(x1, x2)  # the same seed draws the same rows
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(x1, x3)
+    pick = np.random.default_rng(4).choice(len(full_y), cap, replace=False)  # the rows drawn from the full stack
+    np.testing.assert_array_equal(x1, full_x[pick])
+    np.testing.assert_array_equal(y1, full_y[pick])
+
+
+def test_forecast_calibrates_on_a_seeded_sample_above_the_cap_and_on_all_units_below(monkeypatch):
+    from shrinkwatch.forecast import engine
+
+    panel = _synthetic(n=60)
+    whole = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    monkeypatch.setattr(engine, "CALIBRATION_UNITS", 60)  # at the cap: still every unit
+    at_cap = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    pd.testing.assert_frame_equal(at_cap.units, whole.units)
+    pd.testing.assert_frame_equal(at_cap.skill, whole.skill)
+    assert at_cap.notes == whole.notes
+    monkeypatch.setattr(engine, "CALIBRATION_UNITS", 25)
+    first = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    again = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    pd.testing.assert_frame_equal(first.units, again.units)  # deterministic for the seed
+    pd.testing.assert_frame_equal(first.skill, again.skill)
+    assert len(first.units) == 60 and first.units["probability"].notna().all()  # every unit is forecast
+    # the forecasts at the origin do not depend on the sample; the intervals' calibration does
+    np.testing.assert_array_equal(first.paths["combined"], whole.paths["combined"])
+    assert not first.units["lower"].equals(whole.units["lower"])
+    scored = first.skill["n"].iloc[0]
+    assert 0 < scored <= 3 * 25 < whole.skill["n"].iloc[0]  # three origins x the sample's units, not x 60
+    assert "seeded sample of 25 of the 60 units" in first.notes[-1]
+
+
+def test_simulated_paths_judged_in_blocks_are_judged_as_all_at_once(monkeypatch):
+    from shrinkwatch.forecast import engine, status
+
+    panel = _synthetic(n=30)
+    whole = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    monkeypatch.setattr(status, "SIMULATED_PER_BLOCK", 50)  # 2 units a block inside simulated
+    monkeypatch.setattr(engine, "SIMULATED_PER_BLOCK", 140)  # 7 units a block in the engine
+    blocks = forecast(panel, "consecutive-decline", {"n": 3}, horizon=3, draws=20)
+    pd.testing.assert_frame_equal(blocks.paths, whole.paths)
+    pd.testing.assert_frame_equal(blocks.skill, whole.skill)
+
+
+def test_damped_fits_from_one_pass_are_the_fits_of_the_cut_series():
+    from shrinkwatch.forecast.methods import damped_fits, damped_trend
+
+    rng = np.random.default_rng(3)
+    values = np.log(rng.uniform(1e3, 1e5, (50, 12)))
+    values[rng.random(values.shape) < 0.15] = np.nan  # gaps
+    values[:5, :6] = np.nan  # late starters: no fit until their second value
+    values[5:8, :-1] = np.nan  # one value only, at the end
+    fits = damped_fits(values, range(values.shape[1]))
+    for column in range(values.shape[1]):
+        cut = values[:, : column + 1]
+        one_pass = np.where(np.isfinite(cut[:, -1:]), fits[column].forecast(4), np.nan)
+        np.testing.assert_array_equal(one_pass, damped_trend(cut, 4))  # bit for bit, NaN where the cut has none
+    assert np.isnan(fits[5].level[:5]).all() and np.isfinite(fits[11].level[:5]).all()

@@ -30,6 +30,7 @@ __all__ = [
     "driver_features",
     "us_decomposition",
     "CAUSAL_WORDS",
+    "MAX_DRIVER_UNITS",
 ]
 
 #: Words a plain-language driver summary must not use (the models are associational).
@@ -38,6 +39,12 @@ CAUSAL_WORDS = ("cause", "caused", "causes", "causal", "effect", "impact", "driv
 
 _US_COMPONENTS = ("natural_increase", "net_domestic_migration", "net_international_migration")
 _EQUAL_AREA = "EPSG:8857"  # Equal Earth: areas for the density at the start
+
+#: Usable units above which the driver models (both fits, their cross-validation and the contributions) run on
+#: a seeded sample of this many: fit, folds and SHAP contributions grow with the units, and the estimates of a
+#: handful of predictors are well determined by 20,000 units. The shipped datasets (at most 3,142 units) are
+#: below it and use every unit; the summary says when a sample was used.
+MAX_DRIVER_UNITS = 20_000
 
 #: Column prefixes of the start-of-period predictors, by what they measure.
 DRIVER_PREFIX = {"size": "log10_population_start", "density": "log10_density_start", "earlier": "annual_rate_"}
@@ -98,6 +105,9 @@ class DriverResult:
     timing
         When the predictors are measured (at the start of ``period`` or before), and which
         measures of the outcome period the panel has but the models leave out.
+    sampled_from
+        The usable units the models' seeded sample of ``n_used`` was drawn from (more than
+        :data:`MAX_DRIVER_UNITS`), or None when every usable unit was used.
     """
 
     available: bool
@@ -123,6 +133,7 @@ class DriverResult:
     seed: int = 0
     period: tuple[int, int] | None = None
     timing: str = ""
+    sampled_from: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         if not self.available:
@@ -134,6 +145,7 @@ class DriverResult:
             "available": True, "target": self.target, "n_used": self.n_used, "n_excluded": self.n_excluded,
             "predictors": list(self.predictors), "predictors_measured_in": self.period[0],
             "outcome_period": list(self.period), "n_folds": self.n_folds, "seed": self.seed,
+            "sampled_from": self.sampled_from,
             "ols_r2_in_sample": round(float(self.ols_r2_in_sample or 0.0), 4),
             "models": {"ols_hc3": self.ols_cv.as_dict(), "lightgbm": self.gbm_cv.as_dict(),
                        "baseline_training_mean": self.baseline_cv.as_dict()},
@@ -366,6 +378,7 @@ def drivers(
     n_folds: int = 5,
     n_jobs: int = 1,
     lang: str = "en",
+    contributions_of: tuple[str, ...] = (),
 ) -> DriverResult:
     """Relate the annual rate to the indicators the dataset has.
 
@@ -393,6 +406,13 @@ def drivers(
     lang
         The language of the result's prose (``summary``, ``timing``, ``feature_notes``, ``message`` and the
         reasons in ``excluded``): ``"en"`` or ``"zh"``, from the message catalogues.
+    contributions_of
+        Units whose contributions are wanted even when the models run on a sample that leaves them out
+        (``explain``): added to ``contributions`` from the same model where they are usable.
+
+    Above :data:`MAX_DRIVER_UNITS` usable units, everything (folds, fits, coefficients, contributions) is
+    computed on a sample of that many drawn with ``seed``, ``n_used`` is the sample's size and
+    ``sampled_from`` the usable units; the summary says so.
 
     Returns
     -------
@@ -417,8 +437,11 @@ def drivers(
     excluded = _excluded(features, table["status"].eq("insufficient_data").to_numpy() | ~np.isfinite(target.to_numpy()),
                          lang)
     keep = ~pd.Index(features.index.astype(str)).isin(list(excluded))
-    X = features.loc[keep].astype(float)
-    y = target.loc[keep]
+    X_usable = features.loc[keep].astype(float)
+    X, y, sampled_from = X_usable, target.loc[keep], None
+    if len(y) > MAX_DRIVER_UNITS:  # a seeded sample, in the units' order
+        pick = np.sort(np.random.default_rng(int(seed)).choice(len(y), MAX_DRIVER_UNITS, replace=False))
+        X, y, sampled_from = X.iloc[pick], y.iloc[pick], len(y)
     constant = [c for c in X.columns if X[c].nunique() <= 1]
     if constant:
         X = X.drop(columns=constant)
@@ -463,6 +486,11 @@ def drivers(
     contribution_values = booster.predict(X, pred_contrib=True)
     contributions = pd.DataFrame(contribution_values, index=X.index, columns=[*X.columns, "expected_value"])
     importance = contributions[list(X.columns)].abs().mean().sort_values(ascending=False)
+    wanted = [u for u in contributions_of if u in X_usable.index and u not in X.index]
+    if wanted:  # asked for, left out of the sample: the same model's contributions, not in the importance
+        extra = X_usable.loc[wanted, list(X.columns)]
+        contributions = pd.concat([contributions, pd.DataFrame(booster.predict(extra, pred_contrib=True),
+                                                               index=extra.index, columns=contributions.columns)])
     importance.name = "mean_abs_contribution"
 
     result_kwargs = dict(
@@ -471,7 +499,7 @@ def drivers(
         coefficients=coefficients, ols_r2_in_sample=float(ols_all.rsquared), ols_cv=fits["ols_hc3"],
         gbm_cv=fits["lightgbm"], baseline_cv=fits["baseline_training_mean"], n_folds=k,
         folds=pd.Series(folds, index=X.index, name="fold"), contributions=contributions,
-        importance=importance, seed=int(seed), period=(start, end), timing=timing,
+        importance=importance, seed=int(seed), period=(start, end), timing=timing, sampled_from=sampled_from,
     )
     summary = _summary_text(family, result_kwargs, panel, lang)
     return DriverResult(**result_kwargs, summary=summary)  # type: ignore[arg-type]
@@ -486,7 +514,11 @@ def _summary_text(family: str, r: dict, panel: "Panel", lang: str = "en") -> str
     ols_cv: CVFit = r["ols_cv"]
     gbm_cv: CVFit = r["gbm_cv"]
     base: CVFit = r["baseline_cv"]
-    parts = [_say("lead", lang, family=family, n_used=r["n_used"], n_excluded=r["n_excluded"]), r["timing"]]
+    parts = [_say("lead", lang, family=family, n_used=r["n_used"], n_excluded=r["n_excluded"])]
+    if r["sampled_from"] is not None:
+        parts.append(_say("sampled", lang, usable=r["sampled_from"], cap=MAX_DRIVER_UNITS, n_used=r["n_used"],
+                          seed=r["seed"]))
+    parts.append(r["timing"])
     significant = coefficients.drop(index="const", errors="ignore")
     significant = significant[significant["p"] < 0.05].sort_values("p")
     if len(significant):

@@ -184,7 +184,8 @@ def _drivers(panel: Panel, identification: Identification, unit_id: str, seed: i
              lang: str = "en") -> tuple[pd.DataFrame | None, str]:
     """Per-unit driver contributions from :func:`shrinkwatch.analysis.drivers.drivers`, when available."""
     try:
-        result = driver_models(identification, panel, seed=seed, lang=lang)  # result.message in lang
+        result = driver_models(identification, panel, seed=seed, lang=lang,  # result.message in lang
+                               contributions_of=(unit_id,))  # in the contributions even if the models sample
     except ShrinkWatchError as error:  # a model that cannot run on this dataset must not block the profile
         return None, message("explain.drivers.not_available", lang, why=error)
     contributions = result.contributions

@@ -43,6 +43,44 @@ def features_at(history: History, column: int, base: int) -> np.ndarray:
     return np.column_stack(parts)
 
 
+def _training_rows(history: History, origin: int, steps: int, base: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows (features and horizon; target) in (feature year, horizon, unit) order, or the seeded
+    sample of :data:`MAX_TRAINING_ROWS` of them: the sample is drawn over the row numbers first and only the
+    rows drawn are built, so a million units never stack their tens of millions of candidate rows."""
+    blocks = []  # (feature column, horizon in steps, which units have a row: one byte a unit), in row order
+    for feature_column in range(max(1, origin - FEATURE_STEPS), origin):
+        start_known = np.isfinite(history.log_values[:, feature_column])  # features[:, 3], the log size
+        for k in range(1, min(origin - feature_column, steps) + 1):
+            keep = start_known & np.isfinite(history.log_values[:, feature_column + k])  # the target is finite
+            blocks.append((feature_column, k, keep))
+    sizes = np.array([np.count_nonzero(keep) for _, _, keep in blocks], dtype=np.int64)
+    total = int(sizes.sum())
+    if total > MAX_TRAINING_ROWS:
+        pick = np.random.default_rng(seed).choice(total, MAX_TRAINING_ROWS, replace=False)
+    else:
+        pick = np.arange(total)
+    block_of = np.searchsorted(np.cumsum(sizes), pick, side="right")  # the block of each row drawn
+    within = pick - (np.cumsum(sizes) - sizes)[block_of]
+    n_features = 5 + len(history.components) + 1
+    x, y = np.empty((len(pick), n_features)), np.empty(len(pick))
+    order = np.argsort(block_of, kind="stable")
+    bounds = np.searchsorted(block_of[order], np.arange(len(blocks) + 1))
+    features, current = None, -1
+    for number, (feature_column, k, keep) in enumerate(blocks):  # per feature year and horizon, not per unit
+        at = order[bounds[number]:bounds[number + 1]]
+        if not len(at):
+            continue
+        if feature_column != current:
+            features, current = features_at(history, feature_column, base), feature_column
+        assert features is not None
+        chosen = np.flatnonzero(keep)[within[at]]
+        x[at, :-1] = features[chosen]
+        x[at, -1] = float(k * history.step)
+        y[at] = (history.log_values[chosen, feature_column + k] - history.log_values[chosen, feature_column]) / (
+            k * history.step)
+    return x, y
+
+
 def boosted(history: History, origin: int, steps: int, base: int, *, seed: int = 0) -> np.ndarray:
     """Log forecasts 1..``steps`` ahead of step column ``origin`` (units x steps; NaN where the origin value is
     missing or no training row exists)."""
@@ -50,24 +88,9 @@ def boosted(history: History, origin: int, steps: int, base: int, *, seed: int =
 
     n_units = history.log_values.shape[0]
     out = np.full((n_units, steps), np.nan)
-    rows_x, rows_y = [], []
-    for feature_column in range(max(1, origin - FEATURE_STEPS), origin):
-        features = features_at(history, feature_column, base)
-        for k in range(1, origin - feature_column + 1):
-            if k > steps:
-                break
-            target = (history.log_values[:, feature_column + k] - history.log_values[:, feature_column]) / (
-                k * history.step)
-            keep = np.isfinite(target) & np.isfinite(features[:, 3])
-            horizon = np.full((int(keep.sum()), 1), float(k * history.step))
-            rows_x.append(np.hstack([features[keep], horizon]))
-            rows_y.append(target[keep])
-    if not rows_x or sum(len(y) for y in rows_y) < 50:
+    x, y = _training_rows(history, origin, steps, base, seed)
+    if len(y) < 50:
         return out
-    x, y = np.vstack(rows_x), np.concatenate(rows_y)
-    if len(y) > MAX_TRAINING_ROWS:
-        pick = np.random.default_rng(seed).choice(len(y), MAX_TRAINING_ROWS, replace=False)
-        x, y = x[pick], y[pick]
     model = lightgbm.LGBMRegressor(
         objective="l1", n_estimators=150, learning_rate=0.08, num_leaves=31, min_child_samples=40, max_bin=63,
         subsample=0.8, subsample_freq=1, colsample_bytree=0.9, random_state=seed, deterministic=True,

@@ -10,7 +10,14 @@ size quintile at the origin (the unit's own past errors among them), by horizon;
 than any error the origin can see takes the longest seen, scaled in proportion to the horizon.
 Status probabilities: ``draws`` paths per unit, the combined forecast plus the peers' error quantile
 at evenly spaced levels (one level per draw for every horizon, so a path keeps its quantile), judged
-by the standard's kernel (:meth:`StatusRule.simulated`).
+by the standard's kernel (:meth:`StatusRule.simulated`), in blocks of units so that the paths of a
+million units are never held at once.
+
+Scale: above :data:`CALIBRATION_UNITS` units, the earlier origins (the intervals' calibration errors
+and the report's skill backtest) are forecast for a seeded sample of that many units
+(:attr:`Forecaster.calibration`); every unit is still forecast, with intervals and probabilities, at
+the origin itself. The shipped datasets (at most 3,142 units) are far below it: their results are
+those of all units.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from shrinkwatch.forecast.boosted import boosted
 from shrinkwatch.forecast.methods import (
     METHODS,
     combine,
+    damped_fits,
     damped_trend,
     linear_trend,
     loglinear_trend,
@@ -34,11 +42,12 @@ from shrinkwatch.forecast.methods import (
 )
 from shrinkwatch.forecast.metrics import brier, coverage, malpe, mape, mase, medape, precision_recall, shelf_life
 from shrinkwatch.forecast.series import History, history_of
-from shrinkwatch.forecast.status import StatusRule, status_rule
+from shrinkwatch.forecast.status import SIMULATED_PER_BLOCK, StatusRule, status_rule
+from shrinkwatch.identification.indicators import Tri
 from shrinkwatch.identification.schema import Standard
 
 __all__ = ["Forecaster", "ForecastResult", "BacktestResult", "forecast", "backtest", "BACKTEST_ORIGINS",
-           "PEER_GROUPS", "DRAWS", "LEVEL", "WITHIN_PERCENT", "SHELF_SHARE"]
+           "PEER_GROUPS", "DRAWS", "LEVEL", "WITHIN_PERCENT", "SHELF_SHARE", "CALIBRATION_UNITS"]
 
 #: Rolling origins and the longest horizon (years) each shipped dataset is backtested on.
 BACKTEST_ORIGINS: dict[str, tuple[tuple[int, ...], int]] = {
@@ -56,21 +65,49 @@ LEVEL = 0.8
 WITHIN_PERCENT, SHELF_SHARE = 10.0, 80.0
 #: Fewest errors a peer group needs at a horizon; fewer and all units' errors are used.
 MIN_PEER_ERRORS = 30
+#: Units forecast at the earlier origins (calibration errors, the report's skill backtest): above this, a
+#: seeded sample of this many (the quantiles of five size classes' errors, 4,000 units each at least, move
+#: by less than their sampling noise); every unit is still forecast at the origin.
+CALIBRATION_UNITS = 20_000
 
 
 class Forecaster:
     """Every method's log forecasts at any step column of ``history``, cached.
 
     ``steps`` is the longest horizon in steps; ``base`` the steps of the trends' base period
-    (10 years, at least two steps).
+    (10 years, at least two steps). ``rows``: the positions of ``history``'s units among the panel's units
+    when it holds a sample of them (None: all of them, in the panel's order).
     """
 
-    def __init__(self, history: History, steps: int, *, seed: int = 0, base_years: int = 10) -> None:
+    def __init__(self, history: History, steps: int, *, seed: int = 0, base_years: int = 10,
+                 rows: np.ndarray | None = None) -> None:
         self.history = history
         self.steps = int(steps)
+        self.base_years = base_years
         self.base = max(2, int(round(max(base_years, 2 * history.step) / history.step)))
         self.seed = seed
+        self.rows = rows
         self._cache: dict[int, dict[str, np.ndarray]] = {}
+        self._calibration: Forecaster | None = None
+        self._damped: dict[int, np.ndarray] | None = None
+
+    @property
+    def calibration(self) -> "Forecaster":
+        """The forecaster of the earlier origins: this one up to :data:`CALIBRATION_UNITS` units, else one over a
+        sample of that many units, drawn with ``seed`` (sorted, so in the panel's order; its boosted model is
+        trained on the sample's own past)."""
+        n_units = self.history.log_values.shape[0]
+        if self.rows is not None or n_units <= CALIBRATION_UNITS:
+            return self
+        if self._calibration is None:
+            pick = np.sort(np.random.default_rng(self.seed).choice(n_units, CALIBRATION_UNITS, replace=False))
+            self._calibration = Forecaster(self.history.subset(pick), self.steps, seed=self.seed,
+                                           base_years=self.base_years, rows=pick)
+        return self._calibration
+
+    def of_rows(self, verdict: Tri) -> Tri:
+        """A verdict on all the panel's units restricted to this forecaster's units."""
+        return verdict if self.rows is None else Tri(verdict.yes[self.rows], verdict.no[self.rows])
 
     def at(self, origin: int) -> dict[str, np.ndarray]:
         """Log forecasts (units x steps) of each of :data:`METHODS` made at step column ``origin``."""
@@ -81,12 +118,24 @@ class Forecaster:
             "random_walk": random_walk(past, self.steps),
             "linear": linear_trend(past, self.steps, self.base),
             "loglinear": loglinear_trend(past, self.steps, self.base),
-            "damped": damped_trend(past, self.steps),
+            "damped": self._damped_at(origin, past),
             "boosted": boosted(self.history, origin, self.steps, self.base, seed=self.seed),
         }
         result["combined"] = combine(result)
         self._cache[origin] = result
         return result
+
+    def _damped_at(self, origin: int, past: np.ndarray) -> np.ndarray:
+        """The damped trend's forecasts at ``origin`` (:func:`damped_trend` of ``past``). A forecaster that
+        calibrates its own intervals is asked at many origins: it makes all of them from one pass of the recursion
+        (:func:`damped_fits`, the same numbers); one above :data:`CALIBRATION_UNITS` is asked at its origin only."""
+        if self.calibration is not self:
+            return damped_trend(past, self.steps)
+        if self._damped is None:
+            values = self.history.log_values
+            self._damped = {column: np.where(np.isfinite(values[:, column:column + 1]), fit.forecast(self.steps), np.nan)
+                            for column, fit in damped_fits(values, range(values.shape[1])).items()}
+        return self._damped[origin]
 
     def calibration_origins(self, origin: int) -> list[int]:
         """The earlier origins whose errors ``origin`` calibrates on (three observations at least)."""
@@ -103,16 +152,20 @@ class Forecaster:
                 out[i, :, k - 1] = self.history.log_values[:, c + k] - made[:, k - 1]
         return out
 
-    def error_quantiles(self, origin: int, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per unit, the quantiles at ``levels`` of its peers' errors by horizon (units x steps x levels), and
-        the horizons (steps) whose errors were seen rather than scaled."""
+    def error_table(self, origin: int, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The quantiles at ``levels`` of each peer group's errors by horizon (groups + 1 x steps x levels, the
+        last row all units'), each unit's peer group (row of the table), and the horizons (steps) whose errors
+        were seen rather than scaled. Unit ``i``'s quantiles: ``table[group[i]]``. The errors are those of
+        :attr:`calibration`'s units (all units up to :data:`CALIBRATION_UNITS`)."""
         size = self.history.log_values[:, origin]
         finite = np.isfinite(size)
         group = np.full(len(size), PEER_GROUPS)  # PEER_GROUPS = all units
         if finite.sum() >= PEER_GROUPS:
             edges = np.quantile(size[finite], np.linspace(0, 1, PEER_GROUPS + 1)[1:-1])
             group[finite] = np.searchsorted(edges, size[finite], side="right")
-        errors = self.errors(origin)
+        calibration = self.calibration
+        errors = calibration.errors(origin)
+        peers = group if calibration is self else group[calibration.rows]
         table = np.full((PEER_GROUPS + 1, self.steps, len(levels)), np.nan)
         seen = np.zeros(self.steps, dtype=bool)
         for k in range(self.steps):
@@ -123,7 +176,7 @@ class Forecaster:
             seen[k] = True
             table[PEER_GROUPS, k] = np.quantile(pooled, levels)
             for g in range(PEER_GROUPS):
-                mine = at_k[:, group == g]
+                mine = at_k[:, peers == g]
                 mine = mine[np.isfinite(mine)]
                 table[g, k] = np.quantile(mine, levels) if len(mine) >= MIN_PEER_ERRORS else table[PEER_GROUPS, k]
         if not seen.any():
@@ -134,7 +187,7 @@ class Forecaster:
             if not seen[k]:
                 source = longest if k > longest else int(np.flatnonzero(seen)[0])
                 table[:, k] = table[:, source] * (k + 1) / (source + 1)
-        return table[group], seen
+        return table, group, seen
 
 
 @dataclass(frozen=True)
@@ -159,26 +212,34 @@ def _at_origin(forecaster: Forecaster, rule: StatusRule, panel: Panel, origin: i
                level: float, draws: int, kernel: Any) -> OriginResult:
     history = forecaster.history
     made = forecaster.at(origin)
-    quantiles, seen = forecaster.error_quantiles(origin, _levels(draws, level))
+    table, group, seen = forecaster.error_table(origin, _levels(draws, level))
     combined = made["combined"][:, :steps]
-    lower = np.exp(combined + quantiles[:, :steps, 0])
-    upper = np.exp(combined + quantiles[:, :steps, 1])
-    paths = np.exp(combined[:, None, :] + np.transpose(quantiles[:, :steps, 2:], (0, 2, 1)))
+    lower = np.exp(combined + table[group, :steps, 0])
+    upper = np.exp(combined + table[group, :steps, 1])
     targets = [int(history.years[origin]) + (k + 1) * history.step for k in range(steps)]
     first = max(rule.first_year(kernel, targets), int(history.years[0]))
     columns = np.flatnonzero((history.years >= first) & (history.years <= history.years[origin]))
-    with np.errstate(invalid="ignore"):
-        yes, known = rule.simulated(history.years[columns], np.exp(history.log_values[:, columns]), targets, paths)
-    decided = known.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probability_at = np.where(decided > 0, yes.sum(axis=1) / decided, np.nan)
-        ever = np.logical_or.accumulate(yes, axis=2)
-        all_known = np.logical_and.accumulate(known, axis=2)
-        settled = (ever | all_known).sum(axis=1)
-        probability_within = np.where(settled > 0, ever.sum(axis=1) / settled, np.nan)
+    n_units = len(group)
+    probability_at = np.full((n_units, steps), np.nan)
+    probability_within = np.full((n_units, steps), np.nan)
+    per_block = max(1, SIMULATED_PER_BLOCK // draws)
+    for start in range(0, n_units, per_block):  # blocks of units: the paths of one block at a time
+        rows = slice(start, min(start + per_block, n_units))
+        paths = np.exp(combined[rows, None, :] + np.transpose(table[group[rows], :steps, 2:], (0, 2, 1)))
+        with np.errstate(invalid="ignore"):
+            yes, known = rule.simulated(history.years[columns], np.exp(history.log_values[rows][:, columns]),
+                                        targets, paths)
+        decided = known.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probability_at[rows] = np.where(decided > 0, yes.sum(axis=1) / decided, np.nan)
+            ever = np.logical_or.accumulate(yes, axis=2)
+            all_known = np.logical_and.accumulate(known, axis=2)
+            settled = (ever | all_known).sum(axis=1)
+            probability_within[rows] = np.where(settled > 0, ever.sum(axis=1) / settled, np.nan)
     return OriginResult(origin=origin, forecasts=made, lower=lower, upper=upper, probability_at=probability_at,
                         probability_within=probability_within,
-                        status_now=rule.status(panel, int(history.years[origin]), kernel), seen=seen)
+                        status_now=forecaster.of_rows(rule.status(panel, int(history.years[origin]), kernel)),
+                        seen=seen)
 
 
 def _steps_for(history: History, horizon: int) -> int:
@@ -336,10 +397,14 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
     table = None
     if skill:
         origins = [o for o in range(3, origin) if o + steps <= origin][-3:]
-        if origins:
-            scored = _score(forecaster, rule, panel, origins, steps, level, draws, kernel, only_step=steps)
+        if origins:  # the earlier origins: the calibration sample's units above CALIBRATION_UNITS
+            scored = _score(forecaster.calibration, rule, panel, origins, steps, level, draws, kernel, only_step=steps)
             table = scored.status[scored.status["horizon"] == horizon].reset_index(drop=True)
     notes = list(rule.notes)
+    if forecaster.calibration is not forecaster:
+        notes.append(f"the intervals' calibration errors and the skill backtest are of a seeded sample of "
+                     f"{CALIBRATION_UNITS:,} of the {n_units:,} units (above {CALIBRATION_UNITS:,} units; seed {seed}); "
+                     "every unit is forecast from the last observed year")
     if history.not_positive:
         notes.append(f"{history.not_positive:,} zero or negative values of {history.indicator} are not used "
                      "(no growth rate can be taken from them)")
@@ -382,7 +447,7 @@ def _score(forecaster: Forecaster, rule: StatusRule, panel: Panel, origins: list
                     (values[common], actual[common], scale[common]))
             cover_parts.setdefault(horizon, []).append(
                 (actual[common], result.lower[common, k - 1], result.upper[common, k - 1]))
-            truth = rule.status(panel, int(history.years[origin + k]), kernel)
+            truth = forecaster.of_rows(rule.status(panel, int(history.years[origin + k]), kernel))
             usable = truth.known & now.known & np.isfinite(result.probability_at[:, k - 1])
             status_parts.setdefault(horizon, []).append(
                 (truth.yes[usable], result.probability_at[usable, k - 1], now.yes[usable],

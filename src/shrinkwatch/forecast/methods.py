@@ -23,6 +23,7 @@ __all__ = [
     "loglinear_trend",
     "damped_trend",
     "damped_fit",
+    "damped_fits",
     "combine",
 ]
 
@@ -126,10 +127,22 @@ def damped_fit(log_values: np.ndarray, grid: tuple[tuple[float, float, float], .
     (``l += phi b``, ``b *= phi``). All series and all candidate parameter sets advance together, one
     time step at a time.
     """
-    n_units, n_steps = log_values.shape
+    last = log_values.shape[1] - 1
+    return damped_fits(log_values, [last])[last]
+
+
+def damped_fits(log_values: np.ndarray, columns: list[int] | range,
+                grid: tuple[tuple[float, float, float], ...] = DAMPED_GRID) -> dict[int, DampedFit]:
+    """:func:`damped_fit` of the series cut after each of ``columns`` (``log_values[:, : c + 1]``), from one pass
+    of the recursion: it reads the values in time order, so its state after column ``c`` is that of the cut
+    series. A series with fewer than two values by ``c`` has no fit at ``c`` (NaN level and trend), as when
+    cut; its other fields may differ from the cut series' (its first value can be later than ``c``)."""
+    n_units = log_values.shape[0]
+    wanted = {int(c) for c in columns}
     params = np.asarray(grid, dtype=np.float64)  # (G, 3)
     alpha, beta, phi = (params[:, j][None, :] for j in range(3))
     finite = np.isfinite(log_values)
+    n_steps = log_values.shape[1]
     first = np.where(finite.any(axis=1), finite.argmax(axis=1), n_steps)
     rows = np.arange(n_units)
     first_value = log_values[rows, np.minimum(first, n_steps - 1)]
@@ -138,7 +151,10 @@ def damped_fit(log_values: np.ndarray, grid: tuple[tuple[float, float, float], .
     level = np.repeat(first_value[:, None], len(params), axis=1)
     trend = np.repeat(np.nan_to_num(initial_trend)[:, None], len(params), axis=1)
     sse = np.zeros((n_units, len(params)))
-    for t in range(n_steps):
+    seen_count = np.zeros(n_units, dtype=np.int64)
+    fits: dict[int, DampedFit] = {}
+    nan = np.full(n_units, np.nan)
+    for t in range(max(wanted) + 1 if wanted else 0):
         active = (t >= first)[:, None]
         y = log_values[:, t][:, None]
         predicted = level + phi * trend
@@ -149,14 +165,16 @@ def damped_fit(log_values: np.ndarray, grid: tuple[tuple[float, float, float], .
         new_trend = np.where(seen, beta * (new_level - level) + (1 - beta) * phi * trend,
                              np.where(active, phi * trend, trend))
         level, trend = new_level, new_trend
-    best = np.argmin(sse, axis=1)
-    usable = finite.sum(axis=1) >= 2
-    nan = np.full(n_units, np.nan)
-    return DampedFit(
-        alpha=params[best, 0], beta=params[best, 1], phi=params[best, 2],
-        level=np.where(usable, level[rows, best], nan), trend=np.where(usable, trend[rows, best], nan),
-        initial_level=first_value, initial_trend=initial_trend, first=first,
-    )
+        seen_count += finite[:, t]
+        if t in wanted:
+            best = np.argmin(sse, axis=1)
+            usable = seen_count >= 2
+            fits[t] = DampedFit(
+                alpha=params[best, 0], beta=params[best, 1], phi=params[best, 2],
+                level=np.where(usable, level[rows, best], nan), trend=np.where(usable, trend[rows, best], nan),
+                initial_level=first_value, initial_trend=initial_trend, first=first,
+            )
+    return fits
 
 
 def damped_trend(log_values: np.ndarray, steps: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from math import gcd
 
@@ -48,6 +48,12 @@ class History:
             raise OptionError(f"{option} {year}: not an observed year on the panel's steps "
                               f"({int(self.years[0])}..{int(self.years[-1])} every {self.step})")
         return int(where[0])
+
+    def subset(self, rows: np.ndarray) -> "History":
+        """The history of the units at positions ``rows`` (same years; ``not_positive`` kept as the panel's)."""
+        return replace(self, unit_ids=self.unit_ids[rows], log_values=self.log_values[rows],
+                       components={name: rates[rows] for name, rates in self.components.items()},
+                       region=self.region[rows])
 
 
 def history_of(panel: Panel, indicator: str = "pop_resident", *, first_year: int | None = None) -> History:

@@ -32,11 +32,14 @@ from shrinkwatch.identification.kernel import Kernel, RuleParameters, WindowPara
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
 
-__all__ = ["StatusRule", "status_rule", "FORECASTABLE_RULES"]
+__all__ = ["StatusRule", "status_rule", "FORECASTABLE_RULES", "SIMULATED_PER_BLOCK"]
 
 #: Rules judged on the population indicator alone, unit by unit: a forecast of population decides them.
 #: (cn-2025 needs GDP and built-up area, composite-index normalises across units: neither is forecast.)
 FORECASTABLE_RULES = ("census_decline", "consecutive_decline", "peak_loss", "scirn")
+#: Simulated units (units x draws) judged at once by :meth:`StatusRule.simulated`: bounds its memory (a few
+#: copies of 8 bytes x years x this) whatever the number of units.
+SIMULATED_PER_BLOCK = 250_000
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,24 @@ class StatusRule:
     def simulated(self, history_years: np.ndarray, history_levels: np.ndarray, target_years: list[int],
                   paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Judge simulated paths: ``history_levels`` (units x history years) followed by ``paths`` (units x draws
-        x targets, populations). Returns ``yes`` and ``known`` (units x draws x targets)."""
+        x targets, populations). Returns ``yes`` and ``known`` (units x draws x targets).
+
+        The rules judge each unit on its own values, so the paths are judged in blocks of units of at most
+        :data:`SIMULATED_PER_BLOCK` simulated units (units x draws) each: the same verdicts as all at once, with the
+        memory of one block (a million units x 100 draws would otherwise be a panel of 10^8 units)."""
+        n_units, draws, n_targets = paths.shape
+        yes = np.zeros((n_units, draws, n_targets), dtype=bool)
+        known = np.zeros_like(yes)
+        per_block = max(1, SIMULATED_PER_BLOCK // max(draws, 1))
+        for start in range(0, n_units, per_block):  # blocks of units, each judged vectorised
+            stop = min(start + per_block, n_units)
+            yes[start:stop], known[start:stop] = self._judged(history_years, history_levels[start:stop],
+                                                              target_years, paths[start:stop])
+        return yes, known
+
+    def _judged(self, history_years: np.ndarray, history_levels: np.ndarray, target_years: list[int],
+                paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`simulated` on one block: the units x draws paths as the units of one panel, judged at once."""
         n_units, draws, n_targets = paths.shape
         years = [int(y) for y in history_years] + [int(y) for y in target_years]
         levels = np.concatenate([np.repeat(history_levels[:, None, :], draws, axis=1), paths], axis=2)
