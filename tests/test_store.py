@@ -466,7 +466,7 @@ def test_a_writer_killed_mid_run_leaves_no_partial_run(store_target):
 
 def test_run_records_under_the_manifest_run_id(tmp_path, store_target, monkeypatch):
     out = tmp_path / "out"
-    done = run_cli("run", "--no-analysis", "--out", str(out), "--store", store_target)
+    done = run_cli("run", "--no-analysis", "--lang", "en", "--out", str(out), "--store", store_target)
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert f"recorded run {manifest['run_id']} in the run store" in done.stderr
@@ -488,10 +488,10 @@ def test_run_records_by_default_and_not_with_no_store(tmp_path, monkeypatch):
     monkeypatch.delenv("SHRINKWATCH_STORE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home"))
     default = tmp_path / "home" / "shrinkwatch" / "shrinkwatch.duckdb"
-    done = run_cli("run", "--no-analysis", "--out", str(tmp_path / "a"), "--no-store")
+    done = run_cli("run", "--no-analysis", "--lang", "en", "--out", str(tmp_path / "a"), "--no-store")
     assert done.returncode == 0, done.stderr
     assert not default.exists() and "recorded run" not in done.stderr
-    done = run_cli("run", "--no-analysis", "--out", str(tmp_path / "b"))
+    done = run_cli("run", "--no-analysis", "--lang", "en", "--out", str(tmp_path / "b"))
     assert done.returncode == 0, done.stderr
     assert default.is_file() and f"in the run store {default}" in done.stderr
     monkeypatch.setenv("SHRINKWATCH_STORE", str(tmp_path / "env.duckdb"))
