@@ -16,7 +16,8 @@ is not writable, to its user-wide cache folder (``NUMBA_CACHE_DIR`` when set), a
 runs load it. The Python preparation mirrors ``esda.crand.crand`` with ``n_jobs=1`` and
 ``alternative="directed"`` (what ``Moran_Local`` uses when none is named), so the pseudo
 p-values are those of ``Moran_Local(..., permutations=n, seed=s, n_jobs=1)``;
-``tests/test_spatial.py`` checks that they are equal. The cost is linear in units:
+``tests/test_spatial.py`` checks that they are equal. The statistic is esda's ``_moran_local_crand``
+read without the copy of ``z`` it makes for every unit (O(n) each, O(n^2) in all). The cost is linear in units:
 per unit, ``permutations`` x (neighbours) products; drawing the permuted ids takes
 ``permutations`` draws from ``n`` units.
 
@@ -32,7 +33,6 @@ from typing import Any
 import numba
 import numpy as np
 from esda.crand import vec_permutations
-from esda.moran import _moran_local_crand
 from esda.significance import _permutation_significance
 
 __all__ = ["moran_local_p_sim"]
@@ -47,11 +47,33 @@ def _permuted_ids(max_card: int, n: int, permutations: int, seed: int) -> np.nda
 
 
 @numba.njit(cache=True, fastmath=True)
+def _moran_local_rstats(i: int, z: np.ndarray, permuted_ids: np.ndarray, weights_i: np.ndarray,
+                        scaling: float) -> np.ndarray:  # pragma: no cover - numba
+    """``esda.moran._moran_local_crand`` without its copy of ``z`` per unit.
+
+    esda draws the permuted neighbours of unit ``i`` from ``z`` with ``i`` left out, built as
+    ``z[mask]`` for every unit: O(n) per unit, so O(n^2) in all (at 1,000,000 units most of
+    the run). Id ``j`` of that array is ``z[j]`` below ``i`` and ``z[j + 1]`` from ``i`` on, so
+    the same values are read from ``z`` itself, and the statistic is the same expression."""
+    self_weight = weights_i[0]
+    other_weights = weights_i[1:]
+    cardinality = len(other_weights)
+    zrand = np.empty((permuted_ids.shape[0], cardinality), dtype=z.dtype)
+    for r in range(permuted_ids.shape[0]):
+        for c in range(cardinality):
+            j = permuted_ids[r, c]
+            zrand[r, c] = z[j + 1] if j >= i else z[j]
+    zi = z[i]
+    return zi * (zrand @ other_weights + self_weight * zi) * scaling
+
+
+@numba.njit(cache=True, fastmath=True)
 def _p_sim(z: np.ndarray, observed: np.ndarray, cardinalities: np.ndarray, self_weights: np.ndarray,
            other_weights: np.ndarray, permuted_ids: np.ndarray, scaling: float,
            island_weight: float) -> np.ndarray:  # pragma: no cover - numba
     """``esda.crand.compute_chunk`` for one chunk of all units, ``keep=False``, with the statistic called
-    directly (a function passed as a value is a "dynamic global" numba cannot cache)."""
+    directly (a function passed as a value is a "dynamic global" numba cannot cache) and without its
+    per-unit copy of ``z`` (:func:`_moran_local_rstats`)."""
     n = z.shape[0]
     p_sim = np.zeros((n,), dtype=np.float32)
     wloc = 0
@@ -65,7 +87,7 @@ def _p_sim(z: np.ndarray, observed: np.ndarray, cardinalities: np.ndarray, self_
             weights_i[0] = self_weights[i]
             weights_i[1:] = other_weights[wloc:(wloc + cardinality)]
         wloc += cardinality
-        rstats = _moran_local_crand(i, z, permuted_ids, weights_i, scaling)
+        rstats = _moran_local_rstats(i, z, permuted_ids, weights_i, scaling)
         p_sim[i] = _permutation_significance(observed[i], rstats, alternative=ALTERNATIVE).item()
     return p_sim
 
