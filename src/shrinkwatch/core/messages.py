@@ -179,7 +179,7 @@ def translate(text: str, prefix: str, lang: str) -> str:
     said = {name: translate(value, NESTED_FIELDS[name], lang) if name in NESTED_FIELDS
             else words.get(f"{LABEL_FIELDS[name]}.{value}", value) if name in LABEL_FIELDS else value
             for name, value in fields.items()}
-    return catalogue(lang)[key].format(**said)
+    return words[key].format(**said)
 
 
 def translate_all(texts: Any, prefix: str | tuple[str, ...], lang: str) -> Any:
