@@ -8,9 +8,10 @@ matplotlib) before anyone asks for an analysis.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import pandas as pd
 
@@ -24,6 +25,46 @@ if TYPE_CHECKING:
     from shrinkwatch.analysis.analyse import Analysis
 
 __all__ = ["run", "load_any"]
+
+T = TypeVar("T")
+
+
+class _Alongside(Generic[T]):
+    """``work()`` started on a thread of its own while the caller goes on (``concurrent``, the default when this
+    process may use more than one CPU); :meth:`result` waits for it and returns its value or raises its
+    exception. The thread is a daemon: an interrupted run (Ctrl-C) exits without waiting for it. Not
+    concurrent: :meth:`result` runs ``work`` then, on the caller's thread."""
+
+    def __init__(self, work: Callable[[], T], concurrent: bool | None = None) -> None:
+        self._work = work
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if _cpus() > 1 if concurrent is None else concurrent:
+            self._thread = threading.Thread(target=self._run, name="shrinkwatch-alongside", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
+
+    def result(self) -> T:
+        if self._thread is None:
+            return self._work()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = None) -> Panel:
@@ -96,6 +137,9 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     from shrinkwatch.identification.sensitivity import sweep  # deferred: as above
     from shrinkwatch.identification.timeline import timeline  # deferred: as above
 
+    # the forecast reads only the panel and the standard: it runs on the second CPU while the analyses run here
+    # (its models are single-threaded and seeded, and it draws from its own generators: the same numbers)
+    forecasting = _Alongside(lambda: _early_warning(identification, panel, standard, seed))
     swept = None
     if vary and not user_grid:
         vary = _feasible_grid(panel, standard, vary, identification.parameters, say, stable_clusters, lang)
@@ -117,7 +161,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
     typology = classify(panel, identification, seed=seed, resources=resources, lang=lang)
     paths = recommendations_for(panel, identification, typology, paradox=analysis.paradox, lang=lang)
     say(message("pipeline.progress.forecasting", lang))
-    warning, errors = _early_warning(identification, panel, standard, seed), dict(analysis.errors)
+    warning, errors = forecasting.result(), dict(analysis.errors)
     if isinstance(warning, str):  # why there is no forecast: the report says so
         errors["early_warning"] = warning
     return replace(analysis, sensitivity=swept, typology=typology, recommendations=paths, timeline=status,
