@@ -375,6 +375,18 @@ def test_drivers_are_deterministic_for_a_seed(census_panel, census_identificatio
     assert again.gbm_cv == china_drivers.gbm_cv
 
 
+def test_contributions_on_two_threads_are_the_same_bits(census_panel, census_identification, china_drivers,
+                                                        monkeypatch):
+    """Above CONTRIBUTION_THREADS_FROM units the SHAP contributions are computed on two threads: the same values
+    to the bit as on one (each row is computed on its own)."""
+    from shrinkwatch.analysis import drivers as drivers_module
+
+    assert china_drivers.n_used < drivers_module.CONTRIBUTION_THREADS_FROM  # the fixture: one thread
+    monkeypatch.setattr(drivers_module, "CONTRIBUTION_THREADS_FROM", 0)
+    threaded = analyze.drivers(census_identification, census_panel, seed=0)
+    assert threaded.contributions.to_numpy().tobytes() == china_drivers.contributions.to_numpy().tobytes()
+
+
 # ---------------------------------------------------------------- US components
 
 

@@ -397,3 +397,121 @@ def test_summary_has_the_timeline_and_the_early_warning(hand_run):
 ])
 def test_schema_refuses_damaged_monitoring_blocks(hand_run, damage, where):
     refused(_with_monitoring(json.loads(hand_run["summary.json"].read_text(encoding="utf-8"))), damage, where)
+
+
+def _sheet_xml(folder: Path, frame: pd.DataFrame, write_rows, *more: pd.DataFrame) -> dict[str, bytes]:  # noqa: ANN001
+    """The sheet and style XML of a workbook of one sheet per table (``frame``, then ``more``) whose rows
+    ``write_rows`` writes, formatted as ``write_xlsx`` formats its sheets."""
+    import zipfile
+
+    import xlsxwriter
+
+    from shrinkwatch.report.columns import Column
+    from shrinkwatch.report.xlsx import _format_sheet, _Sheet, _sheet_ready
+
+    path = folder / "book.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    header = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
+    kinds = {"rate": "rate", "flag": "flag", "code": "id", "count": "count"}
+    for number, table in enumerate((frame, *more)):
+        table = _sheet_ready(table)
+        worksheet = book.add_worksheet("table" if number == 0 else f"table{number}")
+        sheet = _Sheet(table, tuple(Column("x", kind=kinds.get(c, "text"), name=c) for c in table.columns))
+        _format_sheet(book, worksheet, sheet, len(table))
+        write_rows(worksheet, table, len(table), header)
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if name.startswith("xl/worksheets/sheet")
+                or name == "xl/styles.xml"}
+
+
+def _awkward_table() -> pd.DataFrame:
+    """Cells that test every rule of xlsxwriter's cell writers: numbers of every size and sign (-0.0 too), gaps,
+    TRUE/FALSE and a nullable flag, text with XML characters, control characters, ``_xHHHH_``, U+FFFE, edge
+    whitespace, a trailing newline, CJK, 40,000 characters; a mixed column; rows with no cell at all."""
+    n = 9
+    return pd.DataFrame({
+        "code": ["01001", "01003", None, "110100", "", "x", "y", "z", "w"],
+        "rate": [0.1, -0.0, 1e20, 1 / 3, np.nan, 5e-324, -1.7976931348623157e308, 100.0, np.nan],
+        "flag": [True, False, True, True, False, True, False, True, False],
+        "maybe": pd.array([True, None, False, None, True, None, None, False, None], dtype="boolean"),
+        "text": ["a & b < c > d \"q\"", "bell\x07 tab\tend", "_x0041_ literal", "lone \ufffe", " lead",
+                 "trail ", "line\n", "北京市 上海市", "x" * 40_000],
+        "mixed": ["text", 1.5, True, -0.0, None, 7, "=1+1", False, None],
+        "empty": [None] * n,
+        "sparse": [None, None, None, None, "only here", None, None, None, None],
+    }).astype({"empty": object, "sparse": object})
+
+
+@pytest.mark.parametrize("chunk", [3, 10_000])
+def test_sheet_rows_are_written_as_xlsxwriter_writes_them_cell_by_cell(tmp_path, monkeypatch, chunk):
+    """The bulk sheet XML of ``_write_rows`` is byte for byte what xlsxwriter's typed writers wrote cell by
+    cell before (``benchmarks/reference_xlsx.py``), in one chunk and across chunks; rows without cells too."""
+    import datetime
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from reference_xlsx import write_rows_cell_by_cell
+
+    from shrinkwatch.report import xlsx
+
+    monkeypatch.setattr(xlsx, "_CHUNK_ROWS", chunk)
+    table = _awkward_table()
+    dated = table.assign(mixed=[datetime.date(2020, 1, 1), *table["mixed"].iloc[1:]])  # xlsxwriter's own path
+    for frame in (table, table.iloc[[4, 4, 4]].assign(flag=False), table.iloc[:0], dated):
+        (tmp_path / "new").mkdir(exist_ok=True)
+        (tmp_path / "old").mkdir(exist_ok=True)
+        new = _sheet_xml(tmp_path / "new", frame, xlsx._write_rows)
+        old = _sheet_xml(tmp_path / "old", frame, write_rows_cell_by_cell)
+        assert new == old, len(frame)
+        if len(frame) > 3:
+            assert b"_x005F_x0041_" in new["xl/worksheets/sheet1.xml"] and b'<row r="10">' in new[
+                "xl/worksheets/sheet1.xml"]
+    # a format first used in a sheet's last row is numbered when xlsxwriter writes that row: after the rows of
+    # later sheets (here the count format of the second sheet's first row comes before the flag's)
+    single = pd.DataFrame({"code": ["01001"], "flag": [True], "count": [3.0]})
+    double = pd.DataFrame({"count": [1.0, 2.0], "flag": [False, True]})
+    (tmp_path / "new2").mkdir()
+    (tmp_path / "old2").mkdir()
+    assert (_sheet_xml(tmp_path / "new2", single, xlsx._write_rows, double)
+            == _sheet_xml(tmp_path / "old2", single, write_rows_cell_by_cell, double))
+
+
+def test_text_that_looks_like_markup_or_a_formula_stays_text(tmp_path):
+    """xlsxwriter writes a text ``<r>...</r>`` as raw rich-string markup and, in a mixed column, ``{=...}`` as
+    an array formula; the workbook writes both as the text they are."""
+    from shrinkwatch.report import xlsx
+
+    frame = pd.DataFrame({"text": ["<r><t>injected</t></r>", "plain"],
+                          "mixed": ["{=SUM(1,2)}", 2.5]}).astype(object)
+    xml = _sheet_xml(tmp_path, frame, xlsx._write_rows)["xl/worksheets/sheet1.xml"]
+    assert b"<f>" not in xml and b"&lt;r&gt;&lt;t&gt;injected" in xml
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    cells = [[c.value for c in row] for row in book["table"].iter_rows(min_row=2, max_row=3)]
+    assert cells == [["<r><t>injected</t></r>", "{=SUM(1,2)}"], ["plain", 2.5]]
+
+
+def test_a_workbook_is_written_as_the_cell_by_cell_writer_wrote_it(tmp_path, monkeypatch):
+    """Every part of a whole workbook (several sheets, one-row sheets, a capped sheet and its note) is byte for
+    byte what the cell-by-cell writer wrote, the timestamp aside: the formats numbered in the same order too."""
+    import sys
+    import zipfile
+
+    from shrinkwatch import identify
+    from shrinkwatch.report import xlsx
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from reference_xlsx import write_rows_cell_by_cell
+
+    one = Panel.from_series({"01001": [1000.0, 1100.0]}, years=[2010, 2020], id="one", units=pd.DataFrame(
+        {"name": ["Autauga"], "parent_name": ["Alabama"]}, index=pd.Index(["01001"], name="unit_id")))
+    for panel, limit in ((_hand_panel(), None), (_hand_panel(), 2), (one, None)):  # one unit: one row a sheet
+        result = identify(panel, "census-decline")
+        new = xlsx.write_xlsx(result, tmp_path / f"new{panel.id}{limit}" / "results.xlsx", row_limit=limit)
+        with monkeypatch.context() as patch:
+            patch.setattr(xlsx, "_write_rows", write_rows_cell_by_cell)
+            old = xlsx.write_xlsx(result, tmp_path / f"old{panel.id}{limit}" / "results.xlsx", row_limit=limit)
+        with zipfile.ZipFile(new) as a, zipfile.ZipFile(old) as b:
+            assert a.namelist() == b.namelist()
+            assert [n for n in a.namelist() if n != "docProps/core.xml" and a.read(n) != b.read(n)] == []

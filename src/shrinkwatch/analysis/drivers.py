@@ -45,6 +45,10 @@ _EQUAL_AREA = "EPSG:8857"  # Equal Earth: areas for the density at the start
 #: handful of predictors are well determined by 20,000 units. The shipped datasets (at most 3,142 units) are
 #: below it and use every unit; the summary says when a sample was used.
 MAX_DRIVER_UNITS = 20_000
+#: Units from which the SHAP contributions (``predict(pred_contrib=True)``, the longest step of the drivers at
+#: 20,000 units: about 4 s on one thread) are computed on two threads. Each row is computed on its own, so the
+#: values are the same bits on any number of threads (tested); below this, threads cost more than they save.
+CONTRIBUTION_THREADS_FROM = 5_000
 
 #: Column prefixes of the start-of-period predictors, by what they measure.
 DRIVER_PREFIX = {"size": "log10_population_start", "density": "log10_density_start", "earlier": "annual_rate_"}
@@ -402,7 +406,9 @@ def drivers(
         rows) OpenMP threads cost more than they save; on a loaded 2-core
         machine one fit took 0.16 s with 1 thread and 2.7 s with 2. With
         ``deterministic=True`` and row-wise histograms the result does not
-        depend on the thread count for a given seed.
+        depend on the thread count for a given seed. The contributions of
+        :data:`CONTRIBUTION_THREADS_FROM` or more units are computed on at
+        least two threads (the same values).
     lang
         The language of the result's prose (``summary``, ``timing``, ``feature_notes``, ``message`` and the
         reasons in ``excluded``): ``"en"`` or ``"zh"``, from the message catalogues.
@@ -483,7 +489,8 @@ def drivers(
     })
     coefficients.index.name = "term"
     booster = _gbm(int(seed), int(n_jobs)).fit(X, y_values)
-    contribution_values = booster.predict(X, pred_contrib=True)
+    threads = max(int(n_jobs), 2) if n >= CONTRIBUTION_THREADS_FROM else int(n_jobs)
+    contribution_values = booster.predict(X, pred_contrib=True, num_threads=threads)
     contributions = pd.DataFrame(contribution_values, index=X.index, columns=[*X.columns, "expected_value"])
     importance = contributions[list(X.columns)].abs().mean().sort_values(ascending=False)
     wanted = [u for u in contributions_of if u in X_usable.index and u not in X.index]

@@ -85,7 +85,9 @@ def profile_table(
     return table
 
 
-def _mask(table: pd.DataFrame, condition: Condition) -> pd.Series:
+def _mask(table: pd.DataFrame, condition: Condition, members: dict[str, pd.Series] | None = None) -> pd.Series:
+    """The rows of ``table`` that meet ``condition``; ``members`` keeps each set field's split members (one
+    split per field for all the rules of a :func:`recommend` call)."""
     if condition.field not in table.columns:
         return pd.Series(False, index=table.index)
     column = table[condition.field]
@@ -99,8 +101,10 @@ def _mask(table: pd.DataFrame, condition: Condition) -> pd.Series:
         return result & numbers.notna()
     text = column.astype("string")
     if kind == "set":
-        members = text.fillna("").str.split(";").explode().str.strip()
-        hit = (members == value).groupby(level=0, sort=False).any().reindex(table.index, fill_value=False)
+        members = {} if members is None else members
+        if condition.field not in members:
+            members[condition.field] = text.fillna("").str.split(";").explode().str.strip()
+        hit = (members[condition.field] == value).groupby(level=0, sort=False).any().reindex(table.index, fill_value=False)
         hit = hit.astype(bool)
         return hit if condition.op == "contains" else ~hit
     values = value if isinstance(value, list) else [value]
@@ -192,10 +196,13 @@ def recommend(
     names = profiles["name"].astype("string") if "name" in profiles.columns else pd.Series(pd.NA, index=profiles.index)
     position = pd.Series(np.arange(len(profiles)), index=profiles.index)
     blocks = []
+    members: dict[str, pd.Series] = {}
     for order, rule in enumerate(kb.rules):
         mask = (status == rule.scope).fillna(False).astype(bool)
         for condition in rule.conditions:
-            mask &= _mask(profiles, condition)
+            if not mask.any():  # no unit left for this rule: its other conditions cannot add one
+                break
+            mask &= _mask(profiles, condition, members)
         if not mask.any():
             continue
         chosen = profiles.index[mask.to_numpy()]

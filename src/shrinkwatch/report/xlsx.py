@@ -203,20 +203,146 @@ def _cells(values: pd.Series) -> tuple[str, list[Any]]:
     return "any", shown.tolist()
 
 
-def _write_rows(worksheet: Any, frame: pd.DataFrame, rows: int, header_format: Any) -> None:
-    """Header and the first ``rows`` rows of ``frame``, row after row (constant_memory), one typed writer per
-    column: no per-cell type dispatch, no per-cell style."""
-    for position, column in enumerate(frame.columns):
-        worksheet.write_string(0, position, str(column), header_format)
-    writers = {"number": worksheet.write_number, "boolean": worksheet.write_boolean,
-               "text": worksheet.write_string, "any": worksheet.write}
-    columns = [(position, writers[kind], cells) for position, (kind, cells) in
-               enumerate(_cells(frame.iloc[:rows, k]) for k in range(frame.shape[1]))]
+#: Rows of sheet XML built at a time by :func:`_write_rows` (bounds its memory on a sheet of a million rows).
+_CHUNK_ROWS = 10_000
+#: Excel's longest text cell; xlsxwriter cuts a longer string to it.
+_MAX_TEXT = 32_767
+#: Text that xlsxwriter's inline-string writer changes beyond escaping ``&<>``: control characters and
+#: ``_xHHHH_`` (escaped as ``_xHHHH_``), U+FFFE/U+FFFF and leading or trailing whitespace (``xml:space``).
+_SPECIAL_TEXT = r"_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]|^\s|\s$"
+
+
+def _column_letters(position: int) -> str:
+    """``A``, ..., ``Z``, ``AA``, ... for a 0-based column position."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _text_tail(value: str, escape: Any) -> str:
+    """What follows a text cell's ``<c r=".." s=".."``: an inline string, as xlsxwriter's constant_memory writer
+    writes it (cut to :data:`_MAX_TEXT`, control characters as ``_xHHHH_``, whitespace kept, ``&<>`` escaped).
+    Unlike xlsxwriter, text that looks like a rich string (``<r>...</r>``) is escaped too: text is never markup."""
+    from xlsxwriter.utility import _preserve_whitespace  # deferred: as xlsxwriter in write_xlsx
+    from xlsxwriter.xmlwriter import XMLwriter  # deferred: as above
+
+    text = XMLwriter._escape_control_characters(value[:_MAX_TEXT])
+    space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+    return f' t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def _number_tails(numbers: np.ndarray) -> np.ndarray:
+    """What follows a number cell's ``<c r=".." s=".."``, for finite floats: ``><v>{number:.16G}</v></c>`` as
+    xlsxwriter writes it. Each distinct bit pattern is formatted once (``-0.0`` stays ``-0``)."""
+    codes, distinct = pd.factorize(np.ascontiguousarray(numbers, dtype=np.float64).view(np.int64))
+    shown = np.char.mod("%.16G", np.asarray(distinct).view(np.float64)).astype(object)
+    return "><v>" + shown[codes] + "</v></c>"
+
+
+def _tails(kind: str, values: np.ndarray, escape: Any) -> np.ndarray | None:
+    """What follows ``<c r=".." s=".."`` for each present (not None) value of a column of ``kind``
+    (:func:`_cells`), as xlsxwriter's typed writers would write it; None when a value is of a type those
+    writers dispatch otherwise (the caller then writes the sheet cell by cell)."""
+    if kind == "number":
+        return _number_tails(values.astype(np.float64))
+    if kind == "boolean":
+        return np.where(values.astype(bool), ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>').astype(object)
+    if kind == "text":  # each distinct text once; xlsxwriter's own escapes where they change anything
+        codes, distinct = pd.factorize(values.astype(object))
+        text = pd.Series(distinct, dtype=object)
+        special = (text.str.contains(_SPECIAL_TEXT, regex=True) | text.str.len().gt(_MAX_TEXT)).to_numpy(dtype=bool)
+        plain = text[~special].str.replace("&", "&amp;", regex=False).str.replace(
+            "<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+        tails = np.empty(len(text), dtype=object)
+        tails[~special] = ' t="inlineStr"><is><t>' + plain.to_numpy(dtype=object) + "</t></is></c>"
+        tails[special] = text[special].map(lambda v: _text_tail(v, escape)).to_numpy(dtype=object)
+        return tails[codes]
+    # "any": numbers, TRUE/FALSE and text in one column; by type, as worksheet.write dispatches them
+    kinds = pd.Series(values, dtype=object).map(type)
+    tails = np.empty(len(values), dtype=object)
+    is_text, is_bool = kinds.eq(str).to_numpy(), kinds.eq(bool).to_numpy()
+    is_number = kinds.isin([float, int]).to_numpy()
+    if not (is_text | is_bool | is_number).all():
+        return None
+    numbers = values[is_number].astype(np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    tails[is_number] = _number_tails(numbers)
+    tails[is_bool] = _tails("boolean", values[is_bool], escape)
+    tails[is_text] = _tails("text", values[is_text], escape)
+    return tails
+
+
+def _write_cells(worksheet: Any, columns: list[tuple[int, Any, list[Any]]], rows: int) -> None:
+    """Cell by cell through xlsxwriter's typed writers (constant_memory: row after row)."""
     for row in range(rows):
         for position, write, cells in columns:
             value = cells[row]
             if value is not None:
                 write(row + 1, position, value)
+
+
+def _write_rows(worksheet: Any, frame: pd.DataFrame, rows: int, header_format: Any) -> None:
+    """Header and the first ``rows`` rows of ``frame``.
+
+    The header goes through xlsxwriter; the data rows are written as sheet XML a column at a time
+    (:data:`_CHUNK_ROWS` rows at once) into the constant_memory row file of the worksheet, exactly as
+    xlsxwriter's typed writers (one per column: number, text, TRUE/FALSE) would write them cell by cell:
+    the same ``<row>`` and ``<c>`` elements, column formats and escapes (xlsxwriter is pinned; the tests
+    compare the sheet XML with the cell-by-cell writer's). A missing value is an empty cell; a row without
+    cells is not written. The last row with cells goes through the typed writers: xlsxwriter writes it (and
+    numbers the formats it is the first to use) only when the sheet is closed, after later sheets' rows. A
+    column whose cells xlsxwriter would dispatch otherwise (a type other than text, a number or TRUE/FALSE)
+    sends the whole sheet through the writers cell by cell."""
+    for position, column in enumerate(frame.columns):
+        worksheet.write_string(0, position, str(column), header_format)
+    writers = {"number": worksheet.write_number, "boolean": worksheet.write_boolean,
+               "text": worksheet.write_string, "any": worksheet.write}
+    typed = [_cells(frame.iloc[:rows, k]) for k in range(frame.shape[1])]
+    presence = [pd.notna(np.array(cells, dtype=object)) for _, cells in typed]
+    occupied = np.logical_or.reduce(presence) if presence and rows else np.zeros(0, dtype=bool)
+    if not occupied.any():
+        return
+    last = int(np.flatnonzero(occupied)[-1])
+    worksheet._write_single_row(1)  # the header row, from xlsxwriter's table (its format gets its index first)
+    # a data cell takes its column's format (set_column in _format_sheet); xlsxwriter numbers a format when it
+    # first writes a cell of it, so the formats are numbered in the order of their first cells, row by row
+    first = [int(np.argmax(present[:last])) if present[:last].any() else last for present in presence]
+    styles = [""] * len(typed)
+    for position in sorted(range(len(typed)), key=lambda k: (first[k], k)):
+        column_format = worksheet.col_info.get(position, [None, None])[1]
+        if column_format is not None and first[position] < last:
+            styles[position] = f' s="{column_format._get_xf_index()}"'
+    letters = [_column_letters(position) for position in range(len(typed))]
+    parts: list[str] = []
+    last_written = 1
+    for start in range(0, last, _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, last)
+        numbers = np.arange(start + 2, stop + 2).astype(str).astype(object)  # the sheet's row numbers
+        row_xml = np.full(stop - start, "", dtype=object)
+        for (kind, cells), present_all, letter, style in zip(typed, presence, letters, styles):
+            present = present_all[start:stop]
+            if not present.any():
+                continue
+            tails = _tails(kind, np.array(cells[start:stop], dtype=object)[present], worksheet._escape_data)
+            if tails is None:
+                _write_cells(worksheet, [(position, writers[kind], cells) for position, (kind, cells)
+                                         in enumerate(typed)], rows)
+                return
+            row_xml[present] += f'<c r="{letter}' + numbers[present] + f'"{style}' + tails
+        written = row_xml != ""
+        if written.any():
+            parts.append("".join('<row r="' + numbers[written] + '">' + row_xml[written] + "</row>"))
+            last_written = start + 1 + int(np.flatnonzero(written)[-1])
+    worksheet.fh.write("".join(parts))
+    worksheet._check_dimensions(last_written, 0)  # the sheet's extent, as the cell writers would have set it
+    worksheet.previous_row = last_written
+    for position, (kind, cells) in enumerate(typed):  # the last row with cells, kept for xlsxwriter to write
+        if cells[last] is not None:
+            writers[kind](last + 1, position, cells[last])
 
 
 def _full_table(name: str, sheet: _Sheet, folder: Path) -> str:
