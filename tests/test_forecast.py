@@ -332,3 +332,21 @@ def test_damped_fits_from_one_pass_are_the_fits_of_the_cut_series():
         one_pass = np.where(np.isfinite(cut[:, -1:]), fits[column].forecast(4), np.nan)
         np.testing.assert_array_equal(one_pass, damped_trend(cut, 4))  # bit for bit, NaN where the cut has none
     assert np.isnan(fits[5].level[:5]).all() and np.isfinite(fits[11].level[:5]).all()
+
+
+def test_damped_fits_in_blocks_are_the_fits_of_all_series_at_once(monkeypatch):
+    from shrinkwatch.forecast import methods
+
+    rng = np.random.default_rng(5)
+    values = np.log(rng.uniform(1e3, 1e5, (103, 15)))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:4, :9] = np.nan  # late starters
+    values[4:6] = np.nan  # no value at all
+    whole = methods.damped_fits(values, [3, 9, 14])  # one block: 103 series <= DAMPED_BLOCK
+    monkeypatch.setattr(methods, "DAMPED_BLOCK", 10)  # 11 blocks, the last of 3 series
+    blocks = methods.damped_fits(values, [14, 3, 9])
+    assert list(blocks) == [3, 9, 14] and list(whole) == [3, 9, 14]
+    for column, fit in whole.items():
+        for name in ("alpha", "beta", "phi", "level", "trend", "initial_level", "initial_trend", "first"):
+            np.testing.assert_array_equal(getattr(blocks[column], name), getattr(fit, name))  # bit for bit
+    assert np.isfinite(whole[14].level).sum() == 103 - 2
