@@ -409,3 +409,21 @@ def test_simulated_paths_are_judged_as_the_units_of_a_long_panel(standard, setti
             assert yes.any() and ((known & ~yes).any() or (standard, step) == ("peak-loss", 10))
         with pytest.raises(OptionError, match="history and target years must be distinct"):
             rule.simulated(history_years, levels, [panel.years[-1]], paths[:, :, :1])
+
+
+def test_boosted_models_fitted_ahead_two_at_a_time_are_the_models_fitted_alone():
+    from shrinkwatch.forecast import engine
+    from shrinkwatch.forecast.series import history_of
+
+    history = history_of(_synthetic(n=80, years=range(2000, 2020)))
+    alone, ahead = engine.Forecaster(history, 3), engine.Forecaster(history, 3)
+    origins = (8, 12, 16, 18)
+    with engine._fits_ahead([(ahead, c) for c in origins]):
+        assert set(ahead._fitting) == set(origins)
+        made = {c: ahead.at(c) for c in reversed(origins)}
+    assert not ahead._fitting
+    for c in origins:
+        assert np.isfinite(made[c]["boosted"]).all()
+        for method, values in alone.at(c).items():
+            np.testing.assert_array_equal(made[c][method], values)
+    assert engine.FIT_WORKERS >= 1
