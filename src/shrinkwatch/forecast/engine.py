@@ -243,7 +243,8 @@ def _at_origin(forecaster: Forecaster, rule: StatusRule, panel: Panel, origin: i
     probability_at = np.full((n_units, steps), np.nan)
     probability_within = np.full((n_units, steps), np.nan)
     per_block = max(1, SIMULATED_PER_BLOCK // draws)
-    for start in range(0, n_units, per_block):  # blocks of units: the paths of one block at a time
+
+    def judge(start: int) -> None:  # one block of units: its paths judged, its rows of the probabilities
         rows = slice(start, min(start + per_block, n_units))
         paths = np.exp(combined[rows, None, :] + np.transpose(table[group[rows], :steps, 2:], (0, 2, 1)))
         with np.errstate(invalid="ignore"):
@@ -256,6 +257,12 @@ def _at_origin(forecaster: Forecaster, rule: StatusRule, panel: Panel, origin: i
             all_known = np.logical_and.accumulate(known, axis=2)
             settled = (ever | all_known).sum(axis=1)
             probability_within[rows] = np.where(settled > 0, ever.sum(axis=1) / settled, np.nan)
+
+    # the blocks, FIT_WORKERS at a time (NumPy leaves Python's lock in their array work): each block's paths
+    # only are held, and each block's rows are its own
+    with ThreadPoolExecutor(max_workers=FIT_WORKERS, thread_name_prefix="shrinkwatch-paths") as pool:
+        for _ in pool.map(judge, range(0, n_units, per_block)):
+            pass
     return OriginResult(origin=origin, forecasts=made, lower=lower, upper=upper, probability_at=probability_at,
                         probability_within=probability_within,
                         status_now=forecaster.of_rows(rule.status(panel, int(history.years[origin]), kernel)),
