@@ -667,3 +667,6 @@ def test_a_kernel_of_a_year_grid_refuses_a_grid_no_panel_has():
     for grid, expected in cases:
         with pytest.raises(DataError, match=expected):
             kernel.of_grid(grid, "pop_resident")
+    # of_grid starts a kernel without its __init__: no rule's kernel may keep state set up there
+    from shrinkwatch.identification import Kernel
+    assert all(rule.__init__ is Kernel.__init__ for rule in KERNELS.values())

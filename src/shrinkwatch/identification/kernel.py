@@ -353,7 +353,8 @@ class Kernel(Generic[P, C]):
         the panel whose long values hold every unit at every one of those years (same verdicts), for millions of
         units without the (unit, year) index: a forecast's simulated paths. ``meta``: that panel's (census and
         projected years; default: none). Its :attr:`panel` holds ``meta`` and the indicator's name but no unit
-        and no value: the verdicts read only the grid.
+        and no value: the verdicts read only the grid. (The kernel is started without ``__init__``: a rule's
+        kernel keeps its state in :meth:`cached`, never in an ``__init__`` of its own.)
         """
         values = np.asarray(grid.values)
         years = np.asarray(grid.years, dtype=np.int64)
