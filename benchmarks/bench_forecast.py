@@ -17,23 +17,131 @@ are from ours is printed too (they optimise continuously, we choose from a grid)
 
 Wall and CPU (process) times are both printed: the development machine is shared, so CPU time is the
 fairer ratio. Goal: at least 20x. Not part of the test suite.
+
+    python benchmarks/bench_forecast.py --scale 100000 [--years 30] [--baseline REF] [--repeat 1]
+
+The forecast at scale: :func:`shrinkwatch.forecast.forecast` as ``run`` makes it (the panel's standard and
+identified parameters, seed 0, five years ahead on an annual panel) on the generated panel of ``--scale``
+units (``scale_panels.py``), by this checkout's code and by the code of ``--baseline`` (default: the
+commit before issue 15's forecast speed-ups: simulated paths judged through a long pandas panel, one LightGBM
+fit at a time, the damped trend over all units at once), each in a fresh process, alternately ``--repeat``
+times; the forecast's wall and CPU seconds and the process's peak memory, the ratio of the medians, and whether
+every output (units, paths, watchlist, skill, notes) is the same (it must be).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+#: The forecast before issue 15's speed-ups (the parent of the first of them).
+BASELINE = "c5babf7"
+
+
+def measure(path: str, out: str) -> None:
+    """In this process (the code on ``PYTHONPATH``): the forecast ``run`` makes of the panel file ``path``, timed;
+    its outputs pickled to ``out``; the times and peak memory printed as one JSON line."""
+    import lightgbm  # noqa: F401  imported before timing, as in a run where the analysis already loaded it
+
+    from shrinkwatch.datasets import standard_for
+    from shrinkwatch.forecast import forecast
+    from shrinkwatch.identification import identify, load_standard
+    from shrinkwatch.pipeline import load_any
+
+    panel = load_any(path)
+    standard, settings = standard_for(path, None, None)
+    std = load_standard(standard)
+    parameters = dict(identify(panel, std, settings).parameters)
+    years = panel.observed_years
+    annual = len(years) > 1 and min(b - a for a, b in zip(years, years[1:])) == 1  # as pipeline._annual
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = forecast(panel, std, parameters, seed=0, horizon=5 if annual else None)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with open(out, "wb") as file:
+        pickle.dump({"units": result.units, "paths": result.paths, "watchlist": result.watchlist,
+                     "skill": result.skill, "notes": result.notes, "parameters": result.parameters}, file)
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def _same(a: dict, b: dict) -> list[str]:
+    """The outputs that differ between two pickled forecasts."""
+    import pandas as pd
+
+    differ = []
+    for key, value in a.items():
+        other = b[key]
+        same = (value.equals(other) and list(value.columns) == list(other.columns)
+                if isinstance(value, pd.DataFrame) else value == other)
+        if not same:
+            differ.append(key)
+    return differ
+
+
+def at_scale(units: int, years: int, baseline: str, repeat: int) -> None:
+    """This checkout's forecast against ``baseline``'s on the generated panel of ``units`` units."""
+    sys.path.insert(0, str(HERE))
+    from bench_scale import panel_file
+
+    path = panel_file(units, years, None)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"forecast at {units:,} units x {years} years ({path}); load average at the start: {load}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "baseline"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", baseline, "src"], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        sources = {f"baseline ({baseline})": old / "src", "this checkout": ROOT / "src"}
+        times: dict[str, list[dict[str, float]]] = {label: [] for label in sources}
+        outputs: dict[str, dict] = {}
+        for _ in range(repeat):
+            for label, src in sources.items():
+                out = Path(tmp) / f"{len(outputs)}.pkl"
+                done = subprocess.run([sys.executable, __file__, "--measure", str(path), str(out)], check=True,
+                                      capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)})
+                times[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                with open(out, "rb") as file:
+                    outputs[label] = pickle.load(file)
+                print(f"  {label}: forecast wall {times[label][-1]['wall']:.1f} s, cpu {times[label][-1]['cpu']:.1f} s, "
+                      f"peak {times[label][-1]['peak_mib']:.0f} MiB", flush=True)
+        (base_label, base), (now_label, now) = times.items()
+        ratio = {key: statistics.median(t[key] for t in base) / statistics.median(t[key] for t in now)
+                 for key in ("wall", "cpu")}
+        differ = _same(*outputs.values())
+    print(f"speed-up of the forecast (medians of {repeat}): wall {ratio['wall']:.2f}x, cpu {ratio['cpu']:.2f}x; "
+          f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("outputs: " + ("the same (units, paths, watchlist, skill, notes, parameters)" if not differ
+                         else "DIFFERENT: " + ", ".join(differ)))
+    assert not differ, "the forecast's outputs changed"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=100)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--scale", type=int, default=None, help="units of the generated panel (see the docstring)")
+    parser.add_argument("--years", type=int, default=30)
+    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--measure", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        return measure(*args.measure)
+    if args.scale:
+        return at_scale(args.scale, args.years, args.baseline, args.repeat)
     if args.data_dir:
         os.environ["SHRINKWATCH_DATA"] = args.data_dir
 

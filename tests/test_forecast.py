@@ -332,3 +332,98 @@ def test_damped_fits_from_one_pass_are_the_fits_of_the_cut_series():
         one_pass = np.where(np.isfinite(cut[:, -1:]), fits[column].forecast(4), np.nan)
         np.testing.assert_array_equal(one_pass, damped_trend(cut, 4))  # bit for bit, NaN where the cut has none
     assert np.isnan(fits[5].level[:5]).all() and np.isfinite(fits[11].level[:5]).all()
+
+
+def test_damped_fits_in_blocks_are_the_fits_of_all_series_at_once(monkeypatch):
+    from shrinkwatch.forecast import methods
+
+    rng = np.random.default_rng(5)
+    values = np.log(rng.uniform(1e3, 1e5, (103, 15)))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:4, :9] = np.nan  # late starters
+    values[4:6] = np.nan  # no value at all
+    whole = methods.damped_fits(values, [3, 9, 14])  # one block: 103 series <= DAMPED_BLOCK
+    monkeypatch.setattr(methods, "DAMPED_BLOCK", 10)  # 11 blocks, the last of 3 series
+    blocks = methods.damped_fits(values, [14, 3, 9])
+    assert list(blocks) == [3, 9, 14] and list(whole) == [3, 9, 14]
+    for column, fit in whole.items():
+        for name in ("alpha", "beta", "phi", "level", "trend", "initial_level", "initial_trend", "first"):
+            np.testing.assert_array_equal(getattr(blocks[column], name), getattr(fit, name))  # bit for bit
+    assert np.isfinite(whole[14].level).sum() == 103 - 2
+
+
+def _judged_on_a_long_panel(rule, history_years, history_levels, target_years, paths):
+    """The reference: simulated paths as the units of a long (unit, year) panel judged by the rule's kernel of that
+    panel (as StatusRule.simulated judged them before Kernel.of_grid)."""
+    from shrinkwatch.core.meta import PanelMeta
+
+    n_units, draws, n_targets = paths.shape
+    years = [int(y) for y in history_years] + [int(y) for y in target_years]
+    levels = np.concatenate([np.repeat(history_levels[:, None, :], draws, axis=1), paths], axis=2)
+    ids = pd.RangeIndex(n_units * draws, name="unit_id")
+    index = pd.MultiIndex.from_product([ids, years], names=["unit_id", "year"])
+    values = pd.DataFrame({rule.indicator: levels.reshape(-1)}, index=index)
+    units = pd.DataFrame({"name": np.zeros(len(ids), dtype=np.int8)}, index=ids)
+    simulated = Panel(units, values, PanelMeta(id="simulated", census_years=rule.census_years))
+    kernel = rule.kernel(simulated)
+    yes = np.zeros((n_units, draws, n_targets), dtype=bool)
+    known = np.zeros_like(yes)
+    for j, year in enumerate(target_years):
+        verdict = kernel.verdict(rule.parameters_at(kernel, year))
+        yes[:, :, j] = verdict.yes.reshape(n_units, draws)
+        known[:, :, j] = verdict.known.reshape(n_units, draws)
+    return yes, known
+
+
+@pytest.mark.parametrize("standard, settings", [("census-decline", {}), ("consecutive-decline", {"n": 2}),
+                                                ("peak-loss", {}), ("scirn", {"min_population": 0})])
+def test_simulated_paths_are_judged_as_the_units_of_a_long_panel(standard, settings):
+    """StatusRule.simulated (a kernel of the paths' year grid) gives the verdicts of the kernel of the long panel
+    whose units are the paths, for every forecastable rule: annual and decennial census histories with gaps,
+    paths with NaN, zeros and crashes."""
+    from shrinkwatch.forecast.status import status_rule
+
+    rng = np.random.default_rng(7)
+    cases = [(_synthetic(n=12, years=range(2000, 2012)), 1),
+             (Panel.from_series({f"u{i}": rng.uniform(50, 150, 6) for i in range(9)}, years=[1960, 1970, 1980, 1990,
+                                2000, 2010], census_years=[1960, 1970, 1980, 1990, 2000, 2010]), 10)]
+    for panel, step in cases:
+        rule = status_rule(panel, standard, settings)
+        levels = panel.matrix(rule.indicator).copy()
+        levels[1, -2] = np.nan  # a gap in a history
+        levels[2, :] = np.nan  # a unit without values
+        history_years = np.array(panel.years)
+        targets = [panel.years[-1] + step * k for k in (1, 2, 3)]
+        paths = levels[:, -1:, None] * np.exp(rng.normal(0, 0.1, (len(levels), 15, 3)))
+        paths[0, :3, 1] = np.nan
+        paths[3, :4, 0] = 0.0
+        paths[4, :5, :] *= 0.5
+        yes, known = rule.simulated(history_years, levels, targets, paths)
+        expected = _judged_on_a_long_panel(rule, history_years, levels, targets, paths)
+        np.testing.assert_array_equal(yes, expected[0])
+        np.testing.assert_array_equal(known, expected[1])
+        assert not known[2].any()  # no history: insufficient data on every path
+        if (standard, step) == ("consecutive-decline", 10):
+            assert not known.any()  # no annual decline is seen between censuses: insufficient data
+        else:  # peak-loss's recent annual declines are never ruled out between censuses: no 'no' there
+            assert yes.any() and ((known & ~yes).any() or (standard, step) == ("peak-loss", 10))
+        with pytest.raises(OptionError, match="history and target years must be distinct"):
+            rule.simulated(history_years, levels, [panel.years[-1]], paths[:, :, :1])
+
+
+def test_boosted_models_fitted_ahead_two_at_a_time_are_the_models_fitted_alone():
+    from shrinkwatch.forecast import engine
+    from shrinkwatch.forecast.series import history_of
+
+    history = history_of(_synthetic(n=80, years=range(2000, 2020)))
+    alone, ahead = engine.Forecaster(history, 3), engine.Forecaster(history, 3)
+    origins = (8, 12, 16, 18)
+    with engine._fits_ahead([(ahead, c) for c in origins]):
+        assert set(ahead._fitting) == set(origins)
+        made = {c: ahead.at(c) for c in reversed(origins)}
+    assert not ahead._fitting
+    for c in origins:
+        assert np.isfinite(made[c]["boosted"]).all()
+        for method, values in alone.at(c).items():
+            np.testing.assert_array_equal(made[c][method], values)
+    assert engine.FIT_WORKERS >= 1

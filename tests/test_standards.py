@@ -568,3 +568,105 @@ def test_cn_2025_compounds_yearbook_growth_rates_when_there_is_no_real_gdp_serie
     assert "mean of the units' real growth" in table.loc["a", "reason"]
     given = identify(panel, "cn-2025", {"gdp_benchmark": "8"}).table
     assert given.loc["b", "status"] == "shrinking"  # 7.5%/yr is below a given 8%/yr benchmark
+
+
+# ---------------------------------------------------------------- a kernel of a year grid (no long panel)
+DECADES = [1950, 1960, 1970, 1980, 1990, 2000, 2010]
+CENSUS_SERIES = {"falls": [100, 120, 110, 90, 80, 70, 60], "rises": [10, 20, 30, 40, 50, 60, 70],
+                 "gaps": [100, NAN, 90, 95, NAN, 80, 81], "zero": [0, 10, 0, 5, 4, 3, 2],
+                 "late": [NAN, NAN, NAN, NAN, NAN, 7, 6], "empty": [NAN] * 7, "flat": [50] * 7}
+
+
+def _judgements(kernel, values: dict, years: list[int]) -> list:
+    """Each year's verdict (yes, no) of ``kernel`` with the resolved ``values``, or the error it raises."""
+    out = []
+    for year in years:
+        try:
+            verdict = kernel.verdict(kernel.parameters_of(values).as_of(year))
+            out.append((verdict.yes.tolist(), verdict.no.tolist()))
+        except (OptionError, DataError) as error:
+            out.append(f"{type(error).__name__}: {error}")
+    return out
+
+
+@pytest.mark.parametrize("standard, settings", [
+    ("census-decline", {}), ("census-decline", {"min_loss": 0.05}), ("consecutive-decline", {"n": 2}),
+    ("consecutive-decline", {"min_annual_loss": 0.01}), ("peak-loss", {}), ("peak-loss", {"peak_window": 3}),
+    ("scirn", {"min_population": 0, "window": 3}), ("scirn", {})])
+@pytest.mark.parametrize("which", ["annual", "census"])
+def test_a_kernel_of_a_year_grid_judges_as_the_kernel_of_its_long_panel(standard, settings, which, hand):
+    """Kernel.of_grid, given a panel's year grid, gives every verdict (and every error: a year not in the
+    panel) that the kernel of the long panel gives, for each forecastable rule, on annual and decennial census
+    panels with gaps, zeros and units without values; the census years in its meta choose the compared years."""
+    from shrinkwatch.forecast.status import status_rule
+    from shrinkwatch.identification.indicators import year_grid
+    from shrinkwatch.identification.rules import kernel_class
+
+    panel = hand if which == "annual" else Panel.from_series(CENSUS_SERIES, DECADES, id="decades",
+                                                             census_years=DECADES[:-1])
+    rule = status_rule(panel, standard, settings)
+    std = load_standard(standard)
+    long = kernel_class(std.rule)(panel, std)
+    grid = year_grid(panel, rule.indicator)
+    assert not grid.in_panel.all() if which == "census" else grid.in_panel.all()
+    made = kernel_class(std.rule).of_grid(grid, rule.indicator, std, meta=panel.meta)
+    assert made.n == len(panel.units) and made.panel.values.empty  # no long frame behind it
+    years = list(range(panel.years[0] - 1, panel.years[-1] + 2))  # years off the panel too: the same errors
+    assert _judgements(made, rule.values, years) == _judgements(long, rule.values, years)
+    for year in panel.years[1:]:  # the start year written out as the forecasts do
+        try:
+            expected = long.verdict(rule.parameters_at(long, year))
+        except OptionError as error:
+            with pytest.raises(OptionError, match=str(error).replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+                made.verdict(rule.parameters_at(made, year))
+            continue
+        mine = made.verdict(rule.parameters_at(made, year))
+        np.testing.assert_array_equal(mine.yes, expected.yes)
+        np.testing.assert_array_equal(mine.no, expected.no)
+
+
+def test_a_kernel_of_a_year_grid_judges_real_panels_as_their_long_kernels(data_dir):
+    from shrinkwatch.forecast.status import FORECASTABLE_RULES, status_rule
+    from shrinkwatch.identification.indicators import year_grid
+    from shrinkwatch.identification.rules import kernel_class
+
+    assert set(FORECASTABLE_RULES) == {"census_decline", "consecutive_decline", "peak_loss", "scirn"}
+    for dataset in ("us-county-est", "us-city-census"):
+        panel = datasets.load(dataset)
+        shrinking = []
+        for standard in ("census-decline", "consecutive-decline", "peak-loss", "scirn"):
+            rule = status_rule(panel, standard, None)
+            std = rule.standard
+            long = kernel_class(std.rule)(panel, std)
+            made = kernel_class(std.rule).of_grid(year_grid(panel, rule.indicator), rule.indicator, std,
+                                                  meta=panel.meta)
+            judged = _judgements(made, rule.values, panel.years)
+            assert judged == _judgements(long, rule.values, panel.years), (dataset, standard)
+            shrinking.append(sum(sum(j[0]) for j in judged if not isinstance(j, str)))
+        # units shrink under every rule but consecutive declines, which decennial censuses cannot show
+        assert all(shrinking) if dataset == "us-county-est" else shrinking[1] == 0 and all(shrinking[::2] + shrinking[3:])
+
+
+def test_a_kernel_of_a_year_grid_refuses_a_grid_no_panel_has():
+    from shrinkwatch.identification.indicators import YearGrid
+    from shrinkwatch.identification.rules import kernel_class
+
+    kernel = kernel_class("census_decline")
+    years, in_panel = np.arange(2000, 2004), np.array([True, False, True, True])
+    good = np.array([[1.0, NAN, 2.0, 3.0]])
+    assert kernel.of_grid(YearGrid(good, years, in_panel), "pop_resident").n == 1
+    cases = [
+        (YearGrid(np.array([[1, 0, 2, 3]]), years, in_panel), "float64 units x years"),  # integers
+        (YearGrid(np.array([1.0, NAN, 2.0, 3.0]), years, in_panel), "float64 units x years"),  # one dimension
+        (YearGrid(good, years[:3], in_panel[:3]), "4 columns, 3 years"),
+        (YearGrid(good[:, :0], years[:0], in_panel[:0]), "at least one"),
+        (YearGrid(good, np.array([2000, 2001, 2003, 2004]), in_panel), "consecutive"),
+        (YearGrid(good, years, np.array([False, True, True, True])), "consecutive"),  # starts before the panel
+        (YearGrid(np.array([[1.0, 5.0, 2.0, 3.0]]), years, in_panel), r"values in years not in the panel \(\[2001\]\)"),
+    ]
+    for grid, expected in cases:
+        with pytest.raises(DataError, match=expected):
+            kernel.of_grid(grid, "pop_resident")
+    # of_grid starts a kernel without its __init__: no rule's kernel may keep state set up there
+    from shrinkwatch.identification import Kernel
+    assert all(rule.__init__ is Kernel.__init__ for rule in KERNELS.values())

@@ -22,6 +22,10 @@ those of all units.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +73,8 @@ MIN_PEER_ERRORS = 30
 #: seeded sample of this many (the quantiles of five size classes' errors, 4,000 units each at least, move
 #: by less than their sampling noise); every unit is still forecast at the origin.
 CALIBRATION_UNITS = 20_000
+#: LightGBM models fitted at once (:func:`_fits_ahead`), each on one thread as when fitted alone.
+FIT_WORKERS = min(2, os.cpu_count() or 1)
 
 
 class Forecaster:
@@ -90,6 +96,7 @@ class Forecaster:
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._calibration: Forecaster | None = None
         self._damped: dict[int, np.ndarray] | None = None
+        self._fitting: dict[int, Future[np.ndarray]] = {}
 
     @property
     def calibration(self) -> "Forecaster":
@@ -119,11 +126,24 @@ class Forecaster:
             "linear": linear_trend(past, self.steps, self.base),
             "loglinear": loglinear_trend(past, self.steps, self.base),
             "damped": self._damped_at(origin, past),
-            "boosted": boosted(self.history, origin, self.steps, self.base, seed=self.seed),
+            "boosted": (self._fitting.pop(origin).result() if origin in self._fitting
+                        else boosted(self.history, origin, self.steps, self.base, seed=self.seed)),
         }
         result["combined"] = combine(result)
         self._cache[origin] = result
         return result
+
+    def fit_ahead(self, pool: Executor, origin: int) -> None:
+        """Start the boosted model at ``origin`` in ``pool`` (unless made or started already): :meth:`at` takes
+        it from there. The same fit as :meth:`at` makes itself (one LightGBM thread, the same rows and seed)."""
+        if origin not in self._cache and origin not in self._fitting:
+            self._fitting[origin] = pool.submit(boosted, self.history, origin, self.steps, self.base, seed=self.seed)
+
+    def needs(self, origin: int) -> list[tuple["Forecaster", int]]:
+        """The (forecaster, origin) pairs whose forecasts the intervals and probabilities at ``origin`` read: this
+        one at ``origin``, then :attr:`calibration` at :meth:`calibration_origins`."""
+        calibration = self.calibration
+        return [(self, origin)] + [(calibration, c) for c in calibration.calibration_origins(origin)]
 
     def _damped_at(self, origin: int, past: np.ndarray) -> np.ndarray:
         """The damped trend's forecasts at ``origin`` (:func:`damped_trend` of ``past``). A forecaster that
@@ -223,7 +243,8 @@ def _at_origin(forecaster: Forecaster, rule: StatusRule, panel: Panel, origin: i
     probability_at = np.full((n_units, steps), np.nan)
     probability_within = np.full((n_units, steps), np.nan)
     per_block = max(1, SIMULATED_PER_BLOCK // draws)
-    for start in range(0, n_units, per_block):  # blocks of units: the paths of one block at a time
+
+    def judge(start: int) -> None:  # one block of units: its paths judged, its rows of the probabilities
         rows = slice(start, min(start + per_block, n_units))
         paths = np.exp(combined[rows, None, :] + np.transpose(table[group[rows], :steps, 2:], (0, 2, 1)))
         with np.errstate(invalid="ignore"):
@@ -236,6 +257,12 @@ def _at_origin(forecaster: Forecaster, rule: StatusRule, panel: Panel, origin: i
             all_known = np.logical_and.accumulate(known, axis=2)
             settled = (ever | all_known).sum(axis=1)
             probability_within[rows] = np.where(settled > 0, ever.sum(axis=1) / settled, np.nan)
+
+    # the blocks, FIT_WORKERS at a time (NumPy leaves Python's lock in their array work): each block's paths
+    # only are held, and each block's rows are its own
+    with ThreadPoolExecutor(max_workers=FIT_WORKERS, thread_name_prefix="shrinkwatch-paths") as pool:
+        for _ in pool.map(judge, range(0, n_units, per_block)):
+            pass
     return OriginResult(origin=origin, forecasts=made, lower=lower, upper=upper, probability_at=probability_at,
                         probability_within=probability_within,
                         status_now=forecaster.of_rows(rule.status(panel, int(history.years[origin]), kernel)),
@@ -369,7 +396,12 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
     forecaster = Forecaster(history, steps, seed=seed)
     origin = len(history.years) - 1
     kernel = rule.kernel(panel)
-    result = _at_origin(forecaster, rule, panel, origin, steps, level, draws, kernel)
+    # the skill's earlier origins: the calibration sample's units above CALIBRATION_UNITS
+    origins = [o for o in range(3, origin) if o + steps <= origin][-3:] if skill else []
+    with _fits_ahead(forecaster.needs(origin) + [need for o in origins for need in forecaster.calibration.needs(o)]):
+        result = _at_origin(forecaster, rule, panel, origin, steps, level, draws, kernel)
+        scored = (_score(forecaster.calibration, rule, panel, origins, steps, level, draws, kernel, only_step=steps)
+                  if origins else None)
     names = panel.units["name"].astype("string").to_numpy() if "name" in panel.units.columns else history.unit_ids
     origin_year = int(history.years[origin])
     combined = np.exp(result.forecasts["combined"][:, steps - 1])
@@ -394,12 +426,7 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
     watchlist = (units[(units["status_now"] == _TEXT["status_now"]["no"]) & units["probability"].notna()]
                  .sort_values(["probability", f"forecast_{origin_year + horizon}"], ascending=[False, True])
                  .head(watch))
-    table = None
-    if skill:
-        origins = [o for o in range(3, origin) if o + steps <= origin][-3:]
-        if origins:  # the earlier origins: the calibration sample's units above CALIBRATION_UNITS
-            scored = _score(forecaster.calibration, rule, panel, origins, steps, level, draws, kernel, only_step=steps)
-            table = scored.status[scored.status["horizon"] == horizon].reset_index(drop=True)
+    table = None if scored is None else scored.status[scored.status["horizon"] == horizon].reset_index(drop=True)
     notes = list(rule.notes)
     if forecaster.calibration is not forecaster:
         notes.append(f"the intervals' calibration errors and the skill backtest are of a seeded sample of "
@@ -411,6 +438,21 @@ def forecast(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
     return ForecastResult(dataset=panel.id, standard_id=rule.standard.id, origin_year=origin_year, horizon=horizon,
                           level=level, units=units, paths=paths, watchlist=watchlist, skill=table, notes=tuple(notes),
                           parameters=rule.values_at(kernel, origin_year), draws=draws, seed=seed)
+
+
+@contextmanager
+def _fits_ahead(needs: list[tuple[Forecaster, int]]) -> Iterator[None]:
+    """Fit the boosted models of ``needs`` (forecaster, origin), in that order, :data:`FIT_WORKERS` at a time
+    in the background while the caller works (LightGBM leaves Python's lock while it fits and predicts):
+    :meth:`Forecaster.at` waits for its own. Each model is fitted as alone (one thread, its own rows and seed),
+    so the forecasts are the same. Leaving the block cancels the fits not started."""
+    pool = ThreadPoolExecutor(max_workers=FIT_WORKERS, thread_name_prefix="shrinkwatch-fit")
+    try:
+        for forecaster, origin in needs:
+            forecaster.fit_ahead(pool, origin)
+        yield
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _mase_scale(history: History, origin: int) -> np.ndarray:
@@ -517,4 +559,6 @@ def backtest(panel: Panel, standard: str | Standard, settings: dict[str, Any] | 
             raise OptionError(f"origin {year}: no observed year after it to score (last {int(history.years[-1])})")
         columns.append(column)
     forecaster = Forecaster(history, steps, seed=seed)
-    return _score(forecaster, rule, panel, sorted(set(columns)), steps, level, draws, rule.kernel(panel))
+    columns = sorted(set(columns))
+    with _fits_ahead([need for column in columns for need in forecaster.needs(column)]):
+        return _score(forecaster, rule, panel, columns, steps, level, draws, rule.kernel(panel))

@@ -9,17 +9,18 @@ a census series, else the panel's first year), written out explicitly so that a 
 which holds only the years the rule reads, compares the same years.
 
 Simulated paths are judged by the rule's own kernel: the units x draws paths become the units of one
-panel and :meth:`~shrinkwatch.identification.kernel.Kernel.verdict` evaluates them all at once.
+panel, given to the kernel as its year grid (:meth:`~shrinkwatch.identification.kernel.Kernel.of_grid`),
+and :meth:`~shrinkwatch.identification.kernel.Kernel.verdict` evaluates them all at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import OptionError
@@ -27,7 +28,7 @@ from shrinkwatch.core.messages import message
 from shrinkwatch.core.meta import PanelMeta
 from shrinkwatch.identification.catalogue import load_standard
 from shrinkwatch.identification.engine import judge, resolve_for_panel
-from shrinkwatch.identification.indicators import Tri
+from shrinkwatch.identification.indicators import Tri, YearGrid
 from shrinkwatch.identification.kernel import Kernel, RuleParameters, WindowParameters, default_start_year
 from shrinkwatch.identification.rules import kernel_class
 from shrinkwatch.identification.schema import Standard
@@ -66,10 +67,14 @@ class StatusRule:
         panel's default (the census before ``year``, else the panel's first year)."""
         params = kernel.parameters_of(self.values).as_of(int(year))
         if int(getattr(params, "start_year", -1)) == 0:
-            skeleton = Panel.from_series({"_": [np.nan]}, years=[self.panel_first_year],
-                                         census_years=self.census_years)
-            params = dataclasses.replace(params, start_year=default_start_year(skeleton, int(year)))  # type: ignore[call-arg]
+            params = dataclasses.replace(params, start_year=default_start_year(self._skeleton, int(year)))  # type: ignore[call-arg]
         return params
+
+    @cached_property
+    def _skeleton(self) -> Panel:
+        """A panel of the real panel's first year and census years (no unit of it): what the default start year
+        reads; made once."""
+        return Panel.from_series({"_": [np.nan]}, years=[self.panel_first_year], census_years=self.census_years)
 
     def values_at(self, kernel: Kernel[Any, Any], year: int) -> dict[str, Any]:
         """The resolved parameters judging ``year`` as plain values (the intercensal start year written out)."""
@@ -116,16 +121,23 @@ class StatusRule:
 
     def _judged(self, history_years: np.ndarray, history_levels: np.ndarray, target_years: list[int],
                 paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`simulated` on one block: the units x draws paths as the units of one panel, judged at once."""
+        """:meth:`simulated` on one block: the units x draws paths as the units of one panel, judged at once by
+        the rule's kernel of their year grid (:meth:`~shrinkwatch.identification.kernel.Kernel.of_grid`: the
+        verdicts of the kernel of that panel, without its long (unit, year) frame)."""
         n_units, draws, n_targets = paths.shape
-        years = [int(y) for y in history_years] + [int(y) for y in target_years]
-        levels = np.concatenate([np.repeat(history_levels[:, None, :], draws, axis=1), paths], axis=2)
-        ids = pd.RangeIndex(n_units * draws, name="unit_id")
-        index = pd.MultiIndex.from_product([ids, years], names=["unit_id", "year"])
-        values = pd.DataFrame({self.indicator: levels.reshape(-1)}, index=index)
-        units = pd.DataFrame({"name": np.zeros(len(ids), dtype=np.int8)}, index=ids)
-        simulated = Panel(units, values, PanelMeta(id="simulated", census_years=self.census_years))
-        kernel = self.kernel(simulated)
+        years = np.array([int(y) for y in history_years] + [int(y) for y in target_years], dtype=np.int64)
+        if len(np.unique(years)) != len(years):
+            raise OptionError(f"simulated paths: the history and target years must be distinct ({years.tolist()})")
+        first = int(years.min())
+        axis = np.arange(first, int(years.max()) + 1, dtype=np.int64)
+        in_panel = np.zeros(len(axis), dtype=bool)
+        in_panel[years - first] = True
+        values = np.empty((n_units, draws, len(axis))) if in_panel.all() else np.full((n_units, draws, len(axis)), np.nan)
+        values[:, :, _columns(years[: len(history_years)] - first)] = history_levels[:, None, :]
+        values[:, :, _columns(years[len(history_years):] - first)] = paths
+        grid = YearGrid(values=values.reshape(n_units * draws, len(axis)), years=axis, in_panel=in_panel)
+        kernel = kernel_class(self.standard.rule).of_grid(
+            grid, self.indicator, self.standard, meta=PanelMeta(id="simulated", census_years=self.census_years))
         yes = np.zeros((n_units, draws, n_targets), dtype=bool)
         known = np.zeros_like(yes)
         for j, year in enumerate(target_years):
@@ -133,6 +145,14 @@ class StatusRule:
             yes[:, :, j] = verdict.yes.reshape(n_units, draws)
             known[:, :, j] = verdict.known.reshape(n_units, draws)
         return yes, known
+
+
+def _columns(positions: np.ndarray) -> slice | np.ndarray:
+    """``positions`` as a slice where they are evenly spaced (a regular series' years: a strided copy, several
+    times faster than indexing by the array), else as they are."""
+    if len(positions) > 1 and positions[1] > positions[0] and (np.diff(positions) == positions[1] - positions[0]).all():
+        return slice(int(positions[0]), int(positions[-1]) + 1, int(positions[1] - positions[0]))
+    return positions
 
 
 def status_rule(panel: Panel, standard: str | Standard, settings: dict[str, Any] | None = None) -> StatusRule:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generic, Literal, Mapping, Sequence, TypeVar
 
 import numpy as np
+import pandas as pd
 
-from shrinkwatch.core import Panel
+from shrinkwatch.core import Panel, PanelMeta
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identification.indicators import (
     Tri,
@@ -322,18 +323,62 @@ class Kernel(Generic[P, C]):
     _PINNED: ClassVar[frozenset[str]] = frozenset({"grid"})
 
     def __init__(self, panel: Panel, standard: Standard | None = None, *, cache_bytes: int | None = None) -> None:
+        self._start(panel, standard, cache_bytes, len(panel.units), panel_years(panel))
+
+    def _start(self, panel: Panel, standard: Standard | None, cache_bytes: int | None, n: int,
+               years: list[int]) -> None:
         self.panel = panel
         self.standard = standard
-        self.n = len(panel.units)
+        self.n = n
         self.cache_bytes = cache_bytes
         #: Bytes of cached state now (the grids not counted) and the most held at once.
         self.held_bytes = 0
         self.peak_bytes = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._sizes: dict[tuple[Any, ...], int] = {}
-        self._years = panel_years(panel)
+        self._years = years
         first_projected = panel.meta.projected_from
         self._observed = [y for y in self._years if first_projected is None or y < int(first_projected)]
+        #: Year grids given to :meth:`of_grid` (the panel has no long values to build them from).
+        self._given: dict[str, YearGrid] = {}
+
+    @classmethod
+    def of_grid(cls, grid: YearGrid, indicator: str, standard: Standard | None = None, *,
+                meta: PanelMeta | None = None) -> typing.Self:
+        """The kernel of a panel of one indicator given as its year grid, without the long panel.
+
+        ``grid`` holds ``indicator`` for every unit (rows) on a calendar-complete year axis; ``in_panel`` marks
+        the panel's years, whose columns hold its values (NaN where missing) and whose other columns are all NaN,
+        as :func:`~shrinkwatch.identification.indicators.year_grid` makes them. The kernel judges as the kernel of
+        the panel whose long values hold every unit at every one of those years (same verdicts), for millions of
+        units without the (unit, year) index: a forecast's simulated paths. ``meta``: that panel's (census and
+        projected years; default: none). Its :attr:`panel` holds ``meta`` and the indicator's name but no unit
+        and no value: the verdicts read only the grid. (The kernel is started without ``__init__``: a rule's
+        kernel keeps its state in :meth:`cached`, never in an ``__init__`` of its own.)
+        """
+        values = np.asarray(grid.values)
+        years = np.asarray(grid.years, dtype=np.int64)
+        in_panel = np.asarray(grid.in_panel, dtype=bool)
+        if values.ndim != 2 or values.dtype != np.float64:
+            raise DataError(f"Kernel.of_grid: the grid of {indicator!r} must be a float64 units x years matrix, "
+                            f"not {values.dtype} of shape {values.shape}")
+        if not (len(years) == len(in_panel) == values.shape[1]) or not len(years):
+            raise DataError(f"Kernel.of_grid: the grid of {indicator!r} has {values.shape[1]} columns, "
+                            f"{len(years)} years and {len(in_panel)} in_panel flags (one each, at least one)")
+        if not np.array_equal(years, np.arange(years[0], years[0] + len(years))) or not in_panel[[0, -1]].all():
+            raise DataError(f"Kernel.of_grid: the years of the grid of {indicator!r} must be consecutive, from the "
+                            f"panel's first year to its last ({years.tolist()})")
+        if any(np.isfinite(values[:, column]).any() for column in np.flatnonzero(~in_panel)):  # no copy of them
+            raise DataError(f"Kernel.of_grid: the grid of {indicator!r} has values in years not in the panel "
+                            f"({years[~in_panel].tolist()}): they must be NaN")
+        shell = Panel(pd.DataFrame(index=pd.RangeIndex(0, name="unit_id")),
+                      pd.DataFrame({indicator: np.zeros(0)},
+                                   index=pd.MultiIndex.from_arrays([[], []], names=["unit_id", "year"])),
+                      meta if meta is not None else PanelMeta(id="grid"))
+        kernel = cls.__new__(cls)
+        kernel._start(shell, standard, None, values.shape[0], [int(y) for y in years[in_panel]])
+        kernel._given[indicator] = YearGrid(values=values, years=years, in_panel=in_panel)
+        return kernel
 
     # -- cached building blocks
     def cached(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -379,6 +424,8 @@ class Kernel(Generic[P, C]):
 
     def optional_grid(self, indicator: str) -> YearGrid | None:
         """The indicator's year grid, or ``None`` if the panel has no such indicator."""
+        if indicator in self._given:
+            return self._given[indicator]
         if indicator not in self.panel.values.columns:
             return None
         grid: YearGrid = self.cached(("grid", indicator), lambda: year_grid(self.panel, indicator, self._years))
