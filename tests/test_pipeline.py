@@ -59,3 +59,21 @@ def test_a_run_with_the_forecast_alongside_writes_what_a_run_one_stage_after_ano
     assert first == second
     for name in ("results.csv", "sensitivity_counts.csv"):
         assert alongside[name].read_bytes() == in_turn[name].read_bytes()
+
+
+@pytest.mark.slow
+def test_the_early_warning_of_a_census_series_judges_each_earlier_origin_as_of_its_own_year(data_dir):
+    """us-city-census (1980-2010): the identification resolves start_year=2000 for 2010; the forecast's backtest
+    judges 1990 too, with the census before 1990, not 2000 (which made the report show an error instead)."""
+    from shrinkwatch.datasets import load, standard_for
+    from shrinkwatch.forecast import ForecastResult
+    from shrinkwatch.identification import identify, load_standard
+
+    standard, settings = standard_for("us-city-census")
+    panel = load("us-city-census", data_dir)
+    identification = identify(panel, load_standard(standard), settings)
+    assert identification.parameters["start_year"] == 2000
+    warning = pipeline._early_warning(identification, panel, None, 0, settings)
+    assert isinstance(warning, ForecastResult), warning
+    assert warning.units["probability"].notna().sum() > 6_000
+    assert warning.skill is not None and len(warning.skill)

@@ -139,7 +139,7 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
 
     # the forecast reads only the panel and the standard: it runs on the second CPU while the analyses run here
     # (its models are single-threaded and seeded, and it draws from its own generators: the same numbers)
-    forecasting = _Alongside(lambda: _early_warning(identification, panel, standard, seed))
+    forecasting = _Alongside(lambda: _early_warning(identification, panel, standard, seed, settings))
     swept = None
     if vary and not user_grid:
         vary = _feasible_grid(panel, standard, vary, identification.parameters, say, stable_clusters, lang)
@@ -169,15 +169,19 @@ def _analyse(identification: Identification, panel: Panel, say: Callable[[str], 
                    errors={**errors, **timeline_error})
 
 
-def _early_warning(identification: Identification, panel: Panel, standard: Any, seed: int) -> Any:
+def _early_warning(identification: Identification, panel: Panel, standard: Any, seed: int,
+                   settings: dict[str, Any] | None = None) -> Any:
     """The report's forecast (watchlist and its backtest skill), or why there is none (a rule the forecasts
     cannot decide, too few observed years). A census series is forecast two steps ahead, an annual one five
-    years."""
+    years. ``settings`` are the run's, not the identification's resolved parameters: a year left to its default
+    follows the year judged (census-decline compares each year with the census before it, as the status timeline
+    does), so the backtest's earlier origins are judged as of their own years (us-city-census, 1980-2010:
+    the resolved ``start_year=2000`` cannot judge 1990)."""
     from shrinkwatch.forecast import forecast  # deferred: the CLI starts without the analysis stack
 
     try:
         return forecast(panel, identification.standard_id if standard is None else standard,
-                        dict(identification.parameters), seed=seed,
+                        dict(settings or {}), seed=seed,
                         horizon=5 if _annual(panel) else None)  # annual: five years, which a decade can backtest
     except (DataError, OptionError) as error:
         return str(error)
