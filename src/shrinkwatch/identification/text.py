@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any, Callable, Sequence
 
@@ -309,7 +310,13 @@ def labels(codes: np.ndarray, names: Sequence[str]) -> Text:
     >>> labels(np.array([1, 0, 1]), ["no", "yes"]).tolist()
     ['yes', 'no', 'yes']
     """
-    return Text(pc.take(pa.array(list(names), type=pa.string()), pa.array(np.asarray(codes, dtype=np.int32))))
+    return Text(pc.take(_names(tuple(names)), pa.array(np.asarray(codes, dtype=np.int32))))
+
+
+@functools.lru_cache(maxsize=256)
+def _names(names: tuple[str, ...]) -> pa.Array:
+    """The Arrow array of a few label strings (the same few, such as the statuses, on every call)."""
+    return pa.array(list(names), type=pa.string())
 
 
 def pick(conditions: list[np.ndarray], choices: list[Text | str], default: Text | str) -> Text:
