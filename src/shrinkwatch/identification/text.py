@@ -217,10 +217,11 @@ def _fixed(values: np.ndarray, decimals: int, signed: bool, missing: str, suffix
     magnitude = whole.astype(np.uint64)
     np.negative(magnitude, out=magnitude, where=whole_negative)
     top = int(magnitude.max()) if n else 0
-    # room for the digits and up to two signs
-    groups = (len(str(top)) + 2 + 3) // 4
-    parts = [_digit_groups(magnitude, groups, _DIGITS)]
     negative = (x < 0) & (scaled > 0)
+    # room for the digits and the signs written
+    room = int(bool(whole_negative.any())) + int(signed or bool(negative.any()))
+    groups = (len(str(top)) + room + 3) // 4
+    parts = [_digit_groups(magnitude, groups, _DIGITS)]
     _signed(parts[0], lambda: _digit_count(magnitude),
             [(whole_negative, "-"), (negative, "-")] + ([(~negative, "+")] if signed else []))
     if decimals:
@@ -253,9 +254,11 @@ def grouped(values: np.ndarray, missing: str = "n/a") -> Text:
     whole = np.round(np.abs(np.where(finite, x, 0.0))).astype(np.int64)
     n = len(whole)
     n_groups = max(1, (len(str(int(whole.max()))) + 2) // 3) if n else 1
-    # one more group: room for the sign
-    chars = _digit_groups(whole, n_groups + 1, _GROUPS)[:, :-1]
+    minus = (x < 0) & (whole > 0)
     overflowed = np.flatnonzero(whole < 0)
+    # one more group where a sign is written: room for it (and for the wrapped digits of an overflow)
+    extra = int(bool(minus.any()) or len(overflowed) > 0)
+    chars = _digit_groups(whole, n_groups + extra, _GROUPS)[:, :-1]
     if len(overflowed):
         # a value beyond int64 was written from its wrapped integer, zero-padded: its leading zeros and commas
         # go, as before
@@ -263,11 +266,12 @@ def grouped(values: np.ndarray, missing: str = "n/a") -> Text:
         block[:, :4] = 32  # the sign's group: not written before
         block[np.logical_and.accumulate((block == ord("0")) | (block == ord(",")) | (block == 32), axis=1)] = 32
         chars[overflowed] = block
+
     def widths() -> np.ndarray:
         digits = _digit_count(whole.astype(np.uint64))
         return digits + (digits - 1) // 3
 
-    _signed(chars, widths, [((x < 0) & (whole > 0), "-")])
+    _signed(chars, widths, [(minus, "-")])
     chars = _missing(chars, ~finite, missing)
     text = _read_out(chars)
     if missing[:1] in _WHITESPACE:
