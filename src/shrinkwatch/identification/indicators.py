@@ -183,7 +183,12 @@ def panel_years(panel: Panel, observed: bool = False) -> list[int]:
     if not len(index):
         return []
     level = np.asarray(index.levels[1], dtype=np.int64)
-    years = sorted(int(y) for y in level[np.bincount(index.codes[1], minlength=len(level)) > 0])
+    codes = np.asarray(index.codes[1])
+    if len(codes) % len(level) == 0 and (codes.reshape(-1, len(level)) == np.arange(len(level), dtype=codes.dtype)).all():
+        present = level  # every unit at every year of the level, in order (the common layout): no count needed
+    else:
+        present = level[np.bincount(codes, minlength=len(level)) > 0]
+    years = sorted(int(y) for y in present)
     first_projected = panel.meta.projected_from
     if observed and first_projected is not None:
         years = [y for y in years if y < int(first_projected)]
@@ -224,8 +229,8 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
     # the year codes are the panel-year positions when the year level holds exactly the panel's years
     year_positions = np.asarray(index.codes[1]) if np.array_equal(year_level, years_present) else None
     if (len(data) == n_units * n_years and year_positions is not None
-            and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
-            and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
+            and (unit_codes.reshape(n_units, n_years) == np.arange(n_units, dtype=unit_codes.dtype)[:, None]).all()
+            and (year_positions.reshape(n_units, n_years) == np.arange(n_years, dtype=year_positions.dtype)).all()):
         # the common layout, sorted by unit then year and complete: a reshape, no scatter
         columns = slice(None) if n_years == len(axis_years) else years_present - first
         matrix[:, columns] = data.reshape(n_units, n_years)
