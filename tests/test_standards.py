@@ -15,7 +15,7 @@ from shrinkwatch import datasets
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
 from shrinkwatch.identification import KERNELS, identify, list_standards, load_standard
-from shrinkwatch.identification.text import fixed, grouped
+from shrinkwatch.identification.text import fixed, grouped, people
 
 from conftest import TOY_VERDICTS, panel_of
 
@@ -370,6 +370,23 @@ def test_vectorised_number_formatting():
     assert fixed(np.array([1.005, -0.5, 0.0, 12.3456, NAN]), 2, signed=True).tolist() == [
         "+1.00", "-0.50", "+0.00", "+12.35", "n/a"]
     assert [f"{v:,.0f}" for v in (123456.4, 99.5)] == grouped(np.array([123456.4, 99.5])).tolist()
+
+
+def test_number_formatting_edges():
+    """The byte-matrix formatting (digits by lookup, trimmed as one Arrow array) at its edges: no numbers, the
+    widest integers, every number of digits, a missing word wider than the numbers, the Chinese unit suffix."""
+    assert grouped(np.array([])).tolist() == [] and fixed(np.array([]), 2).tolist() == []
+    powers = np.array([10.0**k for k in range(16)])
+    assert grouped(powers).tolist() == [f"{int(v):,}" for v in powers]
+    assert grouped(powers - 1).tolist() == [f"{int(v) - 1:,}" for v in powers]
+    assert fixed(-(powers - 1) / 100, 2).tolist() == ["0.00"] + [f"{-(int(v) - 1) / 100:.2f}" for v in powers[1:]]
+    assert grouped(np.array([np.inf, 5.0, -np.inf]), "missing").tolist() == ["missing", "5", "missing"]
+    assert fixed(np.array([0.04, NAN, 123.456]), 1, signed=True, missing="-").tolist() == ["+0.0", "-", "+123.5"]
+    assert fixed(np.array([2.5, 7.0]), 0).tolist() == ["2", "7"]  # NumPy's rounding (half to even), as before
+    assert fixed(np.array([0.00012]), 5).tolist() == ["0.00012"]
+    assert fixed(np.array([NAN, 1.0]), 1, missing=" none").tolist() == [" none", "1.0"]  # kept, not trimmed
+    assert people(np.array([12345.0, NAN, 0.0, 1e9]), "zh").tolist() == ["1.2万人", "缺失", "0.0万人", "100000.0万人"]
+    assert people(np.array([12345.0, NAN]), "en").tolist() == ["12,345", "missing"]
 
 
 # ---------------------------------------------------------------- properties

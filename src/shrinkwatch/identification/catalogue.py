@@ -22,9 +22,25 @@ from shrinkwatch.identification.schema import Standard
 __all__ = ["list_standards", "load_standard"]
 
 
+#: The built-in standards' folder and its listing, with the folder's modification time when listed.
+_BUILTIN_LISTING: dict[str, tuple[Path, int | None, dict[str, Path]]] = {}
+
+
 def _builtin_files() -> dict[str, Path]:
-    folder = resources.files("shrinkwatch") / "resources" / "standards"
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+    """The built-in standard files by id; the folder is listed again only when its modification time changed
+    (a file added or removed), so that :func:`load_standard` costs a ``stat``, not a listing, per call."""
+    cached = _BUILTIN_LISTING.get("standards")
+    folder = cached[0] if cached else Path(str(resources.files("shrinkwatch") / "resources" / "standards"))
+    try:
+        modified: int | None = folder.stat().st_mtime_ns
+    except OSError:  # not a plain folder (a zipped package): list it every time
+        modified = None
+    if cached and modified is not None and cached[1] == modified:
+        return cached[2]
+    listing = {Path(str(p)).stem: Path(str(p)) for p in (resources.files("shrinkwatch") / "resources" / "standards")
+               .iterdir() if str(p).endswith(".toml")}
+    _BUILTIN_LISTING["standards"] = (folder, modified, listing)
+    return listing
 
 
 _STANDARD_CACHE: dict[tuple[str, int, int], Standard] = {}

@@ -53,7 +53,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -183,7 +183,12 @@ def panel_years(panel: Panel, observed: bool = False) -> list[int]:
     if not len(index):
         return []
     level = np.asarray(index.levels[1], dtype=np.int64)
-    years = sorted(int(y) for y in level[np.bincount(index.codes[1], minlength=len(level)) > 0])
+    codes = np.asarray(index.codes[1])
+    if len(codes) % len(level) == 0 and (codes.reshape(-1, len(level)) == np.arange(len(level), dtype=codes.dtype)).all():
+        present = level  # every unit at every year of the level, in order (the common layout): no count needed
+    else:
+        present = level[np.bincount(codes, minlength=len(level)) > 0]
+    years = sorted(int(y) for y in present)
     first_projected = panel.meta.projected_from
     if observed and first_projected is not None:
         years = [y for y in years if y < int(first_projected)]
@@ -224,8 +229,8 @@ def year_grid(panel: Panel, indicator: str, years: list[int] | None = None) -> Y
     # the year codes are the panel-year positions when the year level holds exactly the panel's years
     year_positions = np.asarray(index.codes[1]) if np.array_equal(year_level, years_present) else None
     if (len(data) == n_units * n_years and year_positions is not None
-            and (unit_codes.reshape(n_units, n_years) == np.arange(n_units)[:, None]).all()
-            and (year_positions.reshape(n_units, n_years) == np.arange(n_years)[None, :]).all()):
+            and (unit_codes.reshape(n_units, n_years) == np.arange(n_units, dtype=unit_codes.dtype)[:, None]).all()
+            and (year_positions.reshape(n_units, n_years) == np.arange(n_years, dtype=year_positions.dtype)).all()):
         # the common layout, sorted by unit then year and complete: a reshape, no scatter
         columns = slice(None) if n_years == len(axis_years) else years_present - first
         matrix[:, columns] = data.reshape(n_units, n_years)
@@ -609,15 +614,63 @@ def pattern_of(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
 
 
 def pattern_codes(periods: np.ndarray, flags: Tri | None = None) -> np.ndarray:
-    """:func:`pattern_of` as int8 positions in :data:`PATTERN_LABELS` (no Python string per unit)."""
+    """:func:`pattern_of` as int8 positions in :data:`PATTERN_LABELS` (no Python string per unit).
+
+    Up to 64 periods, each unit's periods are the bits of one integer (:func:`_period_bits`), and the pattern
+    is a few bit operations per unit; more periods go a period at a time over blocks of units."""
     values = np.asarray(periods, dtype=float)
     n_units = values.shape[0]
     if values.shape[1] < 2:
         return np.zeros(n_units, dtype=np.int8)
+    if values.shape[1] - 1 <= 64:
+        return _pattern_of_bits(values, flags)
     flags = decline_flags(values) if flags is None else flags
     codes = np.empty(n_units, dtype=np.int8)
     for rows in unit_blocks(n_units):
         codes[rows] = _pattern_block(values[rows], flags.yes[rows, 1:], flags.no[rows, 1:])
+    return codes
+
+
+def _period_bits(n_units: int, n_periods: int, fill: Callable[[np.ndarray], object]) -> np.ndarray:
+    """Per unit, a flag per period as the bits of one unsigned integer (period ``p``: bit ``width - 1 - p``, the
+    first period the highest bit): ``fill`` writes the flags into a units x periods boolean view of rows padded
+    to the width, which pack as one flat array (no per-row packing)."""
+    width = next(w for w in (8, 16, 32, 64) if w >= n_periods)
+    flags = np.zeros((n_units, width), dtype=bool)
+    fill(flags[:, :n_periods])
+    return np.packbits(flags.ravel()).view(f">u{width // 8}").astype(f"u{width // 8}")
+
+
+def _pattern_of_bits(values: np.ndarray, flags: Tri | None) -> np.ndarray:
+    """:func:`pattern_codes` with the periods as bits (at most 64 periods)."""
+    n_units, n_periods = values.shape[0], values.shape[1] - 1
+    before, after = values[:, :-1], values[:, 1:]
+    if flags is None:
+        down = _period_bits(n_units, n_periods, lambda out: np.less(after, before, out=out))
+        finite = np.isfinite(values)
+        both = _period_bits(n_units, n_periods, lambda out: np.logical_and(finite[:, :-1], finite[:, 1:], out=out))
+        steady = both & ~down  # no decline, both ends known (decline_flags' "no")
+    else:
+        down = _period_bits(n_units, n_periods, lambda out: np.copyto(out, flags.yes[:, 1:]))
+        steady = _period_bits(n_units, n_periods, lambda out: np.copyto(out, flags.no[:, 1:]))
+    up = _period_bits(n_units, n_periods, lambda out: np.greater(after, before, out=out))
+    one = down.dtype.type(1)
+    known = down | steady
+    n_known = np.bitwise_count(known)
+    latest = known & (~known + one)  # the lowest bit: the latest known period
+    last_down, last_up = (down & latest) != 0, (up & latest) != 0
+    # a steady period after the first decline: a steady bit below the highest decline bit
+    below_first_down = down >> one
+    for shift in (1, 2, 4, 8, 16, 32)[: int(np.log2(8 * down.itemsize))]:
+        below_first_down |= below_first_down >> down.dtype.type(shift)
+    steady_after_down = (steady & below_first_down) != 0
+    any_down, any_steady = down != 0, steady != 0
+    # the first condition that holds, in PATTERN_LABELS order (episodic: none holds)
+    conditions = (n_known == 0, n_known == 1, ~any_down, last_down & ~any_steady, last_down & ~steady_after_down,
+                  last_up)
+    codes = np.full(n_units, len(conditions), dtype=np.int8)
+    for code in range(len(conditions) - 1, -1, -1):
+        codes[conditions[code]] = code
     return codes
 
 

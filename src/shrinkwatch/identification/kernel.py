@@ -511,9 +511,11 @@ class Kernel(Generic[P, C]):
         :data:`~shrinkwatch.identification.indicators.PATTERN_LABELS` (:func:`pattern_codes`)."""
         def make() -> np.ndarray:
             grid = self.grid(indicator)
-            if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's, flags are cached
-                flags = self.flags(indicator)
-                return pattern_codes(grid.values[:, : column + 1],
+            if grid.in_panel[: column + 1].all():  # annual: the periods are the grid's
+                # the rule's decline flags when it made them (not made for the pattern alone: it is quicker
+                # from the values)
+                flags: Tri | None = self._cache.get(("flags", indicator, 0.0))
+                return pattern_codes(grid.values[:, : column + 1], None if flags is None else
                                      Tri(flags.yes[:, : column + 1], flags.no[:, : column + 1]))
             keep = grid.in_panel.copy()
             keep[column + 1 :] = False

@@ -16,8 +16,9 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import typing
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -117,40 +118,171 @@ def as_text(values: np.ndarray | list[Any]) -> Text:
     return Text(pc.fill_null(pa.array(array, type=pa.string(), from_pandas=True), ""))
 
 
-def fixed(values: np.ndarray, decimals: int = 2, signed: bool = False, missing: str = "n/a") -> Text:
-    """Numbers as fixed-point text (``+1.25``), vectorised."""
+def _table(entries: list[str]) -> np.ndarray:
+    """Four-byte ASCII entries as uint32 (one element per entry: its bytes, in order, in memory)."""
+    return np.frombuffer("".join(entries).encode(), dtype=np.uint32).copy()
+
+
+#: Four digits per entry: 0..9999 zero-padded, then 10000 + i the leading four of a number (spaces before its
+#: first digit; 10000: "   0", the number 0), then 20000: four before the leading ones (spaces).
+_DIGITS = _table([f"{i:04d}" for i in range(10000)] + [f"{i:>4d}" for i in range(10000)] + ["    "])
+#: Three digits and a comma per entry, as :data:`_DIGITS` (thousands separators).
+_GROUPS = _table([f"{i:03d}," for i in range(1000)] + [f"{i:>3d}," for i in range(1000)] + ["    "])
+#: The ASCII whitespace :func:`_read_out` trims (a row's text never starts with it).
+_WHITESPACE = frozenset(" \t\n\v\f\r")
+
+
+def _digit_groups(values: np.ndarray, groups: int, table: np.ndarray, padded: bool = False) -> np.ndarray:
+    """Integers as ``groups`` entries of ``table`` (:data:`_DIGITS`: four digits, :data:`_GROUPS`: three and a
+    comma), by lookup: a units x 4 * groups byte matrix, right-aligned, spaces before the first digit (zeros
+    when ``padded``). A negative value (floor division) is all its groups, zero-padded."""
+    base = (len(table) - 1) // 2
+    top = int(values.max()) if len(values) else 0
+    bottom = int(values.min()) if len(values) else 0
+    # the narrowest integers that hold them (less memory traffic for most populations)
+    rest = values.astype(np.int32 if -(2**31) < bottom and top < 2**31 else values.dtype, copy=False)
+    out = np.empty((groups, len(values)), dtype=np.uint32)
+    step = rest.dtype.type(base)
+    for group in range(groups):
+        quotient = rest // base
+        index = rest - quotient * base
+        if not padded:
+            index += (quotient == 0) * step  # the leading entry
+            if group:
+                index += (rest == 0) * step  # before the leading entry
+        np.take(table, index, out=out[groups - 1 - group])
+        rest = quotient
+    return np.ascontiguousarray(out.T).view(np.uint8)
+
+
+def _read_out(chars: np.ndarray) -> Text:
+    """The text of every row of a byte matrix (UTF-8), the spaces before it left out: the matrix is the data
+    of one Arrow array of fixed-width rows (no copy), then one Arrow trim."""
+    n, width = chars.shape
+    chars = np.ascontiguousarray(chars)
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32 if (n + 1) * width < 2**31 else np.int64)
+    build = pa.StringArray if offsets.dtype == np.int32 else pa.LargeStringArray
+    padded = build.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    trimmed = pc.ascii_ltrim_whitespace(padded)
+    return Text(trimmed if trimmed.type == pa.string() else trimmed.cast(pa.string()))
+
+
+def _digit_count(values: np.ndarray) -> np.ndarray:
+    """How many digits each of non-negative integers has (at least one)."""
+    top = int(values.max()) if len(values) else 0
+    count = np.ones(len(values), dtype=np.int8)
+    for power in range(1, min(len(str(top)), 20)):
+        count += values >= np.uint64(10**power)
+    return count
+
+
+def _signed(chars: np.ndarray, widths: Callable[[], np.ndarray], signs: list[tuple[np.ndarray, str]]) -> None:
+    """Write a one-character sign before the text right-aligned at the end of ``chars`` (``widths()`` its
+    widths, spaces before) where each of ``signs`` holds, the innermost first; ``chars`` has room."""
+    start = None
+    for where, sign in signs:
+        rows = np.flatnonzero(where)
+        if not len(rows):
+            continue
+        if start is None:
+            start = chars.shape[1] - widths().astype(np.intp)
+        start[rows] -= 1
+        chars[rows, start[rows]] = ord(sign)
+
+
+def _missing(chars: np.ndarray, rows: np.ndarray, word: str) -> np.ndarray:
+    """``chars`` with ``word`` (right-aligned, spaces before) in ``rows``, widened to hold it."""
+    encoded = np.frombuffer(word.encode(), dtype=np.uint8)
+    rows = np.flatnonzero(rows)
+    if not len(rows):
+        return chars
+    if len(encoded) > chars.shape[1]:
+        chars = np.concatenate([np.full((len(chars), len(encoded) - chars.shape[1]), 32, np.uint8), chars], axis=1)
+    line = np.full(chars.shape[1], 32, dtype=np.uint8)
+    line[len(line) - len(encoded) :] = encoded
+    chars[rows] = line
+    return chars
+
+
+def _fixed(values: np.ndarray, decimals: int, signed: bool, missing: str, suffix: str = "") -> Text:
+    """:func:`fixed` followed by ``suffix`` (not after ``missing``), written into one byte matrix."""
     x = np.asarray(values, dtype=float)
+    n = len(x)
     finite = np.isfinite(x)
     scale = 10**decimals
     scaled = np.round(np.abs(np.where(finite, x, 0.0)) * scale).astype(np.int64)
-    text = as_text(scaled // scale)
-    if decimals:
-        text = text + "." + as_text(scaled % scale).zfill(decimals)
+    whole = scaled // scale
+    # below 0 only where the scaled value overflowed int64: written as Arrow writes a negative int64, as before
+    whole_negative = whole < 0
+    magnitude = whole.astype(np.uint64)
+    np.negative(magnitude, out=magnitude, where=whole_negative)
+    top = int(magnitude.max()) if n else 0
     negative = (x < 0) & (scaled > 0)
-    return (choose(negative, "-", "+" if signed else "") + text).where(finite, missing)
+    # room for the digits and the signs written
+    room = int(bool(whole_negative.any())) + int(signed or bool(negative.any()))
+    groups = (len(str(top)) + room + 3) // 4
+    parts = [_digit_groups(magnitude, groups, _DIGITS)]
+    _signed(parts[0], lambda: _digit_count(magnitude),
+            [(whole_negative, "-"), (negative, "-")] + ([(~negative, "+")] if signed else []))
+    if decimals:
+        fraction = _digit_groups(scaled % scale, (decimals + 3) // 4, _DIGITS, padded=True)
+        parts += [np.full((n, 1), ord("."), dtype=np.uint8), fraction[:, fraction.shape[1] - decimals :]]
+    if suffix:
+        tail = np.frombuffer(suffix.encode(), dtype=np.uint8)
+        parts.append(np.broadcast_to(tail, (n, len(tail))))
+    chars = _missing(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0], ~finite, missing)
+    text = _read_out(chars)
+    if missing[:1] in _WHITESPACE:  # trimmed with the padding: put back
+        return text.where(finite, missing)
+    return text
+
+
+def fixed(values: np.ndarray, decimals: int = 2, signed: bool = False, missing: str = "n/a") -> Text:
+    """Numbers as fixed-point text (``+1.25``), vectorised: the digits of all numbers are written into one
+    byte matrix (three at a time, by lookup) and read out as one Arrow array."""
+    return _fixed(values, decimals, signed, missing)
 
 
 def grouped(values: np.ndarray, missing: str = "n/a") -> Text:
     """Whole numbers with thousands separators (``1,234,567``), vectorised.
 
-    Every number is written as zero-padded groups of three digits joined by
-    commas, then the leading zeros and commas are trimmed.
+    Every number is written as groups of three digits followed by commas, by lookup, into one byte matrix
+    (spaces before the first digit), and read out as one Arrow array.
     """
     x = np.asarray(values, dtype=float)
     finite = np.isfinite(x)
     whole = np.round(np.abs(np.where(finite, x, 0.0))).astype(np.int64)
-    n_groups = max(1, (len(str(int(whole.max()))) + 2) // 3) if len(whole) else 1
-    groups = [pc.ascii_lpad(pa.array((whole // 1000**k) % 1000).cast(pa.string()), 3, "0")
-              for k in range(n_groups - 1, -1, -1)]
-    padded = pc.binary_join_element_wise(*groups, ",") if n_groups > 1 else groups[0]
-    text = pc.if_else(pa.array(whole == 0), "0", pc.ascii_ltrim(padded, "0,"))
-    return (choose((x < 0) & (whole > 0), "-", "") + Text(text)).where(finite, missing)
+    n = len(whole)
+    n_groups = max(1, (len(str(int(whole.max()))) + 2) // 3) if n else 1
+    minus = (x < 0) & (whole > 0)
+    overflowed = np.flatnonzero(whole < 0)
+    # one more group where a sign is written: room for it (and for the wrapped digits of an overflow)
+    extra = int(bool(minus.any()) or len(overflowed) > 0)
+    chars = _digit_groups(whole, n_groups + extra, _GROUPS)[:, :-1]
+    if len(overflowed):
+        # a value beyond int64 was written from its wrapped integer, zero-padded: its leading zeros and commas
+        # go, as before
+        block = chars[overflowed]
+        block[:, :4] = 32  # the sign's group: not written before
+        block[np.logical_and.accumulate((block == ord("0")) | (block == ord(",")) | (block == 32), axis=1)] = 32
+        chars[overflowed] = block
+
+    def widths() -> np.ndarray:
+        digits = _digit_count(whole.astype(np.uint64))
+        return digits + (digits - 1) // 3
+
+    _signed(chars, widths, [(minus, "-")])
+    chars = _missing(chars, ~finite, missing)
+    text = _read_out(chars)
+    if missing[:1] in _WHITESPACE:
+        return text.where(finite, missing)
+    return text
 
 
 def people(values: np.ndarray, lang: str) -> Text:
     values = np.asarray(values, dtype=float)
     if lang == "zh":
-        return (fixed(values / 1e4, 1) + "万人").where(np.isfinite(values), "缺失")
+        return _fixed(values / 1e4, 1, False, "缺失", suffix="万人")
     return grouped(values, "missing")
 
 
@@ -182,7 +314,13 @@ def labels(codes: np.ndarray, names: Sequence[str]) -> Text:
     >>> labels(np.array([1, 0, 1]), ["no", "yes"]).tolist()
     ['yes', 'no', 'yes']
     """
-    return Text(pc.take(pa.array(list(names), type=pa.string()), pa.array(np.asarray(codes, dtype=np.int32))))
+    return Text(pc.take(_names(tuple(names)), pa.array(np.asarray(codes, dtype=np.int32))))
+
+
+@functools.lru_cache(maxsize=256)
+def _names(names: tuple[str, ...]) -> pa.Array:
+    """The Arrow array of a few label strings (the same few, such as the statuses, on every call)."""
+    return pa.array(list(names), type=pa.string())
 
 
 def pick(conditions: list[np.ndarray], choices: list[Text | str], default: Text | str) -> Text:

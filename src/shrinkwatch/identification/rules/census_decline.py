@@ -135,28 +135,34 @@ class CensusDecline(Kernel[CensusDeclineParameters, CensusDeclineContext]):
         b, a = halves(people(np.concatenate([before, after]), lang), len(before))
         pct, rate = halves(fixed(np.concatenate([change, evaluation.annual_rate]) * 100, 2, signed=True),
                             len(before))
+        shrinking, known = evaluation.verdict.yes, evaluation.verdict.known
+        if lang == "zh":
+            # the words around a number picked whole: fewer pieces to join
+            verb = pick([after < before, after > before], [f"降至{t2}年的", f"增至{t2}年的"], f"持平于{t2}年的")
+            verdict = pick([shrinking], ["%），判定为收缩。"], "%），未达到收缩标准。")
+            text = f"{what}由{t1}年的" + b + verb + a + "（" + pct + "%，年均" + rate + verdict
+        else:
+            # the words around a number picked whole: fewer pieces to join
+            subject = what.capitalize()
+            verb = pick([after < before, after > before], [f"{subject} fell from ", f"{subject} rose from "],
+                        f"{subject} was unchanged from ")
+            threshold = f"the {min_loss:.1%} threshold"
+            verdict = pick([shrinking], [f"%/yr); a loss beyond {threshold}: shrinking."],
+                           f"%/yr); not a loss beyond {threshold}: not shrinking.")
+            text = verb + b + f" ({t1}) to " + a + f" ({t2}), " + pct + "% (" + rate + verdict
+        if known.all():  # every unit judged: no sentence on missing data to write
+            return text
         # a value of 0 (or below) at t1 is data, not a gap: the change from it is undefined, and the reason says so
         not_positive_1 = np.isfinite(before) & (before <= 0)
         missing_1 = ~np.isfinite(before)
         missing_2 = ~np.isfinite(after)
-        shrinking, known = evaluation.verdict.yes, evaluation.verdict.known
         if lang == "zh":
             missing = pick([missing_1 & missing_2, missing_1], [f"{t1}、{t2}", str(t1)], str(t2))
-            verb = pick([after < before, after > before], ["降至", "增至"], "持平于")
-            verdict = pick([shrinking], ["判定为收缩"], "未达到收缩标准")
-            text = (f"{what}由{t1}年的" + b + verb + f"{t2}年的" + a + "（" + pct + "%，年均" + rate + "%），"
-                    + verdict + "。")
             zero = (f"{what}{t1}年为" + b + "，无法计算变化率" + pick([missing_2], [f"，且缺少{t2}年数据"], "")
                     + "，无法判定。")
             insufficient = (f"{what}缺少" + missing + "年数据，无法判定。").where(~not_positive_1, zero)
         else:
             missing = pick([missing_1 & missing_2, missing_1], [f"{t1} and {t2}", str(t1)], str(t2))
-            verb = pick([after < before, after > before], ["fell", "rose"], "was unchanged")
-            threshold = f"the {min_loss:.1%} threshold"
-            verdict = pick([shrinking], [f"a loss beyond {threshold}: shrinking"],
-                            f"not a loss beyond {threshold}: not shrinking")
-            text = (f"{what.capitalize()} " + verb + " from " + b + f" ({t1}) to " + a + f" ({t2}), " + pct
-                    + "% (" + rate + "%/yr); " + verdict + ".")
             zero = (f"Insufficient data: {what} is " + b + f" in {t1}, so its change is undefined"
                     + pick([missing_2], [f"; not available for {t2}"], "") + ".")
             insufficient = (f"Insufficient data: {what} not available for " + missing + ".").where(~not_positive_1,
