@@ -427,3 +427,20 @@ def test_boosted_models_fitted_ahead_two_at_a_time_are_the_models_fitted_alone()
         for method, values in alone.at(c).items():
             np.testing.assert_array_equal(made[c][method], values)
     assert engine.FIT_WORKERS >= 1
+
+
+def test_a_fit_cancelled_before_it_started_is_made_when_asked():
+    """Leaving :func:`_fits_ahead` cancels the fits not started; asked for later, they are made then (the same
+    forecasts), not a CancelledError."""
+    from concurrent.futures import Future
+
+    from shrinkwatch.forecast import engine
+    from shrinkwatch.forecast.series import history_of
+
+    history = history_of(_synthetic(n=80, years=range(2000, 2020)))
+    alone, ahead = engine.Forecaster(history, 3), engine.Forecaster(history, 3)
+    cancelled: Future = Future()
+    assert cancelled.cancel()
+    ahead._fitting[12] = cancelled  # as a pool shut down before starting it leaves it
+    np.testing.assert_array_equal(ahead.at(12)["boosted"], alone.at(12)["boosted"])
+    assert not ahead._fitting

@@ -17,6 +17,7 @@ import pandas as pd
 
 from shrinkwatch.core import Identification, Panel
 from shrinkwatch.core.errors import DataError, OptionError, StoreError
+from shrinkwatch.core.machine import usable_cpus
 from shrinkwatch.core.messages import message
 from shrinkwatch.core.panelfile import panel_fingerprint, read_panel
 from shrinkwatch.identification import identify, load_standard
@@ -60,11 +61,8 @@ class _Alongside(Generic[T]):
 
 
 def _cpus() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    """The CPUs this process may run on (:func:`~shrinkwatch.core.machine.usable_cpus`; a test sets one)."""
+    return usable_cpus()
 
 
 def load_any(dataset: str | Panel, data_dir: str | os.PathLike[str] | None = None) -> Panel:

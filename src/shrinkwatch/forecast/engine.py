@@ -22,7 +22,6 @@ those of all units.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ import pandas as pd
 
 from shrinkwatch.core import Panel
 from shrinkwatch.core.errors import DataError, OptionError
+from shrinkwatch.core.machine import usable_cpus
 from shrinkwatch.forecast.boosted import boosted
 from shrinkwatch.forecast.methods import (
     METHODS,
@@ -74,7 +74,7 @@ MIN_PEER_ERRORS = 30
 #: by less than their sampling noise); every unit is still forecast at the origin.
 CALIBRATION_UNITS = 20_000
 #: LightGBM models fitted at once (:func:`_fits_ahead`), each on one thread as when fitted alone.
-FIT_WORKERS = min(2, os.cpu_count() or 1)
+FIT_WORKERS = min(2, usable_cpus())
 
 
 class Forecaster:
@@ -126,12 +126,19 @@ class Forecaster:
             "linear": linear_trend(past, self.steps, self.base),
             "loglinear": loglinear_trend(past, self.steps, self.base),
             "damped": self._damped_at(origin, past),
-            "boosted": (self._fitting.pop(origin).result() if origin in self._fitting
-                        else boosted(self.history, origin, self.steps, self.base, seed=self.seed)),
+            "boosted": self._boosted_at(origin),
         }
         result["combined"] = combine(result)
         self._cache[origin] = result
         return result
+
+    def _boosted_at(self, origin: int) -> np.ndarray:
+        """The boosted model's forecasts at ``origin``: the fit started by :meth:`fit_ahead`, or made now (one
+        not started before its pool was shut down is made now too)."""
+        started = self._fitting.pop(origin, None)
+        if started is not None and not started.cancelled():
+            return started.result()
+        return boosted(self.history, origin, self.steps, self.base, seed=self.seed)
 
     def fit_ahead(self, pool: Executor, origin: int) -> None:
         """Start the boosted model at ``origin`` in ``pool`` (unless made or started already): :meth:`at` takes

@@ -31,6 +31,7 @@ from typing import Any
 import dask
 
 from shrinkwatch.core.errors import OptionError
+from shrinkwatch.core.machine import usable_cpus
 from shrinkwatch.core.messages import message
 
 __all__ = ["ENV_VAR", "SCHEDULERS", "Engine", "engine", "resolve_scheduler", "compute"]
@@ -95,7 +96,7 @@ def engine(scheduler: str | None = None, *, workers: int | None = None, processe
     from distributed import Client, LocalCluster  # deferred: the distributed stack loads only for a cluster
 
     if setting == "local":
-        n = workers or max(1, os.cpu_count() or 1)
+        n = workers or usable_cpus()
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                           protocol="tcp" if processes else "inproc") as cluster, Client(cluster) as client:
             placement = _engine_text("processes" if processes else "in_process")
